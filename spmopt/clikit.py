@@ -1,0 +1,83 @@
+"""Shared plumbing for CLI commands: logging set-up and the run pattern.
+
+Every job command follows the same steps: read and validate the config
+(nothing written yet), open a :class:`~spmopt.runs.RunDir`, call the job's
+runner, publish the run atomically and print where the files are.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from spmopt._logging import logger
+from spmopt.config import Config, load_config
+from spmopt.runs import RunDir, RunWriter, default_out
+
+C = TypeVar("C", bound=Config)
+
+OUT_HELP = "Output folder (default: runs/<timestamp>-<job>). Replaced on success."
+SEED_HELP = "Seed for every random choice; same inputs and seed give the same files."
+
+
+def setup_logging(level: str = "INFO", quiet: bool = False) -> None:
+    """Send the package logger to stderr at ``level`` (WARNING if quiet)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.handlers = [h for h in logger.handlers if isinstance(h, logging.NullHandler)]
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else level.upper())
+    logging.captureWarnings(True)
+    warn_logger = logging.getLogger("py.warnings")
+    if not any(isinstance(h, logging.StreamHandler) for h in warn_logger.handlers):
+        warn_logger.addHandler(handler)
+
+
+def run_job(
+    job: str,
+    config_cls: type[C],
+    config_path: Path,
+    out: Path | None,
+    seed: int | None,
+    runner: Callable[[C, RunWriter, int], dict[str, Any]],
+) -> Path:
+    """Validate ``config_path``, run ``runner`` in a fresh run folder.
+
+    Parameters
+    ----------
+    job : str
+        Job name for the manifest and the default folder, e.g. ``"quota-set"``.
+    config_cls : Config subclass
+        Type the YAML is validated into.
+    config_path : Path
+        The YAML config file.
+    out : Path, optional
+        Output folder; default ``runs/<timestamp>-<job>``.
+    seed : int, optional
+        Seed; default 0.
+    runner : callable
+        ``runner(config, writer, seed)`` returning the headline figures.
+    """
+    cfg = load_config(config_cls, config_path)
+    target = out or default_out(job)
+    seed = 0 if seed is None else seed
+    with RunDir(target, job, config=cfg, seed=seed) as run:
+        run.add_input(config_path)
+        headline = runner(cfg, run.writer, seed)
+        run.headline.update(headline)
+    echo_headline(target, headline)
+    return target
+
+
+def echo_headline(target: Path, headline: dict[str, Any]) -> None:
+    """Print the run folder and its headline figures to stdout."""
+    typer.echo(f"wrote {target}")
+    for key, value in headline.items():
+        if isinstance(value, float):
+            value = f"{value:,.4g}"
+        typer.echo(f"  {key}: {value}")

@@ -1,0 +1,130 @@
+"""Typed, frozen configuration read from YAML at the edge.
+
+Every job defines a :class:`Config` subclass. :func:`load_config` reads a
+YAML file, validates it into that class and turns any problem into one
+:class:`~spmopt.errors.ConfigError` naming the field, the value and what is
+allowed. Relative table paths resolve against the config file's folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+)
+
+from spmopt.errors import ConfigError
+
+BUNDLED_PREFIX = "bundled:"
+
+C = TypeVar("C", bound="Config")
+
+
+class Config(BaseModel):
+    """Base of every configuration object: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _resolve_table_path(value: str, info: ValidationInfo) -> str:
+    if value.startswith(BUNDLED_PREFIX):
+        return value
+    path = Path(value).expanduser()
+    base = (info.context or {}).get("base_dir")
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return str(path)
+
+
+TablePath = Annotated[str, AfterValidator(_resolve_table_path)]
+"""A table reference: ``bundled:<name>`` or a CSV/Parquet path.
+
+Relative paths are resolved against the folder of the config file.
+"""
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping from ``path`` with user-facing errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        raise ConfigError(f"{path}: config file is empty")
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise ConfigError(f"{path}: top level must be a mapping of fields, got {kind}")
+    return data
+
+
+def parse_config(
+    cls: type[C],
+    data: dict[str, Any],
+    source: str = "config",
+    base_dir: str | Path | None = None,
+) -> C:
+    """Validate ``data`` into ``cls``; raise one readable ConfigError."""
+    try:
+        return cls.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        lines = [_describe_error(cls, err) for err in exc.errors()]
+        raise ConfigError(f"{source}: " + "; ".join(lines)) from None
+
+
+def load_config(cls: type[C], path: str | Path) -> C:
+    """Read ``path`` (YAML) and validate it into ``cls``."""
+    path = Path(path)
+    data = read_yaml(path)
+    return parse_config(cls, data, source=str(path), base_dir=path.parent)
+
+
+def _describe_error(cls: type[BaseModel], err: Any) -> str:
+    loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_fields(cls, err["loc"][:-1])
+        return f"unknown field '{loc}'; allowed fields here: {allowed}"
+    if err["type"] == "missing":
+        return f"field '{loc}' is required"
+    msg = str(err["msg"])
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    return f"field '{loc}' {_as_clause(msg)}, got {err.get('input')!r}"
+
+
+def _as_clause(msg: str) -> str:
+    for prefix in ("value error, ", "assertion failed, "):
+        if msg.startswith(prefix):
+            return "is invalid: " + msg[len(prefix) :]
+    if msg.startswith("input should"):
+        return "must" + msg[len("input should") :]
+    return "is invalid: " + msg
+
+
+def _allowed_fields(cls: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    model: Any = cls
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        model = _model_of(field.annotation) if field is not None else None
+    names = sorted(getattr(model, "model_fields", {}) or [])
+    return ", ".join(names) if names else "(none)"
+
+
+def _model_of(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,154 @@
+"""Reading user tables and checking their schema before any work starts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from spmopt.errors import DataError
+
+Kind = Literal["str", "float", "int", "date", "bool", "category"]
+
+
+def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
+    """Read a CSV (optionally gzip) or Parquet table with clear errors.
+
+    Text is read as text and identifiers are never parsed as numbers;
+    use :func:`check_schema` to convert and validate columns.
+    """
+    path = Path(path)
+    label = name or path.name
+    if not path.is_file():
+        raise DataError(f"{label}: file not found: {path}")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise DataError(f"{label}: cannot read {path}: {exc}") from None
+    if frame.empty:
+        raise DataError(f"{label}: table {path} has no rows")
+    return frame
+
+
+def check_schema(
+    frame: pd.DataFrame,
+    schema: Mapping[str, Kind],
+    table: str,
+    optional: Mapping[str, Kind] | None = None,
+) -> pd.DataFrame:
+    """Return ``frame`` with ``schema`` columns present and converted.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table as read.
+    schema : mapping of column name to kind
+        Required columns. Kinds: ``str``, ``float``, ``int``, ``date``,
+        ``bool`` or ``category``. Empty text becomes missing.
+    table : str
+        Name used in error messages.
+    optional : mapping, optional
+        Columns converted the same way when present.
+
+    Raises
+    ------
+    DataError
+        Naming the table, the column, the first bad value and its row.
+    """
+    if frame.empty:
+        raise DataError(f"{table}: table has no rows")
+    missing = [col for col in schema if col not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns))
+        raise DataError(
+            f"{table}: missing column(s) {missing}; columns present: {have}"
+        )
+    out = frame.copy()
+    wanted = dict(schema)
+    wanted.update({k: v for k, v in (optional or {}).items() if k in frame.columns})
+    for column, kind in wanted.items():
+        out[column] = _convert(out[column], kind, table, column)
+    return out
+
+
+def _convert(series: pd.Series, kind: Kind, table: str, column: str) -> pd.Series:
+    if kind in ("str", "category"):
+        text = series.astype("string").str.strip()
+        text = text.mask(text == "")
+        return text.astype("category") if kind == "category" else text.astype(object)
+    if kind == "date":
+        text = series.astype("string").str.strip().replace("", pd.NA)
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        _report_bad(text.notna() & parsed.isna(), series, table, column, "a date")
+        return parsed
+    if kind == "bool":
+        return _to_bool(series, table, column)
+    numeric = pd.to_numeric(series.replace("", np.nan), errors="coerce")
+    text_present = series.notna() & (series.astype("string").str.strip() != "")
+    _report_bad(text_present & numeric.isna(), series, table, column, "a number")
+    if kind == "int":
+        frac = numeric.notna() & (numeric % 1 != 0)
+        _report_bad(frac, series, table, column, "a whole number")
+    return numeric.astype(float)
+
+
+def _to_bool(series: pd.Series, table: str, column: str) -> pd.Series:
+    mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False}
+    mapping["no"] = False
+    text = series.astype("string").str.strip().str.lower()
+    out = text.map(mapping)
+    _report_bad(
+        text.notna() & (text != "") & out.isna(), series, table, column, "a yes/no"
+    )
+    return out.astype(object)
+
+
+def _report_bad(
+    bad: pd.Series, series: pd.Series, table: str, column: str, what: str
+) -> None:
+    if not bad.any():
+        return
+    position = int(np.flatnonzero(bad.to_numpy())[0])
+    value = series.iloc[position]
+    raise DataError(
+        f"{table}: column '{column}' must be {what}, got {_show(value)} "
+        f"in data row {position + 1} ({int(bad.sum())} bad value(s) in all)"
+    )
+
+
+def require_nonnegative(frame: pd.DataFrame, column: str, table: str) -> None:
+    """Raise if ``column`` has a negative or missing value."""
+    values = frame[column]
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"{table}: column '{column}' must be a number >= 0, "
+            f"got {_show(values.iloc[row])} in data row {row + 1}"
+        )
+
+
+def require_unique(frame: pd.DataFrame, column: str, table: str) -> None:
+    """Raise if ``column`` has duplicate or missing values."""
+    values = frame[column]
+    if values.isna().any():
+        row = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise DataError(f"{table}: column '{column}' is empty in data row {row + 1}")
+    dup = values[values.duplicated()]
+    if not dup.empty:
+        raise DataError(
+            f"{table}: column '{column}' must be unique, {dup.iloc[0]!r} appears "
+            f"more than once"
+        )
+
+
+def _show(value: object) -> str:
+    """repr of a cell value without numpy's type wrapper."""
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) else value)

@@ -1,0 +1,38 @@
+"""One family of errors and warnings for the whole package.
+
+Every user-facing problem raises a subclass of :class:`SpmoptError` whose
+message names the field or column, the bad value and what is allowed. The
+CLI prints the message and exits non-zero without a traceback.
+"""
+
+
+class SpmoptError(Exception):
+    """Base class of every error a user can cause and fix."""
+
+
+class ConfigError(SpmoptError):
+    """A configuration file or option is missing, malformed or out of range."""
+
+
+class DataError(SpmoptError):
+    """An input table is missing, empty, or has wrong columns or values."""
+
+
+class InfeasibleError(SpmoptError):
+    """A model has no solution; the message says which constraints conflict."""
+
+
+class SpmoptWarning(UserWarning):
+    """Base class of warnings a user may choose to ignore."""
+
+
+class TimeLimitWarning(SpmoptWarning):
+    """A solver stopped at its time limit before proving optimality."""
+
+
+class LeakageWarning(SpmoptWarning):
+    """A column was dropped because it is only known after the outcome."""
+
+
+class NoSignalWarning(SpmoptWarning):
+    """A model did not beat its base-rate baseline."""

@@ -1,0 +1,306 @@
+"""Run directories: one folder of outputs per command, written atomically.
+
+A :class:`RunDir` collects files in a hidden temporary folder next to the
+requested output. Only when the job succeeds is ``manifest.json`` written
+and the folder renamed into place, so a failed run never leaves a
+half-written output and never destroys the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel
+
+from spmopt._logging import logger
+from spmopt.errors import ConfigError
+
+TRACKED_PACKAGES = (
+    "spmopt",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "lightgbm",
+    "ortools",
+    "pulp",
+    "mlflow",
+    "pydantic",
+)
+_FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+def default_out(job: str, root: str | Path = "runs") -> Path:
+    """Return ``runs/<timestamp>-<job>`` (local time, second resolution)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{stamp}-{job}"
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def neutralise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells starting with ``= + - @`` with a quote.
+
+    Spreadsheet programs execute such cells as formulas; the quote makes
+    them plain text. Numeric columns are left alone.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            text = series.astype("string")
+            risky = text.str.startswith(_FORMULA_PREFIXES, na=False)
+            if risky.any():
+                out[column] = text.where(~risky, "'" + text).astype(object)
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _clean_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {str(k): _clean_floats(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_floats(v) for v in value]
+    return value
+
+
+def to_json_text(obj: Any) -> str:
+    """Deterministic JSON: sorted keys, NaN/inf as null, trailing newline."""
+    plain = json.loads(json.dumps(obj, default=_json_default))
+    return json.dumps(_clean_floats(plain), indent=2, sort_keys=True) + "\n"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape results."""
+    versions = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+class RunWriter:
+    """Writes files under one folder of a run (optionally a sub-folder).
+
+    Job runners take a ``RunWriter`` so the same code writes a stand-alone
+    run or one section of the demo run (``run.view("territory")``).
+    """
+
+    def __init__(self, root: Path, prefix: str = "") -> None:
+        self._root = root
+        self.prefix = prefix.strip("/")
+        self.headline: dict[str, Any] = {}
+
+    def file(self, name: str) -> Path:
+        """Path of ``name`` inside this writer's folder (parents created)."""
+        target = self._root / self.prefix / name if self.prefix else self._root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def view(self, prefix: str) -> RunWriter:
+        """A writer for the sub-folder ``prefix``."""
+        joined = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        return RunWriter(self._root, joined)
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        """Write raw bytes atomically; returns the path."""
+        target = self.file(name)
+        atomic_write_bytes(target, data)
+        return target
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write UTF-8 text atomically."""
+        return self.write_bytes(name, text.encode("utf-8"))
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        """Write deterministic JSON (sorted keys, NaN as null)."""
+        return self.write_text(name, to_json_text(obj))
+
+    def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
+        """Write a spreadsheet-safe CSV without the index."""
+        safe = neutralise_for_spreadsheet(frame)
+        return self.write_text(name, safe.to_csv(index=False, lineterminator="\n"))
+
+
+class RunDir:
+    """Collects a job's outputs and publishes them atomically.
+
+    Parameters
+    ----------
+    out : path
+        Final output folder. Replaced as a whole when the job succeeds.
+    job : str
+        Job name recorded in the manifest, e.g. ``"territory.solve"``.
+    config : pydantic model or dict, optional
+        The validated configuration, recorded in the manifest.
+    seed : int, optional
+        The seed of a stochastic job.
+
+    Examples
+    --------
+    >>> with RunDir(out, "demo", cfg, seed=0) as run:   # doctest: +SKIP
+    ...     run.write_csv("table.csv", frame)
+    ...     run.headline["rows"] = len(frame)
+    """
+
+    def __init__(
+        self,
+        out: str | Path,
+        job: str,
+        config: Any = None,
+        seed: int | None = None,
+    ) -> None:
+        self.out = Path(out)
+        self.job = job
+        self.config = config
+        self.seed = seed
+        self.inputs: dict[str, str] = {}
+        self.headline: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
+        self._tmp: Path | None = None
+        self._writer: RunWriter | None = None
+        self._started = 0.0
+        self._started_at = ""
+
+    @property
+    def path(self) -> Path:
+        """The folder being written (temporary until :meth:`commit`)."""
+        if self._tmp is None:
+            raise RuntimeError("RunDir is not open; use it as a context manager")
+        return self._tmp
+
+    def __enter__(self) -> RunDir:
+        if self.out.exists() and not self.out.is_dir():
+            raise ConfigError(f"--out {self.out} exists and is not a folder")
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = Path(
+            tempfile.mkdtemp(dir=self.out.parent, prefix=f".{self.out.name}.partial-")
+        )
+        self._writer = RunWriter(self._tmp)
+        self.headline = self._writer.headline
+        self._started = time.perf_counter()
+        self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        elif self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    @property
+    def writer(self) -> RunWriter:
+        """Writer for the run's top folder."""
+        if self._writer is None:
+            raise RuntimeError("RunDir is not open; use it as a context manager")
+        return self._writer
+
+    def view(self, prefix: str) -> RunWriter:
+        """Writer for a sub-folder of the run."""
+        return self.writer.view(prefix)
+
+    def add_input(self, path: str | Path) -> None:
+        """Record an input file's SHA-256 in the manifest."""
+        self.inputs[str(path)] = sha256_file(path)
+
+    def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
+        """Write a spreadsheet-safe CSV in the run's top folder."""
+        return self.writer.write_csv(name, frame)
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        """Write deterministic JSON in the run's top folder."""
+        return self.writer.write_json(name, obj)
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write UTF-8 text in the run's top folder."""
+        return self.writer.write_text(name, text)
+
+    def commit(self) -> Path:
+        """Write the manifest and move the folder into place."""
+        tmp = self.path
+        files = {
+            str(p.relative_to(tmp)): sha256_file(p)
+            for p in sorted(tmp.rglob("*"))
+            if p.is_file()
+        }
+        manifest = {
+            "job": self.job,
+            "config": self.config,
+            "seed": self.seed,
+            "inputs": self.inputs,
+            "files": files,
+            "headline": self.headline,
+            "packages": package_versions(),
+            "started_at": self._started_at,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - self._started, 3),
+            **self.extra,
+        }
+        atomic_write_bytes(tmp / "manifest.json", to_json_text(manifest).encode())
+        self._publish(tmp)
+        self._tmp = None
+        logger.info("%s: wrote %d files to %s", self.job, len(files) + 1, self.out)
+        return self.out
+
+    def _publish(self, tmp: Path) -> None:
+        old = None
+        if self.out.exists():
+            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+            os.replace(self.out, old)
+        os.replace(tmp, self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

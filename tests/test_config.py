@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+from pydantic import Field
+
+from spmopt.config import Config, TablePath, load_config
+from spmopt.errors import ConfigError
+
+
+class Inner(Config):
+    capacity: float = Field(gt=0)
+
+
+class Outer(Config):
+    table: TablePath
+    inner: Inner
+    mode: str = "a"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_relative_table_path_resolves_against_config_folder(tmp_path: Path) -> None:
+    cfg = load_config(Outer, write(tmp_path, "table: t.csv\ninner: {capacity: 2}\n"))
+    assert cfg.table == str(tmp_path / "t.csv")
+
+
+def test_bundled_reference_is_kept(tmp_path: Path) -> None:
+    text = "table: 'bundled:us_counties'\ninner: {capacity: 2}\n"
+    assert load_config(Outer, write(tmp_path, text)).table == "bundled:us_counties"
+
+
+def test_bad_value_names_field_value_and_rule(tmp_path: Path) -> None:
+    path = write(tmp_path, "table: t.csv\ninner: {capacity: -5}\n")
+    with pytest.raises(ConfigError, match=r"inner\.capacity.*greater than 0.*-5"):
+        load_config(Outer, path)
+
+
+def test_unknown_field_lists_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path, "table: t.csv\ninner: {capacity: 1, capacty: 2}\n")
+    with pytest.raises(ConfigError, match=r"unknown field 'inner\.capacty'.*capacity"):
+        load_config(Outer, path)
+
+
+def test_missing_field_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'inner' is required"):
+        load_config(Outer, write(tmp_path, "table: t.csv\n"))
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(Outer, tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("text", ["", "[1, 2]", "a: [unclosed"])
+def test_empty_list_or_broken_yaml(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError):
+        load_config(Outer, write(tmp_path, text))
+
+
+def test_config_is_frozen(tmp_path: Path) -> None:
+    cfg = load_config(Outer, write(tmp_path, "table: t.csv\ninner: {capacity: 2}\n"))
+    with pytest.raises(Exception, match="frozen"):
+        cfg.mode = "b"  # type: ignore[misc]
