@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from spmopt.errors import DataError
 
-Kind = Literal["str", "float", "int", "date", "bool", "category"]
+KINDS = ("str", "float", "int", "date", "bool", "category")
+Kind = str
+"""One of :data:`KINDS`."""
 
 
 def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
@@ -78,6 +79,8 @@ def check_schema(
 
 
 def _convert(series: pd.Series, kind: Kind, table: str, column: str) -> pd.Series:
+    if kind not in KINDS:
+        raise ValueError(f"unknown column kind {kind!r}; allowed: {KINDS}")
     if kind in ("str", "category"):
         text = series.astype("string").str.strip()
         text = text.mask(text == "")
