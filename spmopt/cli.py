@@ -12,11 +12,13 @@ from pathlib import Path
 import typer
 
 from spmopt import __version__
+from spmopt.analytics.cli import app as analytics_app
 from spmopt.clikit import OUT_HELP, SEED_HELP, setup_logging
 from spmopt.errors import SpmoptError
 from spmopt.forecast.cli import app as forecast_app
 from spmopt.payout.cli import app as payout_app
 from spmopt.quota.cli import app as quota_app
+from spmopt.report.cli import report as report_command
 from spmopt.territory.cli import app as territory_app
 
 app = typer.Typer(
@@ -30,6 +32,8 @@ app.add_typer(territory_app, name="territory", help="Territory alignment.")
 app.add_typer(forecast_app, name="forecast", help="Deal-win forecasting.")
 app.add_typer(quota_app, name="quota", help="Quota setting and capacity.")
 app.add_typer(payout_app, name="payout", help="Payout calculation and pricing.")
+app.add_typer(analytics_app, name="analytics", help="KPIs and rep scorecards.")
+app.command("report")(report_command)
 
 
 @app.callback()

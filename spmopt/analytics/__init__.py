@@ -1,0 +1,1 @@
+"""Performance analytics: KPIs and rep scorecards."""
