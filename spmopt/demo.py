@@ -1,0 +1,120 @@
+"""`spmopt demo`: the whole chain on bundled real data in one run folder.
+
+1. Territory: US counties of a region aligned to reps with OR-Tools CP-SAT,
+   potential from census business data balanced within a tolerance.
+2. Forecast: LightGBM deal-win models on the IBM win/loss table (grouped
+   split, stage timings excluded) and on the dated Maven pipeline (time
+   split, engage-time features only), each against baselines.
+3. Quota: the company target split over the demo reps from their
+   territory potential so the quotas sum exactly to the target (PuLP).
+4. Payout: attainment simulated by Monte Carlo and an example plan priced
+   with P10/P50/P90 total cost.
+
+Each job writes into its own sub-folder; the report ties them together.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from spmopt._logging import logger
+from spmopt.config import Config, load_config, parse_config, read_yaml
+from spmopt.forecast import ForecastConfig, run_train
+from spmopt.payout import SimulateConfig, run_simulate
+from spmopt.quota import QuotaConfig, run_set
+from spmopt.runs import RunDir, RunWriter
+from spmopt.territory import TerritoryConfig, run_solve
+from spmopt.tracking import resolve_tracking_uri
+
+DEMO_CONFIG = "demo.yaml"
+
+
+class DemoConfig(Config):
+    """Settings of every job in the demo chain (see ``spmopt/demo.yaml``)."""
+
+    territory: TerritoryConfig
+    forecast_ibm: ForecastConfig
+    forecast_maven: ForecastConfig
+    quota: QuotaConfig
+    payout: SimulateConfig
+
+
+def bundled_demo_config() -> DemoConfig:
+    """The demo settings shipped inside the package."""
+    source = resources.files("spmopt").joinpath(DEMO_CONFIG)
+    with resources.as_file(source) as path:
+        data = read_yaml(path)
+        return parse_config(DemoConfig, data, source=str(path), base_dir=path.parent)
+
+
+def run_chain(cfg: DemoConfig, run: RunWriter, seed: int) -> dict[str, Any]:
+    """Run the four jobs in order, feeding each one's output to the next.
+
+    Returns
+    -------
+    dict
+        Headline figures of every job, keyed ``<job>.<figure>``.
+    """
+    headline: dict[str, Any] = {}
+    sections = {
+        "territory": lambda out: run_solve(cfg.territory, out, seed),
+        "forecast_ibm": lambda out: run_train(cfg.forecast_ibm, out, seed),
+        "forecast_maven": lambda out: run_train(cfg.forecast_maven, out, seed),
+    }
+    for name, job in sections.items():
+        headline.update(_prefixed(name, job(run.view(name))))
+
+    territories = run.view("territory").file("territories.csv")
+    quota_cfg = cfg.quota.model_copy(update={"reps": str(territories)})
+    headline.update(_prefixed("quota", run_set(quota_cfg, run.view("quota"), seed)))
+
+    quotas = run.view("quota").file("quotas.csv")
+    payout_cfg = cfg.payout.model_copy(update={"quotas": str(quotas)})
+    payout = run_simulate(payout_cfg, run.view("payout"), seed)
+    headline.update(_prefixed("payout", payout))
+    return headline
+
+
+def _prefixed(section: str, figures: dict[str, Any]) -> dict[str, Any]:
+    return {f"{section}.{key}": value for key, value in figures.items()}
+
+
+def run_demo(out: Path, seed: int = 0, config_path: Path | None = None) -> Path:
+    """Validate the demo settings, run the chain, publish, print a summary."""
+    if config_path is None:
+        cfg = bundled_demo_config()
+    else:
+        cfg = load_config(DemoConfig, config_path)
+    with RunDir(out, "demo", config=cfg, seed=seed) as run:
+        if config_path is not None:
+            run.add_input(config_path)
+        run.headline.update(run_chain(cfg, run.writer, seed))
+        report = _write_report(run.path)
+    logger.info("demo finished: %s", out)
+    _echo_summary(out, run.headline, report)
+    return out
+
+
+def _write_report(folder: Path) -> str | None:
+    try:
+        from spmopt.report import build_report
+    except ImportError:  # pragma: no cover - report module not installed
+        return None
+    return build_report(folder).name
+
+
+def _echo_summary(out: Path, headline: dict[str, Any], report: str | None) -> None:
+    typer.echo(f"\nspmopt demo finished: results in {out}/")
+    for key, value in headline.items():
+        if key.endswith("_seconds") or key.startswith("mlflow"):
+            continue
+        shown = f"{value:,.4g}" if isinstance(value, float) else value
+        typer.echo(f"  {key}: {shown}")
+    if report:
+        typer.echo(f"\nreport: {out / report} (open it in a browser)")
+    uri = resolve_tracking_uri()
+    typer.echo(f"MLflow runs: mlflow ui --backend-store-uri {uri}")
