@@ -1,1 +1,20 @@
 """Performance analytics: KPIs and rep scorecards."""
+
+from spmopt.analytics.config import AnalyticsConfig, FlagRules
+from spmopt.analytics.inputs import prepare_deals, read_inputs
+from spmopt.analytics.job import run_kpis
+from spmopt.analytics.kpis import add_ratios, kpi_table, period_labels
+from spmopt.analytics.scorecards import scorecards, team_percentiles
+
+__all__ = [
+    "AnalyticsConfig",
+    "FlagRules",
+    "add_ratios",
+    "kpi_table",
+    "period_labels",
+    "prepare_deals",
+    "read_inputs",
+    "run_kpis",
+    "scorecards",
+    "team_percentiles",
+]

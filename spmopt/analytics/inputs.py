@@ -1,0 +1,180 @@
+"""Reading and checking the analytics job's tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from spmopt.analytics.config import (
+    AnalyticsConfig,
+    PipelineTable,
+    ProductsTable,
+    QuotasTable,
+    TeamsTable,
+)
+from spmopt.analytics.kpis import DEAL_COLUMNS
+from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
+from spmopt.errors import DataError
+
+
+def deal_outcomes(stage: pd.Series, won: tuple[str, ...], lost: tuple[str, ...]):
+    """Map stage names to ``"won"``, ``"lost"`` or ``"open"``.
+
+    Any stage that is neither won nor lost is open.
+    """
+    outcome = np.where(
+        stage.isin(won), "won", np.where(stage.isin(lost), "lost", "open")
+    )
+    return pd.Series(outcome, index=stage.index, dtype=object)
+
+
+def read_pipeline(spec: PipelineTable) -> pd.DataFrame:
+    """Read the pipeline table and check its columns and values."""
+    table = f"pipeline ({spec.path})"
+    schema = {
+        spec.deal_id: "str",
+        spec.rep_id: "str",
+        spec.stage: "str",
+        spec.created: "date",
+        spec.closed: "date",
+        spec.value: "float",
+    }
+    optional = {spec.product: "str"} if spec.product else None
+    frame = check_schema(load_table(spec.path, name=table), schema, table, optional)
+    require_unique(frame, spec.deal_id, table)
+    _require_present(frame, spec.rep_id, table)
+    values = frame[spec.value].dropna()
+    require_nonnegative(values.to_frame(), spec.value, table)
+    return frame
+
+
+def _require_present(frame: pd.DataFrame, column: str, table: str) -> None:
+    empty = frame[column].isna()
+    if empty.any():
+        row = int(np.flatnonzero(empty.to_numpy())[0])
+        raise DataError(f"{table}: column '{column}' is empty in data row {row + 1}")
+
+
+def prepare_deals(
+    pipeline: pd.DataFrame,
+    spec: PipelineTable,
+    roster: pd.DataFrame | None = None,
+    prices: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Turn a checked pipeline table into the deals table KPIs use.
+
+    Parameters
+    ----------
+    pipeline : DataFrame
+        As returned by :func:`read_pipeline`.
+    spec : PipelineTable
+        Column names and won/lost stages.
+    roster : DataFrame, optional
+        ``rep_id`` and ``team``; reps not on it get no team.
+    prices : Series, optional
+        List price per product (currency units); the value of lost and
+        open deals whose value is missing or zero.
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`~spmopt.analytics.kpis.DEAL_COLUMNS`.
+    """
+    deals = pd.DataFrame(
+        {
+            "deal_id": pipeline[spec.deal_id],
+            "rep_id": pipeline[spec.rep_id],
+            "outcome": deal_outcomes(
+                pipeline[spec.stage], spec.won_stages, spec.lost_stages
+            ),
+            "created": pipeline[spec.created],
+            "closed": pipeline[spec.closed],
+            "value": pipeline[spec.value],
+        }
+    )
+    teams = None if roster is None else roster.set_index("rep_id")["team"]
+    deals["team"] = deals["rep_id"].map(teams) if teams is not None else None
+    if prices is not None and spec.product:
+        deals["value"] = _value_from_prices(deals, pipeline[spec.product], prices)
+    _check_dates(deals, spec)
+    return deals[list(DEAL_COLUMNS)]
+
+
+def _value_from_prices(
+    deals: pd.DataFrame, product: pd.Series, prices: pd.Series
+) -> pd.Series:
+    unknown = (deals["value"].isna() | (deals["value"] == 0)) & (
+        deals["outcome"] != "won"
+    )
+    return deals["value"].where(~unknown, product.map(prices).astype(float))
+
+
+def _check_dates(deals: pd.DataFrame, spec: PipelineTable) -> None:
+    table = f"pipeline ({spec.path})"
+    closed = deals["outcome"] != "open"
+    missing = closed & deals["closed"].isna()
+    if missing.any():
+        row = int(np.flatnonzero(missing.to_numpy())[0])
+        raise DataError(
+            f"{table}: column '{spec.closed}' is empty for a won or lost deal "
+            f"in data row {row + 1}"
+        )
+    backwards = deals["closed"] < deals["created"]
+    if backwards.any():
+        row = int(np.flatnonzero(backwards.to_numpy())[0])
+        raise DataError(
+            f"{table}: column '{spec.closed}' is before '{spec.created}' "
+            f"in data row {row + 1}"
+        )
+
+
+def read_roster(spec: TeamsTable) -> pd.DataFrame:
+    """Read the teams table into ``rep_id``, ``team``."""
+    table = f"teams ({spec.path})"
+    schema = {spec.rep_id: "str", spec.team: "str"}
+    frame = check_schema(load_table(spec.path, name=table), schema, table)
+    require_unique(frame, spec.rep_id, table)
+    return frame.rename(columns={spec.rep_id: "rep_id", spec.team: "team"})[
+        ["rep_id", "team"]
+    ]
+
+
+def read_prices(spec: ProductsTable) -> pd.Series:
+    """Read list prices into a Series indexed by product (currency units)."""
+    table = f"products ({spec.path})"
+    schema = {spec.product: "str", spec.price: "float"}
+    frame = check_schema(load_table(spec.path, name=table), schema, table)
+    require_unique(frame, spec.product, table)
+    require_nonnegative(frame, spec.price, table)
+    return frame.set_index(spec.product)[spec.price]
+
+
+def read_quotas(spec: QuotasTable) -> pd.DataFrame:
+    """Read quotas into ``rep_id``, ``quota`` and optionally ``period``."""
+    table = f"quotas ({spec.path})"
+    schema = {spec.rep_id: "str", spec.quota: "float"}
+    if spec.period:
+        schema[spec.period] = "str"
+    frame = check_schema(load_table(spec.path, name=table), schema, table)
+    require_nonnegative(frame, spec.quota, table)
+    names = {spec.rep_id: "rep_id", spec.quota: "quota"}
+    if spec.period:
+        names[spec.period] = "period"
+    frame = frame.rename(columns=names)[list(names.values())]
+    keys = ["rep_id", "period"] if spec.period else ["rep_id"]
+    if frame.duplicated(keys).any():
+        first = frame.loc[frame.duplicated(keys), "rep_id"].iloc[0]
+        raise DataError(f"{table}: more than one quota for rep {first!r}")
+    return frame
+
+
+def read_inputs(
+    cfg: AnalyticsConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """Read and check every table of ``cfg``: deals, quotas, roster."""
+    roster = read_roster(cfg.teams) if cfg.teams else None
+    prices = read_prices(cfg.products) if cfg.products else None
+    quotas = read_quotas(cfg.quotas) if cfg.quotas else None
+    pipeline = read_pipeline(cfg.pipeline)
+    deals = prepare_deals(pipeline, cfg.pipeline, roster, prices)
+    return deals, quotas, roster

@@ -1,0 +1,127 @@
+"""Assemble the one-file HTML report of a run folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from spmopt._logging import logger
+from spmopt.errors import DataError
+from spmopt.report import sections
+from spmopt.report.html import missing, navigation, page, paragraph, section
+from spmopt.report.locate import SectionSpec, expected_paths, find_folders, read_json
+from spmopt.runs import atomic_write_bytes
+
+Renderer = Callable[[Path, str], list[str]]
+
+SECTIONS: tuple[tuple[SectionSpec, Renderer], ...] = (
+    (
+        SectionSpec("territory", "Territories", ("territory", ""), "assignments.csv"),
+        sections.territory,
+    ),
+    (
+        SectionSpec(
+            "forecast",
+            "Deal-win forecast",
+            ("forecast_ibm", "forecast_maven", "forecast", ""),
+            "metrics.json",
+        ),
+        sections.forecast,
+    ),
+    (SectionSpec("quota", "Quotas", ("quota", ""), "quotas.csv"), sections.quota),
+    (
+        SectionSpec("payout", "Plan cost", ("payout", ""), "cost_distribution.csv"),
+        sections.payout,
+    ),
+    (
+        SectionSpec("analytics", "KPIs and scorecards", ("analytics", ""), "kpis.csv"),
+        sections.analytics,
+    ),
+)
+"""Report sections in order: where each looks for files and how it renders."""
+
+
+def build_report(run_dir: str | Path, filename: str = "report.html") -> Path:
+    """Write one self-contained HTML report for the run folder ``run_dir``.
+
+    Each section appears when its job's files are present (in a demo
+    sub-folder such as ``territory/`` or at the top of a single-job run)
+    and otherwise says what is missing. plotly.js is embedded once, figure
+    ids are fixed and nothing time-dependent is written, so the same run
+    folder gives the same bytes. Exception: MLflow run ids appear in the
+    forecast section when the run recorded them.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run folder written by a spmopt command.
+    filename : str
+        Name of the report inside ``run_dir``.
+
+    Returns
+    -------
+    Path
+        The written report.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(f"run folder not found: {run_dir}")
+    manifest = read_json(run_dir / "manifest.json")
+    body, toc, found = _sections(run_dir)
+    overview = _overview(manifest, found)
+    nav = navigation([("overview", "Overview"), *toc])
+    title = f"spmopt report: {run_dir.name}"
+    text = page(title, _subtitle(manifest), nav, "\n".join([overview, *body]))
+    target = run_dir / filename
+    atomic_write_bytes(target, text.encode("utf-8"))
+    logger.info("report: %d of %d sections in %s", found, len(SECTIONS), target)
+    return target
+
+
+def _sections(run_dir: Path) -> tuple[list[str], list[tuple[str, str]], int]:
+    body, toc, found = [], [], 0
+    for spec, render in SECTIONS:
+        folders = find_folders(run_dir, spec)
+        found += bool(folders)
+        targets: list[Path | None] = list(folders) or [None]
+        for folder in targets:
+            key, title = _names(spec, run_dir, folder)
+            toc.append((key, title))
+            if folder is None:
+                note = f"Not in this run: looked for {expected_paths(spec)}."
+                body.append(section(key, title, [missing(note)]))
+            else:
+                body.append(section(key, title, render(folder, key)))
+    return body, toc, found
+
+
+def _names(spec: SectionSpec, run_dir: Path, folder: Path | None) -> tuple[str, str]:
+    if folder is None or folder == run_dir:
+        return spec.key, spec.title
+    sub = folder.relative_to(run_dir).as_posix()
+    if sub == spec.key:
+        return spec.key, spec.title
+    return sub.replace("/", "-"), f"{spec.title} ({sub})"
+
+
+def _overview(manifest: dict, found: int) -> str:
+    parts = []
+    if manifest:
+        parts.append(
+            sections.key_values(
+                {"job": manifest.get("job"), "seed": manifest.get("seed")}
+            )
+        )
+        parts.append(sections.key_values(manifest.get("headline") or {}))
+    else:
+        parts.append(
+            missing("No manifest.json: this folder was not written by spmopt.")
+        )
+    parts.append(paragraph(f"{found} of {len(SECTIONS)} job sections present."))
+    return section("overview", "Overview", parts)
+
+
+def _subtitle(manifest: dict) -> str:
+    versions = manifest.get("packages") or {}
+    version = versions.get("spmopt", "unknown")
+    return f"spmopt {version}; job {manifest.get('job', 'unknown')}."

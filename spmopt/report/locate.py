@@ -1,0 +1,82 @@
+"""Finding each job's files in a run folder.
+
+A demo run keeps each job in its own sub-folder (``territory/``,
+``forecast_ibm/``, ...); a stand-alone job run has its files at the top.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from spmopt.errors import DataError
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """Where one report section looks for its files.
+
+    Attributes
+    ----------
+    key : str
+        Section id, also the id of its HTML element.
+    title : str
+        Heading shown in the report.
+    folders : tuple of str
+        Sub-folders tried in order; ``""`` is the run's top folder.
+    marker : str
+        File whose presence means the job ran.
+    """
+
+    key: str
+    title: str
+    folders: tuple[str, ...]
+    marker: str
+
+
+def find_folders(run_dir: Path, spec: SectionSpec) -> list[Path]:
+    """Folders of ``run_dir`` holding ``spec.marker``, in ``spec.folders`` order.
+
+    The top folder counts only when no sub-folder has the marker, so a demo
+    run is not reported twice.
+    """
+    found = [
+        run_dir / sub
+        for sub in spec.folders
+        if sub and (run_dir / sub / spec.marker).is_file()
+    ]
+    if not found and "" in spec.folders and (run_dir / spec.marker).is_file():
+        found = [run_dir]
+    return found
+
+
+def expected_paths(spec: SectionSpec) -> str:
+    """Human-readable list of where ``spec.marker`` was looked for."""
+    paths = [f"{sub}/{spec.marker}" if sub else spec.marker for sub in spec.folders]
+    return " or ".join(paths)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON object; missing file gives an empty dict."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def read_csv(path: Path) -> pd.DataFrame | None:
+    """Read a CSV written by a job, or None when it is absent or empty."""
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read table: {exc}") from None
+    return frame if not frame.empty else None

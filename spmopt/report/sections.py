@@ -1,0 +1,255 @@
+"""The report's sections, one renderer per job.
+
+A renderer takes the folder holding a job's files and an id prefix and
+returns HTML parts. Missing optional files are said in the section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from spmopt.report import figures as figs
+from spmopt.report.html import (
+    figure,
+    heading,
+    link,
+    missing,
+    paragraph,
+    table,
+)
+from spmopt.report.locate import read_csv, read_json
+
+VOLATILE_SUFFIXES = ("_seconds",)
+VOLATILE_PREFIXES = ("mlflow_",)
+VOLATILE_KEYS = ("started_at", "finished_at")
+
+
+def is_volatile(key: str) -> bool:
+    """True for keys that change between identical runs (times, MLflow ids)."""
+    return (
+        key.endswith(VOLATILE_SUFFIXES)
+        or key.startswith(VOLATILE_PREFIXES)
+        or key in VOLATILE_KEYS
+    )
+
+
+def key_values(data: dict[str, Any], keys: list[str] | None = None) -> str:
+    """A two-column table of scalar entries of ``data``, volatile ones left out."""
+    wanted = keys or sorted(data)
+    rows = [
+        (key, data[key])
+        for key in wanted
+        if key in data and not is_volatile(key) and _scalar(data[key])
+    ]
+    if not rows:
+        return ""
+    return table(pd.DataFrame(rows, columns=["figure", "value"]), max_rows=60)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def territory(folder: Path, prefix: str) -> list[str]:
+    """Map before/after, moves, balance and workload, Pareto curve."""
+    summary = read_json(folder / "summary.json")
+    assignments = read_csv(folder / "assignments.csv")
+    territories = read_csv(folder / "territories.csv")
+    parts = [key_values(summary)]
+    if assignments is not None and {"lat", "lon"} <= set(assignments.columns):
+        parts.append(figure(figs.territory_map(assignments), f"{prefix}-map", 480))
+    if territories is not None:
+        tol = summary.get("balance_tolerance")
+        chart = figs.balance_chart(territories, tol)
+        parts.append(figure(chart, f"{prefix}-balance"))
+        if "workload" in territories:
+            chart = figs.workload_chart(territories)
+            parts.append(figure(chart, f"{prefix}-workload"))
+        parts += [heading("Territories"), table(territories)]
+    parts += _moves(assignments)
+    parts += _pareto(folder / "pareto.csv", prefix)
+    return parts
+
+
+def _moves(assignments: pd.DataFrame | None) -> list[str]:
+    if assignments is None or "moved" not in assignments:
+        return [missing("No assignments.csv with a 'moved' column: moves unknown.")]
+    moved = assignments[assignments["moved"].astype(str).str.lower().isin(_TRUE)]
+    if moved.empty:
+        return [heading("Moves"), paragraph("No unit changed rep.")]
+    wanted = ["unit_id", "previous_rep_id", "rep_id", "reason", "potential"]
+    columns = [c for c in wanted if c in moved.columns]
+    count = paragraph(f"{len(moved)} of {len(assignments)} units change rep.")
+    return [heading("Moves and reasons"), count, table(moved[columns], max_rows=50)]
+
+
+_TRUE = ("true", "1", "yes", "1.0")
+
+
+def _pareto(path: Path, prefix: str) -> list[str]:
+    frame = read_csv(path)
+    if frame is None:
+        return [paragraph("No balance-versus-disruption curve in this run.", "note")]
+    x, y = _pareto_axes(frame)
+    chart = figs.line_chart(frame, x, y, "Balance versus disruption")
+    return [heading("Balance versus disruption"), figure(chart, f"{prefix}-pareto")]
+
+
+def _pareto_axes(frame: pd.DataFrame) -> tuple[str, str]:
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    x = next((c for c in numeric if "moved" in c or "disruption" in c), numeric[0])
+    rest = [c for c in numeric if c != x]
+    y = next((c for c in rest if "balance" in c or "deviation" in c), rest[0])
+    return x, y
+
+
+def forecast(folder: Path, prefix: str) -> list[str]:
+    """Model metrics, verdict, reliability curve, importance, MLflow run."""
+    metrics = read_json(folder / "metrics.json")
+    parts = [key_values(metrics), _mlflow(metrics)]
+    models = metrics.get("models") or {}
+    if models:
+        frame = pd.DataFrame(models).T.rename_axis("model").reset_index()
+        parts += [heading("Models on the test set"), table(frame)]
+    reliability = read_csv(folder / "reliability.csv")
+    if reliability is not None:
+        chart = figs.reliability_chart(reliability)
+        parts.append(figure(chart, f"{prefix}-reliability"))
+    importance = read_csv(folder / "importance.csv")
+    if importance is not None:
+        top = importance.sort_values("importance", ascending=False).head(20)
+        chart = figs.bar_chart(
+            top["feature"], top["importance"], "Feature importance", "importance", True
+        )
+        parts.append(figure(chart, f"{prefix}-importance", 520))
+    return parts
+
+
+def _mlflow(metrics: dict[str, Any]) -> str:
+    run_id = metrics.get("mlflow_run_id")
+    if not run_id:
+        return paragraph("No MLflow run recorded.", "note")
+    uri = str(metrics.get("mlflow_tracking_uri") or "")
+    if uri.startswith(("http://", "https://")):
+        target = f"{uri.rstrip('/')}/#/runs/{run_id}"
+        return f"<p>MLflow run: {link(str(run_id), target)}</p>"
+    return paragraph(
+        f"MLflow run {run_id}; browse it with `mlflow ui` on the tracking store.",
+        "note",
+    )
+
+
+def quota(folder: Path, prefix: str) -> list[str]:
+    """Quota distribution and attainment probabilities."""
+    summary = read_json(folder / "summary.json")
+    quotas = read_csv(folder / "quotas.csv")
+    parts = [key_values(summary)]
+    if quotas is None:
+        return [*parts, missing("quotas.csv is empty.")]
+    ordered = quotas.sort_values("quota", ascending=False)
+    chart = figs.bar_chart(
+        ordered["rep_id"], ordered["quota"], "Quota per rep", "quota", False
+    )
+    parts.append(figure(chart, f"{prefix}-quotas"))
+    if "p_attain" in quotas:
+        chart = figs.bar_chart(
+            ordered["rep_id"],
+            ordered["p_attain"],
+            "P(attain quota)",
+            "probability",
+            False,
+        )
+        parts.append(figure(chart, f"{prefix}-attain"))
+    return [*parts, heading("Quotas"), table(ordered)]
+
+
+def payout(folder: Path, prefix: str) -> list[str]:
+    """Cost distribution with P10/P50/P90, payout curve, per-rep payouts."""
+    summary = read_json(folder / "summary.json")
+    cost = summary.get("cost") or {}
+    parts = [key_values(summary), key_values(cost)]
+    dist = read_csv(folder / "cost_distribution.csv")
+    if dist is not None:
+        chart = figs.histogram_bins(
+            dist["cost_low"], dist["cost_high"], dist["count"], "Plan cost", "cost"
+        )
+        marks = {k.upper(): cost[k] for k in ("p10", "p50", "p90") if k in cost}
+        parts.append(figure(figs.add_markers(chart, marks), f"{prefix}-cost"))
+    parts += _payout_curve(folder / "payout_curve.csv", prefix)
+    reps = read_csv(folder / "rep_payouts.csv")
+    if reps is not None:
+        parts += [heading("Payout per rep"), table(reps)]
+    parts += _comparison(folder)
+    return parts
+
+
+def _payout_curve(path: Path, prefix: str) -> list[str]:
+    curve = read_csv(path)
+    if curve is None or len(curve.columns) < 2:
+        return [paragraph("No payout curve in this run.", "note")]
+    y = curve.columns[1]
+    chart = figs.line_chart(curve, "attainment", y, "Payout curve")
+    return [figure(chart, f"{prefix}-curve")]
+
+
+def _comparison(folder: Path) -> list[str]:
+    paths = sorted(folder.glob("compar*.csv"))
+    if not paths:
+        return [paragraph("No plan comparison in this run.", "note")]
+    parts = [heading("Plan comparison")]
+    for path in paths:
+        frame = read_csv(path)
+        if frame is not None:
+            parts.append(table(frame))
+    return parts
+
+
+def analytics(folder: Path, prefix: str) -> list[str]:
+    """KPIs per period and team, rep scorecards with flags."""
+    summary = read_json(folder / "summary.json")
+    parts = [key_values(summary)]
+    kpis = read_csv(folder / "kpis.csv")
+    if kpis is not None:
+        parts += _kpi_parts(kpis, prefix)
+    cards = read_csv(folder / "scorecards.csv")
+    if cards is not None:
+        columns = _card_columns(cards)
+        parts += [heading("Rep scorecards"), table(cards[columns], max_rows=100)]
+    return parts
+
+
+def _kpi_parts(kpis: pd.DataFrame, prefix: str) -> list[str]:
+    periods = kpis[(kpis["level"] == "company") & (kpis["period"] != "all")]
+    teams = kpis[(kpis["level"] == "team") & (kpis["period"] == "all")]
+    shown = ["team", *_KPI_COLUMNS]
+    parts = []
+    if not periods.empty:
+        parts.append(figure(figs.period_chart(periods), f"{prefix}-periods"))
+    parts += [heading("Teams over all periods"), table(teams[_present(teams, shown)])]
+    return parts
+
+
+_KPI_COLUMNS = (
+    "n_deals",
+    "n_open",
+    "won_value",
+    "win_rate",
+    "value_win_rate",
+    "avg_deal_size",
+    "cycle_days",
+    "open_value",
+    "attainment",
+    "coverage",
+)
+
+
+def _card_columns(cards: pd.DataFrame) -> list[str]:
+    shown = ["team", "rep_id", *_KPI_COLUMNS, "win_rate_pct", "won_value_pct", "flags"]
+    return _present(cards, shown)
+
+
+def _present(frame: pd.DataFrame, columns: Any) -> list[str]:
+    return [c for c in columns if c in frame.columns]

@@ -1,0 +1,121 @@
+"""`spmopt analytics kpis`: a good run and every kind of broken input."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spmopt.cli import main
+
+HEADER = "opportunity_id,sales_agent,product,deal_stage,engage_date,close_date"
+PIPELINE = (
+    HEADER
+    + """,close_value
+a,Ann,P,Won,2017-01-01,2017-01-11,100
+b,Ann,P,Lost,2017-01-05,2017-02-05,0
+c,Bob,P,Engaging,2017-02-01,,
+d,Bob,P,Won,2017-02-01,2017-04-01,50
+e,Cy,P,Won,2017-02-01,2017-04-01,-20
+"""
+)
+TEAMS = "sales_agent,manager\nAnn,M1\nBob,M1\nCy,M2\nDee,M2\n"
+PRODUCTS = "product,sales_price\nP,40\n"
+QUOTAS = "rep_id,quota\nAnn,200\nBob,0\n"
+
+
+def _write(tmp: Path, pipeline: str = PIPELINE, extra: str = "") -> Path:
+    (tmp / "pipeline.csv").write_text(pipeline.replace(",-20", ",20"))
+    (tmp / "teams.csv").write_text(TEAMS)
+    (tmp / "products.csv").write_text(PRODUCTS)
+    (tmp / "quotas.csv").write_text(QUOTAS)
+    config = tmp / "kpis.yaml"
+    config.write_text(
+        "pipeline: {path: pipeline.csv}\nteams: {path: teams.csv}\n"
+        "products: {path: products.csv}\nquotas: {path: quotas.csv}\n" + extra
+    )
+    return config
+
+
+def _run(config: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(["analytics", "kpis", str(config), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert "Traceback" not in captured.err
+    assert not out.exists()
+    lines = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_kpis_writes_tables(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "run"
+    assert main(["analytics", "kpis", str(_write(tmp_path)), "--out", str(out)]) == 0
+    assert "n_deals: 5" in capsys.readouterr().out
+    cards = pd.read_csv(out / "scorecards.csv").set_index("rep_id")
+    assert set(cards.index) == {"Ann", "Bob", "Cy", "Dee"}
+    assert cards.loc["Ann", "attainment"] == pytest.approx(0.5)
+    assert "zero quota" in cards.loc["Bob", "flags"]
+    assert cards.loc["Dee", "flags"] == "no closed deals"
+    kpis = pd.read_csv(out / "kpis.csv")
+    bob = kpis[(kpis["rep_id"] == "Bob") & (kpis["period"] == "all")].iloc[0]
+    assert bob["open_value"] == pytest.approx(40.0)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_reps"] == 4 and summary["has_quotas"] is True
+
+
+def test_same_inputs_give_same_bytes(tmp_path: Path) -> None:
+    config = _write(tmp_path)
+    for name in ("a", "b"):
+        assert (
+            main(["analytics", "kpis", str(config), "--out", str(tmp_path / name)]) == 0
+        )
+    for name in ("kpis.csv", "scorecards.csv", "summary.json"):
+        first = (tmp_path / "a" / name).read_bytes()
+        assert first == (tmp_path / "b" / name).read_bytes()
+
+
+def test_rep_names_are_neutralised_for_spreadsheets(tmp_path: Path) -> None:
+    config = _write(tmp_path, PIPELINE.replace("Cy", "=HYPERLINK(x)"))
+    (tmp_path / "teams.csv").write_text(TEAMS.replace("Cy", '"=HYPERLINK(x)"'))
+    assert main(["analytics", "kpis", str(config), "--out", str(tmp_path / "r")]) == 0
+    text = (tmp_path / "r" / "scorecards.csv").read_text()
+    assert "'=HYPERLINK(x)" in text
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("missing_file", "file not found"),
+        ("missing_column", "missing column(s) ['close_value']"),
+        ("wrong_type", "'close_value' must be a number, got 'lots'"),
+        ("negative", "'close_value' must be a number >= 0"),
+        ("unknown_field", "unknown field 'colour'"),
+        ("empty_table", "has no rows"),
+        ("bad_period", "field 'period'"),
+        ("missing_config", "config file not found"),
+    ],
+)
+def test_broken_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture, change: str, expected: str
+) -> None:
+    config = _write(tmp_path)
+    pipeline = tmp_path / "pipeline.csv"
+    if change == "missing_file":
+        pipeline.unlink()
+    elif change == "missing_column":
+        pipeline.write_text(PIPELINE.replace(",close_value", ",amount"))
+    elif change == "wrong_type":
+        pipeline.write_text(PIPELINE.replace(",-20", ",lots"))
+    elif change == "negative":
+        pipeline.write_text(PIPELINE)
+    elif change == "unknown_field":
+        config.write_text(config.read_text() + "colour: blue\n")
+    elif change == "empty_table":
+        pipeline.write_text(PIPELINE.splitlines()[0] + "\n")
+    elif change == "bad_period":
+        config.write_text(config.read_text() + "period: fortnight\n")
+    else:
+        config = tmp_path / "nope.yaml"
+    assert expected in _run(config, tmp_path / "out", capsys)

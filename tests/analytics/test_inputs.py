@@ -1,0 +1,51 @@
+"""Preparing deals from a pipeline table."""
+
+import pandas as pd
+import pytest
+
+from spmopt.analytics.config import PipelineTable
+from spmopt.analytics.inputs import deal_outcomes, prepare_deals
+from spmopt.errors import DataError
+
+
+def _pipeline() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["a", "b", "c"],
+            "sales_agent": ["r1", "r1", "r2"],
+            "product": ["P", "Q", "P"],
+            "deal_stage": ["Won", "Lost", "Engaging"],
+            "engage_date": pd.to_datetime(["2017-01-01"] * 3),
+            "close_date": pd.to_datetime(["2017-01-03", "2017-01-09", None]),
+            "close_value": [120.0, 0.0, float("nan")],
+        }
+    )
+
+
+def test_outcomes_from_stages() -> None:
+    stage = pd.Series(["Won", "Lost", "Prospecting", "Closed Won"])
+    out = deal_outcomes(stage, ("Won", "Closed Won"), ("Lost",))
+    assert out.tolist() == ["won", "lost", "open", "won"]
+
+
+def test_list_price_values_lost_and_open_deals() -> None:
+    roster = pd.DataFrame({"rep_id": ["r1", "r2"], "team": ["T", "U"]})
+    prices = pd.Series({"P": 100.0, "Q": 7.0})
+    deals = prepare_deals(_pipeline(), PipelineTable(), roster, prices)
+    assert deals["value"].tolist() == [120.0, 7.0, 100.0]
+    assert deals["team"].tolist() == ["T", "T", "U"]
+    assert deals["outcome"].tolist() == ["won", "lost", "open"]
+
+
+def test_closed_deal_without_close_date_is_refused() -> None:
+    frame = _pipeline()
+    frame.loc[1, "close_date"] = pd.NaT
+    with pytest.raises(DataError, match=r"close_date.*row 2"):
+        prepare_deals(frame, PipelineTable())
+
+
+def test_close_before_creation_is_refused() -> None:
+    frame = _pipeline()
+    frame.loc[0, "close_date"] = pd.Timestamp("2016-12-01")
+    with pytest.raises(DataError, match="before"):
+        prepare_deals(frame, PipelineTable())

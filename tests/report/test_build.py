@@ -1,0 +1,103 @@
+"""The HTML report built from run folders with some or all jobs."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from spmopt.cli import main
+from spmopt.report import build_report
+from tests.report.conftest import WRITERS, write_run
+
+FIGURE_IDS = (
+    "territory-map",
+    "territory-balance",
+    "territory-workload",
+    "territory-pareto",
+    "forecast_ibm-reliability",
+    "forecast_ibm-importance",
+    "forecast_maven-reliability",
+    "forecast_maven-importance",
+    "quota-quotas",
+    "quota-attain",
+    "payout-cost",
+    "payout-curve",
+    "analytics-periods",
+)
+
+
+def test_full_run_has_every_section_and_figure(full_run: Path) -> None:
+    text = build_report(full_run).read_text()
+    for section in ("overview", "territory", "forecast_ibm", "forecast_maven"):
+        assert f"<section id='{section}'" in text
+    for section in ("quota", "payout", "analytics"):
+        assert f"<section id='{section}'" in text
+    for div_id in FIGURE_IDS:
+        assert f'id="{div_id}"' in text, div_id
+    assert "Not in this run" not in text
+    assert text.count('class="plotly-graph-div"') == len(FIGURE_IDS)
+
+
+def test_plotly_is_embedded_once_and_nothing_is_fetched(full_run: Path) -> None:
+    text = build_report(full_run).read_text()
+    assert text.count("<script>") - text.count('class="plotly-graph-div"') == 1
+    assert not re.search(r"<script[^>]+src=", text)
+    assert "cdn.plot.ly" not in text.split("</script>", 1)[1]
+
+
+def test_missing_jobs_are_named(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", jobs=("quota",))
+    text = build_report(run).read_text()
+    assert "<section id='quota'" in text
+    assert "Not in this run: looked for territory/assignments.csv" in text
+    assert "payout/cost_distribution.csv or cost_distribution.csv" in text
+    assert "1 of 5 job sections present" in text
+
+
+def test_stand_alone_job_run_reads_top_folder(tmp_path: Path) -> None:
+    WRITERS["payout"](tmp_path / "run")
+    text = build_report(tmp_path / "run").read_text()
+    assert 'id="payout-cost"' in text
+    assert "No manifest.json" in text
+
+
+def test_report_is_byte_identical_and_drops_times(full_run: Path) -> None:
+    first = build_report(full_run).read_bytes()
+    assert build_report(full_run).read_bytes() == first
+    text = first.decode()
+    assert "wall_seconds" not in text and "2026-01-01" not in text
+
+
+def test_text_from_tables_is_escaped(full_run: Path) -> None:
+    text = build_report(full_run).read_text()
+    assert "<td class='text'>&lt;b&gt;long&lt;/b&gt; cycles</td>" in text
+    assert "<b>long</b>" not in text
+    assert "<b>region</b>" not in text
+
+
+def test_payout_section_shows_percentiles(full_run: Path) -> None:
+    text = build_report(full_run).read_text()
+    section = text.split("<section id='payout'")[1].split("</section>")[0]
+    for label in ('"P10"', '"P50"', '"P90"'):
+        assert label in section
+
+
+def test_cli_writes_report(full_run: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["report", str(full_run)]) == 0
+    assert "report.html" in capsys.readouterr().out
+    assert (full_run / "report.html").is_file()
+
+
+def test_cli_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["report", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: run folder not found") and "Traceback" not in err
+
+
+def test_broken_json_is_one_error(
+    full_run: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (full_run / "quota" / "summary.json").write_text("{not json")
+    assert main(["report", str(full_run)]) == 2
+    assert "summary.json: not valid JSON" in capsys.readouterr().err
+    assert not (full_run / "report.html").exists()
