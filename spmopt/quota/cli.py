@@ -1,5 +1,24 @@
 """CLI commands of the quota job (`spmopt quota ...`)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import typer
 
+from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
+from spmopt.quota.config import QuotaConfig
+
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("set")
+def set_quotas(
+    config: Path = typer.Argument(..., help="Quota config YAML."),
+    out: Path | None = typer.Option(None, help=OUT_HELP),
+    seed: int = typer.Option(0, help=SEED_HELP),
+) -> None:
+    """Split the company target into rep quotas and check attainability."""
+    from spmopt.quota.job import run_set
+
+    run_job("quota-set", QuotaConfig, config, out, seed, run_set)

@@ -1,0 +1,345 @@
+"""Allocation of the company target to reps as a linear program (PuLP).
+
+All amounts inside the model are whole *rounding units* (cents by
+default), so bounds are exact and the rounded quotas can be checked to
+sum to the target to the unit.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+from numpy.typing import ArrayLike, NDArray
+
+from spmopt._logging import logger
+from spmopt.errors import ConfigError, InfeasibleError
+from spmopt.quota.rounding import largest_remainder
+
+SOLVERS = ("cbc", "highs")
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """Outcome of :meth:`QuotaAllocator.solve`.
+
+    Attributes
+    ----------
+    status : str
+        Solver status, ``"Optimal"`` when solved to optimality.
+    objective : float
+        Total absolute deviation of the LP quotas from the reference
+        quotas, currency (before rounding).
+    bound : float
+        Best proven lower bound on ``objective``, currency (equal to it
+        for an LP solved to optimality).
+    gap : float
+        Relative gap between objective and bound (0 when optimal).
+    seconds : float
+        Wall time of the solve, seconds (varies from run to run).
+    quota_units : ndarray of int64, shape (n_reps,)
+        Rounded quotas in rounding units; they sum exactly to the target.
+    floor_units, cap_units : ndarray of int64, shape (n_reps,)
+        Bounds in rounding units.
+    binding : ndarray of str, shape (n_reps,)
+        ``"floor"``, ``"cap"``, ``"fixed"`` (floor equals cap) or ``"none"``.
+    n_variables, n_constraints : int
+        Size of the linear program.
+    extra : dict
+        ``deviation_after_rounding``: total absolute deviation of the
+        rounded quotas from the reference, currency (at most one unit
+        per rep more than ``objective``).
+    """
+
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+    quota_units: NDArray[np.int64]
+    floor_units: NDArray[np.int64]
+    cap_units: NDArray[np.int64]
+    binding: NDArray[np.str_]
+    n_variables: int
+    n_constraints: int
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def format_amount(units: int, unit: float) -> str:
+    """Amount in currency with thousands separators, e.g. ``1,200,000``."""
+    value = units * unit
+    decimals = max(0, -int(np.floor(np.log10(unit)))) if unit < 1 else 0
+    text = f"{value:,.{decimals}f}"
+    return text[: -decimals - 1] if decimals and text.endswith(".00") else text
+
+
+class QuotaAllocator:
+    """Split a company target into rep quotas close to a reference split.
+
+    Formulation (amounts in whole rounding units, e.g. cents):
+
+    1. Variables: quota ``q_i`` and deviations ``d_i+, d_i- >= 0`` for
+       each rep ``i``.
+    2. Target: ``sum_i q_i = T``.
+    3. Bounds: ``l_i <= q_i <= u_i`` with floor ``l_i`` and cap ``u_i``.
+    4. Deviation: ``q_i - r_i = d_i+ - d_i-`` where ``r_i`` is the
+       reference quota (``T`` split in proportion to the reference
+       weights, rounded to whole units so that ``sum_i r_i = T``).
+    5. Objective: minimise ``D = sum_i (d_i+ + d_i-)``, the total absolute
+       deviation from the reference. Call the optimum ``D*``.
+    6. Spread (second stage, ``spread=True``): many solutions reach
+       ``D*``; among them minimise ``t`` subject to
+       ``D <= D* + 1`` and ``d_i+ + d_i- <= m_i + t * r_i``, where
+       ``m_i = max(0, l_i - r_i, r_i - u_i)`` is the deviation the bounds
+       force on rep ``i``. This spreads the shortfall or excess over all
+       free reps by the same percentage instead of loading it on one.
+
+    With whole-unit data the LP has whole-unit vertex solutions; any
+    remaining solver noise is removed by the largest-remainder rule
+    (:mod:`spmopt.quota.rounding`), which keeps (2) and (3) exact.
+
+    Parameters
+    ----------
+    reference : array_like of float, shape (n_reps,)
+        Reference quotas in units.
+    floor, cap : array_like of int, shape (n_reps,)
+        Bounds in units, ``floor <= cap``.
+    target : int
+        Company target in units.
+    unit : float, default 0.01
+        Size of one unit in currency (for messages and the objective).
+    spread : bool, default True
+        Solve stage (6) after (5).
+    """
+
+    def __init__(
+        self,
+        reference: ArrayLike,
+        floor: ArrayLike,
+        cap: ArrayLike,
+        target: int,
+        unit: float = 0.01,
+        spread: bool = True,
+    ) -> None:
+        self.reference = np.asarray(reference, dtype=float)
+        self.floor = np.asarray(floor, dtype=np.int64)
+        self.cap = np.asarray(cap, dtype=np.int64)
+        self.target = int(target)
+        self.unit = unit
+        self.spread = spread
+        self.model: pulp.LpProblem | None = None
+        self._q: list[pulp.LpVariable] = []
+        self._dp: list[pulp.LpVariable] = []
+        self._dm: list[pulp.LpVariable] = []
+
+    @classmethod
+    def from_potential(
+        cls,
+        potential: ArrayLike,
+        target: float,
+        floor_share: float = 0.0,
+        cap_share: float | None = None,
+        decimals: int = 2,
+        reference: ArrayLike | None = None,
+        spread: bool = True,
+    ) -> QuotaAllocator:
+        """Build from ramped potential and bounds as shares of it.
+
+        Parameters
+        ----------
+        potential : array_like of float, shape (n_reps,)
+            Ramped potential per rep, currency >= 0.
+        target : float
+            Company target, currency > 0.
+        floor_share, cap_share : float
+            Quota bounds as a share of potential; ``None`` means no cap.
+        decimals : int, default 2
+            Quotas are whole multiples of ``10 ** -decimals``.
+        reference : array_like of float, shape (n_reps,), optional
+            Weights of the reference split (e.g. last period's bookings or
+            a blend); default ``potential``. Quotas stay as close as the
+            bounds allow to ``target * reference / sum(reference)``.
+        spread : bool, default True
+            Spread the adjustment evenly (formulation step 6).
+        """
+        weight = np.asarray(potential, dtype=float)
+        unit = 10.0**-decimals
+        scale = 10.0**decimals
+        target_units = round(target * scale)
+        share = _shares(weight if reference is None else reference)
+        floor = np.ceil(floor_share * weight * scale - 1e-6).astype(np.int64)
+        if cap_share is None:
+            cap = np.full(weight.shape, target_units, dtype=np.int64)
+        else:
+            cap = np.floor(cap_share * weight * scale + 1e-6).astype(np.int64)
+        ref_units = largest_remainder(share * target_units, target_units)
+        return cls(ref_units, floor, cap, target_units, unit, spread)
+
+    def check_feasible(self) -> None:
+        """Raise :class:`InfeasibleError` naming the bound that conflicts."""
+        floors, caps = int(self.floor.sum()), int(self.cap.sum())
+        show = self._show
+        if floors > self.target:
+            raise InfeasibleError(
+                f"sum of floors {show(floors)} exceeds target {show(self.target)} "
+                f"by {show(floors - self.target)}; lower bounds.floor or the "
+                "minimum quotas"
+            )
+        if caps < self.target:
+            raise InfeasibleError(
+                f"sum of caps {show(caps)} falls short of target "
+                f"{show(self.target)} by {show(self.target - caps)}; raise "
+                "bounds.cap or the potentials"
+            )
+        crossed = np.flatnonzero(self.floor > self.cap)
+        if crossed.size:
+            i = int(crossed[0])
+            raise InfeasibleError(
+                f"rep in row {i + 1}: floor {show(int(self.floor[i]))} exceeds "
+                f"cap {show(int(self.cap[i]))}"
+            )
+
+    def build(self) -> QuotaAllocator:
+        """Create the LP: variables (1), constraints (2)-(4), objective (5)."""
+        self.check_feasible()
+        self.model = pulp.LpProblem("quota_allocation", pulp.LpMinimize)
+        self._add_variables()
+        self._add_target()
+        self._add_deviation()
+        return self
+
+    def _add_variables(self) -> None:
+        n = self.reference.size
+        model = self.model
+        assert model is not None
+        self._q = [
+            model.add_variable(f"q_{i}", int(self.floor[i]), int(self.cap[i]))
+            for i in range(n)
+        ]
+        self._dp = [model.add_variable(f"dp_{i}", 0) for i in range(n)]
+        self._dm = [model.add_variable(f"dm_{i}", 0) for i in range(n)]
+
+    def _add_target(self) -> None:
+        assert self.model is not None
+        total = pulp.lpSum(self._q)
+        self.model.addConstraint(total == self.target, name="target")
+
+    def _add_deviation(self) -> None:
+        assert self.model is not None
+        for i, (q, dp, dm) in enumerate(zip(self._q, self._dp, self._dm, strict=True)):
+            expr = q - dp + dm
+            self.model.addConstraint(expr == float(self.reference[i]), f"dev_{i}")
+        self.model.setObjective(pulp.lpSum(self._dp) + pulp.lpSum(self._dm))
+
+    def solve(
+        self, solver: str = "cbc", time_limit: float = 60.0, threads: int = 1
+    ) -> AllocationResult:
+        """Solve the LP (5), then (6) if ``spread``; round to whole units.
+
+        Parameters
+        ----------
+        solver : {"cbc", "highs"}
+            Bundled CBC or HiGHS (through ``highspy``).
+        time_limit : float
+            Seconds allowed to each solver call.
+        threads : int, default 1
+            Solver threads (at most 2 recommended on shared machines).
+        """
+        if self.model is None:
+            self.build()
+        assert self.model is not None
+        start = time.perf_counter()
+        self._solve_stage(solver, time_limit, threads, "total deviation")
+        objective = float(pulp.value(self.model.objective) or 0.0)
+        if self.spread:
+            self._add_spread(objective)
+            self._solve_stage(solver, time_limit, threads, "spread")
+        seconds = time.perf_counter() - start
+        return self._result("Optimal", objective * self.unit, seconds)
+
+    def _solve_stage(
+        self, solver: str, time_limit: float, threads: int, stage: str
+    ) -> None:
+        status = self._run_solver(solver, time_limit, threads)
+        if status != "Optimal":
+            raise InfeasibleError(
+                f"quota LP ({stage} stage) not solved: solver status {status}"
+            )
+
+    def _add_spread(self, best: float) -> None:
+        """Formulation step (6): keep D near D*, minimise the spread t."""
+        assert self.model is not None
+        t = self.model.add_variable("spread", 0)
+        total = pulp.lpSum(self._dp) + pulp.lpSum(self._dm)
+        self.model.addConstraint(total <= best + 1.0, name="keep_total")
+        forced = np.maximum.reduce(
+            [
+                np.zeros(self.reference.shape),
+                self.floor - self.reference,
+                self.reference - self.cap,
+            ]
+        )
+        scale = max(1.0, float(self.reference.max(initial=0.0)))
+        for i, (dp, dm) in enumerate(zip(self._dp, self._dm, strict=True)):
+            room = float(self.reference[i]) / scale * t + float(forced[i])
+            self.model.addConstraint(dp + dm <= room, name=f"spread_{i}")
+        self.model.setObjective(t)
+
+    def _run_solver(self, solver: str, time_limit: float, threads: int) -> str:
+        assert self.model is not None
+        if solver == "cbc":
+            with warnings.catch_warnings():
+                # The bundled CBC is announced for removal in PuLP 4.0.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                backend = pulp.PULP_CBC_CMD(
+                    msg=False, timeLimit=time_limit, threads=threads
+                )
+        elif solver == "highs":
+            backend = pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads)
+        else:
+            raise ConfigError(f"solver must be one of {SOLVERS}, got {solver!r}")
+        self.model.solve(backend)
+        return str(pulp.LpStatus[self.model.status])
+
+    def _result(
+        self, status: str, objective: float, seconds: float
+    ) -> AllocationResult:
+        assert self.model is not None
+        values = np.array([q.varValue or 0.0 for q in self._q], dtype=float)
+        values = np.clip(values, self.floor, self.cap)
+        units = largest_remainder(values, self.target, self.floor, self.cap)
+        deviation = float(np.abs(units - self.reference).sum()) * self.unit
+        logger.debug("quota LP objective %.6g, rounded %.6g", objective, deviation)
+        return AllocationResult(
+            status=status,
+            objective=objective,
+            bound=objective,
+            gap=0.0,
+            seconds=seconds,
+            quota_units=units,
+            floor_units=self.floor,
+            cap_units=self.cap,
+            binding=self._binding(units),
+            n_variables=self.model.numVariables(),
+            n_constraints=self.model.numConstraints(),
+            extra={"deviation_after_rounding": deviation},
+        )
+
+    def _binding(self, units: NDArray[np.int64]) -> NDArray[np.str_]:
+        labels = np.full(units.shape, "none", dtype=object)
+        labels[units == self.cap] = "cap"
+        labels[units == self.floor] = "floor"
+        labels[self.floor == self.cap] = "fixed"
+        return labels.astype(str)
+
+    def _show(self, units: int) -> str:
+        return format_amount(units, self.unit)
+
+
+def _shares(weights: ArrayLike) -> NDArray[np.float64]:
+    w = np.asarray(weights, dtype=float)
+    total = w.sum()
+    return w / total if total > 0 else np.full(w.shape, 1.0 / w.size)

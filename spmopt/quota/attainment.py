@@ -1,0 +1,187 @@
+"""Chance that each rep reaches quota, by Monte Carlo over bookings.
+
+Bookings of rep ``i`` in the period are drawn from a distribution centred
+on the rep's ramped potential: lognormal or normal with a stated
+coefficient of variation, or a two-piece lognormal through given
+P10/P50/P90 values. Attainment is bookings / quota; a rep "attains" when
+bookings >= quota.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+Z90 = float(stats.norm.ppf(0.9))
+"""Standard-normal 90th percentile (about 1.2816)."""
+
+_CHUNK_CELLS = 2_000_000
+"""Scenario x rep cells drawn at once, to bound memory (about 16 MB)."""
+
+
+@dataclass(frozen=True)
+class AttainmentResult:
+    """Monte-Carlo estimate of attainment.
+
+    Attributes
+    ----------
+    p_attain : ndarray of shape (n_reps,)
+        Probability each rep's bookings reach quota, in [0, 1].
+    mean_attainment : ndarray of shape (n_reps,)
+        Expected bookings / quota (NaN where quota is 0).
+    n_scenarios : int
+        Scenarios drawn per rep.
+    """
+
+    p_attain: NDArray[np.float64]
+    mean_attainment: NDArray[np.float64]
+    n_scenarios: int
+
+    @property
+    def share_expected_to_attain(self) -> float:
+        """Expected share of reps reaching quota, in [0, 1]."""
+        return float(self.p_attain.mean()) if self.p_attain.size else 0.0
+
+    @property
+    def standard_error(self) -> float:
+        """Largest Monte-Carlo standard error of a rep's ``p_attain``."""
+        p = self.p_attain
+        return float(np.sqrt(p * (1 - p) / self.n_scenarios).max(initial=0.0))
+
+
+def lognormal_params(mean: ArrayLike, cv: float) -> tuple[NDArray[np.float64], float]:
+    """Log-scale ``mu`` and ``sigma`` of a lognormal with given mean and CV.
+
+    Parameters
+    ----------
+    mean : array_like of float
+        Mean bookings, currency > 0.
+    cv : float
+        Coefficient of variation (std / mean), > 0.
+    """
+    sigma = float(np.sqrt(np.log1p(cv**2)))
+    with np.errstate(divide="ignore"):
+        mu = np.log(np.asarray(mean, dtype=float)) - sigma**2 / 2
+    return mu, sigma
+
+
+def closed_form_p_attain(
+    quota: ArrayLike, mean: ArrayLike, cv: float, distribution: str = "normal"
+) -> NDArray[np.float64]:
+    """Exact P(bookings >= quota) for normal or lognormal bookings.
+
+    Parameters
+    ----------
+    quota, mean : array_like of float, shape (n_reps,)
+        Quota and mean bookings, currency.
+    cv : float
+        Coefficient of variation of bookings.
+    distribution : {"normal", "lognormal"}
+    """
+    q = np.asarray(quota, dtype=float)
+    m = np.asarray(mean, dtype=float)
+    if distribution == "normal":
+        return np.asarray(stats.norm.sf(q, loc=m, scale=cv * m), dtype=float)
+    mu, sigma = lognormal_params(m, cv)
+    with np.errstate(divide="ignore"):
+        return np.asarray(stats.norm.sf((np.log(q) - mu) / sigma), dtype=float)
+
+
+def bookings_from_z(
+    z: NDArray[np.float64],
+    mean: NDArray[np.float64],
+    cv: float,
+    distribution: str,
+) -> NDArray[np.float64]:
+    """Turn standard-normal draws ``z`` (n_scen, n_reps) into bookings."""
+    if distribution == "normal":
+        return mean * (1.0 + cv * z)
+    mu, sigma = lognormal_params(mean, cv)
+    return np.exp(mu + sigma * z)
+
+
+def bookings_from_quantiles(
+    z: NDArray[np.float64],
+    p10: NDArray[np.float64],
+    p50: NDArray[np.float64],
+    p90: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Two-piece lognormal through P10, P50, P90 (all > 0).
+
+    Below the median the log-scale spread is ``log(p50 / p10) / z90``,
+    above it ``log(p90 / p50) / z90``, so the draws have exactly the given
+    10th, 50th and 90th percentiles.
+    """
+    low = np.log(p50 / p10) / Z90
+    high = np.log(p90 / p50) / Z90
+    spread = np.where(z < 0, low, high)
+    return p50 * np.exp(spread * z)
+
+
+def simulate_attainment(
+    quota: ArrayLike,
+    mean: ArrayLike | None = None,
+    cv: float = 0.3,
+    distribution: str = "lognormal",
+    quantiles: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
+    n_scenarios: int = 10_000,
+    seed: int | np.random.Generator = 0,
+) -> AttainmentResult:
+    """Estimate each rep's probability of reaching quota.
+
+    Parameters
+    ----------
+    quota : array_like of float, shape (n_reps,)
+        Quotas, currency.
+    mean : array_like of float, shape (n_reps,), optional
+        Expected bookings (ramped potential), currency; used with ``cv``.
+    cv : float
+        Coefficient of variation of bookings.
+    distribution : {"lognormal", "normal"}
+        Shape of bookings when ``quantiles`` is not given.
+    quantiles : tuple of three array_like, optional
+        P10, P50, P90 of bookings per rep, currency > 0; overrides
+        ``mean`` and ``cv``.
+    n_scenarios : int
+        Draws per rep.
+    seed : int or numpy.random.Generator
+        Source of randomness; the same seed gives the same result.
+
+    Returns
+    -------
+    AttainmentResult
+    """
+    q = np.asarray(quota, dtype=float)
+    rng = np.random.default_rng(seed)
+    hits = np.zeros(q.size)
+    booked = np.zeros(q.size)
+    step = max(1, _CHUNK_CELLS // max(1, n_scenarios))
+    for start in range(0, q.size, step):
+        part = slice(start, min(q.size, start + step))
+        z = rng.standard_normal((n_scenarios, part.stop - part.start))
+        draws = _draw(z, part, mean, cv, distribution, quantiles)
+        hits[part] = (draws >= q[part]).sum(axis=0)
+        booked[part] = draws.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_att = np.where(q > 0, booked / q, np.nan)
+    return AttainmentResult(hits / n_scenarios, mean_att, n_scenarios)
+
+
+def _draw(
+    z: NDArray[np.float64],
+    part: slice,
+    mean: ArrayLike | None,
+    cv: float,
+    distribution: str,
+    quantiles: tuple[ArrayLike, ArrayLike, ArrayLike] | None,
+) -> NDArray[np.float64]:
+    if quantiles is not None:
+        p10, p50, p90 = (np.asarray(a, dtype=float)[part] for a in quantiles)
+        return bookings_from_quantiles(z, p10, p50, p90)
+    if mean is None:
+        raise ValueError("simulate_attainment needs mean or quantiles")
+    m = np.asarray(mean, dtype=float)[part]
+    return bookings_from_z(z, m, cv, distribution)

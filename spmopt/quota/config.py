@@ -1,0 +1,123 @@
+"""Typed configuration of the quota job (``spmopt quota set``).
+
+A config names the reps table, the company target and how the target is
+split: bounds relative to each rep's potential, the ramp curve for reps
+still learning their territory, the rounding unit, and how attainment is
+simulated. Everything is validated when the YAML is loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from spmopt.config import Config, TablePath
+
+
+class BoundsConfig(Config):
+    """Floor and cap of each quota as a share of the rep's ramped potential.
+
+    A rep with potential 1,000,000 USD, fully ramped, with ``floor = 0.5``
+    and ``cap = 1.2`` gets a quota between 500,000 and 1,200,000 USD.
+    """
+
+    floor: float = Field(0.0, ge=0.0, description="Lowest quota / potential.")
+    cap: float | None = Field(
+        None, gt=0.0, description="Highest quota / potential; none means no cap."
+    )
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> BoundsConfig:
+        if self.cap is not None and self.floor > self.cap:
+            raise ValueError(
+                f"floor {self.floor} must not exceed cap {self.cap} "
+                "(both are quota / potential)"
+            )
+        return self
+
+
+class AttainmentConfig(Config):
+    """How bookings are simulated to estimate the chance of reaching quota.
+
+    Each rep's period bookings are drawn around their ramped potential:
+    lognormal or normal with coefficient of variation ``cv``, or, when the
+    reps table has P10/P50/P90 columns, a two-piece lognormal through
+    those three quantiles.
+    """
+
+    distribution: Literal["lognormal", "normal"] = "lognormal"
+    cv: float = Field(0.3, gt=0.0, le=5.0, description="Std dev / mean of bookings.")
+    n_scenarios: int = Field(10_000, ge=100, le=1_000_000)
+
+
+class QuotaConfig(Config):
+    """Configuration of ``spmopt quota set``.
+
+    Parameters
+    ----------
+    reps : TablePath
+        Reps table (CSV/Parquet or ``bundled:<name>``), one row per rep.
+    target : float
+        Company target for the period, currency units (e.g. USD), > 0.
+    rounding_decimals : int
+        Quotas are rounded to units of ``10 ** -rounding_decimals``
+        (2: cents, 0: whole dollars, -3: thousands); the target must be a
+        whole number of such units.
+    ramp : list of float
+        Productivity by month in seat (month 1 first), each in (0, 1];
+        months past the list count as fully ramped.
+    period_months : int
+        Length of the quota period in months (ramp is averaged over it).
+    method : {"potential", "historical", "blended"}
+        Reference split the quotas stay close to: proportional to ramped
+        potential, to ``history_column`` (e.g. last period's bookings of
+        the territory) times the ramp, or the blend
+        ``blend_weight * potential share + (1 - blend_weight) * history
+        share``. Floors and caps are always relative to potential.
+    """
+
+    reps: TablePath
+    target: float = Field(gt=0.0)
+    rep_id_column: str = "rep_id"
+    potential_column: str = "potential"
+    months_in_seat_column: str = "months_in_seat"
+    p10_column: str | None = None
+    p50_column: str | None = None
+    p90_column: str | None = None
+    method: Literal["potential", "historical", "blended"] = "potential"
+    history_column: str | None = None
+    blend_weight: float = Field(0.5, ge=0.0, le=1.0)
+    bounds: BoundsConfig = BoundsConfig()
+    ramp: list[float] = Field(default_factory=list, max_length=60)
+    period_months: int = Field(12, ge=1, le=60)
+    rounding_decimals: int = Field(2, ge=-9, le=2)
+    attainment: AttainmentConfig = AttainmentConfig()
+    solver: Literal["highs", "cbc"] = "highs"
+    time_limit_seconds: float = Field(60.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> QuotaConfig:
+        bad = [share for share in self.ramp if not 0.0 < share <= 1.0]
+        if bad:
+            raise ValueError(f"ramp shares must be in (0, 1], got {bad[0]}")
+        quantiles = [self.p10_column, self.p50_column, self.p90_column]
+        given = [c is not None for c in quantiles]
+        if any(given) and not all(given):
+            raise ValueError(
+                "p10_column, p50_column and p90_column must be given together"
+            )
+        if self.method != "potential" and self.history_column is None:
+            raise ValueError(f"method {self.method!r} needs history_column")
+        unit = 10.0**-self.rounding_decimals
+        if abs(self.target / unit - round(self.target / unit)) > 1e-6:
+            raise ValueError(
+                f"target {self.target} is not a whole number of rounding units "
+                f"{unit:g} (rounding_decimals={self.rounding_decimals})"
+            )
+        return self
+
+    @property
+    def has_quantiles(self) -> bool:
+        """True when the reps table carries P10/P50/P90 potential columns."""
+        return self.p10_column is not None

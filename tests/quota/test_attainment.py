@@ -1,0 +1,75 @@
+"""Monte-Carlo attainment against closed forms."""
+
+import numpy as np
+import pytest
+
+from spmopt.quota.attainment import (
+    bookings_from_quantiles,
+    closed_form_p_attain,
+    simulate_attainment,
+)
+
+N = 40_000
+
+
+def _tolerance(p: np.ndarray, n: int = N) -> np.ndarray:
+    return 4.5 * np.sqrt(p * (1 - p) / n) + 1e-9
+
+
+@pytest.mark.parametrize("distribution", ["normal", "lognormal"])
+def test_matches_closed_form_within_mc_error(distribution: str) -> None:
+    mean = np.array([1.0e6, 2.0e6, 5.0e5, 8.0e5])
+    quota = np.array([0.9e6, 2.2e6, 5.0e5, 4.0e5])
+    sim = simulate_attainment(
+        quota, mean, cv=0.25, distribution=distribution, n_scenarios=N, seed=3
+    )
+    exact = closed_form_p_attain(quota, mean, 0.25, distribution)
+    assert np.all(np.abs(sim.p_attain - exact) <= _tolerance(exact))
+
+
+def test_normal_closed_form_values() -> None:
+    # quota one standard deviation above the mean: P = 1 - Phi(1) = 0.1587
+    p = closed_form_p_attain([1.25], [1.0], cv=0.25, distribution="normal")
+    assert p[0] == pytest.approx(0.158655, abs=1e-6)
+
+
+def test_quota_at_mean_of_normal_is_a_coin_flip() -> None:
+    p = closed_form_p_attain([100.0], [100.0], cv=0.3, distribution="normal")
+    assert p[0] == pytest.approx(0.5)
+
+
+def test_quantile_draws_hit_the_given_percentiles() -> None:
+    z = np.random.default_rng(0).standard_normal((200_000, 1))
+    draws = bookings_from_quantiles(
+        z, np.array([60.0]), np.array([100.0]), np.array([180.0])
+    )
+    got = np.percentile(draws[:, 0], [10, 50, 90])
+    np.testing.assert_allclose(got, [60.0, 100.0, 180.0], rtol=0.01)
+
+
+def test_quantile_mode_probability_at_p10_is_ninety_percent() -> None:
+    q = (np.array([50.0, 80.0]), np.array([100.0, 100.0]), np.array([150.0, 130.0]))
+    sim = simulate_attainment(q[0], quantiles=q, n_scenarios=N, seed=1)
+    assert np.all(np.abs(sim.p_attain - 0.9) <= _tolerance(np.array([0.9])))
+
+
+def test_same_seed_same_result_and_probabilities_in_unit_interval() -> None:
+    quota = np.linspace(1, 3, 7)
+    a = simulate_attainment(quota, np.full(7, 2.0), n_scenarios=500, seed=9)
+    b = simulate_attainment(quota, np.full(7, 2.0), n_scenarios=500, seed=9)
+    np.testing.assert_array_equal(a.p_attain, b.p_attain)
+    assert np.all((a.p_attain >= 0) & (a.p_attain <= 1))
+    assert np.all(np.diff(a.p_attain) <= 0)  # higher quota, lower chance
+
+
+def test_share_and_standard_error() -> None:
+    sim = simulate_attainment(
+        [1.0, 1.0],
+        [1.0, 1.0],
+        cv=0.2,
+        distribution="normal",
+        n_scenarios=10_000,
+        seed=0,
+    )
+    assert sim.share_expected_to_attain == pytest.approx(0.5, abs=0.03)
+    assert sim.standard_error == pytest.approx(0.005, abs=1e-4)

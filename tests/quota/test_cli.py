@@ -1,0 +1,120 @@
+"""`spmopt quota set` end to end, including broken inputs."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from spmopt.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "configs" / "quota" / "small_team.yaml"
+
+
+def _write(tmp_path: Path, table: str, **overrides: object) -> Path:
+    (tmp_path / "reps.csv").write_text(table)
+    cfg = {"reps": "reps.csv", "target": 1000.0, "bounds": {"floor": 0.5}}
+    cfg.update(overrides)
+    path = tmp_path / "quota.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+GOOD = "rep_id,potential\nA,600\nB,900\n"
+
+
+def test_example_config_runs_and_sums_to_the_cent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert main(["quota", "set", str(EXAMPLE), "--out", str(out)]) == 0
+    assert "quota_sum" in capsys.readouterr().out
+    text = (out / "quotas.csv").read_text()
+    quotas = pd.read_csv(out / "quotas.csv", dtype={"quota": str})
+    total = sum(Decimal(q) for q in quotas["quota"])
+    target = Decimal(str(yaml.safe_load(EXAMPLE.read_text())["target"]))
+    assert total == target
+    assert "p_attain" in text and "binding" in text
+    floors = pd.read_csv(out / "quotas.csv")
+    assert (floors["quota"] >= floors["floor"] - 1e-9).all()
+    assert (floors["quota"] <= floors["cap"] + 1e-9).all()
+
+
+def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert (
+            main(
+                [
+                    "quota",
+                    "set",
+                    str(EXAMPLE),
+                    "--out",
+                    str(tmp_path / name),
+                    "--seed",
+                    "4",
+                ]
+            )
+            == 0
+        )
+    assert (tmp_path / "a" / "quotas.csv").read_bytes() == (
+        tmp_path / "b" / "quotas.csv"
+    ).read_bytes()
+    summary = (tmp_path / "a" / "summary.json").read_text()
+    assert '"quota_sum"' in summary
+
+
+def test_minimal_table_without_months_in_seat(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "r")]) == 0
+    quotas = pd.read_csv(tmp_path / "r" / "quotas.csv")
+    assert quotas["quota"].tolist() == [400.0, 600.0]
+
+
+BROKEN = [
+    ("rep_id,potential\n", {}, "no rows"),
+    ("rep_id,value\nA,1\n", {}, "missing column(s) ['potential']"),
+    ("rep_id,potential\nA,lots\n", {}, "column 'potential' must be a number"),
+    ("rep_id,potential\nA,-5\nB,10\n", {}, "must be a number >= 0"),
+    ("rep_id,potential\nA,5\nA,10\n", {}, "must be unique"),
+    (GOOD, {"colour": "red"}, "unknown field 'colour'"),
+    (GOOD, {"target": -1}, "field 'target'"),
+    (GOOD, {"bounds": {"floor": 1.2, "cap": 1.1}}, "floor 1.2 must not exceed cap"),
+    (GOOD, {"reps": "nowhere.csv"}, "file not found"),
+    (
+        GOOD,
+        {"bounds": {"floor": 0.9}},
+        "sum of floors 1,350 exceeds target 1,000 by 350",
+    ),
+    (GOOD, {"bounds": {"cap": 0.5}}, "sum of caps 750 falls short of target 1,000"),
+    (GOOD, {"target": 1000.005}, "not a whole number of rounding units"),
+]
+
+
+@pytest.mark.parametrize(("reps", "overrides", "message"), BROKEN)
+def test_broken_inputs_give_one_clear_message(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    reps: str,
+    overrides: dict[str, object],
+    message: str,
+) -> None:
+    path = _write(tmp_path, reps, **overrides)
+    out = tmp_path / "out"
+    assert main(["quota", "set", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_missing_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["quota", "set", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "o")]
+    )
+    assert code == 2
+    assert "config file not found" in capsys.readouterr().err
