@@ -230,6 +230,18 @@ def write_run(root: Path, jobs: tuple[str, ...] = JOBS) -> Path:
 
 
 @pytest.fixture
+def make_run() -> Callable[..., Path]:
+    """The :func:`write_run` function, for tests that choose the jobs."""
+    return write_run
+
+
+@pytest.fixture
+def job_writers() -> dict[str, Callable[[Path], None]]:
+    """Writers of one job's files into a folder, by job name."""
+    return WRITERS
+
+
+@pytest.fixture
 def full_run(tmp_path: Path) -> Path:
     """A run folder with every job's files."""
     return write_run(tmp_path / "run")

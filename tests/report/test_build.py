@@ -1,13 +1,13 @@
 """The HTML report built from run folders with some or all jobs."""
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from spmopt.cli import main
 from spmopt.report import build_report
-from tests.report.conftest import WRITERS, write_run
 
 FIGURE_IDS = (
     "territory-map",
@@ -45,8 +45,8 @@ def test_plotly_is_embedded_once_and_nothing_is_fetched(full_run: Path) -> None:
     assert "cdn.plot.ly" not in text.split("</script>", 1)[1]
 
 
-def test_missing_jobs_are_named(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "run", jobs=("quota",))
+def test_missing_jobs_are_named(tmp_path: Path, make_run: Callable) -> None:
+    run = make_run(tmp_path / "run", jobs=("quota",))
     text = build_report(run).read_text()
     assert "<section id='quota'" in text
     assert "Not in this run: looked for territory/assignments.csv" in text
@@ -54,8 +54,10 @@ def test_missing_jobs_are_named(tmp_path: Path) -> None:
     assert "1 of 5 job sections present" in text
 
 
-def test_stand_alone_job_run_reads_top_folder(tmp_path: Path) -> None:
-    WRITERS["payout"](tmp_path / "run")
+def test_stand_alone_job_run_reads_top_folder(
+    tmp_path: Path, job_writers: dict
+) -> None:
+    job_writers["payout"](tmp_path / "run")
     text = build_report(tmp_path / "run").read_text()
     assert 'id="payout-cost"' in text
     assert "No manifest.json" in text
