@@ -12,7 +12,7 @@ from spmopt.report.html import missing, navigation, page, paragraph, section
 from spmopt.report.locate import SectionSpec, expected_paths, find_folders, read_json
 from spmopt.runs import atomic_write_bytes
 
-Renderer = Callable[[Path, str], list[str]]
+Renderer = Callable[[Path, str, sections.Options], list[str]]
 
 SECTIONS: tuple[tuple[SectionSpec, Renderer], ...] = (
     (
@@ -41,15 +41,16 @@ SECTIONS: tuple[tuple[SectionSpec, Renderer], ...] = (
 """Report sections in order: where each looks for files and how it renders."""
 
 
-def build_report(run_dir: str | Path, filename: str = "report.html") -> Path:
+def build_report(
+    run_dir: str | Path, filename: str = "report.html", include_mlflow: bool = False
+) -> Path:
     """Write one self-contained HTML report for the run folder ``run_dir``.
 
     Each section appears when its job's files are present (in a demo
     sub-folder such as ``territory/`` or at the top of a single-job run)
     and otherwise says what is missing. plotly.js is embedded once, figure
     ids are fixed and nothing time-dependent is written, so the same run
-    folder gives the same bytes. Exception: MLflow run ids appear in the
-    forecast section when the run recorded them.
+    folder gives the same bytes.
 
     Parameters
     ----------
@@ -57,6 +58,11 @@ def build_report(run_dir: str | Path, filename: str = "report.html") -> Path:
         A run folder written by a spmopt command.
     filename : str
         Name of the report inside ``run_dir``.
+    include_mlflow : bool
+        Show the forecasters' MLflow run ids (and a link to the run when
+        the tracking URI is a server). Off by default because the ids
+        change between otherwise identical runs; the report then links to
+        the ``metrics.json`` that holds them.
 
     Returns
     -------
@@ -67,7 +73,8 @@ def build_report(run_dir: str | Path, filename: str = "report.html") -> Path:
     if not run_dir.is_dir():
         raise DataError(f"run folder not found: {run_dir}")
     manifest = read_json(run_dir / "manifest.json")
-    body, toc, found = _sections(run_dir)
+    options = sections.Options(run_dir, include_mlflow)
+    body, toc, found = _sections(options)
     overview = _overview(manifest, found)
     nav = navigation([("overview", "Overview"), *toc])
     title = f"spmopt report: {run_dir.name}"
@@ -78,7 +85,10 @@ def build_report(run_dir: str | Path, filename: str = "report.html") -> Path:
     return target
 
 
-def _sections(run_dir: Path) -> tuple[list[str], list[tuple[str, str]], int]:
+def _sections(
+    options: sections.Options,
+) -> tuple[list[str], list[tuple[str, str]], int]:
+    run_dir = options.run_dir
     body, toc, found = [], [], 0
     for spec, render in SECTIONS:
         folders = find_folders(run_dir, spec)
@@ -91,7 +101,7 @@ def _sections(run_dir: Path) -> tuple[list[str], list[tuple[str, str]], int]:
                 note = f"Not in this run: looked for {expected_paths(spec)}."
                 body.append(section(key, title, [missing(note)]))
             else:
-                body.append(section(key, title, render(folder, key)))
+                body.append(section(key, title, render(folder, key, options)))
     return body, toc, found
 
 

@@ -6,6 +6,7 @@ returns HTML parts. Missing optional files are said in the section.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,39 @@ from spmopt.report.html import (
 )
 from spmopt.report.locate import read_csv, read_json
 
+
+@dataclass(frozen=True)
+class Options:
+    """What every section renderer may need besides its folder.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The run folder; links in the report are relative to it.
+    include_mlflow : bool
+        Show MLflow run ids (they differ between identical runs).
+    """
+
+    run_dir: Path
+    include_mlflow: bool = False
+
+
 VOLATILE_SUFFIXES = ("_seconds",)
 VOLATILE_PREFIXES = ("mlflow_",)
 VOLATILE_KEYS = ("started_at", "finished_at")
 
 
 def is_volatile(key: str) -> bool:
-    """True for keys that change between identical runs (times, MLflow ids)."""
+    """True for keys that change between identical runs (times, MLflow ids).
+
+    Keys prefixed with a section, such as ``forecast_ibm.mlflow_run_id``,
+    are judged by their last part.
+    """
+    last = key.rsplit(".", 1)[-1]
     return (
-        key.endswith(VOLATILE_SUFFIXES)
-        or key.startswith(VOLATILE_PREFIXES)
-        or key in VOLATILE_KEYS
+        last.endswith(VOLATILE_SUFFIXES)
+        or last.startswith(VOLATILE_PREFIXES)
+        or last in VOLATILE_KEYS
     )
 
 
@@ -53,7 +76,7 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def territory(folder: Path, prefix: str) -> list[str]:
+def territory(folder: Path, prefix: str, options: Options) -> list[str]:
     """Map before/after, moves, balance and workload, Pareto curve."""
     summary = read_json(folder / "summary.json")
     assignments = read_csv(folder / "assignments.csv")
@@ -106,10 +129,10 @@ def _pareto_axes(frame: pd.DataFrame) -> tuple[str, str]:
     return x, y
 
 
-def forecast(folder: Path, prefix: str) -> list[str]:
+def forecast(folder: Path, prefix: str, options: Options) -> list[str]:
     """Model metrics, verdict, reliability curve, importance, MLflow run."""
     metrics = read_json(folder / "metrics.json")
-    parts = [key_values(metrics), _mlflow(metrics)]
+    parts = [key_values(metrics), _mlflow(metrics, folder, options)]
     models = metrics.get("models") or {}
     if models:
         frame = pd.DataFrame(models).T.rename_axis("model").reset_index()
@@ -128,21 +151,27 @@ def forecast(folder: Path, prefix: str) -> list[str]:
     return parts
 
 
-def _mlflow(metrics: dict[str, Any]) -> str:
+def _mlflow(metrics: dict[str, Any], folder: Path, options: Options) -> str:
+    """Where the MLflow run is; its id only on request (ids vary by run)."""
     run_id = metrics.get("mlflow_run_id")
     if not run_id:
         return paragraph("No MLflow run recorded.", "note")
+    if not options.include_mlflow:
+        path = (folder / "metrics.json").relative_to(options.run_dir).as_posix()
+        here = link(path, path)
+        return (
+            f"<p class='note'>MLflow run: its id is in {here} "
+            "(<code>mlflow_run_id</code>); browse runs with <code>mlflow ui</code>."
+            "</p>"
+        )
     uri = str(metrics.get("mlflow_tracking_uri") or "")
     if uri.startswith(("http://", "https://")):
         target = f"{uri.rstrip('/')}/#/runs/{run_id}"
         return f"<p>MLflow run: {link(str(run_id), target)}</p>"
-    return paragraph(
-        f"MLflow run {run_id}; browse it with `mlflow ui` on the tracking store.",
-        "note",
-    )
+    return paragraph(f"MLflow run {run_id}; browse it with `mlflow ui`.", "note")
 
 
-def quota(folder: Path, prefix: str) -> list[str]:
+def quota(folder: Path, prefix: str, options: Options) -> list[str]:
     """Quota distribution and attainment probabilities."""
     summary = read_json(folder / "summary.json")
     quotas = read_csv(folder / "quotas.csv")
@@ -166,7 +195,7 @@ def quota(folder: Path, prefix: str) -> list[str]:
     return [*parts, heading("Quotas"), table(ordered)]
 
 
-def payout(folder: Path, prefix: str) -> list[str]:
+def payout(folder: Path, prefix: str, options: Options) -> list[str]:
     """Cost distribution with P10/P50/P90, payout curve, per-rep payouts."""
     summary = read_json(folder / "summary.json")
     cost = summary.get("cost") or {}
@@ -207,7 +236,7 @@ def _comparison(folder: Path) -> list[str]:
     return parts
 
 
-def analytics(folder: Path, prefix: str) -> list[str]:
+def analytics(folder: Path, prefix: str, options: Options) -> list[str]:
     """KPIs per period and team, rep scorecards with flags."""
     summary = read_json(folder / "summary.json")
     parts = [key_values(summary)]

@@ -103,3 +103,22 @@ def test_broken_json_is_one_error(
     assert main(["report", str(full_run)]) == 2
     assert "summary.json: not valid JSON" in capsys.readouterr().err
     assert not (full_run / "report.html").exists()
+
+
+def test_mlflow_ids_only_on_request(full_run: Path) -> None:
+    text = build_report(full_run).read_text()
+    assert "abc123" not in text
+    assert "href='forecast_ibm/metrics.json'" in text
+    text = build_report(full_run, include_mlflow=True).read_text()
+    assert "MLflow run abc123" in text
+
+
+def test_prefixed_headline_keys_drop_volatile_values(full_run: Path) -> None:
+    manifest = full_run / "manifest.json"
+    manifest.write_text(
+        '{"job": "demo", "headline": {"forecast_ibm.mlflow_run_id": "zz9",'
+        ' "territory.wall_seconds": 1.5, "quota.target": 300.0}}'
+    )
+    text = build_report(full_run).read_text()
+    assert "zz9" not in text and "territory.wall_seconds" not in text
+    assert "quota.target" in text
