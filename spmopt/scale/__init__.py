@@ -1,0 +1,47 @@
+"""Scale-out on Dask: one execution setting, seeded batches, exact merges.
+
+The same code runs in process, on a local cluster that spmopt starts and
+stops on 127.0.0.1, or on an existing Dask scheduler:
+
+>>> from spmopt.scale import SchedulerConfig, dask_client, run_monte_carlo
+>>> with dask_client(SchedulerConfig(mode="local", n_workers=2)) as client:
+...     result = run_monte_carlo(simulate, 100_000, seed=0, client=client)
+...     # doctest: +SKIP
+"""
+
+from spmopt.scale.batches import Batch, batch_seed_sequence, plan_batches
+from spmopt.scale.cluster import dask_client, worker_count
+from spmopt.scale.config import (
+    SCHEDULER_ENV,
+    SCHEDULER_HELP,
+    SchedulerConfig,
+    parse_scheduler,
+    resolve_scheduler,
+)
+from spmopt.scale.merge import Histogram, Moments, Summary, padded_range
+from spmopt.scale.montecarlo import MonteCarloResult, OutputStats, run_monte_carlo
+from spmopt.scale.sweep import SweepResult, SweepTask, TaskOutcome, run_sweep
+
+__all__ = [
+    "SCHEDULER_ENV",
+    "SCHEDULER_HELP",
+    "Batch",
+    "Histogram",
+    "Moments",
+    "MonteCarloResult",
+    "OutputStats",
+    "SchedulerConfig",
+    "Summary",
+    "SweepResult",
+    "SweepTask",
+    "TaskOutcome",
+    "batch_seed_sequence",
+    "dask_client",
+    "padded_range",
+    "parse_scheduler",
+    "plan_batches",
+    "resolve_scheduler",
+    "run_monte_carlo",
+    "run_sweep",
+    "worker_count",
+]

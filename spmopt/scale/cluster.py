@@ -1,0 +1,106 @@
+"""Open and close the Dask client of one job.
+
+:func:`dask_client` yields ``None`` for in-process work, or a
+:class:`distributed.Client` connected to a ``LocalCluster`` that it starts
+(worker processes and scheduler bound to 127.0.0.1, dashboard off unless
+asked, and then on 127.0.0.1 only) and stops on exit, or to an existing
+scheduler at a configured address, which it leaves running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from spmopt._logging import logger
+from spmopt.errors import ConfigError
+from spmopt.scale.config import SchedulerConfig
+
+LOOPBACK = "127.0.0.1"
+
+
+@contextmanager
+def dask_client(cfg: SchedulerConfig | None = None) -> Iterator[Any]:
+    """Yield the Dask client for ``cfg``, or None for in-process work.
+
+    Parameters
+    ----------
+    cfg : SchedulerConfig, optional
+        Execution setting; default in-process.
+
+    Yields
+    ------
+    distributed.Client or None
+        A client owned by this context: closed on exit, together with the
+        local cluster it started, if any.
+
+    Raises
+    ------
+    ConfigError
+        When the configured scheduler address cannot be reached.
+    """
+    cfg = cfg or SchedulerConfig()
+    if cfg.mode == "none":
+        yield None
+    elif cfg.mode == "local":
+        with _local_client(cfg) as client:
+            yield client
+    else:
+        with _remote_client(cfg) as client:
+            yield client
+
+
+@contextmanager
+def _local_client(cfg: SchedulerConfig) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=cfg.n_workers,
+        threads_per_worker=cfg.threads_per_worker,
+        processes=True,
+        host=LOOPBACK,
+        dashboard_address=None,
+        worker_dashboard_address=None,
+        scheduler_kwargs={
+            "dashboard": cfg.dashboard,
+            "dashboard_address": f"{LOOPBACK}:0",
+        },
+        memory_limit=cfg.memory_limit,
+    )
+    try:
+        with Client(cluster) as client:
+            logger.info(
+                "dask: local cluster of %d workers x %d threads at %s",
+                cfg.n_workers,
+                cfg.threads_per_worker,
+                cluster.scheduler_address,
+            )
+            yield client
+    finally:
+        cluster.close()
+
+
+@contextmanager
+def _remote_client(cfg: SchedulerConfig) -> Iterator[Any]:
+    from distributed import Client
+
+    try:
+        client = Client(cfg.address, timeout=cfg.connect_timeout_seconds)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"scheduler.address {cfg.address!r} could not be reached "
+            f"within {cfg.connect_timeout_seconds:g} s: {exc}"
+        ) from None
+    try:
+        logger.info("dask: connected to scheduler at %s", cfg.address)
+        yield client
+    finally:
+        client.close()
+
+
+def worker_count(client: Any) -> int:
+    """Number of workers behind ``client`` (1 for in-process work)."""
+    if client is None:
+        return 1
+    return len(client.scheduler_info()["workers"])

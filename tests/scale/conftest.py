@@ -1,0 +1,38 @@
+"""Real local Dask clusters (worker processes on 127.0.0.1) shared by tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import cloudpickle
+import pytest
+
+from spmopt.scale import SchedulerConfig, dask_client
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _send_test_functions_by_value(request: pytest.FixtureRequest) -> None:
+    """Pickle a test module's functions by value: workers cannot import it."""
+    name = request.module.__name__
+    if name in sys.modules:
+        cloudpickle.register_pickle_by_value(sys.modules[name])
+
+
+def _cluster(n_workers: int) -> Iterator[Any]:
+    cfg = SchedulerConfig(mode="local", n_workers=n_workers, memory_limit="1GiB")
+    with dask_client(cfg) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def client_1() -> Iterator[Any]:
+    """A local cluster of one worker process."""
+    yield from _cluster(1)
+
+
+@pytest.fixture(scope="session")
+def client_2() -> Iterator[Any]:
+    """A local cluster of two worker processes."""
+    yield from _cluster(2)
