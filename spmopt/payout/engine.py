@@ -1,0 +1,365 @@
+"""Vectorised payout engine over (scenarios, reps, periods) arrays.
+
+The engine prices a :class:`~spmopt.payout.plan.PlanConfig` for many
+scenarios at once. Its input is, per measure, the credited quantity of
+every rep in every pay period (currency, units or deals), an array of
+shape ``(n_scenarios, n_reps, n_periods)``. Per measure and period it
+computes attainment (year-to-date when the measure says so), evaluates the
+payout curve, applies gates, payout tiers, caps and floors, turns
+year-to-date amounts into period payments (true-ups), then applies the
+plan-level gates, cap and floor and the draw. The reference calculator
+(:mod:`spmopt.payout.reference`) is the oracle it is tested against.
+
+Credit-level features (SPIFs, clawbacks, per-credit tiers, splits) need
+deals, not totals; the engine refuses plans whose measures tier each
+credit separately and leaves SPIFs and clawbacks to the calculator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from spmopt.data import check_schema, require_unique
+from spmopt.errors import ConfigError, DataError
+from spmopt.payout.curves import CurveArrays
+from spmopt.payout.plan import Measure, PlanConfig
+
+
+@dataclass(frozen=True)
+class RepBook:
+    """Static per-rep inputs of a plan.
+
+    Attributes
+    ----------
+    rep_ids : tuple of str, length n_reps
+    quotas : ndarray of shape (n_reps, n_measures)
+        Annual quota per rep and measure, in the measure's credit unit.
+    target_incentive : ndarray of shape (n_reps,)
+        Annual target incentive per rep, plan currency.
+    managers : tuple of (str or None)
+        Each rep's manager id (for team measures).
+    """
+
+    rep_ids: tuple[str, ...]
+    quotas: np.ndarray
+    target_incentive: np.ndarray
+    managers: tuple[str | None, ...]
+
+    @property
+    def n_reps(self) -> int:
+        """Number of reps."""
+        return len(self.rep_ids)
+
+    def team_matrix(self) -> np.ndarray:
+        """Array (n_reps, n_reps) with 1 where column rep reports to row rep."""
+        pos = {rep: i for i, rep in enumerate(self.rep_ids)}
+        matrix = np.zeros((self.n_reps, self.n_reps))
+        for j, manager in enumerate(self.managers):
+            if manager is not None and manager in pos:
+                matrix[pos[manager], j] = 1.0
+        return matrix
+
+
+def rep_book(
+    plan: PlanConfig,
+    frame: pd.DataFrame,
+    table: str = "quotas",
+    rep_column: str = "rep_id",
+) -> RepBook:
+    """Validate a quotas table and build the :class:`RepBook` of ``plan``.
+
+    The table needs ``rep_column`` and, for each measure without a fixed
+    ``quota``, its ``quota_column`` (> 0). Optional columns:
+    ``target_incentive`` (overrides the plan's) and ``manager_id``.
+    """
+    columns = {m.quota_column for m in plan.measures if m.quota is None}
+    schema = {rep_column: "str", **dict.fromkeys(sorted(columns), "float")}
+    optional = {"target_incentive": "float", "manager_id": "str"}
+    frame = check_schema(frame, schema, table, optional=optional)
+    require_unique(frame, rep_column, table)
+    for column in sorted(columns):
+        _require_positive(frame, column, table)
+    quotas = np.column_stack([_quota(m, frame) for m in plan.measures])
+    incentive = _target_incentive(plan, frame, table)
+    managers = _managers(frame)
+    reps = tuple(str(r) for r in frame[rep_column])
+    return RepBook(reps, quotas, incentive, managers)
+
+
+def _require_positive(frame: pd.DataFrame, column: str, table: str) -> None:
+    values = frame[column]
+    bad = values.isna() | ~(values > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"{table}: column '{column}' must be a number > 0 (a quota), got "
+            f"{values.iloc[row]!r} in data row {row + 1}"
+        )
+
+
+def _quota(measure: Measure, frame: pd.DataFrame) -> np.ndarray:
+    if measure.quota is not None:
+        return np.full(len(frame), measure.quota)
+    return frame[measure.quota_column].to_numpy(dtype=float)
+
+
+def _target_incentive(plan: PlanConfig, frame: pd.DataFrame, table: str) -> np.ndarray:
+    if "target_incentive" in frame.columns:
+        values = frame["target_incentive"]
+        if plan.target_incentive is not None:
+            values = values.fillna(plan.target_incentive)
+        bad = values.isna() | (values < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{table}: column 'target_incentive' must be a number >= 0, got "
+                f"{values.iloc[row]!r} in data row {row + 1}"
+            )
+        return values.to_numpy(dtype=float)
+    needs = any(m.rate_of == "target_incentive" for m in plan.measures)
+    if plan.target_incentive is None and needs:
+        raise ConfigError(
+            "plan.target_incentive is required (or a 'target_incentive' column "
+            f"in {table}) because a measure has rate_of: target_incentive"
+        )
+    return np.full(len(frame), plan.target_incentive or 0.0)
+
+
+def _managers(frame: pd.DataFrame) -> tuple[str | None, ...]:
+    if "manager_id" not in frame.columns:
+        return (None,) * len(frame)
+    return tuple(None if pd.isna(m) else str(m) for m in frame["manager_id"])
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """What the engine computes for a batch of scenarios.
+
+    Attributes
+    ----------
+    paid : ndarray of shape (n_scenarios, n_reps, n_periods)
+        Cash paid per rep and period (after draws), plan currency.
+    earned : ndarray of shape (n_scenarios, n_reps, n_periods)
+        Earned incentive per rep and period before the draw.
+    cap_hit : ndarray of bool, shape (n_scenarios, n_reps)
+        True where any measure or plan cap bound in any period.
+    draw_balance : ndarray of shape (n_scenarios, n_reps)
+        Recoverable draw still owed by the rep at year end.
+    """
+
+    paid: np.ndarray
+    earned: np.ndarray
+    cap_hit: np.ndarray
+    draw_balance: np.ndarray
+
+
+class PayoutEngine:
+    """Evaluates a plan over arrays of credited quantities.
+
+    The payout of rep ``r`` in period ``p`` is built in this order:
+
+    1. attainment ``a = x / q`` with ``x`` the credited quantity and ``q``
+       the quota (both cumulated over the year when the measure is
+       ``ytd``); ``q`` is the annual quota times the period's share;
+    2. curve value ``f(a)`` (or ``f(x)`` for a non-attainment basis) times
+       the scale (measure target incentive, quota or 1);
+    3. zero where a gate's measure is below its ``min_attainment``;
+    4. payout tiers, then ``min(cap)`` and ``max(floor)``;
+    5. for ``ytd`` measures, payment = year-to-date amount minus what the
+       earlier periods paid;
+    6. sum over measures, plan gates, plan cap and floor per period;
+    7. the draw: ``paid = max(draw, earned - balance)`` for a recoverable
+       draw, ``max(draw, earned)`` otherwise.
+
+    Parameters
+    ----------
+    plan : PlanConfig
+    book : RepBook
+    """
+
+    def __init__(self, plan: PlanConfig, book: RepBook) -> None:
+        self.plan = plan
+        self.book = book
+
+    @classmethod
+    def from_frame(cls, plan: PlanConfig, frame: pd.DataFrame) -> PayoutEngine:
+        """Build from a plan and a quotas table (validated)."""
+        return cls(plan, rep_book(plan, frame))
+
+    def check_aggregate(self) -> None:
+        """Raise if the plan needs deal-level credits (per-credit tiers)."""
+        for measure in self.plan.measures:
+            if measure.tiers_apply_to == "each_credit":
+                raise ConfigError(
+                    f"plan measure '{measure.name}' has tiers_apply_to: "
+                    "each_credit, which needs deal-level credits; the "
+                    "vectorised engine prices period totals only"
+                )
+
+    def period_quotas(self) -> np.ndarray:
+        """Quota per rep, measure and period, shape (n_reps, n_measures, P)."""
+        shares = np.asarray(self.plan.period_shares())
+        return self.book.quotas[:, :, None] * shares[None, None, :]
+
+    def evaluate(self, credited: Mapping[str, np.ndarray]) -> EngineOutput:
+        """Price ``credited`` (measure name -> array (S, R, P)).
+
+        Team measures (``team_of``) are filled from their source measure.
+        """
+        self.check_aggregate()
+        credited = self._with_team_measures(credited)
+        quotas = self.period_quotas()
+        cap_hit = np.zeros(self._shape(credited)[:2], dtype=bool)
+        earned = np.zeros(self._shape(credited))
+        for m, measure in enumerate(self.plan.measures):
+            pay, hit = self._measure(m, measure, credited, quotas)
+            earned += pay
+            cap_hit |= hit
+        earned = self._plan_limits(earned, credited, quotas, cap_hit)
+        paid, balance = apply_draw(earned, self.plan)
+        return EngineOutput(paid, earned, cap_hit, balance)
+
+    def _shape(self, credited: Mapping[str, np.ndarray]) -> tuple[int, ...]:
+        first = credited[self.plan.measures[0].name]
+        return tuple(first.shape)
+
+    def _with_team_measures(
+        self, credited: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        out = dict(credited)
+        team = None
+        for measure in self.plan.measures:
+            if measure.team_of is None:
+                if measure.name not in out:
+                    raise ConfigError(f"no credited quantity for '{measure.name}'")
+                continue
+            team = self.book.team_matrix() if team is None else team
+            source = out[measure.team_of]
+            out[measure.name] = np.einsum("mr,srp->smp", team, source)
+        return out
+
+    def _attainment(
+        self, m: int, ytd: bool, credited: Mapping[str, np.ndarray], q: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x = credited[self.plan.measures[m].name]
+        quota = q[:, m, :]
+        if ytd:
+            x, quota = np.cumsum(x, axis=-1), np.cumsum(quota, axis=-1)
+        return x, x / quota[None]
+
+    def _measure(
+        self,
+        m: int,
+        measure: Measure,
+        credited: Mapping[str, np.ndarray],
+        quotas: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x, att = self._attainment(m, measure.ytd, credited, quotas)
+        curve = CurveArrays.from_curve(measure.curve)
+        value = curve(att if measure.curve.basis == "attainment" else x)
+        incentive = self._measure_incentive(measure)
+        value *= self._scale(m, measure, quotas, incentive)[None]
+        value *= self._gate_mask(measure, credited, quotas)
+        if measure.payout_tiers is not None:
+            value = CurveArrays.from_curve(measure.payout_tiers)(value)
+        value, hit = _limit(value, measure, incentive[None])
+        if measure.ytd:
+            value = np.diff(value, axis=-1, prepend=0.0)
+        return value, np.asarray(hit.any(axis=-1))
+
+    def _measure_incentive(self, measure: Measure) -> np.ndarray:
+        """Target incentive per rep and period (cumulated if ytd), (R, P)."""
+        shares = np.asarray(self.plan.period_shares())
+        annual = self.book.target_incentive * measure.weight
+        per_period = annual[:, None] * shares[None, :]
+        return np.cumsum(per_period, axis=-1) if measure.ytd else per_period
+
+    def _scale(
+        self, m: int, measure: Measure, quotas: np.ndarray, incentive: np.ndarray
+    ) -> np.ndarray:
+        if measure.rate_of == "target_incentive":
+            return incentive
+        if measure.curve.basis != "attainment":
+            return np.ones_like(incentive)
+        quota = quotas[:, m, :]
+        return np.cumsum(quota, axis=-1) if measure.ytd else quota
+
+    def _gate_mask(
+        self,
+        measure: Measure,
+        credited: Mapping[str, np.ndarray],
+        quotas: np.ndarray,
+    ) -> np.ndarray:
+        mask: np.ndarray | float = 1.0
+        names = [m.name for m in self.plan.measures]
+        for gate in measure.gates:
+            k = names.index(gate.measure or measure.name)
+            _, att = self._attainment(k, measure.ytd, credited, quotas)
+            mask = mask * (att >= gate.min_attainment)
+        return np.asarray(mask)
+
+    def _plan_limits(
+        self,
+        earned: np.ndarray,
+        credited: Mapping[str, np.ndarray],
+        quotas: np.ndarray,
+        cap_hit: np.ndarray,
+    ) -> np.ndarray:
+        names = [m.name for m in self.plan.measures]
+        for gate in self.plan.gates:
+            k = names.index(gate.measure or names[0])
+            _, att = self._attainment(k, False, credited, quotas)
+            earned = earned * (att >= gate.min_attainment)
+        shares = np.asarray(self.plan.period_shares())
+        incentive = self.book.target_incentive[:, None] * shares[None, :]
+        earned, hit = _limit(earned, self.plan, incentive[None])
+        cap_hit |= hit.any(axis=-1)
+        return earned
+
+
+def _limit(
+    value: np.ndarray, spec: Measure | PlanConfig, incentive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply cap (share of incentive, amount) then floor; return cap hits."""
+    hit = np.zeros(value.shape, dtype=bool)
+    if spec.cap_share is not None:
+        cap = spec.cap_share * incentive
+        hit |= value > cap
+        value = np.minimum(value, cap)
+    if spec.cap_amount is not None:
+        hit |= value > spec.cap_amount
+        value = np.minimum(value, spec.cap_amount)
+    if spec.floor_amount is not None:
+        value = np.maximum(value, spec.floor_amount)
+    return value, hit
+
+
+def apply_draw(earned: np.ndarray, plan: PlanConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Cash paid per period after the plan's draw, and the balance owed.
+
+    Parameters
+    ----------
+    earned : ndarray of shape (..., n_periods)
+        Earned incentive per period, plan currency.
+
+    Returns
+    -------
+    paid : ndarray, same shape as ``earned``
+    balance : ndarray of shape ``earned.shape[:-1]``
+        Recoverable draw not yet earned back at year end.
+    """
+    balance = np.zeros(earned.shape[:-1])
+    draw = plan.draw
+    if draw is None:
+        return earned, balance
+    if not draw.recoverable:
+        return np.maximum(earned, draw.amount), balance
+    paid = np.empty_like(earned)
+    for p in range(earned.shape[-1]):
+        paid[..., p] = np.maximum(draw.amount, earned[..., p] - balance)
+        balance = balance + paid[..., p] - earned[..., p]
+    return paid, balance

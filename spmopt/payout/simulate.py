@@ -1,0 +1,426 @@
+"""Monte-Carlo pricing of a plan: the cost distribution before rollout.
+
+:func:`simulate` draws attainment for every rep, period and scenario in
+chunks of bounded size, prices each chunk with the vectorised
+:class:`~spmopt.payout.engine.PayoutEngine` and keeps only running
+statistics, so memory stays bounded whatever the number of scenarios.
+:func:`run_simulate` is the job runner behind ``spmopt payout simulate``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from spmopt._logging import logger
+from spmopt.config import Config, TablePath
+from spmopt.data import load_table
+from spmopt.payout.attainment import LognormalAttainment
+from spmopt.payout.engine import PayoutEngine, RepBook, rep_book
+from spmopt.payout.plan import PlanConfig, load_plan
+from spmopt.runs import RunWriter
+
+QUANTILES = {"p5": 5, "p10": 10, "p50": 50, "p90": 90, "p95": 95, "p99": 99}
+
+
+class TrackingSettings(Config):
+    """Where (and whether) the simulation is recorded in MLflow."""
+
+    enabled: bool = True
+    experiment: str = "spmopt-payout"
+    tracking_uri: str | None = None
+
+
+class SimulateConfig(Config):
+    """Configuration of ``spmopt payout simulate``.
+
+    Parameters
+    ----------
+    plan : PlanConfig or path
+        The plan, inline or as a YAML path (relative to this config).
+    quotas : table reference
+        Reps with ``rep_id`` and each measure's quota column.
+    attainment : LognormalAttainment
+        The attainment model.
+    n_scenarios : int
+        Number of simulated plan years.
+    chunk_elements : int
+        Upper bound on rep-period values priced at once (memory bound).
+    rep_quantile_scenarios : int
+        Scenarios kept per rep for the per-rep percentiles (the first ones;
+        means and cap probabilities use every scenario).
+    histogram_bins : int
+        Bins of ``cost_distribution.csv``.
+    """
+
+    plan: PlanConfig | TablePath
+    quotas: TablePath
+    rep_column: str = "rep_id"
+    attainment: LognormalAttainment = Field(default_factory=LognormalAttainment)
+    n_scenarios: int = Field(default=10_000, ge=10, le=10_000_000)
+    chunk_elements: int = Field(default=2_000_000, ge=1_000)
+    rep_quantile_scenarios: int = Field(default=20_000, ge=10)
+    histogram_bins: int = Field(default=40, ge=2, le=1_000)
+    mlflow: TrackingSettings = Field(default_factory=TrackingSettings)
+
+    def resolved_plan(self) -> PlanConfig:
+        """The plan object (read from its file when given as a path)."""
+        if isinstance(self.plan, PlanConfig):
+            return self.plan
+        return load_plan(self.plan)
+
+
+@dataclass
+class SimulationResult:
+    """Statistics of one simulation.
+
+    Attributes
+    ----------
+    cost : ndarray of shape (n_scenarios,)
+        Total cash paid to all reps in each simulated year, plan currency.
+    revenue : ndarray of shape (n_scenarios,)
+        Total credited revenue-measure quantity in each year.
+    any_cap : ndarray of bool, shape (n_scenarios,)
+        Whether any rep hit a cap in the year.
+    rep_mean, rep_p_cap : ndarray of shape (n_reps,)
+        Mean yearly payout and probability of hitting a cap per rep.
+    rep_sample : ndarray of shape (n_kept, n_reps)
+        Yearly payouts of the first scenarios, for per-rep percentiles.
+    cost_at_mean_attainment : float
+        Total cost when every rep attains exactly the model's mean.
+    seconds : float
+        Wall time of the simulation (varies from run to run).
+    """
+
+    cost: np.ndarray
+    revenue: np.ndarray
+    any_cap: np.ndarray
+    rep_mean: np.ndarray
+    rep_p_cap: np.ndarray
+    rep_sample: np.ndarray
+    cost_at_mean_attainment: float
+    seconds: float
+
+
+def chunk_sizes(n_scenarios: int, per_scenario: int, budget: int) -> list[int]:
+    """Split ``n_scenarios`` into chunks of at most ``budget`` elements."""
+    size = max(1, min(n_scenarios, budget // max(per_scenario, 1)))
+    full, rest = divmod(n_scenarios, size)
+    return [size] * full + ([rest] if rest else [])
+
+
+def simulate(
+    plan: PlanConfig,
+    book: RepBook,
+    model: LognormalAttainment,
+    n_scenarios: int,
+    seed: int | np.random.SeedSequence,
+    chunk_elements: int = 2_000_000,
+    keep_rep_scenarios: int = 20_000,
+) -> SimulationResult:
+    """Price ``plan`` over ``n_scenarios`` simulated years.
+
+    Chunk ``k`` draws from its own generator spawned from ``seed``, so the
+    result depends only on the inputs, the seed and ``chunk_elements``.
+    """
+    start = time.perf_counter()
+    engine = PayoutEngine(plan, book)
+    engine.check_aggregate()
+    quotas = engine.period_quotas()
+    per_scenario = book.n_reps * plan.n_periods * len(plan.measures)
+    sizes = chunk_sizes(n_scenarios, per_scenario, chunk_elements)
+    root = seed
+    if not isinstance(root, np.random.SeedSequence):
+        root = np.random.SeedSequence(int(root))
+    children = root.spawn(len(sizes))
+    parts = [
+        _price_chunk(engine, model, quotas, size, np.random.default_rng(child))
+        for size, child in zip(sizes, children, strict=True)
+    ]
+    result = _combine(parts, keep_rep_scenarios)
+    result.cost_at_mean_attainment = cost_at_attainment(engine, model.mean)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _price_chunk(
+    engine: PayoutEngine,
+    model: LognormalAttainment,
+    quotas: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    plan, book = engine.plan, engine.book
+    credited = {}
+    for m, measure in enumerate(plan.measures):
+        if measure.team_of is not None:
+            continue
+        att = model.draw(rng, size, book.n_reps, plan.n_periods)
+        credited[measure.name] = att * quotas[None, :, m, :]
+    out = engine.evaluate(credited)
+    yearly = out.paid.sum(axis=-1)
+    revenue = credited[plan.revenue].sum(axis=(1, 2))
+    return {"yearly": yearly, "revenue": revenue, "cap_hit": out.cap_hit}
+
+
+def _combine(parts: list[dict[str, np.ndarray]], keep: int) -> SimulationResult:
+    yearly_sum = sum(p["yearly"].sum(axis=0) for p in parts)
+    cap_sum = sum(p["cap_hit"].sum(axis=0) for p in parts)
+    n = sum(len(p["revenue"]) for p in parts)
+    sample, kept = [], 0
+    for part in parts:
+        if kept >= keep:
+            break
+        sample.append(part["yearly"][: keep - kept])
+        kept += len(sample[-1])
+    return SimulationResult(
+        cost=np.concatenate([p["yearly"].sum(axis=1) for p in parts]),
+        revenue=np.concatenate([p["revenue"] for p in parts]),
+        any_cap=np.concatenate([p["cap_hit"].any(axis=1) for p in parts]),
+        rep_mean=np.asarray(yearly_sum) / n,
+        rep_p_cap=np.asarray(cap_sum) / n,
+        rep_sample=np.concatenate(sample, axis=0),
+        cost_at_mean_attainment=float("nan"),
+        seconds=0.0,
+    )
+
+
+def cost_at_attainment(engine: PayoutEngine, attainment: float) -> float:
+    """Total yearly cost when every rep attains ``attainment`` every period."""
+    quotas = engine.period_quotas()
+    credited = {
+        m.name: attainment * quotas[None, :, i, :]
+        for i, m in enumerate(engine.plan.measures)
+        if m.team_of is None
+    }
+    return float(engine.evaluate(credited).paid.sum())
+
+
+def cost_summary(result: SimulationResult) -> dict[str, Any]:
+    """The ``summary.json`` figures of a simulation (contract keys)."""
+    cost = result.cost
+    stats = {k: float(np.percentile(cost, q)) for k, q in QUANTILES.items()}
+    stats["mean"] = float(cost.mean())
+    stats["cvar95"] = float(cost[cost >= stats["p95"]].mean())
+    revenue_mean = float(result.revenue.mean())
+    n = len(cost)
+    return {
+        "cost": stats,
+        "cost_at_mean_attainment": result.cost_at_mean_attainment,
+        "revenue_mean": revenue_mean,
+        "cost_pct_revenue": 100 * stats["mean"] / revenue_mean
+        if revenue_mean > 0
+        else None,
+        "mc_standard_error": float(cost.std(ddof=1) / np.sqrt(n)) if n > 1 else None,
+        "n_scenarios": n,
+        "n_reps": int(result.rep_mean.shape[0]),
+        "p_any_cap": float(result.any_cap.mean()),
+    }
+
+
+def cost_distribution(cost: np.ndarray, bins: int) -> pd.DataFrame:
+    """Histogram of yearly cost: cost_low, cost_high, count."""
+    counts, edges = np.histogram(cost, bins=bins)
+    return pd.DataFrame(
+        {
+            "cost_low": np.round(edges[:-1], 2),
+            "cost_high": np.round(edges[1:], 2),
+            "count": counts,
+        }
+    )
+
+
+def rep_payouts(
+    book: RepBook, plan: PlanConfig, result: SimulationResult
+) -> pd.DataFrame:
+    """Per-rep payout distribution: mean, P10/P50/P90 and cap probability."""
+    m = [x.name for x in plan.measures].index(plan.revenue)
+    p10, p50, p90 = np.percentile(result.rep_sample, [10, 50, 90], axis=0)
+    return pd.DataFrame(
+        {
+            "rep_id": list(book.rep_ids),
+            "quota": book.quotas[:, m],
+            "payout_mean": np.round(result.rep_mean, 2),
+            "payout_p10": np.round(p10, 2),
+            "payout_p50": np.round(p50, 2),
+            "payout_p90": np.round(p90, 2),
+            "p_cap": np.round(result.rep_p_cap, 6),
+        }
+    )
+
+
+def payout_curve(
+    plan: PlanConfig, book: RepBook, grid: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Yearly payout of a median rep at constant attainment on a grid.
+
+    Every measure is at the same attainment in every period. Columns:
+    attainment, payout (plan currency) and payout_pct_of_target_incentive
+    (or effective_rate, payout over revenue, for a plan without target
+    incentive).
+    """
+    grid = np.round(np.arange(0, 2.5001, 0.01), 2) if grid is None else grid
+    middle = int(np.argsort(book.quotas[:, 0])[book.n_reps // 2])
+    one = _one_rep(book, middle)
+    engine = PayoutEngine(plan, one)
+    quotas = engine.period_quotas()
+    credited = {
+        m.name: grid[:, None, None] * quotas[None, :, i, :]
+        for i, m in enumerate(plan.measures)
+        if m.team_of is None
+    }
+    payout = engine.evaluate(credited).paid.sum(axis=(1, 2))
+    frame = pd.DataFrame({"attainment": grid, "payout": np.round(payout, 2)})
+    incentive = float(one.target_incentive[0])
+    if incentive > 0:
+        pct = np.round(100 * payout / incentive, 4)
+        frame["payout_pct_of_target_incentive"] = pct
+    else:
+        revenue = credited[plan.revenue].sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(revenue > 0, payout / revenue, 0.0)
+        frame["effective_rate"] = np.round(rate, 6)
+    return frame
+
+
+def _one_rep(book: RepBook, i: int) -> RepBook:
+    return RepBook(
+        (book.rep_ids[i],),
+        book.quotas[i : i + 1],
+        book.target_incentive[i : i + 1],
+        (None,),
+    )
+
+
+def load_inputs(cfg: SimulateConfig) -> tuple[PlanConfig, RepBook]:
+    """Validate the plan and quotas table of ``cfg`` (nothing written)."""
+    plan = cfg.resolved_plan()
+    frame = load_table(cfg.quotas, name="quotas")
+    book = rep_book(plan, frame, rep_column=cfg.rep_column)
+    PayoutEngine(plan, book).check_aggregate()
+    return plan, book
+
+
+def run_simulate(cfg: SimulateConfig, out: RunWriter, seed: int) -> dict[str, Any]:
+    """Simulate ``cfg``'s plan, write the outputs, return the headline.
+
+    Writes ``summary.json``, ``cost_distribution.csv``, ``rep_payouts.csv``,
+    ``payout_curve.csv`` and ``plots.html`` through ``out``.
+    """
+    plan, book = load_inputs(cfg)
+    if cfg.mlflow.enabled:
+        return _tracked(cfg, plan, book, out, seed)
+    return _simulate_and_write(cfg, plan, book, out, seed, {})
+
+
+def _tracked(
+    cfg: SimulateConfig, plan: PlanConfig, book: RepBook, out: RunWriter, seed: int
+) -> dict[str, Any]:
+    from spmopt.tracking import log_metrics, tracked_run
+
+    params = {
+        "plan": plan.name,
+        "n_scenarios": cfg.n_scenarios,
+        "n_reps": book.n_reps,
+        "seed": seed,
+        **{f"attainment_{k}": v for k, v in cfg.attainment.model_dump().items()},
+    }
+    settings = cfg.mlflow
+    with tracked_run(
+        settings.experiment, f"simulate-{plan.name}", settings.tracking_uri, params
+    ) as run:
+        extra = {"mlflow_run_id": run.info.run_id}
+        headline = _simulate_and_write(cfg, plan, book, out, seed, extra)
+        log_metrics(headline)
+    return headline
+
+
+def _simulate_and_write(
+    cfg: SimulateConfig,
+    plan: PlanConfig,
+    book: RepBook,
+    out: RunWriter,
+    seed: int,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    result = simulate(
+        plan,
+        book,
+        cfg.attainment,
+        cfg.n_scenarios,
+        seed,
+        cfg.chunk_elements,
+        cfg.rep_quantile_scenarios,
+    )
+    summary = cost_summary(result)
+    summary.update(_context(plan, cfg, seed, result))
+    summary.update(extra)
+    _write(out, cfg, plan, book, result, summary)
+    headline = headline_of(summary)
+    logger.info(
+        "payout simulate: %d reps x %d scenarios, cost mean %.0f (P10 %.0f, "
+        "P90 %.0f) vs %.0f at mean attainment, %.2fs",
+        book.n_reps,
+        cfg.n_scenarios,
+        headline["cost_mean"],
+        headline["cost_p10"],
+        headline["cost_p90"],
+        headline["cost_at_mean_attainment"],
+        result.seconds,
+    )
+    return headline
+
+
+def _context(
+    plan: PlanConfig, cfg: SimulateConfig, seed: int, result: SimulationResult
+) -> dict[str, Any]:
+    at_mean = result.cost_at_mean_attainment
+    mean = float(result.cost.mean())
+    return {
+        "plan": plan.name,
+        "currency": plan.currency,
+        "seed": seed,
+        "n_periods": plan.n_periods,
+        "attainment_model": cfg.attainment.model_dump(),
+        "accelerator_gap_pct": 100 * (mean - at_mean) / at_mean if at_mean else None,
+        "simulate_seconds": round(result.seconds, 3),
+    }
+
+
+def headline_of(summary: dict[str, Any]) -> dict[str, Any]:
+    """Headline figures of a simulation summary."""
+    cost = summary["cost"]
+    return {
+        "cost_mean": cost["mean"],
+        "cost_p10": cost["p10"],
+        "cost_p50": cost["p50"],
+        "cost_p90": cost["p90"],
+        "cost_at_mean_attainment": summary["cost_at_mean_attainment"],
+        "cost_pct_revenue": summary["cost_pct_revenue"],
+        "p_any_cap": summary["p_any_cap"],
+        "mc_standard_error": summary["mc_standard_error"],
+    }
+
+
+def _write(
+    out: RunWriter,
+    cfg: SimulateConfig,
+    plan: PlanConfig,
+    book: RepBook,
+    result: SimulationResult,
+    summary: dict[str, Any],
+) -> None:
+    from spmopt.payout.plots import plots_html
+
+    distribution = cost_distribution(result.cost, cfg.histogram_bins)
+    curve = payout_curve(plan, book)
+    out.write_json("summary.json", summary)
+    out.write_csv("cost_distribution.csv", distribution)
+    out.write_csv("rep_payouts.csv", rep_payouts(book, plan, result))
+    out.write_csv("payout_curve.csv", curve)
+    out.write_text("plots.html", plots_html(distribution, curve, summary, plan))

@@ -1,0 +1,195 @@
+"""The vectorised engine against closed forms and a per-period loop."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spmopt.errors import ConfigError, DataError
+from spmopt.payout.engine import PayoutEngine, apply_draw, rep_book
+from spmopt.payout.plan import parse_plan
+
+from .helpers import book, one_measure_plan
+
+ACCEL = {
+    "tiers": [
+        {"from": 0, "to": 0.5, "rate": 0},
+        {"from": 0.5, "to": 1.0, "rate": 2},
+        {"from": 1.0, "to": 1.5, "rate": 3},
+        {"from": 1.5, "rate": 1},
+    ]
+}
+
+
+def run(plan, reps, credited):  # type: ignore[no-untyped-def]
+    return PayoutEngine(plan, reps).evaluate(credited)
+
+
+def test_accelerator_pays_closed_form_and_caps() -> None:
+    plan = one_measure_plan(ACCEL, target_incentive=40_000, measure={"cap_share": 2.5})
+    reps = book([1_000_000.0] * 4, 40_000)
+    att = np.array([0.4, 0.8, 1.2, 2.0])
+    out = run(plan, reps, {"revenue": (att * 1e6)[None, :, None]})
+    expected = 40_000 * np.array([0.0, 0.6, 1.0 + 0.6, 2.5])
+    assert np.allclose(out.paid[0, :, 0], expected)
+    assert out.cap_hit[0].tolist() == [False, False, False, True]
+
+
+def test_rate_of_credit_on_attainment_pays_commission_on_amount() -> None:
+    curve = {
+        "application": "retroactive",
+        "tiers": [
+            {"from": 0, "to": 0.5, "rate": 0.05},
+            {"from": 0.5, "to": 1.0, "rate": 0.10},
+            {"from": 1.0, "rate": 0.20, "application": "marginal"},
+        ],
+    }
+    plan = one_measure_plan(curve, measure={"rate_of": "credit"})
+    reps = book([33_000.0] * 3)
+    amounts = np.array([16_499.0, 16_500.0, 40_000.0])[None, :, None]
+    assert np.allclose(
+        run(plan, reps, {"revenue": amounts}).paid.ravel(), [824.95, 1_650.0, 4_700.0]
+    )
+
+
+def loop_ytd(curve_pay, amounts, quotas, incentive):  # type: ignore[no-untyped-def]
+    """Plain loop: pay year-to-date entitlement minus what was paid."""
+    paid, done, cum, cum_q, cum_ti = [], 0.0, 0.0, 0.0, 0.0
+    for amount, quota in zip(amounts, quotas, strict=True):
+        cum, cum_q, cum_ti = cum + amount, cum_q + quota, cum_ti + incentive / 4
+        owed = cum_ti * curve_pay(cum / cum_q)
+        paid.append(owed - done)
+        done = owed
+    return paid
+
+
+def test_ytd_true_up_matches_a_loop_and_sums_to_annual() -> None:
+    plan = one_measure_plan(
+        ACCEL, period="quarter", target_incentive=40_000, measure={"ytd": True}
+    )
+    reps = book([400_000.0], 40_000)
+    amounts = np.array([50_000.0, 150_000.0, 80_000.0, 190_000.0])
+    out = run(plan, reps, {"revenue": amounts[None, None, :]})
+
+    def f(a: float) -> float:
+        return (
+            float(np.interp(a, [0, 0.5, 0.5, 1, 1.5], [0, 0, 0, 1, 2.5]))
+            if a < 1.5
+            else 2.5 + (a - 1.5)
+        )
+
+    expected = loop_ytd(f, amounts, [100_000.0] * 4, 40_000)
+    assert np.allclose(out.paid[0, 0], expected)
+    assert out.paid[0, 0].sum() == pytest.approx(40_000 * f(470_000 / 400_000))
+
+
+def test_quarterly_without_ytd_prices_each_quarter_alone() -> None:
+    plan = one_measure_plan(ACCEL, period="quarter", target_incentive=40_000)
+    out = run(
+        plan,
+        book([400_000.0], 40_000),
+        {"revenue": np.array([[[100_000.0, 0.0, 150_000.0, 60_000.0]]])},
+    )
+    assert np.allclose(out.paid[0, 0], [10_000, 0, 10_000 * 2.5, 10_000 * 0.2])
+
+
+def test_recoverable_and_non_recoverable_draws() -> None:
+    earned = np.array([[0.0, 5_000.0, 30_000.0, 0.0]])
+    plan = one_measure_plan(ACCEL, draw={"amount": 10_000})
+    paid, balance = apply_draw(earned, plan)
+    assert paid.tolist() == [[10_000, 10_000, 15_000, 10_000]]
+    assert balance.tolist() == [10_000]
+    plan = one_measure_plan(ACCEL, draw={"amount": 10_000, "recoverable": False})
+    paid, balance = apply_draw(earned, plan)
+    assert paid.tolist() == [[10_000, 10_000, 30_000, 10_000]]
+
+
+def two_measure_plan(**kw: object):  # type: ignore[no-untyped-def]
+    flat = {"tiers": [{"from": 0, "rate": 1.0}]}
+    return parse_plan(
+        {
+            "target_incentive": 10_000,
+            "measures": [
+                {"name": "revenue", "weight": 0.7, "curve": flat, **kw},
+                {
+                    "name": "logos",
+                    "weight": 0.3,
+                    "credit": "deals",
+                    "quota_column": "logo_quota",
+                    "curve": flat,
+                },
+            ],
+        }
+    )
+
+
+def test_gate_on_another_measure_is_inclusive() -> None:
+    plan = two_measure_plan(gates=[{"measure": "logos", "min_attainment": 0.5}])
+    frame = pd.DataFrame(
+        {"rep_id": ["a", "b"], "quota": ["100", "100"], "logo_quota": ["10", "10"]}
+    )
+    engine = PayoutEngine.from_frame(plan, frame)
+    revenue = np.array([[[100.0], [100.0]]])
+    logos = np.array([[[4.0], [5.0]]])
+    out = engine.evaluate({"revenue": revenue, "logos": logos})
+    assert np.allclose(out.paid[0, :, 0], [0 + 0.3 * 0.4 * 1e4, 0.7e4 + 0.15e4])
+
+
+def test_team_measure_rolls_up_reports() -> None:
+    flat = {"tiers": [{"from": 0, "rate": 1.0}]}
+    plan = parse_plan(
+        {
+            "target_incentive": 1_000,
+            "measures": [
+                {"name": "revenue", "curve": flat},
+                {
+                    "name": "team",
+                    "team_of": "revenue",
+                    "quota_column": "team_quota",
+                    "curve": flat,
+                },
+            ],
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "rep_id": ["m", "a", "b"],
+            "quota": ["1", "10", "10"],
+            "team_quota": ["20", "1", "1"],
+            "manager_id": ["", "m", "m"],
+        }
+    )
+    out = PayoutEngine.from_frame(plan, frame).evaluate(
+        {"revenue": np.array([[[0.0], [5.0], [15.0]]])}
+    )
+    assert np.allclose(out.paid[0, :, 0], [1_000, 500, 1_500])
+
+
+def test_per_credit_tiers_are_refused() -> None:
+    plan = one_measure_plan(ACCEL, measure={"tiers_apply_to": "each_credit"})
+    with pytest.raises(ConfigError, match="each_credit"):
+        run(plan, book([1.0]), {"revenue": np.ones((1, 1, 1))})
+
+
+@pytest.mark.parametrize(
+    ("frame", "pattern"),
+    [
+        (pd.DataFrame({"rep_id": ["a"]}), "missing column"),
+        (pd.DataFrame({"rep_id": ["a"], "quota": ["x"]}), "must be a number"),
+        (pd.DataFrame({"rep_id": ["a"], "quota": ["0"]}), "must be a number > 0"),
+        (pd.DataFrame({"rep_id": ["a", "a"], "quota": ["1", "2"]}), "unique"),
+        (
+            pd.DataFrame({"rep_id": ["a"], "quota": ["1"], "target_incentive": ["-1"]}),
+            "target_incentive",
+        ),
+    ],
+)
+def test_bad_quotas_tables(frame: pd.DataFrame, pattern: str) -> None:
+    plan = one_measure_plan(ACCEL, target_incentive=1.0)
+    with pytest.raises(DataError, match=pattern):
+        rep_book(plan, frame)
+
+
+def test_missing_target_incentive_is_a_config_error() -> None:
+    plan = one_measure_plan(ACCEL)
+    with pytest.raises(ConfigError, match="target_incentive is required"):
+        rep_book(plan, pd.DataFrame({"rep_id": ["a"], "quota": ["1"]}))

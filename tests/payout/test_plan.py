@@ -1,0 +1,96 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from spmopt.errors import ConfigError
+from spmopt.payout.plan import PlanConfig, load_plan, parse_plan
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def plan_with_tiers(tiers: list[dict], **curve: object) -> dict:
+    return {"measures": [{"name": "revenue", "curve": {"tiers": tiers, **curve}}]}
+
+
+def test_example_plan_loads_with_typed_fields() -> None:
+    plan = load_plan(REPO / "configs" / "payout" / "plan_accelerator.yaml")
+    assert isinstance(plan, PlanConfig)
+    assert plan.n_periods == 1
+    tiers = plan.measures[0].curve.tiers
+    assert tiers is not None and [t.rate for t in tiers] == [0.0, 2.0, 3.0, 1.0]
+    assert plan.measures[0].cap_share == 2.5
+
+
+@pytest.mark.parametrize(
+    ("tiers", "pattern"),
+    [
+        ([{"from": 0, "to": 10, "rate": 1}, {"from": 8, "rate": 2}], "overlap"),
+        ([{"from": 0, "to": 10, "rate": 1}, {"from": 12, "rate": 2}], "gap"),
+        (
+            [{"from": 0, "to": 10, "rate": 1}, {"from": 10, "to": 5, "rate": 2}],
+            "must increase",
+        ),
+        (
+            [{"from": 0, "to": 10, "rate": -1}, {"from": 10, "rate": 2}],
+            r"rate must be >= 0, got -1",
+        ),
+        ([{"from": 0, "to": 10, "rate": 1}], "open-ended"),
+        ([{"from": 5, "rate": 1}], r"tiers\[0\]\.from must be 0"),
+        ([{"from": 0, "rate": 1}, {"from": 10, "rate": 2}], "only the last"),
+        ([], "empty"),
+    ],
+)
+def test_bad_tiers_name_the_field(tiers: list[dict], pattern: str) -> None:
+    with pytest.raises(ConfigError, match=r"measures\.0\.curve") as info:
+        parse_plan(plan_with_tiers(tiers))
+    assert re.search(pattern, str(info.value))
+
+
+def test_negative_rate_allowed_when_stated() -> None:
+    tiers = [{"from": 0, "to": 10, "rate": 1}, {"from": 10, "rate": -0.5}]
+    plan = parse_plan(plan_with_tiers(tiers, allow_negative_rates=True))
+    assert plan.measures[0].curve.tiers[1].rate == -0.5  # type: ignore[index]
+
+
+def test_points_must_increase_from_zero() -> None:
+    bad = {"measures": [{"name": "r", "curve": {"points": [[0, 0], [1, 1], [1, 2]]}}]}
+    with pytest.raises(ConfigError, match="points x must increase"):
+        parse_plan(bad)
+    late = {"measures": [{"name": "r", "curve": {"points": [[0.5, 0], [1, 1]]}}]}
+    with pytest.raises(ConfigError, match="start at x = 0"):
+        parse_plan(late)
+
+
+def test_tiers_and_points_are_exclusive() -> None:
+    both = {"tiers": [{"from": 0, "rate": 1}], "points": [[0, 0], [1, 1]]}
+    with pytest.raises(ConfigError, match="exactly one of 'tiers' or 'points'"):
+        parse_plan({"measures": [{"name": "r", "curve": both}]})
+
+
+def test_unknown_field_lists_allowed_fields() -> None:
+    data = plan_with_tiers([{"from": 0, "rate": 1}])
+    data["capp"] = 3
+    with pytest.raises(ConfigError, match=r"unknown field 'capp'.*cap_share"):
+        parse_plan(data)
+
+
+def test_gate_must_name_an_existing_measure() -> None:
+    data = plan_with_tiers([{"from": 0, "rate": 1}])
+    data["measures"][0]["gates"] = [{"measure": "logos", "min_attainment": 0.5}]
+    with pytest.raises(ConfigError, match="gate measure 'logos' is not a measure"):
+        parse_plan(data)
+
+
+def test_seasonality_must_match_periods_and_sum_to_one() -> None:
+    data = plan_with_tiers([{"from": 0, "rate": 1}])
+    with pytest.raises(ConfigError, match="needs 4 shares"):
+        parse_plan({**data, "period": "quarter", "seasonality": [0.5, 0.5]})
+    with pytest.raises(ConfigError, match="sum to 1"):
+        parse_plan({**data, "period": "quarter", "seasonality": [0.3] * 4})
+
+
+def test_basis_must_match_credit() -> None:
+    curve = {"basis": "units", "tiers": [{"from": 0, "rate": 1}]}
+    with pytest.raises(ConfigError, match=r"curve\.basis 'units' must be"):
+        parse_plan({"measures": [{"name": "r", "credit": "amount", "curve": curve}]})

@@ -1,0 +1,179 @@
+"""Monte-Carlo simulator: statistics, determinism, output files."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spmopt.config import load_config, parse_config
+from spmopt.payout.attainment import LognormalAttainment
+from spmopt.payout.simulate import (
+    SimulateConfig,
+    TrackingSettings,
+    chunk_sizes,
+    cost_summary,
+    run_simulate,
+    simulate,
+)
+from spmopt.runs import RunDir
+
+from .helpers import book, one_measure_plan
+
+REPO = Path(__file__).resolve().parents[2]
+POINTS = {"points": [[0, 0], [0.5, 0.2], [1.0, 1.0], [1.5, 2.5], [2.0, 3.0]]}
+
+
+def test_chunk_sizes_cover_all_scenarios_within_budget() -> None:
+    sizes = chunk_sizes(10_001, 1_000, 2_000_000)
+    assert sum(sizes) == 10_001 and max(sizes) * 1_000 <= 2_000_000
+    assert chunk_sizes(5, 10**9, 1_000) == [1] * 5
+
+
+def test_matches_straightforward_numpy_within_mc_error() -> None:
+    plan = one_measure_plan(POINTS, target_incentive=10_000)
+    reps = book([100.0] * 50, 10_000)
+    model = LognormalAttainment(
+        mean=1.0, sigma=0.3, market_correlation=0.0, period_correlation=0.0
+    )
+    result = simulate(plan, reps, model, 4_000, seed=1, chunk_elements=20_000)
+    rng = np.random.default_rng(99)
+    att = np.exp(model.mu + model.sigma * rng.standard_normal((4_000, 50)))
+    xs, ys = zip(*POINTS["points"], strict=True)
+    naive = (np.interp(att, xs, ys) * 10_000).sum(axis=1)
+    se = np.hypot(result.cost.std(), naive.std()) / np.sqrt(4_000)
+    assert result.cost.mean() == pytest.approx(naive.mean(), abs=4 * se)
+    for q in (10, 50, 90):
+        gap = abs(np.percentile(result.cost, q) - np.percentile(naive, q))
+        assert gap < 6 * se
+
+
+def test_same_seed_same_costs_and_convex_plan_costs_more_than_at_mean() -> None:
+    plan = one_measure_plan(POINTS, target_incentive=10_000)
+    reps = book([100.0] * 20, 10_000)
+    model = LognormalAttainment(sigma=0.4)
+    a = simulate(plan, reps, model, 2_000, seed=4, chunk_elements=5_000)
+    b = simulate(plan, reps, model, 2_000, seed=4, chunk_elements=5_000)
+    c = simulate(plan, reps, model, 2_000, seed=5, chunk_elements=5_000)
+    assert np.array_equal(a.cost, b.cost) and not np.array_equal(a.cost, c.cost)
+    assert a.cost_at_mean_attainment == pytest.approx(20 * 10_000)
+    assert a.cost.mean() > a.cost_at_mean_attainment  # Jensen gap
+    summary = cost_summary(a)
+    cost = summary["cost"]
+    assert cost["p5"] <= cost["p10"] <= cost["p50"] <= cost["p90"] <= cost["p99"]
+    assert cost["cvar95"] >= cost["p95"]
+    assert summary["mc_standard_error"] == pytest.approx(
+        a.cost.std(ddof=1) / np.sqrt(2_000)
+    )
+
+
+def test_rep_means_and_cap_probability_use_every_scenario() -> None:
+    plan = one_measure_plan(POINTS, target_incentive=1_000, measure={"cap_share": 2.0})
+    reps = book([100.0] * 3, 1_000)
+    model = LognormalAttainment(sigma=0.5)
+    result = simulate(
+        plan, reps, model, 3_000, seed=0, chunk_elements=1_000, keep_rep_scenarios=100
+    )
+    assert result.rep_sample.shape == (100, 3)
+    assert np.allclose(result.rep_mean.sum(), result.cost.mean())
+    assert result.rep_p_cap.min() > 0 and result.rep_p_cap.max() < 1
+    assert result.any_cap.mean() >= result.rep_p_cap.max()
+
+
+def example_config(tmp_path: Path, **update: object) -> SimulateConfig:
+    cfg = load_config(SimulateConfig, REPO / "configs" / "payout" / "simulate.yaml")
+    return cfg.model_copy(update={"n_scenarios": 2_000, **update})
+
+
+def run_into(cfg: SimulateConfig, out: Path, seed: int = 0) -> dict:
+    with RunDir(out, "payout-simulate", config=cfg, seed=seed) as run:
+        headline = run_simulate(cfg, run.writer, seed)
+    return headline
+
+
+def test_run_simulate_writes_contract_files(tmp_path: Path) -> None:
+    cfg = example_config(tmp_path)
+    headline = run_into(cfg, tmp_path / "a")
+    for key in (
+        "cost_p10",
+        "cost_p50",
+        "cost_p90",
+        "cost_mean",
+        "cost_at_mean_attainment",
+    ):
+        assert isinstance(headline[key], float)
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert set(summary["cost"]) == {
+        "mean",
+        "p5",
+        "p10",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "cvar95",
+    }
+    for key in (
+        "cost_at_mean_attainment",
+        "revenue_mean",
+        "cost_pct_revenue",
+        "mc_standard_error",
+        "n_scenarios",
+        "n_reps",
+        "p_any_cap",
+        "mlflow_run_id",
+    ):
+        assert key in summary
+    assert summary["n_reps"] == 12 and summary["n_scenarios"] == 2_000
+    dist = pd.read_csv(tmp_path / "a" / "cost_distribution.csv")
+    assert list(dist.columns) == ["cost_low", "cost_high", "count"]
+    assert dist["count"].sum() == 2_000
+    reps = pd.read_csv(tmp_path / "a" / "rep_payouts.csv")
+    assert list(reps.columns) == [
+        "rep_id",
+        "quota",
+        "payout_mean",
+        "payout_p10",
+        "payout_p50",
+        "payout_p90",
+        "p_cap",
+    ]
+    curve = pd.read_csv(tmp_path / "a" / "payout_curve.csv")
+    at_quota = curve.loc[curve["attainment"] == 1.0, "payout_pct_of_target_incentive"]
+    assert at_quota.item() == pytest.approx(100.0)
+    assert (tmp_path / "a" / "plots.html").stat().st_size > 1_000
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    cfg = example_config(tmp_path, mlflow=TrackingSettings(enabled=False))
+    run_into(cfg, tmp_path / "a", seed=3)
+    run_into(cfg, tmp_path / "b", seed=3)
+    for name in (
+        "cost_distribution.csv",
+        "rep_payouts.csv",
+        "payout_curve.csv",
+        "plots.html",
+    ):
+        assert (tmp_path / "a" / name).read_bytes() == (
+            tmp_path / "b" / name
+        ).read_bytes()
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
+    a.pop("simulate_seconds"), b.pop("simulate_seconds")
+    assert a == b
+
+
+def test_inline_plan_validates_from_a_plain_dict(tmp_path: Path) -> None:
+    (tmp_path / "q.csv").write_text("rep_id,quota\nA,100\nB,200\n")
+    data = {
+        "plan": {
+            "target_incentive": 1_000,
+            "measures": [{"name": "revenue", "curve": POINTS}],
+        },
+        "quotas": "q.csv",
+        "n_scenarios": 200,
+        "mlflow": {"enabled": False},
+    }
+    cfg = parse_config(SimulateConfig, data, base_dir=tmp_path)
+    headline = run_into(cfg, tmp_path / "out")
+    assert headline["cost_at_mean_attainment"] == pytest.approx(2_000)
