@@ -24,14 +24,18 @@ nav ul { columns: 2; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.85em; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
 th { background: #f0f0f0; }
-td.text, th.text { text-align: left; }
+td.text, th.text { text-align: left; white-space: nowrap; }
+.table-wrap { overflow-x: auto; }
 .missing { background: #fff4e0; border-left: 4px solid #e69500; padding: 0.5em 1em; }
 .note { color: #555; font-size: 0.9em; }
 .figure { margin: 0.5em 0 1.5em; }
 @media print {
   body { max-width: none; padding: 0; }
   nav { display: none; }
-  section, .figure, table { page-break-inside: avoid; break-inside: avoid; }
+  .figure { page-break-inside: avoid; break-inside: avoid; }
+  .table-wrap { overflow: visible; }
+  table { font-size: 7pt; }
+  tr { page-break-inside: avoid; break-inside: avoid; }
   h2 { page-break-before: auto; page-break-after: avoid; }
 }
 """
@@ -117,7 +121,8 @@ def table(frame: pd.DataFrame, max_rows: int = 40) -> str:
     note = ""
     if len(frame) > max_rows:
         note = paragraph(f"First {max_rows} of {len(frame)} rows.", "note")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>{note}"
+    body = f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    return f"<div class='table-wrap'>{body}</div>{note}"
 
 
 def _cell(tag: str, value: Any, is_text: bool) -> str:

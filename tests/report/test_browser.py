@@ -1,0 +1,104 @@
+"""Open the report in headless Chromium: it renders, offline, without errors.
+
+The browser comes from the system package manager: when ``chromium`` is
+missing and the tests run as root, ``apt-get install -y chromium`` installs
+it; the test is skipped, saying why, only when that is not possible.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from spmopt.report import build_report
+
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+CONSOLE = re.compile(r":CONSOLE:?\(?\d*\)?\] (.*)")
+
+
+def _install_chromium() -> str | None:
+    """Path of chromium, installing the Debian package when root."""
+    found = shutil.which("chromium")
+    if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    try:
+        subprocess.run(command, env=env, capture_output=True, timeout=600, check=True)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The chromium executable, or a skip saying why there is none."""
+    path = _install_chromium()
+    if path is None:
+        reason = "chromium is not installed"
+        if os.geteuid() != 0:
+            reason += " and the tests do not run as root to apt-get install it"
+        else:
+            reason += " and 'apt-get install -y chromium' failed"
+        pytest.skip(reason)
+    return path
+
+
+def _run(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [chromium, *FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def _figure_rendered(dom: str, div_id: str) -> bool:
+    start = dom.find(f'id="{div_id}"')
+    if start < 0:
+        return False
+    end = dom.find('class="figure"', start)
+    return 'class="main-svg"' in dom[start : end if end > 0 else None]
+
+
+def test_report_renders_without_console_errors(
+    chromium: str, full_run: Path, tmp_path: Path
+) -> None:
+    report = build_report(full_run)
+    url = report.resolve().as_uri()
+    page = _run(
+        chromium, tmp_path / "p1", "--enable-logging=stderr", "--v=0",
+        "--virtual-time-budget=10000", "--dump-dom", url,
+    )  # fmt: skip
+    assert page.returncode == 0, page.stderr[-2000:]
+    console = [m.group(1) for m in CONSOLE.finditer(page.stderr)]
+    assert console == [], console
+    dom = page.stdout
+    sections = re.findall(r'<section id="([^"]+)"', dom)
+    assert sections == [
+        "overview", "territory", "forecast_ibm", "forecast_maven",
+        "quota", "payout", "analytics",
+    ]  # fmt: skip
+    figure_ids = re.findall(r'data-figure="([^"]+)"', dom)
+    assert len(figure_ids) == 13
+    not_drawn = [fid for fid in figure_ids if not _figure_rendered(dom, fid)]
+    assert not_drawn == []
+
+    shot = tmp_path / "report.png"
+    taken = _run(
+        chromium, tmp_path / "p2", "--hide-scrollbars", "--window-size=1000,2400",
+        "--virtual-time-budget=10000", f"--screenshot={shot}", url,
+    )  # fmt: skip
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    assert shot.stat().st_size > 10_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
