@@ -7,6 +7,9 @@ sum to the target to the unit.
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -79,27 +82,33 @@ def format_amount(units: int, unit: float) -> str:
 class QuotaAllocator:
     """Split a company target into rep quotas close to a reference split.
 
-    Formulation (amounts in whole rounding units, e.g. cents):
+    Formulation (amounts in whole rounding units, e.g. cents; ``r_i`` is
+    the reference quota, ``T`` split in proportion to the reference
+    weights and rounded so that ``sum_i r_i = T``; ``l_i``, ``u_i`` are
+    the floor and cap):
 
-    1. Variables: quota ``q_i`` and deviations ``d_i+, d_i- >= 0`` for
-       each rep ``i``.
-    2. Target: ``sum_i q_i = T``.
-    3. Bounds: ``l_i <= q_i <= u_i`` with floor ``l_i`` and cap ``u_i``.
-    4. Deviation: ``q_i - r_i = d_i+ - d_i-`` where ``r_i`` is the
-       reference quota (``T`` split in proportion to the reference
-       weights, rounded to whole units so that ``sum_i r_i = T``).
-    5. Objective: minimise ``D = sum_i (d_i+ + d_i-)``, the total absolute
-       deviation from the reference. Call the optimum ``D*``.
-    6. Spread (second stage, ``spread=True``): many solutions reach
-       ``D*``; among them minimise ``t`` subject to
-       ``D <= D* + 1`` and ``d_i+ + d_i- <= m_i + t * r_i``, where
-       ``m_i = max(0, l_i - r_i, r_i - u_i)`` is the deviation the bounds
-       force on rep ``i``. This spreads the shortfall or excess over all
-       free reps by the same percentage instead of loading it on one.
+    1. Clipped reference ``c_i = min(max(r_i, l_i), u_i)``; the bounds
+       force a deviation ``m_i = |c_i - r_i|`` on rep ``i``.
+    2. Variables ``0 <= up_i <= u_i - c_i`` and ``0 <= down_i <= c_i - l_i``;
+       the quota is ``q_i = c_i + up_i - down_i``, so ``l_i <= q_i <= u_i``
+       holds by the variable bounds alone. Only one direction is needed:
+       if ``sum_i c_i < T`` every ``down_i`` is fixed at 0 (a cut would
+       need an extra raise elsewhere and add twice its size to ``D``), and
+       if ``sum_i c_i > T`` every ``up_i`` is.
+    3. Target: ``sum_i (c_i + up_i - down_i) = T``.
+    4. Objective: minimise ``D = sum_i m_i + sum_i (up_i + down_i)``, the
+       total absolute deviation ``sum_i |q_i - r_i|`` (an optimal solution
+       never raises and lowers the same quota, nor moves a forced quota
+       back past its reference). Call the optimum ``D*``.
+    5. Spread (second stage, ``spread=True``): many solutions reach
+       ``D*``; among them minimise ``t`` subject to ``D <= D* + 1`` and
+       ``up_i + down_i <= t * r_i / max_k r_k``. This spreads the
+       shortfall or excess over all free reps by the same percentage
+       instead of loading it on one.
 
-    With whole-unit data the LP has whole-unit vertex solutions; any
+    With whole-unit data the vertices of this LP are whole units; any
     remaining solver noise is removed by the largest-remainder rule
-    (:mod:`spmopt.quota.rounding`), which keeps (2) and (3) exact.
+    (:mod:`spmopt.quota.rounding`), which keeps (3) and the bounds exact.
 
     Parameters
     ----------
@@ -112,7 +121,7 @@ class QuotaAllocator:
     unit : float, default 0.01
         Size of one unit in currency (for messages and the objective).
     spread : bool, default True
-        Solve stage (6) after (5).
+        Solve stage (5) after (4).
     """
 
     def __init__(
@@ -131,9 +140,8 @@ class QuotaAllocator:
         self.unit = unit
         self.spread = spread
         self.model: pulp.LpProblem | None = None
-        self._q: list[pulp.LpVariable] = []
-        self._dp: list[pulp.LpVariable] = []
-        self._dm: list[pulp.LpVariable] = []
+        self._up: list[pulp.LpVariable] = []
+        self._down: list[pulp.LpVariable] = []
 
     @classmethod
     def from_potential(
@@ -203,41 +211,54 @@ class QuotaAllocator:
             )
 
     def build(self) -> QuotaAllocator:
-        """Create the LP: variables (1), constraints (2)-(4), objective (5)."""
+        """Create the LP: variables (1)-(2), target (3), objective (4)."""
         self.check_feasible()
         self.model = pulp.LpProblem("quota_allocation", pulp.LpMinimize)
         self._add_variables()
         self._add_target()
-        self._add_deviation()
+        self._add_objective()
         return self
 
+    @property
+    def clipped(self) -> NDArray[np.float64]:
+        """Reference quotas moved inside their bounds (formulation 1), units."""
+        return np.clip(self.reference, self.floor, self.cap)
+
     def _add_variables(self) -> None:
-        n = self.reference.size
         model = self.model
         assert model is not None
-        self._q = [
-            model.add_variable(f"q_{i}", int(self.floor[i]), int(self.cap[i]))
-            for i in range(n)
+        c = self.clipped
+        short = self.target - c.sum()
+        room_up = (self.cap - c) * (short > 0)
+        room_down = (c - self.floor) * (short < 0)
+        self._up = [
+            model.add_variable(f"up_{i}", 0, float(room))
+            for i, room in enumerate(room_up)
         ]
-        self._dp = [model.add_variable(f"dp_{i}", 0) for i in range(n)]
-        self._dm = [model.add_variable(f"dm_{i}", 0) for i in range(n)]
+        self._down = [
+            model.add_variable(f"down_{i}", 0, float(room))
+            for i, room in enumerate(room_down)
+        ]
 
     def _add_target(self) -> None:
         assert self.model is not None
-        total = pulp.lpSum(self._q)
-        self.model.addConstraint(total == self.target, name="target")
+        moved = pulp.lpSum(self._up) - pulp.lpSum(self._down)
+        rhs = float(self.target - self.clipped.sum())
+        self.model.addConstraint(moved == rhs, name="target")
 
-    def _add_deviation(self) -> None:
+    def _add_objective(self) -> None:
         assert self.model is not None
-        for i, (q, dp, dm) in enumerate(zip(self._q, self._dp, self._dm, strict=True)):
-            expr = q - dp + dm
-            self.model.addConstraint(expr == float(self.reference[i]), f"dev_{i}")
-        self.model.setObjective(pulp.lpSum(self._dp) + pulp.lpSum(self._dm))
+        self.model.setObjective(pulp.lpSum(self._up) + pulp.lpSum(self._down))
+
+    @property
+    def forced_deviation(self) -> float:
+        """Deviation the bounds force, ``sum_i m_i``, units."""
+        return float(np.abs(self.clipped - self.reference).sum())
 
     def solve(
         self, solver: str = "cbc", time_limit: float = 60.0, threads: int = 1
     ) -> AllocationResult:
-        """Solve the LP (5), then (6) if ``spread``; round to whole units.
+        """Solve the LP (4), then (5) if ``spread``; round to whole units.
 
         Parameters
         ----------
@@ -253,12 +274,13 @@ class QuotaAllocator:
         assert self.model is not None
         start = time.perf_counter()
         self._solve_stage(solver, time_limit, threads, "total deviation")
-        objective = float(pulp.value(self.model.objective) or 0.0)
+        moved = float(pulp.value(self.model.objective) or 0.0)
         if self.spread:
-            self._add_spread(objective)
+            self._add_spread(moved)
             self._solve_stage(solver, time_limit, threads, "spread")
         seconds = time.perf_counter() - start
-        return self._result("Optimal", objective * self.unit, seconds)
+        objective = (self.forced_deviation + moved) * self.unit
+        return self._result("Optimal", objective, seconds)
 
     def _solve_stage(
         self, solver: str, time_limit: float, threads: int, stage: str
@@ -269,23 +291,17 @@ class QuotaAllocator:
                 f"quota LP ({stage} stage) not solved: solver status {status}"
             )
 
-    def _add_spread(self, best: float) -> None:
-        """Formulation step (6): keep D near D*, minimise the spread t."""
+    def _add_spread(self, moved: float) -> None:
+        """Formulation step (5): keep D near D*, minimise the spread t."""
         assert self.model is not None
         t = self.model.add_variable("spread", 0)
-        total = pulp.lpSum(self._dp) + pulp.lpSum(self._dm)
-        self.model.addConstraint(total <= best + 1.0, name="keep_total")
-        forced = np.maximum.reduce(
-            [
-                np.zeros(self.reference.shape),
-                self.floor - self.reference,
-                self.reference - self.cap,
-            ]
-        )
-        scale = max(1.0, float(self.reference.max(initial=0.0)))
-        for i, (dp, dm) in enumerate(zip(self._dp, self._dm, strict=True)):
-            room = float(self.reference[i]) / scale * t + float(forced[i])
-            self.model.addConstraint(dp + dm <= room, name=f"spread_{i}")
+        total = pulp.lpSum(self._up) + pulp.lpSum(self._down)
+        self.model.addConstraint(total <= moved + 1.0, name="keep_total")
+        weight = self.reference / max(1.0, float(self.reference.max(initial=0.0)))
+        for i, (up, down) in enumerate(zip(self._up, self._down, strict=True)):
+            self.model.addConstraint(
+                up + down <= float(weight[i]) * t, name=f"spread_{i}"
+            )
         self.model.setObjective(t)
 
     def _run_solver(self, solver: str, time_limit: float, threads: int) -> str:
@@ -298,6 +314,7 @@ class QuotaAllocator:
                     msg=False, timeLimit=time_limit, threads=threads
                 )
         elif solver == "highs":
+            _silence_highs_banner()
             backend = pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads)
         else:
             raise ConfigError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -308,7 +325,9 @@ class QuotaAllocator:
         self, status: str, objective: float, seconds: float
     ) -> AllocationResult:
         assert self.model is not None
-        values = np.array([q.varValue or 0.0 for q in self._q], dtype=float)
+        up = np.array([v.varValue or 0.0 for v in self._up], dtype=float)
+        down = np.array([v.varValue or 0.0 for v in self._down], dtype=float)
+        values = self.clipped + up - down
         values = np.clip(values, self.floor, self.cap)
         units = largest_remainder(values, self.target, self.floor, self.cap)
         deviation = float(np.abs(units - self.reference).sum()) * self.unit
@@ -343,3 +362,24 @@ def _shares(weights: ArrayLike) -> NDArray[np.float64]:
     w = np.asarray(weights, dtype=float)
     total = w.sum()
     return w / total if total > 0 else np.full(w.shape, 1.0 / w.size)
+
+
+@functools.cache
+def _silence_highs_banner() -> None:
+    """Create one HiGHS instance with stdout muted at the file level.
+
+    HiGHS prints a copyright banner from C code (not through Python) the
+    first time an instance is created in a process; the CLI's stdout
+    carries only results, so that first instance is made here, muted.
+    """
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
