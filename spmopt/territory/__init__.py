@@ -1,1 +1,27 @@
-"""Territory job."""
+"""Territory alignment: balanced, capacity-aware assignment of units to reps.
+
+Build a :class:`TerritoryConfig` (from YAML or a dict), then call
+:func:`run_solve` to write a run folder, or use :class:`AlignmentModel`
+directly on a :class:`TerritoryProblem`.
+"""
+
+from spmopt.territory.config import TerritoryConfig
+from spmopt.territory.geometry import euclidean, haversine_km, nearest_mask
+from spmopt.territory.job import build_model, run_solve, solve_config
+from spmopt.territory.model import AlignmentModel, SolveResult, SolverSettings
+from spmopt.territory.problem import TerritoryProblem, build_problem
+
+__all__ = [
+    "AlignmentModel",
+    "SolveResult",
+    "SolverSettings",
+    "TerritoryConfig",
+    "TerritoryProblem",
+    "build_model",
+    "build_problem",
+    "euclidean",
+    "haversine_km",
+    "nearest_mask",
+    "run_solve",
+    "solve_config",
+]

@@ -1,5 +1,24 @@
 """CLI commands of the territory job (`spmopt territory ...`)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
 import typer
 
+from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
+
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command()
+def solve(
+    config: Path = typer.Argument(..., help="Territory config YAML."),
+    out: Path | None = typer.Option(None, help=OUT_HELP),
+    seed: int = typer.Option(0, help=SEED_HELP),
+) -> None:
+    """Align units to reps: balanced, within capacity, compact."""
+    from spmopt.territory.config import TerritoryConfig
+    from spmopt.territory.job import run_solve
+
+    run_job("territory-solve", TerritoryConfig, config, out, seed, run_solve)

@@ -1,0 +1,173 @@
+"""Typed configuration of the territory job (validated before any work).
+
+The YAML of ``spmopt territory solve`` maps onto :class:`TerritoryConfig`.
+Every field has a safe default except the units table, the potential
+measure and the reps. See ``docs/territory.md`` for a worked example.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from spmopt.config import Config, TablePath
+
+MeasureName = Literal["potential", "workload", "units"]
+
+
+class Measure(Config):
+    """A per-unit quantity built from one column: ``scale * column + per_unit``.
+
+    Examples: potential = establishments (``column: establishments``);
+    workload in days = 1 day per county plus 0.002 days per establishment
+    (``column: establishments, scale: 0.002, per_unit: 1``).
+    """
+
+    column: str | None = None
+    scale: float = Field(1.0, ge=0)
+    per_unit: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _something(self) -> Measure:
+        if self.column is None and self.per_unit == 0:
+            raise ValueError("give a column or a per_unit value > 0")
+        return self
+
+
+class UnitsSpec(Config):
+    """The accounts or geographic units to align."""
+
+    table: TablePath
+    id: str = "unit_id"
+    coords: Literal["latlon", "xy"] = "latlon"
+    lat: str = Field("lat", description="Latitude column (or x when coords: xy).")
+    lon: str = Field("lon", description="Longitude column (or y when coords: xy).")
+    potential: Measure
+    workload: Measure = Measure(per_unit=1.0)
+    current_owner: str | None = None
+    locked_owner: str | None = None
+    keep: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Keep only rows whose column value is in the list.",
+    )
+
+
+class RepRow(Config):
+    """One rep given inline in the config."""
+
+    rep_id: str = Field(min_length=1)
+    lat: float
+    lon: float
+    capacity: float | None = Field(None, gt=0)
+    target_share: float | None = Field(None, gt=0)
+
+
+class RepsSpec(Config):
+    """The reps: inline ``rows`` or a ``table`` with the named columns."""
+
+    rows: list[RepRow] | None = None
+    table: TablePath | None = None
+    id: str = "rep_id"
+    lat: str = "lat"
+    lon: str = "lon"
+    capacity: str | None = "capacity"
+    target_share: str | None = "target_share"
+    default_capacity: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RepsSpec:
+        if (self.rows is None) == (self.table is None):
+            raise ValueError("give exactly one of 'rows' (inline) or 'table'")
+        if self.rows is not None and len(self.rows) == 0:
+            raise ValueError("'rows' is empty; give at least one rep")
+        return self
+
+
+class BalanceSpec(Config):
+    """Keep a measure of each rep within a band around its target.
+
+    The target of rep k is ``share_k * total`` where ``share_k`` is its
+    ``target_share`` normalised over all reps (equal shares by default).
+    The band is ``target * (1 ± tolerance)``, optionally tightened by
+    absolute ``min``/``max`` bounds in the unit of the measure.
+    """
+
+    measure: MeasureName = "potential"
+    tolerance: float | None = Field(0.05, ge=0, le=1)
+    min: float | None = Field(None, ge=0)
+    max: float | None = Field(None, ge=0)
+
+
+class DisruptionSpec(Config):
+    """Cap on what moves away from its current owner.
+
+    ``budget`` is a share (0..1) of the total of ``measure`` that may move;
+    0 keeps the current alignment. Needs a current alignment.
+    """
+
+    measure: MeasureName = "potential"
+    budget: float = Field(ge=0, le=1)
+
+
+class ObjectiveSpec(Config):
+    """What the solver minimises.
+
+    ``compactness`` sums unit-to-base distance (km for lat/lon, weighted by
+    ``distance_weight``); ``disruption_penalty`` adds that many distance
+    units per unit of moved measure (see :class:`DisruptionSpec`).
+    """
+
+    distance_weight: Literal["none", "potential", "workload"] = "none"
+    disruption_penalty: float = Field(0.0, ge=0)
+
+
+class SolverSpec(Config):
+    """CP-SAT settings. Deterministic runs give identical files per seed."""
+
+    time_limit_seconds: float = Field(60.0, gt=0)
+    deterministic_time: float | None = Field(
+        None, gt=0, description="Work limit in CP-SAT deterministic seconds."
+    )
+    workers: int = Field(2, ge=1, le=64)
+    deterministic: bool = True
+    relative_gap: float = Field(1e-4, ge=0, lt=1)
+    k_nearest: int | None = Field(5, ge=1)
+
+
+class TerritoryConfig(Config):
+    """Settings of ``spmopt territory solve`` (rebalance mode).
+
+    Examples
+    --------
+    >>> TerritoryConfig.model_validate({  # doctest: +SKIP
+    ...     "units": {"table": "bundled:us_counties", "id": "geoid",
+    ...               "potential": {"column": "establishments"}},
+    ...     "reps": {"rows": [{"rep_id": "ATL", "lat": 33.75, "lon": -84.39}]},
+    ... })
+    """
+
+    mode: Literal["rebalance"] = "rebalance"
+    units: UnitsSpec
+    reps: RepsSpec
+    current: Literal["nearest"] | TablePath | None = Field(
+        None,
+        description="Current alignment: a table (unit_id, rep_id) or 'nearest'.",
+    )
+    capacity: bool = True
+    balance: list[BalanceSpec] = Field(default_factory=lambda: [BalanceSpec()])
+    disruption: DisruptionSpec | None = None
+    locked: bool = True
+    objective: ObjectiveSpec = ObjectiveSpec()
+    solver: SolverSpec = SolverSpec()
+    tracking_uri: str | None = None
+    track: bool = True
+
+    @model_validator(mode="after")
+    def _band_consistent(self) -> TerritoryConfig:
+        for spec in self.balance:
+            if spec.min is not None and spec.max is not None and spec.min > spec.max:
+                raise ValueError(
+                    f"balance on {spec.measure}: min {spec.min} exceeds max {spec.max}"
+                )
+        return self

@@ -1,0 +1,113 @@
+"""Self-contained HTML map of an alignment, before and after."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from numpy.typing import NDArray
+from plotly.colors import qualitative
+
+from spmopt.territory.problem import NO_REP, TerritoryProblem
+
+DIV_ID = "spmopt-territory-map"
+
+
+def alignment_map(problem: TerritoryProblem, assignment: NDArray[np.int64]) -> str:
+    """HTML of a map with units coloured by rep, with a before/after switch.
+
+    Returns
+    -------
+    str
+        A full HTML page with plotly.js embedded (works offline) and a
+        fixed element id, so the same inputs give the same bytes.
+    """
+    fig = go.Figure()
+    views = [("after", assignment)]
+    if problem.has_current:
+        views.append(("before", problem.current))
+    for label, owner in views:
+        _add_units(fig, problem, owner, label, visible=label == "after")
+    _add_bases(fig, problem)
+    _layout(fig, problem, [label for label, _ in views])
+    return fig.to_html(include_plotlyjs=True, full_html=True, div_id=DIV_ID)
+
+
+def _colour(k: int) -> str:
+    palette = qualitative.Dark24 + qualitative.Light24
+    return palette[k % len(palette)]
+
+
+def _add_units(
+    fig: go.Figure,
+    problem: TerritoryProblem,
+    owner: NDArray[np.int64],
+    label: str,
+    visible: bool,
+) -> None:
+    size = 4 + 10 * np.sqrt(problem.potential / max(problem.potential.max(), 1e-12))
+    for k, rep in enumerate(problem.rep_ids):
+        rows = np.flatnonzero(owner == k)
+        fig.add_trace(_points(problem, rows, size, _colour(k), f"{rep} ({label})"))
+        fig.data[-1].visible = visible
+    orphan = np.flatnonzero(owner == NO_REP)
+    if orphan.size:
+        fig.add_trace(_points(problem, orphan, size, "#999999", f"none ({label})"))
+        fig.data[-1].visible = visible
+
+
+def _points(
+    problem: TerritoryProblem,
+    rows: NDArray[np.int64],
+    size: NDArray[np.float64],
+    colour: str,
+    name: str,
+) -> go.Scattergeo:
+    text = [
+        f"{problem.unit_ids[i]}: potential {problem.potential[i]:,.0f}" for i in rows
+    ]
+    return go.Scattergeo(
+        lat=problem.unit_lat[rows],
+        lon=problem.unit_lon[rows],
+        mode="markers",
+        marker={"size": size[rows], "color": colour, "opacity": 0.75},
+        name=name,
+        text=text,
+        hoverinfo="text+name",
+    )
+
+
+def _add_bases(fig: go.Figure, problem: TerritoryProblem) -> None:
+    fig.add_trace(
+        go.Scattergeo(
+            lat=problem.rep_lat,
+            lon=problem.rep_lon,
+            mode="markers+text",
+            marker={"size": 14, "color": "black", "symbol": "star"},
+            text=list(problem.rep_ids),
+            textposition="top center",
+            name="rep bases",
+        )
+    )
+
+
+def _layout(fig: go.Figure, problem: TerritoryProblem, views: list[str]) -> None:
+    n_traces = len(fig.data)
+    per_view = (n_traces - 1) // len(views)
+    buttons = []
+    for v, label in enumerate(views):
+        visible = [False] * n_traces
+        visible[v * per_view : (v + 1) * per_view] = [True] * per_view
+        visible[-1] = True
+        buttons.append(
+            {"label": label, "method": "update", "args": [{"visible": visible}]}
+        )
+    fig.update_layout(
+        title="Territory alignment (switch before / after)",
+        geo={
+            "scope": "usa" if problem.coords == "latlon" else "world",
+            "fitbounds": "locations",
+        },
+        updatemenus=[{"buttons": buttons, "direction": "right", "x": 0, "y": 1.08}],
+        height=700,
+        margin={"l": 0, "r": 0, "t": 60, "b": 0},
+    )

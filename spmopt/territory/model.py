@@ -1,0 +1,377 @@
+"""The alignment model on OR-Tools CP-SAT: built from data, then solved."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+
+from spmopt._logging import logger
+from spmopt.errors import TimeLimitWarning
+from spmopt.territory.geometry import nearest_mask
+from spmopt.territory.problem import NO_REP, TerritoryProblem
+from spmopt.territory.scaling import (
+    band_to_int,
+    cost_scale,
+    row_scale,
+    to_int,
+)
+
+_STATUS: dict[Any, str] = {
+    cp_model.OPTIMAL: "optimal",
+    cp_model.FEASIBLE: "feasible",
+    cp_model.INFEASIBLE: "infeasible",
+    cp_model.UNKNOWN: "unknown",
+    cp_model.MODEL_INVALID: "model_invalid",
+}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Outcome of one solve.
+
+    Attributes
+    ----------
+    status : {"optimal", "feasible", "infeasible", "unknown"}
+        ``optimal`` when proven optimal within the requested relative gap
+        (``gap`` gives the exact figure); ``feasible`` when a limit stopped
+        the search with a solution; ``unknown`` when it stopped before any.
+    objective : float
+        Objective of the returned alignment, user units (e.g. km); NaN when
+        there is none.
+    bound : float
+        Best proven lower bound on the objective, same units.
+    gap : float
+        ``(objective - bound) / max(|objective|, 1e-9)``.
+    seconds : float
+        Wall time of the solve, s (varies run to run).
+    assignment : ndarray of int, shape (n_units,)
+        Rep index per unit; empty when there is no solution.
+    hit_limit : bool
+        True when the time or work limit stopped the search.
+    deterministic_seconds : float
+        CP-SAT's deterministic work measure (reproducible per seed).
+    """
+
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+    assignment: NDArray[np.int64] = field(repr=False)
+    hit_limit: bool = False
+    deterministic_seconds: float = 0.0
+
+    @property
+    def has_solution(self) -> bool:
+        """True when an alignment was found."""
+        return self.status in ("optimal", "feasible")
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Limits and parallelism of a solve (see :class:`SolverSpec`)."""
+
+    time_limit_seconds: float = 60.0
+    deterministic_time: float | None = None
+    workers: int = 2
+    deterministic: bool = True
+    relative_gap: float = 1e-4
+    seed: int = 0
+
+
+class AlignmentModel:
+    """Assign every unit to one rep, as a CP-SAT model.
+
+    Formulation (i: units, k: reps, A: allowed pairs, x_ik binary):
+
+    1. ``sum_k x_ik = 1`` for every unit i (each unit to one rep).
+    2. ``x_ik = 0`` for (i, k) not in A: each unit may only go to its
+       ``k_nearest`` reps, plus its current and locked owner (sparsity).
+    3. ``sum_i w_i x_ik <= c_k`` for every rep k (workload capacity).
+    4. ``L_k <= sum_i m_i x_ik <= U_k`` for every rep k and every balanced
+       measure m (potential, workload or unit count), with
+       ``L_k, U_k = s_k * M * (1 -/+ tol)`` and optional absolute bounds.
+    5. ``x_ik = 1`` when unit i is locked to rep k.
+    6. ``sum_i v_i (1 - x_{i,o_i}) <= B * sum_i v_i`` over units with a
+       current owner o_i (disruption budget on measure v).
+    7. Minimise ``sum_ik d_ik a_i x_ik + lambda * sum_i v_i (1 - x_{i,o_i})``
+       with d the distance to the rep's base and a_i the distance weight.
+
+    Real coefficients are scaled to integers (:mod:`scaling`); reported
+    figures are in user units.
+
+    Parameters
+    ----------
+    problem : TerritoryProblem
+        The validated instance.
+    k_nearest : int, optional
+        Sparsification of constraint 2; None keeps every pair.
+    """
+
+    def __init__(self, problem: TerritoryProblem, k_nearest: int | None = 5) -> None:
+        self.problem = problem
+        self.k_nearest = k_nearest
+        self.allowed = self._allowed_pairs()
+        self.model = cp_model.CpModel()
+        self.x: dict[tuple[int, int], cp_model.IntVar] = {}
+        self.families: list[str] = []
+        self._objective_terms: list[tuple[cp_model.IntVar, int]] = []
+        self._cost = np.zeros((problem.n_units, problem.n_reps))
+        self._cost_factor = 1.0
+        self._hint: NDArray[np.int64] | None = None
+        self._add_assignment()
+
+    @classmethod
+    def from_problem(
+        cls, problem: TerritoryProblem, k_nearest: int | None = 5
+    ) -> AlignmentModel:
+        """Model with the assignment rows (1-2) only; add families next."""
+        return cls(problem, k_nearest)
+
+    def _allowed_pairs(self) -> NDArray[np.bool_]:
+        p = self.problem
+        mask = nearest_mask(p.distance, self.k_nearest)
+        for owners in (p.current, p.locked):
+            rows = np.flatnonzero(owners != NO_REP)
+            mask[rows, owners[rows]] = True
+        return mask
+
+    def _add_assignment(self) -> None:
+        for i, k in zip(*np.nonzero(self.allowed), strict=True):
+            self.x[int(i), int(k)] = self.model.new_bool_var(f"x_{i}_{k}")
+        for i in range(self.problem.n_units):
+            row = [self.x[i, int(k)] for k in np.flatnonzero(self.allowed[i])]
+            self.model.add_exactly_one(row)
+        self.families.append("assignment")
+
+    def _rep_sum(self, k: int, coef: NDArray[np.int64]) -> cp_model.LinearExprT:
+        units = np.flatnonzero(self.allowed[:, k])
+        return cp_model.LinearExpr.weighted_sum(
+            [self.x[int(i), k] for i in units], [int(coef[i]) for i in units]
+        )
+
+    def add_capacity(self) -> AlignmentModel:
+        """Constraint 3: workload of each rep at most its capacity."""
+        p = self.problem
+        factor = row_scale(p.workload)
+        coef = to_int(p.workload, factor)
+        for k in range(p.n_reps):
+            if np.isfinite(p.capacity[k]):
+                _, hi = band_to_int(0.0, p.capacity[k], factor)
+                self.model.add(self._rep_sum(k, coef) <= hi)
+        self.families.append("capacity")
+        return self
+
+    def add_balance(
+        self,
+        measure: str = "potential",
+        tolerance: float | None = 0.05,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> AlignmentModel:
+        """Constraint 4: ``measure`` of each rep within its band.
+
+        Parameters
+        ----------
+        measure : {"potential", "workload", "units"}
+        tolerance : float, optional
+            Relative half-width of the band around each rep's target.
+        low, high : float, optional
+            Absolute bounds in the unit of the measure, applied to every rep.
+        """
+        p = self.problem
+        values = p.measure(measure)
+        factor = row_scale(values)
+        coef = to_int(values, factor)
+        lows, highs = balance_band(p, measure, tolerance, low, high)
+        for k in range(p.n_reps):
+            lo, hi = band_to_int(lows[k], highs[k], factor)
+            self.model.add_linear_constraint(self._rep_sum(k, coef), lo, hi)
+        self.families.append(f"balance:{measure}")
+        return self
+
+    def add_locked(self) -> AlignmentModel:
+        """Constraint 5: locked units stay with their locked owner."""
+        p = self.problem
+        for i in np.flatnonzero(p.locked != NO_REP):
+            self.model.add(self.x[int(i), int(p.locked[i])] == 1)
+        self.families.append("locked")
+        return self
+
+    def _kept(self, measure: str) -> tuple[list[cp_model.IntVar], NDArray[np.int64]]:
+        p = self.problem
+        rows = np.flatnonzero(p.current != NO_REP)
+        stay = [self.x[int(i), int(p.current[i])] for i in rows]
+        values = p.measure(measure)[rows]
+        return stay, to_int(values, row_scale(p.measure(measure)))
+
+    def add_disruption_budget(self, measure: str, budget: float) -> AlignmentModel:
+        """Constraint 6: moved share of ``measure`` at most ``budget``."""
+        stay, coef = self._kept(measure)
+        total = int(coef.sum())
+        allowed_moved = int(np.floor(budget * total + 1e-9 * max(total, 1)))
+        kept = cp_model.LinearExpr.weighted_sum(stay, [int(c) for c in coef])
+        self.model.add(kept >= total - allowed_moved)
+        self.families.append(f"disruption:{measure}")
+        return self
+
+    def set_objective(
+        self,
+        distance_weight: str = "none",
+        disruption_measure: str = "potential",
+        disruption_penalty: float = 0.0,
+    ) -> AlignmentModel:
+        """Objective 7: weighted distance plus an optional disruption penalty."""
+        p = self.problem
+        weight = (
+            np.ones(p.n_units)
+            if distance_weight == "none"
+            else p.measure(distance_weight)
+        )
+        cost = p.distance * weight[:, None]
+        if disruption_penalty > 0 and p.has_current:
+            moved = disruption_penalty * p.measure(disruption_measure)
+            rows = np.flatnonzero(p.current != NO_REP)
+            cost[rows, :] += moved[rows, None]
+            cost[rows, p.current[rows]] -= moved[rows]
+        self._cost = cost
+        self._cost_factor = cost_scale(np.where(self.allowed, cost, 0.0))
+        coef = to_int(cost, self._cost_factor)
+        keys = list(self.x)
+        self.model.minimize(
+            cp_model.LinearExpr.weighted_sum(
+                [self.x[key] for key in keys], [int(coef[key]) for key in keys]
+            )
+        )
+        return self
+
+    def add_hint(self, assignment: NDArray[np.int64]) -> AlignmentModel:
+        """Start the search from ``assignment`` (e.g. the current alignment).
+
+        Units with ``NO_REP`` get no hint. The hint is used by every solve
+        except deterministic parallel ones (see :meth:`solve`).
+        """
+        self._hint = np.asarray(assignment, dtype=np.int64)
+        return self
+
+    def solve(self, settings: SolverSettings | None = None) -> SolveResult:
+        """Solve within the limits of ``settings``; warn if a limit stopped it.
+
+        With ``deterministic`` and more than one worker, CP-SAT runs its
+        interleaved (reproducible) parallel search; that search is started
+        without the hint, because CP-SAT 9.15 aborts the process when a
+        hinted interleaved search meets an infeasible model.
+        """
+        settings = settings or SolverSettings()
+        interleaved = settings.deterministic and settings.workers > 1
+        self._apply_hint(use=not interleaved)
+        solver = cp_model.CpSolver()
+        _apply(solver.parameters, settings)
+        start = time.perf_counter()
+        code = solver.solve(self.model)
+        seconds = time.perf_counter() - start
+        result = self._result(solver, code, seconds)
+        self._report(result, settings)
+        return result
+
+    def _apply_hint(self, use: bool) -> None:
+        self.model.clear_hints()
+        if not use or self._hint is None:
+            return
+        for (i, k), var in self.x.items():
+            if self._hint[i] != NO_REP:
+                self.model.add_hint(var, int(self._hint[i] == k))
+
+    def _result(
+        self, solver: cp_model.CpSolver, code: Any, seconds: float
+    ) -> SolveResult:
+        status = _STATUS[code]
+        if status == "model_invalid":
+            raise RuntimeError(f"internal error: {self.model.validate()}")
+        det = float(solver.deterministic_time)
+        hit = code in (cp_model.FEASIBLE, cp_model.UNKNOWN)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            empty = np.empty(0, dtype=np.int64)
+            return SolveResult(status, np.nan, np.nan, np.nan, seconds, empty, hit, det)
+        assignment = self._assignment(solver)
+        int_obj = solver.objective_value
+        int_bound = min(solver.best_objective_bound, int_obj)
+        gap = (int_obj - int_bound) / max(abs(int_obj), 1e-9)
+        status = "optimal" if code == cp_model.OPTIMAL else "feasible"
+        objective = float(self._cost[np.arange(len(assignment)), assignment].sum())
+        bound = objective - (int_obj - int_bound) / self._cost_factor
+        return SolveResult(status, objective, bound, gap, seconds, assignment, hit, det)
+
+    def _assignment(self, solver: cp_model.CpSolver) -> NDArray[np.int64]:
+        out = np.full(self.problem.n_units, NO_REP, dtype=np.int64)
+        for (i, k), var in self.x.items():
+            if solver.boolean_value(var):
+                out[i] = k
+        return out
+
+    def _report(self, result: SolveResult, settings: SolverSettings) -> None:
+        logger.info(
+            "territory solve: %d units, %d reps, %d pairs, status %s, "
+            "objective %.6g, bound %.6g, gap %.3g%%, %.2f s",
+            self.problem.n_units,
+            self.problem.n_reps,
+            len(self.x),
+            result.status,
+            result.objective,
+            result.bound,
+            100 * result.gap,
+            result.seconds,
+        )
+        if result.hit_limit:
+            warnings.warn(
+                f"territory solve stopped at its limit "
+                f"(time_limit_seconds={settings.time_limit_seconds}, "
+                f"deterministic_time={settings.deterministic_time}) with status "
+                f"{result.status} and gap {result.gap:.3%}; raise the limit for "
+                f"a proven optimum",
+                TimeLimitWarning,
+                stacklevel=3,
+            )
+
+
+def balance_band(
+    problem: TerritoryProblem,
+    measure: str,
+    tolerance: float | None,
+    low: float | None = None,
+    high: float | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-rep lower and upper bounds of ``measure`` (user units).
+
+    Returns
+    -------
+    lows, highs : ndarray of shape (n_reps,)
+        ``target * (1 -/+ tolerance)`` intersected with ``[low, high]``.
+    """
+    target = problem.target_share * problem.measure(measure).sum()
+    lows = np.zeros(problem.n_reps)
+    highs = np.full(problem.n_reps, np.inf)
+    if tolerance is not None:
+        lows, highs = target * (1 - tolerance), target * (1 + tolerance)
+    if low is not None:
+        lows = np.maximum(lows, low)
+    if high is not None:
+        highs = np.minimum(highs, high)
+    return lows, highs
+
+
+def _apply(params: Any, settings: SolverSettings) -> None:
+    params.max_time_in_seconds = settings.time_limit_seconds
+    if settings.deterministic_time is not None:
+        params.max_deterministic_time = settings.deterministic_time
+    params.num_workers = settings.workers
+    params.random_seed = settings.seed
+    params.relative_gap_limit = settings.relative_gap
+    if settings.deterministic and settings.workers > 1:
+        params.interleave_search = True

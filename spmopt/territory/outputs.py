@@ -1,0 +1,184 @@
+"""Output tables of a solve: assignments, territories and the summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from spmopt.territory.config import TerritoryConfig
+from spmopt.territory.model import SolveResult, balance_band
+from spmopt.territory.problem import NO_REP, TerritoryProblem
+
+
+def rep_totals(
+    problem: TerritoryProblem, assignment: NDArray[np.int64]
+) -> pd.DataFrame:
+    """Units, potential, workload and summed distance per rep.
+
+    Units without an owner (``NO_REP``) are left out.
+    """
+    owned = assignment != NO_REP
+    reps = assignment[owned]
+    dist = problem.distance[np.flatnonzero(owned), reps]
+    frame = pd.DataFrame(
+        {
+            "units": np.bincount(reps, minlength=problem.n_reps),
+            "potential": np.bincount(
+                reps, problem.potential[owned], minlength=problem.n_reps
+            ),
+            "workload": np.bincount(
+                reps, problem.workload[owned], minlength=problem.n_reps
+            ),
+            "distance_km": np.bincount(reps, dist, minlength=problem.n_reps),
+        }
+    )
+    return frame
+
+
+def territories_frame(
+    problem: TerritoryProblem, assignment: NDArray[np.int64]
+) -> pd.DataFrame:
+    """Per-rep table after (and before, when a current alignment exists)."""
+    after = rep_totals(problem, assignment)
+    target = problem.target_share * problem.potential.sum()
+    frame = pd.DataFrame({"rep_id": problem.rep_ids})
+    frame = pd.concat([frame, after], axis=1)
+    frame["capacity"] = np.where(
+        np.isfinite(problem.capacity), problem.capacity, np.nan
+    )
+    frame["target_potential"] = target
+    frame["share_of_target"] = after["potential"] / target
+    if problem.has_current:
+        before = rep_totals(problem, problem.current)
+        for column in ("units", "potential", "workload", "distance_km"):
+            frame[f"{column}_before"] = before[column]
+        frame["share_of_target_before"] = before["potential"] / target
+    return _rounded(frame)
+
+
+def assignments_frame(
+    problem: TerritoryProblem,
+    assignment: NDArray[np.int64],
+    reasons: list[str],
+) -> pd.DataFrame:
+    """One row per unit with its new and previous rep and why it moved."""
+    rows = np.arange(problem.n_units)
+    previous = [None if k == NO_REP else problem.rep_ids[k] for k in problem.current]
+    frame = pd.DataFrame(
+        {
+            "unit_id": problem.unit_ids,
+            "rep_id": problem.rep_ids[assignment],
+            "previous_rep_id": previous,
+            "moved": (problem.current != NO_REP) & (problem.current != assignment),
+            "reason": reasons,
+            "lat": problem.unit_lat,
+            "lon": problem.unit_lon,
+            "potential": problem.potential,
+            "workload": problem.workload,
+            "distance_km": problem.distance[rows, assignment],
+            "locked": problem.locked != NO_REP,
+        }
+    )
+    frame = pd.concat([frame, problem.extra], axis=1)
+    return _rounded(frame)
+
+
+def moved_share(
+    problem: TerritoryProblem, assignment: NDArray[np.int64], measure: str
+) -> float:
+    """Share of ``measure`` (over units with a current owner) that moved."""
+    has = problem.current != NO_REP
+    values = problem.measure(measure)[has]
+    if values.sum() <= 0:
+        return 0.0
+    moved = problem.current[has] != assignment[has]
+    return float(values[moved].sum() / values.sum())
+
+
+def max_balance_deviation(
+    problem: TerritoryProblem, assignment: NDArray[np.int64], measure: str
+) -> float:
+    """Largest relative deviation of a rep's ``measure`` from its target."""
+    totals = rep_totals(problem, assignment)
+    column = "units" if measure == "units" else measure
+    target = problem.target_share * problem.measure(measure).sum()
+    return float(np.max(np.abs(totals[column].to_numpy() / target - 1.0)))
+
+
+def summary_dict(
+    cfg: TerritoryConfig, problem: TerritoryProblem, result: SolveResult
+) -> dict[str, Any]:
+    """The contract fields of ``summary.json`` plus balance per measure."""
+    a = result.assignment
+    tol = cfg.balance[0].tolerance if cfg.balance else None
+    measure = cfg.disruption.measure if cfg.disruption else "potential"
+    summary: dict[str, Any] = {
+        "status": result.status,
+        "objective": _r(result.objective),
+        "best_bound": _r(result.bound),
+        "gap": _r(result.gap),
+        "wall_seconds": round(result.seconds, 3),
+        "max_balance_deviation": _r(max_balance_deviation(problem, a, "potential")),
+        "max_workload_deviation": _r(max_balance_deviation(problem, a, "workload")),
+        "moved_share": _r(moved_share(problem, a, measure))
+        if problem.has_current
+        else None,
+        "moved_units": int(
+            ((problem.current != NO_REP) & (problem.current != a)).sum()
+        ),
+        "balance_tolerance": tol,
+        "n_units": problem.n_units,
+        "n_reps": problem.n_reps,
+        "objective_unit": _objective_unit(cfg, problem),
+        "hit_limit": result.hit_limit,
+    }
+    if problem.has_current:
+        current = problem.current
+        full = bool((current != NO_REP).all())
+        summary["max_balance_deviation_before"] = (
+            _r(max_balance_deviation(problem, current, "potential")) if full else None
+        )
+    return summary
+
+
+def _objective_unit(cfg: TerritoryConfig, problem: TerritoryProblem) -> str:
+    base = "km" if problem.coords == "latlon" else "distance"
+    weight = cfg.objective.distance_weight
+    return base if weight == "none" else f"{base} x {weight}"
+
+
+def band_status(
+    problem: TerritoryProblem, cfg: TerritoryConfig, totals: pd.DataFrame
+) -> list[str]:
+    """Words describing, per rep, which band or capacity it breaks (if any)."""
+    notes = [""] * problem.n_reps
+    for spec in cfg.balance:
+        lows, highs = balance_band(
+            problem, spec.measure, spec.tolerance, spec.min, spec.max
+        )
+        values = totals[spec.measure].to_numpy()
+        for k in range(problem.n_reps):
+            if values[k] > highs[k] * (1 + 1e-9):
+                notes[k] = (
+                    f"{spec.measure} {values[k]:,.0f} above band max {highs[k]:,.0f}"
+                )
+            elif values[k] < lows[k] * (1 - 1e-9):
+                notes[k] = (
+                    f"{spec.measure} {values[k]:,.0f} below band min {lows[k]:,.0f}"
+                )
+    return notes
+
+
+def _r(value: float) -> float:
+    return float(round(value, 9)) if np.isfinite(value) else float("nan")
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(6)
+    return out

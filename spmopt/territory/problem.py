@@ -1,0 +1,272 @@
+"""Read and validate the units, reps and current alignment into arrays.
+
+:func:`build_problem` is the only place the territory job touches tables;
+everything downstream works on the validated :class:`TerritoryProblem`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
+from spmopt.errors import DataError
+from spmopt.territory.config import Measure, RepsSpec, TerritoryConfig, UnitsSpec
+from spmopt.territory.geometry import euclidean, haversine_km
+
+NO_REP = -1
+"""Index used for 'no current / locked owner'."""
+
+
+@dataclass(frozen=True)
+class TerritoryProblem:
+    """A validated alignment instance as arrays.
+
+    Attributes
+    ----------
+    unit_ids : ndarray of str, shape (n_units,)
+    rep_ids : ndarray of str, shape (n_reps,)
+    unit_lat, unit_lon : ndarray of shape (n_units,)
+        Degrees (or x, y when ``coords == "xy"``).
+    rep_lat, rep_lon : ndarray of shape (n_reps,)
+        Rep bases, same convention.
+    potential, workload : ndarray of shape (n_units,)
+        In the user's units (e.g. establishments, days per year).
+    capacity : ndarray of shape (n_reps,)
+        Maximum workload per rep; ``inf`` when unlimited.
+    target_share : ndarray of shape (n_reps,)
+        Share of every balanced measure each rep should hold; sums to 1.
+    distance : ndarray of shape (n_units, n_reps)
+        km for lat/lon, coordinate units for x/y.
+    current, locked : ndarray of int, shape (n_units,)
+        Rep index of the current / locked owner, ``NO_REP`` when none.
+    coords : {"latlon", "xy"}
+    extra : DataFrame
+        Descriptive unit columns carried to the outputs (e.g. name, state).
+    """
+
+    unit_ids: NDArray[np.object_]
+    rep_ids: NDArray[np.object_]
+    unit_lat: NDArray[np.float64]
+    unit_lon: NDArray[np.float64]
+    rep_lat: NDArray[np.float64]
+    rep_lon: NDArray[np.float64]
+    potential: NDArray[np.float64]
+    workload: NDArray[np.float64]
+    capacity: NDArray[np.float64]
+    target_share: NDArray[np.float64]
+    distance: NDArray[np.float64]
+    current: NDArray[np.int64]
+    locked: NDArray[np.int64]
+    coords: str = "latlon"
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def n_units(self) -> int:
+        """Number of units (accounts or geographic units)."""
+        return len(self.unit_ids)
+
+    @property
+    def n_reps(self) -> int:
+        """Number of reps."""
+        return len(self.rep_ids)
+
+    @property
+    def has_current(self) -> bool:
+        """True when at least one unit has a current owner."""
+        return bool((self.current != NO_REP).any())
+
+    def measure(self, name: str) -> NDArray[np.float64]:
+        """Per-unit values of ``potential``, ``workload`` or ``units`` (1 each)."""
+        if name == "potential":
+            return self.potential
+        if name == "workload":
+            return self.workload
+        return np.ones(self.n_units)
+
+
+def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
+    """Load and check every table named in ``cfg``; raise DataError on problems."""
+    units = _read_units(cfg.units)
+    reps = _read_reps(cfg.reps)
+    rep_index = {rep: k for k, rep in enumerate(reps["rep_id"])}
+    lat, lon = units[cfg.units.lat].to_numpy(), units[cfg.units.lon].to_numpy()
+    distance = _distance(cfg.units.coords, lat, lon, reps)
+    current = _current_owners(cfg, units, rep_index, distance)
+    locked = _owner_column(units, cfg.units.locked_owner, rep_index, "locked owner")
+    return TerritoryProblem(
+        unit_ids=units[cfg.units.id].to_numpy(dtype=object),
+        rep_ids=reps["rep_id"].to_numpy(dtype=object),
+        unit_lat=lat.astype(float),
+        unit_lon=lon.astype(float),
+        rep_lat=reps["lat"].to_numpy(dtype=float),
+        rep_lon=reps["lon"].to_numpy(dtype=float),
+        potential=_measure(units, cfg.units.potential),
+        workload=_measure(units, cfg.units.workload),
+        capacity=reps["capacity"].to_numpy(dtype=float),
+        target_share=_shares(reps["target_share"].to_numpy(dtype=float)),
+        distance=distance,
+        current=current,
+        locked=locked,
+        coords=cfg.units.coords,
+        extra=_extra_columns(units, cfg.units),
+    )
+
+
+def _read_units(spec: UnitsSpec) -> pd.DataFrame:
+    table = "units table"
+    frame = load_table(spec.table, name=table)
+    for column, allowed in spec.keep.items():
+        if column not in frame.columns:
+            raise DataError(f"{table}: 'keep' names missing column {column!r}")
+        frame = frame[frame[column].astype(str).isin(allowed)]
+    if frame.empty:
+        raise DataError(f"{table}: no rows left after 'keep' {spec.keep}")
+    schema = {spec.id: "str", spec.lat: "float", spec.lon: "float"}
+    for measure in (spec.potential, spec.workload):
+        if measure.column is not None:
+            schema[measure.column] = "float"
+    optional = {c: "str" for c in (spec.current_owner, spec.locked_owner) if c}
+    for column in optional:
+        if column not in frame.columns:
+            raise DataError(f"{table}: missing column {column!r} named in config")
+    frame = check_schema(frame, schema, table, optional=optional)
+    _check_units(frame, spec, table)
+    return frame.reset_index(drop=True)
+
+
+def _check_units(frame: pd.DataFrame, spec: UnitsSpec, table: str) -> None:
+    require_unique(frame, spec.id, table)
+    for column in (spec.lat, spec.lon):
+        if frame[column].isna().any():
+            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
+            raise DataError(
+                f"{table}: column {column!r} is empty in data row {row + 1}"
+            )
+    for measure in (spec.potential, spec.workload):
+        if measure.column is not None:
+            require_nonnegative(frame, measure.column, table)
+
+
+def _read_reps(spec: RepsSpec) -> pd.DataFrame:
+    table = "reps table"
+    if spec.rows is not None:
+        frame = pd.DataFrame([row.model_dump() for row in spec.rows])
+    else:
+        assert spec.table is not None
+        frame = _rename_reps(load_table(spec.table, name=table), spec, table)
+    frame["capacity"] = frame["capacity"].astype(float)
+    if spec.default_capacity is not None:
+        frame["capacity"] = frame["capacity"].fillna(spec.default_capacity)
+    frame["capacity"] = frame["capacity"].fillna(np.inf)
+    require_unique(frame, "rep_id", table)
+    for column in ("capacity", "target_share"):
+        if (frame[column] <= 0).any():
+            bad = frame.loc[frame[column] <= 0, "rep_id"].iloc[0]
+            raise DataError(f"{table}: {column} of rep {bad!r} must be > 0")
+    return frame.reset_index(drop=True)
+
+
+def _rename_reps(frame: pd.DataFrame, spec: RepsSpec, table: str) -> pd.DataFrame:
+    schema = {spec.id: "str", spec.lat: "float", spec.lon: "float"}
+    optional = {c: "float" for c in (spec.capacity, spec.target_share) if c}
+    frame = check_schema(frame, schema, table, optional=optional)
+    out = pd.DataFrame(
+        {
+            "rep_id": frame[spec.id],
+            "lat": frame[spec.lat],
+            "lon": frame[spec.lon],
+            "capacity": _column_or_nan(frame, spec.capacity),
+            "target_share": _column_or_nan(frame, spec.target_share),
+        }
+    )
+    for column in ("lat", "lon"):
+        if out[column].isna().any():
+            raise DataError(f"{table}: column {column!r} has an empty value")
+    return out
+
+
+def _column_or_nan(frame: pd.DataFrame, column: str | None) -> pd.Series:
+    if column is None or column not in frame.columns:
+        return pd.Series(np.nan, index=frame.index)
+    return frame[column]
+
+
+def _measure(frame: pd.DataFrame, measure: Measure) -> NDArray[np.float64]:
+    values = np.full(len(frame), measure.per_unit, dtype=float)
+    if measure.column is not None:
+        values += measure.scale * frame[measure.column].to_numpy(dtype=float)
+    return values
+
+
+def _shares(raw: NDArray[np.float64]) -> NDArray[np.float64]:
+    shares = np.where(np.isnan(raw), 1.0, raw)
+    return shares / shares.sum()
+
+
+def _distance(
+    coords: str, lat: NDArray[np.float64], lon: NDArray[np.float64], reps: pd.DataFrame
+) -> NDArray[np.float64]:
+    if coords == "xy":
+        return euclidean(lat, lon, reps["lat"], reps["lon"])
+    return haversine_km(lat, lon, reps["lat"], reps["lon"])
+
+
+def _current_owners(
+    cfg: TerritoryConfig,
+    units: pd.DataFrame,
+    rep_index: dict[str, int],
+    distance: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    if cfg.current == "nearest":
+        return np.argmin(distance, axis=1).astype(np.int64)
+    if cfg.current is not None:
+        return _current_from_table(cfg.current, units[cfg.units.id], rep_index)
+    return _owner_column(units, cfg.units.current_owner, rep_index, "current owner")
+
+
+def _current_from_table(
+    ref: str, unit_ids: pd.Series, rep_index: dict[str, int]
+) -> NDArray[np.int64]:
+    table = "current alignment table"
+    frame = check_schema(
+        load_table(ref, name=table), {"unit_id": "str", "rep_id": "str"}, table
+    )
+    require_unique(frame, "unit_id", table)
+    _check_known(frame["rep_id"].dropna(), rep_index, table, "rep_id")
+    owner = dict(zip(frame["unit_id"], frame["rep_id"], strict=True))
+    return np.array(
+        [rep_index.get(str(owner.get(u)), NO_REP) for u in unit_ids], dtype=np.int64
+    )
+
+
+def _owner_column(
+    units: pd.DataFrame, column: str | None, rep_index: dict[str, int], what: str
+) -> NDArray[np.int64]:
+    if column is None:
+        return np.full(len(units), NO_REP, dtype=np.int64)
+    values = units[column]
+    _check_known(values.dropna(), rep_index, "units table", column)
+    return np.array(
+        [NO_REP if pd.isna(v) else rep_index[v] for v in values], dtype=np.int64
+    )
+
+
+def _check_known(
+    values: pd.Series, rep_index: dict[str, int], table: str, column: str
+) -> None:
+    unknown = sorted(set(values) - set(rep_index))
+    if unknown:
+        known = ", ".join(list(rep_index)[:10])
+        raise DataError(
+            f"{table}: column {column!r} names unknown rep {unknown[0]!r} "
+            f"({len(unknown)} unknown in all); reps are: {known}"
+        )
+
+
+def _extra_columns(units: pd.DataFrame, spec: UnitsSpec) -> pd.DataFrame:
+    wanted = [c for c in ("name", "state", "city") if c in units.columns]
+    return units[wanted].reset_index(drop=True)

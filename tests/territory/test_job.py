@@ -1,0 +1,89 @@
+"""The solve job end to end: files, contract columns, determinism."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spmopt.config import load_config, parse_config
+from spmopt.runs import RunWriter
+from spmopt.territory import TerritoryConfig, run_solve
+from tests.conftest import CONFIGS
+
+SOUTH_CAROLINA = {
+    "units": {
+        "table": "bundled:us_counties",
+        "id": "geoid",
+        "potential": {"column": "establishments"},
+        "workload": {"column": "establishments", "scale": 0.001, "per_unit": 1},
+        "keep": {"state": ["SC"]},
+    },
+    "reps": {
+        "default_capacity": 70,
+        "rows": [
+            {"rep_id": "CAE", "lat": 34.00, "lon": -81.03},
+            {"rep_id": "CHS", "lat": 32.78, "lon": -79.93},
+            {"rep_id": "GSP", "lat": 34.85, "lon": -82.40},
+        ],
+    },
+    "current": "nearest",
+    "balance": [{"measure": "potential", "tolerance": 0.05}],
+    "solver": {"time_limit_seconds": 30, "workers": 2, "k_nearest": 3},
+    "track": False,
+}
+
+
+def run(tmp_path: Path, name: str, data: dict | None = None) -> Path:
+    cfg = parse_config(TerritoryConfig, data or SOUTH_CAROLINA)
+    out = tmp_path / name
+    run_solve(cfg, RunWriter(out), seed=0)
+    return out
+
+
+def test_contract_files_and_columns(tmp_path: Path) -> None:
+    out = run(tmp_path, "a")
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
+    for column in ("unit_id", "rep_id", "previous_rep_id", "moved", "reason"):
+        assert column in assignments.columns
+    assert len(assignments) == 46
+    territories = pd.read_csv(out / "territories.csv")
+    for column in ("capacity", "target_potential", "share_of_target", "distance_km"):
+        assert column in territories.columns
+    assert "potential_before" in territories.columns
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] in ("optimal", "feasible")
+    assert summary["max_balance_deviation"] <= 0.05 + 1e-6
+    assert (territories["workload"] <= territories["capacity"] + 1e-9).all()
+    assert territories["potential"].sum() == pytest.approx(
+        assignments["potential"].sum()
+    )
+    moved = assignments[assignments["moved"]]
+    assert (moved["reason"].str.len() > 0).all()
+    assert (out / "map.html").stat().st_size > 10_000
+
+
+def test_same_seed_same_files(tmp_path: Path) -> None:
+    first, second = run(tmp_path, "a"), run(tmp_path, "b")
+    for name in ("assignments.csv", "territories.csv", "map.html"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_tracking_records_run_id(tmp_path: Path) -> None:
+    out = run(tmp_path, "t", {**SOUTH_CAROLINA, "track": True})
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["mlflow_run_id"]) == 32
+
+
+def test_example_config_solves_balanced(tmp_path: Path) -> None:
+    cfg = load_config(
+        TerritoryConfig, CONFIGS / "territory" / "counties_southeast.yaml"
+    )
+    cfg = cfg.model_copy(update={"track": False})
+    headline = run_solve(cfg, RunWriter(tmp_path / "se"), seed=0)
+    assert headline["status"] == "optimal"
+    assert headline["gap"] <= 0.001
+    assert headline["max_balance_deviation"] <= 0.05 + 1e-6
+    assert headline["n_reps"] == 12

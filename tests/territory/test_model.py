@@ -1,0 +1,162 @@
+"""The CP-SAT alignment model against brute-force enumeration."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from spmopt.errors import TimeLimitWarning
+from spmopt.territory.model import (
+    AlignmentModel,
+    SolverSettings,
+    balance_band,
+)
+from spmopt.territory.problem import NO_REP, TerritoryProblem
+from tests.territory.conftest import MakeProblem
+
+FAST = SolverSettings(time_limit_seconds=20, workers=1, relative_gap=0.0)
+
+
+def brute_force(
+    p: TerritoryProblem,
+    capacity: bool = False,
+    balance: tuple[str, float] | None = None,
+    budget: tuple[str, float] | None = None,
+    locked: bool = False,
+    weight: str = "none",
+    penalty: float = 0.0,
+) -> float:
+    """Optimal objective by enumerating every assignment (inf if none)."""
+    w = np.ones(p.n_units) if weight == "none" else p.measure(weight)
+    best = np.inf
+    for combo in itertools.product(range(p.n_reps), repeat=p.n_units):
+        a = np.array(combo)
+        if not _feasible(p, a, capacity, balance, budget, locked):
+            continue
+        cost = float((p.distance[np.arange(p.n_units), a] * w).sum())
+        if penalty:
+            has = p.current != NO_REP
+            cost += penalty * float(p.potential[has & (a != p.current)].sum())
+        best = min(best, cost)
+    return best
+
+
+def _feasible(p, a, capacity, balance, budget, locked):  # type: ignore[no-untyped-def]
+    if capacity and (np.bincount(a, p.workload, p.n_reps) > p.capacity).any():
+        return False
+    if balance is not None:
+        lows, highs = balance_band(p, balance[0], balance[1])
+        sums = np.bincount(a, p.measure(balance[0]), p.n_reps)
+        if (sums < lows - 1e-9).any() or (sums > highs + 1e-9).any():
+            return False
+    if locked:
+        rows = p.locked != NO_REP
+        if (a[rows] != p.locked[rows]).any():
+            return False
+    if budget is not None:
+        v = p.measure(budget[0])
+        if v[a != p.current].sum() > budget[1] * v.sum() + 1e-9:
+            return False
+    return True
+
+
+def solve(p: TerritoryProblem, **kw: object) -> float:
+    model = AlignmentModel.from_problem(p, k_nearest=None)
+    if kw.get("capacity"):
+        model.add_capacity()
+    if kw.get("balance"):
+        measure, tol = kw["balance"]  # type: ignore[misc]
+        model.add_balance(measure, tol)
+    if kw.get("locked"):
+        model.add_locked()
+    if kw.get("budget"):
+        measure, share = kw["budget"]  # type: ignore[misc]
+        model.add_disruption_budget(measure, share)
+    model.set_objective(
+        str(kw.get("weight", "none")),
+        "potential",
+        float(kw.get("penalty", 0.0)),  # type: ignore[arg-type]
+    )
+    result = model.solve(FAST)
+    if result.status == "infeasible":
+        return np.inf
+    assert result.status == "optimal"
+    assert result.gap == 0.0
+    return result.objective
+
+
+CASES = [
+    {},
+    {"capacity": True},
+    {"balance": ("potential", 0.2)},
+    {"balance": ("workload", 0.3)},
+    {"balance": ("units", 0.0)},
+    {"capacity": True, "balance": ("potential", 0.25)},
+    {"weight": "potential", "balance": ("potential", 0.3)},
+    {"locked": True, "balance": ("potential", 0.4)},
+    {"budget": ("potential", 0.3)},
+    {"budget": ("units", 0.0)},
+    {"budget": ("workload", 0.5), "balance": ("potential", 0.3)},
+    {"penalty": 0.5},
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: ",".join(c) or "plain")
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_optimum_equals_brute_force(
+    case: dict, seed: int, make_problem: MakeProblem
+) -> None:
+    p = make_problem(
+        seed, n_units=6, n_reps=3, capacity=18.0, with_current=True, locked_units=2
+    )
+    expected = brute_force(p, **case)
+    got = solve(p, **case)
+    if np.isinf(expected):
+        assert np.isinf(got)
+    else:
+        assert got == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_infeasible_band_reported(make_problem: MakeProblem) -> None:
+    p = make_problem(4, n_units=4, n_reps=3)
+    model = AlignmentModel.from_problem(p, None).add_balance("units", 0.0)
+    result = model.set_objective().solve(FAST)
+    assert result.status == "infeasible"
+    assert not result.has_solution
+
+
+def test_zero_budget_keeps_current_alignment(make_problem: MakeProblem) -> None:
+    p = make_problem(5, n_units=8, n_reps=3, with_current=True)
+    model = AlignmentModel.from_problem(p, 2).add_disruption_budget("units", 0.0)
+    result = model.set_objective().solve(FAST)
+    assert np.array_equal(result.assignment, p.current)
+
+
+def test_locked_units_never_move(make_problem: MakeProblem) -> None:
+    p = make_problem(6, n_units=10, n_reps=3, locked_units=5)
+    model = AlignmentModel.from_problem(p, 1).add_locked()
+    result = model.set_objective().solve(FAST)
+    assert result.has_solution
+    assert np.array_equal(result.assignment[:5], p.locked[:5])
+
+
+def test_sparsification_limits_choices(make_problem: MakeProblem) -> None:
+    p = make_problem(7, n_units=12, n_reps=4)
+    result = AlignmentModel.from_problem(p, 2).set_objective().solve(FAST)
+    rank = np.argsort(np.argsort(p.distance, axis=1), axis=1)
+    assert (rank[np.arange(p.n_units), result.assignment] < 2).all()
+
+
+def test_time_limit_warns(make_problem: MakeProblem) -> None:
+    p = make_problem(8, n_units=60, n_reps=6)
+    model = AlignmentModel.from_problem(p, None).add_balance("potential", 0.001)
+    model.set_objective()
+    tiny = SolverSettings(time_limit_seconds=0.001, workers=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.solve(tiny)
+    assert result.hit_limit
+    assert any(issubclass(w.category, TimeLimitWarning) for w in caught)

@@ -1,0 +1,107 @@
+"""Reading and validating the tables of a territory config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spmopt.config import parse_config
+from spmopt.errors import ConfigError, DataError
+from spmopt.territory.config import TerritoryConfig
+from spmopt.territory.problem import NO_REP, build_problem
+
+UNITS = """unit_id,lat,lon,sales,owner,lock
+a,33.7,-84.4,10,ATL,
+b,33.9,-84.2,20,ATL,ATL
+c,25.8,-80.2,30,MIA,
+d,26.1,-80.1,40,,
+"""
+
+
+def config(tmp_path: Path, units: str = UNITS, **extra: object) -> TerritoryConfig:
+    (tmp_path / "units.csv").write_text(units)
+    data = {
+        "units": {
+            "table": "units.csv",
+            "potential": {"column": "sales"},
+            "current_owner": "owner",
+            "locked_owner": "lock",
+        },
+        "reps": {
+            "rows": [
+                {"rep_id": "ATL", "lat": 33.75, "lon": -84.39, "capacity": 3},
+                {"rep_id": "MIA", "lat": 25.76, "lon": -80.19, "target_share": 3},
+            ]
+        },
+        "track": False,
+        **extra,
+    }
+    return parse_config(TerritoryConfig, data, base_dir=tmp_path)
+
+
+def test_arrays_from_tables(tmp_path: Path) -> None:
+    p = build_problem(config(tmp_path))
+    assert p.n_units == 4 and p.n_reps == 2
+    assert p.potential.tolist() == [10, 20, 30, 40]
+    assert p.workload.tolist() == [1, 1, 1, 1]
+    assert p.capacity[0] == 3 and np.isinf(p.capacity[1])
+    assert p.target_share.tolist() == [0.25, 0.75]
+    assert p.current.tolist() == [0, 0, 1, NO_REP]
+    assert p.locked.tolist() == [NO_REP, 0, NO_REP, NO_REP]
+    assert p.distance[0, 0] < 10 < p.distance[0, 1]
+
+
+def test_nearest_current_alignment(tmp_path: Path) -> None:
+    p = build_problem(config(tmp_path, current="nearest"))
+    assert p.current.tolist() == [0, 0, 1, 1]
+
+
+def test_current_alignment_table(tmp_path: Path) -> None:
+    (tmp_path / "now.csv").write_text("unit_id,rep_id\na,MIA\nc,ATL\n")
+    p = build_problem(config(tmp_path, current="now.csv"))
+    assert p.current.tolist() == [1, NO_REP, 0, NO_REP]
+
+
+def test_unknown_rep_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="unknown rep 'BOS'"):
+        build_problem(config(tmp_path, UNITS.replace("MIA,\n", "BOS,\n")))
+
+
+def test_negative_potential_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="'sales' must be a number >= 0"):
+        build_problem(config(tmp_path, UNITS.replace(",30,", ",-30,")))
+
+
+def test_duplicate_unit_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="must be unique"):
+        build_problem(config(tmp_path, UNITS.replace("\nb,", "\na,")))
+
+
+def test_keep_filter_and_empty_result(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    units = cfg.units.model_copy(update={"keep": {"owner": ["MIA"]}})
+    p = build_problem(cfg.model_copy(update={"units": units}))
+    assert p.unit_ids.tolist() == ["c"]
+    units = cfg.units.model_copy(update={"keep": {"owner": ["XX"]}})
+    with pytest.raises(DataError, match="no rows left"):
+        build_problem(cfg.model_copy(update={"units": units}))
+
+
+def test_reps_need_one_source() -> None:
+    with pytest.raises(ConfigError, match="exactly one of 'rows'"):
+        parse_config(
+            TerritoryConfig,
+            {"units": {"table": "x.csv", "potential": {"column": "p"}}, "reps": {}},
+        )
+
+
+def test_bad_tolerance_names_field() -> None:
+    data = {
+        "units": {"table": "x.csv", "potential": {"column": "p"}},
+        "reps": {"rows": [{"rep_id": "a", "lat": 0, "lon": 0}]},
+        "balance": [{"measure": "potential", "tolerance": 1.5}],
+    }
+    with pytest.raises(ConfigError, match=r"balance\.0\.tolerance"):
+        parse_config(TerritoryConfig, data)
