@@ -102,7 +102,9 @@ class QuotaAllocator:
        back past its reference). Call the optimum ``D*``.
     5. Spread (second stage, ``spread=True``): many solutions reach
        ``D*``; among them minimise ``t`` subject to ``D <= D* + 1`` and
-       ``up_i + down_i <= t * r_i / max_k r_k``. This spreads the
+       ``up_i + down_i <= t * w_i`` with ``w_i = (r_i + e) / max_k r_k``
+       and a tiny ``e`` (so reps with a zero reference move only when no
+       one else can). This spreads the
        shortfall or excess over all free reps by the same percentage
        instead of loading it on one.
 
@@ -171,20 +173,16 @@ class QuotaAllocator:
             a blend); default ``potential``. Quotas stay as close as the
             bounds allow to ``target * reference / sum(reference)``.
         spread : bool, default True
-            Spread the adjustment evenly (formulation step 6).
+            Spread the adjustment evenly (formulation step 5).
         """
         weight = np.asarray(potential, dtype=float)
-        unit = 10.0**-decimals
-        scale = 10.0**decimals
-        target_units = round(target * scale)
-        share = _shares(weight if reference is None else reference)
-        floor = np.ceil(floor_share * weight * scale - 1e-6).astype(np.int64)
-        if cap_share is None:
-            cap = np.full(weight.shape, target_units, dtype=np.int64)
-        else:
-            cap = np.floor(cap_share * weight * scale + 1e-6).astype(np.int64)
+        target_units = round(target * 10.0**decimals)
+        share = shares_of(weight if reference is None else reference)
+        floor, cap = bounds_in_units(
+            weight, floor_share, cap_share, decimals, no_cap=target_units
+        )
         ref_units = largest_remainder(share * target_units, target_units)
-        return cls(ref_units, floor, cap, target_units, unit, spread)
+        return cls(ref_units, floor, cap, target_units, 10.0**-decimals, spread)
 
     def check_feasible(self) -> None:
         """Raise :class:`InfeasibleError` naming the bound that conflicts."""
@@ -297,7 +295,7 @@ class QuotaAllocator:
         t = self.model.add_variable("spread", 0)
         total = pulp.lpSum(self._up) + pulp.lpSum(self._down)
         self.model.addConstraint(total <= moved + 1.0, name="keep_total")
-        weight = self.reference / max(1.0, float(self.reference.max(initial=0.0)))
+        weight = spread_weights(self.reference)
         for i, (up, down) in enumerate(zip(self._up, self._down, strict=True)):
             self.model.addConstraint(
                 up + down <= float(weight[i]) * t, name=f"spread_{i}"
@@ -358,7 +356,47 @@ class QuotaAllocator:
         return format_amount(units, self.unit)
 
 
-def _shares(weights: ArrayLike) -> NDArray[np.float64]:
+def bounds_in_units(
+    potential: ArrayLike,
+    floor_share: float,
+    cap_share: float | None,
+    decimals: int,
+    no_cap: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Floor and cap of each quota in whole units.
+
+    Parameters
+    ----------
+    potential : array_like of float, shape (n_reps,)
+        Ramped potential, currency.
+    floor_share, cap_share : float
+        Bounds as shares of potential; ``cap_share=None`` means no cap.
+    decimals : int
+        One unit is ``10 ** -decimals`` currency.
+    no_cap : int
+        Cap used for every rep when ``cap_share`` is None, units.
+
+    Returns
+    -------
+    floor, cap : ndarray of int64, shape (n_reps,)
+        Floors rounded up and caps rounded down to whole units.
+    """
+    scaled = np.asarray(potential, dtype=float) * 10.0**decimals
+    floor = np.ceil(floor_share * scaled - 1e-6).astype(np.int64)
+    if cap_share is None:
+        return floor, np.full(scaled.shape, no_cap, dtype=np.int64)
+    return floor, np.floor(cap_share * scaled + 1e-6).astype(np.int64)
+
+
+def spread_weights(reference: ArrayLike) -> NDArray[np.float64]:
+    """Weights ``w_i`` of formulation step (5), in (0, 1]."""
+    r = np.asarray(reference, dtype=float)
+    top = max(1.0, float(r.max(initial=0.0)))
+    return (r + 1e-6 * top) / top
+
+
+def shares_of(weights: ArrayLike) -> NDArray[np.float64]:
+    """``weights / sum(weights)``, or equal shares if they sum to 0."""
     w = np.asarray(weights, dtype=float)
     total = w.sum()
     return w / total if total > 0 else np.full(w.shape, 1.0 / w.size)

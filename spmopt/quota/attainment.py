@@ -32,12 +32,15 @@ class AttainmentResult:
         Probability each rep's bookings reach quota, in [0, 1].
     mean_attainment : ndarray of shape (n_reps,)
         Expected bookings / quota (NaN where quota is 0).
+    mean_bookings : ndarray of shape (n_reps,)
+        Simulated mean bookings, currency.
     n_scenarios : int
         Scenarios drawn per rep.
     """
 
     p_attain: NDArray[np.float64]
     mean_attainment: NDArray[np.float64]
+    mean_bookings: NDArray[np.float64]
     n_scenarios: int
 
     @property
@@ -167,7 +170,7 @@ def simulate_attainment(
         booked[part] = draws.mean(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_att = np.where(q > 0, booked / q, np.nan)
-    return AttainmentResult(hits / n_scenarios, mean_att, n_scenarios)
+    return AttainmentResult(hits / n_scenarios, mean_att, booked, n_scenarios)
 
 
 def _draw(

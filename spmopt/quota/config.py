@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from spmopt.config import Config, TablePath
 
@@ -51,6 +51,18 @@ class AttainmentConfig(Config):
     n_scenarios: int = Field(10_000, ge=100, le=1_000_000)
 
 
+class StretchConfig(Config):
+    """Stretch mode: find the target at which a share of reps attains.
+
+    The quotas then sum to that implied target; a ``target`` given next
+    to it is reported for comparison only.
+    """
+
+    share_attaining: float = Field(
+        gt=0.0, lt=1.0, description="Wanted expected share of reps at quota."
+    )
+
+
 class QuotaConfig(Config):
     """Configuration of ``spmopt quota set``.
 
@@ -58,8 +70,11 @@ class QuotaConfig(Config):
     ----------
     reps : TablePath
         Reps table (CSV/Parquet or ``bundled:<name>``), one row per rep.
-    target : float
+    target : float, optional
         Company target for the period, currency units (e.g. USD), > 0.
+        Required unless ``stretch`` is given.
+    stretch : StretchConfig, optional
+        Let the expected share of reps attaining set the target instead.
     rounding_decimals : int
         Quotas are rounded to units of ``10 ** -rounding_decimals``
         (2: cents, 0: whole dollars, -3: thousands); the target must be a
@@ -78,7 +93,8 @@ class QuotaConfig(Config):
     """
 
     reps: TablePath
-    target: float = Field(gt=0.0)
+    target: float | None = Field(None, gt=0.0)
+    stretch: StretchConfig | None = None
     rep_id_column: str = "rep_id"
     potential_column: str = "potential"
     months_in_seat_column: str = "months_in_seat"
@@ -96,11 +112,16 @@ class QuotaConfig(Config):
     solver: Literal["highs", "cbc"] = "highs"
     time_limit_seconds: float = Field(60.0, gt=0.0)
 
-    @model_validator(mode="after")
-    def _check(self) -> QuotaConfig:
-        bad = [share for share in self.ramp if not 0.0 < share <= 1.0]
+    @field_validator("ramp")
+    @classmethod
+    def _ramp_shares(cls, ramp: list[float]) -> list[float]:
+        bad = [share for share in ramp if not 0.0 < share <= 1.0]
         if bad:
             raise ValueError(f"ramp shares must be in (0, 1], got {bad[0]}")
+        return ramp
+
+    @model_validator(mode="after")
+    def _columns(self) -> QuotaConfig:
         quantiles = [self.p10_column, self.p50_column, self.p90_column]
         given = [c is not None for c in quantiles]
         if any(given) and not all(given):
@@ -109,11 +130,20 @@ class QuotaConfig(Config):
             )
         if self.method != "potential" and self.history_column is None:
             raise ValueError(f"method {self.method!r} needs history_column")
-        unit = 10.0**-self.rounding_decimals
-        if abs(self.target / unit - round(self.target / unit)) > 1e-6:
+        return self
+
+    @model_validator(mode="after")
+    def _target(self) -> QuotaConfig:
+        if self.target is None:
+            if self.stretch is None:
+                raise ValueError("give a target, or stretch.share_attaining")
+            return self
+        units = self.target * 10.0**self.rounding_decimals
+        if abs(units - round(units)) > 1e-6:
             raise ValueError(
                 f"target {self.target} is not a whole number of rounding units "
-                f"{unit:g} (rounding_decimals={self.rounding_decimals})"
+                f"{10.0**-self.rounding_decimals:g} "
+                f"(rounding_decimals={self.rounding_decimals})"
             )
         return self
 

@@ -1,5 +1,6 @@
 """`spmopt quota set` end to end, including broken inputs."""
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -118,3 +119,14 @@ def test_missing_config_file(
     )
     assert code == 2
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_stretch_mode_sets_the_target_from_the_goal(tmp_path: Path) -> None:
+    stretch = REPO / "configs" / "quota" / "small_team_stretch.yaml"
+    out = tmp_path / "s"
+    assert main(["quota", "set", str(stretch), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "stretch"
+    assert summary["quota_sum"] == summary["target"]
+    assert summary["share_expected_to_attain"] == pytest.approx(0.6, abs=0.01)
+    assert summary["stretch"]["implied_target"] == summary["target"]

@@ -1,0 +1,130 @@
+"""The reps table: validated columns, ramp factors and reference weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
+from spmopt.errors import DataError
+from spmopt.quota.config import QuotaConfig
+from spmopt.quota.ramp import ramp_factor
+
+_TABLE = "reps"
+
+
+@dataclass(frozen=True)
+class RepBook:
+    """Validated reps table with the ramp applied.
+
+    Attributes
+    ----------
+    rep_id : ndarray of str, shape (n_reps,)
+    potential : ndarray of float, shape (n_reps,)
+        Fully ramped potential for the period, currency.
+    ramp : ndarray of float, shape (n_reps,)
+        Mean productivity share over the period, in (0, 1].
+    quantiles : tuple of three ndarrays, optional
+        P10, P50, P90 potential, currency (fully ramped).
+    history : ndarray of float, shape (n_reps,), optional
+        Last period's bookings of the territory, currency.
+    """
+
+    rep_id: np.ndarray
+    potential: np.ndarray
+    ramp: np.ndarray
+    months_in_seat: np.ndarray | None = None
+    quantiles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    history: np.ndarray | None = None
+
+    @property
+    def ramped_potential(self) -> np.ndarray:
+        """Potential times ramp factor, currency."""
+        return self.potential * self.ramp
+
+
+def read_reps(cfg: QuotaConfig) -> RepBook:
+    """Load and validate the reps table named in ``cfg``.
+
+    Raises
+    ------
+    DataError
+        For a missing file or column, a non-numeric or negative potential,
+        a duplicate rep id, or P10/P50/P90 out of order.
+    """
+    frame = load_table(cfg.reps, name=_TABLE)
+    schema = {cfg.rep_id_column: "str", cfg.potential_column: "float"}
+    optional = {cfg.months_in_seat_column: "float"}
+    numeric = [*_quantile_columns(cfg)]
+    if cfg.history_column is not None:
+        numeric.append(cfg.history_column)
+    schema |= {c: "float" for c in numeric}
+    frame = check_schema(frame, schema, _TABLE, optional=optional)
+    require_unique(frame, cfg.rep_id_column, _TABLE)
+    for column in [cfg.potential_column, *numeric]:
+        require_nonnegative(frame, column, _TABLE)
+    months = _months_in_seat(frame, cfg)
+    return RepBook(
+        rep_id=frame[cfg.rep_id_column].to_numpy(dtype=str),
+        potential=frame[cfg.potential_column].to_numpy(dtype=float),
+        ramp=ramp_factor(cfg.ramp, months, cfg.period_months),
+        months_in_seat=months if cfg.months_in_seat_column in frame else None,
+        quantiles=_quantiles(frame, cfg),
+        history=_column(frame, cfg.history_column),
+    )
+
+
+def _column(frame: pd.DataFrame, column: str | None) -> np.ndarray | None:
+    return None if column is None else frame[column].to_numpy(dtype=float)
+
+
+def _quantile_columns(cfg: QuotaConfig) -> list[str]:
+    columns = [cfg.p10_column, cfg.p50_column, cfg.p90_column]
+    return [c for c in columns if c is not None]
+
+
+def _months_in_seat(frame: pd.DataFrame, cfg: QuotaConfig) -> np.ndarray:
+    column = cfg.months_in_seat_column
+    if column not in frame:
+        return np.full(len(frame), 1000.0)
+    require_nonnegative(frame, column, _TABLE)
+    return frame[column].to_numpy(dtype=float)
+
+
+def _quantiles(
+    frame: pd.DataFrame, cfg: QuotaConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    if not cfg.has_quantiles:
+        return None
+    p10, p50, p90 = (frame[c].to_numpy(dtype=float) for c in _quantile_columns(cfg))
+    bad = np.flatnonzero((p10 <= 0) | (p10 > p50) | (p50 > p90))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(
+            f"{_TABLE}: potential quantiles must satisfy 0 < P10 <= P50 <= P90, "
+            f"got {p10[i]:g}, {p50[i]:g}, {p90[i]:g} in data row {i + 1}"
+        )
+    return p10, p50, p90
+
+
+def reference_weights(book: RepBook, cfg: QuotaConfig) -> np.ndarray:
+    """Weights of the reference split chosen by ``cfg.method``.
+
+    Returns shares summing to 1 (uniform if every weight is 0).
+    """
+    potential = _normalise(book.ramped_potential)
+    if cfg.method == "potential" or book.history is None:
+        return potential
+    history = _normalise(book.history * book.ramp)
+    if cfg.method == "historical":
+        return history
+    return cfg.blend_weight * potential + (1 - cfg.blend_weight) * history
+
+
+def _normalise(weights: np.ndarray) -> np.ndarray:
+    total = weights.sum()
+    if total <= 0:
+        return np.full(weights.shape, 1.0 / weights.size)
+    return weights / total
