@@ -18,6 +18,13 @@ from spmopt.scale.config import (
     parse_scheduler,
     resolve_scheduler,
 )
+from spmopt.scale.lgbm import (
+    DaskWinModel,
+    FixedCategoryEncoder,
+    distinct_values_frame,
+    encode_partitions,
+    score_partitions,
+)
 from spmopt.scale.merge import Histogram, Moments, Summary, padded_range
 from spmopt.scale.montecarlo import MonteCarloResult, OutputStats, run_monte_carlo
 from spmopt.scale.sweep import SweepResult, SweepTask, TaskOutcome, run_sweep
@@ -26,6 +33,8 @@ __all__ = [
     "SCHEDULER_ENV",
     "SCHEDULER_HELP",
     "Batch",
+    "DaskWinModel",
+    "FixedCategoryEncoder",
     "Histogram",
     "Moments",
     "MonteCarloResult",
@@ -37,11 +46,14 @@ __all__ = [
     "TaskOutcome",
     "batch_seed_sequence",
     "dask_client",
+    "distinct_values_frame",
+    "encode_partitions",
     "padded_range",
     "parse_scheduler",
     "plan_batches",
     "resolve_scheduler",
     "run_monte_carlo",
     "run_sweep",
+    "score_partitions",
     "worker_count",
 ]

@@ -1,0 +1,300 @@
+"""LightGBM win models trained through ``lightgbm.dask`` on Dask frames.
+
+:class:`DaskWinModel` trains the same LightGBM binary model either in
+process (no client) or data-parallel on a Dask cluster
+(:class:`lightgbm.dask.DaskLGBMClassifier`), and keeps a plain
+:class:`lightgbm.LGBMClassifier` as its fitted artefact either way, so
+scoring and saving do not depend on where it was trained.
+
+Categories follow the forecaster's contract: each categorical column's
+values are learned once at training time (sorted text), every partition
+is coded with exactly those categories, and a value unseen at training
+becomes missing (NaN). :func:`score_partitions` maps any frame-scoring
+function over the partitions of a large table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self, TypeAlias
+
+import dask
+import dask.dataframe as dd
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from spmopt._logging import logger
+from spmopt.errors import DataError
+
+Frame: TypeAlias = Any
+"""A pandas or Dask DataFrame."""
+
+
+class FixedCategoryEncoder:
+    """Float matrix with category codes fixed at fit time.
+
+    Categorical columns come first, coded by their position in the sorted
+    list of training values (unseen or missing: NaN); numeric columns
+    follow as floats.
+
+    Parameters
+    ----------
+    categorical, numeric : list of str
+        Feature columns by kind.
+    """
+
+    def __init__(self, categorical: list[str], numeric: list[str]) -> None:
+        self.categorical = categorical
+        self.numeric = numeric
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Column order of the encoded matrix."""
+        return [*self.categorical, *self.numeric]
+
+    def fit(self, frame: pd.DataFrame) -> FixedCategoryEncoder:
+        """Learn the sorted text categories of each categorical column."""
+        require_columns(frame, self.categorical)
+        self.categories_ = {
+            column: sorted(frame[column].dropna().astype(str).unique().tolist())
+            for column in self.categorical
+        }
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Encoded features, shape (n_rows, n_features), float."""
+        require_columns(frame, self.feature_names)
+        out = np.empty((len(frame), len(self.feature_names)), dtype=float)
+        for j, column in enumerate(self.categorical):
+            index = pd.Index(self.categories_[column], dtype=object)
+            text = frame[column].astype("string").astype(object)
+            codes = index.get_indexer(text.where(text.notna(), None)).astype(float)
+            out[:, j] = np.where(codes < 0, np.nan, codes)
+        for j, column in enumerate(self.numeric, start=len(self.categorical)):
+            values = pd.to_numeric(frame[column], errors="coerce")
+            out[:, j] = values.to_numpy(dtype=float, na_value=np.nan)
+        return out
+
+
+def require_columns(frame: Frame, columns: list[str]) -> None:
+    """Raise DataError naming the feature columns ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns))
+        raise DataError(f"feature column(s) {missing} missing; columns present: {have}")
+
+
+def distinct_values_frame(frame: Frame, categorical: list[str]) -> pd.DataFrame:
+    """A small pandas frame holding every distinct value of each column.
+
+    Fitting a category encoder on it learns the same categories as
+    fitting on ``frame`` itself, which may be a Dask frame too large for
+    one machine. Columns are padded with missing values.
+    """
+    require_columns(frame, categorical)
+    found = [frame[c].dropna().astype(str).unique() for c in categorical]
+    if isinstance(frame, dd.DataFrame):
+        found = list(dask.compute(*found))
+    pairs = zip(categorical, found, strict=True)
+    return pd.DataFrame({c: pd.Series(np.asarray(v), dtype=object) for c, v in pairs})
+
+
+class DaskWinModel(ClassifierMixin, BaseEstimator):
+    """LightGBM win model trained in process or through ``lightgbm.dask``.
+
+    Parameters
+    ----------
+    categorical, numeric : list of str
+        Feature columns by kind.
+    n_estimators : int
+        Boosting rounds.
+    learning_rate : float
+        Shrinkage of each tree.
+    num_leaves, min_child_samples : int
+        Tree size and minimum deals per leaf.
+    n_jobs : int
+        LightGBM threads in process; on a cluster each worker uses its
+        own thread count.
+    random_state : int
+        Seed of LightGBM.
+
+    Attributes
+    ----------
+    encoder_ : FixedCategoryEncoder
+        Category codes learned at training time.
+    model_ : lightgbm.LGBMClassifier
+        The fitted model, the same type whichever way it was trained.
+    n_workers_ : int
+        Workers that trained it (1 in process).
+    """
+
+    def __init__(
+        self,
+        categorical: list[str] | None = None,
+        numeric: list[str] | None = None,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 20,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ) -> None:
+        self.categorical = categorical
+        self.numeric = numeric
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X: Frame, y: pd.Series | dd.Series, client: Any = None) -> Self:
+        """Learn categories, then train on ``X`` (pandas or Dask) and ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame or dask DataFrame
+            Feature columns (others are ignored).
+        y : Series or dask Series
+            1 for won, 0 for lost; partitioned like ``X`` when Dask.
+        client : distributed.Client, optional
+            Train data-parallel on this cluster; in process when None.
+        """
+        cat, num = list(self.categorical or []), list(self.numeric or [])
+        require_columns(X, [*cat, *num])
+        _check_labels(y)
+        encoder = FixedCategoryEncoder(cat, num)
+        self.encoder_ = encoder.fit(distinct_values_frame(X, cat))
+        if client is None:
+            self.model_ = self._fit_local(X, y)
+            self.n_workers_ = 1
+        else:
+            self.model_ = self._fit_dask(X, y, client)
+            self.n_workers_ = len(client.scheduler_info()["workers"])
+        self.classes_ = np.array([0, 1])
+        logger.info(
+            "lightgbm: %d features, %d trees, trained on %d worker(s)",
+            len(self.encoder_.feature_names),
+            self.model_.n_estimators,
+            self.n_workers_,
+        )
+        return self
+
+    def _params(self) -> dict[str, Any]:
+        return {
+            "objective": "binary",
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "n_jobs": self.n_jobs,
+            "random_state": self.random_state,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+
+    def _categorical_index(self) -> list[int]:
+        return list(range(len(self.encoder_.categorical)))
+
+    def _fit_local(self, X: Frame, y: Any) -> lgb.LGBMClassifier:
+        if isinstance(X, dd.DataFrame):
+            X, y = dask.compute(X, y)
+        matrix = self.encoder_.transform(X)
+        model = lgb.LGBMClassifier(**self._params())
+        labels = np.asarray(y, dtype=int)
+        return model.fit(matrix, labels, categorical_feature=self._categorical_index())
+
+    def _fit_dask(self, X: Frame, y: Any, client: Any) -> lgb.LGBMClassifier:
+        from lightgbm.dask import DaskLGBMClassifier
+
+        if not isinstance(X, dd.DataFrame):
+            X = dd.from_pandas(X, npartitions=_partitions_for(client))
+            y = dd.from_pandas(pd.Series(np.asarray(y)), npartitions=X.npartitions)
+        matrix = encode_partitions(X, self.encoder_).to_dask_array(lengths=True)
+        labels = y.astype(int).to_dask_array(lengths=True)
+        params = {k: v for k, v in self._params().items() if k != "n_jobs"}
+        model = DaskLGBMClassifier(client=client, **params)
+        model.fit(matrix, labels, categorical_feature=self._categorical_index())
+        return model.to_local()
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Loss and win probabilities of each deal, shape (n_rows, 2)."""
+        return np.asarray(self.model_.predict_proba(self.encoder_.transform(X)))
+
+    def win_probability(self, X: pd.DataFrame) -> np.ndarray:
+        """Win probability of each deal, shape (n_rows,)."""
+        return self.predict_proba(X)[:, 1]
+
+
+def _check_labels(y: Any) -> None:
+    values = y.unique()
+    if isinstance(values, dd.Series):
+        values = values.compute()
+    found = set(pd.Series(values).dropna().astype(float).tolist())
+    if not found <= {0.0, 1.0} or len(found) < 2:
+        raise DataError(
+            f"labels must hold both 0 (lost) and 1 (won) and nothing else, "
+            f"got {sorted(found)[:10]}"
+        )
+
+
+def _partitions_for(client: Any) -> int:
+    return max(2, 2 * len(client.scheduler_info()["workers"]))
+
+
+def encode_partitions(frame: dd.DataFrame, encoder: Any) -> dd.DataFrame:
+    """Encode each partition of ``frame`` with a fitted encoder.
+
+    Parameters
+    ----------
+    frame : dask DataFrame
+    encoder : object
+        Has ``feature_names`` and ``transform(pandas frame) -> ndarray``.
+
+    Returns
+    -------
+    dask DataFrame
+        Float columns named ``encoder.feature_names``, index kept.
+    """
+    names = list(encoder.feature_names)
+    meta = pd.DataFrame({name: pd.Series(dtype=float) for name in names})
+
+    def encode(part: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(encoder.transform(part), index=part.index, columns=names)
+
+    return frame.map_partitions(encode, meta=meta)
+
+
+def score_partitions(
+    frame: dd.DataFrame,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    name: str = "win_probability",
+) -> dd.Series:
+    """Score a large table as a map over its partitions.
+
+    Parameters
+    ----------
+    frame : dask DataFrame
+        Deals to score; each partition is a pandas frame.
+    predict : callable
+        ``predict(pandas frame) -> ndarray of shape (n_rows,)``, e.g. a
+        fitted model's ``win_probability``. Sent to the workers, so it must
+        be picklable.
+    name : str
+        Name of the returned series.
+
+    Returns
+    -------
+    dask Series
+        One score per row, same index and partitions as ``frame``.
+    """
+
+    def score(part: pd.DataFrame) -> pd.Series:
+        return pd.Series(
+            np.asarray(predict(part), dtype=float), index=part.index, name=name
+        )
+
+    return frame.map_partitions(score, meta=pd.Series(dtype=float, name=name))

@@ -1,0 +1,104 @@
+from typing import Any
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from spmopt.data import IBM_LEAKY_COLUMNS, load_ibm
+from spmopt.errors import DataError
+from spmopt.scale.lgbm import (
+    DaskWinModel,
+    FixedCategoryEncoder,
+    distinct_values_frame,
+    score_partitions,
+)
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Sending large graph", "ignore:Parameter .* will be ignored"
+)
+
+IBM_CATEGORICAL = [
+    "supplies_group",
+    "supplies_subgroup",
+    "region",
+    "route_to_market",
+    "client_size_by_revenue",
+    "client_size_by_employee_count",
+    "revenue_from_client_past_two_years",
+    "competitor_type",
+]
+IBM_NUMERIC = ["opportunity_amount_usd", "deal_size_category"]
+
+
+@pytest.fixture(scope="module")
+def ibm_split() -> tuple[pd.DataFrame, pd.DataFrame]:
+    frame = load_ibm().drop(columns=list(IBM_LEAKY_COLUMNS))
+    test = np.random.default_rng(0).random(len(frame)) < 0.25
+    return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
+
+
+def toy() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"region": ["b", "a", None, "c", "a"], "amount": [1.0, 2.0, 3.0, None, 5.0]}
+    )
+
+
+def test_categories_are_sorted_and_unseen_become_missing() -> None:
+    encoder = FixedCategoryEncoder(["region"], ["amount"]).fit(toy())
+    assert encoder.categories_ == {"region": ["a", "b", "c"]}
+    scored = pd.DataFrame({"region": ["c", "zzz", None], "amount": [1.0, 2.0, 3.0]})
+    codes = encoder.transform(scored)
+    np.testing.assert_array_equal(codes[:, 0], [2.0, np.nan, np.nan])
+    np.testing.assert_array_equal(codes[:, 1], [1.0, 2.0, 3.0])
+
+
+def test_distinct_values_of_a_dask_frame_fit_the_same_categories() -> None:
+    frame = toy()
+    lazy = dd.from_pandas(frame, npartitions=3)
+    direct = FixedCategoryEncoder(["region"], []).fit(frame)
+    via = FixedCategoryEncoder(["region"], []).fit(
+        distinct_values_frame(lazy, ["region"])
+    )
+    assert via.categories_ == direct.categories_
+
+
+def test_bad_inputs_name_the_problem() -> None:
+    frame = toy().assign(won=[0, 1, 0, 1, 2])
+    with pytest.raises(DataError, match="'missing'"):
+        DaskWinModel(["missing"], []).fit(frame, frame["won"])
+    with pytest.raises(DataError, match=r"both 0 \(lost\) and 1 \(won\).*2"):
+        DaskWinModel(["region"], ["amount"]).fit(frame, frame["won"])
+
+
+def test_two_worker_model_matches_local_auc_on_ibm(
+    ibm_split: tuple[pd.DataFrame, pd.DataFrame], client_2: Any
+) -> None:
+    train, test = ibm_split
+    params: dict[str, Any] = dict(n_estimators=150, random_state=0)
+    local = DaskWinModel(IBM_CATEGORICAL, IBM_NUMERIC, **params)
+    local.fit(train, train["won"])
+    lazy = dd.from_pandas(train, npartitions=4)
+    spread = DaskWinModel(IBM_CATEGORICAL, IBM_NUMERIC, **params)
+    spread.fit(lazy, lazy["won"], client=client_2)
+    assert spread.n_workers_ == 2
+    auc_local = roc_auc_score(test["won"], local.win_probability(test))
+    auc_spread = roc_auc_score(test["won"], spread.win_probability(test))
+    assert auc_local > 0.75  # the stage-free IBM features carry real signal
+    assert abs(auc_spread - auc_local) <= 0.01
+    assert spread.encoder_.categories_ == local.encoder_.categories_
+    assert type(spread.model_) is type(local.model_)
+
+
+def test_scoring_over_partitions_equals_scoring_in_one_piece(
+    ibm_split: tuple[pd.DataFrame, pd.DataFrame], client_1: Any
+) -> None:
+    train, test = ibm_split
+    model = DaskWinModel(IBM_CATEGORICAL, IBM_NUMERIC, n_estimators=30)
+    model.fit(train, train["won"])
+    lazy = dd.from_pandas(test, npartitions=5)
+    scores = client_1.compute(score_partitions(lazy, model.win_probability)).result()
+    np.testing.assert_allclose(scores.to_numpy(), model.win_probability(test))
+    assert scores.between(0, 1).all()
+    assert scores.index.equals(test.index)
