@@ -25,12 +25,19 @@ class PipelineTable(Config):
     product: str | None = "product"
     won_stages: tuple[str, ...] = Field(default=("Won",), min_length=1)
     lost_stages: tuple[str, ...] = Field(default=("Lost",), min_length=1)
+    stage_order: tuple[str, ...] = ("Prospecting", "Engaging")
 
     @model_validator(mode="after")
     def _stages_disjoint(self) -> PipelineTable:
         both = sorted(set(self.won_stages) & set(self.lost_stages))
         if both:
             raise ValueError(f"stages {both} are listed as both won and lost")
+        ends = set(self.won_stages + self.lost_stages)
+        closed = sorted(set(self.stage_order) & ends)
+        if closed:
+            raise ValueError(
+                f"stage_order lists closed stages {closed}; list open ones"
+            )
         return self
 
 
@@ -59,11 +66,32 @@ class QuotasTable(Config):
     period: str | None = None
 
 
+class PayoutsTable(Config):
+    """Incentive paid per rep (currency units), optionally per period.
+
+    The payout job's ``rep_payouts.csv`` works with ``payout: payout_mean``.
+    """
+
+    path: TablePath
+    rep_id: str = "rep_id"
+    payout: str = "payout"
+    period: str | None = None
+
+
+class ForecastsTable(Config):
+    """Forecast won value per period, per rep when ``rep_id`` is set."""
+
+    path: TablePath
+    period: str = "period"
+    forecast: str = "forecast"
+    rep_id: str | None = None
+
+
 class FlagRules(Config):
     """When a scorecard flags a rep, as percentiles within the team."""
 
-    high: float = Field(default=0.75, gt=0, le=1)
-    low: float = Field(default=0.25, ge=0, lt=1)
+    high: float = Field(default=0.8, gt=0, le=1)
+    low: float = Field(default=0.2, ge=0, lt=1)
     min_peers: int = Field(default=3, ge=2)
     attainment_floor: float = Field(default=0.8, ge=0)
 
@@ -77,6 +105,10 @@ class FlagRules(Config):
 class AnalyticsConfig(Config):
     """KPIs and rep scorecards from a pipeline table.
 
+    Without a ``forecasts`` table and with ``naive_forecast`` on, forecast
+    accuracy is measured for the naive forecast "each rep sells what it
+    sold the period before", a baseline for real forecasts.
+
     Examples
     --------
     >>> AnalyticsConfig.model_validate({"period": "month"}).period
@@ -87,5 +119,8 @@ class AnalyticsConfig(Config):
     teams: TeamsTable | None = TeamsTable()
     products: ProductsTable | None = ProductsTable()
     quotas: QuotasTable | None = None
+    payouts: PayoutsTable | None = None
+    forecasts: ForecastsTable | None = None
+    naive_forecast: bool = True
     period: Literal["month", "quarter", "year"] = "quarter"
     flags: FlagRules = FlagRules()

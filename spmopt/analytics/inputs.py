@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from spmopt.analytics.config import (
     AnalyticsConfig,
+    ForecastsTable,
+    PayoutsTable,
     PipelineTable,
     ProductsTable,
     QuotasTable,
@@ -78,7 +82,8 @@ def prepare_deals(
     Returns
     -------
     DataFrame
-        Columns of :data:`~spmopt.analytics.kpis.DEAL_COLUMNS`.
+        Columns of :data:`~spmopt.analytics.kpis.DEAL_COLUMNS` and the
+        deal's current ``stage``.
     """
     deals = pd.DataFrame(
         {
@@ -97,7 +102,8 @@ def prepare_deals(
     if prices is not None and spec.product:
         deals["value"] = _value_from_prices(deals, pipeline[spec.product], prices)
     _check_dates(deals, spec)
-    return deals[list(DEAL_COLUMNS)]
+    deals["stage"] = pipeline[spec.stage]
+    return deals[[*DEAL_COLUMNS, "stage"]]
 
 
 def _value_from_prices(
@@ -151,30 +157,68 @@ def read_prices(spec: ProductsTable) -> pd.Series:
 
 def read_quotas(spec: QuotasTable) -> pd.DataFrame:
     """Read quotas into ``rep_id``, ``quota`` and optionally ``period``."""
-    table = f"quotas ({spec.path})"
-    schema = {spec.rep_id: "str", spec.quota: "float"}
-    if spec.period:
-        schema[spec.period] = "str"
-    frame = check_schema(load_table(spec.path, name=table), schema, table)
-    require_nonnegative(frame, spec.quota, table)
-    names = {spec.rep_id: "rep_id", spec.quota: "quota"}
-    if spec.period:
-        names[spec.period] = "period"
+    return _read_given("quotas", spec.path, spec.rep_id, spec.quota, spec.period)
+
+
+def read_payouts(spec: PayoutsTable) -> pd.DataFrame:
+    """Read payouts into ``rep_id``, ``payout`` and optionally ``period``."""
+    return _read_given("payouts", spec.path, spec.rep_id, spec.payout, spec.period)
+
+
+def _read_given(
+    kind: str, path: str, rep_id: str, value: str, period: str | None
+) -> pd.DataFrame:
+    table = f"{kind} ({path})"
+    schema = {rep_id: "str", value: "float"}
+    if period:
+        schema[period] = "str"
+    frame = check_schema(load_table(path, name=table), schema, table)
+    require_nonnegative(frame, value, table)
+    names = {rep_id: "rep_id", value: kind.rstrip("s")}
+    if period:
+        names[period] = "period"
     frame = frame.rename(columns=names)[list(names.values())]
-    keys = ["rep_id", "period"] if spec.period else ["rep_id"]
+    keys = ["rep_id", "period"] if period else ["rep_id"]
     if frame.duplicated(keys).any():
         first = frame.loc[frame.duplicated(keys), "rep_id"].iloc[0]
-        raise DataError(f"{table}: more than one quota for rep {first!r}")
+        raise DataError(f"{table}: more than one row for rep {first!r}")
     return frame
 
 
-def read_inputs(
-    cfg: AnalyticsConfig,
-) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    """Read and check every table of ``cfg``: deals, quotas, roster."""
+def read_forecasts(spec: ForecastsTable) -> pd.DataFrame:
+    """Read forecasts into ``period``, ``forecast`` and maybe ``rep_id``."""
+    table = f"forecasts ({spec.path})"
+    schema = {spec.period: "str", spec.forecast: "float"}
+    names = {spec.period: "period", spec.forecast: "forecast"}
+    if spec.rep_id:
+        schema[spec.rep_id] = "str"
+        names[spec.rep_id] = "rep_id"
+    frame = check_schema(load_table(spec.path, name=table), schema, table)
+    require_nonnegative(frame, spec.forecast, table)
+    frame = frame.rename(columns=names)[list(names.values())]
+    keys = [k for k in ("rep_id", "period") if k in frame.columns]
+    if frame.duplicated(keys).any():
+        raise DataError(f"{table}: more than one forecast for the same {keys}")
+    return frame
+
+
+class Inputs(NamedTuple):
+    """Every checked table of an analytics run."""
+
+    deals: pd.DataFrame
+    quotas: pd.DataFrame | None
+    roster: pd.DataFrame | None
+    payouts: pd.DataFrame | None
+    forecasts: pd.DataFrame | None
+
+
+def read_inputs(cfg: AnalyticsConfig) -> Inputs:
+    """Read and check every table of ``cfg`` before any work starts."""
     roster = read_roster(cfg.teams) if cfg.teams else None
     prices = read_prices(cfg.products) if cfg.products else None
     quotas = read_quotas(cfg.quotas) if cfg.quotas else None
+    payouts = read_payouts(cfg.payouts) if cfg.payouts else None
+    forecasts = read_forecasts(cfg.forecasts) if cfg.forecasts else None
     pipeline = read_pipeline(cfg.pipeline)
     deals = prepare_deals(pipeline, cfg.pipeline, roster, prices)
-    return deals, quotas, roster
+    return Inputs(deals, quotas, roster, payouts, forecasts)

@@ -7,7 +7,9 @@ from typing import Any
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.analytics.accuracy import forecast_accuracy, naive_forecasts
 from spmopt.analytics.config import AnalyticsConfig
+from spmopt.analytics.funnel import stage_funnel
 from spmopt.analytics.inputs import read_inputs
 from spmopt.analytics.kpis import ALL_PERIODS, kpi_table
 from spmopt.analytics.scorecards import scorecards
@@ -18,7 +20,9 @@ def run_kpis(cfg: AnalyticsConfig, out: RunWriter, seed: int = 0) -> dict[str, A
     """Compute KPIs and scorecards and write them through ``out``.
 
     Writes ``kpis.csv`` (one row per level, group and period),
-    ``scorecards.csv`` (one row per rep) and ``summary.json``.
+    ``scorecards.csv`` (one row per rep), ``stages.csv`` (stage conversion,
+    when ``pipeline.stage_order`` is set), ``forecast_accuracy.csv`` (when
+    forecasts are given or ``naive_forecast`` is on) and ``summary.json``.
 
     Parameters
     ----------
@@ -33,15 +37,39 @@ def run_kpis(cfg: AnalyticsConfig, out: RunWriter, seed: int = 0) -> dict[str, A
     -------
     dict
         Headline figures: reps, deals, company win rate, won value (currency
-        units), reps flagged.
+        units), reps flagged, forecast MAPE.
     """
-    deals, quotas, roster = read_inputs(cfg)
-    kpis = kpi_table(deals, quotas, roster, period=cfg.period)
+    inputs = read_inputs(cfg)
+    kpis = kpi_table(
+        inputs.deals, inputs.quotas, inputs.roster, cfg.period, inputs.payouts
+    )
     cards = scorecards(kpis, cfg.flags)
-    summary = _summary(kpis, cards, cfg)
+    accuracy = _accuracy(inputs.forecasts, kpis, cfg.naive_forecast)
+    summary = _summary(kpis, cards, accuracy, cfg)
     out.write_csv("kpis.csv", _rounded(kpis))
     out.write_csv("scorecards.csv", _rounded(cards))
+    if cfg.pipeline.stage_order:
+        deals = inputs.deals
+        funnel = stage_funnel(deals, deals["stage"], cfg.pipeline.stage_order)
+        out.write_csv("stages.csv", _rounded(funnel))
+    if accuracy is not None:
+        out.write_csv("forecast_accuracy.csv", _rounded(accuracy))
     out.write_json("summary.json", summary)
+    _log(summary)
+    return {key: summary[key] for key in _HEADLINE}
+
+
+def _accuracy(
+    forecasts: pd.DataFrame | None, kpis: pd.DataFrame, naive: bool
+) -> pd.DataFrame | None:
+    if forecasts is None and naive:
+        forecasts = naive_forecasts(kpis)
+    if forecasts is None or forecasts.empty:
+        return None
+    return forecast_accuracy(forecasts, kpis)
+
+
+def _log(summary: dict[str, Any]) -> None:
     logger.info(
         "analytics: %d deals, %d reps, win rate %.3f, %d reps flagged",
         summary["n_deals"],
@@ -49,14 +77,23 @@ def run_kpis(cfg: AnalyticsConfig, out: RunWriter, seed: int = 0) -> dict[str, A
         summary["win_rate"] or float("nan"),
         summary["reps_flagged"],
     )
-    return {key: summary[key] for key in _HEADLINE}
 
 
-_HEADLINE = ("n_reps", "n_deals", "win_rate", "won_value", "reps_flagged")
+_HEADLINE = (
+    "n_reps",
+    "n_deals",
+    "win_rate",
+    "won_value",
+    "reps_flagged",
+    "forecast_mape",
+)
 
 
 def _summary(
-    kpis: pd.DataFrame, cards: pd.DataFrame, cfg: AnalyticsConfig
+    kpis: pd.DataFrame,
+    cards: pd.DataFrame,
+    accuracy: pd.DataFrame | None,
+    cfg: AnalyticsConfig,
 ) -> dict[str, Any]:
     company = kpis[(kpis["level"] == "company") & (kpis["period"] == ALL_PERIODS)]
     row = company.iloc[0]
@@ -77,9 +114,25 @@ def _summary(
         "cycle_days": _plain(row["cycle_days"]),
         "attainment": _plain(row["attainment"]),
         "coverage": _plain(row["coverage"]),
+        "cost_pct_revenue": _plain(row["cost_pct_revenue"]),
         "has_quotas": cfg.quotas is not None,
+        "forecast_source": _forecast_source(cfg, accuracy),
+        "forecast_mape": _overall(accuracy, "mape"),
+        "forecast_bias": _overall(accuracy, "bias"),
         "reps_flagged": int((cards["n_flags"] > 0).sum()),
     }
+
+
+def _forecast_source(cfg: AnalyticsConfig, accuracy: pd.DataFrame | None) -> str:
+    if accuracy is None:
+        return "none"
+    return "table" if cfg.forecasts is not None else "naive previous period"
+
+
+def _overall(accuracy: pd.DataFrame | None, column: str) -> float | None:
+    if accuracy is None:
+        return None
+    return _plain(accuracy.loc[accuracy["period"] == ALL_PERIODS, column].iloc[0])
 
 
 def _plain(value: Any) -> float | None:

@@ -108,6 +108,7 @@ def kpi_table(
     quotas: pd.DataFrame | None = None,
     roster: pd.DataFrame | None = None,
     period: Period = "quarter",
+    payouts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """KPIs per rep, team and company, per period and over all periods.
 
@@ -126,6 +127,10 @@ def kpi_table(
         come from here.
     period : {"month", "quarter", "year"}
         Period length of the per-period rows.
+    payouts : DataFrame, optional
+        ``rep_id``, ``payout`` (incentive paid, currency units) and
+        optionally ``period``, matched like quotas; gives
+        ``cost_pct_revenue``.
 
     Returns
     -------
@@ -135,7 +140,11 @@ def kpi_table(
     """
     teams = _team_map(deals, roster)
     sums = pd.concat([deal_sums(deals, period), _empty_rows(teams)])
-    sums = _with_quotas(sums, quotas, teams)
+    sums = sums.assign(**{column: np.nan for column in _GIVEN})
+    plan = {"quota": quotas, "payout": payouts}
+    for column, given in plan.items():
+        if given is not None:
+            sums = pd.concat([sums, _given_rows(given, column, teams)])
     reps = pd.concat([sums, _total_over_periods(sums)], ignore_index=True)
     reps = _roll_up(reps, ["rep_id", "team", "period"])
     frames = [
@@ -145,6 +154,10 @@ def kpi_table(
     ]
     table = pd.concat(frames, ignore_index=True)
     return _order(add_ratios(table))
+
+
+_GIVEN = ("quota", "payout")
+"""Figures given per rep (and period) rather than summed from deals."""
 
 
 def _team_map(deals: pd.DataFrame, roster: pd.DataFrame | None) -> pd.Series:
@@ -163,43 +176,38 @@ def _empty_rows(teams: pd.Series) -> pd.DataFrame:
     return rows
 
 
-def _with_quotas(
-    sums: pd.DataFrame, quotas: pd.DataFrame | None, teams: pd.Series
-) -> pd.DataFrame:
-    sums = sums.assign(quota=np.nan)
-    if quotas is None:
-        return sums
-    quota = quotas.copy()
-    if "period" not in quota.columns:
-        quota["period"] = ALL_PERIODS
-    quota["period"] = quota["period"].fillna(ALL_PERIODS).astype(str)
-    quota["team"] = quota["rep_id"].map(teams)
-    rows = quota[["rep_id", "team", "period", "quota"]].assign(
-        **{column: 0 for column in _SUMS}
-    )
-    return pd.concat([sums, rows], ignore_index=True)
+def _given_rows(given: pd.DataFrame, column: str, teams: pd.Series) -> pd.DataFrame:
+    """Rows carrying one given figure (quota or payout) per rep and period."""
+    rows = given.copy()
+    if "period" not in rows.columns:
+        rows["period"] = ALL_PERIODS
+    rows["period"] = rows["period"].fillna(ALL_PERIODS).astype(str)
+    rows["team"] = rows["rep_id"].map(teams)
+    rows = rows[["rep_id", "team", "period", column]]
+    return rows.assign(**{name: 0 for name in _SUMS})
 
 
 def _total_over_periods(sums: pd.DataFrame) -> pd.DataFrame:
     """Sum each rep's period rows into an all-period row.
 
-    A rep's all-period quota is its explicit all-period quota when given,
-    otherwise the sum of its period quotas.
+    A rep's all-period quota (or payout) is its explicit all-period figure
+    when given, otherwise the sum of its period figures.
     """
     dated = sums[sums["period"] != ALL_PERIODS]
     total = _roll_up(dated, ["rep_id", "team"]).assign(period=ALL_PERIODS)
-    explicit = sums.loc[sums["period"] == ALL_PERIODS, ["rep_id", "quota"]]
-    has_explicit = total["rep_id"].isin(explicit.dropna()["rep_id"])
-    total.loc[has_explicit, "quota"] = np.nan
+    undated = sums[sums["period"] == ALL_PERIODS]
+    for column in _GIVEN:
+        explicit = undated.loc[undated[column].notna(), "rep_id"]
+        total.loc[total["rep_id"].isin(explicit), column] = np.nan
     return total
 
 
 def _roll_up(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    columns = [*_SUMS, "quota"]
     grouped = frame.groupby(keys, sort=True, dropna=False)
     summed = grouped[list(_SUMS)].sum()
-    summed["quota"] = grouped["quota"].sum(min_count=1)
-    return summed[columns].reset_index()
+    for column in _GIVEN:
+        summed[column] = grouped[column].sum(min_count=1)
+    return summed[[*_SUMS, *_GIVEN]].reset_index()
 
 
 def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
@@ -211,7 +219,8 @@ def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     units), ``cycle_days`` (mean days from creation to close of won
     deals), ``attainment`` (won value / quota; missing for a zero quota),
     ``coverage`` (open value / quota), ``velocity_per_day`` (open deals x
-    win rate x average deal size / cycle days, currency units per day).
+    win rate x average deal size / cycle days, currency units per day),
+    ``cost_pct_revenue`` (payout / won value).
     """
     out = table.copy()
     closed = out["n_won"] + out["n_lost"]
@@ -225,6 +234,7 @@ def add_ratios(table: pd.DataFrame) -> pd.DataFrame:
     out["coverage"] = _ratio(out["open_value"], out["quota"])
     expected = out["n_open"] * out["win_rate"] * out["avg_deal_size"]
     out["velocity_per_day"] = _ratio(expected, out["cycle_days"])
+    out["cost_pct_revenue"] = _ratio(out["payout"], out["won_value"])
     return out
 
 

@@ -205,3 +205,19 @@ def period_chart(company: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="won value", secondary_y=False)
     fig.update_yaxes(title_text="win rate", range=[0, 1], secondary_y=True)
     return fig
+
+
+def forecast_chart(accuracy: pd.DataFrame) -> go.Figure:
+    """Forecast and actual won value per period."""
+    fig = go.Figure()
+    for column in ("forecast", "actual"):
+        fig.add_trace(
+            go.Scatter(
+                x=accuracy["period"].astype(str),
+                y=accuracy[column],
+                mode="lines+markers",
+                name=column,
+            )
+        )
+    fig.update_layout(title="Forecast versus actual", yaxis_title="won value")
+    return fig

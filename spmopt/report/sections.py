@@ -243,11 +243,33 @@ def analytics(folder: Path, prefix: str, options: Options) -> list[str]:
     kpis = read_csv(folder / "kpis.csv")
     if kpis is not None:
         parts += _kpi_parts(kpis, prefix)
+    parts += _stage_parts(read_csv(folder / "stages.csv"), prefix)
+    parts += _accuracy_parts(read_csv(folder / "forecast_accuracy.csv"), prefix)
     cards = read_csv(folder / "scorecards.csv")
     if cards is not None:
         columns = _card_columns(cards)
         parts += [heading("Rep scorecards"), table(cards[columns], max_rows=100)]
     return parts
+
+
+def _stage_parts(stages: pd.DataFrame | None, prefix: str) -> list[str]:
+    if stages is None:
+        return [paragraph("No stage conversion in this run.", "note")]
+    company = stages[stages["level"] == "company"]
+    chart = figs.bar_chart(
+        company["stage"], company["conversion"], "Stage conversion", "share", False
+    )
+    return [heading("Stage conversion"), figure(chart, f"{prefix}-stages", 360),
+            table(stages)]  # fmt: skip
+
+
+def _accuracy_parts(accuracy: pd.DataFrame | None, prefix: str) -> list[str]:
+    if accuracy is None:
+        return [paragraph("No forecast accuracy in this run.", "note")]
+    periods = accuracy[accuracy["period"] != "all"]
+    chart = figs.forecast_chart(periods)
+    return [heading("Forecast accuracy"), figure(chart, f"{prefix}-accuracy", 360),
+            table(accuracy)]  # fmt: skip
 
 
 def _kpi_parts(kpis: pd.DataFrame, prefix: str) -> list[str]:
@@ -272,6 +294,7 @@ _KPI_COLUMNS = (
     "open_value",
     "attainment",
     "coverage",
+    "cost_pct_revenue",
 )
 
 

@@ -116,3 +116,13 @@ def test_period_labels() -> None:
     dates = pd.Series(pd.to_datetime(["2017-03-31", None, "2018-04-01"]))
     assert period_labels(dates, "quarter").tolist() == ["2017Q1", None, "2018Q2"]
     assert period_labels(dates, "year").tolist() == ["2017", None, "2018"]
+
+
+def test_payout_cost_as_share_of_revenue(deals: pd.DataFrame) -> None:
+    payouts = pd.DataFrame({"rep_id": ["r1", "r3"], "payout": [10.0, 8.0]})
+    table = kpi_table(deals, payouts=payouts)
+    assert _row(table, "rep", "r1", "all")["cost_pct_revenue"] == pytest.approx(0.1)
+    company = _row(table, "company", None, "all")
+    assert company["payout"] == pytest.approx(18.0)
+    assert company["cost_pct_revenue"] == pytest.approx(18 / 140)
+    assert math.isnan(_row(table, "rep", "r2", "all")["cost_pct_revenue"])

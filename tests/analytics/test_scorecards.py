@@ -22,6 +22,7 @@ def _kpis(rows: list[dict]) -> pd.DataFrame:
         "cycle_days_sum": 0.0,
         "n_cycle": 0,
         "quota": float("nan"),
+        "payout": float("nan"),
     }
     return add_ratios(pd.DataFrame([{**base, **row} for row in rows]))
 

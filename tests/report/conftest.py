@@ -199,6 +199,18 @@ def write_analytics(folder: Path) -> None:
     )
     _csv(folder, "scorecards.csv", cards)
     _json(folder, "summary.json", {"n_reps": 1, "n_deals": 10})
+    stages = pd.DataFrame(
+        {"level": "company", "team": None, "stage": ["Prospecting", "Engaging"],
+         "step": [1, 2], "reached": [10, 8], "passed": [8, 6],
+         "conversion": [0.8, 0.75]}
+    )  # fmt: skip
+    _csv(folder, "stages.csv", stages)
+    accuracy = pd.DataFrame(
+        {"period": ["2017Q2", "all"], "n": [2, 2], "forecast": [90.0, 90.0],
+         "actual": [100.0, 100.0], "error": [-10.0, -10.0], "mape": [0.1, 0.1],
+         "bias": [-0.1, -0.1]}
+    )  # fmt: skip
+    _csv(folder, "forecast_accuracy.csv", accuracy)
 
 
 WRITERS: dict[str, Callable[[Path], None]] = {

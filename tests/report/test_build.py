@@ -23,6 +23,8 @@ FIGURE_IDS = (
     "payout-cost",
     "payout-curve",
     "analytics-periods",
+    "analytics-stages",
+    "analytics-accuracy",
 )
 
 
