@@ -119,3 +119,27 @@ def test_broken_inputs(
     else:
         config = tmp_path / "nope.yaml"
     assert expected in _run(config, tmp_path / "out", capsys)
+
+
+def test_payouts_and_forecasts_tables(tmp_path: Path) -> None:
+    (tmp_path / "payouts.csv").write_text("rep_id,payout_mean\nAnn,10\nCy,2\n")
+    (tmp_path / "forecasts.csv").write_text("period,forecast\n2017Q1,80\n2017Q2,60\n")
+    extra = (
+        "payouts: {path: payouts.csv, payout: payout_mean}\n"
+        "forecasts: {path: forecasts.csv}\n"
+    )
+    config = _write(tmp_path, extra=extra)
+    assert main(["analytics", "kpis", str(config), "--out", str(tmp_path / "r")]) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    # won: Ann 100 (Q1), Bob 50 and Cy 20 (Q2); payouts 12 on revenue 170
+    assert summary["cost_pct_revenue"] == pytest.approx(12 / 170, abs=1e-6)
+    assert summary["forecast_source"] == "table"
+    assert summary["forecast_mape"] == pytest.approx((20 / 100 + 10 / 70) / 2, abs=1e-6)
+    assert summary["forecast_bias"] == pytest.approx((-20 - 10) / 170, abs=1e-6)
+
+
+def test_broken_forecasts_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "forecasts.csv").write_text("period,forecast\n2017Q1,-5\n")
+    config = _write(tmp_path, extra="forecasts: {path: forecasts.csv}\n")
+    message = _run(config, tmp_path / "out", capsys)
+    assert "'forecast' must be a number >= 0" in message
