@@ -20,9 +20,14 @@ from spmopt.territory.reasons import move_reasons
 EXPERIMENT = "spmopt-territory"
 
 
-def build_model(problem: TerritoryProblem, cfg: TerritoryConfig) -> AlignmentModel:
-    """The CP-SAT model with every constraint family switched on in ``cfg``."""
-    model = AlignmentModel.from_problem(problem, cfg.solver.k_nearest)
+def build_model(
+    problem: TerritoryProblem, cfg: TerritoryConfig, explain: bool = False
+) -> AlignmentModel:
+    """The CP-SAT model with every constraint family switched on in ``cfg``.
+
+    ``explain`` guards each family by a literal (see :class:`AlignmentModel`).
+    """
+    model = AlignmentModel.from_problem(problem, cfg.solver.k_nearest, explain)
     if cfg.capacity:
         model.add_capacity()
     for spec in cfg.balance:

@@ -112,12 +112,22 @@ class AlignmentModel:
         The validated instance.
     k_nearest : int, optional
         Sparsification of constraint 2; None keeps every pair.
+    explain : bool, default False
+        Guard every constraint family (3-6) by a literal so that
+        :meth:`conflicting_families` can name the families that conflict.
     """
 
-    def __init__(self, problem: TerritoryProblem, k_nearest: int | None = 5) -> None:
+    def __init__(
+        self,
+        problem: TerritoryProblem,
+        k_nearest: int | None = 5,
+        explain: bool = False,
+    ) -> None:
         self.problem = problem
         self.k_nearest = k_nearest
-        self.allowed = self._allowed_pairs()
+        self.explain = explain
+        self.guards: dict[str, cp_model.IntVar] = {}
+        self.allowed = allowed_pairs(problem, k_nearest)
         self.model = cp_model.CpModel()
         self.x: dict[tuple[int, int], cp_model.IntVar] = {}
         self.families: list[str] = []
@@ -129,18 +139,17 @@ class AlignmentModel:
 
     @classmethod
     def from_problem(
-        cls, problem: TerritoryProblem, k_nearest: int | None = 5
+        cls, problem: TerritoryProblem, k_nearest: int | None = 5, explain: bool = False
     ) -> AlignmentModel:
         """Model with the assignment rows (1-2) only; add families next."""
-        return cls(problem, k_nearest)
+        return cls(problem, k_nearest, explain)
 
-    def _allowed_pairs(self) -> NDArray[np.bool_]:
-        p = self.problem
-        mask = nearest_mask(p.distance, self.k_nearest)
-        for owners in (p.current, p.locked):
-            rows = np.flatnonzero(owners != NO_REP)
-            mask[rows, owners[rows]] = True
-        return mask
+    def _guard(self, constraint: cp_model.Constraint, family: str) -> None:
+        if not self.explain:
+            return
+        if family not in self.guards:
+            self.guards[family] = self.model.new_bool_var(f"guard_{family}")
+        constraint.only_enforce_if(self.guards[family])
 
     def _add_assignment(self) -> None:
         for i, k in zip(*np.nonzero(self.allowed), strict=True):
@@ -164,7 +173,7 @@ class AlignmentModel:
         for k in range(p.n_reps):
             if np.isfinite(p.capacity[k]):
                 _, hi = band_to_int(0.0, p.capacity[k], factor)
-                self.model.add(self._rep_sum(k, coef) <= hi)
+                self._guard(self.model.add(self._rep_sum(k, coef) <= hi), "capacity")
         self.families.append("capacity")
         return self
 
@@ -192,7 +201,8 @@ class AlignmentModel:
         lows, highs = balance_band(p, measure, tolerance, low, high)
         for k in range(p.n_reps):
             lo, hi = band_to_int(lows[k], highs[k], factor)
-            self.model.add_linear_constraint(self._rep_sum(k, coef), lo, hi)
+            row = self.model.add_linear_constraint(self._rep_sum(k, coef), lo, hi)
+            self._guard(row, f"balance:{measure}")
         self.families.append(f"balance:{measure}")
         return self
 
@@ -200,7 +210,7 @@ class AlignmentModel:
         """Constraint 5: locked units stay with their locked owner."""
         p = self.problem
         for i in np.flatnonzero(p.locked != NO_REP):
-            self.model.add(self.x[int(i), int(p.locked[i])] == 1)
+            self._guard(self.model.add(self.x[int(i), int(p.locked[i])] == 1), "locked")
         self.families.append("locked")
         return self
 
@@ -217,7 +227,8 @@ class AlignmentModel:
         total = int(coef.sum())
         allowed_moved = int(np.floor(budget * total + 1e-9 * max(total, 1)))
         kept = cp_model.LinearExpr.weighted_sum(stay, [int(c) for c in coef])
-        self.model.add(kept >= total - allowed_moved)
+        row = self.model.add(kept >= total - allowed_moved)
+        self._guard(row, f"disruption:{measure}")
         self.families.append(f"disruption:{measure}")
         return self
 
@@ -280,6 +291,30 @@ class AlignmentModel:
         self._report(result, settings)
         return result
 
+    def conflicting_families(self, seconds: float = 10.0) -> list[str] | None:
+        """Families that together admit no alignment (model built with explain).
+
+        Returns
+        -------
+        list of str or None
+            A subset of :attr:`guards` keys that is infeasible on its own
+            (empty when the assignment rows alone conflict); None when the
+            check did not finish within ``seconds``.
+        """
+        names = list(self.guards)
+        self.model.clear_assumptions()
+        self.model.add_assumptions([self.guards[n] for n in names])
+        self.model.clear_hints()
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = 1
+        code = solver.solve(self.model)
+        self.model.clear_assumptions()
+        if code != cp_model.INFEASIBLE:
+            return None
+        core = set(solver.sufficient_assumptions_for_infeasibility())
+        return [n for n in names if self.guards[n].index in core]
+
     def _apply_hint(self, use: bool) -> None:
         self.model.clear_hints()
         if not use or self._hint is None:
@@ -338,6 +373,22 @@ class AlignmentModel:
                 TimeLimitWarning,
                 stacklevel=3,
             )
+
+
+def allowed_pairs(
+    problem: TerritoryProblem, k_nearest: int | None
+) -> NDArray[np.bool_]:
+    """Pairs (unit, rep) the model may use: k nearest plus current and locked.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_units, n_reps)
+    """
+    mask = nearest_mask(problem.distance, k_nearest)
+    for owners in (problem.current, problem.locked):
+        rows = np.flatnonzero(owners != NO_REP)
+        mask[rows, owners[rows]] = True
+    return mask
 
 
 def balance_band(
