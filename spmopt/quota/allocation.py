@@ -7,11 +7,7 @@ sum to the target to the unit.
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,10 +15,9 @@ import pulp
 from numpy.typing import ArrayLike, NDArray
 
 from spmopt._logging import logger
-from spmopt.errors import ConfigError, InfeasibleError
+from spmopt.errors import InfeasibleError
+from spmopt.quota._solvers import pulp_backend
 from spmopt.quota.rounding import largest_remainder
-
-SOLVERS = ("cbc", "highs")
 
 
 @dataclass(frozen=True)
@@ -304,19 +299,7 @@ class QuotaAllocator:
 
     def _run_solver(self, solver: str, time_limit: float, threads: int) -> str:
         assert self.model is not None
-        if solver == "cbc":
-            with warnings.catch_warnings():
-                # The bundled CBC is announced for removal in PuLP 4.0.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                backend = pulp.PULP_CBC_CMD(
-                    msg=False, timeLimit=time_limit, threads=threads
-                )
-        elif solver == "highs":
-            _silence_highs_banner()
-            backend = pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads)
-        else:
-            raise ConfigError(f"solver must be one of {SOLVERS}, got {solver!r}")
-        self.model.solve(backend)
+        self.model.solve(pulp_backend(solver, time_limit, threads))
         return str(pulp.LpStatus[self.model.status])
 
     def _result(
@@ -400,24 +383,3 @@ def shares_of(weights: ArrayLike) -> NDArray[np.float64]:
     w = np.asarray(weights, dtype=float)
     total = w.sum()
     return w / total if total > 0 else np.full(w.shape, 1.0 / w.size)
-
-
-@functools.cache
-def _silence_highs_banner() -> None:
-    """Create one HiGHS instance with stdout muted at the file level.
-
-    HiGHS prints a copyright banner from C code (not through Python) the
-    first time an instance is created in a process; the CLI's stdout
-    carries only results, so that first instance is made here, muted.
-    """
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
-from spmopt.quota.config import QuotaConfig
+from spmopt.quota.config import CapacityConfig, QuotaConfig
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -22,3 +22,15 @@ def set_quotas(
     from spmopt.quota.job import run_set
 
     run_job("quota-set", QuotaConfig, config, out, seed, run_set)
+
+
+@app.command("capacity")
+def capacity(
+    config: Path = typer.Argument(..., help="Capacity config YAML."),
+    out: Path | None = typer.Option(None, help=OUT_HELP),
+    seed: int = typer.Option(0, help=SEED_HELP),
+) -> None:
+    """Headcount plan by month for a target, or the bookings a plan supports."""
+    from spmopt.quota.capacity_job import run_capacity
+
+    run_job("quota-capacity", CapacityConfig, config, out, seed, run_capacity)

@@ -15,6 +15,14 @@ from pydantic import Field, field_validator, model_validator
 from spmopt.config import Config, TablePath
 
 
+def check_ramp(ramp: list[float]) -> list[float]:
+    """Raise ValueError unless every ramp share is in (0, 1]."""
+    bad = [share for share in ramp if not 0.0 < share <= 1.0]
+    if bad:
+        raise ValueError(f"ramp shares must be in (0, 1], got {bad[0]}")
+    return ramp
+
+
 class BoundsConfig(Config):
     """Floor and cap of each quota as a share of the rep's ramped potential.
 
@@ -115,10 +123,7 @@ class QuotaConfig(Config):
     @field_validator("ramp")
     @classmethod
     def _ramp_shares(cls, ramp: list[float]) -> list[float]:
-        bad = [share for share in ramp if not 0.0 < share <= 1.0]
-        if bad:
-            raise ValueError(f"ramp shares must be in (0, 1], got {bad[0]}")
-        return ramp
+        return check_ramp(ramp)
 
     @model_validator(mode="after")
     def _columns(self) -> QuotaConfig:
@@ -151,3 +156,89 @@ class QuotaConfig(Config):
     def has_quantiles(self) -> bool:
         """True when the reps table carries P10/P50/P90 potential columns."""
         return self.p10_column is not None
+
+
+class CohortConfig(Config):
+    """Reps already in seat with the same tenure."""
+
+    count: int = Field(ge=1)
+    months_in_seat: int = Field(ge=0, description="Completed months in seat.")
+
+
+class SimulationConfig(Config):
+    """Uncertainty of the capacity plan: who leaves and how well reps sell."""
+
+    cv: float = Field(0.3, ge=0.0, le=5.0, description="Std dev / mean per rep.")
+    n_scenarios: int = Field(2000, ge=100, le=200_000)
+
+
+class CapacityConfig(Config):
+    """Configuration of ``spmopt quota capacity``.
+
+    Give ``target`` to get the hires that reach it, or ``hires`` to get
+    the bookings a hiring plan supports.
+
+    Parameters
+    ----------
+    horizon_months : int
+        Plan length in months.
+    target : float, optional
+        Bookings to reach over the plan, currency.
+    hires : list of int, optional
+        Hires starting in plan months 1, 2, ... (reverse mode).
+    quota_per_rep : float
+        Annual quota of a fully ramped rep, currency.
+    expected_attainment : float
+        Expected bookings / quota of a fully ramped rep.
+    attrition_annual : float
+        Share of reps leaving in a year, in [0, 1).
+    hiring_lag_months : int
+        Months from opening a requisition to the hire's first month.
+    seasonality : list of 12 float, optional
+        Relative bookings by month of the year, plan month 1 first
+        (rescaled to mean 1).
+    """
+
+    horizon_months: int = Field(12, ge=1, le=60)
+    target: float | None = Field(None, gt=0.0)
+    hires: list[int] | None = None
+    quota_per_rep: float = Field(gt=0.0)
+    expected_attainment: float = Field(1.0, gt=0.0, le=5.0)
+    ramp: list[float] = Field(default_factory=list, max_length=60)
+    attrition_annual: float = Field(0.2, ge=0.0, lt=1.0)
+    hiring_lag_months: int = Field(3, ge=0, le=24)
+    reps_in_seat: list[CohortConfig] = Field(default_factory=list)
+    max_hires_per_month: int | None = Field(None, ge=1)
+    seasonality: list[float] | None = Field(None, min_length=12, max_length=12)
+    cost_per_rep_month: float | None = Field(None, ge=0.0)
+    simulation: SimulationConfig = SimulationConfig()
+    solver: Literal["highs", "cbc"] = "highs"
+    time_limit_seconds: float = Field(60.0, gt=0.0)
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp_shares(cls, ramp: list[float]) -> list[float]:
+        return check_ramp(ramp)
+
+    @field_validator("seasonality")
+    @classmethod
+    def _weights(cls, weights: list[float] | None) -> list[float] | None:
+        if weights is not None and (min(weights) < 0 or sum(weights) <= 0):
+            raise ValueError("seasonality weights must be >= 0 and not all 0")
+        return weights
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> CapacityConfig:
+        if (self.target is None) == (self.hires is None):
+            raise ValueError(
+                "give exactly one of target (plan the hires) or hires (price a plan)"
+            )
+        if self.hires is not None:
+            if any(h < 0 for h in self.hires):
+                raise ValueError(f"hires must be >= 0, got {min(self.hires)}")
+            if len(self.hires) > self.horizon_months:
+                raise ValueError(
+                    f"hires lists {len(self.hires)} months, more than "
+                    f"horizon_months {self.horizon_months}"
+                )
+        return self

@@ -1,0 +1,150 @@
+"""The ``quota capacity`` job: headcount plan by month, or bookings supported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spmopt._logging import logger
+from spmopt.quota.capacity import (
+    CapacityPlanner,
+    CapacityResult,
+    Workforce,
+    monthly_attrition,
+    plan_table,
+    simulate_bookings,
+)
+from spmopt.quota.config import CapacityConfig
+from spmopt.runs import RunWriter
+
+HEADLINE_KEYS = (
+    "mode",
+    "target",
+    "total_hires",
+    "expected_bookings",
+    "p_reach_target",
+    "ending_expected_headcount",
+)
+
+
+def workforce_from(cfg: CapacityConfig) -> Workforce:
+    """Productivity assumptions of ``cfg`` as a :class:`Workforce`."""
+    months = np.arange(cfg.horizon_months) % 12
+    if cfg.seasonality is None:
+        season = np.ones(cfg.horizon_months)
+    else:
+        weights = np.asarray(cfg.seasonality, dtype=float)
+        season = (weights / weights.mean())[months]
+    return Workforce(
+        horizon=cfg.horizon_months,
+        monthly_bookings=cfg.quota_per_rep / 12.0 * cfg.expected_attainment,
+        ramp=cfg.ramp,
+        attrition=monthly_attrition(cfg.attrition_annual),
+        seasonality=season,
+    )
+
+
+def existing_reps(cfg: CapacityConfig) -> np.ndarray:
+    """Months in seat of every rep at the start of the plan."""
+    tenures = [c.months_in_seat for c in cfg.reps_in_seat for _ in range(c.count)]
+    return np.asarray(tenures, dtype=np.int64)
+
+
+def choose_hires(cfg: CapacityConfig, workforce: Workforce) -> CapacityResult:
+    """Plan mode: the hires reaching ``cfg.target``; reverse mode: as given."""
+    if cfg.hires is None:
+        assert cfg.target is not None
+        planner = CapacityPlanner(
+            workforce,
+            existing_reps(cfg),
+            cfg.hiring_lag_months,
+            cfg.max_hires_per_month,
+        )
+        return planner.solve(cfg.target, cfg.solver, cfg.time_limit_seconds)
+    hires = np.zeros(cfg.horizon_months, dtype=np.int64)
+    hires[: len(cfg.hires)] = cfg.hires
+    return CapacityResult(hires, "Given", float("nan"), 0.0)
+
+
+def plan_frame(table: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``headcount_plan.csv``: one row per plan month, rounded for reading."""
+    frame = pd.DataFrame(table)
+    for column in ("month", "requisitions_opened", "hires_starting"):
+        frame[column] = frame[column].astype(np.int64)
+    for column in ("expected_headcount", "expected_leavers", "ramped_fte"):
+        frame[column] = frame[column].round(4)
+    for column in ("expected_bookings", "cumulative_bookings"):
+        frame[column] = frame[column].round(2)
+    return frame
+
+
+def capacity_summary(
+    cfg: CapacityConfig,
+    result: CapacityResult,
+    table: dict[str, np.ndarray],
+    totals: np.ndarray,
+) -> dict[str, Any]:
+    """``summary.json`` of the capacity job."""
+    rep_months = float(table["expected_headcount"].sum())
+    info: dict[str, Any] = {
+        "mode": "plan" if cfg.hires is None else "supported",
+        "target": cfg.target,
+        "total_hires": int(result.hires.sum()),
+        "hires_by_month": result.hires.tolist(),
+        "starting_headcount": int(existing_reps(cfg).size),
+        "ending_expected_headcount": round(float(table["expected_headcount"][-1]), 4),
+        "expected_rep_months": round(rep_months, 4),
+        "expected_bookings": round(float(table["expected_bookings"].sum()), 2),
+        "bookings_p10": round(float(np.percentile(totals, 10)), 2),
+        "bookings_p50": round(float(np.percentile(totals, 50)), 2),
+        "bookings_p90": round(float(np.percentile(totals, 90)), 2),
+        "p_reach_target": _p_reach(cfg, totals),
+        "n_scenarios": int(totals.size),
+        "attrition_monthly": round(monthly_attrition(cfg.attrition_annual), 6),
+        "status": result.status,
+        "solve_seconds": round(result.seconds, 3),
+    }
+    if cfg.cost_per_rep_month is not None:
+        info["expected_cost"] = round(rep_months * cfg.cost_per_rep_month, 2)
+    return info
+
+
+def _p_reach(cfg: CapacityConfig, totals: np.ndarray) -> float | None:
+    if cfg.target is None:
+        return None
+    return round(float((totals >= cfg.target).mean()), 6)
+
+
+def run_capacity(cfg: CapacityConfig, out: RunWriter, seed: int) -> dict[str, Any]:
+    """Plan headcount for a target (or price a hiring plan); write to ``out``.
+
+    Writes ``headcount_plan.csv`` (one row per month) and ``summary.json``.
+
+    Returns
+    -------
+    dict
+        Headline: mode, target, total_hires, expected_bookings,
+        p_reach_target, ending_expected_headcount.
+    """
+    workforce = workforce_from(cfg)
+    result = choose_hires(cfg, workforce)
+    existing = existing_reps(cfg)
+    table = plan_table(workforce, existing, result.hires, cfg.hiring_lag_months)
+    settings = cfg.simulation
+    totals = simulate_bookings(
+        workforce, existing, result.hires, settings.cv, settings.n_scenarios, seed
+    )
+    out.write_csv("headcount_plan.csv", plan_frame(table))
+    info = capacity_summary(cfg, result, table, totals)
+    out.write_json("summary.json", info)
+    logger.info(
+        "quota capacity (%s): %d hires, expected bookings %s, P10-P90 %s-%s",
+        info["mode"],
+        info["total_hires"],
+        f"{info['expected_bookings']:,.0f}",
+        f"{info['bookings_p10']:,.0f}",
+        f"{info['bookings_p90']:,.0f}",
+    )
+    return {key: info[key] for key in HEADLINE_KEYS}

@@ -1,0 +1,77 @@
+"""`spmopt quota capacity` end to end, including broken inputs."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from spmopt.cli import main
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "quota"
+
+
+def test_plan_reaches_the_target_in_expectation(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    config = CONFIGS / "capacity_plan.yaml"
+    assert main(["quota", "capacity", str(config), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    plan = pd.read_csv(out / "headcount_plan.csv")
+    assert summary["expected_bookings"] >= summary["target"]
+    assert plan["hires_starting"].sum() == summary["total_hires"]
+    assert plan["hires_starting"].max() <= 4
+    assert plan.loc[plan["month"] <= 2, "hires_starting"].sum() == 0
+    assert 0.0 <= summary["p_reach_target"] <= 1.0
+
+
+def test_reverse_mode_prices_the_given_hires(tmp_path: Path) -> None:
+    out = tmp_path / "rev"
+    config = CONFIGS / "capacity_supported.yaml"
+    assert main(["quota", "capacity", str(config), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "supported"
+    assert summary["hires_by_month"][:6] == [0, 0, 2, 2, 1, 1]
+    assert summary["bookings_p10"] < summary["bookings_p90"]
+
+
+def test_same_seed_same_files(tmp_path: Path) -> None:
+    config = CONFIGS / "capacity_plan.yaml"
+    for name in ("a", "b"):
+        main(["quota", "capacity", str(config), "--out", str(tmp_path / name)])
+    for name in ("headcount_plan.csv", "summary.json"):
+        a = (tmp_path / "a" / name).read_text().replace("solve_seconds", "")
+        b = (tmp_path / "b" / name).read_text().replace("solve_seconds", "")
+        if name.endswith(".csv"):
+            assert a == b
+
+
+BASE = {"quota_per_rep": 1000.0, "target": 5000.0}
+BROKEN = [
+    ({"hires": [1, 2]}, "give exactly one of target"),
+    ({"target": None}, "give exactly one of target"),
+    ({"quota_per_rep": -5}, "field 'quota_per_rep'"),
+    ({"attrition_annual": 1.0}, "field 'attrition_annual'"),
+    ({"team": 3}, "unknown field 'team'"),
+    ({"max_hires_per_month": 1, "hiring_lag_months": 6}, "too low"),
+    ({"seasonality": [1, 2]}, "field 'seasonality'"),
+    ({"ramp": [0.0]}, "ramp shares must be in (0, 1]"),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), BROKEN)
+def test_broken_configs_give_one_message(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fields: dict[str, object],
+    message: str,
+) -> None:
+    cfg = {**BASE, **fields}
+    cfg = {k: v for k, v in cfg.items() if v is not None}
+    path = tmp_path / "capacity.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "out"
+    assert main(["quota", "capacity", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
