@@ -26,6 +26,7 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
 th { background: #f0f0f0; }
 td.text, th.text { text-align: left; white-space: nowrap; }
 .table-wrap { overflow-x: auto; }
+table.kv td { text-align: left; white-space: normal; max-width: 42em; }
 .missing { background: #fff4e0; border-left: 4px solid #e69500; padding: 0.5em 1em; }
 .note { color: #555; font-size: 0.9em; }
 .figure { margin: 0.5em 0 1.5em; }
@@ -110,7 +111,7 @@ def figure(fig: go.Figure, div_id: str, height: int = 420) -> str:
 _MARGIN = {"l": 60, "r": 20, "t": 50, "b": 50}
 
 
-def table(frame: pd.DataFrame, max_rows: int = 40) -> str:
+def table(frame: pd.DataFrame, max_rows: int = 40, css: str = "") -> str:
     """An HTML table of ``frame`` (first ``max_rows`` rows), values escaped."""
     shown = frame.head(max_rows)
     head = "".join(_cell("th", col, is_text=True) for col in shown.columns)
@@ -121,7 +122,8 @@ def table(frame: pd.DataFrame, max_rows: int = 40) -> str:
     note = ""
     if len(frame) > max_rows:
         note = paragraph(f"First {max_rows} of {len(frame)} rows.", "note")
-    body = f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    cls = f" class='{css}'" if css else ""
+    body = f"<table{cls}><tr>{head}</tr>{''.join(rows)}</table>"
     return f"<div class='table-wrap'>{body}</div>{note}"
 
 

@@ -69,7 +69,8 @@ def key_values(data: dict[str, Any], keys: list[str] | None = None) -> str:
     ]
     if not rows:
         return ""
-    return table(pd.DataFrame(rows, columns=["figure", "value"]), max_rows=60)
+    frame = pd.DataFrame(rows, columns=["figure", "value"])
+    return table(frame, max_rows=60, css="kv")
 
 
 def _scalar(value: Any) -> bool:
@@ -299,7 +300,7 @@ _KPI_COLUMNS = (
 
 
 def _card_columns(cards: pd.DataFrame) -> list[str]:
-    shown = ["team", "rep_id", *_KPI_COLUMNS, "win_rate_pct", "won_value_pct", "flags"]
+    shown = ["team", "rep_id", "flags", *_KPI_COLUMNS, "win_rate_pct", "won_value_pct"]
     return _present(cards, shown)
 
 
