@@ -7,7 +7,14 @@ stops on 127.0.0.1, or on an existing Dask scheduler:
 >>> with dask_client(SchedulerConfig(mode="local", n_workers=2)) as client:
 ...     result = run_monte_carlo(simulate, 100_000, seed=0, client=client)
 ...     # doctest: +SKIP
+
+The LightGBM (:mod:`spmopt.scale.lgbm`) and plan-pricing
+(:mod:`spmopt.scale.pricing`) names load on first use, so importing this
+package stays light and the job packages may import it freely.
 """
+
+from importlib import import_module
+from typing import Any
 
 from spmopt.scale.batches import Batch, batch_seed_sequence, plan_batches
 from spmopt.scale.cluster import dask_client, worker_count
@@ -18,16 +25,28 @@ from spmopt.scale.config import (
     parse_scheduler,
     resolve_scheduler,
 )
-from spmopt.scale.lgbm import (
-    DaskWinModel,
-    FixedCategoryEncoder,
-    distinct_values_frame,
-    encode_partitions,
-    score_partitions,
-)
 from spmopt.scale.merge import Histogram, Moments, Summary, padded_range
 from spmopt.scale.montecarlo import MonteCarloResult, OutputStats, run_monte_carlo
 from spmopt.scale.sweep import SweepResult, SweepTask, TaskOutcome, run_sweep
+
+_LAZY = {
+    "DaskWinModel": "spmopt.scale.lgbm",
+    "FixedCategoryEncoder": "spmopt.scale.lgbm",
+    "distinct_values_frame": "spmopt.scale.lgbm",
+    "encode_partitions": "spmopt.scale.lgbm",
+    "score_partitions": "spmopt.scale.lgbm",
+    "PlanPricing": "spmopt.scale.pricing",
+    "PlanScenarios": "spmopt.scale.pricing",
+    "price_plan": "spmopt.scale.pricing",
+    "price_plans": "spmopt.scale.pricing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'spmopt.scale' has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEDULER_ENV",
@@ -39,6 +58,8 @@ __all__ = [
     "Moments",
     "MonteCarloResult",
     "OutputStats",
+    "PlanPricing",
+    "PlanScenarios",
     "SchedulerConfig",
     "Summary",
     "SweepResult",
@@ -51,6 +72,8 @@ __all__ = [
     "padded_range",
     "parse_scheduler",
     "plan_batches",
+    "price_plan",
+    "price_plans",
     "resolve_scheduler",
     "run_monte_carlo",
     "run_sweep",

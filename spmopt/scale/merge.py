@@ -198,6 +198,26 @@ class Histogram:
         high = (1 - frac) * right_a + frac * right_b
         return low, np.maximum(high, low)
 
+    def tail_mean(self, q: float) -> np.ndarray:
+        """Estimate of each column's mean above its ``q`` quantile, (k,).
+
+        Each bin's values are taken as evenly spread over the bin, and the
+        part of the bin above the quantile estimate is counted pro rata.
+        Its error is at most the width of the widest bin above the
+        quantile (plus the quantile's own error).
+        """
+        threshold = self.quantile(q)
+        bins = np.arange(self.n_bins + 2)[None, :]
+        left, right = self._bin_edges(np.broadcast_to(bins, self.counts.shape))
+        width = np.where(right > left, right - left, 1.0)
+        start = np.clip(np.maximum(left, threshold[:, None]), left, right)
+        share = np.where(
+            right > left, (right - start) / width, left >= threshold[:, None]
+        )
+        mass = self.counts * share
+        centre = (start + right) / 2
+        return (mass * centre).sum(axis=1) / np.maximum(mass.sum(axis=1), 1e-300)
+
     @property
     def total(self) -> int:
         """Number of scenarios counted (same in every column)."""
@@ -329,6 +349,18 @@ class Summary:
         if self.samples is not None:
             return np.quantile(self.samples, q, axis=0)
         return self.histogram.quantile(q)
+
+    def tail_mean(self, q: float) -> np.ndarray:
+        """Mean of each column's values at or above its ``q`` quantile.
+
+        Exact when :attr:`exact` (the expected shortfall, or CVaR, at level
+        ``q`` of a cost); else the histogram estimate.
+        """
+        if self.samples is None:
+            return self.histogram.tail_mean(q)
+        threshold = np.quantile(self.samples, q, axis=0)
+        above = self.samples >= threshold
+        return (self.samples * above).sum(axis=0) / above.sum(axis=0)
 
     def quantile_bounds(self, q: float) -> tuple[np.ndarray, np.ndarray]:
         """Interval holding each column's exact ``q`` quantile."""

@@ -45,8 +45,14 @@ class BatchSpec:
 
     n_scenarios: int
     ranges: Ranges
-    n_bins: int
+    n_bins: int | Mapping[str, int]
     exact_budget_bytes: int
+
+    def bins_of(self, name: str) -> int:
+        """Histogram bins of output ``name``."""
+        if isinstance(self.n_bins, int):
+            return self.n_bins
+        return self.n_bins.get(name, DEFAULT_BINS)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,10 @@ class OutputStats:
     def quantile(self, q: float) -> Any:
         """The ``q`` quantile (numpy ``linear`` rule)."""
         return self._shape(self.summary.quantile(q))
+
+    def tail_mean(self, q: float) -> Any:
+        """Mean of the scenarios at or above the ``q`` quantile (CVaR)."""
+        return self._shape(self.summary.tail_mean(q))
 
     def quantile_error(self, q: float) -> Any:
         """Bound on the error of :meth:`quantile`; 0 when exact."""
@@ -128,7 +138,7 @@ def run_monte_carlo(
     batch_size: int = DEFAULT_BATCH_SIZE,
     client: Any = None,
     ranges: Ranges | None = None,
-    n_bins: int = DEFAULT_BINS,
+    n_bins: int | Mapping[str, int] = DEFAULT_BINS,
     exact_budget_bytes: int = DEFAULT_EXACT_BUDGET_BYTES,
 ) -> MonteCarloResult:
     """Run ``simulate`` over ``n_scenarios`` in seeded batches and merge.
@@ -151,8 +161,9 @@ def run_monte_carlo(
     ranges : mapping, optional
         ``{name: (low, high)}`` histogram range per output; missing
         outputs get the range of a pilot run of batch 0, widened by 25 %.
-    n_bins : int
-        Equal-width histogram bins per output column.
+    n_bins : int or mapping
+        Equal-width histogram bins per output column, for every output or
+        ``{name: bins}`` (others get 1024).
     exact_budget_bytes : int
         Keep every sample of an output (exact quantiles) when
         ``n_scenarios * k * 8`` bytes fit in this budget.
@@ -196,7 +207,7 @@ def summarise_batch(
             raise ConfigError(f"simulate returned output {name!r} not in the pilot")
         low, high = spec.ranges[name]
         keep = spec.n_scenarios * x.shape[1] * 8 <= spec.exact_budget_bytes
-        summary = Summary.from_samples(x, low, high, spec.n_bins, keep)
+        summary = Summary.from_samples(x, low, high, spec.bins_of(name), keep)
         out[name] = (summary, np.ndim(raw[name]) == 2)
     return out
 

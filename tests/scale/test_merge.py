@@ -108,3 +108,14 @@ def test_summary_is_exact_only_when_every_part_kept_samples() -> None:
     dropped = merged.merge(Summary.from_samples(x[:10], low, high, 32, False))
     assert not dropped.exact
     assert np.all(dropped.quantile_error(0.9) > 0)
+
+
+def test_tail_mean_exact_and_from_histogram() -> None:
+    x = np.random.default_rng(4).gamma(3.0, size=(100_000, 1))
+    low, high = padded_range(x)
+    exact = Summary.from_samples(x, low, high, 2048, keep_samples=True)
+    threshold = np.quantile(x[:, 0], 0.95)
+    expected = x[x[:, 0] >= threshold, 0].mean()
+    assert exact.tail_mean(0.95)[0] == pytest.approx(expected, rel=1e-12)
+    approx = Summary.from_samples(x, low, high, 2048, keep_samples=False)
+    assert abs(approx.tail_mean(0.95)[0] - expected) <= approx.histogram.width[0]
