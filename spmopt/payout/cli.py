@@ -21,3 +21,73 @@ def simulate(
     from spmopt.payout.simulate import SimulateConfig, run_simulate
 
     run_job("payout-simulate", SimulateConfig, config, out, seed, run_simulate)
+
+
+PLAN_HELP = "Plan YAML."
+QUOTAS_HELP = "Reps table (CSV/Parquet): rep_id, quota columns, optional extras."
+CREDITS_HELP = "Credits table (CSV/Parquet): credit_id, rep_id, date, amount, ..."
+
+
+@app.command()
+def calc(
+    plan: Path = typer.Option(..., help=PLAN_HELP),
+    credits: Path = typer.Option(..., help=CREDITS_HELP),
+    quotas: Path = typer.Option(..., help=QUOTAS_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP),
+) -> None:
+    """Exact payouts per rep and period, with one statement per rep."""
+    from spmopt.clikit import echo_headline
+    from spmopt.payout.calc import compute, load_calc_inputs, write_calc
+    from spmopt.runs import RunDir, default_out
+
+    inputs = load_calc_inputs(plan, quotas, credits)
+    target = out or default_out("payout-calc")
+    with RunDir(target, "payout-calc", config=inputs.plan) as run:
+        for path in (plan, quotas, credits):
+            run.add_input(path)
+        summary = write_calc(compute(inputs), run.writer)
+        run.headline.update(summary)
+    echo_headline(target, summary)
+
+
+@app.command()
+def explain(
+    rep: str = typer.Argument(..., help="Rep id whose statement to print."),
+    plan: Path = typer.Option(..., help=PLAN_HELP),
+    credits: Path = typer.Option(..., help=CREDITS_HELP),
+    quotas: Path = typer.Option(..., help=QUOTAS_HELP),
+) -> None:
+    """Print a rep's statement: every credit, tier, rate, gate, cap and draw."""
+    from spmopt.payout.calc import explain as explain_rep
+    from spmopt.payout.calc import load_calc_inputs
+
+    typer.echo(explain_rep(load_calc_inputs(plan, quotas, credits), rep), nl=False)
+
+
+@app.command()
+def whatif(
+    change: list[str] = typer.Option(
+        ...,
+        help="KIND:CREDIT_ID=VALUE, KIND one of recredit (rep id), split "
+        "(REP:SHARE,...), date (YYYY-MM-DD), amount. Repeat for several.",
+    ),
+    plan: Path = typer.Option(..., help=PLAN_HELP),
+    credits: Path = typer.Option(..., help=CREDITS_HELP),
+    quotas: Path = typer.Option(..., help=QUOTAS_HELP),
+    out: Path | None = typer.Option(None, help="Also write the differences here."),
+) -> None:
+    """Dispute what-if: rerun with proposed changes, show differences per line."""
+    from spmopt.payout.calc import load_calc_inputs
+    from spmopt.payout.calc import whatif as run_whatif
+    from spmopt.runs import RunDir
+
+    inputs = load_calc_inputs(plan, quotas, credits)
+    lines, payouts = run_whatif(inputs, change)
+    if out is not None:
+        with RunDir(out, "payout-whatif", config={"changes": change}) as run:
+            run.write_csv("whatif_lines.csv", lines)
+            run.write_csv("whatif_payouts.csv", payouts)
+    typer.echo("changed lines:")
+    typer.echo(lines.to_string(index=False) if len(lines) else "  (none)")
+    typer.echo("changed payouts:")
+    typer.echo(payouts.to_string(index=False) if len(payouts) else "  (none)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -42,12 +43,22 @@ class RepBook:
         Annual target incentive per rep, plan currency.
     managers : tuple of (str or None)
         Each rep's manager id (for team measures).
+    active : ndarray of shape (n_reps, n_periods), optional
+        Share of each period the rep is on the plan (proration of quota,
+        target incentive and draw); all ones when omitted.
     """
 
     rep_ids: tuple[str, ...]
     quotas: np.ndarray
     target_incentive: np.ndarray
     managers: tuple[str | None, ...]
+    active: np.ndarray | None = None
+
+    def active_share(self, n_periods: int) -> np.ndarray:
+        """Array (n_reps, n_periods) of the share of each period on plan."""
+        if self.active is None:
+            return np.ones((self.n_reps, n_periods))
+        return self.active
 
     @property
     def n_reps(self) -> int:
@@ -74,11 +85,18 @@ def rep_book(
 
     The table needs ``rep_column`` and, for each measure without a fixed
     ``quota``, its ``quota_column`` (> 0). Optional columns:
-    ``target_incentive`` (overrides the plan's) and ``manager_id``.
+    ``target_incentive`` (overrides the plan's), ``manager_id``, and
+    ``start_date`` / ``end_date`` (partial periods are prorated by days
+    when ``plan.proration`` is ``days``).
     """
     columns = {m.quota_column for m in plan.measures if m.quota is None}
     schema = {rep_column: "str", **dict.fromkeys(sorted(columns), "float")}
-    optional = {"target_incentive": "float", "manager_id": "str"}
+    optional = {
+        "target_incentive": "float",
+        "manager_id": "str",
+        "start_date": "date",
+        "end_date": "date",
+    }
     frame = check_schema(frame, schema, table, optional=optional)
     require_unique(frame, rep_column, table)
     for column in sorted(columns):
@@ -87,7 +105,28 @@ def rep_book(
     incentive = _target_incentive(plan, frame, table)
     managers = _managers(frame)
     reps = tuple(str(r) for r in frame[rep_column])
-    return RepBook(reps, quotas, incentive, managers)
+    active = _active(plan, frame)
+    return RepBook(reps, quotas, incentive, managers, active)
+
+
+def _active(plan: PlanConfig, frame: pd.DataFrame) -> np.ndarray | None:
+    dated = [c for c in ("start_date", "end_date") if c in frame.columns]
+    if not dated or plan.proration == "none":
+        return None
+    from spmopt.payout.periods import PlanCalendar
+
+    calendar = PlanCalendar(plan)
+    rows = []
+    for _, row in frame.iterrows():
+        start, end = (_day(row.get(c)) for c in ("start_date", "end_date"))
+        rows.append(calendar.active_share(start, end))
+    return np.vstack(rows)
+
+
+def _day(value: object) -> date | None:
+    if value is None or pd.isna(value):  # type: ignore[call-overload]
+        return None
+    return pd.Timestamp(value).date()  # type: ignore[arg-type]
 
 
 def _require_positive(frame: pd.DataFrame, column: str, table: str) -> None:
@@ -170,7 +209,7 @@ class PayoutEngine:
     3. zero where a gate's measure is below its ``min_attainment``;
     4. payout tiers, then ``min(cap)`` and ``max(floor)``;
     5. for ``ytd`` measures, payment = year-to-date amount minus what the
-       earlier periods paid;
+       earlier periods paid (never below 0 when shortfalls are held);
     6. sum over measures, plan gates, plan cap and floor per period;
     7. the draw: ``paid = max(draw, earned - balance)`` for a recoverable
        draw, ``max(draw, earned)`` otherwise.
@@ -200,10 +239,16 @@ class PayoutEngine:
                     "vectorised engine prices period totals only"
                 )
 
+    def _weights(self) -> tuple[np.ndarray, float]:
+        """Period weights times active share, (R, P), and the weight total."""
+        weights = np.asarray(self.plan.period_weights())
+        active = self.book.active_share(self.plan.n_periods)
+        return active * weights[None, :], float(weights.sum())
+
     def period_quotas(self) -> np.ndarray:
         """Quota per rep, measure and period, shape (n_reps, n_measures, P)."""
-        shares = np.asarray(self.plan.period_shares())
-        return self.book.quotas[:, :, None] * shares[None, None, :]
+        weighted, total = self._weights()
+        return self.book.quotas[:, :, None] * weighted[:, None, :] / total
 
     def evaluate(self, credited: Mapping[str, np.ndarray]) -> EngineOutput:
         """Price ``credited`` (measure name -> array (S, R, P)).
@@ -220,7 +265,8 @@ class PayoutEngine:
             earned += pay
             cap_hit |= hit
         earned = self._plan_limits(earned, credited, quotas, cap_hit)
-        paid, balance = apply_draw(earned, self.plan)
+        draw = self.book.active_share(self.plan.n_periods)
+        paid, balance = apply_draw(earned, self.plan, draw)
         return EngineOutput(paid, earned, cap_hit, balance)
 
     def _shape(self, credited: Mapping[str, np.ndarray]) -> tuple[int, ...]:
@@ -245,11 +291,21 @@ class PayoutEngine:
     def _attainment(
         self, m: int, ytd: bool, credited: Mapping[str, np.ndarray], q: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Credited quantity and attainment (cumulated if ``ytd``).
+
+        Attainment is computed as ``x * W / (Q * w)`` (annual quota ``Q``,
+        period weight ``w``, total weight ``W``) so that it is exact when
+        the reference calculator's is, and 0 where the quota is 0.
+        """
         x = credited[self.plan.measures[m].name]
-        quota = q[:, m, :]
+        weighted, total = self._weights()
+        base = self.book.quotas[:, m, None] * weighted
         if ytd:
-            x, quota = np.cumsum(x, axis=-1), np.cumsum(quota, axis=-1)
-        return x, x / quota[None]
+            x, base = np.cumsum(x, axis=-1), np.cumsum(base, axis=-1)
+        base = np.broadcast_to(base[None], x.shape)
+        att = np.zeros(x.shape)
+        np.divide(x * total, base, out=att, where=base > 0)
+        return x, att
 
     def _measure(
         self,
@@ -268,19 +324,22 @@ class PayoutEngine:
             value = CurveArrays.from_curve(measure.payout_tiers)(value)
         value, hit = _limit(value, measure, incentive[None])
         if measure.ytd:
+            if measure.negative_true_up == "hold":
+                value = np.maximum.accumulate(value, axis=-1)
             value = np.diff(value, axis=-1, prepend=0.0)
         return value, np.asarray(hit.any(axis=-1))
 
     def _measure_incentive(self, measure: Measure) -> np.ndarray:
         """Target incentive per rep and period (cumulated if ytd), (R, P)."""
-        shares = np.asarray(self.plan.period_shares())
+        weighted, total = self._weights()
         annual = self.book.target_incentive * measure.weight
-        per_period = annual[:, None] * shares[None, :]
+        per_period = annual[:, None] * weighted / total
         return np.cumsum(per_period, axis=-1) if measure.ytd else per_period
 
     def _scale(
         self, m: int, measure: Measure, quotas: np.ndarray, incentive: np.ndarray
     ) -> np.ndarray:
+        """Payout per unit of curve value, (R, P): incentive, quota or 1."""
         if measure.rate_of == "target_incentive":
             return incentive
         if measure.curve.basis != "attainment":
@@ -314,8 +373,8 @@ class PayoutEngine:
             k = names.index(gate.measure or names[0])
             _, att = self._attainment(k, False, credited, quotas)
             earned = earned * (att >= gate.min_attainment)
-        shares = np.asarray(self.plan.period_shares())
-        incentive = self.book.target_incentive[:, None] * shares[None, :]
+        weighted, total = self._weights()
+        incentive = self.book.target_incentive[:, None] * weighted / total
         earned, hit = _limit(earned, self.plan, incentive[None])
         cap_hit |= hit.any(axis=-1)
         return earned
@@ -338,13 +397,17 @@ def _limit(
     return value, hit
 
 
-def apply_draw(earned: np.ndarray, plan: PlanConfig) -> tuple[np.ndarray, np.ndarray]:
+def apply_draw(
+    earned: np.ndarray, plan: PlanConfig, active: np.ndarray | float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Cash paid per period after the plan's draw, and the balance owed.
 
     Parameters
     ----------
     earned : ndarray of shape (..., n_periods)
         Earned incentive per period, plan currency.
+    active : float or ndarray broadcastable to ``earned``
+        Share of each period on plan; the draw is prorated by it.
 
     Returns
     -------
@@ -356,10 +419,11 @@ def apply_draw(earned: np.ndarray, plan: PlanConfig) -> tuple[np.ndarray, np.nda
     draw = plan.draw
     if draw is None:
         return earned, balance
+    amount = np.broadcast_to(draw.amount * np.asarray(active), earned.shape)
     if not draw.recoverable:
-        return np.maximum(earned, draw.amount), balance
+        return np.maximum(earned, amount), balance
     paid = np.empty_like(earned)
     for p in range(earned.shape[-1]):
-        paid[..., p] = np.maximum(draw.amount, earned[..., p] - balance)
+        paid[..., p] = np.maximum(amount[..., p], earned[..., p] - balance)
         balance = balance + paid[..., p] - earned[..., p]
     return paid, balance

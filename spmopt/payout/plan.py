@@ -186,6 +186,11 @@ class Measure(Config):
     ytd : bool
         Tiers on year-to-date totals; each period pays the year-to-date
         amount minus what was already paid (true-up).
+    negative_true_up : {"hold", "recover"}
+        When the year-to-date amount falls below what was already paid
+        (attainment to date dropped): ``hold`` pays nothing and nets the
+        shortfall against later true-ups; ``recover`` posts a negative
+        payment.
     team_of : str, optional
         Manager override: this measure is credited with the credits of
         measure ``team_of`` earned by the reps whose ``manager_id`` is this
@@ -208,6 +213,7 @@ class Measure(Config):
     rate_of: Literal["target_incentive", "credit"] = "target_incentive"
     tiers_apply_to: Literal["period_total", "each_credit"] = "period_total"
     ytd: bool = False
+    negative_true_up: Literal["hold", "recover"] = "hold"
     team_of: str | None = None
     gates: list[Gate] = Field(default_factory=list)
     cap_share: float | None = Field(default=None, gt=0)
@@ -232,6 +238,11 @@ class Measure(Config):
             raise ValueError(
                 f"curve.basis {basis!r} must be 'attainment' or the measure's "
                 f"credit {self.credit!r}"
+            )
+        if self.ytd and self.tiers_apply_to == "each_credit":
+            raise ValueError(
+                "ytd: true cannot be combined with tiers_apply_to: each_credit "
+                "(each credit is evaluated from zero)"
             )
         if self.payout_tiers is not None and self.payout_tiers.basis != "amount":
             raise ValueError("payout_tiers.basis must be 'amount' (payout earned)")
@@ -302,8 +313,9 @@ class PlanConfig(Config):
 
     ``target_incentive`` is the annual target incentive per rep (currency);
     a ``target_incentive`` column in the quotas table overrides it per rep.
-    ``seasonality`` gives each period's share of the annual quota and target
-    incentive (equal shares by default).
+    ``seasonality`` gives each period's relative weight in the annual quota
+    and target incentive (e.g. ``[1, 1, 1, 2]``; equal by default): period
+    ``p`` gets ``weight[p] / sum(weights)`` of both.
     """
 
     name: str = "plan"
@@ -344,11 +356,11 @@ class PlanConfig(Config):
         """Name of the measure counted as revenue (default: the first)."""
         return self.revenue_measure or self.measures[0].name
 
-    def period_shares(self) -> list[float]:
-        """Each period's share of the annual quota and target incentive."""
+    def period_weights(self) -> list[float]:
+        """Relative weight of each period in the annual quota and incentive."""
         if self.seasonality is not None:
             return list(self.seasonality)
-        return [1.0 / self.n_periods] * self.n_periods
+        return [1.0] * self.n_periods
 
     @model_validator(mode="after")
     def _check_plan(self) -> Self:
@@ -388,12 +400,11 @@ def _check_seasonality(shares: list[float] | None, n: int, period: str) -> None:
         return
     if len(shares) != n:
         raise ValueError(
-            f"seasonality needs {n} shares for period {period!r}, got {len(shares)}"
+            f"seasonality needs {n} weights for period {period!r}, got {len(shares)}"
         )
-    if any(s < 0 for s in shares) or abs(sum(shares) - 1.0) > 1e-9:
+    if any(s < 0 for s in shares) or sum(shares) <= 0:
         raise ValueError(
-            f"seasonality shares must be >= 0 and sum to 1, got {shares} "
-            f"(sum {sum(shares):g})"
+            f"seasonality weights must be >= 0 with a positive sum, got {shares}"
         )
 
 

@@ -193,3 +193,23 @@ def test_missing_target_incentive_is_a_config_error() -> None:
     plan = one_measure_plan(ACCEL)
     with pytest.raises(ConfigError, match="target_incentive is required"):
         rep_book(plan, pd.DataFrame({"rep_id": ["a"], "quota": ["1"]}))
+
+
+def test_ytd_shortfall_is_held_or_recovered() -> None:
+    amounts = np.array([[[200_000.0, 0.0, 0.0, 300_000.0]]])
+    held = one_measure_plan(
+        ACCEL, period="quarter", target_incentive=40_000, measure={"ytd": True}
+    )
+    recover = one_measure_plan(
+        ACCEL,
+        period="quarter",
+        target_incentive=40_000,
+        measure={"ytd": True, "negative_true_up": "recover"},
+    )
+    reps = book([400_000.0], 40_000)
+    a = run(held, reps, {"revenue": amounts}).paid[0, 0]
+    b = run(recover, reps, {"revenue": amounts}).paid[0, 0]
+    # Q1 at 200 % of the quarter's quota: 10,000 x (1 + 1.5 + 0.5) = 30,000.
+    assert a[0] == b[0] == pytest.approx(30_000)
+    assert a.min() >= 0 and b[1] < 0
+    assert a.sum() == pytest.approx(b.sum())  # the year ends at the same total

@@ -1,0 +1,188 @@
+"""Payout calculation jobs: ``calc``, ``explain`` and the dispute what-if.
+
+Inputs are a plan YAML, a quotas table (reps) and a credits table; all are
+validated before anything is computed or written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from spmopt.data import load_table
+from spmopt.errors import ConfigError
+from spmopt.payout.credits import Credit, quantize, read_credits
+from spmopt.payout.engine import RepBook, rep_book
+from spmopt.payout.plan import PlanConfig, load_plan
+from spmopt.payout.reference import CalcResult, ReferenceCalculator
+from spmopt.payout.statements import lines_frame, render_statement, show_amount
+from spmopt.runs import RunWriter
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class CalcInputs:
+    """Validated inputs of a payout calculation."""
+
+    plan: PlanConfig
+    book: RepBook
+    credits_frame: pd.DataFrame
+    credits: list[Credit]
+
+
+def load_calc_inputs(plan: Path, quotas: Path, credits: Path) -> CalcInputs:
+    """Read and validate the plan, the reps and the credits."""
+    plan_cfg = load_plan(plan)
+    book = rep_book(plan_cfg, load_table(str(quotas), name="quotas"))
+    frame = load_table(str(credits), name="credits")
+    parsed = read_credits(frame, plan_cfg, book.rep_ids)
+    ReferenceCalculator(plan_cfg, book)  # checks the plan calendar
+    return CalcInputs(plan_cfg, book, frame, parsed)
+
+
+def compute(inputs: CalcInputs) -> CalcResult:
+    """Run the reference calculator on validated inputs."""
+    return ReferenceCalculator(inputs.plan, inputs.book).compute(inputs.credits)
+
+
+def statement_name(rep_id: str) -> str:
+    """File name of a rep's statement (unsafe characters replaced)."""
+    return f"statements/{_SAFE.sub('_', rep_id)}.txt"
+
+
+def write_calc(result: CalcResult, out: RunWriter) -> dict[str, Any]:
+    """Write payouts, statement lines and one statement per rep."""
+    out.write_csv("payouts.csv", result.payouts())
+    out.write_csv("statement_lines.csv", lines_frame(result))
+    for rep_id in result.reps:
+        out.write_text(statement_name(rep_id), render_statement(result, rep_id))
+    summary = calc_summary(result)
+    out.write_json("summary.json", summary)
+    return summary
+
+
+def calc_summary(result: CalcResult) -> dict[str, Any]:
+    """Totals of a calculation (amounts as exact decimal strings)."""
+    decimals = result.plan.rounding.decimals
+    paid = sum((sum(r.paid, Decimal(0)) for r in result.reps.values()), Decimal(0))
+    clawback = sum(
+        (sum(r.clawback, Decimal(0)) for r in result.reps.values()), Decimal(0)
+    )
+    return {
+        "plan": result.plan.name,
+        "currency": result.plan.currency,
+        "n_reps": len(result.reps),
+        "n_periods": result.calendar.n_periods,
+        "n_lines": len(result.lines),
+        "total_paid": f"{quantize(paid, decimals):f}",
+        "total_clawback": f"{quantize(clawback, decimals):f}",
+    }
+
+
+def explain(inputs: CalcInputs, rep_id: str) -> str:
+    """The statement of ``rep_id`` as text."""
+    if rep_id not in inputs.book.rep_ids:
+        known = ", ".join(inputs.book.rep_ids[:10])
+        raise ConfigError(f"rep {rep_id!r} is not in the quotas table; reps: {known}")
+    return render_statement(compute(inputs), rep_id)
+
+
+# -- dispute what-if ----------------------------------------------------------
+
+
+def parse_change(text: str) -> tuple[str, str, str]:
+    """Parse ``KIND:CREDIT=VALUE`` into its three parts.
+
+    Kinds: ``recredit`` (VALUE a rep id), ``split`` (``REP:SHARE,...``),
+    ``date`` (``YYYY-MM-DD``) and ``amount`` (a number).
+    """
+    match = re.fullmatch(r"(recredit|split|date|amount):([^=]+)=(.+)", text.strip())
+    if not match:
+        raise ConfigError(
+            f"--change {text!r} must look like KIND:CREDIT_ID=VALUE with KIND one "
+            "of recredit, split, date, amount (e.g. recredit:D17=R04)"
+        )
+    kind, credit, value = match.groups()
+    return kind, credit, value
+
+
+def apply_change(frame: pd.DataFrame, change: str) -> pd.DataFrame:
+    """Credits table with one proposed change applied (text columns)."""
+    kind, credit, value = parse_change(change)
+    rows = frame.index[frame["credit_id"].astype(str).str.strip() == credit]
+    if len(rows) == 0:
+        raise ConfigError(f"--change {change!r}: no credit with credit_id {credit!r}")
+    out = frame.copy()
+    if kind == "split":
+        return _resplit(out, rows, value, change)
+    column = {"recredit": "rep_id", "date": "date", "amount": "amount"}[kind]
+    out.loc[rows, column] = value
+    if kind == "recredit" and "split" in out.columns:
+        out = out.drop(index=rows[1:])
+        out.loc[rows[0], "split"] = ""
+    return out.reset_index(drop=True)
+
+
+def _resplit(
+    frame: pd.DataFrame, rows: pd.Index, value: str, change: str
+) -> pd.DataFrame:
+    parts = [p.split(":") for p in value.split(",")]
+    if any(len(p) != 2 for p in parts):
+        raise ConfigError(f"--change {change!r}: split value must be REP:SHARE,...")
+    template = frame.loc[rows[0]]
+    new = pd.DataFrame(
+        [{**template.to_dict(), "rep_id": r, "split": s} for r, s in parts]
+    )
+    kept = frame.drop(index=rows)
+    return pd.concat([kept, new], ignore_index=True).fillna("")
+
+
+def whatif(inputs: CalcInputs, changes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rerun with ``changes``; differences per line and per rep and period."""
+    frame = inputs.credits_frame
+    for change in changes:
+        frame = apply_change(frame, change)
+    credits = read_credits(frame, inputs.plan, inputs.book.rep_ids)
+    changed = CalcInputs(inputs.plan, inputs.book, frame, credits)
+    before, after = compute(inputs), compute(changed)
+    return line_diff(before, after), payout_diff(before, after)
+
+
+_KEY = ["rep_id", "period", "section", "kind", "credit_id", "tier", "rate"]
+
+
+def line_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
+    """Lines whose amount changed: key columns, before, after, difference."""
+    a, b = _keyed(before), _keyed(after)
+    merged = a.join(b, how="outer", lsuffix="_before", rsuffix="_after")
+    merged = merged.fillna(Decimal(0))
+    merged["difference"] = merged["amount_after"] - merged["amount_before"]
+    merged = merged[merged["difference"] != 0].reset_index()
+    decimals = before.plan.rounding.decimals
+    for column in ("amount_before", "amount_after", "difference"):
+        merged[column] = [show_amount(v, decimals) for v in merged[column]]
+    return merged.rename(columns={"amount_before": "before", "amount_after": "after"})
+
+
+def _keyed(result: CalcResult) -> pd.DataFrame:
+    frame = lines_frame(result)
+    frame["amount"] = [line.amount for line in result.lines]
+    grouped = frame.groupby(_KEY, sort=True)["amount"].agg(lambda s: sum(s, Decimal(0)))
+    return grouped.to_frame()
+
+
+def payout_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
+    """Paid per rep and period before and after, with the difference."""
+    a, b = before.payouts(), after.payouts()
+    out = a[["rep_id", "period"]].copy()
+    out["paid_before"] = a["paid"]
+    out["paid_after"] = b["paid"]
+    diff = [Decimal(y) - Decimal(x) for x, y in zip(a["paid"], b["paid"], strict=True)]
+    out["difference"] = [f"{d:f}" for d in diff]
+    return out[[d != 0 for d in diff]].reset_index(drop=True)

@@ -1,0 +1,237 @@
+"""Credits: the dated transactions a payout is computed from.
+
+A credits table has one row per deal and rep: ``credit_id``, ``rep_id``,
+``date`` and ``amount`` (currency, >= 0), and optionally ``measure``
+(default: the plan's revenue measure), ``units``, ``split`` (the rep's
+share of a deal credited to several reps; shares of one ``credit_id`` sum
+to 1), ``tag`` (for SPIFs), ``cancel_date``, ``contract_months`` and
+``contract_start`` (for clawbacks). Split amounts are rounded to the
+plan's cents so that the parts add up to the deal amount exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from spmopt.data import check_schema
+from spmopt.errors import DataError
+from spmopt.payout.plan import PlanConfig
+
+REQUIRED = {"credit_id": "str", "rep_id": "str", "date": "date", "amount": "float"}
+OPTIONAL = {
+    "measure": "str",
+    "units": "float",
+    "split": "float",
+    "tag": "str",
+    "cancel_date": "date",
+    "contract_months": "int",
+    "contract_start": "date",
+}
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One rep's credit for one deal.
+
+    Attributes
+    ----------
+    row : int
+        Data row in the credits table (1-based), for messages.
+    amount, units : Decimal
+        The rep's part after the split (currency, units).
+    share : Decimal
+        The rep's split share of the deal (1 when not split).
+    """
+
+    row: int
+    credit_id: str
+    rep_id: str
+    date: date
+    measure: str
+    amount: Decimal
+    units: Decimal
+    share: Decimal
+    tag: str | None = None
+    cancel_date: dt.date | None = None
+    contract_months: int | None = None
+    contract_start: dt.date | None = None
+
+    def quantity(self, kind: str) -> Decimal:
+        """What the credit contributes to a measure of credit ``kind``."""
+        if kind == "amount":
+            return self.amount
+        if kind == "units":
+            return self.units
+        return self.share
+
+
+def to_decimal(value: float) -> Decimal:
+    """The decimal a table or YAML number was written as (shortest repr)."""
+    return Decimal(repr(float(value)))
+
+
+def quantize(value: Decimal, decimals: int, mode: str = "half_up") -> Decimal:
+    """Round ``value`` to ``decimals`` places (``half_up`` or ``half_even``)."""
+    rounding = ROUND_HALF_UP if mode == "half_up" else ROUND_HALF_EVEN
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=rounding)
+
+
+def split_amount(
+    total: Decimal,
+    shares: list[Decimal],
+    decimals: int = 2,
+    rule: str = "largest_remainder",
+) -> list[Decimal]:
+    """Split ``total`` by ``shares`` into parts rounded to ``decimals``.
+
+    ``largest_remainder`` rounds every part down and gives the cents left
+    one by one to the parts with the largest remainders (earlier parts
+    first on ties, remainders equal to a millionth of a cent tie);
+    ``first_takes_remainder`` rounds every part but the first half up and
+    gives the first what is left. Either way the parts sum to ``total``
+    rounded to ``decimals``.
+
+    Examples
+    --------
+    >>> [str(x) for x in split_amount(Decimal("1.25"), [Decimal("0.5")] * 2)]
+    ['0.63', '0.62']
+    """
+    unit = Decimal(1).scaleb(-decimals)
+    target = quantize(total, decimals)
+    raw = [target * s for s in shares]
+    if rule == "first_takes_remainder":
+        rest = [quantize(x, decimals) for x in raw[1:]]
+        return [target - sum(rest, Decimal(0)), *rest]
+    parts = [x.quantize(unit, rounding=ROUND_DOWN) for x in raw]
+    left = int((target - sum(parts, Decimal(0))) / unit)
+    tie = Decimal("1e-6")  # shares written as 0.3333... still tie
+    order = sorted(
+        range(len(raw)), key=lambda i: (-((raw[i] - parts[i]) / unit).quantize(tie), i)
+    )
+    for i in order[:left]:
+        parts[i] += unit
+    return parts
+
+
+def read_credits(
+    frame: pd.DataFrame,
+    plan: PlanConfig,
+    reps: tuple[str, ...],
+    table: str = "credits",
+) -> list[Credit]:
+    """Validate a credits table against ``plan`` and the known ``reps``."""
+    frame = check_schema(frame, REQUIRED, table, optional=OPTIONAL)
+    _check_values(frame, table)
+    known, measures = set(reps), [m.name for m in plan.measures]
+    credits = [_credit(frame, i, plan, table) for i in range(len(frame))]
+    for credit in credits:
+        if credit.rep_id not in known:
+            raise DataError(
+                f"{table}: rep_id {credit.rep_id!r} in data row {credit.row} is "
+                "not in the quotas table"
+            )
+        if credit.measure not in measures:
+            raise DataError(
+                f"{table}: measure {credit.measure!r} in data row {credit.row} is "
+                f"not a plan measure; plan measures: {measures}"
+            )
+    return apply_splits(credits, plan, table)
+
+
+def _check_values(frame: pd.DataFrame, table: str) -> None:
+    for column in ("amount", "units", "contract_months"):
+        if column in frame.columns:
+            values = frame[column]
+            bad = values < 0 if column != "amount" else values.isna() | (values < 0)
+            _first_bad(bad, values, table, column, "a number >= 0")
+    if "split" in frame.columns:
+        values = frame["split"]
+        bad = values.notna() & ((values <= 0) | (values > 1))
+        _first_bad(bad, values, table, "split", "a share in (0, 1]")
+    for column in ("credit_id", "rep_id", "date"):
+        _first_bad(frame[column].isna(), frame[column], table, column, "present")
+
+
+def _first_bad(
+    bad: pd.Series, values: pd.Series, table: str, column: str, what: str
+) -> None:
+    if bool(bad.fillna(False).any()):
+        row = int(bad.fillna(False).to_numpy().nonzero()[0][0])
+        raise DataError(
+            f"{table}: column '{column}' must be {what}, got "
+            f"{values.iloc[row]!r} in data row {row + 1}"
+        )
+
+
+def _credit(frame: pd.DataFrame, i: int, plan: PlanConfig, table: str) -> Credit:
+    row = frame.iloc[i]
+
+    def get(column: str) -> object:
+        value = row.get(column) if column in frame.columns else None
+        return None if value is None or pd.isna(value) else value  # type: ignore[call-overload]
+
+    split = get("split")
+    months = get("contract_months")
+    return Credit(
+        row=i + 1,
+        credit_id=str(row["credit_id"]),
+        rep_id=str(row["rep_id"]),
+        date=pd.Timestamp(row["date"]).date(),
+        measure=str(get("measure") or plan.revenue),
+        amount=to_decimal(float(row["amount"])),
+        units=to_decimal(float(get("units") or 0.0)),  # type: ignore[arg-type]
+        share=to_decimal(float(split)) if split is not None else Decimal(1),  # type: ignore[arg-type]
+        tag=None if get("tag") is None else str(get("tag")),
+        cancel_date=_date(get("cancel_date")),
+        contract_months=None if months is None else int(months),  # type: ignore[call-overload]
+        contract_start=_date(get("contract_start")),
+    )
+
+
+def _date(value: object) -> date | None:
+    return None if value is None else pd.Timestamp(value).date()  # type: ignore[arg-type]
+
+
+def apply_splits(credits: list[Credit], plan: PlanConfig, table: str) -> list[Credit]:
+    """Replace split rows' amounts by their rounded parts of the deal."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, credit in enumerate(credits):
+        groups[(credit.credit_id, credit.measure)].append(i)
+    out = list(credits)
+    for (credit_id, _), rows in groups.items():
+        if len(rows) == 1 and credits[rows[0]].share == 1:
+            continue
+        _check_split(credits, rows, credit_id, table)
+        shares = [credits[i].share for i in rows]
+        parts = split_amount(
+            credits[rows[0]].amount,
+            shares,
+            plan.rounding.decimals,
+            plan.split_rounding,
+        )
+        for i, part in zip(rows, parts, strict=True):
+            units = credits[i].units * credits[i].share
+            out[i] = replace(credits[i], amount=part, units=units)
+    return out
+
+
+def _check_split(credits: list[Credit], rows: list[int], cid: str, table: str) -> None:
+    total = sum((credits[i].share for i in rows), Decimal(0))
+    if abs(total - 1) > Decimal("1e-9"):
+        listed = ", ".join(str(credits[i].row) for i in rows)
+        raise DataError(
+            f"{table}: split shares of credit_id {cid!r} (data rows {listed}) "
+            f"sum to {total}, must sum to 1"
+        )
+    amounts = {credits[i].amount for i in rows}
+    if len(amounts) > 1:
+        raise DataError(
+            f"{table}: rows of split credit_id {cid!r} give different amounts "
+            f"{sorted(map(str, amounts))}; give the deal total on every row"
+        )
