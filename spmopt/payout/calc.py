@@ -160,11 +160,12 @@ _KEY = ["rep_id", "period", "section", "kind", "credit_id", "tier", "rate"]
 def line_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
     """Lines whose amount changed: key columns, before, after, difference."""
     a, b = _keyed(before), _keyed(after)
-    merged = a.join(b, how="outer", lsuffix="_before", rsuffix="_after")
+    merged = a.join(b, how="outer", suffixes=("_before", "_after"))
     merged = merged.fillna(Decimal(0))
     merged["difference"] = merged["amount_after"] - merged["amount_before"]
-    merged = merged[merged["difference"] != 0].reset_index()
     decimals = before.plan.rounding.decimals
+    tiny = Decimal(1).scaleb(-decimals - 3)
+    merged = merged[merged["difference"].abs() >= tiny].reset_index()
     for column in ("amount_before", "amount_after", "difference"):
         merged[column] = [show_amount(v, decimals) for v in merged[column]]
     return merged.rename(columns={"amount_before": "before", "amount_after": "after"})
@@ -173,7 +174,9 @@ def line_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
 def _keyed(result: CalcResult) -> pd.DataFrame:
     frame = lines_frame(result)
     frame["amount"] = [line.amount for line in result.lines]
-    grouped = frame.groupby(_KEY, sort=True)["amount"].agg(lambda s: sum(s, Decimal(0)))
+    grouped = frame.groupby(_KEY, sort=True, dropna=False)["amount"].agg(
+        lambda s: sum(s, Decimal(0))
+    )
     return grouped.to_frame()
 
 
@@ -183,6 +186,6 @@ def payout_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
     out = a[["rep_id", "period"]].copy()
     out["paid_before"] = a["paid"]
     out["paid_after"] = b["paid"]
-    diff = [Decimal(y) - Decimal(x) for x, y in zip(a["paid"], b["paid"], strict=True)]
-    out["difference"] = [f"{d:f}" for d in diff]
+    diff = [round(y - x, 6) for x, y in zip(a["paid"], b["paid"], strict=True)]
+    out["difference"] = diff
     return out[[d != 0 for d in diff]].reset_index(drop=True)

@@ -71,3 +71,117 @@ def test_bad_plan_names_the_plan_field(tmp_path: Path, capsys) -> None:  # type:
     assert main(["payout", "simulate", str(config), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "plan.yaml" in err and "gap" in err and "measures.0.curve" in err
+
+
+CFG = REPO / "configs" / "payout"
+CALC = [
+    "--plan",
+    str(CFG / "plan_quarterly.yaml"),
+    "--quotas",
+    str(CFG / "quotas_small.csv"),
+]
+
+
+def test_calc_writes_payouts_and_one_statement_per_rep(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "calc"
+    args = ["payout", "calc", *CALC, "--credits", str(CFG / "credits_small.csv")]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "total_paid" in capsys.readouterr().out
+    payouts = (out / "payouts.csv").read_text().splitlines()
+    assert payouts[0].startswith("rep_id,period,period_start,period_end,earned")
+    assert len(payouts) == 1 + 12 * 4
+    assert len(list((out / "statements").glob("*.txt"))) == 12
+    again = tmp_path / "again"
+    assert main([*args, "--out", str(again)]) == 0
+    for name in ("payouts.csv", "statement_lines.csv", "statements/R01.txt"):
+        assert (out / name).read_bytes() == (again / name).read_bytes()
+
+
+def test_explain_prints_the_statement(capsys) -> None:  # type: ignore[no-untyped-def]
+    args = [
+        "payout",
+        "explain",
+        "R02",
+        *CALC,
+        "--credits",
+        str(CFG / "credits_small.csv"),
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "Statement for R02" in text and "clawback" in text and "D003" in text
+    assert main([*args[:2], "NOBODY", *args[3:]]) == 2
+    assert "rep 'NOBODY' is not in the quotas table" in capsys.readouterr().err
+
+
+def test_whatif_shows_line_differences(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = [
+        "payout",
+        "whatif",
+        *CALC,
+        "--credits",
+        str(CFG / "credits_small.csv"),
+        "--change",
+        "recredit:D002=R04",
+        "--out",
+        str(tmp_path / "w"),
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "D002" in text and "R04" in text
+    lines = (tmp_path / "w" / "whatif_lines.csv").read_text()
+    assert "D002" in lines
+    bad = [*args[:-4], "--change", "move:D002=x"]
+    assert main(bad) == 2
+    assert "KIND:CREDIT_ID=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("credits", "pattern"),
+    [
+        ("credit_id,rep_id,date\nD1,R01,2027-01-01\n", "missing column"),
+        ("credit_id,rep_id,date,amount\nD1,R01,2027-01-01,ten\n", "must be a number"),
+        ("credit_id,rep_id,date,amount\nD1,R01,2027-01-01,-4\n", ">= 0"),
+        ("credit_id,rep_id,date,amount\nD1,R99,2027-01-01,4\n", "'R99' in data row 1"),
+        (
+            "credit_id,rep_id,date,amount\nD1,R01,2026-12-31,4\n",
+            "outside the plan year",
+        ),
+        ("credit_id,rep_id,date,amount\n", "no rows"),
+    ],
+)
+def test_calc_bad_credits_exit_2(
+    tmp_path: Path, capsys, credits: str, pattern: str
+) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "credits.csv"
+    path.write_text(credits)
+    out = tmp_path / "calc"
+    assert (
+        main(["payout", "calc", *CALC, "--credits", str(path), "--out", str(out)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and pattern in err and "Traceback" not in err
+    assert not out.exists() and list(tmp_path.glob(".calc*")) == []
+
+
+def test_calc_missing_files_and_bad_plan(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["payout", "calc", *CALC, "--credits", str(tmp_path / "none.csv")]
+    assert main(args) == 2
+    assert "file not found" in capsys.readouterr().err
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        (CFG / "plan_quarterly.yaml")
+        .read_text()
+        .replace("year_start: 2027-01-01\n", "bogus: 1\n")
+    )
+    args = [
+        "payout",
+        "calc",
+        "--plan",
+        str(plan),
+        "--quotas",
+        str(CFG / "quotas_small.csv"),
+        "--credits",
+        str(CFG / "credits_small.csv"),
+    ]
+    assert main(args) == 2
+    assert "unknown field 'bogus'" in capsys.readouterr().err
