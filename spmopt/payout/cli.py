@@ -91,3 +91,26 @@ def whatif(
     typer.echo(lines.to_string(index=False) if len(lines) else "  (none)")
     typer.echo("changed payouts:")
     typer.echo(payouts.to_string(index=False) if len(payouts) else "  (none)")
+
+
+@app.command()
+def compare(
+    plans: list[Path] = typer.Argument(..., help="Two or more plan YAML files."),
+    config: Path = typer.Option(
+        ..., help="Simulation config (reps, attainment model); its plan is replaced."
+    ),
+    out: Path | None = typer.Option(None, help=OUT_HELP),
+    seed: int = typer.Option(0, help=SEED_HELP),
+) -> None:
+    """Price several plan designs side by side on the same simulated years."""
+    from functools import partial
+
+    from spmopt.config import load_config
+    from spmopt.payout.compare import check_designs, run_compare
+    from spmopt.payout.plan import load_plan
+    from spmopt.payout.simulate import SimulateConfig
+
+    designs = [load_plan(path) for path in plans]
+    check_designs(load_config(SimulateConfig, config), designs)
+    runner = partial(run_compare, plans=designs)
+    run_job("payout-compare", SimulateConfig, config, out, seed, runner)
