@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
-from spmopt.quota.config import CapacityConfig, QuotaConfig
+from spmopt.quota.config import CapacityConfig, PotentialConfig, QuotaConfig
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -34,3 +34,15 @@ def capacity(
     from spmopt.quota.capacity_job import run_capacity
 
     run_job("quota-capacity", CapacityConfig, config, out, seed, run_capacity)
+
+
+@app.command("potential")
+def potential(
+    config: Path = typer.Argument(..., help="Potential model config YAML."),
+    out: Path | None = typer.Option(None, help=OUT_HELP),
+    seed: int = typer.Option(0, help=SEED_HELP),
+) -> None:
+    """Forecast next-period bookings (P10/P50/P90) per account or rep."""
+    from spmopt.quota.potential_job import run_potential
+
+    run_job("quota-potential", PotentialConfig, config, out, seed, run_potential)

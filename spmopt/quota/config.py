@@ -242,3 +242,51 @@ class CapacityConfig(Config):
                     f"horizon_months {self.horizon_months}"
                 )
         return self
+
+
+class LightGBMConfig(Config):
+    """Tree settings of the quantile LightGBM potential model."""
+
+    n_estimators: int = Field(200, ge=1, le=5000)
+    learning_rate: float = Field(0.05, gt=0.0, le=1.0)
+    num_leaves: int = Field(15, ge=2, le=1024)
+    min_child_samples: int = Field(10, ge=1)
+
+
+class PotentialConfig(Config):
+    """Configuration of ``spmopt quota potential``.
+
+    Parameters
+    ----------
+    pipeline : TablePath
+        Opportunities: ``account``, ``sales_agent``, ``deal_stage`` (Won,
+        Lost, or open), ``engage_date``, ``close_date``, ``close_value``.
+    entity : {"account", "sales_agent"}
+        Forecast next-period bookings per account or per rep.
+    period : {"month", "quarter"}
+        Length of a period.
+    accounts, teams : TablePath, optional
+        Firmographics per account (``account``, ``sector``, ``revenue``,
+        ``employees``, ``year_established``, ``office_location``,
+        ``subsidiary_of``) or team data per agent (``sales_agent``,
+        ``manager``, ``regional_office``); used for the matching entity.
+    valid_periods, test_periods : int
+        Latest labelled periods held out, oldest first: validation picks
+        the model, test reports it.
+    track : bool
+        Record the run in MLflow (``tracking_uri``, else
+        ``MLFLOW_TRACKING_URI``, else a local SQLite file).
+    """
+
+    pipeline: TablePath = "bundled:maven_pipeline"
+    accounts: TablePath | None = "bundled:maven_accounts"
+    teams: TablePath | None = "bundled:maven_teams"
+    entity: Literal["account", "sales_agent"] = "account"
+    period: Literal["month", "quarter"] = "month"
+    trailing_periods: int = Field(3, ge=1, le=24)
+    valid_periods: int = Field(2, ge=1, le=24)
+    test_periods: int = Field(2, ge=1, le=24)
+    lightgbm: LightGBMConfig = LightGBMConfig()
+    track: bool = True
+    tracking_uri: str | None = None
+    experiment: str = Field("spmopt-quota-potential", min_length=1)
