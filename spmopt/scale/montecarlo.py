@@ -245,18 +245,17 @@ def _batch_summaries(
         for batch in batches:
             yield summarise_batch(simulate, batch, spec)
         return
-    shared = client.scatter([simulate, spec], broadcast=True, hash=False)
-    futures = client.map(
-        summarise_batch,
-        [shared[0]] * len(batches),
-        batches,
-        [shared[1]] * len(batches),
-        pure=False,
-    )
+    futures = client.map(_summarise, batches, simulate=simulate, spec=spec, pure=False)
     try:
         yield from _in_index_order(futures)
     finally:
-        client.cancel(futures + shared)
+        client.cancel(futures)
+
+
+def _summarise(
+    batch: Batch, simulate: Simulate, spec: BatchSpec
+) -> dict[str, tuple[Summary, bool]]:
+    return summarise_batch(simulate, batch, spec)
 
 
 def _in_index_order(futures: list[Any]) -> Iterator[Any]:

@@ -47,14 +47,26 @@ class SweepTask:
     kwargs : mapping
         Keyword arguments of ``func``.
     time_limit_seconds : float, optional
-        Give up on the task after this long (seconds of wall time on the
-        worker); no limit when None.
+        Time limit of the task, seconds of wall time on the worker; passed
+        to ``func`` as ``time_limit_seconds`` when it takes that keyword.
+        No limit when None.
+    grace_seconds : float
+        Extra time allowed past the limit before the task is given up as
+        timed out (so work that honours its own limit can still return).
     """
 
     key: str
     func: Callable[..., Any]
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     time_limit_seconds: float | None = None
+    grace_seconds: float = 5.0
+
+    @property
+    def hard_limit_seconds(self) -> float | None:
+        """When the guard stops waiting: the limit plus the grace, or None."""
+        if self.time_limit_seconds is None:
+            return None
+        return self.time_limit_seconds + self.grace_seconds
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,8 @@ def run_task(task: SweepTask) -> TaskOutcome:
     """Run one task under its time limit and catch what it raises.
 
     The task runs in a daemon thread; if it has not finished at its limit
-    the outcome is ``timeout`` and the thread is left to finish on its own.
+    plus grace the outcome is ``timeout`` and the thread is left to finish
+    on its own.
     """
     kwargs = dict(task.kwargs)
     if task.time_limit_seconds is not None and _accepts_limit(task.func):
@@ -124,10 +137,13 @@ def run_task(task: SweepTask) -> TaskOutcome:
     worker = threading.Thread(target=_call_into, args=(task.func, kwargs, box))
     worker.daemon = True
     worker.start()
-    worker.join(task.time_limit_seconds)
+    worker.join(task.hard_limit_seconds)
     seconds = time.perf_counter() - started
     if worker.is_alive():
-        note = f"no result within the time limit of {task.time_limit_seconds:g} s"
+        note = (
+            f"no result within the time limit of {task.time_limit_seconds:g} s "
+            f"(+{task.grace_seconds:g} s grace)"
+        )
         return TaskOutcome(task.key, "timeout", error=note, wall_seconds=seconds)
     if "error" in box:
         return TaskOutcome(task.key, "error", error=box["error"], wall_seconds=seconds)

@@ -21,7 +21,7 @@ def _send_test_functions_by_value(request: pytest.FixtureRequest) -> None:
 
 
 def _cluster(n_workers: int) -> Iterator[Any]:
-    cfg = SchedulerConfig(mode="local", n_workers=n_workers, memory_limit="1GiB")
+    cfg = SchedulerConfig(mode="local", n_workers=n_workers, memory_limit="2GiB")
     with dask_client(cfg) as client:
         yield client
 

@@ -35,7 +35,9 @@ def mixed_tasks() -> list[SweepTask]:
     return [
         SweepTask("sqrt", root, {"x": 16.0}),
         SweepTask("divide-by-zero", divide, {"a": 1, "b": 0}),
-        SweepTask("slow", nap, {"seconds": 5.0}, time_limit_seconds=0.3),
+        SweepTask(
+            "slow", nap, {"seconds": 5.0}, time_limit_seconds=0.2, grace_seconds=0.1
+        ),
         SweepTask("limit-passed", solve_with_limit, {"size": 3}, time_limit_seconds=9),
         SweepTask("pow", power, {"x": 2.0, "y": 10.0}),
     ]
@@ -58,7 +60,7 @@ def check_outcomes(result: Any) -> None:
     }
     errors = {o.key: o.error for o in result.failures}
     assert errors["divide-by-zero"].startswith("ZeroDivisionError:")
-    assert "0.3 s" in errors["slow"]
+    assert "0.2 s (+0.1 s grace)" in errors["slow"]
 
 
 def test_failures_are_reported_and_others_kept_in_process() -> None:
@@ -86,7 +88,7 @@ def test_unpicklable_task_is_an_error_not_a_crash(client_1: Any) -> None:
 
 def test_task_within_its_limit_is_ok_and_overrun_is_timeout() -> None:
     assert run_task(SweepTask("quick", nap, {"seconds": 0.0}, 5.0)).ok
-    outcome = run_task(SweepTask("slow", nap, {"seconds": 3.0}, 0.1))
+    outcome = run_task(SweepTask("slow", nap, {"seconds": 3.0}, 0.1, 0.0))
     assert (outcome.status, outcome.value) == ("timeout", None)
 
 
