@@ -1,0 +1,135 @@
+"""The deployable forecaster: encoder, LightGBM and calibration together.
+
+:class:`WinForecaster` takes deal frames (not matrices), so the category
+codes learned at training are the ones applied at scoring.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from spmopt.forecast.features import FeatureEncoder
+from spmopt.forecast.models import (
+    CalibrationMethod,
+    LightGBMWinModel,
+    ProbabilityCalibrator,
+    choose_calibration,
+)
+
+
+class WinForecaster(ClassifierMixin, BaseEstimator):
+    """Calibrated LightGBM win-probability model on deal frames.
+
+    Parameters
+    ----------
+    categorical, numeric : list of str
+        Feature columns by kind.
+    lgbm_params : dict, optional
+        Keyword arguments of :class:`LightGBMWinModel`.
+    calibration : {"auto", "none", "platt", "isotonic"}
+        ``"auto"`` chooses on the validation frame by cross-fitted Brier.
+    random_state : int
+        Seed of LightGBM and of the calibration folds.
+    """
+
+    def __init__(
+        self,
+        categorical: list[str] | None = None,
+        numeric: list[str] | None = None,
+        lgbm_params: dict[str, Any] | None = None,
+        calibration: str = "auto",
+        random_state: int = 0,
+    ) -> None:
+        self.categorical = categorical
+        self.numeric = numeric
+        self.lgbm_params = lgbm_params
+        self.calibration = calibration
+        self.random_state = random_state
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        y: np.ndarray,
+        valid_frame: pd.DataFrame | None = None,
+        y_valid: np.ndarray | None = None,
+    ) -> WinForecaster:
+        """Fit encoder and LightGBM on ``frame``; stop and calibrate on valid."""
+        self.encoder_ = FeatureEncoder(
+            list(self.categorical or []), list(self.numeric or [])
+        ).fit(frame)
+        X = self.encoder_.transform(frame)
+        n_cat = len(self.encoder_.categorical)
+        self.booster_model_ = LightGBMWinModel(
+            categorical_features=tuple(range(n_cat)),
+            random_state=self.random_state,
+            **(self.lgbm_params or {}),
+        )
+        if valid_frame is None or y_valid is None:
+            self.booster_model_.fit(X, y)
+            self.calibrator_ = ProbabilityCalibrator("none").fit(X[:, 0], y)
+            self.calibration_scores_: dict[str, float] = {}
+        else:
+            X_valid = self.encoder_.transform(valid_frame)
+            self.booster_model_.fit(X, y, X_valid, np.asarray(y_valid, dtype=float))
+            self._calibrate(X_valid, np.asarray(y_valid, dtype=float))
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _calibrate(self, X_valid: np.ndarray, y_valid: np.ndarray) -> None:
+        raw = self.booster_model_.predict_proba(X_valid)[:, 1]
+        method: CalibrationMethod
+        if self.calibration == "auto":
+            method, self.calibration_scores_ = choose_calibration(
+                raw, y_valid, self.random_state
+            )
+        else:
+            method, self.calibration_scores_ = self.calibration, {}  # type: ignore[assignment]
+        self.calibrator_ = ProbabilityCalibrator(method).fit(raw, y_valid)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Feature columns in model order."""
+        return self.encoder_.feature_names
+
+    def raw_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated LightGBM win probability, shape (n_rows,)."""
+        X = self.encoder_.transform(frame)
+        return self.booster_model_.predict_proba(X)[:, 1]
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated loss and win probabilities, shape (n_rows, 2)."""
+        p = self.calibrator_.transform(self.raw_proba(frame))
+        return np.column_stack([1 - p, p])
+
+    def win_probability(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated win probability of each deal, shape (n_rows,)."""
+        return self.predict_proba(frame)[:, 1]
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature contributions to the raw log-odds of each deal.
+
+        Returns
+        -------
+        DataFrame of shape (n_rows, n_features + 1)
+            One column per feature plus ``bias``; rows sum to the raw
+            (uncalibrated, unweighted) log-odds.
+        """
+        X = self.encoder_.transform(frame)
+        values = self.booster_model_.contributions(X)
+        return pd.DataFrame(values, columns=[*self.feature_names, "bias"])
+
+    def importance(self) -> pd.DataFrame:
+        """Gain importance per feature (sums to 1), largest first."""
+        table = pd.DataFrame(
+            {
+                "feature": self.feature_names,
+                "importance": self.booster_model_.importance(),
+            }
+        )
+        return table.sort_values(
+            ["importance", "feature"], ascending=[False, True], kind="stable"
+        ).reset_index(drop=True)

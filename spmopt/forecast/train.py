@@ -1,0 +1,319 @@
+"""Training run: split, fit every model, score on test, record, write.
+
+:func:`run_train` is the job runner behind ``spmopt forecast train``. It
+validates the table and the split before anything is written or logged,
+fits the baselines (base rate, logistic regression, histogram gradient
+boosting) and the calibrated LightGBM model, scores them all on the
+untouched test split and says whether the chosen model carries a usable
+signal beyond the base rate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from spmopt._logging import logger
+from spmopt.errors import DataError, NoSignalWarning
+from spmopt.forecast.config import ForecastConfig
+from spmopt.forecast.features import DealTable, load_deals
+from spmopt.forecast.forecaster import WinForecaster
+from spmopt.forecast.metrics import paired_bootstrap, reliability_table, score_all
+from spmopt.forecast.models import (
+    BaseRateModel,
+    LogisticBaseline,
+    hist_gb_baseline,
+)
+from spmopt.forecast.split import PARTS, Split, grouped_random_split, time_split
+from spmopt.runs import RunWriter
+
+USABLE = "usable signal"
+NO_SIGNAL = "no usable signal"
+LEARNED_MODELS = ("logistic", "hist_gb", "lightgbm")
+
+
+@dataclass
+class TrainingData:
+    """Closed deals split into train, validation and test frames."""
+
+    deals: DealTable
+    split: Split
+    frames: dict[str, pd.DataFrame]
+    labels: dict[str, np.ndarray]
+
+
+@dataclass
+class TrainResult:
+    """Everything a training run produced, before it is written."""
+
+    forecaster: WinForecaster
+    test_proba: dict[str, np.ndarray]
+    valid_brier: dict[str, float]
+    seconds: dict[str, float]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare(
+    cfg: ForecastConfig, seed: int, deals: DealTable | None = None
+) -> TrainingData:
+    """Load and split the closed deals; raise before any work if unusable.
+
+    Raises
+    ------
+    DataError
+        Too few rows, a part without both outcomes, or missing dates.
+    """
+    deals = deals or load_deals(cfg)
+    closed = deals.frame.loc[deals.labelled].reset_index(drop=True)
+    y = deals.label[deals.labelled]
+    if len(closed) < cfg.split.min_rows:
+        raise DataError(
+            f"{cfg.table}: {len(closed)} closed (won or lost) deals, need at least "
+            f"split.min_rows={cfg.split.min_rows}"
+        )
+    split = _split(cfg, closed, y, seed)
+    frames = {part: closed.loc[split.mask(part)] for part in PARTS}
+    labels = {part: y[split.mask(part)] for part in PARTS}
+    _check_parts(cfg, labels, split)
+    return TrainingData(deals, split, frames, labels)
+
+
+def _split(
+    cfg: ForecastConfig, closed: pd.DataFrame, y: np.ndarray, seed: int
+) -> Split:
+    cols, shares = cfg.columns, (cfg.split.valid_share, cfg.split.test_share)
+    groups = closed[cols.deal_id].fillna("")
+    if cfg.split_kind() == "grouped-random":
+        return grouped_random_split(groups, y, *shares, seed=seed)
+    date_col = str(cols.prediction_date)
+    dates = closed[date_col]
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise DataError(
+            f"{cfg.table}: column '{date_col}' (prediction date) is empty for "
+            f"{int(dates.isna().sum())} closed deal(s), first in closed row {row + 1}; "
+            "a time split needs a date on every closed deal"
+        )
+    return time_split(dates, groups, *shares)
+
+
+def _check_parts(
+    cfg: ForecastConfig, labels: dict[str, np.ndarray], split: Split
+) -> None:
+    need = cfg.split.min_per_class
+    for part, y in labels.items():
+        won, lost = int((y == 1).sum()), int((y == 0).sum())
+        if min(won, lost) < need:
+            raise DataError(
+                f"{cfg.table}: the {part} split ({split.kind}) has {won} won and "
+                f"{lost} lost deals, need at least split.min_per_class={need} of "
+                "each; add data or change split shares"
+            )
+
+
+def fit_models(cfg: ForecastConfig, data: TrainingData, seed: int) -> TrainResult:
+    """Fit the baselines and the calibrated LightGBM; predict on test."""
+    deals, f, y = data.deals, data.frames, data.labels
+    forecaster = WinForecaster(
+        deals.categorical,
+        deals.numeric,
+        lgbm_params=_lgbm_params(cfg),
+        calibration=cfg.model.calibration,
+        random_state=seed,
+    )
+    start = time.perf_counter()
+    forecaster.fit(f["train"], y["train"], f["valid"], y["valid"])
+    seconds = {"lightgbm": time.perf_counter() - start}
+    encoder = forecaster.encoder_
+    X = {part: encoder.transform(f[part]) for part in PARTS}
+    test = {"lightgbm": forecaster.win_probability(f["test"])}
+    test["lightgbm_uncalibrated"] = forecaster.raw_proba(f["test"])
+    valid_brier = {"lightgbm": _calibrated_valid_brier(forecaster, f["valid"], y)}
+    n_cat = len(deals.categorical)
+    baselines = {
+        "base_rate": BaseRateModel(),
+        "logistic": LogisticBaseline(n_categorical=n_cat),
+        "hist_gb": hist_gb_baseline(n_cat, X["train"].shape[1], seed),
+    }
+    for name, model in baselines.items():
+        start = time.perf_counter()
+        model.fit(X["train"], y["train"])
+        seconds[name] = time.perf_counter() - start
+        test[name] = model.predict_proba(X["test"])[:, 1]
+        p_valid = model.predict_proba(X["valid"])[:, 1]
+        valid_brier[name] = float(np.mean((p_valid - y["valid"]) ** 2))
+    return TrainResult(forecaster, test, valid_brier, seconds)
+
+
+def _lgbm_params(cfg: ForecastConfig) -> dict[str, Any]:
+    return cfg.model.model_dump(exclude={"calibration", "bootstrap_rounds"})
+
+
+def _calibrated_valid_brier(
+    forecaster: WinForecaster, valid: pd.DataFrame, y: dict[str, np.ndarray]
+) -> float:
+    """Cross-fitted Brier of the chosen calibration (not the in-sample one)."""
+    scores = forecaster.calibration_scores_
+    if scores:
+        return float(scores[forecaster.calibrator_.method])
+    p = forecaster.win_probability(valid)
+    return float(np.mean((p - y["valid"]) ** 2))
+
+
+def evaluate(
+    cfg: ForecastConfig, data: TrainingData, result: TrainResult, seed: int
+) -> dict[str, Any]:
+    """Test metrics of every model, the verdict and the chosen model."""
+    y_test = data.labels["test"]
+    models = {name: score_all(y_test, p) for name, p in result.test_proba.items()}
+    best = min(LEARNED_MODELS, key=lambda name: result.valid_brier[name])
+    versus = paired_bootstrap(
+        y_test,
+        result.test_proba[best],
+        result.test_proba["base_rate"],
+        seed=seed,
+        rounds=cfg.model.bootstrap_rounds,
+    )
+    usable = versus["low"] > 0
+    if not usable:
+        warnings.warn(
+            f"{cfg.dataset}: no model beats the base rate on the test split "
+            f"(best on validation: {best}, Brier improvement "
+            f"{versus['improvement']:.5f}, 95% interval [{versus['low']:.5f}, "
+            f"{versus['high']:.5f}]); nothing will be promoted",
+            NoSignalWarning,
+            stacklevel=2,
+        )
+    return _metrics_dict(cfg, data, result, models, best, versus, usable)
+
+
+def _metrics_dict(
+    cfg: ForecastConfig,
+    data: TrainingData,
+    result: TrainResult,
+    models: dict[str, dict[str, float]],
+    best: str,
+    versus: dict[str, float],
+    usable: bool,
+) -> dict[str, Any]:
+    counts = data.split.counts()
+    forecaster = result.forecaster
+    return {
+        "dataset": cfg.dataset,
+        "split": data.split.kind,
+        "split_cuts": data.split.cuts,
+        "verdict": USABLE if usable else NO_SIGNAL,
+        "chosen_model": best if usable else "base_rate",
+        "best_on_validation": best,
+        "versus_base_rate": {"metric": "brier", **versus},
+        "base_rate": float(np.mean(data.labels["train"])),
+        "n_train": counts["train"],
+        "n_valid": counts["valid"],
+        "n_test": counts["test"],
+        "n_open": int((~data.deals.labelled).sum()),
+        "models": models,
+        "validation_brier": result.valid_brier,
+        "calibration": forecaster.calibrator_.method,
+        "calibration_brier_cv": forecaster.calibration_scores_,
+        "best_iteration": forecaster.booster_model_.best_iteration_,
+        "features": {
+            "categorical": data.deals.categorical,
+            "numeric": data.deals.numeric,
+            "dropped": data.deals.dropped,
+        },
+        "data_sha256": data_hash(data.deals),
+        "mlflow_run_id": None,
+        "promoted": False,
+    }
+
+
+def data_hash(deals: DealTable) -> str:
+    """SHA-256 of the role and feature columns of the deal table."""
+    hashed = pd.util.hash_pandas_object(deals.frame, index=False)
+    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
+
+
+def reliability_frame(y: np.ndarray, test_proba: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Reliability table of every model stacked with a ``model`` column."""
+    tables = []
+    for name, p in test_proba.items():
+        table = reliability_table(y, p)
+        table.insert(0, "model", name)
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def headline(metrics: dict[str, Any], seconds: dict[str, float]) -> dict[str, Any]:
+    """Figures printed by the CLI and stored in the manifest."""
+    models = metrics["models"]
+    return {
+        "verdict": metrics["verdict"],
+        "chosen_model": metrics["chosen_model"],
+        "calibration": metrics["calibration"],
+        "lightgbm_auc": models["lightgbm"]["auc"],
+        "lightgbm_brier": models["lightgbm"]["brier"],
+        "lightgbm_ece": models["lightgbm"]["ece"],
+        "logistic_auc": models["logistic"]["auc"],
+        "hist_gb_auc": models["hist_gb"]["auc"],
+        "base_rate_brier": models["base_rate"]["brier"],
+        "n_train": metrics["n_train"],
+        "n_test": metrics["n_test"],
+        "promoted": metrics["promoted"],
+        "train_seconds": round(sum(seconds.values()), 3),
+    }
+
+
+def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
+    """Train and evaluate the forecaster; write metrics and tables to ``out``.
+
+    Writes ``metrics.json``, ``reliability.csv`` and ``importance.csv``
+    and records the run in MLflow (unless ``tracking.enabled`` is false).
+
+    Parameters
+    ----------
+    cfg : ForecastConfig
+    out : RunWriter
+        Where the files go.
+    seed : int
+        Seed of the split, LightGBM, the baselines and the bootstrap.
+
+    Returns
+    -------
+    dict
+        Headline figures (verdict, chosen model, AUCs, Brier, ECE).
+    """
+    data = prepare(cfg, seed)
+    with threadpool_limits(limits=cfg.model.n_jobs):
+        result = fit_models(cfg, data, seed)
+    metrics = evaluate(cfg, data, result, seed)
+    reliability = reliability_frame(data.labels["test"], result.test_proba)
+    importance = result.forecaster.importance()
+    if cfg.tracking.enabled:
+        from spmopt.forecast.lineage import record_run
+
+        metrics.update(record_run(cfg, data, result, metrics, reliability, importance))
+    out.write_json("metrics.json", metrics)
+    out.write_csv("reliability.csv", reliability)
+    out.write_csv("importance.csv", importance)
+    figures = headline(metrics, result.seconds)
+    logger.info(
+        "forecast %s: %s, chosen %s, lightgbm AUC %.3f Brier %.4f ECE %.4f, "
+        "base-rate Brier %.4f, %d train rows, %.1f s",
+        cfg.dataset,
+        figures["verdict"],
+        figures["chosen_model"],
+        figures["lightgbm_auc"],
+        figures["lightgbm_brier"],
+        figures["lightgbm_ece"],
+        figures["base_rate_brier"],
+        figures["n_train"],
+        figures["train_seconds"],
+    )
+    return figures

@@ -1,0 +1,141 @@
+import json
+import warnings
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from spmopt.config import load_config, parse_config
+from spmopt.errors import DataError, NoSignalWarning
+from spmopt.forecast.config import ForecastConfig
+from spmopt.forecast.train import NO_SIGNAL, USABLE, run_train
+from spmopt.runs import RunWriter
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _train(cfg: ForecastConfig, folder: Path, seed: int = 0) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoSignalWarning)
+        return run_train(cfg, RunWriter(folder), seed)
+
+
+def test_signal_is_found_and_every_file_follows_the_contract(
+    cfg, deals_factory, tmp_path
+) -> None:
+    headline = _train(cfg, tmp_path / "a")
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert metrics["verdict"] == USABLE == headline["verdict"]
+    assert metrics["split"] == "time"
+    assert {"base_rate", "logistic", "hist_gb", "lightgbm"} <= set(metrics["models"])
+    for scores in metrics["models"].values():
+        assert set(scores) == {"auc", "pr_auc", "brier", "log_loss", "ece"}
+    lgbm, base = metrics["models"]["lightgbm"], metrics["models"]["base_rate"]
+    assert lgbm["auc"] > 0.8 and lgbm["brier"] < base["brier"]
+    closed = deals_factory()["stage"] != "Open"
+    assert metrics["n_train"] + metrics["n_valid"] + metrics["n_test"] == closed.sum()
+    reliability = pd.read_csv(tmp_path / "a" / "reliability.csv")
+    assert list(reliability.columns) == [
+        "model",
+        "bin",
+        "mean_predicted",
+        "observed_rate",
+        "count",
+    ]
+    counts = reliability.groupby("model")["count"].sum()
+    assert (counts == metrics["n_test"]).all()
+    importance = pd.read_csv(tmp_path / "a" / "importance.csv")
+    assert list(importance.columns) == ["feature", "importance"]
+    for key in ("lightgbm_auc", "lightgbm_brier", "lightgbm_ece", "logistic_auc"):
+        assert key in headline
+    assert "base_rate_brier" in headline
+
+
+def test_same_seed_gives_identical_files(cfg, tmp_path) -> None:
+    _train(cfg, tmp_path / "a")
+    _train(cfg, tmp_path / "b")
+    for name in ("reliability.csv", "importance.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (
+            tmp_path / "b" / name
+        ).read_bytes()
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in "ab")
+    assert a == b
+
+
+def test_noise_gives_no_usable_signal_and_no_promotion(
+    make_config, deals_factory, tmp_path
+) -> None:
+    path = tmp_path / "noise.csv"
+    deals_factory(n=900, seed=5, signal=0.0).to_csv(path, index=False)
+    cfg = parse_config(ForecastConfig, make_config(str(path)))
+    with pytest.warns(NoSignalWarning, match="no model beats the base rate"):
+        headline = run_train(cfg, RunWriter(tmp_path / "out"), 0)
+    assert headline["verdict"] == NO_SIGNAL
+    assert headline["chosen_model"] == "base_rate"
+    assert headline["promoted"] is False
+
+
+def test_run_is_recorded_in_mlflow(cfg, tmp_path) -> None:
+    cfg = cfg.model_copy(
+        update={"tracking": cfg.tracking.model_copy(update={"enabled": True})}
+    )
+    _train(cfg, tmp_path / "a")
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    run = mlflow.MlflowClient().get_run(metrics["mlflow_run_id"])
+    assert run.data.metrics["lightgbm_auc"] == pytest.approx(
+        metrics["models"]["lightgbm"]["auc"]
+    )
+    assert run.data.params["features"] == "owner,region,amount,score"
+    assert run.data.tags["spmopt.data_sha256"] == metrics["data_sha256"]
+
+
+def test_too_few_rows_or_classes_per_part_are_refused(
+    make_config, deals_factory, tmp_path
+) -> None:
+    path = tmp_path / "small.csv"
+    deals_factory(n=60).to_csv(path, index=False)
+    cfg = parse_config(ForecastConfig, make_config(str(path)))
+    with pytest.raises(DataError, match=r"need at least split\.min_rows=100"):
+        run_train(cfg, RunWriter(tmp_path / "out"), 0)
+    strict = cfg.model_copy(
+        update={
+            "split": cfg.split.model_copy(update={"min_rows": 10, "min_per_class": 500})
+        }
+    )
+    with pytest.raises(DataError, match=r"min_per_class=500"):
+        run_train(strict, RunWriter(tmp_path / "out"), 0)
+
+
+def test_maven_config_finds_no_signal_at_engage_time(tmp_path) -> None:
+    cfg = load_config(ForecastConfig, REPO / "configs" / "forecast" / "maven.yaml")
+    cfg = cfg.model_copy(
+        update={"tracking": cfg.tracking.model_copy(update={"enabled": False})}
+    )
+    headline = _train(cfg, tmp_path / "m")
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["verdict"] == NO_SIGNAL and metrics["promoted"] is False
+    assert metrics["split"] == "time"
+    assert set(metrics["features"]["categorical"]) == {
+        "sales_agent",
+        "account",
+        "product",
+    }
+    assert metrics["features"]["numeric"] == []
+    assert metrics["split_cuts"]["valid"] < metrics["split_cuts"]["test"]
+    assert 0.4 < headline["lightgbm_auc"] < 0.6
+
+
+@pytest.mark.slow
+def test_ibm_config_beats_every_baseline(tmp_path) -> None:
+    cfg = load_config(ForecastConfig, REPO / "configs" / "forecast" / "ibm.yaml")
+    with pytest.warns(Warning):
+        headline = run_train(cfg, RunWriter(tmp_path / "i"), 0)
+    metrics = json.loads((tmp_path / "i" / "metrics.json").read_text())
+    assert metrics["split"] == "grouped-random"
+    assert headline["verdict"] == USABLE
+    lgbm = metrics["models"]["lightgbm"]
+    for name in ("base_rate", "logistic", "hist_gb"):
+        assert lgbm["brier"] < metrics["models"][name]["brier"]
+    assert np.isclose(lgbm["auc"], headline["lightgbm_auc"])
