@@ -34,6 +34,15 @@ SECTIONS: tuple[tuple[SectionSpec, Renderer], ...] = (
         sections.payout,
     ),
     (
+        SectionSpec(
+            "compare",
+            "Plan comparison",
+            ("payout", "compare", "payout_compare", ""),
+            "comparison.csv",
+        ),
+        sections.comparison,
+    ),
+    (
         SectionSpec("analytics", "KPIs and scorecards", ("analytics", ""), "kpis.csv"),
         sections.analytics,
     ),
@@ -111,7 +120,8 @@ def _names(spec: SectionSpec, run_dir: Path, folder: Path | None) -> tuple[str, 
     sub = folder.relative_to(run_dir).as_posix()
     if sub == spec.key:
         return spec.key, spec.title
-    return sub.replace("/", "-"), f"{spec.title} ({sub})"
+    key = sub if sub.startswith(spec.key) else f"{spec.key}-{sub}"
+    return key.replace("/", "-"), f"{spec.title} ({sub})"
 
 
 def _overview(manifest: dict, found: int) -> str:

@@ -221,3 +221,43 @@ def forecast_chart(accuracy: pd.DataFrame) -> go.Figure:
         )
     fig.update_layout(title="Forecast versus actual", yaxis_title="won value")
     return fig
+
+
+def percentile_chart(table: pd.DataFrame) -> go.Figure:
+    """Cost P50 per plan with a bar from P10 to P90, and the mean."""
+    plans = table["plan"].astype(str)
+    low = table["cost_p50"] - table["cost_p10"]
+    high = table["cost_p90"] - table["cost_p50"]
+    fig = go.Figure(
+        go.Scatter(
+            x=plans,
+            y=table["cost_p50"],
+            mode="markers",
+            marker={"size": 12},
+            error_y={"type": "data", "array": high, "arrayminus": low},
+            name="P50 (bar: P10-P90)",
+        )
+    )
+    if "cost_mean" in table:
+        fig.add_trace(
+            go.Scatter(x=plans, y=table["cost_mean"], mode="markers", name="mean")
+        )
+    fig.update_layout(title="Plan cost by design", yaxis_title="cost")
+    return fig
+
+
+def curves_chart(curves: dict[str, pd.DataFrame]) -> go.Figure:
+    """Payout curves of several plans on one chart (second column as y)."""
+    fig = go.Figure()
+    for name in sorted(curves):
+        curve = curves[name]
+        fig.add_trace(
+            go.Scatter(
+                x=curve["attainment"],
+                y=curve[curve.columns[1]],
+                mode="lines",
+                name=name,
+            )
+        )
+    fig.update_layout(title="Payout curves", xaxis_title="attainment")
+    return fig

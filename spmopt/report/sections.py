@@ -212,7 +212,6 @@ def payout(folder: Path, prefix: str, options: Options) -> list[str]:
     reps = read_csv(folder / "rep_payouts.csv")
     if reps is not None:
         parts += [heading("Payout per rep"), table(reps)]
-    parts += _comparison(folder)
     return parts
 
 
@@ -225,15 +224,25 @@ def _payout_curve(path: Path, prefix: str) -> list[str]:
     return [figure(chart, f"{prefix}-curve")]
 
 
-def _comparison(folder: Path) -> list[str]:
-    paths = sorted(folder.glob("compar*.csv"))
-    if not paths:
-        return [paragraph("No plan comparison in this run.", "note")]
-    parts = [heading("Plan comparison")]
-    for path in paths:
-        frame = read_csv(path)
-        if frame is not None:
-            parts.append(table(frame))
+def comparison(folder: Path, prefix: str, options: Options) -> list[str]:
+    """Plan designs priced on the same simulated years, side by side."""
+    table_ = read_csv(folder / "comparison.csv")
+    if table_ is None:
+        return [missing("comparison.csv is empty.")]
+    parts = [table(table_)]
+    if {"cost_p10", "cost_p50", "cost_p90"} <= set(table_.columns):
+        chart = figs.percentile_chart(table_)
+        parts.append(figure(chart, f"{prefix}-percentiles", 360))
+    curves = {
+        str(plan): read_csv(folder / str(plan) / "payout_curve.csv")
+        for plan in table_["plan"]
+    }
+    found = {
+        plan: c for plan, c in curves.items() if c is not None and len(c.columns) > 1
+    }
+    if found:
+        chart = figs.curves_chart(found)
+        parts.append(figure(chart, f"{prefix}-curves", 360))
     return parts
 
 

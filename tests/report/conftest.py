@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-JOBS = ("territory", "forecast_ibm", "forecast_maven", "quota", "payout", "analytics")
+JOBS = (
+    "territory",
+    "forecast_ibm",
+    "forecast_maven",
+    "quota",
+    "payout",
+    "compare",
+    "analytics",
+)
 
 
 def _csv(folder: Path, name: str, frame: pd.DataFrame) -> None:
@@ -180,6 +188,18 @@ def write_payout(folder: Path) -> None:
     )  # fmt: skip
 
 
+def write_compare(folder: Path) -> None:
+    rows = []
+    for plan, scale in (("linear", 1.0), ("accelerated", 1.3)):
+        write_payout(folder / plan)
+        rows.append(
+            {"plan": plan, "cost_mean": 50 * scale, "cost_p10": 25 * scale,
+             "cost_p50": 49 * scale, "cost_p90": 75 * scale,
+             "cost_at_mean_attainment": 45 * scale}
+        )  # fmt: skip
+    _csv(folder, "comparison.csv", pd.DataFrame(rows))
+
+
 def write_analytics(folder: Path) -> None:
     base = {"n_deals": 10, "n_open": 2, "won_value": 100.0, "win_rate": 0.5}
     rows = [
@@ -219,6 +239,7 @@ WRITERS: dict[str, Callable[[Path], None]] = {
     "forecast_maven": lambda f: write_forecast(f, "maven"),
     "quota": write_quota,
     "payout": write_payout,
+    "compare": write_compare,
     "analytics": write_analytics,
 }
 

@@ -87,10 +87,10 @@ def test_report_renders_without_console_errors(
     sections = re.findall(r'<section id="([^"]+)"', dom)
     assert sections == [
         "overview", "territory", "forecast_ibm", "forecast_maven",
-        "quota", "payout", "analytics",
+        "quota", "payout", "compare", "analytics",
     ]  # fmt: skip
     figure_ids = re.findall(r'data-figure="([^"]+)"', dom)
-    assert len(figure_ids) == 15
+    assert len(figure_ids) == 17
     not_drawn = [fid for fid in figure_ids if not _figure_rendered(dom, fid)]
     assert not_drawn == []
 

@@ -22,6 +22,8 @@ FIGURE_IDS = (
     "quota-attain",
     "payout-cost",
     "payout-curve",
+    "compare-percentiles",
+    "compare-curves",
     "analytics-periods",
     "analytics-stages",
     "analytics-accuracy",
@@ -32,7 +34,7 @@ def test_full_run_has_every_section_and_figure(full_run: Path) -> None:
     text = build_report(full_run).read_text()
     for section in ("overview", "territory", "forecast_ibm", "forecast_maven"):
         assert f"<section id='{section}'" in text
-    for section in ("quota", "payout", "analytics"):
+    for section in ("quota", "payout", "compare", "analytics"):
         assert f"<section id='{section}'" in text
     for div_id in FIGURE_IDS:
         assert f'id="{div_id}"' in text, div_id
@@ -53,7 +55,7 @@ def test_missing_jobs_are_named(tmp_path: Path, make_run: Callable) -> None:
     assert "<section id='quota'" in text
     assert "Not in this run: looked for territory/assignments.csv" in text
     assert "payout/cost_distribution.csv or cost_distribution.csv" in text
-    assert "1 of 5 job sections present" in text
+    assert "1 of 6 job sections present" in text
 
 
 def test_stand_alone_job_run_reads_top_folder(
