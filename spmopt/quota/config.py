@@ -59,6 +59,35 @@ class AttainmentConfig(Config):
     n_scenarios: int = Field(10_000, ge=100, le=1_000_000)
 
 
+class PhasingConfig(Config):
+    """Phase each rep's quota into quarters or months.
+
+    Weights are given (``weights``, fiscal order) or come from a deals
+    table (``history``: ``deal_stage``, ``close_date``, ``close_value``),
+    as each calendar month's average won bookings.
+    """
+
+    periods: Literal["quarter", "month"] = "quarter"
+    weights: list[float] | None = None
+    history: TablePath | None = None
+    start_month: int = Field(1, ge=1, le=12, description="Fiscal year start.")
+
+    @model_validator(mode="after")
+    def _source(self) -> PhasingConfig:
+        if (self.weights is None) == (self.history is None):
+            raise ValueError("give exactly one of weights or history")
+        size = 4 if self.periods == "quarter" else 12
+        if self.weights is not None:
+            if len(self.weights) != size:
+                raise ValueError(
+                    f"{self.periods} phasing needs {size} weights, "
+                    f"got {len(self.weights)}"
+                )
+            if min(self.weights) < 0 or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 and not all 0")
+        return self
+
+
 class StretchConfig(Config):
     """Stretch mode: find the target at which a share of reps attains.
 
@@ -83,6 +112,8 @@ class QuotaConfig(Config):
         Required unless ``stretch`` is given.
     stretch : StretchConfig, optional
         Let the expected share of reps attaining set the target instead.
+    phasing : PhasingConfig, optional
+        Also split each quota into quarters or months.
     rounding_decimals : int
         Quotas are rounded to units of ``10 ** -rounding_decimals``
         (2: cents, 0: whole dollars, -3: thousands); the target must be a
@@ -103,6 +134,7 @@ class QuotaConfig(Config):
     reps: TablePath
     target: float | None = Field(None, gt=0.0)
     stretch: StretchConfig | None = None
+    phasing: PhasingConfig | None = None
     rep_id_column: str = "rep_id"
     potential_column: str = "potential"
     months_in_seat_column: str = "months_in_seat"

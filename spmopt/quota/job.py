@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.data import check_schema, load_table
 from spmopt.quota.allocation import (
     AllocationResult,
     QuotaAllocator,
@@ -15,11 +16,13 @@ from spmopt.quota.allocation import (
 )
 from spmopt.quota.attainment import AttainmentResult, simulate_attainment
 from spmopt.quota.config import QuotaConfig
+from spmopt.quota.phasing import monthly_weights, period_weights, phase_quotas
 from spmopt.quota.reps import RepBook, read_reps, reference_weights
 from spmopt.quota.rounding import ROUNDING_RULE, largest_remainder
 from spmopt.quota.stretch import implied_target
 from spmopt.runs import RunWriter
 
+HISTORY_SCHEMA = {"deal_stage": "str", "close_date": "date", "close_value": "float"}
 HEADLINE_KEYS = (
     "n_reps",
     "target",
@@ -233,9 +236,50 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     sim = attainment(book, quota, cfg, seed)
     out.write_csv("quotas.csv", quotas_table(book, result, sim, cfg, target))
     info = summary(result, sim, cfg, target)
+    if cfg.phasing is not None:
+        phased, info["phasing"] = phase_table(book, result, cfg)
+        out.write_csv("quotas_by_period.csv", phased)
     out.write_json("summary.json", info)
     _log(info, result)
     return {key: info[key] for key in HEADLINE_KEYS}
+
+
+def phase_table(
+    book: RepBook, result: AllocationResult, cfg: QuotaConfig
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``quotas_by_period.csv`` (long format) and its summary entry."""
+    phasing = cfg.phasing
+    assert phasing is not None
+    if phasing.history is not None:
+        deals = load_table(phasing.history, name="phasing history")
+        deals = check_schema(deals, HISTORY_SCHEMA, "phasing history")
+        monthly, observed = monthly_weights(deals)
+        weights, labels = period_weights(monthly, phasing.periods, phasing.start_month)
+        source = "history"
+    else:
+        assert phasing.weights is not None
+        weights = np.asarray(phasing.weights, dtype=float) / sum(phasing.weights)
+        _, labels = period_weights(np.ones(12), phasing.periods, phasing.start_month)
+        observed, source = [], "given"
+    units = phase_quotas(result.quota_units, weights)
+    frame = pd.DataFrame(
+        {
+            "rep_id": np.repeat(book.rep_id, len(labels)),
+            "period": np.tile(labels, len(book.rep_id)),
+            "weight": np.tile(np.round(weights, 6), len(book.rep_id)),
+            "quota": to_currency(units.ravel(), cfg.rounding_decimals),
+        }
+    )
+    entry = {
+        "periods": phasing.periods,
+        "labels": labels,
+        "weights": np.round(weights, 6).tolist(),
+        "source": source,
+        "months_missing_from_history": [
+            i + 1 for i, seen in enumerate(observed) if not seen
+        ],
+    }
+    return frame, entry
 
 
 def _log(info: dict[str, Any], result: AllocationResult) -> None:

@@ -130,3 +130,22 @@ def test_stretch_mode_sets_the_target_from_the_goal(tmp_path: Path) -> None:
     assert summary["quota_sum"] == summary["target"]
     assert summary["share_expected_to_attain"] == pytest.approx(0.6, abs=0.01)
     assert summary["stretch"]["implied_target"] == summary["target"]
+
+
+def test_phasing_rows_sum_to_each_annual_quota(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    assert main(["quota", "set", str(EXAMPLE), "--out", str(out)]) == 0
+    quotas = pd.read_csv(out / "quotas.csv", dtype={"quota": str})
+    phased = pd.read_csv(out / "quotas_by_period.csv", dtype={"quota": str})
+    assert phased["period"].unique().tolist() == ["Q1", "Q2", "Q3", "Q4"]
+    annual = dict(zip(quotas["rep_id"], map(Decimal, quotas["quota"]), strict=True))
+    for rep, group in phased.groupby("rep_id"):
+        assert sum(Decimal(q) for q in group["quota"]) == annual[rep]
+
+
+def test_phasing_needs_one_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, GOOD, phasing={"periods": "quarter", "weights": [1, 2]})
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "quarter phasing needs 4 weights, got 2" in capsys.readouterr().err
