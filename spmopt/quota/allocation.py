@@ -99,7 +99,7 @@ class QuotaAllocator:
        ``D*``; among them minimise ``t`` subject to ``D <= D* + 1`` and
        ``up_i + down_i <= t * w_i`` with ``w_i = (r_i + e) / max_k r_k``
        and a tiny ``e`` (so reps with a zero reference move only when no
-       one else can). This spreads the
+       one else can), for every rep with room to move. This spreads the
        shortfall or excess over all free reps by the same percentage
        instead of loading it on one.
 
@@ -292,9 +292,10 @@ class QuotaAllocator:
         self.model.addConstraint(total <= moved + 1.0, name="keep_total")
         weight = spread_weights(self.reference)
         for i, (up, down) in enumerate(zip(self._up, self._down, strict=True)):
-            self.model.addConstraint(
-                up + down <= float(weight[i]) * t, name=f"spread_{i}"
-            )
+            if (up.upBound or 0) > 0 or (down.upBound or 0) > 0:
+                self.model.addConstraint(
+                    up + down <= float(weight[i]) * t, name=f"spread_{i}"
+                )
         self.model.setObjective(t)
 
     def _run_solver(self, solver: str, time_limit: float, threads: int) -> str:

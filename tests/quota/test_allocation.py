@@ -95,9 +95,11 @@ def test_caps_below_target_name_the_amounts() -> None:
 
 
 def test_lp_size_is_reported() -> None:
-    result = QuotaAllocator.from_potential([1.0, 2.0, 3.0], 60.0).solve()
-    assert result.n_variables == 2 * 3 + 1
-    assert result.n_constraints == 1 + 1 + 3
+    # 2 reps x (up, down) + spread; target + keep_total + one rep free to move
+    allocator = QuotaAllocator([50000, 50000], [0, 0], [30000, 100000], 100000)
+    result = allocator.solve()
+    assert result.n_variables == 2 * 2 + 1
+    assert result.n_constraints == 1 + 1 + 1
 
 
 def test_format_amount() -> None:
