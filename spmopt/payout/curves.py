@@ -148,24 +148,41 @@ def _from_points(curve: Curve, num: Callable[[float], N]) -> Segments[N]:
 
 @dataclass(frozen=True)
 class CurveArrays:
-    """Float segment coefficients as arrays, for vectorised evaluation."""
+    """Float segment coefficients as arrays, for vectorised evaluation.
+
+    Besides the segments, the curve is kept as hinges: a line
+    ``c0 + s0 * x`` plus, at each later edge ``t``, a slope change
+    ``ds * max(x - t, 0)`` and a jump ``j`` once ``x`` reaches ``t`` (or
+    passes it, for upper-inclusive edges). Curves with few edges are
+    evaluated from the hinges with a handful of in-place array operations,
+    which is faster than looking up each value's segment.
+    """
 
     starts: np.ndarray
     bases: np.ndarray
     anchors: np.ndarray
     slopes: np.ndarray
     upper_inclusive: bool
+    hinges: tuple[tuple[float, float, float], ...] = ()
 
     @classmethod
     def from_curve(cls, curve: Curve) -> CurveArrays:
         """Arrays of the float segments of ``curve``."""
         seg = float_segments(curve)
+        hinges = []
+        for k in range(1, len(seg.starts)):
+            t = seg.starts[k]
+            jump = seg.formula(k, t) - seg.formula(k - 1, t)
+            change = seg.slopes[k] - seg.slopes[k - 1]
+            if jump or change:
+                hinges.append((t, change, jump))
         return cls(
             np.asarray(seg.starts, dtype=float),
             np.asarray(seg.bases, dtype=float),
             np.asarray(seg.anchors, dtype=float),
             np.asarray(seg.slopes, dtype=float),
             seg.upper_inclusive,
+            tuple(hinges),
         )
 
     def index(self, x: np.ndarray) -> np.ndarray:
@@ -177,13 +194,33 @@ class CurveArrays:
         return np.maximum(idx, 0)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Payout at every element of ``x`` (any shape)."""
+        """Payout at every element of ``x`` (any shape); a new array."""
         x = np.asarray(x, dtype=float)
-        if len(self.starts) == 1:
-            return self.bases[0] + self.slopes[0] * (x - self.anchors[0])
+        if len(self.hinges) <= 8:
+            return self._from_hinges(x)
         idx = self.index(x)
         out = np.take(self.anchors, idx)
         np.subtract(x, out, out=out)
         out *= np.take(self.slopes, idx)
         out += np.take(self.bases, idx)
+        return out
+
+    def _from_hinges(self, x: np.ndarray) -> np.ndarray:
+        slope, intercept = (
+            self.slopes[0],
+            self.bases[0] - self.slopes[0] * self.anchors[0],
+        )
+        out = x * slope if slope else np.zeros_like(x)
+        if intercept:
+            out += intercept
+        tmp = np.empty_like(x)
+        for edge, change, jump in self.hinges:
+            if change:
+                np.subtract(x, edge, out=tmp)
+                np.maximum(tmp, 0.0, out=tmp)
+                tmp *= change
+                out += tmp
+            if jump:
+                reached = x > edge if self.upper_inclusive else x >= edge
+                np.add(out, jump, out=out, where=reached)
         return out

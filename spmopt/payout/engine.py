@@ -257,21 +257,36 @@ class PayoutEngine:
         """
         self.check_aggregate()
         credited = self._with_team_measures(credited)
-        quotas = self.period_quotas()
-        cap_hit = np.zeros(self._shape(credited)[:2], dtype=bool)
-        earned = np.zeros(self._shape(credited))
+        return self._evaluate(_Quantities(self, credited, {}))
+
+    def evaluate_attainment(self, attainment: Mapping[str, np.ndarray]) -> EngineOutput:
+        """Price per-period attainment (measure name -> array (S, R, P)).
+
+        The same as :meth:`evaluate` with ``credited = attainment * quota``,
+        without computing the credited quantities unless a measure needs
+        them (amount basis, year-to-date, team measures).
+        """
+        self.check_aggregate()
+        quantities = _Quantities(self, {}, dict(attainment))
+        if any(m.team_of is not None for m in self.plan.measures):
+            names = [m.name for m in self.plan.measures if m.team_of is None]
+            credited = {n: quantities.credited(n) for n in names}
+            return self.evaluate(credited)
+        return self._evaluate(quantities)
+
+    def _evaluate(self, quantities: _Quantities) -> EngineOutput:
+        earned: np.ndarray | None = None
+        cap_hit = np.zeros(quantities.shape[:2], dtype=bool)
         for m, measure in enumerate(self.plan.measures):
-            pay, hit = self._measure(m, measure, credited, quotas)
-            earned += pay
-            cap_hit |= hit
-        earned = self._plan_limits(earned, credited, quotas, cap_hit)
+            pay, hit = self._measure(m, measure, quantities)
+            earned = pay if earned is None else np.add(earned, pay, out=earned)
+            if hit is not None:
+                cap_hit |= hit
+        assert earned is not None
+        earned = self._plan_limits(earned, quantities, cap_hit)
         draw = self.book.active_share(self.plan.n_periods)
         paid, balance = apply_draw(earned, self.plan, draw)
         return EngineOutput(paid, earned, cap_hit, balance)
-
-    def _shape(self, credited: Mapping[str, np.ndarray]) -> tuple[int, ...]:
-        first = credited[self.plan.measures[0].name]
-        return tuple(first.shape)
 
     def _with_team_measures(
         self, credited: Mapping[str, np.ndarray]
@@ -288,38 +303,26 @@ class PayoutEngine:
             out[measure.name] = np.einsum("mr,srp->smp", team, source)
         return out
 
-    def _attainment(
-        self, m: int, ytd: bool, credited: Mapping[str, np.ndarray], q: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Credited quantity and attainment (cumulated if ``ytd``).
-
-        Attainment is computed as ``x * W / (Q * w)`` (annual quota ``Q``,
-        period weight ``w``, total weight ``W``) so that it is exact when
-        the reference calculator's is, and 0 where the quota is 0.
-        """
-        x = credited[self.plan.measures[m].name]
-        weighted, total = self._weights()
+    def base(self, m: int, ytd: bool) -> np.ndarray:
+        """Annual quota times period weight (cumulated if ytd), (R, P)."""
+        weighted, _ = self._weights()
         base = self.book.quotas[:, m, None] * weighted
-        if ytd:
-            x, base = np.cumsum(x, axis=-1), np.cumsum(base, axis=-1)
-        base = np.broadcast_to(base[None], x.shape)
-        att = np.zeros(x.shape)
-        np.divide(x * total, base, out=att, where=base > 0)
-        return x, att
+        return np.cumsum(base, axis=-1) if ytd else base
 
     def _measure(
-        self,
-        m: int,
-        measure: Measure,
-        credited: Mapping[str, np.ndarray],
-        quotas: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        x, att = self._attainment(m, measure.ytd, credited, quotas)
+        self, m: int, measure: Measure, quantities: _Quantities
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         curve = CurveArrays.from_curve(measure.curve)
-        value = curve(att if measure.curve.basis == "attainment" else x)
+        if measure.curve.basis == "attainment":
+            value = curve(quantities.attainment(m, measure.ytd))
+        else:
+            value = curve(quantities.x(m, measure.ytd))
         incentive = self._measure_incentive(measure)
-        value *= self._scale(m, measure, quotas, incentive)[None]
-        value *= self._gate_mask(measure, credited, quotas)
+        value *= self._scale(m, measure, incentive)[None]
+        for gate in measure.gates:
+            k = self._index(gate.measure or measure.name)
+            att = quantities.attainment(k, measure.ytd)
+            value[att < gate.min_attainment] = 0.0
         if measure.payout_tiers is not None:
             value = CurveArrays.from_curve(measure.payout_tiers)(value)
         value, hit = _limit(value, measure, incentive[None])
@@ -327,7 +330,10 @@ class PayoutEngine:
             if measure.negative_true_up == "hold":
                 value = np.maximum.accumulate(value, axis=-1)
             value = np.diff(value, axis=-1, prepend=0.0)
-        return value, np.asarray(hit.any(axis=-1))
+        return value, None if hit is None else np.asarray(hit.any(axis=-1))
+
+    def _index(self, name: str) -> int:
+        return [m.name for m in self.plan.measures].index(name)
 
     def _measure_incentive(self, measure: Measure) -> np.ndarray:
         """Target incentive per rep and period (cumulated if ytd), (R, P)."""
@@ -336,64 +342,105 @@ class PayoutEngine:
         per_period = annual[:, None] * weighted / total
         return np.cumsum(per_period, axis=-1) if measure.ytd else per_period
 
-    def _scale(
-        self, m: int, measure: Measure, quotas: np.ndarray, incentive: np.ndarray
-    ) -> np.ndarray:
+    def _scale(self, m: int, measure: Measure, incentive: np.ndarray) -> np.ndarray:
         """Payout per unit of curve value, (R, P): incentive, quota or 1."""
         if measure.rate_of == "target_incentive":
             return incentive
         if measure.curve.basis != "attainment":
             return np.ones_like(incentive)
-        quota = quotas[:, m, :]
-        return np.cumsum(quota, axis=-1) if measure.ytd else quota
-
-    def _gate_mask(
-        self,
-        measure: Measure,
-        credited: Mapping[str, np.ndarray],
-        quotas: np.ndarray,
-    ) -> np.ndarray:
-        mask: np.ndarray | float = 1.0
-        names = [m.name for m in self.plan.measures]
-        for gate in measure.gates:
-            k = names.index(gate.measure or measure.name)
-            _, att = self._attainment(k, measure.ytd, credited, quotas)
-            mask = mask * (att >= gate.min_attainment)
-        return np.asarray(mask)
+        _, total = self._weights()
+        return self.base(m, measure.ytd) / total
 
     def _plan_limits(
-        self,
-        earned: np.ndarray,
-        credited: Mapping[str, np.ndarray],
-        quotas: np.ndarray,
-        cap_hit: np.ndarray,
+        self, earned: np.ndarray, quantities: _Quantities, cap_hit: np.ndarray
     ) -> np.ndarray:
-        names = [m.name for m in self.plan.measures]
         for gate in self.plan.gates:
-            k = names.index(gate.measure or names[0])
-            _, att = self._attainment(k, False, credited, quotas)
-            earned = earned * (att >= gate.min_attainment)
+            att = quantities.attainment(self._index(gate.measure or ""), False)
+            earned[att < gate.min_attainment] = 0.0
         weighted, total = self._weights()
         incentive = self.book.target_incentive[:, None] * weighted / total
         earned, hit = _limit(earned, self.plan, incentive[None])
-        cap_hit |= hit.any(axis=-1)
+        if hit is not None:
+            cap_hit |= hit.any(axis=-1)
         return earned
+
+
+class _Quantities:
+    """Credited quantities and attainment of a batch, computed on demand.
+
+    Built from credited quantities or from per-period attainment; each
+    array (per measure, per period or year-to-date) is computed once.
+    Attainment is ``x * W / (Q * w)`` (annual quota ``Q``, period weight
+    ``w``, total weight ``W``) so that it is exact when the reference
+    calculator's is, and 0 where the quota is 0.
+    """
+
+    def __init__(
+        self,
+        engine: PayoutEngine,
+        credited: dict[str, np.ndarray],
+        attainment: dict[str, np.ndarray],
+    ) -> None:
+        self.engine = engine
+        self.names = [m.name for m in engine.plan.measures]
+        self._credited = credited
+        self._given = attainment
+        self._cache: dict[tuple[str, int, bool], np.ndarray] = {}
+        first = credited or attainment
+        self.shape = tuple(next(iter(first.values())).shape)
+
+    def credited(self, name: str) -> np.ndarray:
+        """Credited quantity per period of measure ``name``, (S, R, P)."""
+        if name not in self._credited:
+            m = self.names.index(name)
+            quota = self.engine.period_quotas()[:, m, :]
+            self._credited[name] = self._given[name] * quota[None]
+        return self._credited[name]
+
+    def x(self, m: int, ytd: bool) -> np.ndarray:
+        """Credited quantity (cumulated over periods if ``ytd``)."""
+        key = ("x", m, ytd)
+        if key not in self._cache:
+            x = self.credited(self.names[m])
+            self._cache[key] = np.cumsum(x, axis=-1) if ytd else x
+        return self._cache[key]
+
+    def attainment(self, m: int, ytd: bool) -> np.ndarray:
+        """Attainment (year-to-date if ``ytd``), (S, R, P)."""
+        key = ("a", m, ytd)
+        if key in self._cache:
+            return self._cache[key]
+        name = self.names[m]
+        if not ytd and name in self._given:
+            return self._given[name]
+        x = self.x(m, ytd)
+        base = np.broadcast_to(self.engine.base(m, ytd)[None], x.shape)
+        att = np.zeros(x.shape)
+        _, total = self.engine._weights()
+        np.divide(x * total, base, out=att, where=base > 0)
+        self._cache[key] = att
+        return att
 
 
 def _limit(
     value: np.ndarray, spec: Measure | PlanConfig, incentive: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Apply cap (share of incentive, amount) then floor; return cap hits."""
-    hit = np.zeros(value.shape, dtype=bool)
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Apply cap (share of incentive, amount) then floor, in place.
+
+    Returns the limited values and where a cap bound (None without caps).
+    """
+    hit = None
+    caps = []
     if spec.cap_share is not None:
-        cap = spec.cap_share * incentive
-        hit |= value > cap
-        value = np.minimum(value, cap)
+        caps.append(spec.cap_share * incentive)
     if spec.cap_amount is not None:
-        hit |= value > spec.cap_amount
-        value = np.minimum(value, spec.cap_amount)
+        caps.append(np.asarray(spec.cap_amount))
+    for cap in caps:
+        above = value > cap
+        hit = above if hit is None else hit | above
+        np.minimum(value, cap, out=value)
     if spec.floor_amount is not None:
-        value = np.maximum(value, spec.floor_amount)
+        np.maximum(value, spec.floor_amount, out=value)
     return value, hit
 
 

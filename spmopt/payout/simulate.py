@@ -50,7 +50,9 @@ class SimulateConfig(Config):
     n_scenarios : int
         Number of simulated plan years.
     chunk_elements : int
-        Upper bound on rep-period values priced at once (memory bound).
+        Upper bound on rep-period values priced at once: bounds memory and
+        keeps arrays in cache. Results depend on it (each chunk has its own
+        random stream), so keep it fixed when comparing runs.
     rep_quantile_scenarios : int
         Scenarios kept per rep for the per-rep percentiles (the first ones;
         means and cap probabilities use every scenario).
@@ -63,7 +65,7 @@ class SimulateConfig(Config):
     rep_column: str = "rep_id"
     attainment: LognormalAttainment = Field(default_factory=LognormalAttainment)
     n_scenarios: int = Field(default=10_000, ge=10, le=10_000_000)
-    chunk_elements: int = Field(default=2_000_000, ge=1_000)
+    chunk_elements: int = Field(default=131_072, ge=1_000)
     rep_quantile_scenarios: int = Field(default=20_000, ge=10)
     histogram_bins: int = Field(default=40, ge=2, le=1_000)
     mlflow: TrackingSettings = Field(default_factory=TrackingSettings)
@@ -120,7 +122,7 @@ def simulate(
     model: LognormalAttainment,
     n_scenarios: int,
     seed: int | np.random.SeedSequence,
-    chunk_elements: int = 2_000_000,
+    chunk_elements: int = 131_072,
     keep_rep_scenarios: int = 20_000,
 ) -> SimulationResult:
     """Price ``plan`` over ``n_scenarios`` simulated years.
@@ -158,12 +160,11 @@ def _price_chunk(
     plan, book = engine.plan, engine.book
     credited = {}
     for m, measure in enumerate(plan.measures):
-        if measure.team_of is not None:
-            continue
-        att = model.draw(rng, size, book.n_reps, plan.n_periods)
-        credited[measure.name] = att * quotas[None, :, m, :]
+        if measure.team_of is None:
+            att = model.draw(rng, size, book.n_reps, plan.n_periods)
+            credited[measure.name] = np.multiply(att, quotas[None, :, m, :], out=att)
     out = engine.evaluate(credited)
-    yearly = out.paid.sum(axis=-1)
+    yearly = out.paid[..., 0] if plan.n_periods == 1 else out.paid.sum(axis=-1)
     revenue = credited[plan.revenue].sum(axis=(1, 2))
     return {"yearly": yearly, "revenue": revenue, "cap_hit": out.cap_hit}
 
