@@ -19,7 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import typer
+from pydantic import Field
 
 from spmopt._logging import logger
 from spmopt.config import Config, load_config, parse_config, read_yaml
@@ -31,12 +33,15 @@ from spmopt.territory import TerritoryConfig, run_solve
 from spmopt.tracking import resolve_tracking_uri
 
 DEMO_CONFIG = "demo.yaml"
+FULLY_RAMPED_MONTHS = 120
 
 
 class DemoConfig(Config):
     """Settings of every job in the demo chain (see ``spmopt/demo.yaml``)."""
 
     territory: TerritoryConfig
+    bookings_per_potential_unit: float = Field(gt=0)
+    months_in_seat: dict[str, int] = Field(default_factory=dict)
     forecast_ibm: ForecastConfig
     forecast_maven: ForecastConfig
     quota: QuotaConfig
@@ -68,8 +73,8 @@ def run_chain(cfg: DemoConfig, run: RunWriter, seed: int) -> dict[str, Any]:
     for name, job in sections.items():
         headline.update(_prefixed(name, job(run.view(name))))
 
-    territories = run.view("territory").file("territories.csv")
-    quota_cfg = cfg.quota.model_copy(update={"reps": str(territories)})
+    reps = _quota_reps(cfg, run)
+    quota_cfg = cfg.quota.model_copy(update={"reps": str(reps)})
     headline.update(_prefixed("quota", run_set(quota_cfg, run.view("quota"), seed)))
 
     quotas = run.view("quota").file("quotas.csv")
@@ -77,6 +82,21 @@ def run_chain(cfg: DemoConfig, run: RunWriter, seed: int) -> dict[str, Any]:
     payout = run_simulate(payout_cfg, run.view("payout"), seed)
     headline.update(_prefixed("payout", payout))
     return headline
+
+
+def _quota_reps(cfg: DemoConfig, run: RunWriter) -> Path:
+    """Turn territory potential into expected bookings (USD) per rep."""
+    territories = pd.read_csv(run.view("territory").file("territories.csv"))
+    reps = pd.DataFrame(
+        {
+            "rep_id": territories["rep_id"].astype(str),
+            "territory_potential": territories["potential"],
+            "potential": territories["potential"] * cfg.bookings_per_potential_unit,
+        }
+    )
+    seat = reps["rep_id"].map(cfg.months_in_seat)
+    reps["months_in_seat"] = seat.fillna(FULLY_RAMPED_MONTHS).astype(int)
+    return run.view("quota").write_csv("reps_input.csv", reps)
 
 
 def _prefixed(section: str, figures: dict[str, Any]) -> dict[str, Any]:
