@@ -23,6 +23,41 @@ _CHUNK_CELLS = 2_000_000
 
 
 @dataclass(frozen=True)
+class OpenDeals:
+    """Open deals to add to simulated bookings.
+
+    Attributes
+    ----------
+    rep : ndarray of int, shape (n_deals,)
+        Row of the owning rep in the quota arrays.
+    amount : ndarray of float, shape (n_deals,)
+        Deal value if won, currency >= 0.
+    p_win : ndarray of float, shape (n_deals,)
+        Win probability within the period, in [0, 1].
+    """
+
+    rep: NDArray[np.int64]
+    amount: NDArray[np.float64]
+    p_win: NDArray[np.float64]
+
+    @property
+    def expected_value(self) -> float:
+        """Sum of amount x p_win, currency."""
+        return float(np.dot(self.amount, self.p_win))
+
+    def add_wins(
+        self, draws: NDArray[np.float64], part: slice, rng: np.random.Generator
+    ) -> None:
+        """Add won amounts to ``draws`` (n_scenarios, reps in ``part``)."""
+        mine = (self.rep >= part.start) & (self.rep < part.stop)
+        if not mine.any():
+            return
+        won = rng.random((draws.shape[0], int(mine.sum()))) < self.p_win[mine]
+        columns = self.rep[mine] - part.start
+        np.add.at(draws.T, columns, (won * self.amount[mine]).T)
+
+
+@dataclass(frozen=True)
 class AttainmentResult:
     """Monte-Carlo estimate of attainment.
 
@@ -132,6 +167,7 @@ def simulate_attainment(
     quantiles: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
     n_scenarios: int = 10_000,
     seed: int | np.random.Generator = 0,
+    deals: OpenDeals | None = None,
 ) -> AttainmentResult:
     """Estimate each rep's probability of reaching quota.
 
@@ -152,6 +188,10 @@ def simulate_attainment(
         Draws per rep.
     seed : int or numpy.random.Generator
         Source of randomness; the same seed gives the same result.
+    deals : OpenDeals, optional
+        Open pipeline: each deal adds its amount to its rep's bookings with
+        its win probability (independently). The potential then describes
+        the bookings not yet in the pipeline.
 
     Returns
     -------
@@ -166,6 +206,8 @@ def simulate_attainment(
         part = slice(start, min(q.size, start + step))
         z = rng.standard_normal((n_scenarios, part.stop - part.start))
         draws = _draw(z, part, mean, cv, distribution, quantiles)
+        if deals is not None:
+            deals.add_wins(draws, part, rng)
         hits[part] = (draws >= q[part]).sum(axis=0)
         booked[part] = draws.mean(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -88,6 +88,20 @@ class PhasingConfig(Config):
         return self
 
 
+class OpenDealsConfig(Config):
+    """Open pipeline with win probabilities (e.g. from ``forecast score``).
+
+    Each deal adds its amount to its rep's simulated bookings with its
+    win probability; the reps' potential then stands for the bookings
+    not yet in the pipeline.
+    """
+
+    table: TablePath
+    rep_id_column: str = "rep_id"
+    amount_column: str = "amount"
+    p_win_column: str = "p_win"
+
+
 class StretchConfig(Config):
     """Stretch mode: find the target at which a share of reps attains.
 
@@ -114,6 +128,8 @@ class QuotaConfig(Config):
         Let the expected share of reps attaining set the target instead.
     phasing : PhasingConfig, optional
         Also split each quota into quarters or months.
+    open_deals : OpenDealsConfig, optional
+        Open deals with win probabilities added to simulated bookings.
     rounding_decimals : int
         Quotas are rounded to units of ``10 ** -rounding_decimals``
         (2: cents, 0: whole dollars, -3: thousands); the target must be a
@@ -135,6 +151,7 @@ class QuotaConfig(Config):
     target: float | None = Field(None, gt=0.0)
     stretch: StretchConfig | None = None
     phasing: PhasingConfig | None = None
+    open_deals: OpenDealsConfig | None = None
     rep_id_column: str = "rep_id"
     potential_column: str = "potential"
     months_in_seat_column: str = "months_in_seat"

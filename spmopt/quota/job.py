@@ -14,10 +14,15 @@ from spmopt.quota.allocation import (
     QuotaAllocator,
     bounds_in_units,
 )
-from spmopt.quota.attainment import AttainmentResult, simulate_attainment
+from spmopt.quota.attainment import AttainmentResult, OpenDeals, simulate_attainment
 from spmopt.quota.config import QuotaConfig
 from spmopt.quota.phasing import monthly_weights, period_weights, phase_quotas
-from spmopt.quota.reps import RepBook, read_reps, reference_weights
+from spmopt.quota.reps import (
+    RepBook,
+    read_open_deals,
+    read_reps,
+    reference_weights,
+)
 from spmopt.quota.rounding import ROUNDING_RULE, largest_remainder
 from spmopt.quota.stretch import implied_target
 from spmopt.runs import RunWriter
@@ -56,7 +61,11 @@ def allocate(book: RepBook, cfg: QuotaConfig, target: float) -> AllocationResult
 
 
 def attainment(
-    book: RepBook, quota: np.ndarray, cfg: QuotaConfig, seed: int
+    book: RepBook,
+    quota: np.ndarray,
+    cfg: QuotaConfig,
+    seed: int,
+    deals: OpenDeals | None = None,
 ) -> AttainmentResult:
     """Simulate attainment of ``quota`` (currency) for ``book`` (seeded)."""
     settings = cfg.attainment
@@ -72,10 +81,13 @@ def attainment(
         quantiles=quantiles,
         n_scenarios=settings.n_scenarios,
         seed=seed,
+        deals=deals,
     )
 
 
-def stretch_target(book: RepBook, cfg: QuotaConfig, seed: int) -> float:
+def stretch_target(
+    book: RepBook, cfg: QuotaConfig, seed: int, deals: OpenDeals | None = None
+) -> float:
     """Target (currency) at which ``cfg.stretch.share_attaining`` attain."""
     assert cfg.stretch is not None
     decimals = cfg.rounding_decimals
@@ -90,7 +102,7 @@ def stretch_target(book: RepBook, cfg: QuotaConfig, seed: int) -> float:
         total = round(float(quota_units.sum()))
         units = largest_remainder(quota_units, total, floor, cap)
         quota = to_currency(units, decimals)
-        return attainment(book, quota, cfg, seed).share_expected_to_attain
+        return attainment(book, quota, cfg, seed, deals).share_expected_to_attain
 
     target, _ = implied_target(
         shares,
@@ -226,16 +238,22 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
         solve_seconds (varies from run to run).
     """
     book = read_reps(cfg)
+    deals = read_open_deals(cfg, book)
     if cfg.stretch is not None:
-        target = stretch_target(book, cfg, seed)
+        target = stretch_target(book, cfg, seed, deals)
     else:
         assert cfg.target is not None
         target = cfg.target
     result = allocate(book, cfg, target)
     quota = to_currency(result.quota_units, cfg.rounding_decimals)
-    sim = attainment(book, quota, cfg, seed)
+    sim = attainment(book, quota, cfg, seed, deals)
     out.write_csv("quotas.csv", quotas_table(book, result, sim, cfg, target))
     info = summary(result, sim, cfg, target)
+    if deals is not None:
+        info["open_deals"] = {
+            "n_deals": int(deals.amount.size),
+            "expected_value": round(deals.expected_value, 2),
+        }
     if cfg.phasing is not None:
         phased, info["phasing"] = phase_table(book, result, cfg)
         out.write_csv("quotas_by_period.csv", phased)

@@ -9,6 +9,7 @@ import pandas as pd
 
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
 from spmopt.errors import DataError
+from spmopt.quota.attainment import OpenDeals
 from spmopt.quota.config import QuotaConfig
 from spmopt.quota.ramp import ramp_factor
 
@@ -128,3 +129,40 @@ def _normalise(weights: np.ndarray) -> np.ndarray:
     if total <= 0:
         return np.full(weights.shape, 1.0 / weights.size)
     return weights / total
+
+
+def read_open_deals(cfg: QuotaConfig, book: RepBook) -> OpenDeals | None:
+    """Load the open deals named in ``cfg`` and map them to rows of ``book``.
+
+    Raises
+    ------
+    DataError
+        For a missing column, a negative amount, a win probability outside
+        [0, 1] or a deal owned by a rep not in the reps table.
+    """
+    spec = cfg.open_deals
+    if spec is None:
+        return None
+    name = "open deals"
+    columns = (spec.rep_id_column, spec.amount_column, spec.p_win_column)
+    schema = dict(zip(columns, ("str", "float", "float"), strict=True))
+    frame = check_schema(load_table(spec.table, name=name), schema, name)
+    require_nonnegative(frame, spec.amount_column, name)
+    p_win = frame[spec.p_win_column].to_numpy(dtype=float)
+    bad = np.flatnonzero(~((p_win >= 0) & (p_win <= 1)))
+    if bad.size:
+        raise DataError(
+            f"{name}: column '{spec.p_win_column}' must be in [0, 1], got "
+            f"{p_win[bad[0]]:g} in data row {bad[0] + 1}"
+        )
+    rows = {rep: i for i, rep in enumerate(book.rep_id)}
+    owners = frame[spec.rep_id_column]
+    unknown = owners[~owners.isin(list(rows))]
+    if not unknown.empty:
+        raise DataError(
+            f"{name}: rep {unknown.iloc[0]!r} in column '{spec.rep_id_column}' "
+            f"is not in the reps table ({unknown.size} deal(s) affected)"
+        )
+    rep = owners.map(rows).to_numpy(dtype=np.int64)
+    amount = frame[spec.amount_column].to_numpy(dtype=float)
+    return OpenDeals(rep, amount, p_win)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from spmopt.quota.attainment import (
+    OpenDeals,
     bookings_from_quantiles,
     closed_form_p_attain,
     simulate_attainment,
@@ -73,3 +74,18 @@ def test_share_and_standard_error() -> None:
     )
     assert sim.share_expected_to_attain == pytest.approx(0.5, abs=0.03)
     assert sim.standard_error == pytest.approx(0.005, abs=1e-4)
+
+
+def test_open_deals_add_their_amount_with_their_win_probability() -> None:
+    # No other bookings: rep 0 needs both deals (P = 0.5 * 0.4), rep 1 its one.
+    deals = OpenDeals(
+        rep=np.array([0, 0, 1]),
+        amount=np.array([100.0, 50.0, 10.0]),
+        p_win=np.array([0.5, 0.4, 0.3]),
+    )
+    sim = simulate_attainment(
+        [120.0, 5.0], mean=[1e-12, 1e-12], cv=0.1, deals=deals, n_scenarios=N, seed=2
+    )
+    exact = np.array([0.2, 0.3])
+    assert np.all(np.abs(sim.p_attain - exact) <= _tolerance(exact))
+    assert deals.expected_value == pytest.approx(73.0)

@@ -149,3 +149,36 @@ def test_phasing_needs_one_source(
     path = _write(tmp_path, GOOD, phasing={"periods": "quarter", "weights": [1, 2]})
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
     assert "quarter phasing needs 4 weights, got 2" in capsys.readouterr().err
+
+
+def test_open_deals_raise_the_chance_of_attaining(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text("rep_id,amount,p_win\nA,300,0.9\nA,50,0.2\n")
+    base = _write(tmp_path, GOOD, target=1400.0)
+    assert main(["quota", "set", str(base), "--out", str(tmp_path / "a")]) == 0
+    with_deals = _write(
+        tmp_path, GOOD, target=1400.0, open_deals={"table": "deals.csv"}
+    )
+    assert main(["quota", "set", str(with_deals), "--out", str(tmp_path / "b")]) == 0
+    before = pd.read_csv(tmp_path / "a" / "quotas.csv")["p_attain"]
+    after = pd.read_csv(tmp_path / "b" / "quotas.csv")["p_attain"]
+    assert after[0] > before[0] + 0.2 and after[1] == before[1]
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["open_deals"] == {"n_deals": 2, "expected_value": 280.0}
+
+
+@pytest.mark.parametrize(
+    ("deals", "message"),
+    [
+        ("rep_id,amount,p_win\nZ,1,0.5\n", "rep 'Z' in column 'rep_id' is not in"),
+        ("rep_id,amount,p_win\nA,1,1.5\n", "'p_win' must be in [0, 1], got 1.5"),
+        ("rep_id,amount\nA,1\n", "missing column(s) ['p_win']"),
+    ],
+)
+def test_broken_open_deals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], deals: str, message: str
+) -> None:
+    (tmp_path / "deals.csv").write_text(deals)
+    path = _write(tmp_path, GOOD, open_deals={"table": "deals.csv"})
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
