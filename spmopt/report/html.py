@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -47,10 +48,16 @@ def page(title: str, subtitle: str, nav: str, body: str) -> str:
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n"
-        f"<script>{get_plotlyjs()}</script>\n</head>\n<body>\n"
+        f"<script>{_plotly_js()}</script>\n</head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1>\n<p class='note'>{html.escape(subtitle)}</p>\n"
         f"{nav}\n{body}\n</body>\n</html>\n"
     )
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> str:
+    """The plotly.js bundle shipped with the plotly package (read once)."""
+    return get_plotlyjs()
 
 
 def navigation(entries: Iterable[tuple[str, str]]) -> str:

@@ -278,3 +278,9 @@ def job_writers() -> dict[str, Callable[[Path], None]]:
 def full_run(tmp_path: Path) -> Path:
     """A run folder with every job's files."""
     return write_run(tmp_path / "run")
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full run folder shared by the tests of one module (do not modify)."""
+    return write_run(tmp_path_factory.mktemp("shared") / "run")

@@ -30,8 +30,14 @@ FIGURE_IDS = (
 )
 
 
-def test_full_run_has_every_section_and_figure(full_run: Path) -> None:
-    text = build_report(full_run).read_text()
+@pytest.fixture(scope="module")
+def report_text(shared_run: Path) -> str:
+    """The report of a full run, built once for the read-only checks."""
+    return build_report(shared_run).read_text()
+
+
+def test_full_run_has_every_section_and_figure(report_text: str) -> None:
+    text = report_text
     for section in ("overview", "territory", "forecast_ibm", "forecast_maven"):
         assert f"<section id='{section}'" in text
     for section in ("quota", "payout", "compare", "analytics"):
@@ -42,8 +48,8 @@ def test_full_run_has_every_section_and_figure(full_run: Path) -> None:
     assert text.count('class="plotly-graph-div"') == len(FIGURE_IDS)
 
 
-def test_plotly_is_embedded_once_and_nothing_is_fetched(full_run: Path) -> None:
-    text = build_report(full_run).read_text()
+def test_plotly_is_embedded_once_and_nothing_is_fetched(report_text: str) -> None:
+    text = report_text
     assert text.count("<script>") - text.count('class="plotly-graph-div"') == 1
     assert not re.search(r"<script[^>]+src=", text)
     assert "cdn.plot.ly" not in text.split("</script>", 1)[1]
@@ -74,15 +80,15 @@ def test_report_is_byte_identical_and_drops_times(full_run: Path) -> None:
     assert "wall_seconds" not in text and "2026-01-01" not in text
 
 
-def test_text_from_tables_is_escaped(full_run: Path) -> None:
-    text = build_report(full_run).read_text()
+def test_text_from_tables_is_escaped(report_text: str) -> None:
+    text = report_text
     assert "<td class='text'>&lt;b&gt;long&lt;/b&gt; cycles</td>" in text
     assert "<b>long</b>" not in text
     assert "<b>region</b>" not in text
 
 
-def test_payout_section_shows_percentiles(full_run: Path) -> None:
-    text = build_report(full_run).read_text()
+def test_payout_section_shows_percentiles(report_text: str) -> None:
+    text = report_text
     section = text.split("<section id='payout'")[1].split("</section>")[0]
     for label in ('"P10"', '"P50"', '"P90"'):
         assert label in section
