@@ -68,26 +68,23 @@ class LognormalAttainment(Config):
     ) -> np.ndarray:
         """Attainment array of shape (n_scenarios, n_reps, n_periods)."""
         half = n_scenarios // 2 if self.antithetic else 0
-        z = self._normals(rng, n_scenarios - half, n_reps, n_periods)
-        if half:
-            z = np.concatenate([z, -z[:half]], axis=0)
-        z += self.mu
-        return np.exp(z, out=z)
-
-    def _normals(
-        self, rng: np.random.Generator, n: int, n_reps: int, n_periods: int
-    ) -> np.ndarray:
-        """Centred log-attainment ``sigma * (...)`` for ``n`` scenarios."""
+        n = n_scenarios - half
+        z = np.empty((n_scenarios, n_reps, n_periods))
         c, k = self.market_correlation, self.period_correlation
         own = self.sigma * math.sqrt(1 - c)
-        z = rng.standard_normal((n, n_reps, n_periods))
+        rng.standard_normal(out=z[:n])
         if n_periods == 1 or k == 0:
-            z *= own  # form and noise are one normal when there is one period
+            z[:n] *= own  # form and noise are one normal with one period
         else:
-            z *= own * math.sqrt(1 - k)
-            form = rng.standard_normal((n, n_reps, 1))
-            z += form * (own * math.sqrt(k))
+            z[:n] *= own * math.sqrt(1 - k)
+            z[:n] += rng.standard_normal((n, n_reps, 1)) * (own * math.sqrt(k))
+        shift = np.full((n_scenarios, 1, n_periods), self.mu)
         if c > 0:
-            market = rng.standard_normal((n, 1, n_periods))
-            z += market * (self.sigma * math.sqrt(c))
-        return z
+            market = rng.standard_normal((n, 1, n_periods)) * (
+                self.sigma * math.sqrt(c)
+            )
+            shift[:n] += market
+            shift[n:] -= market[:half]
+        np.negative(z[:half], out=z[n:])
+        z += shift
+        return np.exp(z, out=z)

@@ -206,21 +206,21 @@ class CurveArrays:
         return out
 
     def _from_hinges(self, x: np.ndarray) -> np.ndarray:
-        slope, intercept = (
-            self.slopes[0],
-            self.bases[0] - self.slopes[0] * self.anchors[0],
-        )
-        out = x * slope if slope else np.zeros_like(x)
+        slope = self.slopes[0]
+        intercept = self.bases[0] - slope * self.anchors[0]
+        out = x * slope if slope else None
         if intercept:
-            out += intercept
+            out = np.full_like(x, intercept) if out is None else out + intercept
         tmp = np.empty_like(x)
         for edge, change, jump in self.hinges:
             if change:
-                np.subtract(x, edge, out=tmp)
-                np.maximum(tmp, 0.0, out=tmp)
-                tmp *= change
-                out += tmp
+                ramp = tmp if out is not None else np.empty_like(x)
+                np.subtract(x, edge, out=ramp)
+                np.maximum(ramp, 0.0, out=ramp)
+                ramp *= change
+                out = ramp if out is None else np.add(out, ramp, out=out)
             if jump:
+                out = np.zeros_like(x) if out is None else out
                 reached = x > edge if self.upper_inclusive else x >= edge
                 np.add(out, jump, out=out, where=reached)
-        return out
+        return np.zeros_like(x) if out is None else out

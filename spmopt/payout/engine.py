@@ -223,6 +223,8 @@ class PayoutEngine:
     def __init__(self, plan: PlanConfig, book: RepBook) -> None:
         self.plan = plan
         self.book = book
+        self._curves = [CurveArrays.from_curve(m.curve) for m in plan.measures]
+        self._weights_cache: tuple[np.ndarray, float] | None = None
 
     @classmethod
     def from_frame(cls, plan: PlanConfig, frame: pd.DataFrame) -> PayoutEngine:
@@ -241,9 +243,11 @@ class PayoutEngine:
 
     def _weights(self) -> tuple[np.ndarray, float]:
         """Period weights times active share, (R, P), and the weight total."""
-        weights = np.asarray(self.plan.period_weights())
-        active = self.book.active_share(self.plan.n_periods)
-        return active * weights[None, :], float(weights.sum())
+        if self._weights_cache is None:
+            weights = np.asarray(self.plan.period_weights())
+            active = self.book.active_share(self.plan.n_periods)
+            self._weights_cache = active * weights[None, :], float(weights.sum())
+        return self._weights_cache
 
     def period_quotas(self) -> np.ndarray:
         """Quota per rep, measure and period, shape (n_reps, n_measures, P)."""
@@ -312,7 +316,7 @@ class PayoutEngine:
     def _measure(
         self, m: int, measure: Measure, quantities: _Quantities
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        curve = CurveArrays.from_curve(measure.curve)
+        curve = self._curves[m]
         if measure.curve.basis == "attainment":
             value = curve(quantities.attainment(m, measure.ytd))
         else:
@@ -414,10 +418,13 @@ class _Quantities:
         if not ytd and name in self._given:
             return self._given[name]
         x = self.x(m, ytd)
-        base = np.broadcast_to(self.engine.base(m, ytd)[None], x.shape)
-        att = np.zeros(x.shape)
+        base = self.engine.base(m, ytd)[None]
         _, total = self.engine._weights()
-        np.divide(x * total, base, out=att, where=base > 0)
+        att = x * total
+        if (base > 0).all():
+            att /= base
+        else:
+            att = np.divide(att, base, out=np.zeros(x.shape), where=base > 0)
         self._cache[key] = att
         return att
 

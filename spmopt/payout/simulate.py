@@ -66,7 +66,7 @@ class SimulateConfig(Config):
     attainment: LognormalAttainment = Field(default_factory=LognormalAttainment)
     n_scenarios: int = Field(default=10_000, ge=10, le=10_000_000)
     chunk_elements: int = Field(default=131_072, ge=1_000)
-    rep_quantile_scenarios: int = Field(default=20_000, ge=10)
+    rep_quantile_scenarios: int = Field(default=4_000, ge=10)
     histogram_bins: int = Field(default=40, ge=2, le=1_000)
     mlflow: TrackingSettings = Field(default_factory=TrackingSettings)
 
@@ -123,7 +123,7 @@ def simulate(
     n_scenarios: int,
     seed: int | np.random.SeedSequence,
     chunk_elements: int = 131_072,
-    keep_rep_scenarios: int = 20_000,
+    keep_rep_scenarios: int = 4_000,
 ) -> SimulationResult:
     """Price ``plan`` over ``n_scenarios`` simulated years.
 
@@ -140,11 +140,11 @@ def simulate(
     if not isinstance(root, np.random.SeedSequence):
         root = np.random.SeedSequence(int(root))
     children = root.spawn(len(sizes))
-    parts = [
-        _price_chunk(engine, model, quotas, size, np.random.default_rng(child))
-        for size, child in zip(sizes, children, strict=True)
-    ]
-    result = _combine(parts, keep_rep_scenarios)
+    totals = _Totals(book.n_reps, keep_rep_scenarios)
+    for size, child in zip(sizes, children, strict=True):
+        rng = np.random.default_rng(child)
+        totals.add(_price_chunk(engine, model, quotas, size, rng))
+    result = totals.result()
     result.cost_at_mean_attainment = cost_at_attainment(engine, model.mean)
     result.seconds = time.perf_counter() - start
     return result
@@ -169,26 +169,44 @@ def _price_chunk(
     return {"yearly": yearly, "revenue": revenue, "cap_hit": out.cap_hit}
 
 
-def _combine(parts: list[dict[str, np.ndarray]], keep: int) -> SimulationResult:
-    yearly_sum = sum(p["yearly"].sum(axis=0) for p in parts)
-    cap_sum = sum(p["cap_hit"].sum(axis=0) for p in parts)
-    n = sum(len(p["revenue"]) for p in parts)
-    sample, kept = [], 0
-    for part in parts:
-        if kept >= keep:
-            break
-        sample.append(part["yearly"][: keep - kept])
-        kept += len(sample[-1])
-    return SimulationResult(
-        cost=np.concatenate([p["yearly"].sum(axis=1) for p in parts]),
-        revenue=np.concatenate([p["revenue"] for p in parts]),
-        any_cap=np.concatenate([p["cap_hit"].any(axis=1) for p in parts]),
-        rep_mean=np.asarray(yearly_sum) / n,
-        rep_p_cap=np.asarray(cap_sum) / n,
-        rep_sample=np.concatenate(sample, axis=0),
-        cost_at_mean_attainment=float("nan"),
-        seconds=0.0,
-    )
+class _Totals:
+    """Running statistics of the chunks: memory O(n_scenarios + n_reps)."""
+
+    def __init__(self, n_reps: int, keep: int) -> None:
+        self.keep = keep
+        self.rep_sum = np.zeros(n_reps)
+        self.cap_count = np.zeros(n_reps)
+        self.cost: list[np.ndarray] = []
+        self.revenue: list[np.ndarray] = []
+        self.any_cap: list[np.ndarray] = []
+        self.sample: list[np.ndarray] = []
+        self.kept = 0
+
+    def add(self, part: dict[str, np.ndarray]) -> None:
+        """Fold one chunk's outputs in, then let the chunk go."""
+        yearly = part["yearly"]
+        self.rep_sum += yearly.sum(axis=0)
+        self.cap_count += part["cap_hit"].sum(axis=0)
+        self.cost.append(yearly.sum(axis=1))
+        self.revenue.append(part["revenue"])
+        self.any_cap.append(np.asarray(part["cap_hit"].any(axis=1)))
+        if self.kept < self.keep:
+            self.sample.append(yearly[: self.keep - self.kept].copy())
+            self.kept += len(self.sample[-1])
+
+    def result(self) -> SimulationResult:
+        """The combined :class:`SimulationResult` (cost at mean not set)."""
+        n = sum(len(c) for c in self.cost)
+        return SimulationResult(
+            cost=np.concatenate(self.cost),
+            revenue=np.concatenate(self.revenue),
+            any_cap=np.concatenate(self.any_cap),
+            rep_mean=self.rep_sum / n,
+            rep_p_cap=self.cap_count / n,
+            rep_sample=np.concatenate(self.sample, axis=0),
+            cost_at_mean_attainment=float("nan"),
+            seconds=0.0,
+        )
 
 
 def cost_at_attainment(engine: PayoutEngine, attainment: float) -> float:
