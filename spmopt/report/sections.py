@@ -95,6 +95,18 @@ def territory(folder: Path, prefix: str, options: Options) -> list[str]:
         parts += [heading("Territories"), table(territories)]
     parts += _moves(assignments)
     parts += _pareto(folder / "pareto.csv", prefix)
+    return [*parts, *_page_links(folder, ("map.html",), options)]
+
+
+def _page_links(folder: Path, names: tuple[str, ...], options: Options) -> list[str]:
+    """Links to HTML pages a job wrote next to its tables."""
+    parts = []
+    for name in names:
+        if (folder / name).is_file():
+            href = (folder / name).relative_to(options.run_dir).as_posix()
+            parts.append(
+                f"<p class='note'>Also written by the job: {link(href, href)}</p>"
+            )
     return parts
 
 
@@ -212,7 +224,7 @@ def payout(folder: Path, prefix: str, options: Options) -> list[str]:
     reps = read_csv(folder / "rep_payouts.csv")
     if reps is not None:
         parts += [heading("Payout per rep"), table(reps)]
-    return parts
+    return [*parts, *_page_links(folder, ("plots.html",), options)]
 
 
 def _payout_curve(path: Path, prefix: str) -> list[str]:

@@ -132,3 +132,10 @@ def test_prefixed_headline_keys_drop_volatile_values(full_run: Path) -> None:
     text = build_report(full_run).read_text()
     assert "zz9" not in text and "territory.wall_seconds" not in text
     assert "quota.target" in text
+
+
+def test_links_to_pages_the_jobs_wrote(full_run: Path) -> None:
+    (full_run / "territory" / "map.html").write_text("<html></html>")
+    text = build_report(full_run).read_text()
+    assert "href='territory/map.html'" in text
+    assert "payout/plots.html" not in text
