@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import typer
 
@@ -66,7 +69,7 @@ def run_job(
     cfg = load_config(config_cls, config_path)
     target = out or default_out(job)
     seed = 0 if seed is None else seed
-    with RunDir(target, job, config=cfg, seed=seed) as run:
+    with RunDir(target, job, config=cfg, seed=seed) as run, status_ticker(job):
         run.add_input(config_path)
         headline = runner(cfg, run.writer, seed)
         run.headline.update(headline)
@@ -81,3 +84,36 @@ def echo_headline(target: Path, headline: dict[str, Any]) -> None:
         if isinstance(value, float):
             value = f"{value:,.4g}"
         typer.echo(f"  {key}: {value}")
+
+
+@contextmanager
+def status_ticker(
+    label: str, every: float = 5.0, stream: TextIO | None = None
+) -> Iterator[None]:
+    """Show ``<label>: running N s`` on a terminal while the block runs.
+
+    The line is refreshed every ``every`` seconds and erased at the end.
+    Nothing is shown when ``stream`` (default: stderr) is not a terminal
+    or when the package logger is quieter than INFO (``--quiet``).
+    """
+    out = stream if stream is not None else sys.stderr
+    if not out.isatty() or not logger.isEnabledFor(logging.INFO):
+        yield
+        return
+    stop = threading.Event()
+    start = time.perf_counter()
+
+    def tick() -> None:
+        while not stop.wait(every):
+            out.write(f"\r{label}: running {time.perf_counter() - start:.0f} s")
+            out.flush()
+
+    thread = threading.Thread(target=tick, name="spmopt-status", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        out.write("\r\033[K")
+        out.flush()

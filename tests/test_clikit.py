@@ -1,0 +1,51 @@
+"""The CLI status line: shown on a terminal only, and never when quiet."""
+
+import io
+import logging
+import time
+
+import pytest
+
+from spmopt._logging import logger
+from spmopt.clikit import status_ticker
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def info_level():
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(previous)
+
+
+def test_ticker_writes_on_a_terminal(info_level: None) -> None:
+    stream = _Terminal()
+    with status_ticker("territory-solve", every=0.01, stream=stream):
+        time.sleep(0.1)
+    text = stream.getvalue()
+    assert "territory-solve: running" in text
+    assert text.endswith("\r\033[K")
+
+
+def test_ticker_is_silent_off_a_terminal(info_level: None) -> None:
+    stream = io.StringIO()
+    with status_ticker("job", every=0.01, stream=stream):
+        time.sleep(0.05)
+    assert stream.getvalue() == ""
+
+
+def test_ticker_is_silent_when_quiet() -> None:
+    previous = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        stream = _Terminal()
+        with status_ticker("job", every=0.01, stream=stream):
+            time.sleep(0.05)
+    finally:
+        logger.setLevel(previous)
+    assert stream.getvalue() == ""
