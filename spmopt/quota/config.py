@@ -322,6 +322,9 @@ class PotentialConfig(Config):
     valid_periods, test_periods : int
         Latest labelled periods held out, oldest first: validation picks
         the model, test reports it.
+    calibrate : bool
+        Shift the LightGBM quantiles by their validation residual
+        quantiles (reported as ``lightgbm_calibrated``) when LightGBM wins.
     track : bool
         Record the run in MLflow (``tracking_uri``, else
         ``MLFLOW_TRACKING_URI``, else a local SQLite file).
@@ -336,6 +339,7 @@ class PotentialConfig(Config):
     valid_periods: int = Field(2, ge=1, le=24)
     test_periods: int = Field(2, ge=1, le=24)
     lightgbm: LightGBMConfig = LightGBMConfig()
+    calibrate: bool = True
     track: bool = True
     tracking_uri: str | None = None
     experiment: str = Field("spmopt-quota-potential", min_length=1)

@@ -18,6 +18,7 @@ from spmopt.quota.potential import (
     QuantileLightGBM,
     TrailingMeanBaseline,
     build_panel,
+    calibration_offsets,
     quantile_scores,
 )
 from spmopt.runs import RunWriter
@@ -113,10 +114,15 @@ def _names(periods: list[Any]) -> list[str]:
     return [pd.Timestamp(p).strftime("%Y-%m") for p in periods]
 
 
-def make_models(cfg: PotentialConfig, seed: int) -> dict[str, Any]:
-    """Fresh, unfitted models by name."""
+def make_models(
+    cfg: PotentialConfig,
+    seed: int,
+    offsets: tuple[float, float, float] | None = None,
+) -> dict[str, Any]:
+    """Fresh, unfitted models by name (with ``lightgbm_calibrated`` if
+    ``offsets`` are given)."""
     settings = cfg.lightgbm
-    return {
+    models: dict[str, Any] = {
         "lightgbm": QuantileLightGBM(
             n_estimators=settings.n_estimators,
             learning_rate=settings.learning_rate,
@@ -127,6 +133,16 @@ def make_models(cfg: PotentialConfig, seed: int) -> dict[str, Any]:
         "last_period": LastPeriodBaseline(),
         "trailing_mean_growth": TrailingMeanBaseline(),
     }
+    if offsets is not None:
+        models["lightgbm_calibrated"] = QuantileLightGBM(
+            n_estimators=settings.n_estimators,
+            learning_rate=settings.learning_rate,
+            num_leaves=settings.num_leaves,
+            min_child_samples=settings.min_child_samples,
+            seed=seed,
+            offsets=offsets,
+        )
+    return models
 
 
 def evaluate(
@@ -135,11 +151,12 @@ def evaluate(
     eval_rows: np.ndarray,
     cfg: PotentialConfig,
     seed: int,
+    offsets: tuple[float, float, float] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     """Fit every model on ``fit_rows``; score it on ``eval_rows``."""
     X, y = panel.frame[panel.features], panel.frame["target"]
     scores, fitted = {}, {}
-    for name, model in make_models(cfg, seed).items():
+    for name, model in make_models(cfg, seed, offsets).items():
         model.fit(X[fit_rows], y[fit_rows])
         pred = model.predict(X[eval_rows])
         scores[name] = _rounded(quantile_scores(y[eval_rows], pred))
@@ -181,21 +198,37 @@ def run_potential(cfg: PotentialConfig, out: RunWriter, seed: int) -> dict[str, 
     pipeline, attrs = read_inputs(cfg)
     panel = build_panel(pipeline, cfg.entity, cfg.period, attrs, cfg.trailing_periods)
     split = time_split(panel, cfg.valid_periods, cfg.test_periods)
-    valid_scores, _ = evaluate(panel, split.train, split.valid, cfg, seed)
+    valid_scores, fitted = evaluate(panel, split.train, split.valid, cfg, seed)
+    offsets = _offsets(panel, split, fitted["lightgbm"])
     chosen = min(MODEL_NAMES, key=lambda name: valid_scores[name]["mean_pinball"])
-    test_scores, _ = evaluate(panel, split.train | split.valid, split.test, cfg, seed)
+    if chosen == "lightgbm" and cfg.calibrate:
+        chosen = "lightgbm_calibrated"
+    test_scores, _ = evaluate(
+        panel, split.train | split.valid, split.test, cfg, seed, offsets
+    )
     labelled = split.train | split.valid | split.test
-    final = make_models(cfg, seed)[chosen]
+    final = make_models(cfg, seed, offsets)[chosen]
     final.fit(
         panel.frame.loc[labelled, panel.features], panel.frame["target"][labelled]
     )
     metrics = _metrics(cfg, panel, split, chosen, valid_scores, test_scores)
+    metrics["calibration_offsets"] = list(offsets)
     metrics["mlflow_run_id"] = _track(cfg, metrics, seed)
     out.write_csv("potential.csv", potential_table(panel, split, final, cfg))
     out.write_csv("importance.csv", _importance(panel, labelled, cfg, seed))
     out.write_json("potential_metrics.json", metrics)
     _log(metrics)
     return _headline(metrics)
+
+
+def _offsets(
+    panel: Panel, split: Split, model: QuantileLightGBM
+) -> tuple[float, float, float]:
+    """Validation-residual shifts of the LightGBM quantiles, rounded."""
+    rows = panel.frame[split.valid]
+    pred = model.predict(rows[panel.features])
+    shifts = calibration_offsets(rows["target"], pred)
+    return (round(shifts[0], 6), round(shifts[1], 6), round(shifts[2], 6))
 
 
 def _metrics(

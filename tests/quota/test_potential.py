@@ -9,6 +9,7 @@ from spmopt.quota.potential import (
     QuantileLightGBM,
     TrailingMeanBaseline,
     build_panel,
+    calibration_offsets,
     pinball_loss,
     quantile_scores,
 )
@@ -122,3 +123,27 @@ def test_lightgbm_is_deterministic_for_a_seed() -> None:
     a = QuantileLightGBM(n_estimators=30, seed=5).fit(X, y).predict(X)
     b = QuantileLightGBM(n_estimators=30, seed=5).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
+
+
+def test_calibration_offsets_make_held_out_quantiles_exact() -> None:
+    rng = np.random.default_rng(6)
+    y = rng.normal(100.0, 20.0, 10_000)
+    pred = np.column_stack(
+        [np.full(y.size, 95.0), np.full(y.size, 100.0), np.full(y.size, 105.0)]
+    )  # far too narrow
+    shifts = calibration_offsets(y, pred)
+    shifted = pred + np.array(shifts)
+    below = [(y < shifted[:, i]).mean() for i in range(3)]
+    np.testing.assert_allclose(below, [0.1, 0.5, 0.9], atol=0.002)
+    assert (
+        quantile_scores(y, shifted)["mean_pinball"]
+        < quantile_scores(y, pred)["mean_pinball"]
+    )
+
+
+def test_offsets_shift_lightgbm_predictions() -> None:
+    X, y = _synthetic(200, 8)
+    base = QuantileLightGBM(n_estimators=20).fit(X, y).predict(X)
+    moved = QuantileLightGBM(n_estimators=20, offsets=(-5.0, 0.0, 5.0)).fit(X, y)
+    expected = base + np.array([-5.0, 0.0, 5.0])
+    np.testing.assert_allclose(moved.predict(X), expected, atol=1e-9)

@@ -27,7 +27,10 @@ def test_bundled_accounts_run_writes_forecasts_and_metrics(tmp_path: Path) -> No
     assert max(metrics["periods"]["train"]) < min(metrics["periods"]["valid"])
     valid = metrics["valid"]
     best = min(valid, key=lambda name: valid[name]["mean_pinball"])
-    assert metrics["chosen_model"] == best
+    calibrated = {"lightgbm": "lightgbm_calibrated"}
+    assert metrics["chosen_model"] == calibrated.get(best, best)
+    assert set(metrics["test"]) == {*valid, "lightgbm_calibrated"}
+    assert len(metrics["calibration_offsets"]) == 3
     assert metrics["mlflow_run_id"]
     potential = pd.read_csv(out / "potential.csv")
     assert len(potential) == 85 and potential["period"].unique().tolist() == ["2018-01"]
