@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -22,3 +23,42 @@ def train(
     from spmopt.forecast.train import run_train
 
     run_job("forecast.train", ForecastConfig, config, out, seed, run_train)
+
+
+@app.command()
+def score(
+    config: Path = typer.Argument(..., help="Forecast config YAML (column map)."),
+    model: str = typer.Option(
+        ..., "--model", help="NAME@ALIAS (e.g. spmopt-forecast-ibm@champion)."
+    ),
+    input: Path = typer.Option(..., "--input", help="CSV/Parquet of open deals."),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    seed: int = typer.Option(0, "--seed", help=SEED_HELP),
+    samples: int = typer.Option(
+        10_000, "--samples", min=100, help="Simulated pipelines for P10/P50/P90."
+    ),
+) -> None:
+    """Score open deals: win probability, top reasons, pipeline won value."""
+    from spmopt.forecast.config import ForecastConfig
+    from spmopt.forecast.score import run_score
+
+    runner = partial(run_score, model=model, input_path=input, n_samples=samples)
+    run_job("forecast.score", ForecastConfig, config, out, seed, runner)
+
+
+@app.command()
+def compare(
+    experiment: str = typer.Option("spmopt-forecast", help="MLflow experiment."),
+    tracking_uri: str | None = typer.Option(
+        None, help="Tracking store (default: MLFLOW_TRACKING_URI or local SQLite)."
+    ),
+    csv: Path | None = typer.Option(None, "--csv", help="Also write the table here."),
+) -> None:
+    """List training runs with their metrics, newest first."""
+    from spmopt.forecast.compare import format_runs, list_runs
+    from spmopt.runs import RunWriter
+
+    table = list_runs(experiment, tracking_uri)
+    typer.echo(format_runs(table) if len(table) else "no runs recorded yet")
+    if csv is not None:
+        RunWriter(csv.parent).write_csv(csv.name, table)

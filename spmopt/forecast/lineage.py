@@ -1,4 +1,11 @@
-"""MLflow lineage of a training run: params, metrics, data hash, tables.
+"""MLflow lineage of a training run and the champion registry.
+
+A training run logs its parameters, metrics, data hash, feature list,
+category mapping, reliability and importance tables and the model (a
+pyfunc whose input signature accepts missing values). A model with a
+usable signal is registered; it takes the registry alias (``champion``
+by default) only when a paired bootstrap on the test split shows it beats
+the current champion by more than the noise.
 
 Only :mod:`spmopt.tracking` and MLflow's public API are used. The store
 is the config's ``tracking.uri``, else ``MLFLOW_TRACKING_URI``, else the
@@ -7,15 +14,47 @@ local SQLite default.
 
 from __future__ import annotations
 
+import warnings
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from spmopt.tracking import log_metrics, tracked_run
+from spmopt._logging import logger
+from spmopt.errors import ConfigError, SpmoptError
+from spmopt.forecast.forecaster import WinForecaster
+from spmopt.forecast.metrics import paired_bootstrap
+from spmopt.tracking import log_metrics, resolve_tracking_uri, tracked_run
 
 if TYPE_CHECKING:
     from spmopt.forecast.config import ForecastConfig
     from spmopt.forecast.train import TrainingData, TrainResult
+
+MODEL_PATH = "model"
+
+
+def model_signature(forecaster: WinForecaster) -> Any:
+    """Input: one nullable column per feature; output: ``win_probability``."""
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    encoder = forecaster.encoder_
+    inputs: list[Any] = [ColSpec("string", name) for name in encoder.categorical]
+    inputs += [ColSpec("double", name) for name in encoder.numeric]
+    outputs = Schema([ColSpec("double", "win_probability")])
+    return ModelSignature(inputs=Schema(inputs), outputs=outputs)
+
+
+def model_requirements() -> list[str]:
+    """Pinned packages the logged model needs (skips MLflow's slow inference)."""
+    names = ("spmopt", "lightgbm", "scikit-learn", "pandas", "numpy", "mlflow")
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pins.append(name)
+    return pins
 
 
 def run_params(
@@ -55,26 +94,218 @@ def record_run(
     reliability: pd.DataFrame,
     importance: pd.DataFrame,
 ) -> dict[str, Any]:
-    """Log one training run to MLflow; return the ``mlflow_*`` fields."""
+    """Log one training run to MLflow, register and maybe promote it.
+
+    Returns
+    -------
+    dict
+        Fields merged into ``metrics.json``: ``mlflow_run_id``,
+        ``mlflow_model_uri``, ``mlflow_model_version`` (None when not
+        registered), ``promoted`` and ``promotion`` (the comparison with
+        the champion and the reason).
+    """
     import mlflow
 
+    from spmopt.forecast.pyfunc import WinProbabilityModel
+
     forecaster = result.forecaster
-    name = f"{cfg.dataset}-{data.split.kind}"
-    tags = {"spmopt.job": "forecast.train", "spmopt.verdict": metrics["verdict"]}
+    tags = {
+        "spmopt.job": "forecast.train",
+        "spmopt.verdict": metrics["verdict"],
+        "spmopt.data_sha256": metrics["data_sha256"],
+    }
     with tracked_run(
         cfg.tracking.experiment,
-        name,
+        f"{cfg.dataset}-{data.split.kind}",
         tracking_uri=cfg.tracking.uri,
         params=run_params(cfg, data, forecaster.random_state),
-        tags=tags | {"spmopt.data_sha256": metrics["data_sha256"]},
+        tags=tags,
     ) as run:
+        _log_tables(forecaster, data, reliability, importance)
         log_metrics(flat_metrics(metrics))
         log_metrics({f"{k}_seconds": v for k, v in result.seconds.items()})
-        mlflow.log_dict(
-            {"features": forecaster.feature_names, "dropped": data.deals.dropped},
-            "features.json",
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+            info = mlflow.pyfunc.log_model(
+                name=MODEL_PATH,
+                python_model=WinProbabilityModel(forecaster),
+                signature=model_signature(forecaster),
+                pip_requirements=model_requirements(),
+            )
+        fields = promote(cfg, data, result, metrics, info.model_uri)
+        mlflow.set_tag("spmopt.promoted", str(fields["promoted"]).lower())
+        return {"mlflow_run_id": run.info.run_id, **fields}
+
+
+def _log_tables(
+    forecaster: WinForecaster,
+    data: TrainingData,
+    reliability: pd.DataFrame,
+    importance: pd.DataFrame,
+) -> None:
+    import mlflow
+
+    features = {"features": forecaster.feature_names, "dropped": data.deals.dropped}
+    mlflow.log_dict(features, "features.json")
+    mlflow.log_dict(forecaster.encoder_.category_mapping(), "category_mapping.json")
+    mlflow.log_text(reliability.to_csv(index=False), "reliability.csv")
+    mlflow.log_text(importance.to_csv(index=False), "importance.csv")
+    mlflow.log_figure(_reliability_figure(reliability), "reliability.html")
+    mlflow.log_figure(_importance_figure(importance), "importance.html")
+
+
+def _reliability_figure(reliability: pd.DataFrame) -> Any:
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for model, rows in reliability.groupby("model", sort=True):
+        figure.add_scatter(
+            x=rows["mean_predicted"], y=rows["observed_rate"], name=str(model)
         )
-        mlflow.log_dict(forecaster.encoder_.category_mapping(), "category_mapping.json")
-        mlflow.log_text(reliability.to_csv(index=False), "reliability.csv")
-        mlflow.log_text(importance.to_csv(index=False), "importance.csv")
-        return {"mlflow_run_id": run.info.run_id}
+    figure.add_scatter(x=[0, 1], y=[0, 1], name="perfect", line={"dash": "dot"})
+    figure.update_layout(xaxis_title="mean predicted", yaxis_title="observed win rate")
+    return figure
+
+
+def _importance_figure(importance: pd.DataFrame) -> Any:
+    import plotly.graph_objects as go
+
+    top = importance.head(20).iloc[::-1]
+    figure = go.Figure(go.Bar(x=top["importance"], y=top["feature"], orientation="h"))
+    figure.update_layout(xaxis_title="share of split gain")
+    return figure
+
+
+def promote(
+    cfg: ForecastConfig,
+    data: TrainingData,
+    result: TrainResult,
+    metrics: dict[str, Any],
+    model_uri: str,
+) -> dict[str, Any]:
+    """Register a usable model; move the alias to it if it beats the champion.
+
+    The rule: the model must carry a usable signal (it beats the base
+    rate on test Brier by more than the 95 % bootstrap noise), and a
+    paired bootstrap of test Brier against the current champion (scored
+    on the same test rows) must have a lower 95 % bound above zero. The
+    first usable model becomes champion.
+    """
+    fields: dict[str, Any] = {"mlflow_model_uri": model_uri}
+    fields |= {"mlflow_model_version": None, "promoted": False}
+    if metrics["verdict"] != "usable signal":
+        return fields | {"promotion": {"reason": "no usable signal: not registered"}}
+    if metrics["chosen_model"] != "lightgbm":
+        chosen = metrics["chosen_model"]
+        reason = f"{chosen} beats LightGBM on validation: not registered"
+        return fields | {"promotion": {"reason": reason}}
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=resolve_tracking_uri(cfg.tracking.uri))
+    name, alias = cfg.model_name(), cfg.tracking.alias
+    champion = _current_champion(client, name, alias)
+    versus = _versus_champion(cfg, data, result, champion)
+    version = mlflow.register_model(model_uri, name).version
+    fields["mlflow_model_version"] = int(version)
+    if versus is None or versus["low"] > 0:
+        client.set_registered_model_alias(name, alias, version)
+        fields["promoted"] = True
+    fields["promotion"] = _promotion_report(name, alias, champion, versus, fields)
+    logger.info("forecast %s: %s", cfg.dataset, fields["promotion"]["reason"])
+    return fields
+
+
+def _current_champion(client: Any, name: str, alias: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def _versus_champion(
+    cfg: ForecastConfig, data: TrainingData, result: TrainResult, champion: Any
+) -> dict[str, float] | None:
+    if champion is None:
+        return None
+    y = data.labels["test"]
+    try:
+        old = load_forecaster(f"models:/{cfg.model_name()}/{champion.version}", cfg)
+        p_old = old.win_probability(data.frames["test"])
+    except SpmoptError as exc:
+        logger.warning("champion cannot score this test split (%s)", exc)
+        return {"improvement": float("nan"), "low": float("-inf"), "high": 0.0}
+    return paired_bootstrap(
+        y,
+        result.test_proba["lightgbm"],
+        p_old,
+        seed=result.forecaster.random_state,
+        rounds=cfg.model.bootstrap_rounds,
+    )
+
+
+def _promotion_report(
+    name: str,
+    alias: str,
+    champion: Any,
+    versus: dict[str, float] | None,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    version = fields["mlflow_model_version"]
+    if versus is None:
+        reason = f"{name} v{version} is the first usable model: set as @{alias}"
+    elif fields["promoted"]:
+        reason = f"{name} v{version} beats @{alias} v{champion.version}: promoted"
+    else:
+        reason = (
+            f"{name} v{version} does not beat @{alias} v{champion.version} by more "
+            "than the noise: alias unchanged"
+        )
+    report: dict[str, Any] = {"reason": reason, "versus_champion": versus}
+    report["mlflow_champion_version"] = (
+        None if champion is None else int(champion.version)
+    )
+    return report
+
+
+def parse_model_ref(ref: str, cfg: ForecastConfig | None = None) -> str:
+    """Turn ``NAME@ALIAS``, ``NAME`` or an MLflow URI into a model URI.
+
+    A bare ``NAME`` means ``NAME@<tracking.alias>``; ``models:/...`` and
+    ``runs:/...`` URIs pass through.
+    """
+    if ref.startswith(("models:/", "runs:/")):
+        return ref
+    if not ref or any(ch.isspace() for ch in ref):
+        raise ConfigError(f"--model must be NAME@ALIAS or an MLflow URI, got {ref!r}")
+    if "@" not in ref:
+        alias = cfg.tracking.alias if cfg is not None else "champion"
+        ref = f"{ref}@{alias}"
+    return f"models:/{ref}"
+
+
+def load_forecaster(model_uri: str, cfg: ForecastConfig | None = None) -> WinForecaster:
+    """Load a logged forecaster back from MLflow.
+
+    Raises
+    ------
+    ConfigError
+        When the URI names no model in the tracking store.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    uri = resolve_tracking_uri(cfg.tracking.uri if cfg is not None else None)
+    mlflow.set_tracking_uri(uri)
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+    except (MlflowException, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            f"cannot load model {model_uri!r} from tracking store {uri}: {first}"
+        ) from None
+    forecaster = getattr(model.unwrap_python_model(), "forecaster", None)
+    if not isinstance(forecaster, WinForecaster):
+        raise ConfigError(f"model {model_uri!r} is not an spmopt win forecaster")
+    return forecaster

@@ -230,7 +230,10 @@ def _metrics_dict(
         },
         "data_sha256": data_hash(data.deals),
         "mlflow_run_id": None,
+        "mlflow_model_uri": None,
+        "mlflow_model_version": None,
         "promoted": False,
+        "promotion": {"reason": "not recorded: tracking disabled"},
     }
 
 

@@ -88,13 +88,13 @@ def cfg(deals_csv: Path) -> ForecastConfig:
     return parse_config(ForecastConfig, config_dict(str(deals_csv)))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_config() -> Any:
     """``make_config(table, **overrides)`` builds a config dict."""
     return config_dict
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def deals_factory() -> Any:
     """``deals_factory(n, seed, signal)`` builds a synthetic deal table."""
     return make_deals

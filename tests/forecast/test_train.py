@@ -2,7 +2,6 @@ import json
 import warnings
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,20 +74,6 @@ def test_noise_gives_no_usable_signal_and_no_promotion(
     assert headline["verdict"] == NO_SIGNAL
     assert headline["chosen_model"] == "base_rate"
     assert headline["promoted"] is False
-
-
-def test_run_is_recorded_in_mlflow(cfg, tmp_path) -> None:
-    cfg = cfg.model_copy(
-        update={"tracking": cfg.tracking.model_copy(update={"enabled": True})}
-    )
-    _train(cfg, tmp_path / "a")
-    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
-    run = mlflow.MlflowClient().get_run(metrics["mlflow_run_id"])
-    assert run.data.metrics["lightgbm_auc"] == pytest.approx(
-        metrics["models"]["lightgbm"]["auc"]
-    )
-    assert run.data.params["features"] == "owner,region,amount,score"
-    assert run.data.tags["spmopt.data_sha256"] == metrics["data_sha256"]
 
 
 def test_too_few_rows_or_classes_per_part_are_refused(

@@ -1,0 +1,218 @@
+"""Scoring open pipeline: win probabilities, reasons and won-value range.
+
+:func:`run_score` loads a registered forecaster (``NAME@ALIAS``), scores
+each open deal, lists its strongest per-feature contributions and
+samples the pipeline's won value: each deal is won with its probability,
+independently, so P10/P50/P90 reflect that deals are all-or-nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spmopt._logging import logger
+from spmopt.data import read_table
+from spmopt.errors import DataError
+from spmopt.forecast.config import ForecastConfig
+from spmopt.forecast.forecaster import WinForecaster
+from spmopt.forecast.lineage import load_forecaster, parse_model_ref
+from spmopt.runs import RunWriter, sha256_file
+
+N_REASONS = 3
+CHUNK = 2000
+
+
+def top_reasons(
+    contributions: pd.DataFrame, frame: pd.DataFrame, k: int = N_REASONS
+) -> pd.DataFrame:
+    """The ``k`` largest per-feature contributions of each deal as text.
+
+    Parameters
+    ----------
+    contributions : DataFrame of shape (n_deals, n_features + 1)
+        Log-odds contributions with a ``bias`` column.
+    frame : DataFrame
+        The scored deals (for the feature values).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``reason_1`` .. ``reason_k``, e.g. ``"region=West (-0.82)"``:
+        feature, its value and its push on the log-odds.
+    """
+    values = contributions.drop(columns="bias")
+    names = np.asarray(values.columns)
+    matrix = values.to_numpy()
+    order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k]
+    out = {}
+    for rank in range(min(k, len(names))):
+        picked = order[:, rank]
+        column = [
+            f"{names[j]}={_cell(frame[names[j]].iloc[i])} ({matrix[i, j]:+.2f})"
+            for i, j in enumerate(picked)
+        ]
+        out[f"reason_{rank + 1}"] = column
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _cell(value: Any) -> str:
+    return "missing" if pd.isna(value) else str(value)
+
+
+def sample_won_value(
+    p: np.ndarray,
+    amount: np.ndarray,
+    n_samples: int,
+    seed: int | np.random.Generator,
+) -> np.ndarray:
+    """Total won value in each of ``n_samples`` simulated outcomes.
+
+    Parameters
+    ----------
+    p : ndarray of shape (n_deals,)
+        Win probabilities.
+    amount : ndarray of shape (n_deals,)
+        Deal values (currency of the input), missing treated as 0.
+    n_samples : int
+        Simulated pipelines.
+    seed : int or Generator
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        Sum of the amounts of the deals won in each simulation.
+    """
+    rng = np.random.default_rng(seed)
+    value = np.nan_to_num(amount, nan=0.0)
+    totals = np.empty(n_samples)
+    for start in range(0, n_samples, CHUNK):
+        stop = min(start + CHUNK, n_samples)
+        won = rng.random((stop - start, len(p))) < p
+        totals[start:stop] = won @ value
+    return totals
+
+
+def open_deals(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Rows to score: all rows, or only open ones when the outcome is present."""
+    cols = cfg.columns
+    if cols.deal_id not in frame.columns:
+        have = ", ".join(map(str, frame.columns))
+        raise DataError(
+            f"{table}: deal id column '{cols.deal_id}' missing; have {have}"
+        )
+    if cols.outcome in frame.columns:
+        text = frame[cols.outcome].astype("string").str.strip()
+        closed = text.isin([*cols.won_values, *cols.lost_values]).to_numpy()
+        frame = frame.loc[~closed]
+    if frame.empty:
+        raise DataError(f"{table}: no open deals to score")
+    return frame.reset_index(drop=True)
+
+
+def _amounts(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> np.ndarray:
+    column = cfg.columns.amount
+    if column is None or column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    text = frame[column].astype("string").str.strip().replace("", pd.NA)
+    parsed = pd.to_numeric(text, errors="coerce")
+    bad = (text.notna() & parsed.isna()) | (parsed < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"{table}: column '{column}' (amount) must be a number >= 0, got "
+            f"{frame[column].iloc[row]!r} in data row {row + 1}"
+        )
+    return parsed.to_numpy(dtype=float, na_value=np.nan)
+
+
+def score_table(
+    forecaster: WinForecaster, cfg: ForecastConfig, frame: pd.DataFrame, table: str
+) -> pd.DataFrame:
+    """Per-deal probability, expected value and top reasons."""
+    p = forecaster.win_probability(frame)
+    amount = _amounts(cfg, frame, table)
+    scores = pd.DataFrame(
+        {
+            "deal_id": frame[cfg.columns.deal_id].to_numpy(),
+            "win_probability": np.round(p, 6),
+            "amount": amount,
+            "expected_value": np.round(p * amount, 2),
+        }
+    )
+    reasons = top_reasons(forecaster.contributions(frame), frame)
+    return pd.concat([scores, reasons.reset_index(drop=True)], axis=1)
+
+
+def pipeline_summary(scores: pd.DataFrame, n_samples: int, seed: int) -> dict[str, Any]:
+    """Expected and sampled P10/P50/P90 won value and won count."""
+    p = scores["win_probability"].to_numpy()
+    amount = scores["amount"].to_numpy(dtype=float)
+    value = sample_won_value(p, amount, n_samples, seed)
+    count = sample_won_value(p, np.ones(len(p)), n_samples, seed + 1)
+    q = np.quantile(value, [0.1, 0.5, 0.9])
+    c = np.quantile(count, [0.1, 0.5, 0.9])
+    return {
+        "n_deals": len(scores),
+        "n_missing_amount": int(np.isnan(amount).sum()),
+        "expected_won_value": float(np.nansum(p * amount)),
+        "won_value_p10": float(q[0]),
+        "won_value_p50": float(q[1]),
+        "won_value_p90": float(q[2]),
+        "expected_won_count": float(p.sum()),
+        "won_count_p10": float(c[0]),
+        "won_count_p50": float(c[1]),
+        "won_count_p90": float(c[2]),
+        "n_samples": n_samples,
+    }
+
+
+def run_score(
+    cfg: ForecastConfig,
+    out: RunWriter,
+    seed: int,
+    model: str,
+    input_path: Path,
+    n_samples: int = 10_000,
+) -> dict[str, Any]:
+    """Score the open deals of ``input_path`` with the model ``model``.
+
+    Writes ``scores.csv`` (deal_id, win_probability, amount,
+    expected_value, reason_1..3) and ``pipeline.json`` (expected won
+    value and count with sampled P10/P50/P90).
+
+    Parameters
+    ----------
+    cfg : ForecastConfig
+        Column map (deal id, outcome, amount) and tracking store.
+    out : RunWriter
+    seed : int
+        Seed of the pipeline sampling.
+    model : str
+        ``NAME@ALIAS``, ``NAME`` (default alias) or an MLflow URI.
+    input_path : Path
+        CSV or Parquet of deals.
+    n_samples : int
+        Simulated pipelines for the percentiles.
+    """
+    table = str(input_path)
+    frame = open_deals(cfg, read_table(input_path, name=table), table)
+    uri = parse_model_ref(model, cfg)
+    forecaster = load_forecaster(uri, cfg)
+    scores = score_table(forecaster, cfg, frame, table)
+    summary = pipeline_summary(scores, n_samples, seed)
+    summary |= {"mlflow_model_uri": uri, "input_sha256": sha256_file(input_path)}
+    out.write_csv("scores.csv", scores)
+    out.write_json("pipeline.json", summary)
+    logger.info(
+        "forecast score: %d open deals, expected won value %.0f (P10 %.0f, P90 %.0f)",
+        summary["n_deals"],
+        summary["expected_won_value"],
+        summary["won_value_p10"],
+        summary["won_value_p90"],
+    )
+    keys = ("n_deals", "expected_won_value", "won_value_p10", "won_value_p50")
+    return {k: summary[k] for k in (*keys, "won_value_p90", "expected_won_count")}

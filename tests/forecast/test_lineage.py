@@ -1,0 +1,155 @@
+"""Training runs recorded in one MLflow store shared by this module."""
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from spmopt.cli import main
+from spmopt.config import parse_config
+from spmopt.errors import ConfigError, NoSignalWarning
+from spmopt.forecast.config import ForecastConfig
+from spmopt.forecast.features import load_deals
+from spmopt.forecast.lineage import load_forecaster, parse_model_ref
+from spmopt.forecast.train import run_train
+from spmopt.runs import RunWriter
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, make_config, deals_factory) -> dict[str, Any]:
+    """Two runs on the same data: the first becomes champion, the second ties."""
+    root = tmp_path_factory.mktemp("lineage")
+    deals_factory().to_csv(root / "deals.csv", index=False)
+    deals_factory(n=300, seed=9).drop(columns="stage").to_csv(
+        root / "open.csv", index=False
+    )
+    data = make_config("deals.csv")
+    data["tracking"] = {"uri": f"sqlite:///{root / 'mlruns.db'}"}
+    (root / "forecast.yaml").write_text(yaml.safe_dump(data))
+    cfg = parse_config(ForecastConfig, data, base_dir=root)
+    runs = []
+    for name in ("first", "second"):
+        run_train(cfg, RunWriter(root / name), seed=0)
+        runs.append(json.loads((root / name / "metrics.json").read_text()))
+    return {"root": root, "cfg": cfg, "runs": runs}
+
+
+def test_first_usable_model_becomes_champion_and_a_tie_does_not(store) -> None:
+    first, second = store["runs"]
+    assert first["promoted"] is True and first["mlflow_model_version"] == 1
+    assert "first usable model" in first["promotion"]["reason"]
+    assert second["promoted"] is False and second["mlflow_model_version"] == 2
+    assert second["promotion"]["versus_champion"]["improvement"] == 0.0
+    client = mlflow.MlflowClient(tracking_uri=store["cfg"].tracking.uri)
+    champion = client.get_model_version_by_alias(
+        "spmopt-forecast-synthetic", "champion"
+    )
+    assert int(champion.version) == 1
+
+
+def test_logged_model_loads_back_with_the_same_probabilities(store) -> None:
+    cfg = store["cfg"]
+    deals = load_deals(cfg)
+    frame = deals.frame.loc[deals.labelled]
+    model = load_forecaster(parse_model_ref("spmopt-forecast-synthetic@champion"), cfg)
+    p = model.win_probability(frame)
+    assert ((p >= 0) & (p <= 1)).all()
+    pyfunc = mlflow.pyfunc.load_model(store["runs"][0]["mlflow_model_uri"])
+    features = frame[model.feature_names].copy()
+    features.loc[features.index[:5], "region"] = None
+    out = pyfunc.predict(features)
+    assert list(out.columns) == ["win_probability"]
+    assert np.allclose(out["win_probability"].iloc[5:], p[5:])
+    run = mlflow.MlflowClient(tracking_uri=cfg.tracking.uri).get_run(
+        store["runs"][0]["mlflow_run_id"]
+    )
+    assert run.data.params["features"] == "owner,region,amount,score"
+    assert run.data.metrics["lightgbm_auc"] == pytest.approx(
+        store["runs"][0]["models"]["lightgbm"]["auc"]
+    )
+    assert run.data.tags["spmopt.data_sha256"] == store["runs"][0]["data_sha256"]
+
+
+def test_unknown_model_reference_is_a_clear_error(store) -> None:
+    with pytest.raises(ConfigError, match="cannot load model"):
+        load_forecaster("models:/nothing@champion", store["cfg"])
+    with pytest.raises(ConfigError, match="NAME@ALIAS"):
+        parse_model_ref("two words")
+    assert parse_model_ref("m") == "models:/m@champion"
+
+
+def test_no_signal_run_is_logged_but_never_registered(
+    store, deals_factory, make_config
+) -> None:
+    root = store["root"]
+    deals_factory(n=900, seed=5, signal=0.0).to_csv(root / "noise.csv", index=False)
+    data = make_config(str(root / "noise.csv"))
+    data["tracking"] = {"uri": store["cfg"].tracking.uri}
+    data["dataset"] = "noise"
+    cfg = parse_config(ForecastConfig, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoSignalWarning)
+        run_train(cfg, RunWriter(root / "noise"), 0)
+    metrics = json.loads((root / "noise" / "metrics.json").read_text())
+    assert metrics["mlflow_run_id"] and metrics["mlflow_model_version"] is None
+    assert metrics["promoted"] is False
+    client = mlflow.MlflowClient(tracking_uri=cfg.tracking.uri)
+    assert not client.search_registered_models("name = 'spmopt-forecast-noise'")
+
+
+def test_score_cli_writes_probabilities_reasons_and_pipeline(store, capsys) -> None:
+    root: Path = store["root"]
+    out = root / "scored"
+    argv = ["forecast", "score", str(root / "forecast.yaml"), "--model"]
+    argv += ["spmopt-forecast-synthetic@champion", "--input", str(root / "open.csv")]
+    assert main([*argv, "--out", str(out), "--samples", "2000"]) == 0
+    assert "expected_won_value" in capsys.readouterr().out
+    scores = pd.read_csv(out / "scores.csv")
+    assert len(scores) == 300 and scores["deal_id"].is_unique
+    assert scores["win_probability"].between(0, 1).all()
+    assert scores["reason_1"].str.match(r"^\w+=.+ \([+-]\d+\.\d\d\)$").all()
+    summary = json.loads((out / "pipeline.json").read_text())
+    expected = (scores["win_probability"] * scores["amount"]).sum()
+    assert summary["expected_won_value"] == pytest.approx(expected, rel=1e-4)
+    assert (
+        summary["won_value_p10"] < summary["won_value_p50"] < summary["won_value_p90"]
+    )
+    assert summary["won_value_p50"] == pytest.approx(expected, rel=0.03)
+    again = root / "scored-again"
+    assert main([*argv, "--out", str(again), "--samples", "2000"]) == 0
+    for name in ("scores.csv", "pipeline.json"):
+        assert (out / name).read_bytes() == (again / name).read_bytes()
+
+
+def test_score_cli_refuses_a_missing_model_or_input(store, capsys) -> None:
+    root: Path = store["root"]
+    base = ["forecast", "score", str(root / "forecast.yaml")]
+    cases = [
+        (["--model", "nope@champion", "--input", str(root / "open.csv")], "nope"),
+        (["--model", "spmopt-forecast-synthetic", "--input", "x.csv"], "not found"),
+    ]
+    for extra, message in cases:
+        out = root / "bad"
+        assert main([*base, *extra, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err
+        assert not out.exists()
+
+
+def test_compare_lists_every_run(store, capsys) -> None:
+    uri = store["cfg"].tracking.uri
+    csv = store["root"] / "runs.csv"
+    assert main(["forecast", "compare", "--tracking-uri", uri, "--csv", str(csv)]) == 0
+    text = capsys.readouterr().out
+    assert "lightgbm_auc" in text and "usable signal" in text
+    table = pd.read_csv(csv)
+    assert len(table) >= 2 and set(table["promoted"].astype(str)) >= {"True", "False"}
+    assert (
+        main(["forecast", "compare", "--tracking-uri", uri, "--experiment", "x"]) == 2
+    )
