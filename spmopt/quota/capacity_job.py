@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.errors import InfeasibleError
 from spmopt.quota.capacity import (
     CapacityPlanner,
     CapacityResult,
@@ -19,6 +20,7 @@ from spmopt.quota.capacity import (
 from spmopt.quota.config import CapacityConfig
 from spmopt.runs import RunWriter
 
+_MAX_ROUNDS = 30
 HEADLINE_KEYS = (
     "mode",
     "target",
@@ -52,20 +54,68 @@ def existing_reps(cfg: CapacityConfig) -> np.ndarray:
     return np.asarray(tenures, dtype=np.int64)
 
 
-def choose_hires(cfg: CapacityConfig, workforce: Workforce) -> CapacityResult:
-    """Plan mode: the hires reaching ``cfg.target``; reverse mode: as given."""
+def choose_hires(
+    cfg: CapacityConfig, workforce: Workforce, target: float | None = None
+) -> CapacityResult:
+    """Plan mode: hires reaching ``target`` (default ``cfg.target``) in
+    expectation; reverse mode: the hires as given."""
     if cfg.hires is None:
-        assert cfg.target is not None
         planner = CapacityPlanner(
             workforce,
             existing_reps(cfg),
             cfg.hiring_lag_months,
             cfg.max_hires_per_month,
         )
-        return planner.solve(cfg.target, cfg.solver, cfg.time_limit_seconds)
+        goal = cfg.target if target is None else target
+        assert goal is not None
+        return planner.solve(goal, cfg.solver, cfg.time_limit_seconds)
     hires = np.zeros(cfg.horizon_months, dtype=np.int64)
     hires[: len(cfg.hires)] = cfg.hires
     return CapacityResult(hires, "Given", float("nan"), 0.0)
+
+
+def simulate_plan(
+    cfg: CapacityConfig, workforce: Workforce, hires: np.ndarray, seed: int
+) -> np.ndarray:
+    """Total plan bookings per scenario (seeded), currency."""
+    settings = cfg.simulation
+    return simulate_bookings(
+        workforce, existing_reps(cfg), hires, settings.cv, settings.n_scenarios, seed
+    )
+
+
+def plan_hires(
+    cfg: CapacityConfig, workforce: Workforce, seed: int
+) -> tuple[CapacityResult, np.ndarray, float | None]:
+    """Hires, simulated totals and the expected bookings planned for.
+
+    With ``cfg.confidence`` the plan is sized for a higher expected
+    bookings figure, raised by the simulated shortfall at the
+    ``1 - confidence`` quantile until the target is reached with that
+    probability (at most 30 rounds, same random draws each round).
+    """
+    result = choose_hires(cfg, workforce)
+    totals = simulate_plan(cfg, workforce, result.hires, seed)
+    if cfg.confidence is None or cfg.target is None:
+        return result, totals, cfg.target
+    planned = cfg.target
+    for _ in range(_MAX_ROUNDS):
+        if float((totals >= cfg.target).mean()) >= cfg.confidence:
+            return result, totals, planned
+        low = float(np.quantile(totals, 1 - cfg.confidence))
+        planned += max(cfg.target - low, 0.001 * cfg.target)
+        try:
+            result = choose_hires(cfg, workforce, planned)
+        except InfeasibleError as exc:
+            raise InfeasibleError(
+                f"confidence {cfg.confidence:g} needs about {planned:,.0f} of "
+                f"expected bookings, which the hiring limits cannot reach: {exc}"
+            ) from None
+        totals = simulate_plan(cfg, workforce, result.hires, seed)
+    raise InfeasibleError(
+        f"confidence {cfg.confidence:g} not reached after {_MAX_ROUNDS} rounds "
+        f"(planning for {planned:,.0f} expected bookings)"
+    )
 
 
 def plan_frame(table: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -129,15 +179,13 @@ def run_capacity(cfg: CapacityConfig, out: RunWriter, seed: int) -> dict[str, An
         p_reach_target, ending_expected_headcount.
     """
     workforce = workforce_from(cfg)
-    result = choose_hires(cfg, workforce)
+    result, totals, planned = plan_hires(cfg, workforce, seed)
     existing = existing_reps(cfg)
     table = plan_table(workforce, existing, result.hires, cfg.hiring_lag_months)
-    settings = cfg.simulation
-    totals = simulate_bookings(
-        workforce, existing, result.hires, settings.cv, settings.n_scenarios, seed
-    )
     out.write_csv("headcount_plan.csv", plan_frame(table))
     info = capacity_summary(cfg, result, table, totals)
+    info["confidence"] = cfg.confidence
+    info["planned_expected_bookings"] = None if planned is None else round(planned, 2)
     out.write_json("summary.json", info)
     logger.info(
         "quota capacity (%s): %d hires, expected bookings %s, P10-P90 %s-%s",

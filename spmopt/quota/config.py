@@ -246,6 +246,9 @@ class CapacityConfig(Config):
     seasonality : list of 12 float, optional
         Relative bookings by month of the year, plan month 1 first
         (rescaled to mean 1).
+    confidence : float, optional
+        Plan mode: hire until the simulated chance of reaching the target
+        is at least this (default: reach it in expectation).
     """
 
     horizon_months: int = Field(12, ge=1, le=60)
@@ -258,6 +261,7 @@ class CapacityConfig(Config):
     hiring_lag_months: int = Field(3, ge=0, le=24)
     reps_in_seat: list[CohortConfig] = Field(default_factory=list)
     max_hires_per_month: int | None = Field(None, ge=1)
+    confidence: float | None = Field(None, gt=0.0, lt=1.0)
     seasonality: list[float] | None = Field(None, min_length=12, max_length=12)
     cost_per_rep_month: float | None = Field(None, ge=0.0)
     simulation: SimulationConfig = SimulationConfig()
@@ -282,6 +286,8 @@ class CapacityConfig(Config):
             raise ValueError(
                 "give exactly one of target (plan the hires) or hires (price a plan)"
             )
+        if self.hires is not None and self.confidence is not None:
+            raise ValueError("confidence applies to plan mode (target), not hires")
         if self.hires is not None:
             if any(h < 0 for h in self.hires):
                 raise ValueError(f"hires must be >= 0, got {min(self.hires)}")

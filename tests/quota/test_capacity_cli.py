@@ -59,6 +59,7 @@ BROKEN = [
     ({"max_hires_per_month": 1, "hiring_lag_months": 6}, "too low"),
     ({"seasonality": [1, 2]}, "field 'seasonality'"),
     ({"ramp": [0.0]}, "ramp shares must be in (0, 1]"),
+    ({"hires": [1], "target": None, "confidence": 0.9}, "confidence applies"),
 ]
 
 
@@ -78,3 +79,26 @@ def test_broken_configs_give_one_message(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_confidence_plan_reaches_the_target_with_that_probability(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "c"
+    config = CONFIGS / "capacity_plan_confident.yaml"
+    assert main(["quota", "capacity", str(config), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["p_reach_target"] >= 0.8
+    assert summary["planned_expected_bookings"] > summary["target"]
+
+
+def test_confidence_beyond_the_hiring_limits_is_explained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = yaml.safe_load((CONFIGS / "capacity_plan.yaml").read_text())
+    cfg["confidence"] = 0.8
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["quota", "capacity", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "confidence 0.8 needs about" in err and "max_hires_per_month 4" in err
