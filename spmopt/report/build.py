@@ -110,8 +110,22 @@ def _sections(
                 note = f"Not in this run: looked for {expected_paths(spec)}."
                 body.append(section(key, title, [missing(note)]))
             else:
-                body.append(section(key, title, render(folder, key, options)))
+                body.append(section(key, title, _render(render, folder, key, options)))
     return body, toc, found
+
+
+def _render(
+    render: Renderer, folder: Path, key: str, options: sections.Options
+) -> list[str]:
+    """Render one section; a table missing a needed column gives a note."""
+    try:
+        return render(folder, key, options)
+    except KeyError as exc:
+        where = folder.relative_to(options.run_dir).as_posix() or "."
+        logger.warning("report: section %s not drawn, missing column %s", key, exc)
+        return [
+            missing(f"Could not draw this section: column {exc} missing in {where}.")
+        ]
 
 
 def _names(spec: SectionSpec, run_dir: Path, folder: Path | None) -> tuple[str, str]:

@@ -139,3 +139,12 @@ def test_links_to_pages_the_jobs_wrote(full_run: Path) -> None:
     text = build_report(full_run).read_text()
     assert "href='territory/map.html'" in text
     assert "payout/plots.html" not in text
+
+
+def test_table_missing_a_column_gives_a_note(full_run: Path) -> None:
+    path = full_run / "quota" / "quotas.csv"
+    path.write_text("rep_id,potential\nr1,10\n")
+    text = build_report(full_run).read_text()
+    quota = text.split("<section id='quota'")[1].split("</section>")[0]
+    assert "column &#x27;quota&#x27; missing in quota." in quota
+    assert 'id="payout-cost"' in text
