@@ -1,26 +1,48 @@
 """Payout job: plan schema, vectorised engine, Monte-Carlo simulator."""
 
-from spmopt.payout.attainment import LognormalAttainment
+from spmopt.payout.attainment import (
+    DealAttainment,
+    HistoryAttainment,
+    LognormalAttainment,
+)
+from spmopt.payout.calc import load_calc_inputs, whatif
+from spmopt.payout.compare import run_compare
+from spmopt.payout.credits import Credit, read_credits, split_amount
 from spmopt.payout.engine import EngineOutput, PayoutEngine, RepBook, rep_book
 from spmopt.payout.plan import PlanConfig, load_plan, parse_plan
+from spmopt.payout.reference import CalcResult, Line, ReferenceCalculator
 from spmopt.payout.simulate import (
     SimulateConfig,
     SimulationResult,
     run_simulate,
     simulate,
 )
+from spmopt.payout.statements import lines_frame, render_statement
 
 __all__ = [
+    "CalcResult",
+    "Credit",
+    "DealAttainment",
     "EngineOutput",
+    "HistoryAttainment",
+    "Line",
     "LognormalAttainment",
     "PayoutEngine",
     "PlanConfig",
+    "ReferenceCalculator",
     "RepBook",
     "SimulateConfig",
     "SimulationResult",
+    "lines_frame",
+    "load_calc_inputs",
     "load_plan",
     "parse_plan",
+    "read_credits",
+    "render_statement",
     "rep_book",
+    "run_compare",
     "run_simulate",
     "simulate",
+    "split_amount",
+    "whatif",
 ]

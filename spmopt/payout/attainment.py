@@ -1,7 +1,11 @@
 """Attainment models for the Monte-Carlo simulator.
 
-Each model draws attainment (credited quantity over quota) for a batch of
-scenarios, every rep and every pay period, as an array of shape
+Three models, chosen by ``kind``: ``lognormal`` (parametric, with a shared
+market factor), ``history`` (bootstrap of past rep-period attainment) and
+``deals`` (deal by deal from win probabilities and the open pipeline).
+Each model's ``prepare`` reads and checks its data before any work
+starts, and its ``draw`` method draws attainment (credited quantity over
+quota) for a batch of scenarios, every rep and every pay period, as an array of shape
 ``(n_scenarios, n_reps, n_periods)``. Randomness comes only from the
 :class:`numpy.random.Generator` passed in.
 """
@@ -9,12 +13,14 @@ scenarios, every rep and every pay period, as an array of shape
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Discriminator, Field, PrivateAttr, Tag
 
-from spmopt.config import Config
+from spmopt.config import Config, TablePath
+from spmopt.data import check_schema, load_table, require_nonnegative
+from spmopt.errors import DataError
 
 
 class LognormalAttainment(Config):
@@ -88,3 +94,228 @@ class LognormalAttainment(Config):
         np.negative(z[:half], out=z[n:])
         z += shift
         return np.exp(z, out=z)
+
+    def prepare(self, plan: Any, book: Any) -> None:
+        """Nothing to load: the model is parametric."""
+
+
+class HistoryAttainment(Config):
+    """Attainment resampled from history (bootstrap of rep-period attainment).
+
+    Parameters
+    ----------
+    history : table reference
+        One row per rep and past period with ``rep_id``, ``period`` (any
+        label) and ``attainment`` (>= 0, 1.0 = quota).
+    resample : {"by_period", "pooled"}
+        ``by_period`` draws one past period per simulated period and takes
+        every rep's attainment from it (reps drawn at random within the
+        period), which keeps the period's shared ups and downs and so the
+        correlation between reps; ``pooled`` draws every value
+        independently from all past rep-periods.
+    """
+
+    kind: Literal["history"] = "history"
+    history: TablePath
+    resample: Literal["by_period", "pooled"] = "by_period"
+    attainment_column: str = "attainment"
+    period_column: str = "period"
+    _groups: list[np.ndarray] = PrivateAttr(default_factory=list)
+
+    @property
+    def mean(self) -> float:
+        """Mean past attainment (used for the cost at mean attainment)."""
+        values = np.concatenate(self._load())
+        return float(values.mean())
+
+    def prepare(self, plan: Any, book: Any) -> None:
+        """Read and check the history table."""
+        self._load()
+
+    def _load(self) -> list[np.ndarray]:
+        if not self._groups:
+            schema = {self.attainment_column: "float", self.period_column: "str"}
+            frame = check_schema(
+                load_table(self.history, name="history"), schema, "history"
+            )
+            require_nonnegative(frame, self.attainment_column, "history")
+            grouped = frame.groupby(self.period_column, sort=True)
+            self._groups = [
+                g[self.attainment_column].to_numpy(dtype=float) for _, g in grouped
+            ]
+        return self._groups
+
+    def draw(
+        self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
+    ) -> np.ndarray:
+        """Attainment array of shape (n_scenarios, n_reps, n_periods)."""
+        groups = self._load()
+        shape = (n_scenarios, n_reps, n_periods)
+        if self.resample == "pooled":
+            pool = np.concatenate(groups)
+            return pool[rng.integers(0, len(pool), size=shape)]
+        out = np.empty(shape)
+        which = rng.integers(0, len(groups), size=(n_scenarios, n_periods))
+        for g, values in enumerate(groups):
+            s, p = np.nonzero(which == g)
+            picks = rng.integers(0, len(values), size=(len(s), n_reps))
+            out[s, :, p] = values[picks]
+        return out
+
+
+class DealAttainment(Config):
+    """Attainment built deal by deal from win probabilities and the pipeline.
+
+    Every open deal is won or lost at random with its win probability (as
+    scored by ``spmopt forecast score``); a rep's attainment in a period is
+    the amount won in it over the period's quota. A market factor shifts
+    every deal's log-odds in a scenario by the same ``market_sigma`` times
+    a standard normal, so reps' outcomes are correlated.
+
+    Parameters
+    ----------
+    pipeline : table reference
+        Open deals with ``rep_id``, ``amount`` (>= 0, plan currency),
+        ``win_probability`` (in [0, 1]) and the pay period: ``period``
+        (1-based) or ``close_date`` (needs ``plan.year_start``); with
+        neither, a one-period plan puts every deal in its only period.
+    market_sigma : float
+        Standard deviation of the shared log-odds shift (0 = independent).
+    """
+
+    kind: Literal["deals"] = "deals"
+    pipeline: TablePath
+    market_sigma: float = Field(default=0.0, ge=0, le=5)
+    rep_column: str = "rep_id"
+    amount_column: str = "amount"
+    probability_column: str = "win_probability"
+    _deals: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        """Expected attainment of the whole team (expected won / quota)."""
+        deals = self._deals
+        expected = float((deals["p"] * deals["amount"]).sum())
+        return expected / float(deals["total_quota"])
+
+    def prepare(self, plan: Any, book: Any) -> None:
+        """Read the pipeline and place each deal at its rep and period."""
+        from spmopt.payout.engine import PayoutEngine
+
+        frame = load_table(self.pipeline, name="pipeline")
+        schema = {
+            self.rep_column: "str",
+            self.amount_column: "float",
+            self.probability_column: "float",
+        }
+        optional = {"period": "int", "close_date": "date"}
+        frame = check_schema(frame, schema, "pipeline", optional=optional)
+        require_nonnegative(frame, self.amount_column, "pipeline")
+        p = frame[self.probability_column]
+        _check_range(p, self.probability_column)
+        reps = _rep_positions(frame[self.rep_column], book.rep_ids)
+        periods = _periods(frame, plan)
+        quotas = PayoutEngine(plan, book).period_quotas()
+        m = [x.name for x in plan.measures].index(plan.revenue)
+        self._deals = {
+            "p": p.to_numpy(dtype=float),
+            "amount": frame[self.amount_column].to_numpy(dtype=float),
+            "cell": reps * plan.n_periods + periods,
+            "quota": quotas[:, m, :].ravel(),
+            "total_quota": np.asarray(quotas[:, m, :].sum()),
+        }
+
+    def draw(
+        self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
+    ) -> np.ndarray:
+        """Attainment array of shape (n_scenarios, n_reps, n_periods)."""
+        from scipy import sparse
+
+        deals = self._deals
+        logit = np.log(np.clip(deals["p"], 1e-12, 1 - 1e-12))
+        logit -= np.log1p(-np.clip(deals["p"], 1e-12, 1 - 1e-12))
+        shift = rng.standard_normal((n_scenarios, 1)) * self.market_sigma
+        chance = 1.0 / (1.0 + np.exp(-(logit[None, :] + shift)))
+        won = (rng.random((n_scenarios, len(logit))) < chance).astype(float)
+        n_cells = n_reps * n_periods
+        place = sparse.csr_matrix(
+            (deals["amount"], (np.arange(len(logit)), deals["cell"])),
+            shape=(len(logit), n_cells),
+        )
+        amount = np.asarray((sparse.csr_matrix(won) @ place).todense())
+        quota = deals["quota"]
+        att = np.divide(amount, quota, out=np.zeros_like(amount), where=quota > 0)
+        return att.reshape(n_scenarios, n_reps, n_periods)
+
+
+def _check_range(values: Any, column: str) -> None:
+    bad = values.isna() | (values < 0) | (values > 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"pipeline: column '{column}' must be a probability in [0, 1], got "
+            f"{values.iloc[row]!r} in data row {row + 1}"
+        )
+
+
+def _rep_positions(reps: Any, known: tuple[str, ...]) -> np.ndarray:
+    index = {rep: i for i, rep in enumerate(known)}
+    out = np.empty(len(reps), dtype=int)
+    for row, rep in enumerate(reps):
+        if rep not in index:
+            raise DataError(
+                f"pipeline: rep_id {rep!r} in data row {row + 1} is not in the "
+                "quotas table"
+            )
+        out[row] = index[rep]
+    return out
+
+
+def _periods(frame: Any, plan: Any) -> np.ndarray:
+    n = plan.n_periods
+    if "period" in frame.columns:
+        values = frame["period"].to_numpy(dtype=float)
+        bad = np.isnan(values) | (values < 1) | (values > n)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"pipeline: column 'period' must be a period 1..{n}, got "
+                f"{frame['period'].iloc[row]!r} in data row {row + 1}"
+            )
+        return values.astype(int) - 1
+    if "close_date" in frame.columns:
+        from spmopt.payout.periods import PlanCalendar
+
+        calendar = PlanCalendar(plan)
+        out = []
+        for row, day in enumerate(frame["close_date"]):
+            p = None if day is None or day != day else calendar.period_of(day.date())
+            if p is None:
+                raise DataError(
+                    f"pipeline: close_date {day} in data row {row + 1} is outside "
+                    f"the plan year {calendar.start} to {calendar.end}"
+                )
+            out.append(p)
+        return np.asarray(out, dtype=int)
+    if n == 1:
+        return np.zeros(len(frame), dtype=int)
+    raise DataError(
+        f"pipeline: give a 'period' (1..{n}) or 'close_date' column to place "
+        "deals in the plan's periods"
+    )
+
+
+def _kind_of(value: Any) -> str:
+    """The model kind of a raw mapping or a model (``lognormal`` if unset)."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "lognormal"))
+    return str(getattr(value, "kind", "lognormal"))
+
+
+AttainmentModel = Annotated[
+    Annotated[LognormalAttainment, Tag("lognormal")]
+    | Annotated[HistoryAttainment, Tag("history")]
+    | Annotated[DealAttainment, Tag("deals")],
+    Discriminator(_kind_of),
+]
+"""Any attainment model, chosen by its ``kind`` field (default lognormal)."""

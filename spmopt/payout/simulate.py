@@ -20,7 +20,7 @@ from pydantic import Field
 from spmopt._logging import logger
 from spmopt.config import Config, TablePath
 from spmopt.data import load_table
-from spmopt.payout.attainment import LognormalAttainment
+from spmopt.payout.attainment import AttainmentModel, LognormalAttainment
 from spmopt.payout.engine import PayoutEngine, RepBook, rep_book
 from spmopt.payout.plan import PlanConfig, load_plan
 from spmopt.runs import RunWriter
@@ -45,8 +45,9 @@ class SimulateConfig(Config):
         The plan, inline or as a YAML path (relative to this config).
     quotas : table reference
         Reps with ``rep_id`` and each measure's quota column.
-    attainment : LognormalAttainment
-        The attainment model.
+    attainment : LognormalAttainment, HistoryAttainment or DealAttainment
+        The attainment model, chosen by its ``kind``: ``lognormal``
+        (default), ``history`` or ``deals``.
     n_scenarios : int
         Number of simulated plan years.
     chunk_elements : int
@@ -63,7 +64,7 @@ class SimulateConfig(Config):
     plan: PlanConfig | TablePath
     quotas: TablePath
     rep_column: str = "rep_id"
-    attainment: LognormalAttainment = Field(default_factory=LognormalAttainment)
+    attainment: AttainmentModel = Field(default_factory=LognormalAttainment)
     n_scenarios: int = Field(default=10_000, ge=10, le=10_000_000)
     chunk_elements: int = Field(default=131_072, ge=1_000)
     rep_quantile_scenarios: int = Field(default=4_000, ge=10)
@@ -119,7 +120,7 @@ def chunk_sizes(n_scenarios: int, per_scenario: int, budget: int) -> list[int]:
 def simulate(
     plan: PlanConfig,
     book: RepBook,
-    model: LognormalAttainment,
+    model: AttainmentModel,
     n_scenarios: int,
     seed: int | np.random.SeedSequence,
     chunk_elements: int = 131_072,
@@ -133,6 +134,7 @@ def simulate(
     start = time.perf_counter()
     engine = PayoutEngine(plan, book)
     engine.check_aggregate()
+    model.prepare(plan, book)
     quotas = engine.period_quotas()
     per_scenario = book.n_reps * plan.n_periods * len(plan.measures)
     sizes = chunk_sizes(n_scenarios, per_scenario, chunk_elements)
@@ -152,7 +154,7 @@ def simulate(
 
 def _price_chunk(
     engine: PayoutEngine,
-    model: LognormalAttainment,
+    model: AttainmentModel,
     quotas: np.ndarray,
     size: int,
     rng: np.random.Generator,
@@ -322,6 +324,7 @@ def load_inputs(cfg: SimulateConfig) -> tuple[PlanConfig, RepBook]:
     frame = load_table(cfg.quotas, name="quotas")
     book = rep_book(plan, frame, rep_column=cfg.rep_column)
     PayoutEngine(plan, book).check_aggregate()
+    cfg.attainment.prepare(plan, book)
     return plan, book
 
 

@@ -1,7 +1,16 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from spmopt.payout.attainment import LognormalAttainment
+from spmopt.errors import DataError
+from spmopt.payout.attainment import (
+    DealAttainment,
+    HistoryAttainment,
+    LognormalAttainment,
+)
+
+from .helpers import book, one_measure_plan
 
 
 def test_mean_and_correlation_match_parameters() -> None:
@@ -26,3 +35,79 @@ def test_same_generator_state_gives_same_draws() -> None:
     b = model.draw(np.random.default_rng(5), 10, 3, 2)
     c = model.draw(np.random.default_rng(6), 10, 3, 2)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_history_by_period_keeps_the_period_shared_level(tmp_path: Path) -> None:
+    rows = "rep_id,period,attainment\n" + "".join(
+        f"r{i},{p},{level}\n"
+        for p, level in (("q1", 0.5), ("q2", 1.5))
+        for i in range(4)
+    )
+    model = HistoryAttainment(history=write(tmp_path, "h.csv", rows))
+    att = model.draw(np.random.default_rng(0), 400, 5, 4)
+    assert set(np.unique(att)) == {0.5, 1.5}
+    assert (att == att[:, :1, :]).all()  # every rep sees the drawn period
+    assert model.mean == pytest.approx(1.0)
+    pooled = model.model_copy(update={"resample": "pooled"})
+    mixed = pooled.draw(np.random.default_rng(0), 400, 5, 4)
+    assert not (mixed == mixed[:, :1, :]).all()
+    assert mixed.mean() == pytest.approx(1.0, abs=0.05)
+
+
+def test_history_rejects_negative_attainment(tmp_path: Path) -> None:
+    model = HistoryAttainment(
+        history=write(tmp_path, "h.csv", "rep_id,period,attainment\na,q1,-1\n")
+    )
+    with pytest.raises(DataError, match=r"attainment.*>= 0"):
+        model.prepare(None, None)
+
+
+PIPE = "rep_id,amount,win_probability,period\n"
+
+
+def deals_model(tmp_path: Path, rows: str, **kw: object) -> DealAttainment:
+    return DealAttainment(pipeline=write(tmp_path, "p.csv", PIPE + rows), **kw)
+
+
+def test_deals_certain_outcomes_give_exact_attainment(tmp_path: Path) -> None:
+    plan = one_measure_plan({"tiers": [{"from": 0, "rate": 1}]}, period="quarter")
+    reps = book([400.0, 800.0], 1.0)
+    model = deals_model(tmp_path, "R0,50,1,1\nR0,30,0,1\nR1,100,1,4\nR1,100,1,4\n")
+    model.prepare(plan, reps)
+    att = model.draw(np.random.default_rng(0), 3, 2, 4)
+    assert np.allclose(att[:, 0, 0], 0.5) and np.allclose(att[:, 1, 3], 1.0)
+    assert att.sum() == pytest.approx(3 * 1.5)
+
+
+def test_deals_win_at_their_probability(tmp_path: Path) -> None:
+    plan = one_measure_plan({"tiers": [{"from": 0, "rate": 1}]})
+    model = deals_model(tmp_path, "R0,100,0.3,1\n" * 10)
+    model.prepare(plan, book([1_000.0], 1.0))
+    att = model.draw(np.random.default_rng(1), 4_000, 1, 1)
+    assert att.mean() == pytest.approx(0.3, abs=0.01)
+    assert model.mean == pytest.approx(0.3)
+    shifted = deals_model(tmp_path, "R0,100,0.3,1\n" * 10, market_sigma=1.5)
+    shifted.prepare(plan, book([1_000.0], 1.0))
+    wide = shifted.draw(np.random.default_rng(1), 4_000, 1, 1)
+    assert wide.std() > att.std()  # a shared shift correlates the deals
+
+
+@pytest.mark.parametrize(
+    ("rows", "pattern"),
+    [
+        ("ZZ,10,0.5,1\n", "rep_id 'ZZ' in data row 1 is not in the quotas table"),
+        ("R0,10,1.5,1\n", "probability in \\[0, 1\\]"),
+        ("R0,10,0.5,9\n", "period 1..4"),
+        ("R0,-1,0.5,1\n", ">= 0"),
+    ],
+)
+def test_deals_bad_pipeline(tmp_path: Path, rows: str, pattern: str) -> None:
+    plan = one_measure_plan({"tiers": [{"from": 0, "rate": 1}]}, period="quarter")
+    with pytest.raises(DataError, match=pattern):
+        deals_model(tmp_path, rows).prepare(plan, book([100.0], 1.0))

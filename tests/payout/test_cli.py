@@ -39,7 +39,11 @@ def test_simulate_writes_a_run_folder(tmp_path: Path, capsys) -> None:  # type: 
         ("rep_id,quota\nA,-5\n", "", "must be a number > 0"),
         ("rep_id,quota\n", "", "no rows"),
         ("rep_id,quota\nA,100\n", "n_scenarioz: 5\n", "unknown field 'n_scenarioz'"),
-        ("rep_id,quota\nA,100\n", "attainment: {sigma: -1}\n", "attainment.sigma"),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {sigma: -1}\n",
+            "sigma' must be greater than 0",
+        ),
     ],
 )
 def test_bad_inputs_exit_2_with_one_message(  # type: ignore[no-untyped-def]

@@ -177,3 +177,16 @@ def test_inline_plan_validates_from_a_plain_dict(tmp_path: Path) -> None:
     cfg = parse_config(SimulateConfig, data, base_dir=tmp_path)
     headline = run_into(cfg, tmp_path / "out")
     assert headline["cost_at_mean_attainment"] == pytest.approx(2_000)
+
+
+@pytest.mark.parametrize(
+    "name", ["simulate.yaml", "simulate_history.yaml", "simulate_deals.yaml"]
+)
+def test_every_example_config_runs(tmp_path: Path, name: str) -> None:
+    cfg = load_config(SimulateConfig, REPO / "configs" / "payout" / name)
+    cfg = cfg.model_copy(
+        update={"n_scenarios": 400, "mlflow": TrackingSettings(enabled=False)}
+    )
+    headline = run_into(cfg, tmp_path / "out")
+    assert headline["cost_p10"] <= headline["cost_p50"] <= headline["cost_p90"]
+    assert headline["cost_mean"] > 0
