@@ -2,7 +2,7 @@
 
 Bookings of rep ``i`` in the period are drawn from a distribution centred
 on the rep's ramped potential: lognormal or normal with a stated
-coefficient of variation, or a two-piece lognormal through given
+coefficient of variation, or a two-piece distribution through given
 P10/P50/P90 values. Attainment is bookings / quota; a rep "attains" when
 bookings >= quota.
 """
@@ -147,16 +147,31 @@ def bookings_from_quantiles(
     p50: NDArray[np.float64],
     p90: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """Two-piece lognormal through P10, P50, P90 (all > 0).
+    """Two-piece distribution through P10, P50, P90 (``0 <= P10 <= P50 <= P90``).
 
-    Below the median the log-scale spread is ``log(p50 / p10) / z90``,
-    above it ``log(p90 / p50) / z90``, so the draws have exactly the given
-    10th, 50th and 90th percentiles.
+    Each side of the median is lognormal when both of its quantiles are
+    positive (log-scale spread ``log(p50 / p10) / z90`` below,
+    ``log(p90 / p50) / z90`` above) and linear in ``z`` otherwise, floored
+    at 0. Either way the draws have exactly the given 10th, 50th and 90th
+    percentiles.
     """
-    low = np.log(p50 / p10) / Z90
-    high = np.log(p90 / p50) / Z90
-    spread = np.where(z < 0, low, high)
-    return p50 * np.exp(spread * z)
+    low = _side(z, p50, p10, -Z90)
+    high = _side(z, p50, p90, Z90)
+    return np.where(z < 0, low, high)
+
+
+def _side(
+    z: NDArray[np.float64],
+    median: NDArray[np.float64],
+    edge: NDArray[np.float64],
+    z_edge: float,
+) -> NDArray[np.float64]:
+    positive = (median > 0) & (edge > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(positive, np.log(edge / median) / z_edge, 0.0)
+        logn = median * np.exp(spread * z)
+    linear = np.maximum(median + (edge - median) * z / z_edge, 0.0)
+    return np.where(positive, logn, linear)
 
 
 def simulate_attainment(
@@ -182,7 +197,7 @@ def simulate_attainment(
     distribution : {"lognormal", "normal"}
         Shape of bookings when ``quantiles`` is not given.
     quantiles : tuple of three array_like, optional
-        P10, P50, P90 of bookings per rep, currency > 0; overrides
+        P10, P50, P90 of bookings per rep, currency >= 0 and ordered; overrides
         ``mean`` and ``cv``.
     n_scenarios : int
         Draws per rep.
@@ -197,6 +212,8 @@ def simulate_attainment(
     -------
     AttainmentResult
     """
+    # TODO(#5): reps are drawn independently; a shared market factor would
+    # widen the spread of the share attaining (per-rep probabilities hold).
     q = np.asarray(quota, dtype=float)
     rng = np.random.default_rng(seed)
     hits = np.zeros(q.size)

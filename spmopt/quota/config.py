@@ -50,7 +50,7 @@ class AttainmentConfig(Config):
 
     Each rep's period bookings are drawn around their ramped potential:
     lognormal or normal with coefficient of variation ``cv``, or, when the
-    reps table has P10/P50/P90 columns, a two-piece lognormal through
+    reps table has P10/P50/P90 columns, a two-piece distribution through
     those three quantiles.
     """
 
@@ -130,6 +130,10 @@ class QuotaConfig(Config):
         Also split each quota into quarters or months.
     open_deals : OpenDealsConfig, optional
         Open deals with win probabilities added to simulated bookings.
+    track : bool, default False
+        Record parameters and headline figures in MLflow (experiment
+        ``experiment``; ``tracking_uri``, else ``MLFLOW_TRACKING_URI``,
+        else a local SQLite file).
     rounding_decimals : int
         Quotas are rounded to units of ``10 ** -rounding_decimals``
         (2: cents, 0: whole dollars, -3: thousands); the target must be a
@@ -168,6 +172,9 @@ class QuotaConfig(Config):
     attainment: AttainmentConfig = AttainmentConfig()
     solver: Literal["highs", "cbc"] = "highs"
     time_limit_seconds: float = Field(60.0, gt=0.0)
+    track: bool = False
+    tracking_uri: str | None = None
+    experiment: str = Field("spmopt-quota", min_length=1)
 
     @field_validator("ramp")
     @classmethod

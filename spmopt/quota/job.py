@@ -26,6 +26,7 @@ from spmopt.quota.reps import (
 from spmopt.quota.rounding import ROUNDING_RULE, largest_remainder
 from spmopt.quota.stretch import implied_target
 from spmopt.runs import RunWriter
+from spmopt.tracking import log_metrics, tracked_run
 
 HISTORY_SCHEMA = {"deal_stage": "str", "close_date": "date", "close_value": "float"}
 HEADLINE_KEYS = (
@@ -182,7 +183,7 @@ def summary(
 def _attainment_summary(sim: AttainmentResult, cfg: QuotaConfig) -> dict[str, Any]:
     settings = cfg.attainment
     if cfg.has_quantiles:
-        label = "two-piece lognormal through P10/P50/P90 times ramp"
+        label = "two-piece (lognormal or linear) through P10/P50/P90 times ramp"
     else:
         label = f"{settings.distribution}, cv {settings.cv:g}, mean ramped potential"
     return {
@@ -257,9 +258,27 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     if cfg.phasing is not None:
         phased, info["phasing"] = phase_table(book, result, cfg)
         out.write_csv("quotas_by_period.csv", phased)
+    info["mlflow_run_id"] = _track(cfg, info, seed)
     out.write_json("summary.json", info)
     _log(info, result)
     return {key: info[key] for key in HEADLINE_KEYS}
+
+
+def _track(cfg: QuotaConfig, info: dict[str, Any], seed: int) -> str | None:
+    if not cfg.track:
+        return None
+    params = {
+        "reps": cfg.reps,
+        "method": cfg.method,
+        "floor": cfg.bounds.floor,
+        "cap": cfg.bounds.cap,
+        "mode": info["mode"],
+        "solver": cfg.solver,
+        "seed": seed,
+    }
+    with tracked_run(cfg.experiment, "set", cfg.tracking_uri, params) as run:
+        log_metrics({k: v for k, v in info.items() if isinstance(v, int | float)})
+        return str(run.info.run_id)
 
 
 def phase_table(

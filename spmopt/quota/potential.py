@@ -24,7 +24,8 @@ from numpy.typing import ArrayLike, NDArray
 QUANTILES = (0.1, 0.5, 0.9)
 """Quantile levels predicted by every potential model."""
 
-ENTITY_COLUMNS = {"account": "account", "sales_agent": "sales_agent"}
+# TODO(#5): county/ZIP business data (establishments, payroll) as features
+# for territory-level potential is not wired in; only CRM entities are.
 
 
 @dataclass(frozen=True)

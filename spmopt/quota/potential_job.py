@@ -305,11 +305,13 @@ def _log(metrics: dict[str, Any]) -> None:
 
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     test = metrics["test"]
+    chosen = metrics["chosen_model"]
     return {
-        "chosen_model": metrics["chosen_model"],
+        "chosen_model": chosen,
+        "chosen_test_pinball": test[chosen]["mean_pinball"],
+        "chosen_coverage_p10_p90": test[chosen]["coverage_p10_p90"],
         "lightgbm_test_pinball": test["lightgbm"]["mean_pinball"],
         "last_period_test_pinball": test["last_period"]["mean_pinball"],
         "trailing_mean_test_pinball": test["trailing_mean_growth"]["mean_pinball"],
-        "lightgbm_coverage_p10_p90": test["lightgbm"]["coverage_p10_p90"],
         "mlflow_run_id": metrics["mlflow_run_id"],
     }

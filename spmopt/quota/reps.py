@@ -100,11 +100,11 @@ def _quantiles(
     if not cfg.has_quantiles:
         return None
     p10, p50, p90 = (frame[c].to_numpy(dtype=float) for c in _quantile_columns(cfg))
-    bad = np.flatnonzero((p10 <= 0) | (p10 > p50) | (p50 > p90))
+    bad = np.flatnonzero((p10 < 0) | (p10 > p50) | (p50 > p90))
     if bad.size:
         i = int(bad[0])
         raise DataError(
-            f"{_TABLE}: potential quantiles must satisfy 0 < P10 <= P50 <= P90, "
+            f"{_TABLE}: potential quantiles must satisfy 0 <= P10 <= P50 <= P90, "
             f"got {p10[i]:g}, {p50[i]:g}, {p90[i]:g} in data row {i + 1}"
         )
     return p10, p50, p90

@@ -89,3 +89,13 @@ def test_open_deals_add_their_amount_with_their_win_probability() -> None:
     exact = np.array([0.2, 0.3])
     assert np.all(np.abs(sim.p_attain - exact) <= _tolerance(exact))
     assert deals.expected_value == pytest.approx(73.0)
+
+
+def test_quantile_draws_with_zero_p10_keep_the_percentiles() -> None:
+    z = np.random.default_rng(1).standard_normal((200_000, 1))
+    draws = bookings_from_quantiles(
+        z, np.array([0.0]), np.array([100.0]), np.array([250.0])
+    )
+    assert np.all(draws >= 0)
+    got = np.percentile(draws[:, 0], [10, 50, 90])
+    np.testing.assert_allclose(got, [0.0, 100.0, 250.0], rtol=0.01, atol=1.0)

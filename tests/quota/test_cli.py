@@ -182,3 +182,22 @@ def test_broken_open_deals(
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_chain_from_the_potential_model_uses_its_quantiles(tmp_path: Path) -> None:
+    config = REPO / "configs" / "quota" / "maven_agents_2018_01.yaml"
+    out = tmp_path / "jan"
+    assert main(["quota", "set", str(config), "--out", str(out)]) == 0
+    quotas = pd.read_csv(out / "quotas.csv")
+    assert quotas["quota"].sum() == 700000
+    assert (quotas["quota"] % 1 == 0).all()
+    assert {"potential_p10", "potential_p50", "potential_p90"} <= set(quotas)
+    summary = json.loads((out / "summary.json").read_text())
+    assert "P10/P50/P90" in summary["attainment_distribution"]
+
+
+def test_tracked_run_records_an_mlflow_id(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD, track=True)
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "t")]) == 0
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert isinstance(summary["mlflow_run_id"], str)
