@@ -143,3 +143,26 @@ def test_broken_forecasts_table(tmp_path: Path, capsys: pytest.CaptureFixture) -
     config = _write(tmp_path, extra="forecasts: {path: forecasts.csv}\n")
     message = _run(config, tmp_path / "out", capsys)
     assert "'forecast' must be a number >= 0" in message
+
+
+def test_own_column_names_without_teams(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text(
+        "id,owner,status,opened,closed,amount\n"
+        "1,a,Closed Won,2020-01-01,2020-01-15,100\n"
+        "2,a,Closed Lost,2020-01-01,2020-02-15,50\n"
+        "3,b,Open,2020-02-01,,30\n"
+    )
+    (tmp_path / "c.yaml").write_text(
+        "pipeline: {path: p.csv, deal_id: id, rep_id: owner, stage: status,\n"
+        "  created: opened, closed: closed, value: amount, product: null,\n"
+        "  won_stages: [Closed Won], lost_stages: [Closed Lost], stage_order: []}\n"
+        "teams: null\nproducts: null\nperiod: month\n"
+    )
+    out = tmp_path / "r"
+    assert main(["analytics", "kpis", str(tmp_path / "c.yaml"), "--out", str(out)]) == 0
+    kpis = pd.read_csv(out / "kpis.csv")
+    months = kpis[(kpis["level"] == "company") & (kpis["period"] != "all")]
+    assert months["period"].tolist() == ["2020-01", "2020-02"]
+    assert not (out / "stages.csv").exists()
+    cards = pd.read_csv(out / "scorecards.csv").set_index("rep_id")
+    assert cards.loc["b", "open_value"] == 30.0
