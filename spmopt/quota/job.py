@@ -281,41 +281,47 @@ def _track(cfg: QuotaConfig, info: dict[str, Any], seed: int) -> str | None:
         return str(run.info.run_id)
 
 
-def phase_table(
-    book: RepBook, result: AllocationResult, cfg: QuotaConfig
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """``quotas_by_period.csv`` (long format) and its summary entry."""
+def phase_weights(cfg: QuotaConfig) -> tuple[np.ndarray, list[str], dict[str, Any]]:
+    """Period weights, labels and the summary entry of ``cfg.phasing``."""
     phasing = cfg.phasing
     assert phasing is not None
+    observed: list[bool] = []
     if phasing.history is not None:
         deals = load_table(phasing.history, name="phasing history")
         deals = check_schema(deals, HISTORY_SCHEMA, "phasing history")
         monthly, observed = monthly_weights(deals)
         weights, labels = period_weights(monthly, phasing.periods, phasing.start_month)
-        source = "history"
     else:
         assert phasing.weights is not None
         weights = np.asarray(phasing.weights, dtype=float) / sum(phasing.weights)
         _, labels = period_weights(np.ones(12), phasing.periods, phasing.start_month)
-        observed, source = [], "given"
-    units = phase_quotas(result.quota_units, weights)
-    frame = pd.DataFrame(
-        {
-            "rep_id": np.repeat(book.rep_id, len(labels)),
-            "period": np.tile(labels, len(book.rep_id)),
-            "weight": np.tile(np.round(weights, 6), len(book.rep_id)),
-            "quota": to_currency(units.ravel(), cfg.rounding_decimals),
-        }
-    )
     entry = {
         "periods": phasing.periods,
         "labels": labels,
         "weights": np.round(weights, 6).tolist(),
-        "source": source,
+        "source": "history" if phasing.history is not None else "given",
         "months_missing_from_history": [
             i + 1 for i, seen in enumerate(observed) if not seen
         ],
     }
+    return weights, labels, entry
+
+
+def phase_table(
+    book: RepBook, result: AllocationResult, cfg: QuotaConfig
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``quotas_by_period.csv`` (long format) and its summary entry."""
+    weights, labels, entry = phase_weights(cfg)
+    units = phase_quotas(result.quota_units, weights)
+    n_reps = len(book.rep_id)
+    frame = pd.DataFrame(
+        {
+            "rep_id": np.repeat(book.rep_id, len(labels)),
+            "period": np.tile(labels, n_reps),
+            "weight": np.tile(np.round(weights, 6), n_reps),
+            "quota": to_currency(units.ravel(), cfg.rounding_decimals),
+        }
+    )
     return frame, entry
 
 

@@ -9,6 +9,9 @@ import pytest
 import yaml
 
 from spmopt.cli import main
+from spmopt.config import parse_config
+from spmopt.quota import QuotaConfig, run_set
+from spmopt.runs import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "configs" / "quota" / "small_team.yaml"
@@ -201,3 +204,24 @@ def test_tracked_run_records_an_mlflow_id(tmp_path: Path) -> None:
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "t")]) == 0
     summary = json.loads((tmp_path / "t" / "summary.json").read_text())
     assert isinstance(summary["mlflow_run_id"], str)
+
+
+def test_runner_on_a_territories_table_from_a_plain_dict(tmp_path: Path) -> None:
+    # The demo builds the config from a dict and points it at territories.csv.
+    (tmp_path / "territories.csv").write_text(
+        "rep_id,units,potential,workload,capacity,target_potential,"
+        "share_of_target,distance_km\n"
+        "ATL,40,5200.0,30.1,40,5000.0,1.04,120.5\n"
+        "CLT,35,4800.0,28.0,40,5000.0,0.96,98.2\n"
+        "=BAD,3,0.0,1.0,40,5000.0,0.0,0.0\n"
+    )
+    cfg = parse_config(
+        QuotaConfig, {"reps": "bundled:x", "target": 9000000, "rounding_decimals": 0}
+    )
+    cfg = cfg.model_copy(update={"reps": str(tmp_path / "territories.csv")})
+    with RunDir(tmp_path / "demo", "demo") as run:
+        headline = run_set(cfg, run.view("quota"), seed=0)
+    quotas = pd.read_csv(tmp_path / "demo" / "quota" / "quotas.csv")
+    assert headline["quota_sum"] == 9000000
+    assert quotas["quota"].tolist() == [4680000, 4320000, 0]
+    assert quotas["rep_id"].iloc[2] == "'=BAD"  # spreadsheet-safe

@@ -98,3 +98,14 @@ def test_broken_inputs(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_same_seed_gives_identical_forecasts(tmp_path: Path) -> None:
+    path = _config(tmp_path, entity="sales_agent", track=False)
+    for name in ("a", "b"):
+        assert (
+            main(["quota", "potential", str(path), "--out", str(tmp_path / name)]) == 0
+        )
+    for name in ("potential.csv", "importance.csv", "potential_metrics.json"):
+        a = (tmp_path / "a" / name).read_bytes()
+        assert a == (tmp_path / "b" / name).read_bytes()
