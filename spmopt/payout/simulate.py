@@ -10,6 +10,7 @@ statistics, so memory stays bounded whatever the number of scenarios.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from pydantic import Field
 from spmopt._logging import logger
 from spmopt.config import Config, TablePath
 from spmopt.data import load_table
+from spmopt.errors import SpmoptWarning
 from spmopt.payout.attainment import AttainmentModel, LognormalAttainment
 from spmopt.payout.engine import PayoutEngine, RepBook, rep_book
 from spmopt.payout.plan import PlanConfig, load_plan
@@ -325,6 +327,15 @@ def load_inputs(cfg: SimulateConfig) -> tuple[PlanConfig, RepBook]:
     book = rep_book(plan, frame, rep_column=cfg.rep_column)
     PayoutEngine(plan, book).check_aggregate()
     cfg.attainment.prepare(plan, book)
+    if plan.spifs or plan.clawback is not None:
+        # TODO(#6): price SPIFs and clawbacks from simulated deals (kind: deals).
+        warnings.warn(
+            f"plan {plan.name!r} has SPIFs or a clawback; the simulator prices "
+            "measures, gates, caps, floors, true-ups and draws and counts SPIFs "
+            "and clawbacks as zero",
+            SpmoptWarning,
+            stacklevel=2,
+        )
     return plan, book
 
 

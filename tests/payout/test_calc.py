@@ -1,0 +1,161 @@
+"""Calculator features: proration, team overrides, payout tiers, rounding,
+split rules and the dispute what-if."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spmopt.errors import ConfigError
+from spmopt.payout.calc import apply_change, compute, load_calc_inputs, whatif
+from spmopt.payout.credits import split_amount
+from spmopt.payout.engine import PayoutEngine
+
+from .test_reference import calc
+
+CFG = Path(__file__).resolve().parents[2] / "configs" / "payout"
+FLAT = {"tiers": [{"from": 0, "rate": 1.0}]}
+
+
+def test_partial_year_is_prorated_in_calc_and_engine() -> None:
+    plan = {
+        "period": "quarter",
+        "target_incentive": 4_000,
+        "measures": [{"name": "revenue", "curve": FLAT}],
+        "draw": {"amount": 500},
+    }
+    reps = [{"rep_id": "A", "quota": 400, "start_date": "2027-05-16"}]
+    credits = [{"credit_id": "D1", "rep_id": "A", "date": "2027-06-01", "amount": 50}]
+    result = calc(plan, reps, credits)
+    rep = result.reps["A"]
+    # Q2 has 91 days, 46 on plan: quota 100 x 46/91, incentive 1,000 x 46/91.
+    assert rep.paid[0] == 0
+    share = Decimal(46) / Decimal(91)
+    attained = Decimal(50) / (Decimal(100) * share)
+    assert abs(rep.earned[1] - 1_000 * share * attained) < Decimal("1e-9")
+    assert rep.paid[1] == Decimal(500)  # draw of 500 x 46/91 = 252.75 < earned
+    engine = PayoutEngine(result.plan, _book(result))
+    credited = np.zeros((1, 1, 4))
+    credited[0, 0, 1] = 50
+    paid = engine.evaluate({"revenue": credited}).paid[0, 0]
+    assert np.allclose(paid, [float(v) for v in rep.paid_exact])
+
+
+def _book(result):  # type: ignore[no-untyped-def]
+    from spmopt.payout.engine import rep_book
+
+    frame = pd.DataFrame(
+        {"rep_id": ["A"], "quota": ["400"], "start_date": ["2027-05-16"]}
+    )
+    return rep_book(result.plan, frame)
+
+
+def test_manager_is_paid_on_team_credits() -> None:
+    plan = {
+        "target_incentive": 1_000,
+        "measures": [
+            {"name": "revenue", "curve": FLAT},
+            {
+                "name": "team",
+                "team_of": "revenue",
+                "quota_column": "team_quota",
+                "curve": FLAT,
+            },
+        ],
+    }
+    reps = [
+        {"rep_id": "M", "quota": 1, "team_quota": 200, "manager_id": ""},
+        {"rep_id": "A", "quota": 100, "team_quota": 1, "manager_id": "M"},
+        {"rep_id": "B", "quota": 100, "team_quota": 1, "manager_id": "M"},
+    ]
+    credits = [
+        {"credit_id": "D1", "rep_id": "A", "date": "2027-02-01", "amount": 60},
+        {"credit_id": "D2", "rep_id": "B", "date": "2027-03-01", "amount": 90},
+    ]
+    result = calc(plan, reps, credits)
+    assert result.reps["M"].paid == [Decimal(750)]  # 150 / 200 of 1,000
+    assert result.reps["A"].paid == [Decimal(600)]
+    notes = {x.note for x in result.reps["M"].lines}
+    assert {"team: A", "team: B"} <= notes
+
+
+def test_payout_tiers_decelerate_the_payout() -> None:
+    measure = {
+        "name": "revenue",
+        "rate_of": "credit",
+        "curve": {"basis": "amount", "tiers": [{"from": 0, "rate": 0.1}]},
+        "payout_tiers": {
+            "basis": "amount",
+            "tiers": [
+                {"from": 0, "to": 5_000, "rate": 1.0},
+                {"from": 5_000, "rate": 0.5},
+            ],
+        },
+    }
+    credits = [
+        {"credit_id": "D1", "rep_id": "A", "date": "2027-02-01", "amount": 80_000}
+    ]
+    result = calc({"measures": [measure]}, [{"rep_id": "A", "quota": 1}], credits)
+    assert result.reps["A"].paid == [Decimal(6_500)]  # 5,000 + 0.5 x 3,000
+    assert any(x.kind == "payout_tiers" for x in result.lines)
+
+
+def test_half_even_rounding_is_applied_once() -> None:
+    plan = {
+        "rounding": {"decimals": 2, "mode": "half_even"},
+        "measures": [
+            {
+                "name": "revenue",
+                "rate_of": "credit",
+                "curve": {"basis": "amount", "tiers": [{"from": 0, "rate": 0.5}]},
+            }
+        ],
+    }
+    credits = [{"credit_id": "D1", "rep_id": "A", "date": "2027-02-01", "amount": 0.05}]
+    result = calc(plan, [{"rep_id": "A", "quota": 1}], credits)
+    assert result.reps["A"].paid == [Decimal("0.02")]  # 0.025 to even
+    up = calc(
+        plan | {"rounding": {"decimals": 2}}, [{"rep_id": "A", "quota": 1}], credits
+    )
+    assert up.reps["A"].paid == [Decimal("0.03")]
+
+
+def test_split_rules() -> None:
+    assert split_amount(Decimal("1.25"), [Decimal("0.5")] * 2) == [
+        Decimal("0.63"),
+        Decimal("0.62"),
+    ]
+    parts = split_amount(
+        Decimal("1.00"), [Decimal(1) / 3] * 3, rule="first_takes_remainder"
+    )
+    assert parts == [Decimal("0.34"), Decimal("0.33"), Decimal("0.33")]
+    assert sum(
+        split_amount(Decimal("100.01"), [Decimal("0.7"), Decimal("0.3")])
+    ) == Decimal("100.01")
+
+
+@pytest.fixture(scope="module")
+def inputs():  # type: ignore[no-untyped-def]
+    return load_calc_inputs(
+        CFG / "plan_quarterly.yaml", CFG / "quotas_small.csv", CFG / "credits_small.csv"
+    )
+
+
+def test_whatif_split_date_and_amount(inputs) -> None:  # type: ignore[no-untyped-def]
+    lines, payouts = whatif(inputs, ["split:D002=R01:0.5,R04:0.5"])
+    assert set(lines["rep_id"]) >= {"R01", "R04"}
+    lines, _ = whatif(inputs, ["date:D002=2027-04-03"])
+    assert {"2027-Q1", "2027-Q2"} <= set(lines["period"])
+    lines, payouts = whatif(inputs, ["amount:D001=0"])
+    before = compute(inputs).reps["R01"].paid
+    assert not payouts.empty and payouts["rep_id"].eq("R01").all()
+    assert sum(before) > 0
+
+
+def test_whatif_changes_are_validated(inputs) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="no credit with credit_id 'NOPE'"):
+        apply_change(inputs.credits_frame, "recredit:NOPE=R01")
+    with pytest.raises(ConfigError, match="REP:SHARE"):
+        apply_change(inputs.credits_frame, "split:D001=R01")
