@@ -19,6 +19,7 @@ from spmopt.forecast.cli import app as forecast_app
 from spmopt.payout.cli import app as payout_app
 from spmopt.quota.cli import app as quota_app
 from spmopt.report.cli import report as report_command
+from spmopt.scale.cli import app as scale_app
 from spmopt.territory.cli import app as territory_app
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(forecast_app, name="forecast", help="Deal-win forecasting.")
 app.add_typer(quota_app, name="quota", help="Quota setting and capacity.")
 app.add_typer(payout_app, name="payout", help="Payout calculation and pricing.")
 app.add_typer(analytics_app, name="analytics", help="KPIs and rep scorecards.")
+app.add_typer(scale_app, name="scale", help="Scale-out on Dask: batches and sweeps.")
 app.command("report")(report_command)
 
 

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from spmopt.payout import (
+    DealAttainment,
+    HistoryAttainment,
     LognormalAttainment,
     PayoutEngine,
     PlanConfig,
@@ -41,6 +43,9 @@ from spmopt.scale.sweep import SweepResult, SweepTask, run_sweep
 
 COST_QUANTILES = {"p5": 0.05, "p10": 0.10, "p50": 0.50, "p90": 0.90, "p95": 0.95}
 COST_QUANTILES["p99"] = 0.99
+Attainment = LognormalAttainment | HistoryAttainment | DealAttainment
+"""An attainment model of the payout simulator, prepared for the plan."""
+
 REP_BINS = 256
 """Histogram bins of each rep's payout (per-rep percentiles)."""
 
@@ -62,7 +67,7 @@ class PlanScenarios:
 
     plan: PlanConfig
     book: RepBook
-    model: LognormalAttainment
+    model: Attainment
 
     def __call__(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
         engine = PayoutEngine(self.plan, self.book)
@@ -73,7 +78,9 @@ class PlanScenarios:
                 continue
             shape = (size, self.book.n_reps, self.plan.n_periods)
             attainment = self.model.draw(rng, *shape)
-            credited[measure.name] = attainment * quotas[None, :, m, :]
+            credited[measure.name] = np.multiply(
+                attainment, quotas[None, :, m, :], out=attainment
+            )
         out = engine.evaluate(credited)
         yearly = out.paid.sum(axis=-1)
         return {

@@ -76,7 +76,7 @@ def test_two_worker_model_matches_local_auc_on_ibm(
     ibm_split: tuple[pd.DataFrame, pd.DataFrame], client_2: Any
 ) -> None:
     train, test = ibm_split
-    params: dict[str, Any] = dict(n_estimators=100, random_state=0)
+    params: dict[str, Any] = dict(n_estimators=60, learning_rate=0.1)
     local = DaskWinModel(IBM_CATEGORICAL, IBM_NUMERIC, **params)
     local.fit(train, train["won"])
     lazy = dd.from_pandas(train, npartitions=4)

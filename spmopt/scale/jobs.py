@@ -1,0 +1,244 @@
+"""Runners of the ``spmopt scale`` commands: validate, run on Dask, write.
+
+- :func:`run_price`: one plan priced in seeded batches
+  (``summary.json``, ``rep_payouts.csv``, ``cost_distribution.csv``);
+- :func:`run_plan_sweep`: many plan designs priced as sweep tasks
+  (``designs.csv``, ``summary.json``);
+- :func:`run_disruption_sweep`: one territory solve per disruption budget
+  (``designs.csv``, ``summary.json``).
+
+Every input is validated before a cluster starts or anything is written.
+Timings (``*_seconds``) and the worker count go to the headline only, so
+the files are identical for the same inputs and seed on any cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from spmopt.config import Config, TablePath, load_config
+from spmopt.payout import SimulateConfig
+from spmopt.runs import RunWriter
+from spmopt.scale.cluster import dask_client, worker_count
+from spmopt.scale.config import SchedulerConfig, resolve_scheduler
+from spmopt.scale.merge import Summary
+from spmopt.territory import TerritoryConfig
+
+MIB = 2**20
+
+
+class PriceConfig(SimulateConfig):
+    """A payout simulation config plus how to spread it over Dask.
+
+    Parameters
+    ----------
+    scheduler : SchedulerConfig, optional
+        Where batches run (the ``--scheduler`` option and
+        ``SPMOPT_DASK_SCHEDULER`` apply when absent).
+    batch_size : int, optional
+        Scenarios per batch; default the simulator's chunk size, which
+        reproduces ``spmopt payout simulate`` for the same seed.
+    exact_budget_mib : float
+        Exact percentiles while every scenario's cost fits this many MiB.
+    """
+
+    scheduler: SchedulerConfig | None = None
+    batch_size: int | None = Field(default=None, ge=1)
+    exact_budget_mib: float = Field(default=64.0, ge=0)
+
+
+class PlanSweepConfig(Config):
+    """Plan designs to price side by side.
+
+    Parameters
+    ----------
+    designs : dict of str to path
+        Name of each design and its ``payout simulate`` config YAML.
+    time_limit_seconds : float, optional
+        Give up on a design after this long.
+    scheduler : SchedulerConfig, optional
+    """
+
+    designs: dict[str, TablePath] = Field(min_length=1)
+    time_limit_seconds: float | None = Field(default=None, gt=0)
+    scheduler: SchedulerConfig | None = None
+
+
+def run_price(
+    cfg: PriceConfig, out: RunWriter, seed: int, scheduler: str | None = None
+) -> dict[str, Any]:
+    """Price ``cfg``'s plan in seeded batches and write the contract files.
+
+    ``scheduler`` is the ``--scheduler`` value, if given.
+    """
+    from spmopt.payout.simulate import load_inputs
+    from spmopt.scale.pricing import price_plan
+
+    load_inputs(cfg)
+    setting = resolve_scheduler(cfg.scheduler, scheduler)
+    budget = int(cfg.exact_budget_mib * MIB)
+    with _tracking(cfg, seed, setting) as extra, dask_client(setting) as client:
+        pricing = price_plan(cfg, seed, client, cfg.batch_size, budget)
+        n_workers = worker_count(client)
+        summary = pricing.summary()
+        headline = _price_headline(summary, n_workers, pricing.result.wall_seconds)
+        extra.update(headline)
+    summary.update(plan=pricing.plan.name, currency=pricing.plan.currency, seed=seed)
+    summary.update({k: v for k, v in extra.items() if k.startswith("mlflow_")})
+    out.write_json("summary.json", summary)
+    out.write_csv("rep_payouts.csv", pricing.rep_payouts())
+    cost = pricing.result["cost"].summary
+    out.write_csv("cost_distribution.csv", cost_distribution(cost, cfg.histogram_bins))
+    return headline
+
+
+@contextmanager
+def _tracking(
+    cfg: PriceConfig, seed: int, setting: SchedulerConfig
+) -> Iterator[dict[str, Any]]:
+    """Record the pricing in MLflow when enabled; yields a dict to fill.
+
+    Whatever the caller puts in the dict is logged as metrics at the end;
+    ``mlflow_run_id`` is added when a run is open.
+    """
+    extra: dict[str, Any] = {}
+    if not cfg.mlflow.enabled:
+        yield extra
+        return
+    from spmopt.tracking import log_metrics, tracked_run
+
+    params = {"n_scenarios": cfg.n_scenarios, "seed": seed, "scheduler": setting.mode}
+    with tracked_run(
+        cfg.mlflow.experiment, "scale-price", cfg.mlflow.tracking_uri, params
+    ) as run:
+        yield extra
+        log_metrics(extra)
+        extra["mlflow_run_id"] = run.info.run_id
+
+
+def _price_headline(
+    summary: dict[str, Any], n_workers: int, seconds: float
+) -> dict[str, Any]:
+    cost = summary["cost"]
+    return {
+        "cost_mean": cost["mean"],
+        "cost_p10": cost["p10"],
+        "cost_p50": cost["p50"],
+        "cost_p90": cost["p90"],
+        "cost_at_mean_attainment": summary["cost_at_mean_attainment"],
+        "quantiles_exact": summary["quantiles_exact"],
+        "n_batches": summary["n_batches"],
+        "n_workers": n_workers,
+        "simulate_seconds": round(seconds, 3),
+    }
+
+
+def cost_distribution(cost: Summary, bins: int) -> pd.DataFrame:
+    """Histogram of total cost: cost_low, cost_high, count.
+
+    From every scenario when they were kept (``bins`` equal bins between
+    the smallest and largest cost); otherwise the merged histogram's bins
+    grouped into about ``bins`` rows, plus under- and overflow rows when
+    they hold scenarios.
+    """
+    if cost.samples is not None:
+        counts, edges = np.histogram(cost.samples[:, 0], bins=bins)
+    else:
+        counts, edges = _coarsen(cost, bins)
+    return pd.DataFrame(
+        {
+            "cost_low": np.round(edges[:-1], 2),
+            "cost_high": np.round(edges[1:], 2),
+            "count": counts,
+        }
+    )
+
+
+def _coarsen(cost: Summary, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    hist = cost.histogram
+    group = max(1, hist.n_bins // bins)
+    regular = hist.counts[0, 1:-1]
+    usable = regular[: len(regular) // group * group].reshape(-1, group).sum(axis=1)
+    rest = regular[len(usable) * group :].sum()
+    edges = hist.low[0] + hist.width[0] * group * np.arange(len(usable) + 1)
+    counts = usable.copy()
+    counts[-1] += rest
+    edges[-1] = hist.high[0]
+    under, over = hist.counts[0, 0], hist.counts[0, -1]
+    if under:
+        counts, edges = np.r_[under, counts], np.r_[hist.minimum[0], edges]
+    if over:
+        counts, edges = np.r_[counts, over], np.r_[edges, hist.maximum[0]]
+    return counts, edges
+
+
+def load_plan_designs(cfg: PlanSweepConfig) -> dict[str, SimulateConfig]:
+    """Read and validate every design's simulate config (nothing run yet)."""
+    from spmopt.payout.simulate import load_inputs
+
+    designs = {}
+    for name, path in cfg.designs.items():
+        design = load_config(SimulateConfig, Path(path))
+        load_inputs(design)
+        designs[name] = design
+    return designs
+
+
+def run_plan_sweep(
+    cfg: PlanSweepConfig, out: RunWriter, seed: int, scheduler: str | None = None
+) -> dict[str, Any]:
+    """Price every design of ``cfg`` as a sweep task; write ``designs.csv``."""
+    from spmopt.scale.pricing import designs_frame, price_plans
+
+    designs = load_plan_designs(cfg)
+    setting = resolve_scheduler(cfg.scheduler, scheduler)
+    with dask_client(setting) as client:
+        sweep = price_plans(designs, seed, client, cfg.time_limit_seconds)
+    return _write_sweep(out, designs_frame(sweep), sweep)
+
+
+def run_disruption_sweep(
+    cfg: TerritoryConfig,
+    out: RunWriter,
+    seed: int,
+    budgets: list[float],
+    scheduler: str | None = None,
+    time_limit_seconds: float | None = None,
+) -> dict[str, Any]:
+    """Solve ``cfg`` once per disruption budget; write ``designs.csv``."""
+    from spmopt.scale.alignments import (
+        disruption_designs,
+        solve_alignments,
+        sweep_frame,
+    )
+    from spmopt.territory import build_problem
+
+    build_problem(cfg)
+    designs = disruption_designs(cfg, budgets)
+    with dask_client(resolve_scheduler(None, scheduler)) as client:
+        sweep = solve_alignments(designs, seed, client, time_limit_seconds)
+    return _write_sweep(out, sweep_frame(sweep), sweep)
+
+
+def _write_sweep(out: RunWriter, frame: pd.DataFrame, sweep: Any) -> dict[str, Any]:
+    out.write_csv("designs.csv", frame)
+    counts = frame["status"].value_counts().to_dict()
+    summary = {
+        "n_designs": len(frame),
+        "n_ok": int(counts.get("ok", 0)),
+        "n_error": int(counts.get("error", 0)),
+        "n_timeout": int(counts.get("timeout", 0)),
+    }
+    out.write_json("summary.json", summary)
+    return {
+        **summary,
+        "n_workers": sweep.n_workers,
+        "sweep_seconds": sweep.wall_seconds,
+    }
