@@ -172,15 +172,22 @@ def histogram_bins(
     return fig
 
 
-def add_markers(fig: go.Figure, marks: dict[str, float]) -> go.Figure:
-    """Vertical dashed lines with labels, e.g. P10/P50/P90."""
+def add_markers(
+    fig: go.Figure,
+    marks: dict[str, float | None],
+    colour: str = "#d62728",
+    position: str = "top",
+) -> go.Figure:
+    """Vertical dashed lines with labels, e.g. P10/P50/P90; None is skipped."""
     for label, value in marks.items():
+        if value is None:
+            continue
         fig.add_vline(
             x=value,
             line_dash="dash",
-            line_color="#d62728",
+            line_color=colour,
             annotation_text=label,
-            annotation_position="top",
+            annotation_position=position,
         )
     return fig
 

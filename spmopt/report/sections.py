@@ -196,6 +196,16 @@ def quota(folder: Path, prefix: str, options: Options) -> list[str]:
         ordered["rep_id"], ordered["quota"], "Quota per rep", "quota", False
     )
     parts.append(figure(chart, f"{prefix}-quotas"))
+    if "potential" in quotas:
+        ratio = ordered["quota"] / ordered["potential"].where(ordered["potential"] > 0)
+        chart = figs.bar_chart(
+            ordered["rep_id"],
+            ratio,
+            "Quota relative to potential",
+            "quota / potential",
+            False,
+        )
+        parts.append(figure(chart, f"{prefix}-fairness", 360))
     if "p_attain" in quotas:
         chart = figs.bar_chart(
             ordered["rep_id"],
@@ -219,7 +229,11 @@ def payout(folder: Path, prefix: str, options: Options) -> list[str]:
             dist["cost_low"], dist["cost_high"], dist["count"], "Plan cost", "cost"
         )
         marks = {k.upper(): cost[k] for k in ("p10", "p50", "p90") if k in cost}
-        parts.append(figure(figs.add_markers(chart, marks), f"{prefix}-cost"))
+        chart = figs.add_markers(chart, marks)
+        means = {"mean": cost.get("mean")}
+        means["at mean attainment"] = summary.get("cost_at_mean_attainment")
+        chart = figs.add_markers(chart, means, colour="#2ca02c", position="bottom")
+        parts.append(figure(chart, f"{prefix}-cost"))
     parts += _payout_curve(folder / "payout_curve.csv", prefix)
     reps = read_csv(folder / "rep_payouts.csv")
     if reps is not None:

@@ -20,6 +20,7 @@ FIGURE_IDS = (
     "forecast_maven-importance",
     "quota-quotas",
     "quota-attain",
+    "quota-fairness",
     "payout-cost",
     "payout-curve",
     "compare-percentiles",
