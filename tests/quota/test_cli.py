@@ -199,7 +199,9 @@ def test_chain_from_the_potential_model_uses_its_quantiles(tmp_path: Path) -> No
     assert "P10/P50/P90" in summary["attainment_distribution"]
 
 
+@pytest.mark.slow
 def test_tracked_run_records_an_mlflow_id(tmp_path: Path) -> None:
+    # slow: creating the MLflow SQLite store takes 10-20 s on a busy machine
     path = _write(tmp_path, GOOD, track=True)
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "t")]) == 0
     summary = json.loads((tmp_path / "t" / "summary.json").read_text())
