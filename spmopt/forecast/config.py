@@ -48,6 +48,10 @@ class ColumnMap(Config):
     leaky : list of str
         Columns known only after the outcome: dropped with a
         :class:`~spmopt.errors.LeakageWarning`.
+    history : list of str
+        Key columns (e.g. owner, account) whose past deal count and win
+        rate, from deals closed before each prediction date, become
+        features. Needs ``prediction_date`` and ``close_date``.
     """
 
     deal_id: str
@@ -67,6 +71,7 @@ class ColumnMap(Config):
     auto_features: bool = False
     exclude: list[str] = Field(default_factory=list)
     leaky: list[str] = Field(default_factory=list)
+    history: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check_roles(self) -> ColumnMap:
@@ -75,6 +80,11 @@ class ColumnMap(Config):
             raise ValueError(
                 f"won_values and lost_values share {sorted(overlap)}; "
                 "each value must mean one outcome"
+            )
+        if self.history and (self.prediction_date is None or self.close_date is None):
+            raise ValueError(
+                f"history {self.history} needs prediction_date and close_date, "
+                "so that only deals closed before each prediction count"
             )
         never = {"outcome": self.outcome, "close_date": self.close_date}
         never["stage"] = self.stage

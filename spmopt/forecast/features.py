@@ -10,7 +10,7 @@ codes fixed at fit time, so scoring sees exactly the training codes.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -94,6 +94,26 @@ def load_deals(cfg: ForecastConfig, frame: pd.DataFrame | None = None) -> DealTa
     return deals
 
 
+def with_history(deals: DealTable, cols: ColumnMap) -> tuple[DealTable, Any]:
+    """Add point-in-time history columns (see :mod:`.history`) as features.
+
+    Returns the extended table and the fitted
+    :class:`~spmopt.forecast.history.HistoryEncoder` (None without
+    ``columns.history``).
+    """
+    from spmopt.forecast.history import HistoryEncoder
+
+    if not cols.history:
+        return deals, None
+    closed = deals.labelled
+    encoder = HistoryEncoder(
+        list(cols.history), str(cols.prediction_date), str(cols.close_date)
+    ).fit(deals.frame.loc[closed], deals.label[closed])
+    frame = encoder.transform(deals.frame)
+    numeric = [*deals.numeric, *encoder.columns]
+    return replace(deals, frame=frame, numeric=numeric), encoder
+
+
 def _role_schema(cols: ColumnMap) -> dict[str, str]:
     schema = {cols.deal_id: "str", cols.outcome: "str"}
     for column in (cols.prediction_date, cols.close_date):
@@ -158,7 +178,8 @@ def _choose_features(
     numeric = list(cols.numeric)
     if cols.amount is not None and cols.amount_is_feature:
         numeric = [cols.amount, *[c for c in numeric if c != cols.amount]]
-    _require_columns(frame, [*roles.values(), *categorical, *numeric], table)
+    wanted = [*roles.values(), *categorical, *numeric, *cols.history]
+    _require_columns(frame, wanted, table)
     dropped: dict[str, str] = {}
     if cols.auto_features:
         taken = set(roles.values()) | set(categorical) | set(numeric)

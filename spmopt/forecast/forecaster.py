@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from spmopt.forecast.features import FeatureEncoder
+from spmopt.forecast.history import HistoryEncoder
 from spmopt.forecast.models import (
     CalibrationMethod,
     LightGBMWinModel,
@@ -32,6 +33,9 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
         Keyword arguments of :class:`LightGBMWinModel`.
     calibration : {"auto", "none", "platt", "isotonic"}
         ``"auto"`` chooses on the validation frame by cross-fitted Brier.
+    history : HistoryEncoder, optional
+        Fitted point-in-time history; its columns are added to any frame
+        that lacks them (e.g. open deals at scoring).
     random_state : int
         Seed of LightGBM and of the calibration folds.
     """
@@ -42,12 +46,14 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
         numeric: list[str] | None = None,
         lgbm_params: dict[str, Any] | None = None,
         calibration: str = "auto",
+        history: HistoryEncoder | None = None,
         random_state: int = 0,
     ) -> None:
         self.categorical = categorical
         self.numeric = numeric
         self.lgbm_params = lgbm_params
         self.calibration = calibration
+        self.history = history
         self.random_state = random_state
 
     def fit(
@@ -58,6 +64,7 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
         y_valid: np.ndarray | None = None,
     ) -> WinForecaster:
         """Fit encoder and LightGBM on ``frame``; stop and calibrate on valid."""
+        frame = self.add_history(frame)
         self.encoder_ = FeatureEncoder(
             list(self.categorical or []), list(self.numeric or [])
         ).fit(frame)
@@ -73,7 +80,7 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
             self.calibrator_ = ProbabilityCalibrator("none").fit(X[:, 0], y)
             self.calibration_scores_: dict[str, float] = {}
         else:
-            X_valid = self.encoder_.transform(valid_frame)
+            X_valid = self.encoder_.transform(self.add_history(valid_frame))
             self.booster_model_.fit(X, y, X_valid, np.asarray(y_valid, dtype=float))
             self._calibrate(X_valid, np.asarray(y_valid, dtype=float))
         self.classes_ = np.array([0, 1])
@@ -90,6 +97,13 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
             method, self.calibration_scores_ = self.calibration, {}  # type: ignore[assignment]
         self.calibrator_ = ProbabilityCalibrator(method).fit(raw, y_valid)
 
+    def add_history(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the history feature columns added when missing."""
+        history = self.history
+        if history is None or set(history.columns) <= set(frame.columns):
+            return frame
+        return history.transform(frame)
+
     @property
     def feature_names(self) -> list[str]:
         """Feature columns in model order."""
@@ -97,7 +111,7 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
 
     def raw_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated LightGBM win probability, shape (n_rows,)."""
-        X = self.encoder_.transform(frame)
+        X = self.encoder_.transform(self.add_history(frame))
         return self.booster_model_.predict_proba(X)[:, 1]
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
@@ -118,7 +132,7 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
             One column per feature plus ``bias``; rows sum to the raw
             (uncalibrated, unweighted) log-odds.
         """
-        X = self.encoder_.transform(frame)
+        X = self.encoder_.transform(self.add_history(frame))
         values = self.booster_model_.contributions(X)
         return pd.DataFrame(values, columns=[*self.feature_names, "bias"])
 

@@ -185,8 +185,9 @@ def promote(
 ) -> dict[str, Any]:
     """Register a usable model; move the alias to it if it beats the champion.
 
-    The rule: the model must carry a usable signal (it beats the base
-    rate on test Brier by more than the 95 % bootstrap noise), and a
+    The rule: the run must carry a usable signal, the calibrated
+    LightGBM forecaster (the model that is logged) must beat the base
+    rate on test Brier by more than the 95 % bootstrap noise, and a
     paired bootstrap of test Brier against the current champion (scored
     on the same test rows) must have a lower 95 % bound above zero. The
     first usable model becomes champion.
@@ -195,9 +196,8 @@ def promote(
     fields |= {"mlflow_model_version": None, "promoted": False}
     if metrics["verdict"] != "usable signal":
         return fields | {"promotion": {"reason": "no usable signal: not registered"}}
-    if metrics["chosen_model"] != "lightgbm":
-        chosen = metrics["chosen_model"]
-        reason = f"{chosen} beats LightGBM on validation: not registered"
+    if metrics["lightgbm_versus_base_rate"]["low"] <= 0:
+        reason = "the LightGBM forecaster does not beat the base rate: not registered"
         return fields | {"promotion": {"reason": reason}}
     import mlflow
 

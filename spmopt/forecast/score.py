@@ -133,6 +133,7 @@ def score_table(
     forecaster: WinForecaster, cfg: ForecastConfig, frame: pd.DataFrame, table: str
 ) -> pd.DataFrame:
     """Per-deal probability, expected value and top reasons."""
+    frame = forecaster.add_history(frame)
     p = forecaster.win_probability(frame)
     amount = _amounts(cfg, frame, table)
     scores = pd.DataFrame(

@@ -23,8 +23,9 @@ from threadpoolctl import threadpool_limits
 from spmopt._logging import logger
 from spmopt.errors import DataError, NoSignalWarning
 from spmopt.forecast.config import ForecastConfig
-from spmopt.forecast.features import DealTable, load_deals
+from spmopt.forecast.features import DealTable, load_deals, with_history
 from spmopt.forecast.forecaster import WinForecaster
+from spmopt.forecast.history import HistoryEncoder
 from spmopt.forecast.metrics import paired_bootstrap, reliability_table, score_all
 from spmopt.forecast.models import (
     BaseRateModel,
@@ -47,6 +48,7 @@ class TrainingData:
     split: Split
     frames: dict[str, pd.DataFrame]
     labels: dict[str, np.ndarray]
+    history: HistoryEncoder | None = None
 
 
 @dataclass
@@ -70,7 +72,7 @@ def prepare(
     DataError
         Too few rows, a part without both outcomes, or missing dates.
     """
-    deals = deals or load_deals(cfg)
+    deals, history = with_history(deals or load_deals(cfg), cfg.columns)
     closed = deals.frame.loc[deals.labelled].reset_index(drop=True)
     y = deals.label[deals.labelled]
     if len(closed) < cfg.split.min_rows:
@@ -82,7 +84,7 @@ def prepare(
     frames = {part: closed.loc[split.mask(part)] for part in PARTS}
     labels = {part: y[split.mask(part)] for part in PARTS}
     _check_parts(cfg, labels, split)
-    return TrainingData(deals, split, frames, labels)
+    return TrainingData(deals, split, frames, labels, history)
 
 
 def _split(
@@ -126,6 +128,7 @@ def fit_models(cfg: ForecastConfig, data: TrainingData, seed: int) -> TrainResul
         deals.numeric,
         lgbm_params=_lgbm_params(cfg),
         calibration=cfg.model.calibration,
+        history=data.history,
         random_state=seed,
     )
     start = time.perf_counter()
@@ -182,6 +185,15 @@ def evaluate(
         rounds=cfg.model.bootstrap_rounds,
     )
     usable = versus["low"] > 0
+    lgbm_versus = versus
+    if best != "lightgbm":
+        lgbm_versus = paired_bootstrap(
+            y_test,
+            result.test_proba["lightgbm"],
+            result.test_proba["base_rate"],
+            seed=seed,
+            rounds=cfg.model.bootstrap_rounds,
+        )
     if not usable:
         warnings.warn(
             f"{cfg.dataset}: no model beats the base rate on the test split "
@@ -191,7 +203,9 @@ def evaluate(
             NoSignalWarning,
             stacklevel=2,
         )
-    return _metrics_dict(cfg, data, result, models, best, versus, usable)
+    metrics = _metrics_dict(cfg, data, result, models, best, versus, usable)
+    metrics["lightgbm_versus_base_rate"] = {"metric": "brier", **lgbm_versus}
+    return metrics
 
 
 def _metrics_dict(

@@ -30,10 +30,12 @@ def make_deals(n: int = 800, seed: int = 0, signal: float = 2.0) -> pd.DataFrame
     )
     stage = np.where(won, "Closed Won", "Closed Lost")
     stage[rng.random(n) < 0.1] = "Open"
+    closed = created + pd.to_timedelta(rng.integers(0, 60, size=n), unit="D")
     return pd.DataFrame(
         {
             "deal": [f"D{i:05d}" for i in range(n)],
             "created": created.strftime("%Y-%m-%d"),
+            "closed": np.where(stage == "Open", "", closed.strftime("%Y-%m-%d")),
             "stage": stage,
             "owner": rng.choice(["ann", "bob", "cy"], size=n),
             "region": region,

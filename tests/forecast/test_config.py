@@ -58,3 +58,10 @@ def test_bad_settings_name_the_field(
 ) -> None:
     with pytest.raises(ConfigError, match=pattern):
         parse_config(ForecastConfig, make_config("t.csv", **{section: value}))
+
+
+def test_history_needs_both_dates(make_config) -> None:
+    data = make_config("t.csv")
+    data["columns"] = {**data["columns"], "history": ["owner"]}
+    with pytest.raises(ConfigError, match=r"history.*close_date"):
+        parse_config(ForecastConfig, data)

@@ -9,7 +9,7 @@ import pytest
 from spmopt.config import load_config, parse_config
 from spmopt.errors import DataError, NoSignalWarning
 from spmopt.forecast.config import ForecastConfig
-from spmopt.forecast.train import NO_SIGNAL, USABLE, run_train
+from spmopt.forecast.train import NO_SIGNAL, USABLE, fit_models, prepare, run_train
 from spmopt.runs import RunWriter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,6 +76,25 @@ def test_noise_gives_no_usable_signal_and_no_promotion(
     assert headline["promoted"] is False
 
 
+def test_history_features_are_added_and_open_deals_score(
+    make_config, deals_factory, tmp_path
+) -> None:
+    path = tmp_path / "deals.csv"
+    frame = deals_factory()
+    frame.to_csv(path, index=False)
+    data = make_config(str(path))
+    data["columns"] |= {"close_date": "closed", "history": ["owner", "region"]}
+    cfg = parse_config(ForecastConfig, data)
+    data = prepare(cfg, 0)
+    assert "owner_past_win_rate" in data.deals.numeric
+    result = fit_models(cfg, data, 0)
+    open_rows = frame.loc[frame["stage"] == "Open"].drop(columns="stage")
+    p = result.forecaster.win_probability(open_rows)
+    assert len(p) == len(open_rows) and ((p >= 0) & (p <= 1)).all()
+    first = data.frames["train"].sort_values("created").iloc[0]
+    assert first["owner_past_deals"] == 0
+
+
 def test_too_few_rows_or_classes_per_part_are_refused(
     make_config, deals_factory, tmp_path
 ) -> None:
@@ -107,7 +126,8 @@ def test_maven_config_finds_no_signal_at_engage_time(tmp_path) -> None:
         "account",
         "product",
     }
-    assert metrics["features"]["numeric"] == []
+    numeric = metrics["features"]["numeric"]
+    assert len(numeric) == 6 and all("_past_" in name for name in numeric)
     assert metrics["split_cuts"]["valid"] < metrics["split_cuts"]["test"]
     assert 0.4 < headline["lightgbm_auc"] < 0.6
 
