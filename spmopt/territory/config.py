@@ -135,8 +135,25 @@ class SolverSpec(Config):
     k_nearest: int | None = Field(5, ge=1)
 
 
+class DesignSpec(Config):
+    """Design mode: choose ``territories`` centres among candidate units.
+
+    ``capacity`` is the workload one territory may carry (None: no limit);
+    ``candidates`` names a yes/no column of the units table (None: every
+    unit may be a centre); ``k_nearest`` limits each unit to its nearest
+    candidates (None keeps all: exact, slower); ``use_bounds`` turns on the
+    Lagrangian bound and reduced-cost fixing.
+    """
+
+    territories: int = Field(ge=1)
+    capacity: float | None = Field(None, gt=0)
+    candidates: str | None = None
+    k_nearest: int | None = Field(None, ge=1)
+    use_bounds: bool = True
+
+
 class TerritoryConfig(Config):
-    """Settings of ``spmopt territory solve`` (rebalance mode).
+    """Settings of ``spmopt territory solve`` (rebalance or design mode).
 
     Examples
     --------
@@ -147,9 +164,10 @@ class TerritoryConfig(Config):
     ... })
     """
 
-    mode: Literal["rebalance"] = "rebalance"
+    mode: Literal["rebalance", "design"] = "rebalance"
     units: UnitsSpec
-    reps: RepsSpec
+    reps: RepsSpec | None = None
+    design: DesignSpec | None = None
     current: Literal["nearest"] | TablePath | None = Field(
         None,
         description="Current alignment: a table (unit_id, rep_id) or 'nearest'.",
@@ -162,6 +180,14 @@ class TerritoryConfig(Config):
     solver: SolverSpec = SolverSpec()
     tracking_uri: str | None = None
     track: bool = True
+
+    @model_validator(mode="after")
+    def _mode_inputs(self) -> TerritoryConfig:
+        if self.mode == "rebalance" and self.reps is None:
+            raise ValueError("mode 'rebalance' needs 'reps' (rows or table)")
+        if self.mode == "design" and self.design is None:
+            raise ValueError("mode 'design' needs a 'design' section")
+        return self
 
     @model_validator(mode="after")
     def _band_consistent(self) -> TerritoryConfig:

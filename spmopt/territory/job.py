@@ -5,6 +5,10 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Any
 
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
 from spmopt.runs import RunWriter
 from spmopt.territory.config import TerritoryConfig
 from spmopt.territory.mapplot import alignment_map
@@ -85,9 +89,12 @@ def run_solve(cfg: TerritoryConfig, out: RunWriter, seed: int) -> dict[str, Any]
     """Solve the alignment of ``cfg`` and write its files into ``out``.
 
     Writes ``assignments.csv``, ``territories.csv``, ``summary.json`` and
-    ``map.html``; returns the headline figures.
+    ``map.html``; returns the headline figures. Design mode chooses the
+    territory centres first (capacitated p-median).
     """
     problem = build_problem(cfg)
+    if cfg.mode == "design":
+        return _run_design(cfg, problem, out, seed)
     model = build_model(problem, cfg)
     with _tracking(cfg, problem) as run:
         result = model.solve(settings_from(cfg, seed))
@@ -95,12 +102,36 @@ def run_solve(cfg: TerritoryConfig, out: RunWriter, seed: int) -> dict[str, Any]
             from spmopt.territory.explain import raise_no_solution
 
             raise_no_solution(problem, cfg, result)
-        summary = summary_dict(cfg, problem, result)
-        if run is not None:
-            summary["mlflow_run_id"] = run.info.run_id
-            _log_metrics(summary)
-    _write(out, cfg, problem, result, summary)
+        summary = _summary(cfg, problem, result, run)
+    _write(out, cfg, problem, result.assignment, summary)
     return _headline(summary)
+
+
+def _run_design(
+    cfg: TerritoryConfig, problem: TerritoryProblem, out: RunWriter, seed: int
+) -> dict[str, Any]:
+    from spmopt.territory.designjob import centre_table, solve_design
+
+    with _tracking(cfg, problem) as run:
+        named, result, centre_ids = solve_design(problem, cfg, settings_from(cfg, seed))
+        summary = _summary(cfg, named, result, run)
+        summary["lagrange_bound"] = result.lagrange_bound
+        summary["pairs_kept"] = result.pairs_kept
+    _write(
+        out, cfg, named, result.assignment, summary, centre_table(centre_ids, problem)
+    )
+    return _headline(summary)
+
+
+def _summary(
+    cfg: TerritoryConfig, problem: TerritoryProblem, result: Any, run: Any
+) -> dict[str, Any]:
+    summary = summary_dict(cfg, problem, result)
+    summary["mode"] = cfg.mode
+    if run is not None:
+        summary["mlflow_run_id"] = run.info.run_id
+        _log_metrics(summary)
+    return summary
 
 
 def _tracking(cfg: TerritoryConfig, problem: TerritoryProblem) -> Any:
@@ -130,16 +161,18 @@ def _write(
     out: RunWriter,
     cfg: TerritoryConfig,
     problem: TerritoryProblem,
-    result: SolveResult,
+    assignment: NDArray[np.int64],
     summary: dict[str, Any],
+    centres: pd.DataFrame | None = None,
 ) -> None:
-    reasons = move_reasons(problem, cfg, result.assignment)
-    out.write_csv(
-        "assignments.csv", assignments_frame(problem, result.assignment, reasons)
-    )
-    out.write_csv("territories.csv", territories_frame(problem, result.assignment))
+    reasons = move_reasons(problem, cfg, assignment)
+    out.write_csv("assignments.csv", assignments_frame(problem, assignment, reasons))
+    territories = territories_frame(problem, assignment)
+    if centres is not None:
+        territories = pd.concat([territories, centres], axis=1)
+    out.write_csv("territories.csv", territories)
     out.write_json("summary.json", summary)
-    out.write_text("map.html", alignment_map(problem, result.assignment))
+    out.write_text("map.html", alignment_map(problem, assignment))
 
 
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:

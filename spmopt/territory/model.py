@@ -364,15 +364,18 @@ class AlignmentModel:
             result.seconds,
         )
         if result.hit_limit:
-            warnings.warn(
-                f"territory solve stopped at its limit "
-                f"(time_limit_seconds={settings.time_limit_seconds}, "
-                f"deterministic_time={settings.deterministic_time}) with status "
-                f"{result.status} and gap {result.gap:.3%}; raise the limit for "
-                f"a proven optimum",
-                TimeLimitWarning,
-                stacklevel=3,
-            )
+            _warn_limit(settings, result.status, result.gap)
+
+
+def _warn_limit(settings: SolverSettings, status: str, gap: float) -> None:
+    warnings.warn(
+        f"territory solve stopped at its limit "
+        f"(time_limit_seconds={settings.time_limit_seconds}, "
+        f"deterministic_time={settings.deterministic_time}) with status "
+        f"{status} and gap {gap:.3%}; raise the limit for a proven optimum",
+        TimeLimitWarning,
+        stacklevel=4,
+    )
 
 
 def allowed_pairs(

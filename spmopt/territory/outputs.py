@@ -9,6 +9,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt.territory.config import TerritoryConfig
+from spmopt.territory.design import DesignResult
 from spmopt.territory.model import SolveResult, balance_band
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
@@ -109,7 +110,7 @@ def max_balance_deviation(
 
 
 def summary_dict(
-    cfg: TerritoryConfig, problem: TerritoryProblem, result: SolveResult
+    cfg: TerritoryConfig, problem: TerritoryProblem, result: SolveResult | DesignResult
 ) -> dict[str, Any]:
     """The contract fields of ``summary.json`` plus balance per measure."""
     a = result.assignment

@@ -89,9 +89,12 @@ class TerritoryProblem:
 
 
 def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
-    """Load and check every table named in ``cfg``; raise DataError on problems."""
+    """Load and check every table named in ``cfg``; raise DataError on problems.
+
+    In design mode the "reps" are the candidate centres (unit rows).
+    """
     units = _read_units(cfg.units)
-    reps = _read_reps(cfg.reps)
+    reps = _candidate_reps(units, cfg) if cfg.reps is None else _read_reps(cfg.reps)
     rep_index = {rep: k for k, rep in enumerate(reps["rep_id"])}
     lat, lon = units[cfg.units.lat].to_numpy(), units[cfg.units.lon].to_numpy()
     distance = _distance(cfg.units.coords, lat, lon, reps)
@@ -113,6 +116,34 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
         locked=locked,
         coords=cfg.units.coords,
         extra=_extra_columns(units, cfg.units),
+    )
+
+
+def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:
+    spec, design = cfg.units, cfg.design
+    assert design is not None
+    rows = units
+    if design.candidates is not None:
+        if design.candidates not in units.columns:
+            raise DataError(
+                f"units table: missing column {design.candidates!r} (design.candidates)"
+            )
+        flags = check_schema(units, {design.candidates: "bool"}, "units table")
+        rows = units[flags[design.candidates].fillna(False).astype(bool)]
+    if len(rows) < design.territories:
+        raise DataError(
+            f"design.territories={design.territories} but only {len(rows)} "
+            f"candidate centre(s)"
+        )
+    capacity = np.inf if design.capacity is None else design.capacity
+    return pd.DataFrame(
+        {
+            "rep_id": rows[spec.id].to_numpy(),
+            "lat": rows[spec.lat].to_numpy(dtype=float),
+            "lon": rows[spec.lon].to_numpy(dtype=float),
+            "capacity": capacity,
+            "target_share": np.nan,
+        }
     )
 
 

@@ -87,3 +87,26 @@ def test_example_config_solves_balanced(tmp_path: Path) -> None:
     assert headline["gap"] <= 0.001
     assert headline["max_balance_deviation"] <= 0.05 + 1e-6
     assert headline["n_reps"] == 12
+
+
+def test_design_mode_names_territories(tmp_path: Path) -> None:
+    rows = [
+        f"u{i},{30 + (i % 5) * 0.2},{-85 + (i // 5) * 0.9},{5 + i}" for i in range(10)
+    ]
+    (tmp_path / "units.csv").write_text("unit_id,lat,lon,sales\n" + "\n".join(rows))
+    data = {
+        "mode": "design",
+        "units": {"table": "units.csv", "potential": {"column": "sales"}},
+        "design": {"territories": 2, "capacity": 6},
+        "balance": [{"measure": "potential", "tolerance": 0.3}],
+        "solver": {"workers": 1, "time_limit_seconds": 20, "relative_gap": 0},
+        "track": False,
+    }
+    cfg = parse_config(TerritoryConfig, data, base_dir=tmp_path)
+    headline = run_solve(cfg, RunWriter(tmp_path / "d"), seed=0)
+    assert headline["status"] == "optimal"
+    territories = pd.read_csv(tmp_path / "d" / "territories.csv")
+    assert territories["rep_id"].tolist() == ["T01", "T02"]
+    assert set(territories["centre_unit_id"]) <= {f"u{i}" for i in range(10)}
+    assert (territories["units"] <= 6).all()
+    assert (territories["share_of_target"].between(0.7, 1.3)).all()

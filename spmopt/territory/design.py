@@ -1,0 +1,323 @@
+"""Design mode: choose p territory centres and assign units under capacity.
+
+The capacitated p-median, solved exactly by CP-SAT after a Lagrangian
+bound has removed every centre and pair that cannot improve on a quickly
+found incumbent (see :mod:`spmopt.territory.lagrange`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+
+from spmopt._logging import logger
+from spmopt.territory.geometry import nearest_mask
+from spmopt.territory.lagrange import lagrangian_bound, reduced_cost_fixing
+from spmopt.territory.model import SolverSettings, _apply, _warn_limit
+from spmopt.territory.scaling import band_to_int, cost_scale, row_scale, to_int
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """Outcome of a design solve (fields as :class:`SolveResult`, plus centres).
+
+    Attributes
+    ----------
+    status : {"optimal", "feasible", "infeasible", "unknown"}
+    objective, bound, gap, seconds : float
+        Cost units (e.g. km), relative gap, wall seconds.
+    assignment : ndarray of int, shape (n_units,)
+        Candidate index of each unit's centre.
+    centres : ndarray of int, shape (p,)
+        Chosen candidate indices, ascending.
+    lagrange_bound : float
+        Bound from the Lagrangian dual alone.
+    pairs_kept : int
+        Pairs left after reduced-cost fixing.
+    """
+
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    seconds: float
+    assignment: NDArray[np.int64] = field(repr=False)
+    centres: NDArray[np.int64] = field(repr=False)
+    hit_limit: bool = False
+    lagrange_bound: float = float("nan")
+    pairs_kept: int = 0
+
+    @property
+    def has_solution(self) -> bool:
+        """True when an alignment was found."""
+        return self.status in ("optimal", "feasible")
+
+
+class PMedianModel:
+    """Capacitated p-median on CP-SAT with Lagrangian reduced-cost fixing.
+
+    Formulation (i: units, j: candidate centres, x_ij, y_j binary):
+
+    1. ``sum_j x_ij = 1`` for every unit i.
+    2. ``x_ij <= y_j`` (a unit only joins an open centre).
+    3. ``sum_j y_j = p``.
+    4. ``sum_i w_i x_ij <= C_j y_j`` (capacity of each centre).
+    5. ``sum_j C_j y_j >= sum_i w_i`` (aggregate capacity, a valid cut).
+    6. ``L y_j <= sum_i v_i x_ij <= U y_j`` (optional balance band).
+    7. Minimise ``z = sum_ij c_ij x_ij`` with ``LB <= z <= UB`` where LB is
+       the Lagrangian bound and UB an incumbent's cost; pairs and centres
+       whose reduced cost lifts LB to UB are removed beforehand.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (n, m)
+        Unit-to-candidate costs (e.g. km); ``inf`` forbids a pair.
+    demand : ndarray of shape (n,)
+        Workload per unit.
+    capacity : ndarray of shape (m,)
+        Workload capacity of each candidate centre.
+    p : int
+        Number of centres to open.
+    k_nearest : int, optional
+        Keep only each unit's k nearest candidates (heuristic for scale).
+    """
+
+    def __init__(
+        self,
+        cost: NDArray[np.float64],
+        demand: NDArray[np.float64],
+        capacity: NDArray[np.float64],
+        p: int,
+        k_nearest: int | None = None,
+    ) -> None:
+        self.cost = np.asarray(cost, dtype=float)
+        self.demand = np.asarray(demand, dtype=float)
+        self.capacity = np.asarray(capacity, dtype=float)
+        self.p = int(p)
+        self.allowed = np.isfinite(self.cost) & nearest_mask(self.cost, k_nearest)
+        self.bands: list[tuple[NDArray[np.float64], float, float]] = []
+        self.factor = cost_scale(np.where(self.allowed, self.cost, 0.0))
+        self.icost = to_int(np.where(self.allowed, self.cost, 0.0), self.factor)
+
+    def add_balance(
+        self, values: NDArray[np.float64], low: float, high: float
+    ) -> PMedianModel:
+        """Constraint 6: each open centre's sum of ``values`` within [low, high]."""
+        self.bands.append((np.asarray(values, dtype=float), low, high))
+        return self
+
+    def solve(
+        self, settings: SolverSettings | None = None, use_bounds: bool = True
+    ) -> DesignResult:
+        """Incumbent, Lagrangian fixing, then the exact CP-SAT model.
+
+        ``use_bounds=False`` solves the plain formulation (1-6) directly.
+        """
+        settings = settings or SolverSettings()
+        start = time.perf_counter()
+        keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
+        if use_bounds:
+            incumbent = self._incumbent(settings)
+            if incumbent is not None:
+                keep, centre, lower = self._fix(incumbent)
+        result = self._exact(keep, centre, lower, incumbent, settings, start)
+        logger.info(
+            "territory design: %d units, %d candidates, p=%d, pairs kept %d, "
+            "status %s, objective %.6g, bound %.6g, %.2f s",
+            *self.cost.shape,
+            self.p,
+            result.pairs_kept,
+            result.status,
+            result.objective,
+            result.bound,
+            result.seconds,
+        )
+        if result.hit_limit:
+            _warn_limit(settings, result.status, result.gap)
+        return result
+
+    def _settings_for_incumbent(self, settings: SolverSettings) -> SolverSettings:
+        from dataclasses import replace
+
+        return replace(
+            settings,
+            time_limit_seconds=min(settings.time_limit_seconds / 10, 5.0),
+            deterministic_time=1.0,
+            relative_gap=0.0,
+        )
+
+    def _incumbent(self, settings: SolverSettings) -> NDArray[np.int64] | None:
+        near = nearest_mask(self.cost, min(self.cost.shape[1], 2 * self.p + 5))
+        keep = self.allowed & near
+        model, x, _, _ = self._build(keep, None, -math.inf, math.inf)
+        solver = cp_model.CpSolver()
+        _apply(solver.parameters, self._settings_for_incumbent(settings))
+        code = solver.solve(model)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        return self._read(solver, x)
+
+    def _fix(
+        self, incumbent: NDArray[np.int64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64], float]:
+        rows = np.arange(len(incumbent))
+        upper = float(self.icost[rows, incumbent].sum())
+        icost = np.where(self.allowed, self.icost.astype(float), np.inf)
+        lb = lagrangian_bound(icost, self.demand, self.capacity, self.p, upper)
+        keep, centre = reduced_cost_fixing(lb, self.p, cutoff=upper)
+        keep = keep & self.allowed
+        keep[rows, incumbent] = True
+        used = np.zeros(len(centre), dtype=bool)
+        used[incumbent] = True
+        centre[(centre == 0) & used] = -1
+        centre[(centre == 1) & ~used] = -1
+        self._lagrange = lb.bound / self.factor
+        return keep, centre, math.ceil(lb.bound - 1e-6)
+
+    def _build(
+        self,
+        keep: NDArray[np.bool_],
+        centre: NDArray[np.int64] | None,
+        lower: float,
+        upper: float,
+    ) -> tuple[cp_model.CpModel, dict, list, cp_model.LinearExpr]:
+        n, m = keep.shape
+        model = cp_model.CpModel()
+        open_ = [model.new_bool_var(f"y_{j}") for j in range(m)]
+        x = {
+            (int(i), int(j)): model.new_bool_var(f"x_{i}_{j}")
+            for i, j in zip(*np.nonzero(keep), strict=True)
+        }
+        by_centre: list[list[int]] = [[] for _ in range(m)]
+        for i, j in x:
+            by_centre[j].append(i)
+            model.add_implication(x[i, j], open_[j])
+        for i in range(n):
+            model.add_exactly_one([x[i, int(j)] for j in np.flatnonzero(keep[i])])
+        model.add(sum(open_) == self.p)
+        self._add_rows(model, x, open_, by_centre)
+        if centre is not None:
+            for c in np.flatnonzero(centre >= 0):
+                model.add(open_[int(c)] == int(centre[c]))
+        keys = list(x)
+        objective = cp_model.LinearExpr.weighted_sum(
+            [x[k] for k in keys], [int(self.icost[k]) for k in keys]
+        )
+        if math.isfinite(lower):
+            model.add(objective >= int(lower))
+        if math.isfinite(upper):
+            model.add(objective <= int(upper))
+        model.minimize(objective)
+        return model, x, open_, objective
+
+    def _add_rows(
+        self,
+        model: cp_model.CpModel,
+        x: dict[tuple[int, int], cp_model.IntVar],
+        open_: list[cp_model.IntVar],
+        by_centre: list[list[int]],
+    ) -> None:
+        wf = row_scale(self.demand)
+        w = to_int(self.demand, wf)
+        caps = []
+        for j, units in enumerate(by_centre):
+            cap = band_to_int(0.0, float(self.capacity[j]), wf)[1]
+            caps.append(min(cap, int(w.sum())))
+            load = _weighted(x, units, j, w)
+            model.add(load <= caps[-1] * open_[j])
+            for values, low, high in self.bands:
+                vf = row_scale(values)
+                lo, hi = band_to_int(low, high, vf)
+                expr = _weighted(x, units, j, to_int(values, vf))
+                model.add(expr <= min(hi, 2**50) * open_[j])
+                model.add(expr >= max(lo, 0) * open_[j])
+        total = int(w.sum())
+        model.add(cp_model.LinearExpr.weighted_sum(open_, caps) >= total)
+
+    def _read(self, solver: cp_model.CpSolver, x: dict) -> NDArray[np.int64]:
+        out = np.full(self.cost.shape[0], -1, dtype=np.int64)
+        for (i, j), var in x.items():
+            if solver.boolean_value(var):
+                out[i] = j
+        return out
+
+    def _exact(
+        self,
+        keep: NDArray[np.bool_],
+        centre: NDArray[np.int64] | None,
+        lower: float,
+        incumbent: NDArray[np.int64] | None,
+        settings: SolverSettings,
+        start: float,
+    ) -> DesignResult:
+        upper = math.inf
+        if incumbent is not None:
+            upper = float(self.icost[np.arange(len(incumbent)), incumbent].sum())
+        model, x, _, _ = self._build(keep, centre, lower, upper)
+        interleaved = settings.deterministic and settings.workers > 1
+        if incumbent is not None and not interleaved:
+            for (i, j), var in x.items():
+                model.add_hint(var, int(incumbent[i] == j))
+        solver = cp_model.CpSolver()
+        _apply(solver.parameters, settings)
+        code = solver.solve(model)
+        return self._result(solver, code, x, keep, start)
+
+    def _result(self, solver, code, x, keep, start) -> DesignResult:  # type: ignore[no-untyped-def]
+        seconds = time.perf_counter() - start
+        lagrange = getattr(self, "_lagrange", float("nan"))
+        hit = code in (cp_model.FEASIBLE, cp_model.UNKNOWN)
+        kept = int(keep.sum())
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            status = "infeasible" if code == cp_model.INFEASIBLE else "unknown"
+            empty = np.empty(0, dtype=np.int64)
+            return DesignResult(
+                status,
+                np.nan,
+                np.nan,
+                np.nan,
+                seconds,
+                empty,
+                empty,
+                hit,
+                lagrange,
+                kept,
+            )
+        assignment = self._read(solver, x)
+        int_obj, int_bound = (
+            solver.objective_value,
+            min(solver.best_objective_bound, solver.objective_value),
+        )
+        gap = (int_obj - int_bound) / max(abs(int_obj), 1e-9)
+        objective = float(self.cost[np.arange(len(assignment)), assignment].sum())
+        bound = objective - (int_obj - int_bound) / self.factor
+        status = "optimal" if code == cp_model.OPTIMAL else "feasible"
+        centres = np.unique(assignment)
+        return DesignResult(
+            status,
+            objective,
+            bound,
+            gap,
+            seconds,
+            assignment,
+            centres,
+            hit,
+            lagrange,
+            kept,
+        )
+
+
+def _weighted(
+    x: dict[tuple[int, int], cp_model.IntVar],
+    units: list[int],
+    j: int,
+    coef: NDArray[np.int64],
+) -> cp_model.LinearExprT:
+    return cp_model.LinearExpr.weighted_sum(
+        [x[i, j] for i in units], [int(coef[i]) for i in units]
+    )

@@ -1,0 +1,146 @@
+"""Design mode of the solve job: choose centres, then name the territories."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from spmopt.errors import InfeasibleError
+from spmopt.territory.config import BalanceSpec, TerritoryConfig
+from spmopt.territory.design import DesignResult, PMedianModel
+from spmopt.territory.model import SolverSettings
+from spmopt.territory.problem import NO_REP, TerritoryProblem
+
+
+def design_band(
+    values: NDArray[np.float64], p: int, spec: BalanceSpec
+) -> tuple[float, float]:
+    """Band of one territory's ``values`` sum: equal shares of the total."""
+    target = values.sum() / p
+    low, high = 0.0, np.inf
+    if spec.tolerance is not None:
+        low, high = target * (1 - spec.tolerance), target * (1 + spec.tolerance)
+    if spec.min is not None:
+        low = max(low, spec.min)
+    if spec.max is not None:
+        high = min(high, spec.max)
+    return float(low), float(high)
+
+
+def design_model(problem: TerritoryProblem, cfg: TerritoryConfig) -> PMedianModel:
+    """Capacitated p-median over the candidate centres of ``problem``."""
+    assert cfg.design is not None
+    p = cfg.design.territories
+    weight = cfg.objective.distance_weight
+    w = np.ones(problem.n_units) if weight == "none" else problem.measure(weight)
+    capacity = problem.capacity if cfg.capacity else np.full(problem.n_reps, np.inf)
+    model = PMedianModel(
+        problem.distance * w[:, None],
+        problem.workload,
+        capacity,
+        p,
+        cfg.design.k_nearest,
+    )
+    for spec in cfg.balance:
+        values = problem.measure(spec.measure)
+        model.add_balance(values, *design_band(values, p, spec))
+    return model
+
+
+def solve_design(
+    problem: TerritoryProblem, cfg: TerritoryConfig, settings: SolverSettings
+) -> tuple[TerritoryProblem, DesignResult, NDArray[np.object_]]:
+    """Solve the design model.
+
+    Returns
+    -------
+    territories : TerritoryProblem
+        Reps are the chosen centres, named T01, T02, ...
+    result : DesignResult
+        With ``assignment`` renumbered to the named territories.
+    centre_ids : ndarray of str, shape (p,)
+        Unit id of each territory's centre.
+    """
+    assert cfg.design is not None
+    _precheck(problem, cfg)
+    model = design_model(problem, cfg)
+    result = model.solve(settings, use_bounds=cfg.design.use_bounds)
+    if not result.has_solution:
+        raise InfeasibleError(
+            f"no design with {cfg.design.territories} territories satisfies the "
+            f"constraints (status {result.status}): widen the balance band, raise "
+            f"design.capacity or design.k_nearest, or change design.territories"
+        )
+    named, assignment, centre_ids = named_territories(problem, result)
+    return named, replace(result, assignment=assignment), centre_ids
+
+
+def _precheck(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
+    assert cfg.design is not None
+    p, causes = cfg.design.territories, []
+    cap = problem.capacity[0] if cfg.capacity else np.inf
+    if problem.workload.sum() > p * cap:
+        causes.append(
+            f"total workload {problem.workload.sum():,.1f} exceeds {p} territories "
+            f"x design.capacity {cap:,.1f}"
+        )
+    for i in np.flatnonzero(problem.workload > cap):
+        causes.append(
+            f"unit {problem.unit_ids[i]} alone has workload "
+            f"{problem.workload[i]:,.1f} > design.capacity {cap:,.1f}"
+        )
+    for spec in cfg.balance:
+        values = problem.measure(spec.measure)
+        _, high = design_band(values, p, spec)
+        for i in np.flatnonzero(values > high):
+            causes.append(
+                f"unit {problem.unit_ids[i]} alone holds {spec.measure} "
+                f"{values[i]:,.0f}, above a territory's band max {high:,.0f}: give "
+                f"it its own territory outside the design, split it, or widen the band"
+            )
+    if causes:
+        raise InfeasibleError(
+            "no design satisfies the constraints: " + "; ".join(causes[:5])
+        )
+
+
+def named_territories(
+    problem: TerritoryProblem, result: DesignResult
+) -> tuple[TerritoryProblem, NDArray[np.int64], NDArray[np.object_]]:
+    """Reps become the chosen centres, named T01, T02, ... from north to south.
+
+    Returns the renamed problem, the assignment to territory indices and
+    the unit id of each territory's centre.
+    """
+    centres = result.centres
+    order = np.lexsort((problem.rep_lon[centres], -problem.rep_lat[centres]))
+    centres = centres[order]
+    index = np.full(problem.n_reps, NO_REP, dtype=np.int64)
+    index[centres] = np.arange(len(centres))
+    names = np.array([f"T{k + 1:02d}" for k in range(len(centres))], dtype=object)
+    named = replace(
+        problem,
+        rep_ids=names,
+        rep_lat=problem.rep_lat[centres],
+        rep_lon=problem.rep_lon[centres],
+        capacity=problem.capacity[centres],
+        target_share=np.full(len(centres), 1.0 / len(centres)),
+        distance=problem.distance[:, centres],
+        current=np.full(problem.n_units, NO_REP, dtype=np.int64),
+        locked=np.full(problem.n_units, NO_REP, dtype=np.int64),
+    )
+    return named, index[result.assignment], problem.rep_ids[centres]
+
+
+def centre_table(
+    centre_ids: NDArray[np.object_], problem: TerritoryProblem
+) -> pd.DataFrame:
+    """``centre_unit_id`` (and ``centre_name`` when known) per territory."""
+    frame = pd.DataFrame({"centre_unit_id": centre_ids})
+    if "name" in problem.extra.columns:
+        names = dict(zip(problem.unit_ids, problem.extra["name"], strict=True))
+        frame["centre_name"] = [names[c] for c in centre_ids]
+    return frame

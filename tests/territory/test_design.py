@@ -1,0 +1,77 @@
+"""Design mode (capacitated p-median) against brute force and OR-Library."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spmopt.territory.design import PMedianModel
+from spmopt.territory.geometry import euclidean
+from spmopt.territory.lagrange import lagrangian_bound, reduced_cost_fixing
+from spmopt.territory.model import SolverSettings
+from spmopt.territory.orlib import read_pmedcap, truncated_distances
+
+REPO = Path(__file__).resolve().parents[2]
+ORLIB = REPO / "experiments" / "data" / "orlib_pmedcap"
+FAST = SolverSettings(time_limit_seconds=30, workers=1, relative_gap=0.0)
+
+
+def instance(seed: int, n: int = 7) -> tuple[np.ndarray, np.ndarray, float]:
+    rng = np.random.default_rng(seed)
+    x, y = rng.integers(0, 50, n), rng.integers(0, 50, n)
+    demand = rng.integers(1, 6, n).astype(float)
+    return np.floor(euclidean(x, y, x, y)), demand, float(demand.sum() / 2 + 2)
+
+
+def brute_force(cost: np.ndarray, demand: np.ndarray, cap: float, p: int) -> float:
+    n = len(demand)
+    best = np.inf
+    for centres in itertools.combinations(range(n), p):
+        for combo in itertools.product(centres, repeat=n):
+            a = np.array(combo)
+            if (np.bincount(a, demand, n) > cap).any():
+                continue
+            best = min(best, float(cost[np.arange(n), a].sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("use_bounds", [True, False])
+def test_design_optimum_equals_brute_force(seed: int, use_bounds: bool) -> None:
+    cost, demand, cap = instance(seed)
+    model = PMedianModel(cost, demand, np.full(len(demand), cap), 2)
+    result = model.solve(FAST, use_bounds=use_bounds)
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(brute_force(cost, demand, cap, 2))
+    assert len(result.centres) <= 2
+    loads = np.bincount(result.assignment, demand, len(demand))
+    assert (loads <= cap + 1e-9).all()
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_lagrangian_bound_is_valid_and_fixing_keeps_optimum(seed: int) -> None:
+    cost, demand, cap = instance(seed)
+    caps = np.full(len(demand), cap)
+    optimum = brute_force(cost, demand, cap, 2)
+    lb = lagrangian_bound(cost, demand, caps, 2, upper=optimum + 5)
+    assert lb.bound <= optimum + 1e-6
+    keep, _ = reduced_cost_fixing(lb, 2, cutoff=optimum + 1)
+    result = PMedianModel(np.where(keep, cost, np.inf), demand, caps, 2).solve(FAST)
+    assert result.objective == pytest.approx(optimum)
+
+
+def test_orlib_reader_and_first_instance() -> None:
+    (inst,) = read_pmedcap(ORLIB / "pmedcap01.txt")
+    assert (inst.n, inst.p, inst.capacity, inst.best_known) == (50, 5, 120, 713)
+    d = truncated_distances(inst)
+    assert d[0, 0] == 0 and np.all(d == np.floor(d))
+
+
+def test_orlib_reader_accepts_concatenated_file(tmp_path: Path) -> None:
+    text = (ORLIB / "pmedcap01.txt").read_text() + (ORLIB / "pmedcap02.txt").read_text()
+    (tmp_path / "two.txt").write_text(text)
+    first, second = read_pmedcap(tmp_path / "two.txt")
+    assert first.best_known == 713 and second.best_known == 740
