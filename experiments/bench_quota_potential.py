@@ -18,7 +18,12 @@ import time
 from spmopt.config import parse_config
 from spmopt.quota.config import PotentialConfig
 from spmopt.quota.potential import build_panel
-from spmopt.quota.potential_job import _offsets, evaluate, read_inputs, time_split
+from spmopt.quota.potential_job import (
+    evaluate,
+    read_inputs,
+    time_split,
+    validation_offsets,
+)
 
 SETTINGS = [
     {"entity": "account", "period": "month", "valid_periods": 2, "test_periods": 2},
@@ -36,7 +41,7 @@ def main(seed: int = 0) -> None:
         split = time_split(panel, cfg.valid_periods, cfg.test_periods)
         start = time.perf_counter()
         _, fitted = evaluate(panel, split.train, split.valid, cfg, seed)
-        offsets = _offsets(panel, split, fitted["lightgbm"])
+        offsets = validation_offsets(panel, split, fitted["lightgbm"])
         fit = split.train | split.valid
         scores, _ = evaluate(panel, fit, split.test, cfg, seed, offsets)
         seconds = time.perf_counter() - start

@@ -199,7 +199,7 @@ def run_potential(cfg: PotentialConfig, out: RunWriter, seed: int) -> dict[str, 
     panel = build_panel(pipeline, cfg.entity, cfg.period, attrs, cfg.trailing_periods)
     split = time_split(panel, cfg.valid_periods, cfg.test_periods)
     valid_scores, fitted = evaluate(panel, split.train, split.valid, cfg, seed)
-    offsets = _offsets(panel, split, fitted["lightgbm"])
+    offsets = validation_offsets(panel, split, fitted["lightgbm"])
     chosen = min(MODEL_NAMES, key=lambda name: valid_scores[name]["mean_pinball"])
     if chosen == "lightgbm" and cfg.calibrate:
         chosen = "lightgbm_calibrated"
@@ -221,7 +221,7 @@ def run_potential(cfg: PotentialConfig, out: RunWriter, seed: int) -> dict[str, 
     return _headline(metrics)
 
 
-def _offsets(
+def validation_offsets(
     panel: Panel, split: Split, model: QuantileLightGBM
 ) -> tuple[float, float, float]:
     """Validation-residual shifts of the LightGBM quantiles, rounded."""
