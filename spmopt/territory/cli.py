@@ -22,3 +22,16 @@ def solve(
     from spmopt.territory.job import run_solve
 
     run_job("territory-solve", TerritoryConfig, config, out, seed, run_solve)
+
+
+@app.command()
+def pareto(
+    config: Path = typer.Argument(..., help="Territory config YAML (rebalance)."),
+    out: Path | None = typer.Option(None, help=OUT_HELP),
+    seed: int = typer.Option(0, help=SEED_HELP),
+) -> None:
+    """Sweep the disruption budget: balance and compactness versus disruption."""
+    from spmopt.territory.config import TerritoryConfig
+    from spmopt.territory.pareto import run_pareto
+
+    run_job("territory-pareto", TerritoryConfig, config, out, seed, run_pareto)

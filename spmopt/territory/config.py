@@ -152,6 +152,31 @@ class DesignSpec(Config):
     use_bounds: bool = True
 
 
+class ParetoSpec(Config):
+    """Sweep of ``spmopt territory pareto`` (epsilon-constraint).
+
+    Every pair (budget, tolerance) is solved with the disruption budget as
+    a constraint on ``measure`` and the first balance band's tolerance
+    replaced by ``tolerance``; non-dominated points are reported.
+    """
+
+    measure: MeasureName = "potential"
+    budgets: list[float] = Field(
+        default_factory=lambda: [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0],
+        min_length=1,
+    )
+    tolerances: list[float | None] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _shares(self) -> ParetoSpec:
+        for value in [*self.budgets, *(self.tolerances or [])]:
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(
+                    f"budgets and tolerances must be in [0, 1], got {value}"
+                )
+        return self
+
+
 class TerritoryConfig(Config):
     """Settings of ``spmopt territory solve`` (rebalance or design mode).
 
@@ -178,6 +203,7 @@ class TerritoryConfig(Config):
     locked: bool = True
     objective: ObjectiveSpec = ObjectiveSpec()
     solver: SolverSpec = SolverSpec()
+    pareto: ParetoSpec = ParetoSpec()
     tracking_uri: str | None = None
     track: bool = True
 
