@@ -16,6 +16,7 @@ from spmopt.quota.allocation import (
 )
 from spmopt.quota.attainment import AttainmentResult, OpenDeals, simulate_attainment
 from spmopt.quota.config import QuotaConfig
+from spmopt.quota.fairness import fairness_summary
 from spmopt.quota.phasing import monthly_weights, period_weights, phase_quotas
 from spmopt.quota.reps import (
     RepBook,
@@ -153,6 +154,7 @@ def _ratio(quota: np.ndarray, potential: np.ndarray) -> np.ndarray:
 
 
 def summary(
+    book: RepBook,
     result: AllocationResult,
     sim: AttainmentResult,
     cfg: QuotaConfig,
@@ -175,6 +177,8 @@ def summary(
         **_attainment_summary(sim, cfg),
         **_solver_summary(result, cfg),
     }
+    quota = to_currency(result.quota_units, cfg.rounding_decimals)
+    info["fairness"] = fairness_summary(quota, book.ramped_potential, sim.p_attain)
     if cfg.stretch is not None:
         info["stretch"] = _stretch_summary(cfg, target)
     return info
@@ -249,7 +253,7 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     quota = to_currency(result.quota_units, cfg.rounding_decimals)
     sim = attainment(book, quota, cfg, seed, deals)
     out.write_csv("quotas.csv", quotas_table(book, result, sim, cfg, target))
-    info = summary(result, sim, cfg, target)
+    info = summary(book, result, sim, cfg, target)
     if deals is not None:
         info["open_deals"] = {
             "n_deals": int(deals.amount.size),
