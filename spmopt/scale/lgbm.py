@@ -78,6 +78,10 @@ class FixedCategoryEncoder:
         return out
 
 
+def _text(values: Any) -> Any:
+    return values.dropna().astype(str)
+
+
 def require_columns(frame: Frame, columns: list[str]) -> None:
     """Raise DataError naming the feature columns ``frame`` lacks."""
     missing = [c for c in columns if c not in frame.columns]
@@ -94,9 +98,11 @@ def distinct_values_frame(frame: Frame, categorical: list[str]) -> pd.DataFrame:
     one machine. Columns are padded with missing values.
     """
     require_columns(frame, categorical)
-    found = [frame[c].dropna().astype(str).unique() for c in categorical]
     if isinstance(frame, dd.DataFrame):
-        found = list(dask.compute(*found))
+        lazy = [_text(frame[c]).unique(split_out=1) for c in categorical]
+        found = list(dask.compute(*lazy))
+    else:
+        found = [_text(frame[c]).unique() for c in categorical]
     pairs = zip(categorical, found, strict=True)
     return pd.DataFrame({c: pd.Series(np.asarray(v), dtype=object) for c, v in pairs})
 

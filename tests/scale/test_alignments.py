@@ -41,13 +41,11 @@ def test_solve_design_lowers_the_solver_time_limit(carolinas: TerritoryConfig) -
     assert 0 < figures["moved_units"] < figures["n_units"]
 
 
-def test_disruption_sweep_keeps_feasible_designs_and_explains_the_rest(
-    carolinas: TerritoryConfig, client_2: Any
-) -> None:
+def check_disruption_sweep(carolinas: TerritoryConfig, client: Any) -> None:
     designs = disruption_designs(carolinas, [0.05, 1.0])
     assert list(designs) == ["budget=0.05", "budget=1"]
     assert all(d.solver.workers == 1 for d in designs.values())
-    sweep = solve_alignments(designs, seed=0, client=client_2, time_limit_seconds=20)
+    sweep = solve_alignments(designs, seed=0, client=client, time_limit_seconds=20)
     frame = sweep_frame(sweep).set_index("design")
     assert frame.loc["budget=0.05", "status"] == "error"
     assert "disruption budget" in frame.loc["budget=0.05", "error"]
@@ -57,3 +55,16 @@ def test_disruption_sweep_keeps_feasible_designs_and_explains_the_rest(
     assert frame.loc["budget=1", "objective"] == pytest.approx(
         unconstrained["objective"], rel=0.01
     )
+
+
+def test_disruption_sweep_keeps_feasible_designs_and_explains_the_rest(
+    carolinas: TerritoryConfig,
+) -> None:
+    check_disruption_sweep(carolinas, None)
+
+
+@pytest.mark.slow
+def test_disruption_sweep_on_two_workers(
+    carolinas: TerritoryConfig, client_2: Any
+) -> None:
+    check_disruption_sweep(carolinas, client_2)

@@ -1,5 +1,6 @@
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -58,9 +59,9 @@ def test_distinct_values_of_a_dask_frame_fit_the_same_categories() -> None:
     frame = toy()
     lazy = dd.from_pandas(frame, npartitions=3)
     direct = FixedCategoryEncoder(["region"], []).fit(frame)
-    via = FixedCategoryEncoder(["region"], []).fit(
-        distinct_values_frame(lazy, ["region"])
-    )
+    with dask.config.set(scheduler="sync"):
+        distinct = distinct_values_frame(lazy, ["region"])
+    via = FixedCategoryEncoder(["region"], []).fit(distinct)
     assert via.categories_ == direct.categories_
 
 
