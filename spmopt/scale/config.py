@@ -5,7 +5,8 @@ that spmopt starts on the loopback interface and stops when done
 (``local``), or on an existing Dask scheduler (``address``). The setting
 comes, in order of precedence, from a command-line value (``--scheduler``),
 the job's config (``scheduler:`` section), the ``SPMOPT_DASK_SCHEDULER``
-environment variable, or the default: in-process.
+environment variable, or the default: in-process, or a local cluster
+for a job of ``LARGE_JOB_SIZE`` values or more.
 
 The command-line and environment forms are one string:
 
@@ -34,6 +35,11 @@ SCHEDULER_HELP = (
     "(a local cluster of N workers on 127.0.0.1), or a scheduler address "
     f"'tcp://host:port'. Default: the config, else ${SCHEDULER_ENV}, else none."
 )
+
+LARGE_JOB_SIZE = 50_000_000
+"""Job size (rows, or simulated values) from which a local cluster is the
+default: about 400 MB of float64, where one process starts to strain a
+small machine."""
 
 _ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 _MAX_LOCAL_WORKERS = 64
@@ -157,6 +163,8 @@ def resolve_scheduler(
     configured: SchedulerConfig | None = None,
     cli_value: str | None = None,
     environ: Mapping[str, str] | None = None,
+    size: int | None = None,
+    large_size: int = LARGE_JOB_SIZE,
 ) -> SchedulerConfig:
     """The scheduler setting in force for one job.
 
@@ -169,12 +177,18 @@ def resolve_scheduler(
     environ : mapping, optional
         Environment to read ``SPMOPT_DASK_SCHEDULER`` from; default
         ``os.environ``.
+    size : int, optional
+        Size of the job (rows to train on, or scenarios x reps x periods
+        to simulate), when known.
+    large_size : int
+        From this size on, a job with no setting anywhere runs on a local
+        cluster instead of in process.
 
     Returns
     -------
     SchedulerConfig
         From the command line, else the config, else the environment,
-        else in-process.
+        else a local cluster for a large job, else in-process.
     """
     if cli_value is not None:
         return parse_scheduler(cli_value, "--scheduler")
@@ -184,4 +198,6 @@ def resolve_scheduler(
     text = env.get(SCHEDULER_ENV)
     if text:
         return parse_scheduler(text, SCHEDULER_ENV)
+    if size is not None and size >= large_size:
+        return SchedulerConfig(mode="local")
     return SchedulerConfig()

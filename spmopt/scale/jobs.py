@@ -81,8 +81,9 @@ def run_price(
     from spmopt.payout.simulate import load_inputs
     from spmopt.scale.pricing import price_plan
 
-    load_inputs(cfg)
-    setting = resolve_scheduler(cfg.scheduler, scheduler)
+    plan, book = load_inputs(cfg)
+    size = cfg.n_scenarios * book.n_reps * plan.n_periods * len(plan.measures)
+    setting = resolve_scheduler(cfg.scheduler, scheduler, size=size)
     budget = int(cfg.exact_budget_mib * MIB)
     with _tracking(cfg, seed, setting) as extra, dask_client(setting) as client:
         pricing = price_plan(cfg, seed, client, cfg.batch_size, budget)

@@ -93,3 +93,11 @@ def test_config_section_validates(tmp_path: Path) -> None:
 def test_bad_sections_fail_at_load(tmp_path: Path, text: str, pattern: str) -> None:
     with pytest.raises(ConfigError, match=pattern):
         load(tmp_path, text + "\n")
+
+
+def test_large_job_with_no_setting_gets_a_local_cluster() -> None:
+    assert resolve_scheduler(None, None, {}, size=10**9).mode == "local"
+    assert resolve_scheduler(None, None, {}, size=10**3).mode == "none"
+    explicit = SchedulerConfig(mode="none")
+    assert resolve_scheduler(explicit, None, {}, size=10**9).mode == "none"
+    assert resolve_scheduler(None, "none", {}, size=10**9).mode == "none"
