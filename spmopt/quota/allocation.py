@@ -249,21 +249,24 @@ class QuotaAllocator:
         return float(np.abs(self.clipped - self.reference).sum())
 
     def solve(
-        self, solver: str = "cbc", time_limit: float = 60.0, threads: int = 1
+        self, solver: str = "highs", time_limit: float = 60.0, threads: int = 1
     ) -> AllocationResult:
         """Solve the LP (4), then (5) if ``spread``; round to whole units.
 
+        The model is built afresh on every call.
+
         Parameters
         ----------
-        solver : {"cbc", "highs"}
-            Bundled CBC or HiGHS (through ``highspy``).
+        solver : {"highs", "cbc"}
+            HiGHS (through ``highspy``) or the CBC bundled with PuLP. CBC
+            returns values with fewer digits; the rounding step absorbs
+            the difference.
         time_limit : float
             Seconds allowed to each solver call.
         threads : int, default 1
             Solver threads (at most 2 recommended on shared machines).
         """
-        if self.model is None:
-            self.build()
+        self.build()
         assert self.model is not None
         start = time.perf_counter()
         self._solve_stage(solver, time_limit, threads, "total deviation")

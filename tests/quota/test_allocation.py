@@ -106,3 +106,9 @@ def test_format_amount() -> None:
     assert format_amount(120000000, 0.01) == "1,200,000"
     assert format_amount(12345, 0.01) == "123.45"
     assert format_amount(7, 1000.0) == "7,000"
+
+
+def test_solving_twice_gives_the_same_quotas() -> None:
+    allocator = QuotaAllocator([10000, 20000, 30000], [15000, 0, 0], [10**6] * 3, 60000)
+    first = allocator.solve().quota_units
+    np.testing.assert_array_equal(first, allocator.solve("cbc").quota_units)
