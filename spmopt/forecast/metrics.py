@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 EPS = 1e-6
+CHUNK = 2000
 N_BINS = 10
 
 
@@ -126,3 +127,87 @@ def paired_bootstrap(
         "high": float(np.quantile(diffs, 0.975)),
         "p_worse": float(np.mean(diffs <= 0)),
     }
+
+
+def sample_won_value(
+    p: np.ndarray,
+    amount: np.ndarray,
+    n_samples: int,
+    seed: int | np.random.Generator,
+) -> np.ndarray:
+    """Total won value in each of ``n_samples`` simulated outcomes.
+
+    Parameters
+    ----------
+    p : ndarray of shape (n_deals,)
+        Win probabilities.
+    amount : ndarray of shape (n_deals,)
+        Deal values (currency of the input), missing treated as 0.
+    n_samples : int
+        Simulated pipelines.
+    seed : int or Generator
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+        Sum of the amounts of the deals won in each simulation.
+    """
+    rng = np.random.default_rng(seed)
+    value = np.nan_to_num(amount, nan=0.0)
+    totals = np.empty(n_samples)
+    for start in range(0, n_samples, CHUNK):
+        stop = min(start + CHUNK, n_samples)
+        won = rng.random((stop - start, len(p))) < p
+        totals[start:stop] = won @ value
+    return totals
+
+
+def forecast_by_period(
+    period: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+    amount: np.ndarray,
+    seed: int,
+    n_samples: int = 4000,
+) -> pd.DataFrame:
+    """Predicted versus actual won count and value per period.
+
+    Parameters
+    ----------
+    period : ndarray of str, shape (n_deals,)
+        Period label of each deal (e.g. ``"2017-09"``).
+    y, p : ndarray of shape (n_deals,)
+        Outcome (1 won) and win probability.
+    amount : ndarray of shape (n_deals,)
+        Deal value (NaN counts as 0).
+    seed : int
+        Seed of the simulated outcomes behind the 80 % intervals.
+
+    Returns
+    -------
+    DataFrame
+        ``period``, ``deals``, ``actual_won``, ``predicted_won``,
+        ``won_p10``, ``won_p90``, ``actual_value``, ``predicted_value``,
+        ``value_p10``, ``value_p90``.
+    """
+    rows = []
+    value = np.nan_to_num(amount, nan=0.0)
+    for k, label in enumerate(np.unique(period)):
+        at = period == label
+        count = sample_won_value(p[at], np.ones(at.sum()), n_samples, seed + 2 * k)
+        total = sample_won_value(p[at], value[at], n_samples, seed + 2 * k + 1)
+        rows.append(
+            {
+                "period": label,
+                "deals": int(at.sum()),
+                "actual_won": int(y[at].sum()),
+                "predicted_won": float(p[at].sum()),
+                "won_p10": float(np.quantile(count, 0.1)),
+                "won_p90": float(np.quantile(count, 0.9)),
+                "actual_value": float(value[at] @ y[at]),
+                "predicted_value": float(value[at] @ p[at]),
+                "value_p10": float(np.quantile(total, 0.1)),
+                "value_p90": float(np.quantile(total, 0.9)),
+            }
+        )
+    return pd.DataFrame(rows)

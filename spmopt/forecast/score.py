@@ -20,10 +20,10 @@ from spmopt.errors import DataError
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.forecaster import WinForecaster
 from spmopt.forecast.lineage import load_forecaster, parse_model_ref
+from spmopt.forecast.metrics import sample_won_value
 from spmopt.runs import RunWriter, sha256_file
 
 N_REASONS = 3
-CHUNK = 2000
 
 
 def top_reasons(
@@ -61,39 +61,6 @@ def top_reasons(
 
 def _cell(value: Any) -> str:
     return "missing" if pd.isna(value) else str(value)
-
-
-def sample_won_value(
-    p: np.ndarray,
-    amount: np.ndarray,
-    n_samples: int,
-    seed: int | np.random.Generator,
-) -> np.ndarray:
-    """Total won value in each of ``n_samples`` simulated outcomes.
-
-    Parameters
-    ----------
-    p : ndarray of shape (n_deals,)
-        Win probabilities.
-    amount : ndarray of shape (n_deals,)
-        Deal values (currency of the input), missing treated as 0.
-    n_samples : int
-        Simulated pipelines.
-    seed : int or Generator
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-        Sum of the amounts of the deals won in each simulation.
-    """
-    rng = np.random.default_rng(seed)
-    value = np.nan_to_num(amount, nan=0.0)
-    totals = np.empty(n_samples)
-    for start in range(0, n_samples, CHUNK):
-        stop = min(start + CHUNK, n_samples)
-        won = rng.random((stop - start, len(p))) < p
-        totals[start:stop] = won @ value
-    return totals
 
 
 def open_deals(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> pd.DataFrame:

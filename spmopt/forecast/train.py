@@ -26,7 +26,12 @@ from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import DealTable, load_deals, with_history
 from spmopt.forecast.forecaster import WinForecaster
 from spmopt.forecast.history import HistoryEncoder
-from spmopt.forecast.metrics import paired_bootstrap, reliability_table, score_all
+from spmopt.forecast.metrics import (
+    forecast_by_period,
+    paired_bootstrap,
+    reliability_table,
+    score_all,
+)
 from spmopt.forecast.models import (
     BaseRateModel,
     LogisticBaseline,
@@ -121,6 +126,12 @@ def _check_parts(
 
 
 def fit_models(cfg: ForecastConfig, data: TrainingData, seed: int) -> TrainResult:
+    """Fit every model with at most ``model.n_jobs`` threads each."""
+    with threadpool_limits(limits=cfg.model.n_jobs):
+        return _fit_models(cfg, data, seed)
+
+
+def _fit_models(cfg: ForecastConfig, data: TrainingData, seed: int) -> TrainResult:
     """Fit the baselines and the calibrated LightGBM; predict on test."""
     deals, f, y = data.deals, data.frames, data.labels
     forecaster = WinForecaster(
@@ -267,6 +278,31 @@ def reliability_frame(y: np.ndarray, test_proba: dict[str, np.ndarray]) -> pd.Da
     return pd.concat(tables, ignore_index=True)
 
 
+def period_table(
+    cfg: ForecastConfig,
+    data: TrainingData,
+    result: TrainResult,
+    metrics: dict[str, Any],
+    seed: int,
+) -> pd.DataFrame:
+    """Forecast versus actual on the test split, by month of prediction date.
+
+    Uses the chosen model's probabilities; a split without dates has one
+    period, ``"all"``.
+    """
+    test = data.frames["test"]
+    cols = cfg.columns
+    if cols.prediction_date is not None:
+        period = test[cols.prediction_date].dt.strftime("%Y-%m").to_numpy(dtype=str)
+    else:
+        period = np.full(len(test), "all")
+    amount = np.full(len(test), np.nan)
+    if cols.amount is not None:
+        amount = test[cols.amount].to_numpy(dtype=float)
+    p = result.test_proba[metrics["chosen_model"]]
+    return forecast_by_period(period, data.labels["test"], p, amount, seed)
+
+
 def headline(metrics: dict[str, Any], seconds: dict[str, float]) -> dict[str, Any]:
     """Figures printed by the CLI and stored in the manifest."""
     models = metrics["models"]
@@ -290,7 +326,8 @@ def headline(metrics: dict[str, Any], seconds: dict[str, float]) -> dict[str, An
 def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     """Train and evaluate the forecaster; write metrics and tables to ``out``.
 
-    Writes ``metrics.json``, ``reliability.csv`` and ``importance.csv``
+    Writes ``metrics.json``, ``reliability.csv``, ``importance.csv`` and
+    ``by_period.csv`` (test-split forecast versus actual per month)
     and records the run in MLflow (unless ``tracking.enabled`` is false).
 
     Parameters
@@ -307,11 +344,13 @@ def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
         Headline figures (verdict, chosen model, AUCs, Brier, ECE).
     """
     data = prepare(cfg, seed)
-    with threadpool_limits(limits=cfg.model.n_jobs):
-        result = fit_models(cfg, data, seed)
+    result = fit_models(cfg, data, seed)
     metrics = evaluate(cfg, data, result, seed)
     reliability = reliability_frame(data.labels["test"], result.test_proba)
     importance = result.forecaster.importance()
+    periods = period_table(cfg, data, result, metrics, seed)
+    inside = periods["actual_won"].between(periods["won_p10"], periods["won_p90"])
+    metrics["by_period_won_inside_p10_p90"] = float(inside.mean())
     if cfg.tracking.enabled:
         from spmopt.forecast.lineage import record_run
 
@@ -319,6 +358,7 @@ def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     out.write_json("metrics.json", metrics)
     out.write_csv("reliability.csv", reliability)
     out.write_csv("importance.csv", importance)
+    out.write_csv("by_period.csv", periods)
     figures = headline(metrics, result.seconds)
     logger.info(
         "forecast %s: %s, chosen %s, lightgbm AUC %.3f Brier %.4f ECE %.4f, "

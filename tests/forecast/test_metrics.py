@@ -37,3 +37,20 @@ def test_paired_bootstrap_detects_a_better_model_and_noise() -> None:
     assert better["low"] > 0 and better["p_worse"] == 0.0
     same = metrics.paired_bootstrap(y, base, base.copy(), seed=1, rounds=200)
     assert same["low"] <= 0 <= same["high"]
+
+
+def test_forecast_by_period_sums_and_covers_the_truth() -> None:
+    rng = np.random.default_rng(5)
+    period = np.repeat(["2024-01", "2024-02", "2024-03"], 400)
+    p = rng.uniform(0.1, 0.9, size=1200)
+    y = (rng.random(1200) < p).astype(float)
+    amount = rng.uniform(100, 200, size=1200)
+    table = metrics.forecast_by_period(period, y, p, amount, seed=0)
+    assert table["period"].tolist() == ["2024-01", "2024-02", "2024-03"]
+    assert table["deals"].sum() == 1200 and table["actual_won"].sum() == y.sum()
+    assert table["predicted_won"].sum() == pytest.approx(p.sum())
+    assert (table["won_p10"] < table["predicted_won"]).all()
+    assert (table["predicted_won"] < table["won_p90"]).all()
+    sd = np.sqrt((p[:400] * (1 - p[:400])).sum())
+    width = table["won_p90"].iloc[0] - table["won_p10"].iloc[0]
+    assert width == pytest.approx(2 * 1.2816 * sd, rel=0.15)

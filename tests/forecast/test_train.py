@@ -45,6 +45,9 @@ def test_signal_is_found_and_every_file_follows_the_contract(
     ]
     counts = reliability.groupby("model")["count"].sum()
     assert (counts == metrics["n_test"]).all()
+    periods = pd.read_csv(tmp_path / "a" / "by_period.csv")
+    assert periods["deals"].sum() == metrics["n_test"]
+    assert periods["period"].str.match(r"^2024-\d\d$").all()
     importance = pd.read_csv(tmp_path / "a" / "importance.csv")
     assert list(importance.columns) == ["feature", "importance"]
     for key in ("lightgbm_auc", "lightgbm_brier", "lightgbm_ece", "logistic_auc"):
@@ -55,7 +58,7 @@ def test_signal_is_found_and_every_file_follows_the_contract(
 def test_same_seed_gives_identical_files(cfg, tmp_path) -> None:
     _train(cfg, tmp_path / "a")
     _train(cfg, tmp_path / "b")
-    for name in ("reliability.csv", "importance.csv"):
+    for name in ("reliability.csv", "importance.csv", "by_period.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (
             tmp_path / "b" / name
         ).read_bytes()
