@@ -230,9 +230,11 @@ def payout(folder: Path, prefix: str, options: Options) -> list[str]:
         )
         marks = {k.upper(): cost[k] for k in ("p10", "p50", "p90") if k in cost}
         chart = figs.add_markers(chart, marks)
-        means = {"mean": cost.get("mean")}
-        means["at mean attainment"] = summary.get("cost_at_mean_attainment")
-        chart = figs.add_markers(chart, means, colour="#2ca02c", position="bottom")
+        green = "#2ca02c"
+        mean = {"mean": cost.get("mean")}
+        chart = figs.add_markers(chart, mean, colour=green, position="bottom right")
+        at_mean = {"at mean attainment": summary.get("cost_at_mean_attainment")}
+        chart = figs.add_markers(chart, at_mean, colour=green, position="bottom left")
         parts.append(figure(chart, f"{prefix}-cost"))
     parts += _payout_curve(folder / "payout_curve.csv", prefix)
     reps = read_csv(folder / "rep_payouts.csv")
