@@ -83,7 +83,10 @@ class LognormalAttainment(Config):
             z[:n] *= own  # form and noise are one normal with one period
         else:
             z[:n] *= own * math.sqrt(1 - k)
-            z[:n] += rng.standard_normal((n, n_reps, 1)) * (own * math.sqrt(k))
+            form = rng.standard_normal((n, n_reps))
+            form *= own * math.sqrt(k)
+            for p in range(n_periods):  # faster than broadcasting a short axis
+                z[:n, :, p] += form
         shift = np.full((n_scenarios, 1, n_periods), self.mu)
         if c > 0:
             market = rng.standard_normal((n, 1, n_periods)) * (
@@ -92,7 +95,8 @@ class LognormalAttainment(Config):
             shift[:n] += market
             shift[n:] -= market[:half]
         np.negative(z[:half], out=z[n:])
-        z += shift
+        for p in range(n_periods):
+            z[:, :, p] += shift[:, :, p]
         return np.exp(z, out=z)
 
     def prepare(self, plan: Any, book: Any) -> None:

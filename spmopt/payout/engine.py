@@ -326,15 +326,15 @@ class PayoutEngine:
         for gate in measure.gates:
             k = self._index(gate.measure or measure.name)
             att = quantities.attainment(k, measure.ytd)
-            value[att < gate.min_attainment] = 0.0
+            np.copyto(value, 0.0, where=att < gate.min_attainment)
         if measure.payout_tiers is not None:
             value = CurveArrays.from_curve(measure.payout_tiers)(value)
         value, hit = _limit(value, measure, incentive[None])
         if measure.ytd:
             if measure.negative_true_up == "hold":
-                value = np.maximum.accumulate(value, axis=-1)
-            value = np.diff(value, axis=-1, prepend=0.0)
-        return value, None if hit is None else np.asarray(hit.any(axis=-1))
+                value = accumulate_periods(value, np.maximum)
+            value = diff_periods(value)
+        return value, None if hit is None else any_period(hit)
 
     def _index(self, name: str) -> int:
         return [m.name for m in self.plan.measures].index(name)
@@ -360,12 +360,12 @@ class PayoutEngine:
     ) -> np.ndarray:
         for gate in self.plan.gates:
             att = quantities.attainment(self._index(gate.measure or ""), False)
-            earned[att < gate.min_attainment] = 0.0
+            np.copyto(earned, 0.0, where=att < gate.min_attainment)
         weighted, total = self._weights()
         incentive = self.book.target_incentive[:, None] * weighted / total
         earned, hit = _limit(earned, self.plan, incentive[None])
         if hit is not None:
-            cap_hit |= hit.any(axis=-1)
+            cap_hit |= any_period(hit)
         return earned
 
 
@@ -406,7 +406,7 @@ class _Quantities:
         key = ("x", m, ytd)
         if key not in self._cache:
             x = self.credited(self.names[m])
-            self._cache[key] = np.cumsum(x, axis=-1) if ytd else x
+            self._cache[key] = accumulate_periods(x) if ytd else x
         return self._cache[key]
 
     def attainment(self, m: int, ytd: bool) -> np.ndarray:
@@ -449,6 +449,43 @@ def _limit(
     if spec.floor_amount is not None:
         np.maximum(value, spec.floor_amount, out=value)
     return value, hit
+
+
+def accumulate_periods(x: np.ndarray, op: np.ufunc = np.add) -> np.ndarray:
+    """Running ``op`` (sum, max) along the last (period) axis, in a new array.
+
+    A loop over the few periods is much faster than ``np.cumsum`` along a
+    short last axis, and adds in the same order.
+    """
+    out = np.empty_like(x)
+    out[..., 0] = x[..., 0]
+    for p in range(1, x.shape[-1]):
+        op(out[..., p - 1], x[..., p], out=out[..., p])
+    return out
+
+
+def diff_periods(x: np.ndarray) -> np.ndarray:
+    """Period-on-period change along the last axis (first period as is)."""
+    out = np.empty_like(x)
+    out[..., 0] = x[..., 0]
+    np.subtract(x[..., 1:], x[..., :-1], out=out[..., 1:])
+    return out
+
+
+def any_period(x: np.ndarray) -> np.ndarray:
+    """Logical or along the last (period) axis, shape ``x.shape[:-1]``."""
+    out = x[..., 0].copy()
+    for p in range(1, x.shape[-1]):
+        out |= x[..., p]
+    return out
+
+
+def sum_periods(x: np.ndarray) -> np.ndarray:
+    """Sum along the last (period) axis, shape ``x.shape[:-1]``."""
+    out = x[..., 0].copy()
+    for p in range(1, x.shape[-1]):
+        out += x[..., p]
+    return out
 
 
 def apply_draw(

@@ -23,7 +23,7 @@ from spmopt.config import Config, TablePath
 from spmopt.data import load_table
 from spmopt.errors import SpmoptWarning
 from spmopt.payout.attainment import AttainmentModel, LognormalAttainment
-from spmopt.payout.engine import PayoutEngine, RepBook, rep_book
+from spmopt.payout.engine import PayoutEngine, RepBook, rep_book, sum_periods
 from spmopt.payout.plan import PlanConfig, load_plan
 from spmopt.runs import RunWriter
 
@@ -168,7 +168,7 @@ def _price_chunk(
             att = model.draw(rng, size, book.n_reps, plan.n_periods)
             credited[measure.name] = np.multiply(att, quotas[None, :, m, :], out=att)
     out = engine.evaluate(credited)
-    yearly = out.paid[..., 0] if plan.n_periods == 1 else out.paid.sum(axis=-1)
+    yearly = out.paid[..., 0] if plan.n_periods == 1 else sum_periods(out.paid)
     revenue = credited[plan.revenue].sum(axis=(1, 2))
     return {"yearly": yearly, "revenue": revenue, "cap_hit": out.cap_hit}
 
