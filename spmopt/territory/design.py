@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -122,10 +122,10 @@ class PMedianModel:
         start = time.perf_counter()
         keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
         if use_bounds:
-            incumbent = self._incumbent(settings)
-            if incumbent is not None:
-                keep, centre, lower = self._fix(incumbent)
-        result = self._exact(keep, centre, lower, incumbent, settings, start)
+            keep, centre, lower, incumbent = self._fix()
+        left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
+        final = replace(settings, time_limit_seconds=left)
+        result = self._exact(keep, centre, lower, incumbent, final, start)
         logger.info(
             "territory design: %d units, %d candidates, p=%d, pairs kept %d, "
             "status %s, objective %.6g, bound %.6g, %.2f s",
@@ -141,35 +141,38 @@ class PMedianModel:
             _warn_limit(settings, result.status, result.gap)
         return result
 
-    def _settings_for_incumbent(self, settings: SolverSettings) -> SolverSettings:
-        from dataclasses import replace
-
-        return replace(
-            settings,
-            time_limit_seconds=min(settings.time_limit_seconds / 10, 5.0),
-            deterministic_time=1.0,
-            relative_gap=0.0,
-        )
-
-    def _incumbent(self, settings: SolverSettings) -> NDArray[np.int64] | None:
-        near = nearest_mask(self.cost, min(self.cost.shape[1], 2 * self.p + 5))
-        keep = self.allowed & near
-        model, x, _, _ = self._build(keep, None, -math.inf, math.inf)
-        solver = cp_model.CpSolver()
-        _apply(solver.parameters, self._settings_for_incumbent(settings))
-        code = solver.solve(model)
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None
-        return self._read(solver, x)
-
     def _fix(
-        self, incumbent: NDArray[np.int64]
-    ) -> tuple[NDArray[np.bool_], NDArray[np.int64], float]:
-        rows = np.arange(len(incumbent))
-        upper = float(self.icost[rows, incumbent].sum())
+        self,
+    ) -> tuple[
+        NDArray[np.bool_], NDArray[np.int64] | None, float, NDArray[np.int64] | None
+    ]:
+        """Lagrangian bound with a regret heuristic, then reduced-cost fixing.
+
+        Returns the pairs kept, fixed centres, the integer lower bound and
+        the best solution found (None when the heuristic found none).
+        """
+        rows = np.arange(self.cost.shape[0])
+        best_cost: list[float] = [math.inf]
+        best_a: list[NDArray[np.int64] | None] = [None]
+
+        def heuristic(centres: NDArray[np.int64]) -> float | None:
+            found = self._regret_assign(centres)
+            if found is None:
+                return None
+            cost = float(self.icost[rows, found].sum())
+            if cost < best_cost[0]:
+                best_cost[0], best_a[0] = cost, found
+            return cost
+
         icost = np.where(self.allowed, self.icost.astype(float), np.inf)
-        lb = lagrangian_bound(icost, self.demand, self.capacity, self.p, upper)
-        keep, centre = reduced_cost_fixing(lb, self.p, cutoff=upper)
+        lb = lagrangian_bound(
+            icost, self.demand, self.capacity, self.p, best_cost[0], heuristic=heuristic
+        )
+        incumbent = best_a[0]
+        self._lagrange = lb.bound / self.factor
+        if incumbent is None:
+            return self.allowed, None, math.ceil(lb.bound - 1e-6), None
+        keep, centre = reduced_cost_fixing(lb, self.p, cutoff=best_cost[0])
         keep = keep & self.allowed
         keep[rows, incumbent] = True
         used = np.zeros(len(centre), dtype=bool)
@@ -177,7 +180,39 @@ class PMedianModel:
         centre[(centre == 0) & used] = -1
         centre[(centre == 1) & ~used] = -1
         self._lagrange = lb.bound / self.factor
-        return keep, centre, math.ceil(lb.bound - 1e-6)
+        return keep, centre, math.ceil(lb.bound - 1e-6), incumbent
+
+    def _regret_assign(self, centres: NDArray[np.int64]) -> NDArray[np.int64] | None:
+        """Greedy assignment to open ``centres`` by largest regret, in capacity.
+
+        Units whose best and second-best remaining centres differ most are
+        placed first. Returns None when a unit fits nowhere or a balance
+        band is broken.
+        """
+        cost = np.where(self.allowed[:, centres], self.icost[:, centres], np.inf)
+        room = self.capacity[centres].astype(float).copy()
+        out = np.full(len(cost), -1, dtype=np.int64)
+        left = np.ones(len(cost), dtype=bool)
+        while left.any():
+            fits = np.where(self.demand[:, None] <= room[None, :] + 1e-9, cost, np.inf)
+            ordered = np.sort(fits, axis=1)
+            second = ordered[:, 1] if fits.shape[1] > 1 else np.full(len(cost), 1e18)
+            regret = np.where(left, np.minimum(second, 1e18) - ordered[:, 0], -np.inf)
+            i = int(np.argmax(regret))
+            if not np.isfinite(ordered[i, 0]):
+                return None
+            k = int(np.argmin(fits[i]))
+            out[i], left[i] = centres[k], False
+            room[k] -= self.demand[i]
+        return out if self._bands_ok(out) else None
+
+    def _bands_ok(self, assignment: NDArray[np.int64]) -> bool:
+        m = self.allowed.shape[1]
+        for values, low, high in self.bands:
+            sums = np.bincount(assignment, values, m)[np.unique(assignment)]
+            if (sums < low - 1e-9).any() or (sums > high + 1e-9).any():
+                return False
+        return True
 
     def _build(
         self,
@@ -310,6 +345,17 @@ class PMedianModel:
             lagrange,
             kept,
         )
+
+
+def _quick(settings: SolverSettings, work: float) -> SolverSettings:
+    """Short, reproducible settings for a heuristic sub-solve."""
+    return replace(
+        settings,
+        time_limit_seconds=min(settings.time_limit_seconds / 10, 5.0),
+        deterministic_time=work,
+        relative_gap=0.0,
+        workers=1,
+    )
 
 
 def _weighted(

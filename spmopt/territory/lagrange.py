@@ -17,6 +17,7 @@ small, otherwise by their (weaker but valid) fractional relaxation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,6 +155,7 @@ def lagrangian_bound(
     p: int,
     upper: float,
     iterations: int = 600,
+    heuristic: Callable[[NDArray[np.int64]], float | None] | None = None,
 ) -> LagrangeBound:
     """Subgradient ascent on the Lagrangian dual of the assignment rows.
 
@@ -169,17 +171,27 @@ def lagrangian_bound(
         Objective of a known solution (steers the step size).
     iterations : int
         Subgradient steps at most.
+    heuristic : callable, optional
+        Called with each new set of ``p`` centres the relaxation opens
+        (sorted indices); returns the cost of a solution built on them, or
+        None. Better costs lower ``upper`` (a Lagrangian heuristic).
     """
     exact = _exact_ok(demand, capacity)
     finite = np.where(np.isfinite(cost), cost, 10 * np.nanmax(cost[np.isfinite(cost)]))
     u = np.sort(finite, axis=1)[:, min(p, finite.shape[1] - 1)].astype(float)
     step, best, stall = 2.0, None, 0
+    tried: set[tuple[int, ...]] = set()
     for _ in range(iterations):
         values, take, tail = knapsack_values(
             finite - u[:, None], demand, capacity, exact
         )
         chosen = np.argsort(values, kind="stable")[:p]
         bound = float(u.sum() + values[chosen].sum())
+        key = tuple(sorted(int(j) for j in chosen))
+        if heuristic is not None and key not in tried:
+            tried.add(key)
+            found = heuristic(np.array(key, dtype=np.int64))
+            upper = min(upper, found) if found is not None else upper
         if best is None or bound > best.bound + 1e-9:
             best, stall = LagrangeBound(bound, u.copy(), values, tail, exact), 0
         else:
@@ -188,9 +200,10 @@ def lagrangian_bound(
             step, stall = step / 2, 0
         grad = 1.0 - take[:, chosen].sum(axis=1)
         norm = float(grad @ grad)
-        if norm < 1e-12 or step < 1e-4 or upper - bound < 1e-6:
+        target = upper if np.isfinite(upper) else bound + 0.1 * abs(bound) + 1.0
+        if norm < 1e-12 or step < 1e-4 or target - bound < 1e-6:
             break
-        u = u + step * (upper - bound) / norm * grad
+        u = u + step * (target - bound) / norm * grad
     assert best is not None
     return best
 
