@@ -101,7 +101,7 @@ def record_run(
     dict
         Fields merged into ``metrics.json``: ``mlflow_run_id``,
         ``mlflow_model_uri``, ``mlflow_model_version`` (None when not
-        registered), ``promoted`` and ``promotion`` (the comparison with
+        registered), ``promoted`` and ``mlflow_promotion`` (the comparison with
         the champion and the reason).
     """
     import mlflow
@@ -195,10 +195,12 @@ def promote(
     fields: dict[str, Any] = {"mlflow_model_uri": model_uri}
     fields |= {"mlflow_model_version": None, "promoted": False}
     if metrics["verdict"] != "usable signal":
-        return fields | {"promotion": {"reason": "no usable signal: not registered"}}
+        return fields | {
+            "mlflow_promotion": {"reason": "no usable signal: not registered"}
+        }
     if metrics["lightgbm_versus_base_rate"]["low"] <= 0:
         reason = "the LightGBM forecaster does not beat the base rate: not registered"
-        return fields | {"promotion": {"reason": reason}}
+        return fields | {"mlflow_promotion": {"reason": reason}}
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=resolve_tracking_uri(cfg.tracking.uri))
@@ -210,8 +212,10 @@ def promote(
     if versus is None or versus["low"] > 0:
         client.set_registered_model_alias(name, alias, version)
         fields["promoted"] = True
-    fields["promotion"] = _promotion_report(name, alias, champion, versus, fields)
-    logger.info("forecast %s: %s", cfg.dataset, fields["promotion"]["reason"])
+    fields["mlflow_promotion"] = _promotion_report(
+        name, alias, champion, versus, fields
+    )
+    logger.info("forecast %s: %s", cfg.dataset, fields["mlflow_promotion"]["reason"])
     return fields
 
 

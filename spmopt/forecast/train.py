@@ -258,7 +258,7 @@ def _metrics_dict(
         "mlflow_model_uri": None,
         "mlflow_model_version": None,
         "promoted": False,
-        "promotion": {"reason": "not recorded: tracking disabled"},
+        "mlflow_promotion": {"reason": "not recorded: tracking disabled"},
     }
 
 
@@ -346,20 +346,28 @@ def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     data = prepare(cfg, seed)
     result = fit_models(cfg, data, seed)
     metrics = evaluate(cfg, data, result, seed)
-    reliability = reliability_frame(data.labels["test"], result.test_proba)
-    importance = result.forecaster.importance()
-    periods = period_table(cfg, data, result, metrics, seed)
+    tables = {
+        "reliability.csv": reliability_frame(data.labels["test"], result.test_proba),
+        "importance.csv": result.forecaster.importance(),
+        "by_period.csv": period_table(cfg, data, result, metrics, seed),
+    }
+    periods = tables["by_period.csv"]
     inside = periods["actual_won"].between(periods["won_p10"], periods["won_p90"])
     metrics["by_period_won_inside_p10_p90"] = float(inside.mean())
     if cfg.tracking.enabled:
         from spmopt.forecast.lineage import record_run
 
+        reliability, importance = tables["reliability.csv"], tables["importance.csv"]
         metrics.update(record_run(cfg, data, result, metrics, reliability, importance))
     out.write_json("metrics.json", metrics)
-    out.write_csv("reliability.csv", reliability)
-    out.write_csv("importance.csv", importance)
-    out.write_csv("by_period.csv", periods)
+    for name, table in tables.items():
+        out.write_csv(name, table)
     figures = headline(metrics, result.seconds)
+    _log_headline(cfg, figures)
+    return figures
+
+
+def _log_headline(cfg: ForecastConfig, figures: dict[str, Any]) -> None:
     logger.info(
         "forecast %s: %s, chosen %s, lightgbm AUC %.3f Brier %.4f ECE %.4f, "
         "base-rate Brier %.4f, %d train rows, %.1f s",
@@ -373,4 +381,3 @@ def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
         figures["n_train"],
         figures["train_seconds"],
     )
-    return figures

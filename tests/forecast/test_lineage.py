@@ -43,9 +43,9 @@ def store(tmp_path_factory, make_config, deals_factory) -> dict[str, Any]:
 def test_first_usable_model_becomes_champion_and_a_tie_does_not(store) -> None:
     first, second = store["runs"]
     assert first["promoted"] is True and first["mlflow_model_version"] == 1
-    assert "first usable model" in first["promotion"]["reason"]
+    assert "first usable model" in first["mlflow_promotion"]["reason"]
     assert second["promoted"] is False and second["mlflow_model_version"] == 2
-    assert second["promotion"]["versus_champion"]["improvement"] == 0.0
+    assert second["mlflow_promotion"]["versus_champion"]["improvement"] == 0.0
     client = mlflow.MlflowClient(tracking_uri=store["cfg"].tracking.uri)
     champion = client.get_model_version_by_alias(
         "spmopt-forecast-synthetic", "champion"
