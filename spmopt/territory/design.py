@@ -166,7 +166,13 @@ class PMedianModel:
 
         icost = np.where(self.allowed, self.icost.astype(float), np.inf)
         lb = lagrangian_bound(
-            icost, self.demand, self.capacity, self.p, best_cost[0], heuristic=heuristic
+            icost,
+            self.demand,
+            self.capacity,
+            self.p,
+            best_cost[0],
+            heuristic=heuristic,
+            integral=True,
         )
         incumbent = best_a[0]
         self._lagrange = lb.bound / self.factor

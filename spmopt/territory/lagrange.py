@@ -17,6 +17,7 @@ small, otherwise by their (weaker but valid) fractional relaxation.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -156,6 +157,7 @@ def lagrangian_bound(
     upper: float,
     iterations: int = 600,
     heuristic: Callable[[NDArray[np.int64]], float | None] | None = None,
+    integral: bool = False,
 ) -> LagrangeBound:
     """Subgradient ascent on the Lagrangian dual of the assignment rows.
 
@@ -175,6 +177,9 @@ def lagrangian_bound(
         Called with each new set of ``p`` centres the relaxation opens
         (sorted indices); returns the cost of a solution built on them, or
         None. Better costs lower ``upper`` (a Lagrangian heuristic).
+    integral : bool
+        Costs are integers: stop as soon as ``ceil(bound) >= upper``, which
+        proves the best solution optimal.
     """
     exact = _exact_ok(demand, capacity)
     finite = np.where(np.isfinite(cost), cost, 10 * np.nanmax(cost[np.isfinite(cost)]))
@@ -196,12 +201,14 @@ def lagrangian_bound(
             best, stall = LagrangeBound(bound, u.copy(), values, tail, exact), 0
         else:
             stall += 1
-        if stall >= 25:
+        if stall >= 20:
             step, stall = step / 2, 0
+        if integral and math.ceil(best.bound - 1e-6) >= upper:
+            break
         grad = 1.0 - take[:, chosen].sum(axis=1)
         norm = float(grad @ grad)
         target = upper if np.isfinite(upper) else bound + 0.1 * abs(bound) + 1.0
-        if norm < 1e-12 or step < 1e-4 or target - bound < 1e-6:
+        if norm < 1e-12 or step < 5e-3 or target - bound < 1e-6:
             break
         u = u + step * (target - bound) / norm * grad
     assert best is not None
