@@ -163,7 +163,7 @@ def cost_distribution(cost: Summary, bins: int) -> pd.DataFrame:
 
 
 def _coarsen(cost: Summary, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    hist = cost.histogram
+    hist = cost.binned()
     group = max(1, hist.n_bins // bins)
     regular = hist.counts[0, 1:-1]
     usable = regular[: len(regular) // group * group].reshape(-1, group).sum(axis=1)

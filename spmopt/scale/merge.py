@@ -298,14 +298,15 @@ class Summary:
     Attributes
     ----------
     moments : Moments
-    histogram : Histogram
+    histogram : Histogram or None
+        None for an output summarised by its moments only (``n_bins=0``).
     samples : ndarray of shape (n, k) or None
         Every sample in batch order when the run fits the exact-quantile
         budget, else None.
     """
 
     moments: Moments
-    histogram: Histogram
+    histogram: Histogram | None
     samples: np.ndarray | None
 
     @classmethod
@@ -317,22 +318,26 @@ class Summary:
         n_bins: int = DEFAULT_BINS,
         keep_samples: bool = False,
     ) -> Summary:
-        """Summary of one batch, shape (n,) or (n, k)."""
+        """Summary of one batch, shape (n,) or (n, k); no histogram if n_bins=0."""
         x = as_columns(samples)
         kept = x.copy() if keep_samples else None
-        return cls(
-            Moments.from_samples(x), Histogram.from_samples(x, low, high, n_bins), kept
-        )
+        hist = Histogram.from_samples(x, low, high, n_bins) if n_bins else None
+        return cls(Moments.from_samples(x), hist, kept)
 
     def merge(self, other: Summary) -> Summary:
         """Summary of both; samples kept only if both kept theirs."""
         both = self.samples is not None and other.samples is not None
         samples = np.concatenate([self.samples, other.samples]) if both else None
-        return Summary(
-            self.moments.merge(other.moments),
-            self.histogram.merge(other.histogram),
-            samples,
-        )
+        hist = None
+        if self.histogram is not None and other.histogram is not None:
+            hist = self.histogram.merge(other.histogram)
+        return Summary(self.moments.merge(other.moments), hist, samples)
+
+    def binned(self) -> Histogram:
+        """The histogram; ValueError for an output kept by its moments only."""
+        if self.histogram is None:
+            raise ValueError("output summarised by moments only has no quantiles")
+        return self.histogram
 
     @property
     def exact(self) -> bool:
@@ -348,7 +353,7 @@ class Summary:
         """Each column's ``q`` quantile (exact if :attr:`exact`), shape (k,)."""
         if self.samples is not None:
             return np.quantile(self.samples, q, axis=0)
-        return self.histogram.quantile(q)
+        return self.binned().quantile(q)
 
     def tail_mean(self, q: float) -> np.ndarray:
         """Mean of each column's values at or above its ``q`` quantile.
@@ -357,7 +362,7 @@ class Summary:
         ``q`` of a cost); else the histogram estimate.
         """
         if self.samples is None:
-            return self.histogram.tail_mean(q)
+            return self.binned().tail_mean(q)
         threshold = np.quantile(self.samples, q, axis=0)
         above = self.samples >= threshold
         return (self.samples * above).sum(axis=0) / above.sum(axis=0)
@@ -367,7 +372,7 @@ class Summary:
         if self.samples is not None:
             value = np.quantile(self.samples, q, axis=0)
             return value, value
-        return self.histogram.quantile_bounds(q)
+        return self.binned().quantile_bounds(q)
 
     def quantile_error(self, q: float) -> np.ndarray:
         """Error bound of :meth:`quantile`: width of its interval, shape (k,)."""

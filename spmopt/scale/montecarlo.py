@@ -163,7 +163,8 @@ def run_monte_carlo(
         outputs get the range of a pilot run of batch 0, widened by 25 %.
     n_bins : int or mapping
         Equal-width histogram bins per output column, for every output or
-        ``{name: bins}`` (others get 1024).
+        ``{name: bins}`` (others get 1024); 0 summarises an output by its
+        moments only (mean, variance: no quantiles).
     exact_budget_bytes : int
         Keep every sample of an output (exact quantiles) when
         ``n_scenarios * k * 8`` bytes fit in this budget.
@@ -285,9 +286,14 @@ def _merge_in_order(
 
 
 def _log(result: MonteCarloResult) -> None:
-    first = next(iter(sorted(result.outputs)), None)
+    scalar = [
+        name
+        for name, stats in sorted(result.outputs.items())
+        if not stats.vector and (stats.exact or stats.summary.histogram is not None)
+    ]
+    first = scalar[0] if scalar else None
     figures = ""
-    if first is not None and not result[first].vector:
+    if first is not None:
         stats = result[first]
         figures = (
             f", {first} mean {stats.mean:,.4g} "

@@ -190,7 +190,7 @@ def price_plan(
     plan, book = load_inputs(cfg)
     size = batch_size or simulator_batch_size(cfg, plan, book)
     scenarios = PlanScenarios(plan, book, cfg.attainment)
-    bins = {"rep_payout": REP_BINS, "rep_cap": 2, "any_cap": 2, "cost": DEFAULT_BINS}
+    bins = {"rep_payout": REP_BINS, "rep_cap": 0, "any_cap": 0, "cost": DEFAULT_BINS}
     ranges = {name: (-0.5, 1.5) for name in ("rep_cap", "any_cap")}
     result = run_monte_carlo(
         scenarios,

@@ -118,4 +118,14 @@ def test_tail_mean_exact_and_from_histogram() -> None:
     expected = x[x[:, 0] >= threshold, 0].mean()
     assert exact.tail_mean(0.95)[0] == pytest.approx(expected, rel=1e-12)
     approx = Summary.from_samples(x, low, high, 2048, keep_samples=False)
-    assert abs(approx.tail_mean(0.95)[0] - expected) <= approx.histogram.width[0]
+    assert abs(approx.tail_mean(0.95)[0] - expected) <= approx.binned().width[0]
+
+
+def test_moments_only_summary_merges_but_has_no_quantiles() -> None:
+    x = np.random.default_rng(5).random((100, 3))
+    parts = [Summary.from_samples(p, 0.0, 1.0, n_bins=0) for p in np.split(x, 4)]
+    merged = parts[0].merge(parts[1]).merge(parts[2]).merge(parts[3])
+    assert merged.histogram is None
+    np.testing.assert_allclose(merged.moments.mean, x.mean(axis=0))
+    with pytest.raises(ValueError, match="moments only"):
+        merged.quantile(0.5)

@@ -51,7 +51,7 @@ def test_histogram_quantiles_within_stated_error_of_exact() -> None:
         lognormal_costs, 20_000, seed=1, batch_size=3000, exact_budget_bytes=0
     )
     assert not approx["cost"].exact
-    width = approx["cost"].summary.histogram.width[0]
+    width = approx["cost"].summary.binned().width[0]
     for q in (0.1, 0.5, 0.9):
         error = approx["cost"].quantile_error(q)
         assert error == pytest.approx(width)
@@ -69,7 +69,7 @@ def test_given_ranges_skip_the_pilot_and_keep_outliers() -> None:
         ranges=narrow,
         exact_budget_bytes=0,
     )
-    hist = result["cost"].summary.histogram
+    hist = result["cost"].summary.binned()
     assert hist.low[0] == 250.0 and hist.total == 5000
     assert hist.counts[0, 0] > 0 and hist.counts[0, -1] > 0
 
