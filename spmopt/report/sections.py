@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from spmopt.analytics.fairness import gini, spread_summary
 from spmopt.report import figures as figs
 from spmopt.report.html import (
     figure,
@@ -92,6 +93,7 @@ def territory(folder: Path, prefix: str, options: Options) -> list[str]:
         if "workload" in territories:
             chart = figs.workload_chart(territories)
             parts.append(figure(chart, f"{prefix}-workload"))
+        parts += _fairness(territories, tol)
         parts += [heading("Territories"), table(territories)]
     parts += _moves(assignments)
     parts += _pareto(folder / "pareto.csv", prefix)
@@ -108,6 +110,21 @@ def _page_links(folder: Path, names: tuple[str, ...], options: Options) -> list[
                 f"<p class='note'>Also written by the job: {link(href, href)}</p>"
             )
     return parts
+
+
+def _fairness(territories: pd.DataFrame, tolerance: float | None) -> list[str]:
+    """Gini, max/min and share within the band, before and after."""
+    if "target_potential" not in territories:
+        return []
+    band = 0.1 if tolerance is None else float(tolerance)
+    target = territories["target_potential"]
+    rows = {"after": spread_summary(territories["potential"], target, band)}
+    if "potential_before" in territories:
+        before = spread_summary(territories["potential_before"], target, band)
+        rows = {"before": before, **rows}
+    frame = pd.DataFrame(rows).T.rename_axis("alignment").reset_index()
+    note = f"Band: ±{band:.0%} of each rep's target potential."
+    return [heading("Fairness of potential"), table(frame), paragraph(note, "note")]
 
 
 def _moves(assignments: pd.DataFrame | None) -> list[str]:
@@ -191,6 +208,7 @@ def quota(folder: Path, prefix: str, options: Options) -> list[str]:
     parts = [key_values(summary)]
     if quotas is None:
         return [*parts, missing("quotas.csv is empty.")]
+    parts.append(_quota_fairness(quotas))
     ordered = quotas.sort_values("quota", ascending=False)
     chart = figs.bar_chart(
         ordered["rep_id"], ordered["quota"], "Quota per rep", "quota", False
@@ -216,6 +234,15 @@ def quota(folder: Path, prefix: str, options: Options) -> list[str]:
         )
         parts.append(figure(chart, f"{prefix}-attain"))
     return [*parts, heading("Quotas"), table(ordered)]
+
+
+def _quota_fairness(quotas: pd.DataFrame) -> str:
+    figures: dict[str, Any] = {"quota_gini": gini(quotas["quota"])}
+    if "potential" in quotas:
+        ratio = quotas["quota"] / quotas["potential"].where(quotas["potential"] > 0)
+        figures["quota_to_potential_min"] = float(ratio.min())
+        figures["quota_to_potential_max"] = float(ratio.max())
+    return key_values(figures)
 
 
 def payout(folder: Path, prefix: str, options: Options) -> list[str]:

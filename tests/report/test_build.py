@@ -149,3 +149,10 @@ def test_table_missing_a_column_gives_a_note(full_run: Path) -> None:
     quota = text.split("<section id='quota'")[1].split("</section>")[0]
     assert "column &#x27;quota&#x27; missing in quota." in quota
     assert 'id="payout-cost"' in text
+
+
+def test_territory_fairness_before_and_after(report_text: str) -> None:
+    section = report_text.split("<section id='territory'")[1].split("</section>")[0]
+    assert "Fairness of potential" in section
+    assert "<td class='text'>after</td>" in section
+    assert "quota_gini" in report_text
