@@ -195,13 +195,17 @@ def _choose_features(
     return keep, [c for c in numeric if c not in leaky], dropped
 
 
-def _require_columns(frame: pd.DataFrame, columns: list[str], table: str) -> None:
+def _require_columns(
+    frame: pd.DataFrame,
+    columns: list[str],
+    table: str,
+    why: str = "named in the config",
+) -> None:
     missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
     if missing:
         have = ", ".join(map(str, frame.columns))
         raise DataError(
-            f"{table}: column(s) {missing} named in the config are missing; "
-            f"columns present: {have}"
+            f"{table}: column(s) {missing} {why} are missing; columns present: {have}"
         )
 
 
@@ -326,7 +330,7 @@ class FeatureEncoder:
         DataError
             A feature column is missing or a numeric one holds text.
         """
-        _require_columns(frame, self.feature_names, "deals")
+        _require_columns(frame, self.feature_names, "deals", "needed by the model")
         out = np.empty((len(frame), len(self.feature_names)), dtype=float)
         for j, column in enumerate(self.categorical):
             out[:, j] = self._codes(frame[column], column)

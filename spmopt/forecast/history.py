@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from spmopt.errors import DataError
+
 
 class HistoryEncoder:
     """Past deal count and win rate per key value, as of each prediction date.
@@ -71,6 +73,13 @@ class HistoryEncoder:
 
         The win rate is NaN when the key has no earlier closed deal.
         """
+        needed = [*self.keys, self.prediction_date]
+        missing = [c for c in needed if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"deals: column(s) {missing} needed by the history features are "
+                f"missing; columns present: {', '.join(map(str, frame.columns))}"
+            )
         out = frame.copy()
         dates = _ns(frame[self.prediction_date])
         for key in self.keys:
@@ -102,8 +111,22 @@ _LATEST = np.iinfo(np.int64).max
 
 
 def _ns(dates: pd.Series) -> np.ndarray:
-    """Dates as int64 nanoseconds; missing dates become the far future."""
-    values = pd.to_datetime(dates).astype("datetime64[ns]")
+    """Dates as int64 nanoseconds; missing dates become the far future.
+
+    Raises
+    ------
+    DataError
+        When a non-empty value is not a date.
+    """
+    values = pd.to_datetime(dates, errors="coerce", format="mixed")
+    text = dates.astype("string").str.strip()
+    bad = values.isna() & text.notna() & (text != "")
+    if bad.any():
+        raise DataError(
+            f"deals: column '{dates.name}' must be a date, got "
+            f"{dates[bad].iloc[0]!r} ({int(bad.sum())} bad value(s))"
+        )
+    values = values.astype("datetime64[ns]")
     out = values.to_numpy().astype("int64")
     out[values.isna().to_numpy()] = _LATEST
     return out

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spmopt.errors import DataError
 from spmopt.forecast.history import HistoryEncoder
 
 
@@ -73,3 +74,18 @@ def test_text_dates_unseen_keys_and_missing_dates_at_scoring() -> None:
     out = enc.transform(score)
     assert out["owner_past_deals"].tolist() == [1, 0, 2]
     assert out["owner_past_win_rate"].iloc[2] == pytest.approx(0.5)
+
+
+def test_scoring_without_the_date_column_or_with_bad_dates_is_a_clear_error() -> None:
+    frame = pd.DataFrame(
+        {
+            "owner": ["a", "b"],
+            "made": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+            "closed": pd.to_datetime(["2024-01-03", "2024-01-04"]),
+        }
+    )
+    enc = HistoryEncoder(["owner"], "made", "closed").fit(frame, np.array([1.0, 0.0]))
+    with pytest.raises(DataError, match=r"\['made'\] needed by the history"):
+        enc.transform(pd.DataFrame({"owner": ["a"]}))
+    with pytest.raises(DataError, match="'made' must be a date, got 'soon'"):
+        enc.transform(pd.DataFrame({"owner": ["a"], "made": ["soon"]}))
