@@ -113,6 +113,25 @@ class ColumnMap(Config):
         return {role: col for role, col in roles.items() if col is not None}
 
 
+class Join(Config):
+    """A lookup table joined onto the deals before anything else.
+
+    Parameters
+    ----------
+    table : TablePath
+        ``bundled:<name>`` or a CSV/Parquet file; ``key`` must be unique in it.
+    key : str
+        Key column present in both tables (e.g. ``product``). (Not named
+        ``on``: YAML reads a bare ``on`` as ``true``.)
+    columns : list of str
+        Columns to bring over (default: all but the key).
+    """
+
+    table: TablePath
+    key: str = Field(min_length=1)
+    columns: list[str] = Field(default_factory=list)
+
+
 class SplitSettings(Config):
     """How labelled deals are split into train, validation and test.
 
@@ -176,7 +195,9 @@ class ForecastConfig(Config):
     table : TablePath
         ``bundled:<name>`` or a CSV/Parquet file of deals.
     columns : ColumnMap
-        Column roles and features.
+        Column roles and features; may name columns brought by ``joins``.
+    joins : list of Join
+        Lookup tables (accounts, products, teams) joined by key first.
     split, model, tracking
         See :class:`SplitSettings`, :class:`ModelSettings`,
         :class:`TrackingSettings`.
@@ -185,6 +206,7 @@ class ForecastConfig(Config):
     dataset: str = Field(default="custom", min_length=1, pattern=r"^[\w.-]+$")
     table: TablePath
     columns: ColumnMap
+    joins: list[Join] = Field(default_factory=list)
     split: SplitSettings = SplitSettings()
     model: ModelSettings = ModelSettings()
     tracking: TrackingSettings = TrackingSettings()

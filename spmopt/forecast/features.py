@@ -79,6 +79,7 @@ def load_deals(cfg: ForecastConfig, frame: pd.DataFrame | None = None) -> DealTa
     """
     cols = cfg.columns
     raw = load_table(cfg.table) if frame is None else frame
+    raw = apply_joins(cfg, raw)
     categorical, numeric, dropped = _choose_features(raw, cols, cfg.table)
     typed = check_schema(raw, _role_schema(cols), cfg.table, optional=None)
     typed = check_schema(
@@ -112,6 +113,35 @@ def with_history(deals: DealTable, cols: ColumnMap) -> tuple[DealTable, Any]:
     frame = encoder.transform(deals.frame)
     numeric = [*deals.numeric, *encoder.columns]
     return replace(deals, frame=frame, numeric=numeric), encoder
+
+
+def apply_joins(cfg: ForecastConfig, frame: pd.DataFrame) -> pd.DataFrame:
+    """Left-join every ``cfg.joins`` table onto ``frame`` by its key.
+
+    Raises
+    ------
+    DataError
+        A key column is missing on either side, is not unique in the
+        lookup table, or a requested column does not exist.
+    """
+    for join in cfg.joins:
+        lookup = load_table(join.table)
+        _require_columns(frame, [join.key], cfg.table, f"(join key of {join.table})")
+        wanted = join.columns or [c for c in lookup.columns if c != join.key]
+        _require_columns(lookup, [join.key, *wanted], join.table)
+        lookup = lookup[[join.key, *wanted]].dropna(subset=[join.key])
+        key = lookup[join.key].astype(str).str.strip()
+        if key.duplicated().any():
+            raise DataError(
+                f"{join.table}: join key '{join.key}' must be unique, "
+                f"{key[key.duplicated()].iloc[0]!r} appears more than once"
+            )
+        lookup = lookup.assign(**{join.key: key}).set_index(join.key)
+        left = frame[join.key].astype("string").str.strip().to_numpy(dtype=object)
+        joined = lookup.reindex(left)
+        frame = frame.drop(columns=[c for c in wanted if c in frame.columns])
+        frame = frame.assign(**{c: joined[c].to_numpy() for c in wanted})
+    return frame
 
 
 def _role_schema(cols: ColumnMap) -> dict[str, str]:

@@ -18,6 +18,7 @@ from spmopt._logging import logger
 from spmopt.data import read_table
 from spmopt.errors import DataError
 from spmopt.forecast.config import ForecastConfig
+from spmopt.forecast.features import apply_joins
 from spmopt.forecast.forecaster import WinForecaster
 from spmopt.forecast.lineage import load_forecaster, parse_model_ref
 from spmopt.forecast.metrics import sample_won_value
@@ -167,7 +168,8 @@ def run_score(
         Simulated pipelines for the percentiles.
     """
     table = str(input_path)
-    frame = open_deals(cfg, read_table(input_path, name=table), table)
+    frame = read_table(input_path, name=table)
+    frame = open_deals(cfg, apply_joins(cfg, frame), table)
     uri = parse_model_ref(model, cfg)
     forecaster = load_forecaster(uri, cfg)
     scores = score_table(forecaster, cfg, frame, table)

@@ -109,3 +109,24 @@ def test_encoder_codes_ignore_category_order_and_handle_unseen() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         enc.transform(score)
+
+
+def test_joins_bring_lookup_columns_and_refuse_duplicate_keys(
+    make_config, deals_factory, tmp_path: Path
+) -> None:
+    frame = deals_factory().drop(columns="region")
+    frame.to_csv(tmp_path / "deals.csv", index=False)
+    lookup = pd.DataFrame({"owner": ["ann", "bob"], "region": ["East", "West"]})
+    lookup.to_csv(tmp_path / "owners.csv", index=False)
+    data = make_config(str(tmp_path / "deals.csv"))
+    data["joins"] = [{"table": str(tmp_path / "owners.csv"), "key": "owner"}]
+    deals = load_deals(parse_config(ForecastConfig, data))
+    region = deals.frame.set_index(deals.frame["owner"])["region"]
+    assert (region.loc["ann"] == "East").all() and (region.loc["bob"] == "West").all()
+    assert region.loc["cy"].isna().all()
+    pd.concat([lookup, lookup.head(1)]).to_csv(tmp_path / "owners.csv", index=False)
+    with pytest.raises(DataError, match="join key 'owner' must be unique, 'ann'"):
+        load_deals(parse_config(ForecastConfig, data))
+    data["joins"] = [{"table": str(tmp_path / "owners.csv"), "key": "team"}]
+    with pytest.raises(DataError, match=r"\['team'\]"):
+        load_deals(parse_config(ForecastConfig, data))
