@@ -74,7 +74,11 @@ def calc_summary(result: CalcResult) -> dict[str, Any]:
     clawback = sum(
         (sum(r.clawback, Decimal(0)) for r in result.reps.values()), Decimal(0)
     )
+    balance = sum((r.draw_balance[-1] for r in result.reps.values()), Decimal(0))
+    draw = result.plan.draw
     return {
+        "draw_balance_end": f"{quantize(balance, decimals):f}",
+        "draw_balance_carried_forward": bool(draw and draw.carry_forward),
         "plan": result.plan.name,
         "currency": result.plan.currency,
         "n_reps": len(result.reps),

@@ -53,14 +53,29 @@ def calc(
 @app.command()
 def explain(
     rep: str = typer.Argument(..., help="Rep id whose statement to print."),
-    plan: Path = typer.Option(..., help=PLAN_HELP),
-    credits: Path = typer.Option(..., help=CREDITS_HELP),
-    quotas: Path = typer.Option(..., help=QUOTAS_HELP),
+    run: Path | None = typer.Option(
+        None, help="A folder written by 'payout calc': print its statement."
+    ),
+    plan: Path | None = typer.Option(None, help=PLAN_HELP),
+    credits: Path | None = typer.Option(None, help=CREDITS_HELP),
+    quotas: Path | None = typer.Option(None, help=QUOTAS_HELP),
 ) -> None:
-    """Print a rep's statement: every credit, tier, rate, gate, cap and draw."""
-    from spmopt.payout.calc import explain as explain_rep
-    from spmopt.payout.calc import load_calc_inputs
+    """Print a rep's statement: every credit, tier, rate, gate, cap and draw.
 
+    Give either --run (a calc folder) or --plan, --credits and --quotas.
+    """
+    from spmopt.errors import ConfigError
+    from spmopt.payout.calc import explain as explain_rep
+    from spmopt.payout.calc import load_calc_inputs, statement_name
+
+    if run is not None:
+        path = run / statement_name(rep)
+        if not path.is_file():
+            raise ConfigError(f"no statement for rep {rep!r} in {run} ({path.name})")
+        typer.echo(path.read_text(encoding="utf-8"), nl=False)
+        return
+    if plan is None or credits is None or quotas is None:
+        raise ConfigError("give --run DIR, or all of --plan, --credits and --quotas")
     typer.echo(explain_rep(load_calc_inputs(plan, quotas, credits), rep), nl=False)
 
 

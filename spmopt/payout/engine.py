@@ -46,6 +46,9 @@ class RepBook:
     active : ndarray of shape (n_reps, n_periods), optional
         Share of each period the rep is on the plan (proration of quota,
         target incentive and draw); all ones when omitted.
+    opening_draw : ndarray of shape (n_reps,), optional
+        Recoverable draw balance carried in from the previous plan year
+        (plan currency); zeros when omitted.
     """
 
     rep_ids: tuple[str, ...]
@@ -53,6 +56,7 @@ class RepBook:
     target_incentive: np.ndarray
     managers: tuple[str | None, ...]
     active: np.ndarray | None = None
+    opening_draw: np.ndarray | None = None
 
     def active_share(self, n_periods: int) -> np.ndarray:
         """Array (n_reps, n_periods) of the share of each period on plan."""
@@ -85,9 +89,10 @@ def rep_book(
 
     The table needs ``rep_column`` and, for each measure without a fixed
     ``quota``, its ``quota_column`` (> 0). Optional columns:
-    ``target_incentive`` (overrides the plan's), ``manager_id``, and
+    ``target_incentive`` (overrides the plan's), ``manager_id``,
     ``start_date`` / ``end_date`` (partial periods are prorated by days
-    when ``plan.proration`` is ``days``).
+    when ``plan.proration`` is ``days``) and ``draw_balance`` (recoverable
+    draw carried in from last year, used when the draw carries forward).
     """
     columns = {m.quota_column for m in plan.measures if m.quota is None}
     schema = {rep_column: "str", **dict.fromkeys(sorted(columns), "float")}
@@ -96,6 +101,7 @@ def rep_book(
         "manager_id": "str",
         "start_date": "date",
         "end_date": "date",
+        "draw_balance": "float",
     }
     frame = check_schema(frame, schema, table, optional=optional)
     require_unique(frame, rep_column, table)
@@ -106,7 +112,23 @@ def rep_book(
     managers = _managers(frame)
     reps = tuple(str(r) for r in frame[rep_column])
     active = _active(plan, frame)
-    return RepBook(reps, quotas, incentive, managers, active)
+    return RepBook(reps, quotas, incentive, managers, active, _opening(plan, frame))
+
+
+def _opening(plan: PlanConfig, frame: pd.DataFrame) -> np.ndarray | None:
+    if "draw_balance" not in frame.columns:
+        return None
+    values = frame["draw_balance"].fillna(0.0)
+    if (values < 0).any():
+        row = int(np.flatnonzero((values < 0).to_numpy())[0])
+        raise DataError(
+            f"quotas: column 'draw_balance' must be a number >= 0, got "
+            f"{values.iloc[row]!r} in data row {row + 1}"
+        )
+    draw = plan.draw
+    if draw is None or not draw.recoverable or not draw.carry_forward:
+        return None
+    return values.to_numpy(dtype=float)
 
 
 def _active(plan: PlanConfig, frame: pd.DataFrame) -> np.ndarray | None:
@@ -289,7 +311,8 @@ class PayoutEngine:
         assert earned is not None
         earned = self._plan_limits(earned, quantities, cap_hit)
         draw = self.book.active_share(self.plan.n_periods)
-        paid, balance = apply_draw(earned, self.plan, draw)
+        opening = 0.0 if self.book.opening_draw is None else self.book.opening_draw
+        paid, balance = apply_draw(earned, self.plan, draw, opening)
         return EngineOutput(paid, earned, cap_hit, balance)
 
     def _with_team_measures(
@@ -489,7 +512,10 @@ def sum_periods(x: np.ndarray) -> np.ndarray:
 
 
 def apply_draw(
-    earned: np.ndarray, plan: PlanConfig, active: np.ndarray | float = 1.0
+    earned: np.ndarray,
+    plan: PlanConfig,
+    active: np.ndarray | float = 1.0,
+    opening: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cash paid per period after the plan's draw, and the balance owed.
 
@@ -499,6 +525,8 @@ def apply_draw(
         Earned incentive per period, plan currency.
     active : float or ndarray broadcastable to ``earned``
         Share of each period on plan; the draw is prorated by it.
+    opening : float or ndarray broadcastable to ``earned.shape[:-1]``
+        Recoverable balance carried in from last year, plan currency.
 
     Returns
     -------
@@ -510,6 +538,7 @@ def apply_draw(
     draw = plan.draw
     if draw is None:
         return earned, balance
+    balance = balance + opening
     amount = np.broadcast_to(draw.amount * np.asarray(active), earned.shape)
     if not draw.recoverable:
         return np.maximum(earned, amount), balance

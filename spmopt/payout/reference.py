@@ -144,11 +144,14 @@ class CalcResult:
     ----------
     reps : dict of rep_id to RepPeriods
     calendar : PlanCalendar
+    book : RepBook
+        The reps' quotas and target incentives.
     """
 
     plan: PlanConfig
     reps: dict[str, RepPeriods]
     calendar: PlanCalendar
+    book: RepBook
 
     @property
     def lines(self) -> list[Line]:
@@ -225,7 +228,7 @@ class ReferenceCalculator:
             f"{total:,.2f}",
             self.plan.currency,
         )
-        return CalcResult(self.plan, reps, self.calendar)
+        return CalcResult(self.plan, reps, self.calendar, self.book)
 
     def _place(
         self, credits: list[Credit]
@@ -263,13 +266,14 @@ class ReferenceCalculator:
     # -- one rep ---------------------------------------------------------------
 
     def _rep(
-        self, r: int, by_rep: dict[tuple[str, str], dict[int, list[Credit]]]
+        self, i: int, by_rep: dict[tuple[str, str], dict[int, list[Credit]]]
     ) -> RepPeriods:
-        ctx = _RepContext(self, r, by_rep)
+        ctx = _RepContext(self, i, by_rep)
         n = self.calendar.n_periods
         measure_lines = [ctx.measure_periods(m) for m in self.plan.measures]
         state = RepPeriods(*([ZERO] * n for _ in range(7)))  # type: ignore[arg-type]
-        balance = ZERO
+        opening = self.book.opening_draw
+        balance = ZERO if opening is None else to_decimal(opening[i])
         for p in range(n):
             lines = [line for per in measure_lines for line in per[p]]
             balance = ctx.close_period(p, lines, state, balance)

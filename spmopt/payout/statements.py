@@ -84,6 +84,7 @@ def render_statement(result: CalcResult, rep_id: str) -> str:
         f"Statement for {rep_id} - plan {plan.name} ({plan.currency})",
         f"Plan year {cal.start} to {cal.end}; amounts exact, paid rounded to "
         f"{decimals} decimals",
+        _terms(result, rep_id),
     ]
     for p in range(cal.n_periods):
         first, last = cal.bounds(p)
@@ -94,6 +95,20 @@ def render_statement(result: CalcResult, rep_id: str) -> str:
             out.append(_total("Draw balance owed", rep.draw_balance[p], decimals))
     out += ["", _total("Paid in the year", sum(rep.paid, Decimal(0)), decimals)]
     return "\n".join(out) + "\n"
+
+
+def _terms(result: CalcResult, rep_id: str) -> str:
+    """Annual quotas and target incentive of the rep, one line."""
+    book = result.book
+    r = book.rep_ids.index(rep_id)
+    quotas = ", ".join(
+        f"{m.name} {book.quotas[r, i]:,.10g}"
+        for i, m in enumerate(result.plan.measures)
+    )
+    text = f"Annual quota: {quotas}; target incentive {book.target_incentive[r]:,.2f}"
+    if book.opening_draw is not None and book.opening_draw[r]:
+        text += f"; draw balance carried in {book.opening_draw[r]:,.2f}"
+    return text
 
 
 def _period_lines(lines: list[Line], decimals: int) -> list[str]:

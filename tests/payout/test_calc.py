@@ -159,3 +159,33 @@ def test_whatif_changes_are_validated(inputs) -> None:  # type: ignore[no-untype
         apply_change(inputs.credits_frame, "recredit:NOPE=R01")
     with pytest.raises(ConfigError, match="REP:SHARE"):
         apply_change(inputs.credits_frame, "split:D001=R01")
+
+
+def test_opening_draw_balance_is_recovered_in_calc_and_engine() -> None:
+    plan = {
+        "period": "quarter",
+        "target_incentive": 4_000,
+        "measures": [{"name": "revenue", "curve": FLAT}],
+        "draw": {"amount": 200, "recoverable": True, "carry_forward": True},
+    }
+    reps = [{"rep_id": "A", "quota": 400, "draw_balance": 300}]
+    credits = [
+        {"credit_id": "D1", "rep_id": "A", "date": "2027-02-01", "amount": 100},
+        {"credit_id": "D2", "rep_id": "A", "date": "2027-05-01", "amount": 150},
+    ]
+    rep = calc(plan, reps, credits).reps["A"]
+    # Q1 earns 1,000: 300 carried in is recovered first; Q2 earns 1,500.
+    assert rep.paid[:2] == [Decimal(700), Decimal(1_500)]
+    assert rep.draw_balance[0] == 0
+    forgiven = plan | {"draw": {"amount": 200, "carry_forward": False}}
+    assert calc(forgiven, reps, credits).reps["A"].paid[0] == Decimal(1_000)
+    cfg = calc(plan, reps, credits)
+    frame = pd.DataFrame({"rep_id": ["A"], "quota": ["400"], "draw_balance": ["300"]})
+    from spmopt.payout.engine import rep_book
+
+    engine = PayoutEngine(cfg.plan, rep_book(cfg.plan, frame))
+    credited = np.zeros((1, 1, 4))
+    credited[0, 0, :2] = [100, 150]
+    assert np.allclose(
+        engine.evaluate({"revenue": credited}).paid[0, 0], [700, 1_500, 200, 200]
+    )

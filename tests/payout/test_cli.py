@@ -189,3 +189,16 @@ def test_calc_missing_files_and_bad_plan(tmp_path: Path, capsys) -> None:  # typ
     ]
     assert main(args) == 2
     assert "unknown field 'bogus'" in capsys.readouterr().err
+
+
+def test_explain_from_a_calc_folder(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "calc"
+    args = ["payout", "calc", *CALC, "--credits", str(CFG / "credits_small.csv")]
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["payout", "explain", "R01", "--run", str(out)]) == 0
+    assert capsys.readouterr().out == (out / "statements" / "R01.txt").read_text()
+    assert main(["payout", "explain", "R99", "--run", str(out)]) == 2
+    assert "no statement for rep 'R99'" in capsys.readouterr().err
+    assert main(["payout", "explain", "R01"]) == 2
+    assert "give --run DIR" in capsys.readouterr().err
