@@ -134,7 +134,8 @@ def record_run(
             )
         fields = promote(cfg, data, result, metrics, info.model_uri)
         mlflow.set_tag("spmopt.promoted", str(fields["promoted"]).lower())
-        return {"mlflow_run_id": run.info.run_id, **fields}
+        uri = resolve_tracking_uri(cfg.tracking.uri)
+        return {"mlflow_run_id": run.info.run_id, "mlflow_tracking_uri": uri, **fields}
 
 
 def _log_tables(
