@@ -268,3 +268,25 @@ def curves_chart(curves: dict[str, pd.DataFrame]) -> go.Figure:
         )
     fig.update_layout(title="Payout curves", xaxis_title="attainment")
     return fig
+
+
+def percentile_heatmap(cards: pd.DataFrame, columns: list[str]) -> go.Figure:
+    """Each rep's percentile in the team per KPI (rows: team / rep)."""
+    labels = (cards["team"].astype(str) + " / " + cards["rep_id"].astype(str)).tolist()
+    names = [c.removesuffix("_pct") for c in columns]
+    fig = go.Figure(
+        go.Heatmap(
+            z=cards[columns].to_numpy(dtype=float),
+            x=names,
+            y=labels,
+            zmin=0,
+            zmax=1,
+            colorscale="RdBu",
+            colorbar={"title": {"text": "percentile"}},
+            hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(title="Percentile in team (1 = highest)")
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 9})
+    fig.update_xaxes(side="top")
+    return fig

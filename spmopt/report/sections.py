@@ -313,8 +313,17 @@ def analytics(folder: Path, prefix: str, options: Options) -> list[str]:
     cards = read_csv(folder / "scorecards.csv")
     if cards is not None:
         columns = _card_columns(cards)
-        parts += [heading("Rep scorecards"), table(cards[columns], max_rows=100)]
+        parts += [heading("Rep scorecards"), *_heatmap(cards, prefix)]
+        parts.append(table(cards[columns], max_rows=100))
     return parts
+
+
+def _heatmap(cards: pd.DataFrame, prefix: str) -> list[str]:
+    pct = [c for c in cards.columns if c.endswith("_pct") and cards[c].notna().any()]
+    if not pct:
+        return []
+    height = min(1600, 160 + 16 * len(cards))
+    return [figure(figs.percentile_heatmap(cards, pct), f"{prefix}-scorecards", height)]
 
 
 def _stage_parts(stages: pd.DataFrame | None, prefix: str) -> list[str]:

@@ -214,6 +214,7 @@ def write_analytics(folder: Path) -> None:
             "team": ["T"],
             "rep_id": ["r1"],
             "won_value": [100.0],
+            "won_value_pct": [1.0],
             "flags": ["<b>long</b> cycles"],
         }
     )

@@ -90,7 +90,7 @@ def test_report_renders_without_console_errors(
         "quota", "payout", "compare", "analytics",
     ]  # fmt: skip
     figure_ids = re.findall(r'data-figure="([^"]+)"', dom)
-    assert len(figure_ids) == 18
+    assert len(figure_ids) == 19
     not_drawn = [fid for fid in figure_ids if not _figure_rendered(dom, fid)]
     assert not_drawn == []
 

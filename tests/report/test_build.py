@@ -26,6 +26,7 @@ FIGURE_IDS = (
     "compare-percentiles",
     "compare-curves",
     "analytics-periods",
+    "analytics-scorecards",
     "analytics-stages",
     "analytics-accuracy",
 )
