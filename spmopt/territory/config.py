@@ -110,6 +110,19 @@ class DisruptionSpec(Config):
     budget: float = Field(ge=0, le=1)
 
 
+class ContiguitySpec(Config):
+    """Keep every territory connected.
+
+    ``adjacency`` is a table of neighbouring pairs (columns ``unit_a`` and
+    ``unit_b``) or ``delaunay`` to join units whose locations are
+    neighbours in a Delaunay triangulation (for centroid data).
+    """
+
+    adjacency: Literal["delaunay"] | TablePath = "delaunay"
+    unit_a: str = "unit_id"
+    unit_b: str = "neighbor_id"
+
+
 class ObjectiveSpec(Config):
     """What the solver minimises.
 
@@ -201,6 +214,7 @@ class TerritoryConfig(Config):
     balance: list[BalanceSpec] = Field(default_factory=lambda: [BalanceSpec()])
     disruption: DisruptionSpec | None = None
     locked: bool = True
+    contiguity: ContiguitySpec | None = None
     objective: ObjectiveSpec = ObjectiveSpec()
     solver: SolverSpec = SolverSpec()
     pareto: ParetoSpec = ParetoSpec()

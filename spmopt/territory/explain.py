@@ -176,6 +176,7 @@ def _disruption_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[
 FAMILY_WORDS = {
     "capacity": "every rep's workload capacity",
     "locked": "the locked units",
+    "contiguity": "contiguity of every territory (each rep keeps the unit at its base)",
 }
 
 

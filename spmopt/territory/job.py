@@ -38,6 +38,8 @@ def build_model(
         model.add_balance(spec.measure, spec.tolerance, spec.min, spec.max)
     if cfg.locked:
         model.add_locked()
+    if cfg.contiguity is not None:
+        model.add_contiguity(contiguity_edges(problem, cfg))
     if cfg.disruption is not None and problem.has_current:
         model.add_disruption_budget(cfg.disruption.measure, cfg.disruption.budget)
     penalty_measure = cfg.disruption.measure if cfg.disruption else "potential"
@@ -49,6 +51,21 @@ def build_model(
     if problem.has_current:
         model.add_hint(problem.current)
     return model
+
+
+def contiguity_edges(
+    problem: TerritoryProblem, cfg: TerritoryConfig
+) -> NDArray[np.int64]:
+    """Adjacency edges named by ``cfg.contiguity``."""
+    from spmopt.territory.contiguity import adjacency_from_table, delaunay_edges
+
+    spec = cfg.contiguity
+    assert spec is not None
+    if spec.adjacency == "delaunay":
+        return delaunay_edges(problem.unit_lat, problem.unit_lon)
+    return adjacency_from_table(
+        spec.adjacency, problem.unit_ids, spec.unit_a, spec.unit_b
+    )
 
 
 def settings_from(cfg: TerritoryConfig, seed: int) -> SolverSettings:

@@ -102,6 +102,9 @@ class AlignmentModel:
        current owner o_i (disruption budget on measure v).
     7. Minimise ``sum_ik d_ik a_i x_ik + lambda * sum_i v_i (1 - x_{i,o_i})``
        with d the distance to the rep's base and a_i the distance weight.
+    8. Optional contiguity: a flow from each rep's root unit reaches every
+       unit of the rep through units of the same rep (see
+       :meth:`add_contiguity`).
 
     Real coefficients are scaled to integers (:mod:`scaling`); reported
     figures are in user units.
@@ -205,6 +208,50 @@ class AlignmentModel:
             self._guard(row, f"balance:{measure}")
         self.families.append(f"balance:{measure}")
         return self
+
+    def add_contiguity(self, edges: NDArray[np.int64]) -> AlignmentModel:
+        """Constraint 8: each rep's units form one connected piece.
+
+        Single-commodity flow per rep k rooted at the allowed unit nearest
+        its base (which joins k): ``f_uv <= M x_uk``, ``f_uv <= M x_vk`` and
+        inflow minus outflow equals ``x_uk`` at every other unit.
+
+        Parameters
+        ----------
+        edges : ndarray of int, shape (n_edges, 2)
+            Undirected adjacency between unit indices.
+        """
+        for k in range(self.problem.n_reps):
+            self._flow(k, edges)
+        self.families.append("contiguity")
+        return self
+
+    def _flow(self, k: int, edges: NDArray[np.int64]) -> None:
+        units = np.flatnonzero(self.allowed[:, k])
+        if units.size == 0:
+            return
+        root = int(units[np.argmin(self.problem.distance[units, k])])
+        self._guard(self.model.add(self.x[root, k] == 1), "contiguity")
+        both = self.allowed[edges[:, 0], k] & self.allowed[edges[:, 1], k]
+        big = len(units)
+        balance: dict[int, list[tuple[cp_model.IntVar, int]]] = {
+            int(u): [] for u in units
+        }
+        for u, v in edges[both]:
+            for a, b in ((int(u), int(v)), (int(v), int(u))):
+                f = self.model.new_int_var(0, big, f"f_{k}_{a}_{b}")
+                self._guard(self.model.add(f <= big * self.x[a, k]), "contiguity")
+                self._guard(self.model.add(f <= big * self.x[b, k]), "contiguity")
+                balance[b].append((f, 1))
+                balance[a].append((f, -1))
+        for u in units:
+            if int(u) == root:
+                continue
+            terms = balance[int(u)]
+            flow = cp_model.LinearExpr.weighted_sum(
+                [t[0] for t in terms], [t[1] for t in terms]
+            )
+            self._guard(self.model.add(flow == self.x[int(u), k]), "contiguity")
 
     def add_locked(self) -> AlignmentModel:
         """Constraint 5: locked units stay with their locked owner."""

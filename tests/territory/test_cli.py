@@ -53,6 +53,15 @@ def test_solve_writes_run_folder(
         assert (tmp_path / "run" / name).is_file()
 
 
+def test_solve_with_contiguity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = CONFIG + "contiguity: {adjacency: delaunay}\n"
+    config = config.replace("tolerance: 0.1}", "tolerance: 0.3}")
+    code, text = run_cli(capsys, write(tmp_path, config=config), tmp_path / "run")
+    assert code == 0, text
+
+
 BROKEN = {
     "missing config": (None, None, "config file not found"),
     "missing table": ("", CONFIG.replace("units.csv", "nope.csv"), "file not found"),
@@ -66,6 +75,11 @@ BROKEN = {
     "unknown field": (None, CONFIG + "colour: red\n", "unknown field 'colour'"),
     "empty table": ("unit_id,lat,lon,sales,visits\n", None, "has no rows"),
     "bad tolerance": (None, CONFIG.replace("0.1}", "-0.1}"), "tolerance"),
+    "bad adjacency": (
+        None,
+        CONFIG + "contiguity: {adjacency: adj.csv}\n",
+        "adjacency table: file not found",
+    ),
     "infeasible capacity": (
         None,
         CONFIG.replace("default_capacity: 20", "default_capacity: 5"),

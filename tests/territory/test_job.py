@@ -110,3 +110,17 @@ def test_design_mode_names_territories(tmp_path: Path) -> None:
     assert set(territories["centre_unit_id"]) <= {f"u{i}" for i in range(10)}
     assert (territories["units"] <= 6).all()
     assert (territories["share_of_target"].between(0.7, 1.3)).all()
+
+
+@pytest.mark.slow
+def test_contiguous_counties(tmp_path: Path) -> None:
+    from spmopt.territory.contiguity import components, delaunay_edges
+
+    data = {**SOUTH_CAROLINA, "contiguity": {"adjacency": "delaunay"}}
+    data["balance"] = [{"measure": "potential", "tolerance": 0.15}]
+    out = run(tmp_path, "c", data)
+    frame = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
+    edges = delaunay_edges(frame["lat"].to_numpy(), frame["lon"].to_numpy())
+    for rep in frame["rep_id"].unique():
+        members = (frame["rep_id"] == rep).to_numpy()
+        assert components(len(frame), edges, members) == 1

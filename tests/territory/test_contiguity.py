@@ -1,0 +1,57 @@
+"""Contiguous territories against brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from spmopt.territory.contiguity import components, delaunay_edges
+from spmopt.territory.model import AlignmentModel, SolverSettings, balance_band
+from tests.territory.conftest import MakeProblem
+
+FAST = SolverSettings(time_limit_seconds=20, workers=1, relative_gap=0.0)
+
+
+def test_delaunay_edges_of_a_square() -> None:
+    edges = delaunay_edges(
+        np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 1.0, 0.0, 1.0])
+    )
+    assert len(edges) == 5  # four sides and one diagonal
+    assert components(4, edges, np.ones(4, dtype=bool)) == 1
+
+
+def test_components_counts_pieces() -> None:
+    chain = np.array([[0, 1], [1, 2], [2, 3]])
+    members = np.array([True, False, True, True])
+    assert components(4, chain, members) == 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_contiguous_optimum_equals_brute_force(
+    seed: int, make_problem: MakeProblem
+) -> None:
+    p = make_problem(seed, n_units=8, n_reps=2)
+    edges = delaunay_edges(p.unit_lat, p.unit_lon)
+    lows, highs = balance_band(p, "potential", 0.25)
+    roots = [int(np.argmin(p.distance[:, k])) for k in range(p.n_reps)]
+    best = np.inf
+    for combo in itertools.product(range(p.n_reps), repeat=p.n_units):
+        a = np.array(combo)
+        sums = np.bincount(a, p.potential, p.n_reps)
+        if (sums < lows).any() or (sums > highs).any():
+            continue
+        if any(a[roots[k]] != k for k in range(p.n_reps)):
+            continue
+        if any(components(p.n_units, edges, a == k) > 1 for k in range(p.n_reps)):
+            continue
+        best = min(best, float(p.distance[np.arange(p.n_units), a].sum()))
+    model = AlignmentModel.from_problem(p, None).add_balance("potential", 0.25)
+    result = model.add_contiguity(edges).set_objective().solve(FAST)
+    if np.isinf(best):
+        assert result.status == "infeasible"
+    else:
+        assert result.objective == pytest.approx(best)
+        for k in range(p.n_reps):
+            assert components(p.n_units, edges, result.assignment == k) == 1
