@@ -8,6 +8,9 @@ import pytest
 import yaml
 
 from spmopt.cli import main
+from spmopt.config import load_config
+from spmopt.quota import PotentialConfig, run_potential
+from spmopt.runs import RunDir
 
 FAST = {"lightgbm": {"n_estimators": 40}}
 
@@ -109,3 +112,14 @@ def test_same_seed_gives_identical_forecasts(tmp_path: Path) -> None:
     for name in ("potential.csv", "importance.csv", "potential_metrics.json"):
         a = (tmp_path / "a" / name).read_bytes()
         assert a == (tmp_path / "b" / name).read_bytes()
+
+
+def test_shipped_example_config_runs(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "configs" / "quota"
+    cfg = load_config(PotentialConfig, shipped / "potential_maven_accounts.yaml")
+    cfg = cfg.model_copy(update={"track": False})
+    with RunDir(tmp_path / "run", "potential") as run:
+        headline = run_potential(cfg, run.writer, seed=0)
+    assert headline["chosen_model"] == "lightgbm_calibrated"
+    assert headline["chosen_test_pinball"] < headline["trailing_mean_test_pinball"]
+    assert headline["chosen_test_pinball"] < headline["last_period_test_pinball"]
