@@ -286,7 +286,8 @@ def percentile_heatmap(cards: pd.DataFrame, columns: list[str]) -> go.Figure:
             hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>",
         )
     )
-    fig.update_layout(title="Percentile in team (1 = highest)")
+    title = {"text": "Percentile in team (1 = highest)", "y": 0.995, "yanchor": "top"}
+    fig.update_layout(title=title, margin={"t": 130})
     fig.update_yaxes(autorange="reversed", tickfont={"size": 9})
     fig.update_xaxes(side="top")
     return fig

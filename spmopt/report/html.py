@@ -100,8 +100,9 @@ def link(text: str, href: str) -> str:
 
 def figure(fig: go.Figure, div_id: str, height: int = 420) -> str:
     """A plotly figure as a div with a fixed id, no JS of its own."""
+    margin = {**_MARGIN, **fig.layout.margin.to_plotly_json()}
     fig.update_layout(
-        width=FIGURE_WIDTH, height=height, template="plotly_white", margin=_MARGIN
+        width=FIGURE_WIDTH, height=height, template="plotly_white", margin=margin
     )
     body = pio.to_html(
         fig,
