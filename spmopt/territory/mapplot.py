@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 from numpy.typing import NDArray
@@ -21,6 +23,14 @@ def alignment_map(problem: TerritoryProblem, assignment: NDArray[np.int64]) -> s
         A full HTML page with plotly.js embedded (works offline) and a
         fixed element id, so the same inputs give the same bytes.
     """
+    fig = alignment_figure(problem, assignment)
+    return fig.to_html(include_plotlyjs=True, full_html=True, div_id=DIV_ID)
+
+
+def alignment_figure(
+    problem: TerritoryProblem, assignment: NDArray[np.int64]
+) -> go.Figure:
+    """The plotly figure behind :func:`alignment_map`."""
     fig = go.Figure()
     views = [("after", assignment)]
     if problem.has_current:
@@ -29,7 +39,14 @@ def alignment_map(problem: TerritoryProblem, assignment: NDArray[np.int64]) -> s
         _add_units(fig, problem, owner, label, visible=label == "after")
     _add_bases(fig, problem)
     _layout(fig, problem, [label for label, _ in views])
-    return fig.to_html(include_plotlyjs=True, full_html=True, div_id=DIV_ID)
+    return fig
+
+
+def _scope(problem: TerritoryProblem) -> str:
+    """``usa`` (Albers projection) when every point lies in the US box."""
+    lat, lon = problem.unit_lat, problem.unit_lon
+    inside = (lat > 17) & (lat < 72) & (lon > -180) & (lon < -64)
+    return "usa" if bool(inside.all()) else "world"
 
 
 def _colour(k: int) -> str:
@@ -55,19 +72,27 @@ def _add_units(
         fig.data[-1].visible = visible
 
 
+def _trace(problem: TerritoryProblem, lat: object, lon: object, **kw: object) -> Any:
+    """A geographic trace for lat/lon data, a plain scatter for x/y data."""
+    if problem.coords == "xy":
+        return go.Scatter(x=lat, y=lon, **kw)
+    return go.Scattergeo(lat=lat, lon=lon, **kw)
+
+
 def _points(
     problem: TerritoryProblem,
     rows: NDArray[np.int64],
     size: NDArray[np.float64],
     colour: str,
     name: str,
-) -> go.Scattergeo:
+) -> Any:
     text = [
         f"{problem.unit_ids[i]}: potential {problem.potential[i]:,.0f}" for i in rows
     ]
-    return go.Scattergeo(
-        lat=problem.unit_lat[rows],
-        lon=problem.unit_lon[rows],
+    return _trace(
+        problem,
+        problem.unit_lat[rows],
+        problem.unit_lon[rows],
         mode="markers",
         marker={"size": size[rows], "color": colour, "opacity": 0.75},
         name=name,
@@ -78,9 +103,10 @@ def _points(
 
 def _add_bases(fig: go.Figure, problem: TerritoryProblem) -> None:
     fig.add_trace(
-        go.Scattergeo(
-            lat=problem.rep_lat,
-            lon=problem.rep_lon,
+        _trace(
+            problem,
+            problem.rep_lat,
+            problem.rep_lon,
             mode="markers+text",
             marker={"size": 14, "color": "black", "symbol": "star"},
             text=list(problem.rep_ids),
@@ -103,10 +129,7 @@ def _layout(fig: go.Figure, problem: TerritoryProblem, views: list[str]) -> None
         )
     fig.update_layout(
         title="Territory alignment (switch before / after)",
-        geo={
-            "scope": "usa" if problem.coords == "latlon" else "world",
-            "fitbounds": "locations",
-        },
+        geo={"scope": _scope(problem), "fitbounds": "locations"},
         updatemenus=[{"buttons": buttons, "direction": "right", "x": 0, "y": 1.08}],
         height=700,
         margin={"l": 0, "r": 0, "t": 60, "b": 0},

@@ -124,3 +124,12 @@ def test_contiguous_counties(tmp_path: Path) -> None:
     for rep in frame["rep_id"].unique():
         members = (frame["rep_id"] == rep).to_numpy()
         assert components(len(frame), edges, members) == 1
+
+
+def test_map_of_planar_data_uses_plain_axes(make_problem) -> None:  # type: ignore[no-untyped-def]
+    from spmopt.territory.mapplot import alignment_figure
+
+    p = make_problem(1, n_units=6, n_reps=2, with_current=True)
+    fig = alignment_figure(p, p.current)
+    assert {trace.type for trace in fig.data} == {"scatter"}
+    assert len(fig.data) == 2 * 2 + 1  # reps x (after, before) + bases
