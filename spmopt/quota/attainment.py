@@ -71,12 +71,22 @@ class AttainmentResult:
         Simulated mean bookings, currency.
     n_scenarios : int
         Scenarios drawn per rep.
+    share_by_scenario : ndarray of shape (n_scenarios,)
+        Share of reps reaching quota in each scenario.
     """
 
     p_attain: NDArray[np.float64]
     mean_attainment: NDArray[np.float64]
     mean_bookings: NDArray[np.float64]
     n_scenarios: int
+    share_by_scenario: NDArray[np.float64]
+
+    def share_quantiles(self) -> tuple[float, float, float]:
+        """P10, P50, P90 over scenarios of the share of reps attaining."""
+        if self.share_by_scenario.size == 0:
+            return (0.0, 0.0, 0.0)
+        p10, p50, p90 = np.percentile(self.share_by_scenario, [10, 50, 90])
+        return (float(p10), float(p50), float(p90))
 
     @property
     def share_expected_to_attain(self) -> float:
@@ -183,6 +193,7 @@ def simulate_attainment(
     n_scenarios: int = 10_000,
     seed: int | np.random.Generator = 0,
     deals: OpenDeals | None = None,
+    market_correlation: float = 0.0,
 ) -> AttainmentResult:
     """Estimate each rep's probability of reaching quota.
 
@@ -207,29 +218,39 @@ def simulate_attainment(
         Open pipeline: each deal adds its amount to its rep's bookings with
         its win probability (independently). The potential then describes
         the bookings not yet in the pipeline.
+    market_correlation : float, default 0
+        Correlation in [0, 1) of the reps' normal scores through one
+        market factor per scenario. Each rep's chance of attaining is
+        unchanged; good and bad years for everyone widen the spread of
+        the share attaining.
 
     Returns
     -------
     AttainmentResult
     """
-    # TODO(#5): reps are drawn independently; a shared market factor would
-    # widen the spread of the share attaining (per-rep probabilities hold).
     q = np.asarray(quota, dtype=float)
     rng = np.random.default_rng(seed)
-    hits = np.zeros(q.size)
-    booked = np.zeros(q.size)
+    market = rng.standard_normal(n_scenarios) if market_correlation > 0 else None
+    hits, booked = np.zeros(q.size), np.zeros(q.size)
+    per_scenario = np.zeros(n_scenarios)
     step = max(1, _CHUNK_CELLS // max(1, n_scenarios))
     for start in range(0, q.size, step):
         part = slice(start, min(q.size, start + step))
         z = rng.standard_normal((n_scenarios, part.stop - part.start))
+        if market is not None:
+            rho = market_correlation
+            z = np.sqrt(rho) * market[:, None] + np.sqrt(1 - rho) * z
         draws = _draw(z, part, mean, cv, distribution, quantiles)
         if deals is not None:
             deals.add_wins(draws, part, rng)
-        hits[part] = (draws >= q[part]).sum(axis=0)
+        attained = draws >= q[part]
+        hits[part] = attained.sum(axis=0)
+        per_scenario += attained.sum(axis=1)
         booked[part] = draws.mean(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_att = np.where(q > 0, booked / q, np.nan)
-    return AttainmentResult(hits / n_scenarios, mean_att, booked, n_scenarios)
+    share = per_scenario / max(1, q.size)
+    return AttainmentResult(hits / n_scenarios, mean_att, booked, n_scenarios, share)
 
 
 def _draw(

@@ -51,12 +51,16 @@ class AttainmentConfig(Config):
     Each rep's period bookings are drawn around their ramped potential:
     lognormal or normal with coefficient of variation ``cv``, or, when the
     reps table has P10/P50/P90 columns, a two-piece distribution through
-    those three quantiles.
+    those three quantiles. ``market_correlation`` links the reps through
+    one market factor per scenario (each rep's own chance is unchanged).
     """
 
     distribution: Literal["lognormal", "normal"] = "lognormal"
     cv: float = Field(0.3, gt=0.0, le=5.0, description="Std dev / mean of bookings.")
     n_scenarios: int = Field(10_000, ge=100, le=1_000_000)
+    market_correlation: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Shared market factor between reps."
+    )
 
 
 class PhasingConfig(Config):

@@ -84,6 +84,7 @@ def attainment(
         n_scenarios=settings.n_scenarios,
         seed=seed,
         deals=deals,
+        market_correlation=settings.market_correlation,
     )
 
 
@@ -190,8 +191,12 @@ def _attainment_summary(sim: AttainmentResult, cfg: QuotaConfig) -> dict[str, An
         label = "two-piece (lognormal or linear) through P10/P50/P90 times ramp"
     else:
         label = f"{settings.distribution}, cv {settings.cv:g}, mean ramped potential"
+    p10, _, p90 = sim.share_quantiles()
     return {
         "share_expected_to_attain": round(sim.share_expected_to_attain, 6),
+        "share_attaining_p10": round(p10, 6),
+        "share_attaining_p90": round(p90, 6),
+        "market_correlation": settings.market_correlation,
         "mc_standard_error": round(sim.standard_error, 6),
         "n_scenarios": sim.n_scenarios,
         "attainment_distribution": label,

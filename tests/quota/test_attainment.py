@@ -99,3 +99,19 @@ def test_quantile_draws_with_zero_p10_keep_the_percentiles() -> None:
     assert np.all(draws >= 0)
     got = np.percentile(draws[:, 0], [10, 50, 90])
     np.testing.assert_allclose(got, [0.0, 100.0, 250.0], rtol=0.01, atol=1.0)
+
+
+def test_market_factor_keeps_each_rep_but_widens_the_share() -> None:
+    n_reps, mean, cv = 50, np.full(50, 100.0), 0.3
+    quota = np.full(n_reps, 100.0)
+    alone = simulate_attainment(quota, mean, cv, "normal", n_scenarios=20_000, seed=4)
+    linked = simulate_attainment(
+        quota, mean, cv, "normal", n_scenarios=20_000, seed=4, market_correlation=0.5
+    )
+    exact = closed_form_p_attain(quota, mean, cv, "normal")
+    assert np.all(np.abs(linked.p_attain - exact) <= _tolerance(exact, 20_000))
+    independent_var = 0.25 / n_reps
+    assert alone.share_by_scenario.var() == pytest.approx(independent_var, rel=0.1)
+    assert linked.share_by_scenario.var() > 10 * independent_var
+    low, _, high = linked.share_quantiles()
+    assert low < 0.3 and high > 0.7
