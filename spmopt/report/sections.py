@@ -202,37 +202,25 @@ def _mlflow(metrics: dict[str, Any], folder: Path, options: Options) -> str:
 
 
 def quota(folder: Path, prefix: str, options: Options) -> list[str]:
-    """Quota distribution and attainment probabilities."""
+    """Quota distribution, quota against potential, attainment probabilities."""
     summary = read_json(folder / "summary.json")
     quotas = read_csv(folder / "quotas.csv")
     parts = [key_values(summary)]
     if quotas is None:
         return [*parts, missing("quotas.csv is empty.")]
-    parts.append(_quota_fairness(quotas))
     ordered = quotas.sort_values("quota", ascending=False)
-    chart = figs.bar_chart(
-        ordered["rep_id"], ordered["quota"], "Quota per rep", "quota", False
-    )
-    parts.append(figure(chart, f"{prefix}-quotas"))
+    reps = ordered["rep_id"]
+    parts.append(_quota_fairness(quotas))
+    charts = [("quotas", ordered["quota"], "Quota per rep", "quota", 420)]
     if "potential" in quotas:
         ratio = ordered["quota"] / ordered["potential"].where(ordered["potential"] > 0)
-        chart = figs.bar_chart(
-            ordered["rep_id"],
-            ratio,
-            "Quota relative to potential",
-            "quota / potential",
-            False,
-        )
-        parts.append(figure(chart, f"{prefix}-fairness", 360))
+        charts.append(("fairness", ratio, "Quota relative to potential", "ratio", 360))
     if "p_attain" in quotas:
-        chart = figs.bar_chart(
-            ordered["rep_id"],
-            ordered["p_attain"],
-            "P(attain quota)",
-            "probability",
-            False,
-        )
-        parts.append(figure(chart, f"{prefix}-attain"))
+        p_attain = ordered["p_attain"]
+        charts.append(("attain", p_attain, "P(attain quota)", "probability", 420))
+    for key, values, title, axis, height in charts:
+        chart = figs.bar_chart(reps, values, title, axis, False)
+        parts.append(figure(chart, f"{prefix}-{key}", height))
     return [*parts, heading("Quotas"), table(ordered)]
 
 
