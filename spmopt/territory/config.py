@@ -110,6 +110,19 @@ class DisruptionSpec(Config):
     budget: float = Field(ge=0, le=1)
 
 
+class DistanceTableSpec(Config):
+    """Unit-to-rep distances or travel times supplied as a long table.
+
+    Pairs missing from the table may not be used (except a unit's current
+    or locked owner, which falls back to the coordinate distance).
+    """
+
+    table: TablePath
+    unit_id: str = "unit_id"
+    rep_id: str = "rep_id"
+    value: str = "distance"
+
+
 class ContiguitySpec(Config):
     """Keep every territory connected.
 
@@ -215,6 +228,7 @@ class TerritoryConfig(Config):
     disruption: DisruptionSpec | None = None
     locked: bool = True
     contiguity: ContiguitySpec | None = None
+    distances: DistanceTableSpec | None = None
     objective: ObjectiveSpec = ObjectiveSpec()
     solver: SolverSpec = SolverSpec()
     pareto: ParetoSpec = ParetoSpec()

@@ -300,7 +300,7 @@ class AlignmentModel:
             cost[rows, p.current[rows]] -= moved[rows]
         self._cost = cost
         self._cost_factor = cost_scale(np.where(self.allowed, cost, 0.0))
-        coef = to_int(cost, self._cost_factor)
+        coef = to_int(np.where(self.allowed, cost, 0.0), self._cost_factor)
         keys = list(self.x)
         self.model.minimize(
             cp_model.LinearExpr.weighted_sum(
@@ -434,7 +434,7 @@ def allowed_pairs(
     -------
     ndarray of bool, shape (n_units, n_reps)
     """
-    mask = nearest_mask(problem.distance, k_nearest)
+    mask = nearest_mask(problem.distance, k_nearest) & np.isfinite(problem.distance)
     for owners in (problem.current, problem.locked):
         rows = np.flatnonzero(owners != NO_REP)
         mask[rows, owners[rows]] = True

@@ -100,6 +100,11 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
     distance = _distance(cfg.units.coords, lat, lon, reps)
     current = _current_owners(cfg, units, rep_index, distance)
     locked = _owner_column(units, cfg.units.locked_owner, rep_index, "locked owner")
+    if cfg.distances is not None:
+        table = _distance_table(cfg, units[cfg.units.id], rep_index)
+        distance = _merge_distances(
+            table, distance, current, locked, units[cfg.units.id]
+        )
     return TerritoryProblem(
         unit_ids=units[cfg.units.id].to_numpy(dtype=object),
         rep_ids=reps["rep_id"].to_numpy(dtype=object),
@@ -244,6 +249,48 @@ def _distance(
     if coords == "xy":
         return euclidean(lat, lon, reps["lat"], reps["lon"])
     return haversine_km(lat, lon, reps["lat"], reps["lon"])
+
+
+def _distance_table(
+    cfg: TerritoryConfig, unit_ids: pd.Series, rep_index: dict[str, int]
+) -> NDArray[np.float64]:
+    spec = cfg.distances
+    assert spec is not None
+    table = "distance table"
+    schema = {spec.unit_id: "str", spec.rep_id: "str", spec.value: "float"}
+    frame = check_schema(load_table(spec.table, name=table), schema, table)
+    require_nonnegative(frame, spec.value, table)
+    _check_known(frame[spec.rep_id], rep_index, table, spec.rep_id)
+    unit_index = {u: i for i, u in enumerate(unit_ids)}
+    frame = frame[frame[spec.unit_id].isin(unit_index)]
+    out = np.full((len(unit_ids), len(rep_index)), np.inf)
+    rows = frame[spec.unit_id].map(unit_index).to_numpy(dtype=int)
+    cols = frame[spec.rep_id].map(rep_index).to_numpy(dtype=int)
+    out[rows, cols] = frame[spec.value].to_numpy(dtype=float)
+    return out
+
+
+def _merge_distances(
+    table: NDArray[np.float64],
+    coords: NDArray[np.float64],
+    current: NDArray[np.int64],
+    locked: NDArray[np.int64],
+    unit_ids: pd.Series,
+) -> NDArray[np.float64]:
+    out = table.copy()
+    for owners in (current, locked):
+        rows = np.flatnonzero(
+            (owners != NO_REP)
+            & ~np.isfinite(out[np.arange(len(out)), np.maximum(owners, 0)])
+        )
+        out[rows, owners[rows]] = coords[rows, owners[rows]]
+    orphan = np.flatnonzero(~np.isfinite(out).any(axis=1))
+    if orphan.size:
+        raise DataError(
+            f"distance table: unit {unit_ids.iloc[orphan[0]]!r} has no distance to "
+            f"any rep ({orphan.size} such unit(s))"
+        )
+    return out
 
 
 def _current_owners(

@@ -105,3 +105,44 @@ def test_bad_tolerance_names_field() -> None:
     }
     with pytest.raises(ConfigError, match=r"balance\.0\.tolerance"):
         parse_config(TerritoryConfig, data)
+
+
+def test_distance_table_overrides_and_restricts(tmp_path: Path) -> None:
+    (tmp_path / "drive.csv").write_text(
+        "unit_id,rep_id,minutes\na,ATL,5\nb,ATL,7\nb,MIA,700\nc,MIA,9\nd,MIA,12\n"
+    )
+    spec = {"table": "drive.csv", "value": "minutes"}
+    p = build_problem(config(tmp_path, distances=spec))
+    assert p.distance[0, 0] == 5 and np.isinf(p.distance[0, 1])
+    assert p.distance[1, 1] == 700
+    from spmopt.territory.model import allowed_pairs
+
+    assert allowed_pairs(p, None).tolist() == [
+        [True, False],
+        [True, True],
+        [False, True],
+        [False, True],
+    ]
+
+
+def test_distance_table_unit_without_any_pair(tmp_path: Path) -> None:
+    (tmp_path / "drive.csv").write_text("unit_id,rep_id,distance\na,ATL,5\n")
+    cfg = config(tmp_path, distances={"table": "drive.csv"})
+    units = cfg.units.model_copy(update={"current_owner": None})
+    with pytest.raises(DataError, match="has no distance to any rep"):
+        build_problem(cfg.model_copy(update={"units": units}))
+
+
+def test_solve_with_distance_table(tmp_path: Path) -> None:
+    from spmopt.territory.job import solve_config
+
+    (tmp_path / "drive.csv").write_text(
+        "unit_id,rep_id,minutes\na,ATL,5\nb,ATL,7\nb,MIA,1\nc,MIA,9\nd,MIA,12\n"
+        "d,ATL,1\n"
+    )
+    cfg = config(tmp_path, distances={"table": "drive.csv", "value": "minutes"})
+    cfg = cfg.model_copy(update={"balance": [], "locked": False, "capacity": False})
+    units = cfg.units.model_copy(update={"current_owner": None})
+    problem, result = solve_config(cfg.model_copy(update={"units": units}))
+    assert problem.rep_ids[result.assignment].tolist() == ["ATL", "MIA", "MIA", "ATL"]
+    assert result.objective == pytest.approx(5 + 1 + 9 + 1)
