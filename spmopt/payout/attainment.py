@@ -183,6 +183,8 @@ class DealAttainment(Config):
         ``win_probability`` (in [0, 1]) and the pay period: ``period``
         (1-based) or ``close_date`` (needs ``plan.year_start``); with
         neither, a one-period plan puts every deal in its only period.
+        Optional ``tag`` and ``units`` columns feed the plan's SPIFs, which
+        are then priced deal by deal too.
     market_sigma : float
         Standard deviation of the shared log-odds shift (0 = independent).
     """
@@ -194,6 +196,7 @@ class DealAttainment(Config):
     amount_column: str = "amount"
     probability_column: str = "win_probability"
     _deals: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
+    _spifs: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -212,7 +215,8 @@ class DealAttainment(Config):
             self.amount_column: "float",
             self.probability_column: "float",
         }
-        optional = {"period": "int", "close_date": "date"}
+        optional = {"period": "int", "close_date": "date", "tag": "str"}
+        optional["units"] = "float"
         frame = check_schema(frame, schema, "pipeline", optional=optional)
         require_nonnegative(frame, self.amount_column, "pipeline")
         p = frame[self.probability_column]
@@ -228,11 +232,23 @@ class DealAttainment(Config):
             "quota": quotas[:, m, :].ravel(),
             "total_quota": np.asarray(quotas[:, m, :].sum()),
         }
+        self._spifs = _spif_weights(frame, plan)
 
     def draw(
         self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
     ) -> np.ndarray:
         """Attainment array of shape (n_scenarios, n_reps, n_periods)."""
+        return self.draw_detail(rng, n_scenarios, n_reps, n_periods)[0]
+
+    def draw_detail(
+        self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Attainment and, per SPIF, the deals (or units) won per period.
+
+        Returns the attainment array of shape (n_scenarios, n_reps,
+        n_periods) and ``{"spif:<name>": counts}`` with counts of the same
+        shape, from the same random draws as :meth:`draw`.
+        """
         from scipy import sparse
 
         deals = self._deals
@@ -240,16 +256,40 @@ class DealAttainment(Config):
         logit -= np.log1p(-np.clip(deals["p"], 1e-12, 1 - 1e-12))
         shift = rng.standard_normal((n_scenarios, 1)) * self.market_sigma
         chance = 1.0 / (1.0 + np.exp(-(logit[None, :] + shift)))
-        won = (rng.random((n_scenarios, len(logit))) < chance).astype(float)
-        n_cells = n_reps * n_periods
-        place = sparse.csr_matrix(
-            (deals["amount"], (np.arange(len(logit)), deals["cell"])),
-            shape=(len(logit), n_cells),
-        )
-        amount = np.asarray((sparse.csr_matrix(won) @ place).todense())
+        won = sparse.csr_matrix(rng.random((n_scenarios, len(logit))) < chance)
+        shape = (len(logit), n_reps * n_periods)
+        rows = np.arange(len(logit))
+
+        def per_cell(weights: np.ndarray) -> np.ndarray:
+            place = sparse.csr_matrix((weights, (rows, deals["cell"])), shape=shape)
+            total = np.asarray((won.astype(float) @ place).todense())
+            return total.reshape(n_scenarios, n_reps, n_periods)
+
+        amount = per_cell(deals["amount"]).reshape(n_scenarios, -1)
         quota = deals["quota"]
         att = np.divide(amount, quota, out=np.zeros_like(amount), where=quota > 0)
-        return att.reshape(n_scenarios, n_reps, n_periods)
+        counts = {key: per_cell(w) for key, w in self._spifs.items()}
+        return att.reshape(n_scenarios, n_reps, n_periods), counts
+
+
+def _spif_weights(frame: Any, plan: Any) -> dict[str, np.ndarray]:
+    """Per SPIF, what each pipeline deal adds to its count when won."""
+    tags = frame["tag"] if "tag" in frame.columns else None
+    units = frame["units"] if "units" in frame.columns else None
+    out = {}
+    for spif in plan.spifs:
+        if spif.curve.basis == "units":
+            weight = np.zeros(len(frame)) if units is None else units.fillna(0.0)
+            weight = np.asarray(weight, dtype=float)
+        else:
+            weight = np.ones(len(frame))
+        if spif.tag is not None:
+            match = np.zeros(len(frame), dtype=bool)
+            if tags is not None:
+                match = (tags == spif.tag).fillna(False).to_numpy(dtype=bool)
+            weight = weight * match
+        out[f"spif:{spif.name}"] = weight
+    return out
 
 
 def _check_range(values: Any, column: str) -> None:

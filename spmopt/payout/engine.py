@@ -10,9 +10,10 @@ year-to-date amounts into period payments (true-ups), then applies the
 plan-level gates, cap and floor and the draw. The reference calculator
 (:mod:`spmopt.payout.reference`) is the oracle it is tested against.
 
-Credit-level features (SPIFs, clawbacks, per-credit tiers, splits) need
-deals, not totals; the engine refuses plans whose measures tier each
-credit separately and leaves SPIFs and clawbacks to the calculator.
+Credit-level features need deals, not totals: the engine refuses plans
+whose measures tier each credit separately, prices SPIFs only from the
+per-period counts it is given (``spif:<name>`` inputs) and leaves
+clawbacks and splits to the calculator.
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ class PayoutEngine:
     5. for ``ytd`` measures, payment = year-to-date amount minus what the
        earlier periods paid (never below 0 when shortfalls are held);
     6. sum over measures, plan gates, plan cap and floor per period;
+       plus SPIFs on the counts given (``spif:<name>`` inputs);
     7. the draw: ``paid = max(draw, earned - balance)`` for a recoverable
        draw, ``max(draw, earned)`` otherwise.
 
@@ -280,6 +282,8 @@ class PayoutEngine:
         """Price ``credited`` (measure name -> array (S, R, P)).
 
         Team measures (``team_of``) are filled from their source measure.
+        A key ``spif:<name>`` gives the deals (or units) SPIF ``<name>``
+        counts per rep and period; SPIFs without one pay nothing.
         """
         self.check_aggregate()
         credited = self._with_team_measures(credited)
@@ -310,6 +314,10 @@ class PayoutEngine:
                 cap_hit |= hit
         assert earned is not None
         earned = self._plan_limits(earned, quantities, cap_hit)
+        for spif in self.plan.spifs:
+            counts = quantities.spif_counts(spif.name)
+            if counts is not None:
+                earned += CurveArrays.from_curve(spif.curve)(counts)
         draw = self.book.active_share(self.plan.n_periods)
         opening = 0.0 if self.book.opening_draw is None else self.book.opening_draw
         paid, balance = apply_draw(earned, self.plan, draw, opening)
@@ -415,6 +423,11 @@ class _Quantities:
         self._cache: dict[tuple[str, int, bool], np.ndarray] = {}
         first = credited or attainment
         self.shape = tuple(next(iter(first.values())).shape)
+
+    def spif_counts(self, name: str) -> np.ndarray | None:
+        """Deals or units counted by SPIF ``name`` per period, if given."""
+        key = f"spif:{name}"
+        return self._credited.get(key, self._given.get(key))
 
     def credited(self, name: str) -> np.ndarray:
         """Credited quantity per period of measure ``name``, (S, R, P)."""

@@ -22,7 +22,11 @@ from spmopt._logging import logger
 from spmopt.config import Config, TablePath
 from spmopt.data import load_table
 from spmopt.errors import SpmoptWarning
-from spmopt.payout.attainment import AttainmentModel, LognormalAttainment
+from spmopt.payout.attainment import (
+    AttainmentModel,
+    DealAttainment,
+    LognormalAttainment,
+)
 from spmopt.payout.engine import PayoutEngine, RepBook, rep_book, sum_periods
 from spmopt.payout.plan import PlanConfig, load_plan
 from spmopt.runs import RunWriter
@@ -164,9 +168,15 @@ def _price_chunk(
     plan, book = engine.plan, engine.book
     credited = {}
     for m, measure in enumerate(plan.measures):
-        if measure.team_of is None:
-            att = model.draw(rng, size, book.n_reps, plan.n_periods)
-            credited[measure.name] = np.multiply(att, quotas[None, :, m, :], out=att)
+        if measure.team_of is not None:
+            continue
+        shape = (size, book.n_reps, plan.n_periods)
+        if isinstance(model, DealAttainment) and measure.name == plan.revenue:
+            att, counts = model.draw_detail(rng, *shape)
+            credited.update(counts)
+        else:
+            att = model.draw(rng, *shape)
+        credited[measure.name] = np.multiply(att, quotas[None, :, m, :], out=att)
     out = engine.evaluate(credited)
     yearly = out.paid[..., 0] if plan.n_periods == 1 else sum_periods(out.paid)
     revenue = credited[plan.revenue].sum(axis=(1, 2))
@@ -327,12 +337,15 @@ def load_inputs(cfg: SimulateConfig) -> tuple[PlanConfig, RepBook]:
     book = rep_book(plan, frame, rep_column=cfg.rep_column)
     PayoutEngine(plan, book).check_aggregate()
     cfg.attainment.prepare(plan, book)
-    if plan.spifs or plan.clawback is not None:
-        # TODO(#6): price SPIFs and clawbacks from simulated deals (kind: deals).
+    unpriced = [] if isinstance(cfg.attainment, DealAttainment) else ["SPIFs"]
+    unpriced = unpriced if plan.spifs else []
+    if plan.clawback is not None:
+        # TODO(#6): clawbacks need cancellations; simulate them deal by deal.
+        unpriced.append("clawbacks")
+    if unpriced:
         warnings.warn(
-            f"plan {plan.name!r} has SPIFs or a clawback; the simulator prices "
-            "measures, gates, caps, floors, true-ups and draws and counts SPIFs "
-            "and clawbacks as zero",
+            f"plan {plan.name!r}: the simulator counts {' and '.join(unpriced)} "
+            "as zero (SPIFs are priced only with attainment kind: deals)",
             SpmoptWarning,
             stacklevel=2,
         )

@@ -290,6 +290,11 @@ def plans(draw) -> dict:  # type: ignore[no-untyped-def]
             "amount": draw(st.sampled_from([100, 1_000])),
             "recoverable": draw(st.booleans()),
         }
+    if draw(st.booleans()):
+        spif = draw(curves("deals"))
+        if "points" in spif:
+            spif = {"basis": "deals", "tiers": [{"from": 0, "rate": 50}]}
+        plan["spifs"] = [{"name": "s", "curve": spif}]
     return plan
 
 
@@ -323,9 +328,14 @@ def engine_paid(
 ) -> np.ndarray:  # type: ignore[no-untyped-def]
     n_p = cfg.n_periods
     credited = {m.name: np.zeros((1, book.n_reps, n_p)) for m in cfg.measures}
+    if cfg.spifs:
+        credited["spif:s"] = np.zeros((1, book.n_reps, n_p))
     for c in credits:
         p = result.calendar.period_of(c.date)
-        credited[c.measure][0, book.rep_ids.index(c.rep_id), p] += float(c.amount)
+        r = book.rep_ids.index(c.rep_id)
+        credited[c.measure][0, r, p] += float(c.amount)
+        if cfg.spifs and c.measure == cfg.revenue:
+            credited["spif:s"][0, r, p] += 1.0
     return PayoutEngine(cfg, book).evaluate(credited).paid[0]
 
 

@@ -195,3 +195,39 @@ def test_every_example_config_runs(tmp_path: Path, name: str) -> None:
         headline = run_into(cfg, tmp_path / "out")
     assert headline["cost_p10"] <= headline["cost_p50"] <= headline["cost_p90"]
     assert headline["cost_mean"] > 0
+
+
+def test_deal_by_deal_simulation_prices_spifs(tmp_path: Path) -> None:
+    (tmp_path / "q.csv").write_text("rep_id,quota\nA,1000\nB,1000\n")
+    (tmp_path / "p.csv").write_text(
+        "rep_id,amount,win_probability,tag\n"
+        "A,500,1,big\nA,500,1,big\nB,300,0,big\nB,200,1,small\n"
+    )
+    spif = {
+        "name": "big",
+        "tag": "big",
+        "curve": {
+            "basis": "deals",
+            "application": "retroactive",
+            "tiers": [{"from": 0, "to": 1, "rate": 100}, {"from": 1, "rate": 300}],
+        },
+    }
+    data = {
+        "plan": {
+            "target_incentive": 1_000,
+            "spifs": [spif],
+            "measures": [{"name": "revenue", "curve": POINTS}],
+        },
+        "quotas": "q.csv",
+        "attainment": {"kind": "deals", "pipeline": "p.csv"},
+        "n_scenarios": 20,
+        "mlflow": {"enabled": False},
+    }
+    cfg = parse_config(SimulateConfig, data, base_dir=tmp_path)
+    with RunDir(tmp_path / "out", "payout-simulate", config=cfg) as run:
+        run_simulate(cfg, run.writer, 0)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    # A attains 100 % (1,000) and wins 2 tagged deals (retroactive 2 x 300);
+    # B attains 20 %: 0.2 on the points curve is 0.08 x 1,000.
+    assert summary["cost"]["p5"] == pytest.approx(1_000 + 600 + 80)
+    assert summary["cost"]["p95"] == pytest.approx(1_000 + 600 + 80)
