@@ -21,6 +21,7 @@ outputs per scenario (e.g. one payout per rep).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -300,14 +301,25 @@ class Summary:
     moments : Moments
     histogram : Histogram or None
         None for an output summarised by its moments only (``n_bins=0``).
-    samples : ndarray of shape (n, k) or None
-        Every sample in batch order when the run fits the exact-quantile
-        budget, else None.
+    parts : tuple of ndarray of shape (n_i, k), or None
+        Every sample, batch by batch, when the run fits the exact-quantile
+        budget, else None; :attr:`samples` joins them.
     """
 
     moments: Moments
     histogram: Histogram | None
-    samples: np.ndarray | None
+    parts: tuple[np.ndarray, ...] | None
+
+    @cached_property
+    def samples(self) -> np.ndarray | None:
+        """Every kept sample, shape (n, k), in batch order; None if not kept.
+
+        Batches are joined once, on first use, so merging many batches
+        copies each sample once rather than once per merge.
+        """
+        if self.parts is None:
+            return None
+        return np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]
 
     @classmethod
     def from_samples(
@@ -320,18 +332,19 @@ class Summary:
     ) -> Summary:
         """Summary of one batch, shape (n,) or (n, k); no histogram if n_bins=0."""
         x = as_columns(samples)
-        kept = x.copy() if keep_samples else None
+        kept = (x.copy(),) if keep_samples else None
         hist = Histogram.from_samples(x, low, high, n_bins) if n_bins else None
         return cls(Moments.from_samples(x), hist, kept)
 
     def merge(self, other: Summary) -> Summary:
         """Summary of both; samples kept only if both kept theirs."""
-        both = self.samples is not None and other.samples is not None
-        samples = np.concatenate([self.samples, other.samples]) if both else None
+        parts = None
+        if self.parts is not None and other.parts is not None:
+            parts = self.parts + other.parts
         hist = None
         if self.histogram is not None and other.histogram is not None:
             hist = self.histogram.merge(other.histogram)
-        return Summary(self.moments.merge(other.moments), hist, samples)
+        return Summary(self.moments.merge(other.moments), hist, parts)
 
     def binned(self) -> Histogram:
         """The histogram; ValueError for an output kept by its moments only."""
@@ -342,7 +355,7 @@ class Summary:
     @property
     def exact(self) -> bool:
         """True when quantiles come from every sample, not the histogram."""
-        return self.samples is not None
+        return self.parts is not None
 
     @property
     def count(self) -> int:

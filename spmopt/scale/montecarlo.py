@@ -167,7 +167,9 @@ def run_monte_carlo(
         moments only (mean, variance: no quantiles).
     exact_budget_bytes : int
         Keep every sample of an output (exact quantiles) when
-        ``n_scenarios * k * 8`` bytes fit in this budget.
+        ``n_scenarios * k * 8`` bytes fit in this budget (outputs with
+        ``n_bins`` 0 never keep samples). Joining the kept batches at the
+        end briefly needs the same again.
 
     Returns
     -------
@@ -207,8 +209,9 @@ def summarise_batch(
         if name not in spec.ranges:
             raise ConfigError(f"simulate returned output {name!r} not in the pilot")
         low, high = spec.ranges[name]
-        keep = spec.n_scenarios * x.shape[1] * 8 <= spec.exact_budget_bytes
-        summary = Summary.from_samples(x, low, high, spec.bins_of(name), keep)
+        bins = spec.bins_of(name)
+        fits = spec.n_scenarios * x.shape[1] * 8 <= spec.exact_budget_bytes
+        summary = Summary.from_samples(x, low, high, bins, fits and bins > 0)
         out[name] = (summary, np.ndim(raw[name]) == 2)
     return out
 
