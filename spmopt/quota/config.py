@@ -106,6 +106,19 @@ class OpenDealsConfig(Config):
     p_win_column: str = "p_win"
 
 
+class YtdConfig(Config):
+    """Re-set quotas for the rest of the period from bookings to date.
+
+    The company target left is ``target`` minus the reps' bookings so far;
+    it is split over the ``period_months - months_elapsed`` months left,
+    with potential scaled to those months and the ramp moved on by
+    ``months_elapsed``.
+    """
+
+    bookings_column: str = "bookings_ytd"
+    months_elapsed: int = Field(ge=1, le=59)
+
+
 class StretchConfig(Config):
     """Stretch mode: find the target at which a share of reps attains.
 
@@ -134,6 +147,8 @@ class QuotaConfig(Config):
         Also split each quota into quarters or months.
     open_deals : OpenDealsConfig, optional
         Open deals with win probabilities added to simulated bookings.
+    ytd : YtdConfig, optional
+        Mid-period re-set: quotas for the months left, from bookings so far.
     track : bool, default False
         Record parameters and headline figures in MLflow (experiment
         ``experiment``; ``tracking_uri``, else ``MLFLOW_TRACKING_URI``,
@@ -160,6 +175,7 @@ class QuotaConfig(Config):
     stretch: StretchConfig | None = None
     phasing: PhasingConfig | None = None
     open_deals: OpenDealsConfig | None = None
+    ytd: YtdConfig | None = None
     rep_id_column: str = "rep_id"
     potential_column: str = "potential"
     months_in_seat_column: str = "months_in_seat"
@@ -195,6 +211,14 @@ class QuotaConfig(Config):
             )
         if self.method != "potential" and self.history_column is None:
             raise ValueError(f"method {self.method!r} needs history_column")
+        if self.ytd is not None:
+            if self.ytd.months_elapsed >= self.period_months:
+                raise ValueError(
+                    f"ytd.months_elapsed {self.ytd.months_elapsed} must be below "
+                    f"period_months {self.period_months}"
+                )
+            if self.stretch is not None or self.target is None:
+                raise ValueError("ytd re-setting needs a target and no stretch")
         return self
 
     @model_validator(mode="after")

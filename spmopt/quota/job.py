@@ -9,6 +9,7 @@ import pandas as pd
 
 from spmopt._logging import logger
 from spmopt.data import check_schema, load_table
+from spmopt.errors import InfeasibleError
 from spmopt.quota.allocation import (
     AllocationResult,
     QuotaAllocator,
@@ -73,7 +74,7 @@ def attainment(
     settings = cfg.attainment
     quantiles = None
     if book.quantiles is not None:
-        p10, p50, p90 = (q * book.ramp for q in book.quantiles)
+        p10, p50, p90 = (q * book.ramp * book.period_share for q in book.quantiles)
         quantiles = (p10, p50, p90)
     return simulate_attainment(
         quota,
@@ -118,6 +119,27 @@ def stretch_target(
     return float(to_currency(np.array([target]), decimals)[0])
 
 
+def remaining_target(book: RepBook, cfg: QuotaConfig) -> float:
+    """``cfg.target``, less bookings to date when re-setting mid-period.
+
+    Raises
+    ------
+    InfeasibleError
+        If bookings to date already reach the target.
+    """
+    assert cfg.target is not None
+    if book.ytd is None:
+        return cfg.target
+    done = float(book.ytd.sum())
+    left = round(cfg.target - done, cfg.rounding_decimals)
+    if left <= 0:
+        raise InfeasibleError(
+            f"bookings to date {done:,.2f} already reach the target "
+            f"{cfg.target:,.2f}; nothing is left to allocate"
+        )
+    return left
+
+
 def quotas_table(
     book: RepBook,
     result: AllocationResult,
@@ -143,7 +165,10 @@ def quotas_table(
     cap = to_currency(result.cap_units, decimals)
     table["cap"] = cap if cfg.bounds.cap is not None else np.nan
     table["binding"] = result.binding
-    table["quota_to_potential"] = _ratio(quota, book.potential)
+    if book.ytd is not None:
+        table["bookings_ytd"] = book.ytd
+        table["full_period_quota"] = np.round(book.ytd + quota, 2)
+    table["quota_to_potential"] = _ratio(quota, book.potential * book.period_share)
     table["p_attain"] = np.round(sim.p_attain, 6)
     return table
 
@@ -180,6 +205,13 @@ def summary(
     }
     quota = to_currency(result.quota_units, cfg.rounding_decimals)
     info["fairness"] = fairness_summary(quota, book.ramped_potential, sim.p_attain)
+    if book.ytd is not None and cfg.ytd is not None:
+        info["ytd"] = {
+            "months_elapsed": cfg.ytd.months_elapsed,
+            "bookings_ytd": round(float(book.ytd.sum()), 2),
+            "remaining_target": target,
+            "company_target": cfg.target,
+        }
     if cfg.stretch is not None:
         info["stretch"] = _stretch_summary(cfg, target)
     return info
@@ -252,8 +284,7 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     if cfg.stretch is not None:
         target = stretch_target(book, cfg, seed, deals)
     else:
-        assert cfg.target is not None
-        target = cfg.target
+        target = remaining_target(book, cfg)
     result = allocate(book, cfg, target)
     quota = to_currency(result.quota_units, cfg.rounding_decimals)
     sim = attainment(book, quota, cfg, seed, deals)

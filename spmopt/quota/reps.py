@@ -31,6 +31,10 @@ class RepBook:
         P10, P50, P90 potential, currency (fully ramped).
     history : ndarray of float, shape (n_reps,), optional
         Last period's bookings of the territory, currency.
+    ytd : ndarray of float, shape (n_reps,), optional
+        Bookings so far in the period (mid-period re-set), currency.
+    period_share : float
+        Share of the period still to come (1 unless re-setting).
     """
 
     rep_id: np.ndarray
@@ -39,11 +43,13 @@ class RepBook:
     months_in_seat: np.ndarray | None = None
     quantiles: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     history: np.ndarray | None = None
+    ytd: np.ndarray | None = None
+    period_share: float = 1.0
 
     @property
     def ramped_potential(self) -> np.ndarray:
-        """Potential times ramp factor, currency."""
-        return self.potential * self.ramp
+        """Potential x ramp factor x period share, currency."""
+        return self.potential * self.ramp * self.period_share
 
 
 def read_reps(cfg: QuotaConfig) -> RepBook:
@@ -61,19 +67,25 @@ def read_reps(cfg: QuotaConfig) -> RepBook:
     numeric = [*_quantile_columns(cfg)]
     if cfg.history_column is not None:
         numeric.append(cfg.history_column)
+    if cfg.ytd is not None:
+        numeric.append(cfg.ytd.bookings_column)
     schema |= {c: "float" for c in numeric}
     frame = check_schema(frame, schema, _TABLE, optional=optional)
     require_unique(frame, cfg.rep_id_column, _TABLE)
     for column in [cfg.potential_column, *numeric]:
         require_nonnegative(frame, column, _TABLE)
     months = _months_in_seat(frame, cfg)
+    elapsed = 0 if cfg.ytd is None else cfg.ytd.months_elapsed
+    left = cfg.period_months - elapsed
     return RepBook(
         rep_id=frame[cfg.rep_id_column].to_numpy(dtype=str),
         potential=frame[cfg.potential_column].to_numpy(dtype=float),
-        ramp=ramp_factor(cfg.ramp, months, cfg.period_months),
+        ramp=ramp_factor(cfg.ramp, months + elapsed, left),
         months_in_seat=months if cfg.months_in_seat_column in frame else None,
         quantiles=_quantiles(frame, cfg),
         history=_column(frame, cfg.history_column),
+        ytd=_column(frame, None if cfg.ytd is None else cfg.ytd.bookings_column),
+        period_share=left / cfg.period_months,
     )
 
 

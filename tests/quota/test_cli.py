@@ -227,3 +227,40 @@ def test_runner_on_a_territories_table_from_a_plain_dict(tmp_path: Path) -> None
     assert headline["quota_sum"] == 9000000
     assert quotas["quota"].tolist() == [4680000, 4320000, 0]
     assert quotas["rep_id"].iloc[2] == "'=BAD"  # spreadsheet-safe
+
+
+def test_midyear_reset_splits_what_is_left_of_the_target(tmp_path: Path) -> None:
+    config = REPO / "configs" / "quota" / "small_team_midyear.yaml"
+    out = tmp_path / "h2"
+    assert main(["quota", "set", str(config), "--out", str(out)]) == 0
+    quotas = pd.read_csv(out / "quotas.csv", dtype={"quota": str, "bookings_ytd": str})
+    left = sum(map(Decimal, quotas["quota"]))
+    done = sum(map(Decimal, quotas["bookings_ytd"]))
+    assert left + done == Decimal("14250000.00")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ytd"]["remaining_target"] == float(left)
+
+
+@pytest.mark.parametrize(
+    ("table", "fields", "message"),
+    [
+        (
+            "rep_id,potential,bookings_ytd\nA,600,700\nB,900,400\n",
+            {"ytd": {"months_elapsed": 6}},
+            "bookings to date 1,100.00 already reach the target 1,000.00",
+        ),
+        (GOOD, {"ytd": {"months_elapsed": 6}}, "missing column(s) ['bookings_ytd']"),
+        (GOOD, {"ytd": {"months_elapsed": 12}}, "must be below period_months 12"),
+    ],
+)
+def test_broken_midyear_reset(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    table: str,
+    fields: dict[str, object],
+    message: str,
+) -> None:
+    path = _write(tmp_path, table, **fields)
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
