@@ -504,7 +504,8 @@ def diff_periods(x: np.ndarray) -> np.ndarray:
     """Period-on-period change along the last axis (first period as is)."""
     out = np.empty_like(x)
     out[..., 0] = x[..., 0]
-    np.subtract(x[..., 1:], x[..., :-1], out=out[..., 1:])
+    for p in range(1, x.shape[-1]):  # long rows, not a short inner axis
+        np.subtract(x[..., p], x[..., p - 1], out=out[..., p])
     return out
 
 
@@ -552,11 +553,14 @@ def apply_draw(
     if draw is None:
         return earned, balance
     balance = balance + opening
-    amount = np.broadcast_to(draw.amount * np.asarray(active), earned.shape)
+    amount = draw.amount * np.asarray(active, dtype=float)
     if not draw.recoverable:
         return np.maximum(earned, amount), balance
     paid = np.empty_like(earned)
     for p in range(earned.shape[-1]):
-        paid[..., p] = np.maximum(amount[..., p], earned[..., p] - balance)
-        balance = balance + paid[..., p] - earned[..., p]
+        due = amount[..., p] if amount.ndim else amount
+        np.subtract(earned[..., p], balance, out=paid[..., p])
+        np.maximum(paid[..., p], due, out=paid[..., p])
+        balance += paid[..., p]
+        balance -= earned[..., p]
     return paid, balance
