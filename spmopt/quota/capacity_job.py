@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.data import check_schema, load_table, require_nonnegative
 from spmopt.errors import InfeasibleError
 from spmopt.quota.capacity import (
     CapacityPlanner,
@@ -21,6 +22,8 @@ from spmopt.quota.config import CapacityConfig
 from spmopt.runs import RunWriter
 
 _MAX_ROUNDS = 30
+_RAMPED = 1000
+"""Months in seat assumed for reps listed without one (past any ramp)."""
 HEADLINE_KEYS = (
     "mode",
     "target",
@@ -49,20 +52,44 @@ def workforce_from(cfg: CapacityConfig) -> Workforce:
 
 
 def existing_reps(cfg: CapacityConfig) -> np.ndarray:
-    """Months in seat of every rep at the start of the plan."""
+    """Months in seat of every rep at the start of the plan.
+
+    Reps listed in ``reps_in_seat`` plus one per row of the ``reps`` table
+    (fully ramped when it has no months-in-seat column).
+
+    Raises
+    ------
+    DataError
+        For a missing file, an empty table or a negative or non-numeric
+        months in seat.
+    """
     tenures = [c.months_in_seat for c in cfg.reps_in_seat for _ in range(c.count)]
+    if cfg.reps is not None:
+        tenures += _tenures_from_table(cfg.reps, cfg.months_in_seat_column)
     return np.asarray(tenures, dtype=np.int64)
 
 
+def _tenures_from_table(ref: str, column: str) -> list[int]:
+    frame = load_table(ref, name="reps")
+    frame = check_schema(frame, {}, "reps", optional={column: "float"})
+    if column not in frame:
+        return [_RAMPED] * len(frame)
+    require_nonnegative(frame, column, "reps")
+    return [int(m) for m in np.floor(frame[column].to_numpy(dtype=float))]
+
+
 def choose_hires(
-    cfg: CapacityConfig, workforce: Workforce, target: float | None = None
+    cfg: CapacityConfig,
+    workforce: Workforce,
+    existing: np.ndarray,
+    target: float | None = None,
 ) -> CapacityResult:
     """Plan mode: hires reaching ``target`` (default ``cfg.target``) in
     expectation; reverse mode: the hires as given."""
     if cfg.hires is None:
         planner = CapacityPlanner(
             workforce,
-            existing_reps(cfg),
+            existing,
             cfg.hiring_lag_months,
             cfg.max_hires_per_month,
         )
@@ -75,17 +102,21 @@ def choose_hires(
 
 
 def simulate_plan(
-    cfg: CapacityConfig, workforce: Workforce, hires: np.ndarray, seed: int
+    cfg: CapacityConfig,
+    workforce: Workforce,
+    existing: np.ndarray,
+    hires: np.ndarray,
+    seed: int,
 ) -> np.ndarray:
     """Total plan bookings per scenario (seeded), currency."""
     settings = cfg.simulation
     return simulate_bookings(
-        workforce, existing_reps(cfg), hires, settings.cv, settings.n_scenarios, seed
+        workforce, existing, hires, settings.cv, settings.n_scenarios, seed
     )
 
 
 def plan_hires(
-    cfg: CapacityConfig, workforce: Workforce, seed: int
+    cfg: CapacityConfig, workforce: Workforce, existing: np.ndarray, seed: int
 ) -> tuple[CapacityResult, np.ndarray, float | None]:
     """Hires, simulated totals and the expected bookings planned for.
 
@@ -94,8 +125,8 @@ def plan_hires(
     ``1 - confidence`` quantile until the target is reached with that
     probability (at most 30 rounds, same random draws each round).
     """
-    result = choose_hires(cfg, workforce)
-    totals = simulate_plan(cfg, workforce, result.hires, seed)
+    result = choose_hires(cfg, workforce, existing)
+    totals = simulate_plan(cfg, workforce, existing, result.hires, seed)
     if cfg.confidence is None or cfg.target is None:
         return result, totals, cfg.target
     planned = cfg.target
@@ -105,13 +136,13 @@ def plan_hires(
         low = float(np.quantile(totals, 1 - cfg.confidence))
         planned += max(cfg.target - low, 0.001 * cfg.target)
         try:
-            result = choose_hires(cfg, workforce, planned)
+            result = choose_hires(cfg, workforce, existing, planned)
         except InfeasibleError as exc:
             raise InfeasibleError(
                 f"confidence {cfg.confidence:g} needs about {planned:,.0f} of "
                 f"expected bookings, which the hiring limits cannot reach: {exc}"
             ) from None
-        totals = simulate_plan(cfg, workforce, result.hires, seed)
+        totals = simulate_plan(cfg, workforce, existing, result.hires, seed)
     raise InfeasibleError(
         f"confidence {cfg.confidence:g} not reached after {_MAX_ROUNDS} rounds "
         f"(planning for {planned:,.0f} expected bookings)"
@@ -143,7 +174,6 @@ def capacity_summary(
         "target": cfg.target,
         "total_hires": int(result.hires.sum()),
         "hires_by_month": result.hires.tolist(),
-        "starting_headcount": int(existing_reps(cfg).size),
         "ending_expected_headcount": round(float(table["expected_headcount"][-1]), 4),
         "expected_rep_months": round(rep_months, 4),
         "expected_bookings": round(float(table["expected_bookings"].sum()), 2),
@@ -179,11 +209,12 @@ def run_capacity(cfg: CapacityConfig, out: RunWriter, seed: int) -> dict[str, An
         p_reach_target, ending_expected_headcount.
     """
     workforce = workforce_from(cfg)
-    result, totals, planned = plan_hires(cfg, workforce, seed)
     existing = existing_reps(cfg)
+    result, totals, planned = plan_hires(cfg, workforce, existing, seed)
     table = plan_table(workforce, existing, result.hires, cfg.hiring_lag_months)
     out.write_csv("headcount_plan.csv", plan_frame(table))
     info = capacity_summary(cfg, result, table, totals)
+    info["starting_headcount"] = int(existing.size)
     info["confidence"] = cfg.confidence
     info["planned_expected_bookings"] = None if planned is None else round(planned, 2)
     out.write_json("summary.json", info)

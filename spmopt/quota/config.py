@@ -278,6 +278,12 @@ class CapacityConfig(Config):
         Share of reps leaving in a year, in [0, 1).
     hiring_lag_months : int
         Months from opening a requisition to the hire's first month.
+    reps_in_seat : list of CohortConfig
+        Reps at the start of the plan, by tenure.
+    reps : TablePath, optional
+        A reps table (e.g. ``quotas.csv``); one rep per row, tenure from
+        ``months_in_seat_column`` (fully ramped when absent). Added to
+        ``reps_in_seat``.
     seasonality : list of 12 float, optional
         Relative bookings by month of the year, plan month 1 first
         (rescaled to mean 1).
@@ -295,6 +301,8 @@ class CapacityConfig(Config):
     attrition_annual: float = Field(0.2, ge=0.0, lt=1.0)
     hiring_lag_months: int = Field(3, ge=0, le=24)
     reps_in_seat: list[CohortConfig] = Field(default_factory=list)
+    reps: TablePath | None = None
+    months_in_seat_column: str = "months_in_seat"
     max_hires_per_month: int | None = Field(None, ge=1)
     confidence: float | None = Field(None, gt=0.0, lt=1.0)
     seasonality: list[float] | None = Field(None, min_length=12, max_length=12)

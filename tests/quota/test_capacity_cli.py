@@ -102,3 +102,26 @@ def test_confidence_beyond_the_hiring_limits_is_explained(
     assert main(["quota", "capacity", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "confidence 0.8 needs about" in err and "max_hires_per_month 4" in err
+
+
+def test_reps_in_seat_can_come_from_a_reps_table(tmp_path: Path) -> None:
+    cfg = {**BASE, "reps": str(CONFIGS / "reps_small.csv"), "ramp": [0.5, 0.8]}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "o"
+    assert main(["quota", "capacity", str(path), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    plan = pd.read_csv(out / "headcount_plan.csv")
+    assert summary["starting_headcount"] == 12
+    # R05 (0 months) and R12 (1 month) are still ramping in month 1
+    assert plan["ramped_fte"].iloc[0] == pytest.approx(10 + 0.5 + 0.8)
+
+
+def test_negative_tenure_in_the_reps_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "reps.csv").write_text("rep_id,months_in_seat\nA,-3\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "reps": "reps.csv"}))
+    assert main(["quota", "capacity", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "'months_in_seat' must be a number >= 0" in capsys.readouterr().err
