@@ -141,11 +141,15 @@ class ObjectiveSpec(Config):
 
     ``compactness`` sums unit-to-base distance (km for lat/lon, weighted by
     ``distance_weight``); ``disruption_penalty`` adds that many distance
-    units per unit of moved measure (see :class:`DisruptionSpec`).
+    units per unit of moved measure (see :class:`DisruptionSpec`);
+    ``balance_penalty`` adds that many per unit of total absolute deviation
+    of ``balance_measure`` from the reps' targets.
     """
 
     distance_weight: Literal["none", "potential", "workload"] = "none"
     disruption_penalty: float = Field(0.0, ge=0)
+    balance_measure: MeasureName = "potential"
+    balance_penalty: float = Field(0.0, ge=0)
 
 
 class SolverSpec(Config):

@@ -47,6 +47,8 @@ def build_model(
         cfg.objective.distance_weight,
         penalty_measure,
         cfg.objective.disruption_penalty if problem.has_current else 0.0,
+        cfg.objective.balance_measure,
+        cfg.objective.balance_penalty,
     )
     if problem.has_current:
         model.add_hint(problem.current)

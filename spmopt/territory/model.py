@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from spmopt.errors import TimeLimitWarning
 from spmopt.territory.geometry import nearest_mask
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 from spmopt.territory.scaling import (
+    ROW_LIMIT,
     band_to_int,
     cost_scale,
     row_scale,
@@ -138,6 +140,7 @@ class AlignmentModel:
         self._cost = np.zeros((problem.n_units, problem.n_reps))
         self._cost_factor = 1.0
         self._hint: NDArray[np.int64] | None = None
+        self._penalty: tuple[str, float] = ("potential", 0.0)
         self._add_assignment()
 
     @classmethod
@@ -284,8 +287,24 @@ class AlignmentModel:
         distance_weight: str = "none",
         disruption_measure: str = "potential",
         disruption_penalty: float = 0.0,
+        balance_measure: str = "potential",
+        balance_penalty: float = 0.0,
     ) -> AlignmentModel:
-        """Objective 7: weighted distance plus an optional disruption penalty."""
+        """Objective 7: weighted distance plus optional penalties.
+
+        Parameters
+        ----------
+        distance_weight : {"none", "potential", "workload"}
+        disruption_measure : str
+            Measure whose moved amount ``disruption_penalty`` charges.
+        disruption_penalty : float
+            Objective units per unit of moved measure.
+        balance_measure : str
+            Measure whose deviation from target ``balance_penalty`` charges.
+        balance_penalty : float
+            Objective units per unit of ``sum_k |M_k - T_k|`` (balance as
+            an objective rather than, or besides, a band).
+        """
         p = self.problem
         weight = (
             np.ones(p.n_units)
@@ -302,12 +321,47 @@ class AlignmentModel:
         self._cost_factor = cost_scale(np.where(self.allowed, cost, 0.0))
         coef = to_int(np.where(self.allowed, cost, 0.0), self._cost_factor)
         keys = list(self.x)
-        self.model.minimize(
-            cp_model.LinearExpr.weighted_sum(
-                [self.x[key] for key in keys], [int(coef[key]) for key in keys]
-            )
+        objective = cp_model.LinearExpr.weighted_sum(
+            [self.x[key] for key in keys], [int(coef[key]) for key in keys]
         )
+        self._penalty = (balance_measure, balance_penalty)
+        if balance_penalty > 0:
+            objective = objective + self._deviation_terms(
+                balance_measure, balance_penalty
+            )
+        self.model.minimize(objective)
         return self
+
+    def _deviation_terms(self, measure: str, penalty: float) -> cp_model.LinearExpr:
+        """``sum_k dev_k`` with ``dev_k >= |M_k - T_k|``, in objective integers."""
+        p = self.problem
+        values = p.measure(measure)
+        per_unit = penalty * self._cost_factor
+        weight = max(math.ceil(per_unit / row_scale(values, ROW_LIMIT) - 1e-9), 1)
+        scale = per_unit / weight
+        coef = to_int(values, scale)
+        targets = np.rint(p.target_share * values.sum() * scale).astype(np.int64)
+        devs = []
+        for k in range(p.n_reps):
+            dev = self.model.new_int_var(0, int(coef.sum()) + 1, f"dev_{k}")
+            held = self._rep_sum(k, coef)
+            self.model.add(dev >= held - int(targets[k]))
+            self.model.add(dev >= int(targets[k]) - held)
+            devs.append(dev)
+        return cp_model.LinearExpr.weighted_sum(devs, [weight] * len(devs))
+
+    def objective_of(self, assignment: NDArray[np.int64]) -> float:
+        """Objective 7 of ``assignment`` in user units (distance + penalties)."""
+        rows = np.arange(len(assignment))
+        value = float(self._cost[rows, assignment].sum())
+        measure, penalty = self._penalty
+        if penalty > 0:
+            held = np.bincount(
+                assignment, self.problem.measure(measure), self.problem.n_reps
+            )
+            target = self.problem.target_share * self.problem.measure(measure).sum()
+            value += penalty * float(np.abs(held - target).sum())
+        return value
 
     def add_hint(self, assignment: NDArray[np.int64]) -> AlignmentModel:
         """Start the search from ``assignment`` (e.g. the current alignment).
@@ -386,7 +440,7 @@ class AlignmentModel:
         int_bound = min(solver.best_objective_bound, int_obj)
         gap = (int_obj - int_bound) / max(abs(int_obj), 1e-9)
         status = "optimal" if code == cp_model.OPTIMAL else "feasible"
-        objective = float(self._cost[np.arange(len(assignment)), assignment].sum())
+        objective = self.objective_of(assignment)
         bound = objective - (int_obj - int_bound) / self._cost_factor
         return SolveResult(status, objective, bound, gap, seconds, assignment, hit, det)
 

@@ -28,6 +28,7 @@ def brute_force(
     locked: bool = False,
     weight: str = "none",
     penalty: float = 0.0,
+    spread: float = 0.0,
 ) -> float:
     """Optimal objective by enumerating every assignment (inf if none)."""
     w = np.ones(p.n_units) if weight == "none" else p.measure(weight)
@@ -40,6 +41,9 @@ def brute_force(
         if penalty:
             has = p.current != NO_REP
             cost += penalty * float(p.potential[has & (a != p.current)].sum())
+        if spread:
+            held = np.bincount(a, p.potential, p.n_reps)
+            cost += spread * float(np.abs(held - p.potential.sum() / p.n_reps).sum())
         best = min(best, cost)
     return best
 
@@ -79,6 +83,8 @@ def solve(p: TerritoryProblem, **kw: object) -> float:
         str(kw.get("weight", "none")),
         "potential",
         float(kw.get("penalty", 0.0)),  # type: ignore[arg-type]
+        "potential",
+        float(kw.get("spread", 0.0)),  # type: ignore[arg-type]
     )
     result = model.solve(FAST)
     if result.status == "infeasible":
@@ -101,6 +107,8 @@ CASES = [
     {"budget": ("units", 0.0)},
     {"budget": ("workload", 0.5), "balance": ("potential", 0.3)},
     {"penalty": 0.5},
+    {"spread": 2.0},
+    {"spread": 0.3, "capacity": True, "penalty": 0.2},
 ]
 
 
