@@ -220,10 +220,11 @@ def plan_table(
     -------
     dict of str to ndarray of shape (horizon,)
         ``month``, ``requisitions_opened`` (hires starting ``lag`` months
-        later), ``hires_starting``, ``expected_headcount`` (reps present
-        during the month), ``expected_leavers``, ``ramped_fte`` (sum of
-        ramp shares), ``expected_bookings`` and ``cumulative_bookings``
-        (currency).
+        later; requisitions for starts in the first ``lag`` months were
+        opened before the plan and are not shown), ``hires_starting``,
+        ``expected_headcount`` (reps present during the month),
+        ``expected_leavers``, ``ramped_fte`` (sum of ramp shares),
+        ``expected_bookings`` and ``cumulative_bookings`` (currency).
     """
     h = np.asarray(hires, dtype=np.int64)
     horizon = workforce.horizon
