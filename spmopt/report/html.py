@@ -102,7 +102,7 @@ def figure(fig: go.Figure, div_id: str, height: int = 420) -> str:
     """A plotly figure as a div with a fixed id, no JS of its own."""
     margin = {**_MARGIN, **fig.layout.margin.to_plotly_json()}
     fig.update_layout(
-        width=FIGURE_WIDTH, height=height, template="plotly_white", margin=margin
+        width=FIGURE_WIDTH, height=height, template=_template(), margin=margin
     )
     body = pio.to_html(
         fig,
@@ -117,6 +117,22 @@ def figure(fig: go.Figure, div_id: str, height: int = 420) -> str:
 
 
 _MARGIN = {"l": 60, "r": 20, "t": 50, "b": 50}
+
+
+@lru_cache(maxsize=1)
+def _template() -> go.layout.Template:
+    """A small white template: light grid, no per-trace defaults to embed."""
+    axis = {"gridcolor": "#e5e8ee", "linecolor": "#b0b6c0", "zerolinecolor": "#c8ccd4"}
+    layout = {
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"family": "Helvetica, Arial, sans-serif", "size": 12},
+        "xaxis": {**axis, "automargin": True},
+        "yaxis": {**axis, "automargin": True},
+        "hovermode": "closest",
+        "title": {"x": 0.02, "xanchor": "left"},
+    }
+    return go.layout.Template(layout=layout)
 
 
 def table(frame: pd.DataFrame, max_rows: int = 40, css: str = "") -> str:
