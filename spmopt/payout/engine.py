@@ -244,6 +244,10 @@ class PayoutEngine:
     book : RepBook
     """
 
+    # TODO(#6): multi-period plans run at about 85x a Python loop, short of
+    # 100x; keeping arrays period-major (periods, scenarios, reps) inside
+    # the engine would make the per-period steps contiguous.
+
     def __init__(self, plan: PlanConfig, book: RepBook) -> None:
         self.plan = plan
         self.book = book
