@@ -241,8 +241,18 @@ class ReferenceCalculator:
             period = self._period(credit.date, credit, "date")
             if credit.cancel_date is not None:
                 self._check_cancel(credit)
+            self._check_active(credit, period)
             out[(credit.rep_id, credit.measure)][period].append(credit)
         return out
+
+    def _check_active(self, credit: Credit, period: int) -> None:
+        r = self.book.rep_ids.index(credit.rep_id)
+        if self.book.active_share(self.calendar.n_periods)[r, period] == 0:
+            raise DataError(
+                f"credits: data row {credit.row} credits {credit.rep_id!r} on "
+                f"{credit.date} in {self.calendar.label(period)}, a period when "
+                "the rep is not on the plan (see start_date / end_date)"
+            )
 
     def _period(self, day: date, credit: Credit, column: str) -> int:
         period = self.calendar.period_of(day)

@@ -189,3 +189,56 @@ def test_opening_draw_balance_is_recovered_in_calc_and_engine() -> None:
     assert np.allclose(
         engine.evaluate({"revenue": credited}).paid[0, 0], [700, 1_500, 200, 200]
     )
+
+
+def test_credit_when_the_rep_is_off_plan_is_refused() -> None:
+    from spmopt.errors import DataError
+
+    plan = {
+        "period": "quarter",
+        "target_incentive": 4_000,
+        "measures": [{"name": "revenue", "curve": FLAT}],
+    }
+    reps = [{"rep_id": "A", "quota": 400, "start_date": "2027-07-01"}]
+    credits = [{"credit_id": "D1", "rep_id": "A", "date": "2027-02-01", "amount": 5}]
+    with pytest.raises(DataError, match=r"data row 1 .* not on the plan"):
+        calc(plan, reps, credits)
+
+
+def test_unit_spif_is_tiered_on_units() -> None:
+    spif = {
+        "name": "seats",
+        "curve": {
+            "basis": "units",
+            "application": "marginal",
+            "tiers": [{"from": 0, "to": 10, "rate": 5}, {"from": 10, "rate": 8}],
+        },
+    }
+    plan = {
+        "measures": [
+            {
+                "name": "revenue",
+                "rate_of": "credit",
+                "curve": {"basis": "amount", "tiers": [{"from": 0, "rate": 0}]},
+            }
+        ],
+        "spifs": [spif],
+    }
+    credits = [
+        {
+            "credit_id": "D1",
+            "rep_id": "A",
+            "date": "2027-02-01",
+            "amount": 1,
+            "units": 6,
+        },
+        {
+            "credit_id": "D2",
+            "rep_id": "A",
+            "date": "2027-03-01",
+            "amount": 1,
+            "units": 7,
+        },
+    ]
+    result = calc(plan, [{"rep_id": "A", "quota": 1}], credits)
+    assert result.reps["A"].paid == [Decimal(10 * 5 + 3 * 8)]
