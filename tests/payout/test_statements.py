@@ -17,7 +17,7 @@ def test_show_amount_keeps_exact_digits() -> None:
     assert show_amount(Decimal("33000"), 2) == "33000.00"
     assert show_amount(Decimal("-0.000001"), 2) == "0.00"
     assert show_amount(Decimal("-0.0001"), 2) == "-0.0001"
-    assert show_amount(Decimal(2) / 3, 2) == "0.667"
+    assert show_amount(Decimal(2) / 3, 2) == "0.66667"
 
 
 def test_lines_table_and_text_statement_agree() -> None:
