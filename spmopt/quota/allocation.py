@@ -303,7 +303,8 @@ class QuotaAllocator:
 
     def _run_solver(self, solver: str, time_limit: float, threads: int) -> str:
         assert self.model is not None
-        self.model.solve(pulp_backend(solver, time_limit, threads))
+        backend = pulp_backend(solver, time_limit, threads, interior=True)
+        self.model.solve(backend)
         return str(pulp.LpStatus[self.model.status])
 
     def _result(
