@@ -75,10 +75,12 @@ def test_stand_alone_job_run_reads_top_folder(
     assert "No manifest.json" in text
 
 
-def test_report_is_byte_identical_and_drops_times(full_run: Path) -> None:
-    first = build_report(full_run).read_bytes()
-    assert build_report(full_run).read_bytes() == first
-    text = first.decode()
+def test_report_is_byte_identical_and_drops_times(
+    shared_run: Path, report_text: str
+) -> None:
+    again = build_report(shared_run, filename="again.html").read_text()
+    assert again == report_text
+    text = report_text
     assert "wall_seconds" not in text and "2026-01-01" not in text
 
 
@@ -117,11 +119,11 @@ def test_broken_json_is_one_error(
     assert not (full_run / "report.html").exists()
 
 
-def test_mlflow_ids_only_on_request(full_run: Path) -> None:
-    text = build_report(full_run).read_text()
-    assert "abc123" not in text
-    assert "href='forecast_ibm/metrics.json'" in text
-    text = build_report(full_run, include_mlflow=True).read_text()
+def test_mlflow_ids_only_on_request(shared_run: Path, report_text: str) -> None:
+    assert "abc123" not in report_text
+    assert "href='forecast_ibm/metrics.json'" in report_text
+    report = build_report(shared_run, filename="ids.html", include_mlflow=True)
+    text = report.read_text()
     assert "MLflow run abc123" in text
 
 
