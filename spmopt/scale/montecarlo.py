@@ -269,8 +269,8 @@ def _in_index_order(futures: list[Any]) -> Iterator[Any]:
     position = {future.key: i for i, future in enumerate(futures)}
     ready: dict[int, Any] = {}
     following = 0
-    for future in as_completed(futures):
-        ready[position[future.key]] = future.result()
+    for future, result in as_completed(futures, with_results=True):
+        ready[position[future.key]] = result
         while following in ready:
             yield ready.pop(following)
             following += 1
