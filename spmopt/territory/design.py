@@ -69,9 +69,10 @@ class PMedianModel:
     4. ``sum_i w_i x_ij <= C_j y_j`` (capacity of each centre).
     5. ``sum_j C_j y_j >= sum_i w_i`` (aggregate capacity, a valid cut).
     6. ``L y_j <= sum_i v_i x_ij <= U y_j`` (optional balance band).
-    7. Minimise ``z = sum_ij c_ij x_ij`` with ``LB <= z <= UB`` where LB is
-       the Lagrangian bound and UB an incumbent's cost; pairs and centres
-       whose reduced cost lifts LB to UB are removed beforehand.
+    7. Minimise ``z = sum_ij c_ij x_ij`` with ``z >= LB``, the Lagrangian
+       bound; pairs and centres whose reduced cost lifts LB to the best
+       known cost UB are removed beforehand and the search starts from the
+       UB solution.
 
     Parameters
     ----------
@@ -225,7 +226,6 @@ class PMedianModel:
         keep: NDArray[np.bool_],
         centre: NDArray[np.int64] | None,
         lower: float,
-        upper: float,
     ) -> tuple[cp_model.CpModel, dict, list, cp_model.LinearExpr]:
         n, m = keep.shape
         model = cp_model.CpModel()
@@ -251,8 +251,6 @@ class PMedianModel:
         )
         if math.isfinite(lower):
             model.add(objective >= int(lower))
-        if math.isfinite(upper):
-            model.add(objective <= int(upper))
         model.minimize(objective)
         return model, x, open_, objective
 
@@ -296,10 +294,7 @@ class PMedianModel:
         settings: SolverSettings,
         start: float,
     ) -> DesignResult:
-        upper = math.inf
-        if incumbent is not None:
-            upper = float(self.icost[np.arange(len(incumbent)), incumbent].sum())
-        model, x, _, _ = self._build(keep, centre, lower, upper)
+        model, x, _, _ = self._build(keep, centre, lower)
         interleaved = settings.deterministic and settings.workers > 1
         if incumbent is not None and not interleaved:
             for (i, j), var in x.items():
