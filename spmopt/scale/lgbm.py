@@ -107,6 +107,9 @@ def distinct_values_frame(frame: Frame, categorical: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(np.asarray(v), dtype=object) for c, v in pairs})
 
 
+# TODO(#8): the forecast job's calibrated WinForecaster (early stopping,
+# calibration, MLflow model record) still trains in process only; this
+# model gives the LightGBM booster and category codes, not calibration.
 class DaskWinModel(ClassifierMixin, BaseEstimator):
     """LightGBM win model trained in process or through ``lightgbm.dask``.
 
