@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spmopt._logging import logger
-from spmopt.errors import ConfigError, SpmoptError
+from spmopt.errors import ConfigError, NoSignalWarning, SpmoptError
 from spmopt.forecast.forecaster import WinForecaster
 from spmopt.forecast.metrics import paired_bootstrap
 from spmopt.tracking import log_metrics, resolve_tracking_uri, tracked_run
@@ -125,7 +125,7 @@ def record_run(
         log_metrics(flat_metrics(metrics))
         log_metrics({f"{k}_seconds": v for k, v in result.seconds.items()})
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+            warnings.filterwarnings("ignore", message=".*input example")
             info = mlflow.pyfunc.log_model(
                 name=MODEL_PATH,
                 python_model=WinProbabilityModel(forecaster),
@@ -314,3 +314,27 @@ def load_forecaster(model_uri: str, cfg: ForecastConfig | None = None) -> WinFor
     if not isinstance(forecaster, WinForecaster):
         raise ConfigError(f"model {model_uri!r} is not an spmopt win forecaster")
     return forecaster
+
+
+def warn_if_no_signal(model_uri: str, cfg: ForecastConfig | None = None) -> None:
+    """Warn when the run that logged ``model_uri`` found no usable signal.
+
+    Such a model is never registered, but it can still be scored through
+    its ``runs:/`` URI; its probabilities are then no better than the
+    base rate.
+    """
+    import mlflow
+
+    uri = resolve_tracking_uri(cfg.tracking.uri if cfg is not None else None)
+    info = mlflow.models.get_model_info(model_uri)
+    if not info.run_id:
+        return
+    run = mlflow.MlflowClient(tracking_uri=uri).get_run(info.run_id)
+    verdict = run.data.tags.get("spmopt.verdict")
+    if verdict == "no usable signal":
+        warnings.warn(
+            f"model {model_uri!r} comes from a run with no usable signal: its "
+            "probabilities are no better than the base rate",
+            NoSignalWarning,
+            stacklevel=2,
+        )

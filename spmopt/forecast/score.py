@@ -20,7 +20,11 @@ from spmopt.errors import DataError
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import apply_joins
 from spmopt.forecast.forecaster import WinForecaster
-from spmopt.forecast.lineage import load_forecaster, parse_model_ref
+from spmopt.forecast.lineage import (
+    load_forecaster,
+    parse_model_ref,
+    warn_if_no_signal,
+)
 from spmopt.forecast.metrics import sample_won_value
 from spmopt.runs import RunWriter, sha256_file
 
@@ -61,7 +65,7 @@ def top_reasons(
 
 
 def _cell(value: Any) -> str:
-    return "missing" if pd.isna(value) else str(value)
+    return "missing" if pd.isna(value) or str(value).strip() == "" else str(value)
 
 
 def open_deals(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -172,6 +176,7 @@ def run_score(
     frame = open_deals(cfg, apply_joins(cfg, frame), table)
     uri = parse_model_ref(model, cfg)
     forecaster = load_forecaster(uri, cfg)
+    warn_if_no_signal(uri, cfg)
     scores = score_table(forecaster, cfg, frame, table)
     summary = pipeline_summary(scores, n_samples, seed)
     summary |= {"mlflow_model_uri": uri, "input_sha256": sha256_file(input_path)}

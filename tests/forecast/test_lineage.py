@@ -16,7 +16,11 @@ from spmopt.config import parse_config
 from spmopt.errors import ConfigError, NoSignalWarning
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import load_deals
-from spmopt.forecast.lineage import load_forecaster, parse_model_ref
+from spmopt.forecast.lineage import (
+    load_forecaster,
+    parse_model_ref,
+    warn_if_no_signal,
+)
 from spmopt.forecast.train import run_train
 from spmopt.runs import RunWriter
 
@@ -101,6 +105,11 @@ def test_no_signal_run_is_logged_but_never_registered(
     assert metrics["promoted"] is False
     client = mlflow.MlflowClient(tracking_uri=cfg.tracking.uri)
     assert not client.search_registered_models("name = 'spmopt-forecast-noise'")
+    uri = f"runs:/{metrics['mlflow_run_id']}/model"
+    with pytest.warns(NoSignalWarning, match="no usable signal"):
+        warn_if_no_signal(uri, cfg)
+    model = load_forecaster(uri, cfg)
+    assert model.win_probability(load_deals(cfg).frame).std() < 0.1
 
 
 def test_score_cli_writes_probabilities_reasons_and_pipeline(store, capsys) -> None:
