@@ -133,3 +133,12 @@ def test_map_of_planar_data_uses_plain_axes(make_problem) -> None:  # type: igno
     fig = alignment_figure(p, p.current)
     assert {trace.type for trace in fig.data} == {"scatter"}
     assert len(fig.data) == 2 * 2 + 1  # reps x (after, before) + bases
+
+
+def test_design_example_config_solves(tmp_path: Path) -> None:
+    path = CONFIGS / "territory" / "counties_design_carolina.yaml"
+    cfg = load_config(TerritoryConfig, path).model_copy(update={"track": False})
+    headline = run_solve(cfg, RunWriter(tmp_path / "design"), seed=0)
+    assert headline["status"] in ("optimal", "feasible")
+    assert headline["n_reps"] == 4
+    assert headline["max_balance_deviation"] <= 0.15 + 1e-6
