@@ -1,18 +1,22 @@
 """Deal-win forecasting: leak-free features, calibrated LightGBM, baselines.
 
-``run_train`` is the runner of ``spmopt forecast train``; ``ForecastConfig``
-its configuration; ``WinForecaster`` the model that scores deal frames.
+``run_train`` and ``run_score`` are the runners of ``spmopt forecast train``
+and ``spmopt forecast score``; ``ForecastConfig`` their configuration;
+``WinForecaster`` the model that scores deal frames.
 """
 
 from spmopt.forecast.config import (
     ColumnMap,
     ForecastConfig,
+    Join,
     ModelSettings,
     SplitSettings,
     TrackingSettings,
 )
 from spmopt.forecast.features import DealTable, FeatureEncoder, load_deals
 from spmopt.forecast.forecaster import WinForecaster
+from spmopt.forecast.history import HistoryEncoder
+from spmopt.forecast.score import run_score
 from spmopt.forecast.train import run_train
 
 __all__ = [
@@ -20,10 +24,13 @@ __all__ = [
     "DealTable",
     "FeatureEncoder",
     "ForecastConfig",
+    "HistoryEncoder",
+    "Join",
     "ModelSettings",
     "SplitSettings",
     "TrackingSettings",
     "WinForecaster",
     "load_deals",
+    "run_score",
     "run_train",
 ]

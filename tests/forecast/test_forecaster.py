@@ -58,3 +58,15 @@ def test_contributions_sum_to_raw_log_odds(cfg) -> None:
         importance["importance"].sum(), 1.0
     )
     assert importance["feature"].iloc[0] in {"score", "region"}
+
+
+def test_top_reasons_pick_the_largest_pushes() -> None:
+    from spmopt.forecast.score import top_reasons
+
+    contrib = pd.DataFrame(
+        {"a": [0.1, -2.0], "b": [-0.5, 0.3], "c": [0.0, 0.0], "bias": [1.0, 1.0]}
+    )
+    frame = pd.DataFrame({"a": ["x", "y"], "b": [1.5, None], "c": ["", "z"]})
+    reasons = top_reasons(contrib, frame, k=2)
+    assert reasons["reason_1"].tolist() == ["b=1.5 (-0.50)", "a=y (-2.00)"]
+    assert reasons["reason_2"].tolist() == ["a=x (+0.10)", "b=missing (+0.30)"]

@@ -54,3 +54,16 @@ def test_forecast_by_period_sums_and_covers_the_truth() -> None:
     sd = np.sqrt((p[:400] * (1 - p[:400])).sum())
     width = table["won_p90"].iloc[0] - table["won_p10"].iloc[0]
     assert width == pytest.approx(2 * 1.2816 * sd, rel=0.15)
+
+
+def test_sampled_won_value_matches_its_closed_form_moments() -> None:
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0, 1, size=50)
+    amount = rng.uniform(10, 100, size=50)
+    amount[3] = np.nan
+    totals = metrics.sample_won_value(p, amount, 20_000, seed=1)
+    value = np.nan_to_num(amount)
+    assert totals.mean() == pytest.approx(value @ p, rel=0.01)
+    assert totals.var() == pytest.approx((value**2) @ (p * (1 - p)), rel=0.05)
+    again = metrics.sample_won_value(p, amount, 20_000, seed=1)
+    assert np.array_equal(totals, again)
