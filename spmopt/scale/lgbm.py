@@ -15,6 +15,7 @@ function over the partitions of a large table.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, Self, TypeAlias
 
@@ -90,21 +91,28 @@ def require_columns(frame: Frame, columns: list[str]) -> None:
         raise DataError(f"feature column(s) {missing} missing; columns present: {have}")
 
 
-def distinct_values_frame(frame: Frame, categorical: list[str]) -> pd.DataFrame:
+def distinct_values_frame(
+    frame: Frame, categorical: list[str], numeric: list[str] | None = None
+) -> pd.DataFrame:
     """A small pandas frame holding every distinct value of each column.
 
-    Fitting a category encoder on it learns the same categories as
-    fitting on ``frame`` itself, which may be a Dask frame too large for
-    one machine. Columns are padded with missing values.
+    Fitting a category encoder (this module's or the forecaster's
+    :class:`~spmopt.forecast.FeatureEncoder`) on it learns the same
+    categories as fitting on ``frame`` itself, which may be a Dask frame
+    too large for one machine. Columns are padded with missing values;
+    ``numeric`` columns are added empty, for encoders that expect them.
     """
-    require_columns(frame, categorical)
+    require_columns(frame, [*categorical, *(numeric or [])])
     if isinstance(frame, dd.DataFrame):
         lazy = [_text(frame[c]).unique(split_out=1) for c in categorical]
         found = list(dask.compute(*lazy))
     else:
         found = [_text(frame[c]).unique() for c in categorical]
     pairs = zip(categorical, found, strict=True)
-    return pd.DataFrame({c: pd.Series(np.asarray(v), dtype=object) for c, v in pairs})
+    out = pd.DataFrame({c: pd.Series(np.asarray(v), dtype=object) for c, v in pairs})
+    for column in numeric or []:
+        out[column] = np.nan
+    return out
 
 
 # TODO(#8): the forecast job's calibrated WinForecaster (early stopping,
@@ -128,6 +136,12 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
         own thread count.
     random_state : int
         Seed of LightGBM.
+    encoder : object, optional
+        Unfitted encoder with ``fit(frame)``, ``transform(frame)``,
+        ``feature_names`` and ``categorical`` (categorical columns first),
+        e.g. the forecaster's ``FeatureEncoder(categorical, numeric)``;
+        default :class:`FixedCategoryEncoder`. It is fitted on the
+        distinct values of the training frame.
 
     Attributes
     ----------
@@ -149,6 +163,7 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
         min_child_samples: int = 20,
         n_jobs: int = 1,
         random_state: int = 0,
+        encoder: Any = None,
     ) -> None:
         self.categorical = categorical
         self.numeric = numeric
@@ -158,6 +173,7 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
         self.min_child_samples = min_child_samples
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.encoder = encoder
 
     def fit(self, X: Frame, y: pd.Series | dd.Series, client: Any = None) -> Self:
         """Learn categories, then train on ``X`` (pandas or Dask) and ``y``.
@@ -174,8 +190,8 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
         cat, num = list(self.categorical or []), list(self.numeric or [])
         require_columns(X, [*cat, *num])
         _check_labels(y)
-        encoder = FixedCategoryEncoder(cat, num)
-        self.encoder_ = encoder.fit(distinct_values_frame(X, cat))
+        encoder = copy.deepcopy(self.encoder) or FixedCategoryEncoder(cat, num)
+        self.encoder_ = encoder.fit(distinct_values_frame(X, cat, num))
         if client is None:
             self.model_ = self._fit_local(X, y)
             self.n_workers_ = 1
@@ -239,9 +255,8 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
 
 
 def _check_labels(y: Any) -> None:
-    values = y.unique()
-    if isinstance(values, dd.Series):
-        values = values.compute()
+    lazy = isinstance(y, dd.Series)
+    values = y.unique(split_out=1).compute() if lazy else y.unique()
     found = set(pd.Series(values).dropna().astype(float).tolist())
     if not found <= {0.0, 1.0} or len(found) < 2:
         raise DataError(

@@ -103,3 +103,39 @@ def test_scoring_over_partitions_equals_scoring_in_one_piece(
     np.testing.assert_allclose(scores.to_numpy(), model.win_probability(test))
     assert scores.between(0, 1).all()
     assert scores.index.equals(test.index)
+
+
+def test_forecast_feature_encoder_plugs_in_with_the_same_categories(
+    ibm_split: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    from spmopt.forecast import FeatureEncoder
+
+    train, test = ibm_split
+    small = train.iloc[:5000]
+    lazy = dd.from_pandas(small, npartitions=3)
+    encoder = FeatureEncoder(IBM_CATEGORICAL, IBM_NUMERIC)
+    model = DaskWinModel(IBM_CATEGORICAL, IBM_NUMERIC, n_estimators=20, encoder=encoder)
+    with dask.config.set(scheduler="sync"):
+        model.fit(lazy, lazy["won"])
+    direct = FeatureEncoder(IBM_CATEGORICAL, IBM_NUMERIC).fit(small)
+    assert model.encoder_.categories_ == direct.categories_
+    assert not hasattr(encoder, "categories_")  # the given encoder stays unfitted
+    np.testing.assert_array_equal(
+        model.encoder_.transform(test.iloc[:50]), direct.transform(test.iloc[:50])
+    )
+
+
+def test_forecaster_scores_a_large_table_partition_by_partition(
+    ibm_split: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    from spmopt.forecast import WinForecaster
+
+    train, test = ibm_split
+    forecaster = WinForecaster(
+        IBM_CATEGORICAL, IBM_NUMERIC, {"max_rounds": 30}, calibration="none"
+    )
+    forecaster.fit(train.iloc[:8000], train["won"].to_numpy()[:8000])
+    lazy = dd.from_pandas(test, npartitions=4)
+    scored = score_partitions(lazy, forecaster.win_probability)
+    scores = scored.compute(scheduler="sync")
+    np.testing.assert_allclose(scores.to_numpy(), forecaster.win_probability(test))
