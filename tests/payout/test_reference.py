@@ -366,3 +366,7 @@ def test_engine_matches_reference_on_random_plans(plan: dict, data) -> None:  # 
     assert np.allclose(fast, exact, rtol=1e-9, atol=1e-6)
     rounded = np.array([[float(v) for v in result.reps[r].paid] for r in book.rep_ids])
     assert abs(rounded.sum() - exact.sum()) <= 0.005 * 3 + 1e-9
+    for rep in result.reps.values():  # every statement adds up to the payment
+        for p in range(cfg.n_periods):
+            lines = sum((x.amount for x in rep.lines if x.period == p), Decimal(0))
+            assert abs(lines - rep.paid[p]) < Decimal("1e-20")  # 28-digit decimals
