@@ -6,13 +6,19 @@ directly on a :class:`TerritoryProblem`.
 """
 
 from spmopt.territory.config import TerritoryConfig
+from spmopt.territory.design import DesignResult, PMedianModel
 from spmopt.territory.geometry import euclidean, haversine_km, nearest_mask
 from spmopt.territory.job import build_model, run_solve, solve_config
 from spmopt.territory.model import AlignmentModel, SolveResult, SolverSettings
+from spmopt.territory.orlib import PMedCapInstance, read_pmedcap, truncated_distances
+from spmopt.territory.pareto import run_pareto
 from spmopt.territory.problem import TerritoryProblem, build_problem
 
 __all__ = [
     "AlignmentModel",
+    "DesignResult",
+    "PMedCapInstance",
+    "PMedianModel",
     "SolveResult",
     "SolverSettings",
     "TerritoryConfig",
@@ -22,6 +28,9 @@ __all__ = [
     "euclidean",
     "haversine_km",
     "nearest_mask",
+    "read_pmedcap",
+    "run_pareto",
     "run_solve",
     "solve_config",
+    "truncated_distances",
 ]
