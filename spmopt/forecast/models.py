@@ -286,13 +286,16 @@ class ProbabilityCalibrator(BaseEstimator):
 
 
 def choose_calibration(
-    p: np.ndarray, y: np.ndarray, seed: int, folds: int = 5
+    p: np.ndarray, y: np.ndarray, seed: int, folds: int = 5, tolerance: float = 0.002
 ) -> tuple[CalibrationMethod, dict[str, float]]:
     """Pick the calibration with the lowest cross-fitted Brier score.
 
     Each method is fitted on ``folds - 1`` folds of the validation rows
     and scored on the held-out fold, so isotonic regression does not win
-    by memorising.
+    by memorising. Methods are tried from simplest (none, Platt,
+    isotonic); a more complex one is taken only when it lowers the
+    Brier score by more than ``tolerance`` (relative), since a tie is
+    noise and isotonic steps also merge ranks.
 
     Returns
     -------
@@ -309,5 +312,8 @@ def choose_calibration(
             calibrator = ProbabilityCalibrator(method).fit(p[fit_rows], y[fit_rows])
             out[held] = calibrator.transform(p[held])
         scores[method] = brier(y, out)
-    best = min(methods, key=lambda m: (round(scores[m], 12), methods.index(m)))
+    best: CalibrationMethod = "none"
+    for method in methods[1:]:
+        if scores[method] < scores[best] * (1 - tolerance):
+            best = method
     return best, scores
