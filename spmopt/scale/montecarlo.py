@@ -5,8 +5,9 @@ scenario outputs (shape ``(size,)`` or ``(size, k)``), a number of
 scenarios and a seed. :func:`run_monte_carlo` cuts the scenarios into
 batches (:mod:`spmopt.scale.batches`), runs each batch in process or on a
 Dask cluster, reduces it to a :class:`~spmopt.scale.merge.Summary` and
-merges the summaries in batch order. The result is the same, bit for bit,
-whatever the number of workers and whichever batch finishes first.
+merges the summaries along a binary tree fixed by the number of batches
+(on the workers, when there is a cluster). The result is the same, bit for
+bit, whatever the number of workers and whichever batch finishes first.
 
 Histogram bins are fixed before the batches run, from a pilot run of
 batch 0 (its range widened by a margin), unless given. Scenarios outside
@@ -181,9 +182,7 @@ def run_monte_carlo(
         raise ConfigError(f"exact_budget_bytes must be >= 0, got {exact_budget_bytes}")
     pilot = _pilot_ranges(simulate, batches[0], ranges or {}, client)
     spec = BatchSpec(n_scenarios, pilot, n_bins, exact_budget_bytes)
-    summaries, vector = _merge_in_order(
-        _batch_summaries(simulate, batches, spec, client)
-    )
+    summaries, vector = _merge_batches(simulate, batches, spec, client)
     result = MonteCarloResult(
         outputs={k: OutputStats(s, vector[k]) for k, s in summaries.items()},
         n_scenarios=n_scenarios,
@@ -242,53 +241,70 @@ def _pilot_ranges(
     return merged
 
 
-def _batch_summaries(
+Parts = dict[str, tuple[Summary, bool]]
+"""Summaries of one or more batches, by output name (with its vector flag)."""
+
+
+def _merge_batches(
     simulate: Simulate, batches: list[Batch], spec: BatchSpec, client: Any
-) -> Iterator[dict[str, tuple[Summary, bool]]]:
-    if client is None:
-        for batch in batches:
-            yield summarise_batch(simulate, batch, spec)
-        return
-    futures = client.map(_summarise, batches, simulate=simulate, spec=spec, pure=False)
-    try:
-        yield from _in_index_order(futures)
-    finally:
-        client.cancel(futures)
-
-
-def _summarise(
-    batch: Batch, simulate: Simulate, spec: BatchSpec
-) -> dict[str, tuple[Summary, bool]]:
-    return summarise_batch(simulate, batch, spec)
-
-
-def _in_index_order(futures: list[Any]) -> Iterator[Any]:
-    """Yield future results in list order as soon as each is next in line."""
-    from distributed import as_completed
-
-    position = {future.key: i for i, future in enumerate(futures)}
-    ready: dict[int, Any] = {}
-    following = 0
-    for future, result in as_completed(futures, with_results=True):
-        ready[position[future.key]] = result
-        while following in ready:
-            yield ready.pop(following)
-            following += 1
-
-
-# TODO(#8): summaries travel to the driver one per batch; a fixed-shape
-# tree reduction on the workers would cut the driver's inbound traffic for
-# wide (per-rep) outputs while keeping the merge order, hence the result.
-def _merge_in_order(
-    parts: Iterator[dict[str, tuple[Summary, bool]]],
 ) -> tuple[dict[str, Summary], dict[str, bool]]:
-    merged: dict[str, Summary] = {}
-    vector: dict[str, bool] = {}
-    for part in parts:
-        for name, (summary, is_vector) in part.items():
-            merged[name] = merged[name].merge(summary) if name in merged else summary
-            vector[name] = is_vector
-    return merged, vector
+    """Summaries of every batch merged along one fixed binary tree.
+
+    The tree depends only on the number of batches (see
+    :func:`merge_tree`), so the floating-point result is the same in
+    process and on any cluster. On a cluster the merges run on the
+    workers and only the final summary comes back.
+    """
+    if client is None:
+        parts = (summarise_batch(simulate, b, spec) for b in batches)
+        merged = merge_tree(parts, merge_parts)
+    else:
+        futures = client.map(
+            _summarise, batches, simulate=simulate, spec=spec, pure=False
+        )
+        final = merge_tree(
+            iter(futures), lambda a, b: client.submit(merge_parts, a, b, pure=False)
+        )
+        try:
+            merged = final.result()
+        finally:
+            client.cancel([*futures, final])
+    return {k: v[0] for k, v in merged.items()}, {k: v[1] for k, v in merged.items()}
+
+
+def merge_tree(items: Iterator[Any], merge: Callable[[Any, Any], Any]) -> Any:
+    """Fold ``items`` in order along a fixed binary tree (a binary counter).
+
+    Two partial results of the same size class are merged as soon as both
+    exist; left always precedes right, so sample order is kept. Needs only
+    O(log n) partial results at a time.
+    """
+    stack: list[tuple[int, Any]] = []
+    for item in items:
+        level, value = 0, item
+        while stack and stack[-1][0] == level:
+            _, left = stack.pop()
+            level, value = level + 1, merge(left, value)
+        stack.append((level, value))
+    _, value = stack.pop()
+    while stack:
+        _, left = stack.pop()
+        value = merge(left, value)
+    return value
+
+
+def merge_parts(left: Parts, right: Parts) -> Parts:
+    """Merge the summaries of two consecutive runs of batches."""
+    out = dict(left)
+    for name, (summary, is_vector) in right.items():
+        previous = out.get(name)
+        merged = previous[0].merge(summary) if previous else summary
+        out[name] = (merged, is_vector)
+    return out
+
+
+def _summarise(batch: Batch, simulate: Simulate, spec: BatchSpec) -> Parts:
+    return summarise_batch(simulate, batch, spec)
 
 
 def _log(result: MonteCarloResult) -> None:

@@ -5,6 +5,7 @@ import pytest
 
 from spmopt.errors import ConfigError
 from spmopt.scale import plan_batches, run_monte_carlo
+from spmopt.scale.montecarlo import merge_tree
 
 
 def lognormal_costs(rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
@@ -110,3 +111,17 @@ def test_cluster_task_errors_reach_the_caller(client_2: Any) -> None:
 
     with pytest.raises(RuntimeError, match="boom in the last batch"):
         run_monte_carlo(broken, 25, seed=0, batch_size=10, client=client_2)
+
+
+def test_merge_tree_keeps_order_and_a_fixed_shape() -> None:
+    def join(a: str, b: str) -> str:
+        return f"({a}{b})"
+
+    assert merge_tree(iter("abcde"), join) == "(((ab)(cd))e)"
+    assert merge_tree(iter("ab"), join) == "(ab)"
+    assert merge_tree(iter("a"), join) == "a"
+    for n in range(1, 40):
+        letters = "".join(chr(65 + i % 26) for i in range(n))
+        assert (
+            merge_tree(iter(letters), join).replace("(", "").replace(")", "") == letters
+        )
