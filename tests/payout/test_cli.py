@@ -202,3 +202,35 @@ def test_explain_from_a_calc_folder(tmp_path: Path, capsys) -> None:  # type: ig
     assert "no statement for rep 'R99'" in capsys.readouterr().err
     assert main(["payout", "explain", "R01"]) == 2
     assert "give --run DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "R01", *CALC, "--credits", "MISSING"],
+        ["whatif", *CALC, "--credits", "MISSING", "--change", "recredit:D001=R02"],
+        ["compare", str(CFG / "plan_linear.yaml"), "--config", "MISSING"],
+        ["calc", *CALC, "--credits", "MISSING"],
+    ],
+)
+def test_missing_files_exit_2_for_every_command(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, command: list[str]
+) -> None:
+    args = [str(tmp_path / "nope.csv") if a == "MISSING" else a for a in command]
+    assert main(["payout", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not found" in err and "Traceback" not in err
+
+
+def test_whatif_with_bad_split_shares_exits_2(capsys) -> None:  # type: ignore[no-untyped-def]
+    args = [
+        "payout",
+        "whatif",
+        *CALC,
+        "--credits",
+        str(CFG / "credits_small.csv"),
+        "--change",
+        "split:D001=R01:0.5,R02:0.4",
+    ]
+    assert main(args) == 2
+    assert "sum to 0.9" in capsys.readouterr().err
