@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -310,7 +311,14 @@ class PMedianModel:
         code = solver.solve(model)
         return self._result(solver, code, x, keep, start)
 
-    def _result(self, solver, code, x, keep, start) -> DesignResult:  # type: ignore[no-untyped-def]
+    def _result(
+        self,
+        solver: cp_model.CpSolver,
+        code: Any,
+        x: dict[tuple[int, int], cp_model.IntVar],
+        keep: NDArray[np.bool_],
+        start: float,
+    ) -> DesignResult:
         seconds = time.perf_counter() - start
         lagrange = getattr(self, "_lagrange", float("nan"))
         hit = code in (cp_model.FEASIBLE, cp_model.UNKNOWN)

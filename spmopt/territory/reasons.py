@@ -9,6 +9,7 @@ base (compactness). Each reason states the figures behind it.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt.territory.config import TerritoryConfig
@@ -48,14 +49,14 @@ def move_reasons(
 def _why(
     problem: TerritoryProblem,
     cfg: TerritoryConfig,
-    before: object,
+    before: pd.DataFrame,
     bands: list[str],
     i: int,
     old: int,
     new: int,
 ) -> str:
     names = problem.rep_ids
-    workload = before["workload"].to_numpy()  # type: ignore[index]
+    workload = before["workload"].to_numpy()
     if cfg.capacity and workload[old] > problem.capacity[old] * (1 + 1e-9):
         return (
             f"capacity: {names[old]} had workload {workload[old]:,.1f} over its "
