@@ -218,8 +218,8 @@ class LightGBMWinModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Win and loss probabilities, shape (n_rows, 2), weight undone."""
-        # TODO(#4): about 11,000 deals/s (IBM model, busy 2-core machine),
-        # short of the 100,000/s aimed for; tree traversal dominates.
+        # TODO(#4): about 29,000 deals per CPU second on the IBM model, short
+        # of the 100,000/s aimed for; LightGBM tree traversal dominates.
         raw = np.asarray(self.booster_.predict(X, num_iteration=self.best_iteration_))
         odds = raw / np.clip(1 - raw, EPS, None) / self.pos_weight_
         return _two_columns(odds / (1 + odds))
