@@ -36,7 +36,7 @@ def _install_chromium() -> str | None:
     if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
         return found
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    command = ["apt-get", "install", "-y", "chromium"]
     try:
         subprocess.run(command, env=env, capture_output=True, timeout=600, check=True)
     except (subprocess.SubprocessError, OSError):
