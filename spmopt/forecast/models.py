@@ -192,8 +192,8 @@ class LightGBMWinModel(ClassifierMixin, BaseEstimator):
         y_valid: np.ndarray | None = None,
     ) -> LightGBMWinModel:
         """Train; stop early on ``(X_valid, y_valid)`` when given."""
-        # TODO(#4): train through lightgbm.dask when a Dask scheduler is
-        # configured (DESIGN "Scale out"); today training is in-process.
+        # TODO(#4): train through lightgbm.dask (spmopt.scale) when a Dask
+        # scheduler is configured (DESIGN "Scale out"); today in-process.
         y = np.asarray(y, dtype=float)
         self.pos_weight_ = _pos_weight(y) if self.class_weight == "balanced" else 1.0
         weight = np.where(y == 1, self.pos_weight_, 1.0)
