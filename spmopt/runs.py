@@ -110,10 +110,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def package_versions() -> dict[str, str]:
@@ -291,6 +299,7 @@ class RunDir:
             **self.extra,
         }
         atomic_write_bytes(tmp / "manifest.json", to_json_text(manifest).encode())
+        os.chmod(tmp, 0o777 & ~_umask())
         self._publish(tmp)
         self._tmp = None
         logger.info("%s: wrote %d files to %s", self.job, len(files) + 1, self.out)

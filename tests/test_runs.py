@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +40,13 @@ def test_spreadsheet_cells_are_neutralised() -> None:
     safe = neutralise_for_spreadsheet(frame)
     assert safe["name"].tolist() == ["'=cmd()", "'+1", "'-x", "'@a", "ok"]
     assert safe["v"].tolist() == [-1] * 5
+
+
+def test_outputs_follow_the_umask(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with RunDir(out, "unit") as run:
+        run.write_text("a.txt", "x")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE((out / "a.txt").stat().st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
