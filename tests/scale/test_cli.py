@@ -171,3 +171,57 @@ def test_parse_budgets() -> None:
     for text in ("", "x", "-0.1"):
         with pytest.raises(ConfigError, match="--budgets"):
             parse_budgets(text)
+
+
+TERRITORY_YAML = """units:
+  table: units.csv
+  potential: {column: pot}
+reps:
+  rows:
+    - {rep_id: R1, lat: 30, lon: -80}
+    - {rep_id: R2, lat: 31, lon: -81}
+current: nearest
+"""
+
+
+@pytest.mark.parametrize(
+    ("units", "extra", "pattern"),
+    [
+        ("unit_id,lat,lon,pot\nA,30,-80,5\nB,31,-81,-3\n", "", r"'pot'.*>= 0.*-3"),
+        ("unit_id,lat,lon\nA,30,-80\n", "", r"missing column\(s\) \['pot'\]"),
+        ("unit_id,lat,lon,pot\n", "", r"has no rows"),
+        ("unit_id,lat,lon,pot\nA,30,-80,x\n", "", r"'pot' must be a number.*'x'"),
+        (
+            "unit_id,lat,lon,pot\nA,30,-80,5\n",
+            "colour: red\n",
+            r"unknown field 'colour'",
+        ),
+    ],
+)
+def test_sweep_disruption_bad_inputs_fail_cleanly(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    units: str,
+    extra: str,
+    pattern: str,
+) -> None:
+    (tmp_path / "units.csv").write_text(units)
+    cfg = tmp_path / "territory.yaml"
+    cfg.write_text(TERRITORY_YAML + extra)
+    target = tmp_path / "out"
+    argv = ["scale", "sweep-disruption", str(cfg), "--budgets", "0.5"]
+    code, _, err = run([*argv, "--out", str(target)], capsys)
+    assert code == 2 and err.startswith("error:") and "Traceback" not in err
+    assert re.search(pattern, err), err
+    assert not target.exists()
+
+
+def test_sweep_plans_unknown_field_and_missing_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("designs: {a: a.yaml}\nparallel: 4\n")
+    code, _, err = run(["scale", "sweep-plans", str(sweep)], capsys)
+    assert code == 2 and "unknown field 'parallel'" in err
+    code, _, err = run(["scale", "sweep-plans", str(tmp_path / "none.yaml")], capsys)
+    assert code == 2 and "config file not found" in err
