@@ -86,8 +86,8 @@ def run_price(
     setting = resolve_scheduler(cfg.scheduler, scheduler, size=size)
     budget = int(cfg.exact_budget_mib * MIB)
     with _tracking(cfg, seed, setting) as extra, dask_client(setting) as client:
-        pricing = price_plan(cfg, seed, client, cfg.batch_size, budget)
         n_workers = worker_count(client)
+        pricing = price_plan(cfg, seed, client, cfg.batch_size, budget)
         summary = pricing.summary()
         headline = _price_headline(summary, n_workers, pricing.result.wall_seconds)
         extra.update(headline)

@@ -114,7 +114,8 @@ class MonteCarloResult:
     n_scenarios, n_batches, batch_size, seed : int
         What was run.
     n_workers : int
-        Dask workers used (1 in process); does not change the numbers.
+        Dask workers when the run started (1 in process); does not change
+        the numbers.
     wall_seconds : float
         Elapsed time; varies from run to run.
     """
@@ -177,6 +178,7 @@ def run_monte_carlo(
     MonteCarloResult
     """
     started = time.perf_counter()
+    n_workers = worker_count(client)
     batches = plan_batches(n_scenarios, seed, batch_size)
     if exact_budget_bytes < 0:
         raise ConfigError(f"exact_budget_bytes must be >= 0, got {exact_budget_bytes}")
@@ -189,7 +191,7 @@ def run_monte_carlo(
         n_batches=len(batches),
         batch_size=batch_size,
         seed=seed,
-        n_workers=worker_count(client),
+        n_workers=n_workers,
         wall_seconds=time.perf_counter() - started,
     )
     _log(result)

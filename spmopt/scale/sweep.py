@@ -187,11 +187,12 @@ def run_sweep(tasks: Sequence[SweepTask], client: Any = None) -> SweepResult:
     """
     _check_keys(tasks)
     started = time.perf_counter()
+    n_workers = worker_count(client)
     if client is None:
         outcomes = [run_task(task) for task in tasks]
     else:
         outcomes = _run_on_cluster(tasks, client)
-    result = SweepResult(outcomes, worker_count(client), time.perf_counter() - started)
+    result = SweepResult(outcomes, n_workers, time.perf_counter() - started)
     failed = len(result.failures)
     logger.info(
         "sweep: %d tasks, %d ok, %d failed or timed out, %d workers, %.2f s",

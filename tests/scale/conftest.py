@@ -27,12 +27,28 @@ def _cluster(n_workers: int) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def client_1() -> Iterator[Any]:
-    """A local cluster of one worker process."""
+def _cluster_1() -> Iterator[Any]:
     yield from _cluster(1)
 
 
 @pytest.fixture(scope="session")
-def client_2() -> Iterator[Any]:
-    """A local cluster of two worker processes."""
+def _cluster_2() -> Iterator[Any]:
     yield from _cluster(2)
+
+
+@pytest.fixture
+def client_1(_cluster_1: Any) -> Any:
+    """A local cluster of one worker process, its worker connected.
+
+    On a loaded machine a worker that missed a heartbeat reconnects; each
+    test waits for it rather than seeing a smaller cluster.
+    """
+    _cluster_1.wait_for_workers(1, timeout=60)
+    return _cluster_1
+
+
+@pytest.fixture
+def client_2(_cluster_2: Any) -> Any:
+    """A local cluster of two worker processes, both connected."""
+    _cluster_2.wait_for_workers(2, timeout=60)
+    return _cluster_2
