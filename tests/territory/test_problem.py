@@ -146,3 +146,11 @@ def test_solve_with_distance_table(tmp_path: Path) -> None:
     problem, result = solve_config(cfg.model_copy(update={"units": units}))
     assert problem.rep_ids[result.assignment].tolist() == ["ATL", "MIA", "MIA", "ATL"]
     assert result.objective == pytest.approx(5 + 1 + 9 + 1)
+
+
+def test_mode_needs_its_section() -> None:
+    units = {"table": "x.csv", "potential": {"column": "p"}}
+    with pytest.raises(ConfigError, match="mode 'design' needs a 'design' section"):
+        parse_config(TerritoryConfig, {"mode": "design", "units": units})
+    with pytest.raises(ConfigError, match="needs 'reps'"):
+        parse_config(TerritoryConfig, {"units": units})
