@@ -41,3 +41,20 @@ def test_unreachable_address_is_a_config_error() -> None:
     cfg = SchedulerConfig(mode="address", address=address, connect_timeout_seconds=1)
     with pytest.raises(ConfigError, match="could not be reached"), dask_client(cfg):
         pass
+
+
+def test_local_cluster_is_stopped_on_exit_even_after_an_error() -> None:
+    import os
+
+    import psutil
+
+    cfg = SchedulerConfig(mode="local", n_workers=1, dashboard=True)
+    with pytest.raises(RuntimeError, match="job failed"), dask_client(cfg) as client:
+        assert client.dashboard_link.startswith("http://127.0.0.1:")
+        pids = list(client.run(os.getpid).values())
+        raise RuntimeError("job failed")
+    assert client.status == "closed"
+    for pid in pids:
+        if psutil.pid_exists(pid):
+            psutil.Process(pid).wait(timeout=30)
+        assert not psutil.pid_exists(pid)
