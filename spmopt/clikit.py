@@ -28,9 +28,17 @@ OUT_HELP = "Output folder (default: runs/<timestamp>-<job>). Replaced on success
 SEED_HELP = "Seed for every random choice; same inputs and seed give the same files."
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def setup_logging(level: str = "INFO", quiet: bool = False) -> None:
     """Send the package logger to stderr at ``level`` (WARNING if quiet)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger.handlers = [h for h in logger.handlers if isinstance(h, logging.NullHandler)]
     logger.addHandler(handler)

@@ -8,7 +8,8 @@
 3. Quota: the company target split over the demo reps from their
    territory potential so the quotas sum exactly to the target (PuLP).
 4. Payout: attainment simulated by Monte Carlo and an example plan priced
-   with P10/P50/P90 total cost.
+   with P10/P50/P90 total cost, next to alternative plan designs.
+5. Analytics: KPIs and rep scorecards of the Maven pipeline.
 
 Each job writes into its own sub-folder; the report ties them together.
 """
@@ -24,9 +25,11 @@ import typer
 from pydantic import Field
 
 from spmopt._logging import logger
+from spmopt.analytics import AnalyticsConfig, run_kpis
 from spmopt.config import Config, load_config, parse_config, read_yaml
 from spmopt.forecast import ForecastConfig, run_train
-from spmopt.payout import SimulateConfig, run_simulate
+from spmopt.payout import PlanConfig, SimulateConfig, run_simulate
+from spmopt.payout.compare import run_compare
 from spmopt.quota import QuotaConfig, run_set
 from spmopt.runs import RunDir, RunWriter
 from spmopt.territory import TerritoryConfig, run_solve
@@ -46,6 +49,8 @@ class DemoConfig(Config):
     forecast_maven: ForecastConfig
     quota: QuotaConfig
     payout: SimulateConfig
+    compare_plans: list[PlanConfig] = Field(default_factory=list)
+    analytics: AnalyticsConfig | None = None
 
 
 def bundled_demo_config() -> DemoConfig:
@@ -81,6 +86,13 @@ def run_chain(cfg: DemoConfig, run: RunWriter, seed: int) -> dict[str, Any]:
     payout_cfg = cfg.payout.model_copy(update={"quotas": str(quotas)})
     payout = run_simulate(payout_cfg, run.view("payout"), seed)
     headline.update(_prefixed("payout", payout))
+    if cfg.compare_plans:
+        plans = [payout_cfg.resolved_plan(), *cfg.compare_plans]
+        compared = run_compare(payout_cfg, run.view("compare"), seed, plans)
+        headline.update(_prefixed("compare", compared))
+    if cfg.analytics is not None:
+        kpis = run_kpis(cfg.analytics, run.view("analytics"), seed)
+        headline.update(_prefixed("analytics", kpis))
     return headline
 
 

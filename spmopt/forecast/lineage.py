@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from spmopt._logging import logger
-from spmopt.errors import ConfigError, NoSignalWarning, SpmoptError
+from spmopt.errors import ConfigError, NoSignalWarning
 from spmopt.forecast.forecaster import WinForecaster
 from spmopt.forecast.metrics import paired_bootstrap
 from spmopt.tracking import log_metrics, resolve_tracking_uri, tracked_run
@@ -238,8 +238,17 @@ def _versus_champion(
     try:
         old = load_forecaster(f"models:/{cfg.model_name()}/{champion.version}", cfg)
         p_old = old.win_probability(data.frames["test"])
-    except SpmoptError as exc:
-        logger.warning("champion cannot score this test split (%s)", exc)
+    except Exception as exc:
+        # A champion saved by another spmopt version or on other columns may
+        # fail in many ways; it then cannot be beaten by a measured margin.
+        logger.warning(
+            "champion %s v%s cannot score this test split (%s: %s); "
+            "the new model is registered but not promoted",
+            cfg.model_name(),
+            champion.version,
+            type(exc).__name__,
+            exc,
+        )
         return {"improvement": float("nan"), "low": float("-inf"), "high": 0.0}
     return paired_bootstrap(
         y,
