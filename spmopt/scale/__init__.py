@@ -30,6 +30,7 @@ from spmopt.scale.montecarlo import MonteCarloResult, OutputStats, run_monte_car
 from spmopt.scale.sweep import SweepResult, SweepTask, TaskOutcome, run_sweep
 
 _LAZY = {
+    "DaskQuantileModel": "spmopt.scale.lgbm",
     "DaskWinModel": "spmopt.scale.lgbm",
     "FixedCategoryEncoder": "spmopt.scale.lgbm",
     "distinct_values_frame": "spmopt.scale.lgbm",
@@ -52,6 +53,7 @@ __all__ = [
     "SCHEDULER_ENV",
     "SCHEDULER_HELP",
     "Batch",
+    "DaskQuantileModel",
     "DaskWinModel",
     "FixedCategoryEncoder",
     "Histogram",

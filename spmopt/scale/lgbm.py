@@ -24,10 +24,11 @@ import dask.dataframe as dd
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from spmopt._logging import logger
-from spmopt.errors import DataError
+from spmopt.errors import ConfigError, DataError
+from spmopt.scale.cluster import worker_count
 
 Frame: TypeAlias = Any
 """A pandas or Dask DataFrame."""
@@ -225,25 +226,10 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
         return list(range(len(self.encoder_.categorical)))
 
     def _fit_local(self, X: Frame, y: Any) -> lgb.LGBMClassifier:
-        if isinstance(X, dd.DataFrame):
-            X, y = dask.compute(X, y)
-        matrix = self.encoder_.transform(X)
-        model = lgb.LGBMClassifier(**self._params())
-        labels = np.asarray(y, dtype=int)
-        return model.fit(matrix, labels, categorical_feature=self._categorical_index())
+        return train_lgbm("classifier", self._params(), X, y, self.encoder_, None)
 
     def _fit_dask(self, X: Frame, y: Any, client: Any) -> lgb.LGBMClassifier:
-        from lightgbm.dask import DaskLGBMClassifier
-
-        if not isinstance(X, dd.DataFrame):
-            X = dd.from_pandas(X, npartitions=_partitions_for(client))
-            y = dd.from_pandas(pd.Series(np.asarray(y)), npartitions=X.npartitions)
-        matrix = encode_partitions(X, self.encoder_).to_dask_array(lengths=True)
-        labels = y.astype(int).to_dask_array(lengths=True)
-        params = {k: v for k, v in self._params().items() if k != "n_jobs"}
-        model = DaskLGBMClassifier(client=client, **params)
-        model.fit(matrix, labels, categorical_feature=self._categorical_index())
-        return model.to_local()
+        return train_lgbm("classifier", self._params(), X, y, self.encoder_, client)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Loss and win probabilities of each deal, shape (n_rows, 2)."""
@@ -252,6 +238,126 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
     def win_probability(self, X: pd.DataFrame) -> np.ndarray:
         """Win probability of each deal, shape (n_rows,)."""
         return self.predict_proba(X)[:, 1]
+
+
+def train_lgbm(
+    kind: str, params: dict[str, Any], X: Frame, y: Any, encoder: Any, client: Any
+) -> Any:
+    """Fit a LightGBM classifier or regressor; return the in-process model.
+
+    Parameters
+    ----------
+    kind : {"classifier", "regressor"}
+    params : dict
+        LightGBM parameters (``n_jobs`` is dropped on a cluster, where each
+        worker uses its own thread count).
+    X, y : pandas or Dask frame and series
+        Features (encoded with the fitted ``encoder``) and target.
+    encoder : object
+        Fitted; categorical columns first.
+    client : distributed.Client or None
+        Train through ``lightgbm.dask`` on this cluster; in process when None.
+    """
+    categorical = list(range(len(encoder.categorical)))
+    if client is None:
+        if isinstance(X, dd.DataFrame):
+            X, y = dask.compute(X, y)
+        local = lgb.LGBMClassifier if kind == "classifier" else lgb.LGBMRegressor
+        target = np.asarray(y, dtype=int if kind == "classifier" else float)
+        model = local(**params)
+        return model.fit(encoder.transform(X), target, categorical_feature=categorical)
+    from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
+
+    if not isinstance(X, dd.DataFrame):
+        X = dd.from_pandas(X, npartitions=_partitions_for(client))
+        y = dd.from_pandas(pd.Series(np.asarray(y)), npartitions=X.npartitions)
+    matrix = encode_partitions(X, encoder).to_dask_array(lengths=True)
+    target = y.astype(int if kind == "classifier" else float).to_dask_array(
+        lengths=True
+    )
+    spread = DaskLGBMClassifier if kind == "classifier" else DaskLGBMRegressor
+    cluster_params = {k: v for k, v in params.items() if k != "n_jobs"}
+    model = spread(client=client, **cluster_params)
+    model.fit(matrix, target, categorical_feature=categorical)
+    return model.to_local()
+
+
+class DaskQuantileModel(RegressorMixin, BaseEstimator):
+    """LightGBM quantile model (e.g. account potential at P90) on Dask frames.
+
+    The same training paths, category contract and artefact type as
+    :class:`DaskWinModel`, for a numeric target: ``predict`` estimates the
+    ``alpha`` quantile of the target given the features.
+
+    Parameters
+    ----------
+    categorical, numeric : list of str
+        Feature columns by kind.
+    alpha : float
+        Quantile level in (0, 1), e.g. 0.9 for P90 potential.
+    n_estimators, learning_rate, num_leaves, min_child_samples, n_jobs,
+    random_state, encoder
+        As for :class:`DaskWinModel`.
+
+    Attributes
+    ----------
+    encoder_, model_, n_workers_
+        As for :class:`DaskWinModel`; ``model_`` is a
+        :class:`lightgbm.LGBMRegressor`.
+    """
+
+    def __init__(
+        self,
+        categorical: list[str] | None = None,
+        numeric: list[str] | None = None,
+        alpha: float = 0.5,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 20,
+        n_jobs: int = 1,
+        random_state: int = 0,
+        encoder: Any = None,
+    ) -> None:
+        self.categorical = categorical
+        self.numeric = numeric
+        self.alpha = alpha
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.encoder = encoder
+
+    def fit(self, X: Frame, y: pd.Series | dd.Series, client: Any = None) -> Self:
+        """Learn categories, then train the quantile model on ``X`` and ``y``."""
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
+        cat, num = list(self.categorical or []), list(self.numeric or [])
+        require_columns(X, [*cat, *num])
+        encoder = copy.deepcopy(self.encoder) or FixedCategoryEncoder(cat, num)
+        self.encoder_ = encoder.fit(distinct_values_frame(X, cat, num))
+        params = {
+            "objective": "quantile",
+            "alpha": self.alpha,
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "n_jobs": self.n_jobs,
+            "random_state": self.random_state,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+        self.model_ = train_lgbm("regressor", params, X, y, self.encoder_, client)
+        self.n_workers_ = worker_count(client)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Estimated ``alpha`` quantile of the target, shape (n_rows,)."""
+        return np.asarray(self.model_.predict(self.encoder_.transform(X)))
 
 
 def _check_labels(y: Any) -> None:

@@ -139,3 +139,47 @@ def test_forecaster_scores_a_large_table_partition_by_partition(
     scored = score_partitions(lazy, forecaster.win_probability)
     scores = scored.compute(scheduler="sync")
     np.testing.assert_allclose(scores.to_numpy(), forecaster.win_probability(test))
+
+
+def potential_accounts(n: int, seed: int) -> pd.DataFrame:
+    """Accounts whose yearly potential (USD) depends on industry and size."""
+    rng = np.random.default_rng(seed)
+    industry = rng.choice(["retail", "health", "energy", "tech"], n)
+    employees = rng.lognormal(5.0, 1.0, n)
+    lift = pd.Series(industry).map({"retail": 1.0, "health": 1.5, "energy": 2.0})
+    scale = lift.fillna(3.0).to_numpy() * employees * 100.0
+    potential = scale * rng.lognormal(0.0, 0.5, n)
+    return pd.DataFrame(
+        {"industry": industry, "employees": employees, "potential": potential}
+    )
+
+
+def test_quantile_potential_model_covers_its_level_on_two_workers(
+    client_2: Any,
+) -> None:
+    from spmopt.scale.lgbm import DaskQuantileModel
+
+    train, test = potential_accounts(6000, 0), potential_accounts(4000, 1)
+    params: dict[str, Any] = dict(alpha=0.9, n_estimators=80, learning_rate=0.1)
+    local = DaskQuantileModel(["industry"], ["employees"], **params)
+    local.fit(train, train["potential"])
+    lazy = dd.from_pandas(train, npartitions=4)
+    spread = DaskQuantileModel(["industry"], ["employees"], **params)
+    spread.fit(lazy, lazy["potential"], client=client_2)
+    assert spread.n_workers_ == 2
+    below_local = np.mean(test["potential"] <= local.predict(test))
+    below_spread = np.mean(test["potential"] <= spread.predict(test))
+    assert 0.86 <= below_local <= 0.94
+    assert 0.86 <= below_spread <= 0.94
+    assert abs(below_spread - below_local) <= 0.03
+
+
+def test_quantile_level_is_checked() -> None:
+    from spmopt.errors import ConfigError
+    from spmopt.scale.lgbm import DaskQuantileModel
+
+    frame = potential_accounts(50, 0)
+    with pytest.raises(ConfigError, match=r"alpha must be in \(0, 1\), got 1.5"):
+        DaskQuantileModel(["industry"], ["employees"], alpha=1.5).fit(
+            frame, frame["potential"]
+        )
