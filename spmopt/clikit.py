@@ -8,6 +8,7 @@ runner, publish the run atomically and print where the files are.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -43,10 +44,19 @@ def setup_logging(level: str = "INFO", quiet: bool = False) -> None:
     logger.handlers = [h for h in logger.handlers if isinstance(h, logging.NullHandler)]
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else level.upper())
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.captureWarnings(True)
     warn_logger = logging.getLogger("py.warnings")
     if not any(isinstance(h, logging.StreamHandler) for h in warn_logger.handlers):
-        warn_logger.addHandler(handler)
+        warnings_handler = _CurrentStderrHandler()
+        warnings_handler.setFormatter(handler.formatter)
+        warnings_handler.addFilter(_drop_dependency_notices)
+        warn_logger.addHandler(warnings_handler)
+
+
+def _drop_dependency_notices(record: logging.LogRecord) -> bool:
+    """Hide MLflow's advice to its own users; keep every other warning."""
+    return f"site-packages{os.sep}mlflow" not in record.getMessage()
 
 
 def run_job(

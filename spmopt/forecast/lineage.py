@@ -322,7 +322,19 @@ def load_forecaster(model_uri: str, cfg: ForecastConfig | None = None) -> WinFor
     forecaster = getattr(model.unwrap_python_model(), "forecaster", None)
     if not isinstance(forecaster, WinForecaster):
         raise ConfigError(f"model {model_uri!r} is not an spmopt win forecaster")
+    _check_compatible(model_uri, forecaster)
     return forecaster
+
+
+def _check_compatible(model_uri: str, forecaster: WinForecaster) -> None:
+    """Refuse a forecaster pickled by a spmopt version with other parameters."""
+    missing = sorted(set(vars(WinForecaster())) - set(vars(forecaster)))
+    if missing:
+        raise ConfigError(
+            f"model {model_uri!r} was saved by an incompatible spmopt version "
+            f"(missing parameters: {', '.join(missing)}); retrain it with "
+            "'spmopt forecast train'"
+        )
 
 
 def warn_if_no_signal(model_uri: str, cfg: ForecastConfig | None = None) -> None:

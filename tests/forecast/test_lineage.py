@@ -162,3 +162,15 @@ def test_compare_lists_every_run(store, capsys) -> None:
     assert (
         main(["forecast", "compare", "--tracking-uri", uri, "--experiment", "x"]) == 2
     )
+
+
+def test_forecaster_from_an_older_version_is_refused_clearly() -> None:
+    from spmopt.errors import ConfigError
+    from spmopt.forecast import WinForecaster
+    from spmopt.forecast.lineage import _check_compatible
+
+    old = WinForecaster()
+    del old.history
+    with pytest.raises(ConfigError, match=r"incompatible spmopt version.*history"):
+        _check_compatible("models:/m/1", old)
+    _check_compatible("models:/m/1", WinForecaster())
