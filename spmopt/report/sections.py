@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from spmopt.analytics.fairness import gini, spread_summary
+from spmopt.analytics.scorecards import SCORED
 from spmopt.report import figures as figs
 from spmopt.report.html import (
     figure,
@@ -345,19 +346,8 @@ def _kpi_parts(kpis: pd.DataFrame, prefix: str) -> list[str]:
     return parts
 
 
-_KPI_COLUMNS = (
-    "n_deals",
-    "n_open",
-    "won_value",
-    "win_rate",
-    "value_win_rate",
-    "avg_deal_size",
-    "cycle_days",
-    "open_value",
-    "attainment",
-    "coverage",
-    "cost_pct_revenue",
-)
+_KPI_COLUMNS = ("n_deals", "n_open", *SCORED, "cost_pct_revenue")
+"""KPI columns shown in tables: the scored ones plus counts and cost share."""
 
 
 def _card_columns(cards: pd.DataFrame) -> list[str]:
