@@ -32,7 +32,6 @@ from spmopt.scale.sweep import SweepResult, SweepTask, TaskOutcome, run_sweep
 _LAZY = {
     "DaskQuantileModel": "spmopt.scale.lgbm",
     "DaskWinModel": "spmopt.scale.lgbm",
-    "FixedCategoryEncoder": "spmopt.scale.lgbm",
     "distinct_values_frame": "spmopt.scale.lgbm",
     "encode_partitions": "spmopt.scale.lgbm",
     "score_partitions": "spmopt.scale.lgbm",
@@ -55,7 +54,6 @@ __all__ = [
     "Batch",
     "DaskQuantileModel",
     "DaskWinModel",
-    "FixedCategoryEncoder",
     "Histogram",
     "Moments",
     "MonteCarloResult",

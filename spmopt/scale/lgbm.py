@@ -28,56 +28,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from spmopt._logging import logger
 from spmopt.errors import ConfigError, DataError
+from spmopt.forecast.features import FeatureEncoder
 from spmopt.scale.cluster import worker_count
 
 Frame: TypeAlias = Any
 """A pandas or Dask DataFrame."""
-
-
-class FixedCategoryEncoder:
-    """Float matrix with category codes fixed at fit time.
-
-    Categorical columns come first, coded by their position in the sorted
-    list of training values (unseen or missing: NaN); numeric columns
-    follow as floats.
-
-    Parameters
-    ----------
-    categorical, numeric : list of str
-        Feature columns by kind.
-    """
-
-    def __init__(self, categorical: list[str], numeric: list[str]) -> None:
-        self.categorical = categorical
-        self.numeric = numeric
-
-    @property
-    def feature_names(self) -> list[str]:
-        """Column order of the encoded matrix."""
-        return [*self.categorical, *self.numeric]
-
-    def fit(self, frame: pd.DataFrame) -> FixedCategoryEncoder:
-        """Learn the sorted text categories of each categorical column."""
-        require_columns(frame, self.categorical)
-        self.categories_ = {
-            column: sorted(frame[column].dropna().astype(str).unique().tolist())
-            for column in self.categorical
-        }
-        return self
-
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Encoded features, shape (n_rows, n_features), float."""
-        require_columns(frame, self.feature_names)
-        out = np.empty((len(frame), len(self.feature_names)), dtype=float)
-        for j, column in enumerate(self.categorical):
-            index = pd.Index(self.categories_[column], dtype=object)
-            text = frame[column].astype("string").astype(object)
-            codes = index.get_indexer(text.where(text.notna(), None)).astype(float)
-            out[:, j] = np.where(codes < 0, np.nan, codes)
-        for j, column in enumerate(self.numeric, start=len(self.categorical)):
-            values = pd.to_numeric(frame[column], errors="coerce")
-            out[:, j] = values.to_numpy(dtype=float, na_value=np.nan)
-        return out
 
 
 def _text(values: Any) -> Any:
@@ -140,13 +95,12 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
     encoder : object, optional
         Unfitted encoder with ``fit(frame)``, ``transform(frame)``,
         ``feature_names`` and ``categorical`` (categorical columns first),
-        e.g. the forecaster's ``FeatureEncoder(categorical, numeric)``;
-        default :class:`FixedCategoryEncoder`. It is fitted on the
-        distinct values of the training frame.
+        default: the forecaster's ``FeatureEncoder(categorical, numeric)``.
+        It is fitted on the distinct values of the training frame.
 
     Attributes
     ----------
-    encoder_ : FixedCategoryEncoder
+    encoder_ : FeatureEncoder
         Category codes learned at training time.
     model_ : lightgbm.LGBMClassifier
         The fitted model, the same type whichever way it was trained.
@@ -191,7 +145,7 @@ class DaskWinModel(ClassifierMixin, BaseEstimator):
         cat, num = list(self.categorical or []), list(self.numeric or [])
         require_columns(X, [*cat, *num])
         _check_labels(y)
-        encoder = copy.deepcopy(self.encoder) or FixedCategoryEncoder(cat, num)
+        encoder = copy.deepcopy(self.encoder) or FeatureEncoder(cat, num)
         self.encoder_ = encoder.fit(distinct_values_frame(X, cat, num))
         if client is None:
             self.model_ = self._fit_local(X, y)
@@ -336,7 +290,7 @@ class DaskQuantileModel(RegressorMixin, BaseEstimator):
             raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
         cat, num = list(self.categorical or []), list(self.numeric or [])
         require_columns(X, [*cat, *num])
-        encoder = copy.deepcopy(self.encoder) or FixedCategoryEncoder(cat, num)
+        encoder = copy.deepcopy(self.encoder) or FeatureEncoder(cat, num)
         self.encoder_ = encoder.fit(distinct_values_frame(X, cat, num))
         params = {
             "objective": "quantile",

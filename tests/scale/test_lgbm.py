@@ -9,9 +9,9 @@ from sklearn.metrics import roc_auc_score
 
 from spmopt.data import IBM_LEAKY_COLUMNS, load_ibm
 from spmopt.errors import DataError
+from spmopt.forecast.features import FeatureEncoder
 from spmopt.scale.lgbm import (
     DaskWinModel,
-    FixedCategoryEncoder,
     distinct_values_frame,
     score_partitions,
 )
@@ -47,7 +47,7 @@ def toy() -> pd.DataFrame:
 
 
 def test_categories_are_sorted_and_unseen_become_missing() -> None:
-    encoder = FixedCategoryEncoder(["region"], ["amount"]).fit(toy())
+    encoder = FeatureEncoder(["region"], ["amount"]).fit(toy())
     assert encoder.categories_ == {"region": ["a", "b", "c"]}
     scored = pd.DataFrame({"region": ["c", "zzz", None], "amount": [1.0, 2.0, 3.0]})
     codes = encoder.transform(scored)
@@ -58,10 +58,10 @@ def test_categories_are_sorted_and_unseen_become_missing() -> None:
 def test_distinct_values_of_a_dask_frame_fit_the_same_categories() -> None:
     frame = toy()
     lazy = dd.from_pandas(frame, npartitions=3)
-    direct = FixedCategoryEncoder(["region"], []).fit(frame)
+    direct = FeatureEncoder(["region"], []).fit(frame)
     with dask.config.set(scheduler="sync"):
         distinct = distinct_values_frame(lazy, ["region"])
-    via = FixedCategoryEncoder(["region"], []).fit(distinct)
+    via = FeatureEncoder(["region"], []).fit(distinct)
     assert via.categories_ == direct.categories_
 
 
