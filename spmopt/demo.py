@@ -31,6 +31,7 @@ from spmopt.forecast import ForecastConfig, run_train
 from spmopt.payout import PlanConfig, SimulateConfig, run_simulate
 from spmopt.payout.compare import run_compare
 from spmopt.quota import QuotaConfig, run_set
+from spmopt.report import build_report
 from spmopt.runs import RunDir, RunWriter
 from spmopt.territory import TerritoryConfig, run_solve
 from spmopt.tracking import resolve_tracking_uri
@@ -125,28 +126,24 @@ def run_demo(out: Path, seed: int = 0, config_path: Path | None = None) -> Path:
         if config_path is not None:
             run.add_input(config_path)
         run.headline.update(run_chain(cfg, run.writer, seed))
-        report = _write_report(run.path)
+    report = _write_report(out)
     logger.info("demo finished: %s", out)
     _echo_summary(out, run.headline, report)
     return out
 
 
-def _write_report(folder: Path) -> str | None:
-    try:
-        from spmopt.report import build_report
-    except ImportError:  # pragma: no cover - report module not installed
-        return None
+def _write_report(folder: Path) -> str:
+    """Write ``report.html`` into the published run folder."""
     return build_report(folder).name
 
 
-def _echo_summary(out: Path, headline: dict[str, Any], report: str | None) -> None:
+def _echo_summary(out: Path, headline: dict[str, Any], report: str) -> None:
     typer.echo(f"\nspmopt demo finished: results in {out}/")
     for key, value in headline.items():
         if key.endswith("_seconds") or key.startswith("mlflow"):
             continue
         shown = f"{value:,.4g}" if isinstance(value, float) else value
         typer.echo(f"  {key}: {shown}")
-    if report:
-        typer.echo(f"\nreport: {out / report} (open it in a browser)")
+    typer.echo(f"\nreport: {out / report} (open it in a browser)")
     uri = resolve_tracking_uri()
     typer.echo(f"MLflow runs: mlflow ui --backend-store-uri {uri}")
