@@ -6,6 +6,7 @@ and exit with status 2; no traceback is shown for them.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -66,8 +67,14 @@ def demo(
     run_demo(out=out, seed=seed, config_path=config)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """Turn SIGTERM into an exit that unwinds, so partial output is removed."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(args=argv, prog_name="spmopt")
     except SpmoptError as exc:

@@ -89,10 +89,37 @@ def run_job(
     seed = 0 if seed is None else seed
     with RunDir(target, job, config=cfg, seed=seed) as run, status_ticker(job):
         run.add_input(config_path)
+        for path in input_files(cfg):
+            run.add_input(path)
         headline = runner(cfg, run.writer, seed)
         run.headline.update(headline)
     echo_headline(target, headline)
     return target
+
+
+def input_files(cfg: Config) -> list[Path]:
+    """Existing files named anywhere in ``cfg`` (tables, plans), sorted."""
+    found: set[Path] = set()
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+        elif isinstance(value, str) and len(value) < 4096 and _is_file(value):
+            found.add(Path(value))
+
+    visit(cfg.model_dump(mode="json"))
+    return sorted(found)
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_absolute() and Path(text).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def echo_headline(target: Path, headline: dict[str, Any]) -> None:

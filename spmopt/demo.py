@@ -22,10 +22,11 @@ from typing import Any
 
 import pandas as pd
 import typer
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from spmopt._logging import logger
 from spmopt.analytics import AnalyticsConfig, run_kpis
+from spmopt.clikit import input_files
 from spmopt.config import Config, load_config, parse_config, read_yaml
 from spmopt.forecast import ForecastConfig, run_train
 from spmopt.payout import PlanConfig, SimulateConfig, run_simulate
@@ -52,6 +53,19 @@ class DemoConfig(Config):
     payout: SimulateConfig
     compare_plans: list[PlanConfig] = Field(default_factory=list)
     analytics: AnalyticsConfig | None = None
+
+    @model_validator(mode="after")
+    def _ramping_reps_exist(self) -> DemoConfig:
+        reps = self.territory.reps
+        rows = (reps.rows if reps is not None else None) or []
+        known = {row.rep_id for row in rows}
+        unknown = sorted(set(self.months_in_seat) - known)
+        if rows and unknown:
+            raise ValueError(
+                f"months_in_seat names rep(s) {unknown} that are not territory "
+                f"reps; known: {', '.join(sorted(known))}"
+            )
+        return self
 
 
 def bundled_demo_config() -> DemoConfig:
@@ -125,6 +139,8 @@ def run_demo(out: Path, seed: int = 0, config_path: Path | None = None) -> Path:
     with RunDir(out, "demo", config=cfg, seed=seed) as run:
         if config_path is not None:
             run.add_input(config_path)
+        for path in input_files(cfg):
+            run.add_input(path)
         run.headline.update(run_chain(cfg, run.writer, seed))
     report = _write_report(out)
     logger.info("demo finished: %s", out)

@@ -135,6 +135,32 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def check_out(out: Path) -> None:
+    """Refuse an output folder that a run must not replace.
+
+    A run replaces its ``--out`` folder as a whole, so the folder must be
+    absent, empty, or a folder an earlier spmopt run wrote (it holds a
+    ``manifest.json``). Its parent folders are created.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a folder")
+    if Path.cwd().is_relative_to(out):
+        raise ConfigError(
+            f"--out {out} is or holds the current folder; choose a sub-folder"
+        )
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise ConfigError(
+            f"--out {out} holds files that spmopt did not write (no manifest.json); "
+            "choose a new or empty folder, or an earlier run's folder"
+        )
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {out}: cannot create its parent folder: {exc}"
+        ) from None
+
+
 class RunWriter:
     """Writes files under one folder of a run (optionally a sub-folder).
 
@@ -206,9 +232,11 @@ class RunDir:
         config: Any = None,
         seed: int | None = None,
     ) -> None:
-        self.out = Path(out)
+        self.out = Path(out).resolve()
         self.job = job
         self.config = config
+        if seed is not None and seed < 0:
+            raise ConfigError(f"--seed must be a whole number >= 0, got {seed}")
         self.seed = seed
         self.inputs: dict[str, str] = {}
         self.headline: dict[str, Any] = {}
@@ -226,9 +254,7 @@ class RunDir:
         return self._tmp
 
     def __enter__(self) -> RunDir:
-        if self.out.exists() and not self.out.is_dir():
-            raise ConfigError(f"--out {self.out} exists and is not a folder")
-        self.out.parent.mkdir(parents=True, exist_ok=True)
+        check_out(self.out)
         self._tmp = Path(
             tempfile.mkdtemp(dir=self.out.parent, prefix=f".{self.out.name}.partial-")
         )

@@ -62,3 +62,10 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     cfg = load_config(Outer, write(tmp_path, "table: t.csv\ninner: {capacity: 2}\n"))
     with pytest.raises(Exception, match="frozen"):
         cfg.mode = "b"  # type: ignore[misc]
+
+
+def test_binary_config_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "b.yaml"
+    path.write_bytes(b"a: \xaf\xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(Outer, path)

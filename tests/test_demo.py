@@ -152,6 +152,7 @@ def test_same_seed_same_files(demo_runs: tuple[Path, Path]) -> None:
         (lambda d: d["payout"]["plan"].update(bonus_pool=1), "bonus_pool"),
         (lambda d: d.update(colour="red"), "unknown field 'colour'"),
         (lambda d: d["quota"].update(target="lots"), "quota.target"),
+        (lambda d: d.update(months_in_seat={"NOPE": 4}), "['NOPE']"),
     ],
 )
 def test_bad_demo_config_fails_cleanly(

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from spmopt.errors import ConfigError
 from spmopt.runs import RunDir, neutralise_for_spreadsheet
 
 
@@ -50,3 +51,35 @@ def test_outputs_follow_the_umask(tmp_path: Path) -> None:
     os.umask(mask)
     assert stat.S_IMODE((out / "a.txt").stat().st_mode) == 0o666 & ~mask
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~mask
+
+
+def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("important")
+    with pytest.raises(ConfigError, match="did not write"), RunDir(tmp_path, "unit"):
+        pass
+    assert (tmp_path / "notes.txt").read_text() == "important"
+
+
+def test_current_folder_refused_empty_and_earlier_run_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for out in (".", ".."):
+        with pytest.raises(ConfigError, match="current folder"), RunDir(out, "unit"):
+            pass
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with RunDir("empty", "unit") as run:
+        run.write_text("a.txt", "1")
+    with RunDir("empty", "unit") as run:  # now an earlier run's folder
+        run.write_text("b.txt", "2")
+    assert sorted(p.name for p in empty.iterdir()) == ["b.txt", "manifest.json"]
+
+
+def test_bad_out_parent_and_negative_seed(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    bad = tmp_path / "afile" / "sub"
+    with pytest.raises(ConfigError, match="cannot create"), RunDir(bad, "unit"):
+        pass
+    with pytest.raises(ConfigError, match="--seed must be a whole number >= 0"):
+        RunDir(tmp_path / "r", "unit", seed=-1)
