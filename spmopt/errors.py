@@ -36,3 +36,9 @@ class LeakageWarning(SpmoptWarning):
 
 class NoSignalWarning(SpmoptWarning):
     """A model did not beat its base-rate baseline."""
+
+
+def show(value: object) -> str:
+    """``repr`` of a table cell for messages, without numpy's type wrapper."""
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) else value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 
 KINDS = ("str", "float", "int", "date", "bool", "category")
 Kind = str
@@ -120,7 +120,7 @@ def _report_bad(
     position = int(np.flatnonzero(bad.to_numpy())[0])
     value = series.iloc[position]
     raise DataError(
-        f"{table}: column '{column}' must be {what}, got {_show(value)} "
+        f"{table}: column '{column}' must be {what}, got {show(value)} "
         f"in data row {position + 1} ({int(bad.sum())} bad value(s) in all)"
     )
 
@@ -133,7 +133,7 @@ def require_nonnegative(frame: pd.DataFrame, column: str, table: str) -> None:
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"{table}: column '{column}' must be a number >= 0, "
-            f"got {_show(values.iloc[row])} in data row {row + 1}"
+            f"got {show(values.iloc[row])} in data row {row + 1}"
         )
 
 
@@ -146,12 +146,6 @@ def require_unique(frame: pd.DataFrame, column: str, table: str) -> None:
     dup = values[values.duplicated()]
     if not dup.empty:
         raise DataError(
-            f"{table}: column '{column}' must be unique, {dup.iloc[0]!r} appears "
+            f"{table}: column '{column}' must be unique, {show(dup.iloc[0])} appears "
             f"more than once"
         )
-
-
-def _show(value: object) -> str:
-    """repr of a cell value without numpy's type wrapper."""
-    item = getattr(value, "item", None)
-    return repr(item() if callable(item) else value)

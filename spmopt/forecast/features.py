@@ -18,7 +18,7 @@ import pandas as pd
 
 from spmopt._logging import logger
 from spmopt.data import IBM_LEAKY_COLUMNS, check_schema, load_table
-from spmopt.errors import DataError, LeakageWarning
+from spmopt.errors import DataError, LeakageWarning, show
 from spmopt.forecast.config import ColumnMap, ForecastConfig
 
 LEAKY_NAME_HINTS = ("close", "probability", "result", "outcome", "won", "lost")
@@ -134,7 +134,7 @@ def apply_joins(cfg: ForecastConfig, frame: pd.DataFrame) -> pd.DataFrame:
         if key.duplicated().any():
             raise DataError(
                 f"{join.table}: join key '{join.key}' must be unique, "
-                f"{key[key.duplicated()].iloc[0]!r} appears more than once"
+                f"{show(key[key.duplicated()].iloc[0])} appears more than once"
             )
         lookup = lookup.assign(**{join.key: key}).set_index(join.key)
         left = frame[join.key].astype("string").str.strip().to_numpy(dtype=object)
@@ -163,7 +163,7 @@ def _require_not_negative(values: pd.Series, column: str, table: str) -> None:
         row = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"{table}: column '{column}' (amount) must be >= 0 or empty, got "
-            f"{values.iloc[row]!r} in data row {row + 1}"
+            f"{show(values.iloc[row])} in data row {row + 1}"
         )
 
 
@@ -396,7 +396,7 @@ def _numbers(values: pd.Series, column: str) -> np.ndarray:
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"deals: column '{column}' must be a number, got "
-            f"{values.iloc[row]!r} in data row {row + 1}"
+            f"{show(values.iloc[row])} in data row {row + 1}"
         )
     return parsed.to_numpy(dtype=float, na_value=np.nan)
 

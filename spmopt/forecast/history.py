@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 
 
 class HistoryEncoder:
@@ -124,7 +124,7 @@ def _ns(dates: pd.Series) -> np.ndarray:
     if bad.any():
         raise DataError(
             f"deals: column '{dates.name}' must be a date, got "
-            f"{dates[bad].iloc[0]!r} ({int(bad.sum())} bad value(s))"
+            f"{show(dates[bad].iloc[0])} ({int(bad.sum())} bad value(s))"
         )
     values = values.astype("datetime64[ns]")
     out = values.to_numpy().astype("int64")

@@ -16,7 +16,7 @@ import pandas as pd
 
 from spmopt._logging import logger
 from spmopt.data import read_table
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import apply_joins
 from spmopt.forecast.forecaster import WinForecaster
@@ -96,7 +96,7 @@ def _amounts(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> np.ndarray
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"{table}: column '{column}' (amount) must be a number >= 0, got "
-            f"{frame[column].iloc[row]!r} in data row {row + 1}"
+            f"{show(frame[column].iloc[row])} in data row {row + 1}"
         )
     return parsed.to_numpy(dtype=float, na_value=np.nan)
 

@@ -20,7 +20,7 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag
 
 from spmopt.config import Config, TablePath
 from spmopt.data import check_schema, load_table, require_nonnegative
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 
 
 class LognormalAttainment(Config):
@@ -298,7 +298,7 @@ def _check_range(values: Any, column: str) -> None:
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"pipeline: column '{column}' must be a probability in [0, 1], got "
-            f"{values.iloc[row]!r} in data row {row + 1}"
+            f"{show(values.iloc[row])} in data row {row + 1}"
         )
 
 
@@ -324,7 +324,7 @@ def _periods(frame: Any, plan: Any) -> np.ndarray:
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"pipeline: column 'period' must be a period 1..{n}, got "
-                f"{frame['period'].iloc[row]!r} in data row {row + 1}"
+                f"{show(frame['period'].iloc[row])} in data row {row + 1}"
             )
         return values.astype(int) - 1
     if "close_date" in frame.columns:

@@ -20,7 +20,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from spmopt.data import check_schema
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 from spmopt.payout.plan import PlanConfig
 
 REQUIRED = {"credit_id": "str", "rep_id": "str", "date": "date", "amount": "float"}
@@ -165,7 +165,7 @@ def _first_bad(
         row = int(bad.fillna(False).to_numpy().nonzero()[0][0])
         raise DataError(
             f"{table}: column '{column}' must be {what}, got "
-            f"{values.iloc[row]!r} in data row {row + 1}"
+            f"{show(values.iloc[row])} in data row {row + 1}"
         )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt.data import check_schema, require_unique
-from spmopt.errors import ConfigError, DataError
+from spmopt.errors import ConfigError, DataError, show
 from spmopt.payout.curves import CurveArrays
 from spmopt.payout.plan import Measure, PlanConfig
 
@@ -124,7 +124,7 @@ def _opening(plan: PlanConfig, frame: pd.DataFrame) -> np.ndarray | None:
         row = int(np.flatnonzero((values < 0).to_numpy())[0])
         raise DataError(
             f"quotas: column 'draw_balance' must be a number >= 0, got "
-            f"{values.iloc[row]!r} in data row {row + 1}"
+            f"{show(values.iloc[row])} in data row {row + 1}"
         )
     draw = plan.draw
     if draw is None or not draw.recoverable or not draw.carry_forward:
@@ -159,7 +159,7 @@ def _require_positive(frame: pd.DataFrame, column: str, table: str) -> None:
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"{table}: column '{column}' must be a number > 0 (a quota), got "
-            f"{values.iloc[row]!r} in data row {row + 1}"
+            f"{show(values.iloc[row])} in data row {row + 1}"
         )
 
 
@@ -179,7 +179,7 @@ def _target_incentive(plan: PlanConfig, frame: pd.DataFrame, table: str) -> np.n
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
                 f"{table}: column 'target_incentive' must be a number >= 0, got "
-                f"{values.iloc[row]!r} in data row {row + 1}"
+                f"{show(values.iloc[row])} in data row {row + 1}"
             )
         return values.to_numpy(dtype=float)
     needs = any(m.rate_of == "target_incentive" for m in plan.measures)

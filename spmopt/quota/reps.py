@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 from spmopt.quota.attainment import OpenDeals
 from spmopt.quota.config import QuotaConfig
 from spmopt.quota.ramp import ramp_factor
@@ -172,7 +172,7 @@ def read_open_deals(cfg: QuotaConfig, book: RepBook) -> OpenDeals | None:
     unknown = owners[~owners.isin(list(rows))]
     if not unknown.empty:
         raise DataError(
-            f"{name}: rep {unknown.iloc[0]!r} in column '{spec.rep_id_column}' "
+            f"{name}: rep {show(unknown.iloc[0])} in column '{spec.rep_id_column}' "
             f"is not in the reps table ({unknown.size} deal(s) affected)"
         )
     rep = owners.map(rows).to_numpy(dtype=np.int64)

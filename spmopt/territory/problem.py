@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 from spmopt.territory.config import Measure, RepsSpec, TerritoryConfig, UnitsSpec
 from spmopt.territory.geometry import euclidean, haversine_km
 
@@ -287,7 +287,7 @@ def _merge_distances(
     orphan = np.flatnonzero(~np.isfinite(out).any(axis=1))
     if orphan.size:
         raise DataError(
-            f"distance table: unit {unit_ids.iloc[orphan[0]]!r} has no distance to "
+            f"distance table: unit {show(unit_ids.iloc[orphan[0]])} has no distance to "
             f"any rep ({orphan.size} such unit(s))"
         )
     return out

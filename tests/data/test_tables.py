@@ -41,3 +41,10 @@ def test_negative_rejected() -> None:
     frame = pd.DataFrame({"capacity": [3.0, -1.0]})
     with pytest.raises(DataError, match=r"'capacity' must be a number >= 0, got -1"):
         require_nonnegative(frame, "capacity", "reps")
+
+
+def test_messages_show_plain_values_not_numpy_types() -> None:
+    frame = pd.DataFrame({"quota": [3.0, -950000.0]})
+    with pytest.raises(DataError) as info:
+        require_nonnegative(frame, "quota", "quotas")
+    assert "got -950000.0" in str(info.value) and "np." not in str(info.value)
