@@ -1,7 +1,7 @@
 """The walkthrough notebooks run top to bottom and are stored without outputs.
 
-Notebooks that train or solve for more than a few seconds are marked slow
-(run them with ``pytest -m slow``).
+Every notebook runs in the default test run (each takes seconds to tens of
+seconds on bundled data).
 """
 
 from __future__ import annotations
@@ -13,16 +13,6 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-FAST = {"05_kpis_scorecards.ipynb"}
-
-
-def _params() -> list:
-    return [
-        pytest.param(
-            path, id=path.stem, marks=() if path.name in FAST else [pytest.mark.slow]
-        )
-        for path in sorted(NOTEBOOKS.glob("*.ipynb"))
-    ]
 
 
 def test_every_job_has_a_notebook() -> None:
@@ -41,7 +31,9 @@ def test_outputs_are_stripped(path: Path) -> None:
             assert cell.outputs == [] and cell.execution_count is None, path.name
 
 
-@pytest.mark.parametrize("path", _params())
+@pytest.mark.parametrize(
+    "path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem
+)
 def test_notebook_runs(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
