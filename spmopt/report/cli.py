@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from spmopt.errors import DataError
 from spmopt.report.build import build_report
 
 
@@ -16,5 +17,10 @@ def report(
     ),
 ) -> None:
     """Write report.html for a run folder (sections for the jobs it holds)."""
+    if run_dir.is_dir() and not any(run_dir.rglob("manifest.json")):
+        raise DataError(
+            f"{run_dir} holds no spmopt run (no manifest.json in it or below); "
+            "give a folder written by an spmopt command"
+        )
     target = build_report(run_dir, include_mlflow=mlflow_links)
     typer.echo(f"wrote {target}")

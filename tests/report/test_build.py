@@ -159,3 +159,11 @@ def test_territory_fairness_before_and_after(report_text: str) -> None:
     assert "Fairness of potential" in section
     assert "<td class='text'>after</td>" in section
     assert "quota_gini" in report_text
+
+
+def test_cli_refuses_a_folder_without_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["report", str(tmp_path)]) == 2
+    assert "holds no spmopt run" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
