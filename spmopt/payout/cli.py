@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
+from spmopt.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -64,7 +65,6 @@ def explain(
 
     Give either --run (a calc folder) or --plan, --credits and --quotas.
     """
-    from spmopt.errors import ConfigError
     from spmopt.payout.calc import explain as explain_rep
     from spmopt.payout.calc import load_calc_inputs, statement_name
 
@@ -125,6 +125,8 @@ def compare(
     from spmopt.payout.plan import load_plan
     from spmopt.payout.simulate import SimulateConfig
 
+    if len(plans) < 2:
+        raise ConfigError(f"compare needs two or more plan files, got {len(plans)}")
     designs = [load_plan(path) for path in plans]
     check_designs(load_config(SimulateConfig, config), designs)
     runner = partial(run_compare, plans=designs)

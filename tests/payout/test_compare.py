@@ -74,3 +74,11 @@ def test_design_names_are_unique() -> None:
 
 def test_needs_a_plan(tmp_path: Path) -> None:
     assert main(["payout", "compare", "--config", str(write_config(tmp_path))]) == 2
+
+
+def test_compare_needs_two_plans(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path)
+    args = ["payout", "compare", str(CFG / "plan_linear.yaml"), "--config", str(config)]
+    assert main([*args, "--out", str(tmp_path / "cmp")]) == 2
+    assert "two or more plan files, got 1" in capsys.readouterr().err
+    assert not (tmp_path / "cmp").exists()
