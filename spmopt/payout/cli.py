@@ -126,8 +126,8 @@ def compare(
     from spmopt.payout.simulate import SimulateConfig
 
     designs = [load_plan(path) for path in plans]
+    check_designs(load_config(SimulateConfig, config), designs)
     if len(plans) < 2:
         raise ConfigError(f"compare needs two or more plan files, got {len(plans)}")
-    check_designs(load_config(SimulateConfig, config), designs)
     runner = partial(run_compare, plans=designs)
     run_job("payout-compare", SimulateConfig, config, out, seed, runner)
