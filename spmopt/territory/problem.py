@@ -248,7 +248,23 @@ def _distance(
 ) -> NDArray[np.float64]:
     if coords == "xy":
         return euclidean(lat, lon, reps["lat"], reps["lon"])
+    _check_degrees("units", lat, lon)
+    _check_degrees("reps", reps["lat"].to_numpy(), reps["lon"].to_numpy())
     return haversine_km(lat, lon, reps["lat"], reps["lon"])
+
+
+def _check_degrees(
+    table: str, lat: NDArray[np.float64], lon: NDArray[np.float64]
+) -> None:
+    """Latitudes must lie in [-90, 90] and longitudes in [-180, 180] degrees."""
+    for name, values, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
+        bad = np.flatnonzero(np.abs(values.astype(float)) > limit)
+        if bad.size:
+            raise DataError(
+                f"{table}: {name} must be in [-{limit:g}, {limit:g}] degrees, got "
+                f"{float(values[bad[0]])} in row {bad[0] + 1} (for x/y coordinates "
+                "set units.coords: xy)"
+            )
 
 
 def _distance_table(

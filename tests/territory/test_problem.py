@@ -154,3 +154,9 @@ def test_mode_needs_its_section() -> None:
         parse_config(TerritoryConfig, {"mode": "design", "units": units})
     with pytest.raises(ConfigError, match="needs 'reps'"):
         parse_config(TerritoryConfig, {"units": units})
+
+
+def test_latitude_out_of_range_named(tmp_path: Path) -> None:
+    bad = UNITS.replace("25.8,-80.2", "133.1,-80.2")
+    with pytest.raises(DataError, match=r"units: latitude must be in \[-90, 90\]"):
+        build_problem(config(tmp_path, bad))
