@@ -15,6 +15,7 @@ from spmopt.errors import ConfigError, TimeLimitWarning
 from spmopt.runs import RunWriter
 from spmopt.territory.config import BalanceSpec, DisruptionSpec, TerritoryConfig
 from spmopt.territory.job import build_model, settings_from
+from spmopt.territory.model import SolveResult
 from spmopt.territory.outputs import max_balance_deviation, moved_share
 from spmopt.territory.problem import NO_REP, TerritoryProblem, build_problem
 
@@ -54,7 +55,7 @@ def non_dominated(frame: pd.DataFrame, columns: list[str]) -> NDArray[np.bool_]:
 
 def _point(
     problem: TerritoryProblem, cfg: TerritoryConfig, seed: int
-) -> tuple[dict[str, Any], NDArray[np.int64] | None]:
+) -> tuple[dict[str, Any], NDArray[np.int64] | None, SolveResult]:
     assert cfg.disruption is not None
     tol = cfg.balance[0].tolerance if cfg.balance else None
     row: dict[str, Any] = {"budget": cfg.disruption.budget, "tolerance": tol}
@@ -63,7 +64,7 @@ def _point(
         result = build_model(problem, cfg).solve(settings_from(cfg, seed))
     row["status"] = result.status
     if not result.has_solution:
-        return row, None
+        return row, None, result
     a, measure = result.assignment, cfg.disruption.measure
     row.update(
         compactness=round(result.objective, 6),
@@ -71,7 +72,7 @@ def _point(
         max_balance_deviation=round(max_balance_deviation(problem, a, "potential"), 9),
         gap=round(result.gap, 9),
     )
-    return row, a
+    return row, a, result
 
 
 def run_pareto(cfg: TerritoryConfig, out: RunWriter, seed: int) -> dict[str, Any]:
@@ -92,11 +93,16 @@ def run_pareto(cfg: TerritoryConfig, out: RunWriter, seed: int) -> dict[str, Any
             "pareto sweeps the disruption budget and needs a current alignment: "
             "set 'current' (a table or 'nearest') or units.current_owner"
         )
-    rows, alignments = [], []
+    rows, alignments, results = [], [], []
     for point_cfg in sweep_configs(cfg):
-        row, assignment = _point(problem, point_cfg, seed)
+        row, assignment, result = _point(problem, point_cfg, seed)
         rows.append(row)
         alignments.append(assignment)
+        results.append((point_cfg, result))
+    if all(a is None for a in alignments):
+        from spmopt.territory.explain import raise_no_solution
+
+        raise_no_solution(problem, *max(results, key=_looseness))
     frame = _table(rows)
     _write(out, problem, frame, alignments)
     front = frame[frame["non_dominated"]]
@@ -106,6 +112,14 @@ def run_pareto(cfg: TerritoryConfig, out: RunWriter, seed: int) -> dict[str, Any
         "non_dominated": len(front),
         "feasible": int(frame["compactness"].notna().sum()),
     }
+
+
+def _looseness(point: tuple[TerritoryConfig, SolveResult]) -> tuple[float, float]:
+    """Sort key: the widest balance band, then the largest disruption budget."""
+    cfg = point[0]
+    tol = cfg.balance[0].tolerance if cfg.balance else None
+    budget = cfg.disruption.budget if cfg.disruption is not None else 0.0
+    return (np.inf if tol is None else tol, budget)
 
 
 def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -87,3 +87,18 @@ def test_pareto_needs_current_alignment(
     assert code == 2
     assert "needs a current alignment" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_pareto_with_no_feasible_point_explains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "units.csv").write_text(UNITS)
+    tiny = CONFIG.replace("    - {rep_id: A,", "    - {rep_id: A, capacity: 1,")
+    tiny = tiny.replace("rep_id: B,", "rep_id: B, capacity: 1,")
+    tiny = tiny.replace("rep_id: C,", "rep_id: C, capacity: 1,")
+    (tmp_path / "t.yaml").write_text(tiny)
+    args = ["territory", "pareto", str(tmp_path / "t.yaml")]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "no alignment satisfies the constraints" in err and "capacity" in err
+    assert not (tmp_path / "run").exists()
