@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
+from spmopt.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -58,6 +59,8 @@ def compare(
     from spmopt.forecast.compare import format_runs, list_runs
     from spmopt.runs import RunWriter
 
+    if csv is not None and csv.is_dir():
+        raise ConfigError(f"--csv {csv} is a folder; give a file name")
     table = list_runs(experiment, tracking_uri)
     typer.echo(format_runs(table) if len(table) else "no runs recorded yet")
     if csv is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from spmopt.errors import ConfigError
@@ -37,8 +39,13 @@ def list_runs(
     import mlflow
 
     uri = resolve_tracking_uri(tracking_uri)
-    client = mlflow.MlflowClient(tracking_uri=uri)
-    found = client.get_experiment_by_name(experiment)
+    _check_local_store(uri)
+    try:
+        client = mlflow.MlflowClient(tracking_uri=uri)
+        found = client.get_experiment_by_name(experiment)
+    except Exception as exc:  # MLflow raises several types for a bad URI
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"cannot read tracking store {uri!r}: {first}") from None
     if found is None:
         raise ConfigError(
             f"experiment {experiment!r} not found in tracking store {uri}; "
@@ -50,6 +57,16 @@ def list_runs(
     )
     table = pd.DataFrame({new: _column(runs, old) for old, new in COLUMNS.items()})
     return table.reset_index(drop=True)
+
+
+def _check_local_store(uri: str) -> None:
+    """Listing must not create a SQLite store: refuse one that does not exist."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_file():
+        raise ConfigError(
+            f"tracking store {uri} does not exist; train a model first or pass "
+            "--tracking-uri"
+        )
 
 
 def _column(runs: pd.DataFrame, name: str) -> pd.Series:

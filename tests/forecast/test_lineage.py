@@ -174,3 +174,14 @@ def test_forecaster_from_an_older_version_is_refused_clearly() -> None:
     with pytest.raises(ConfigError, match=r"incompatible spmopt version.*history"):
         _check_compatible("models:/m/1", old)
     _check_compatible("models:/m/1", WinForecaster())
+
+
+def test_compare_bad_store_and_csv_folder(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    missing = f"sqlite:///{tmp_path / 'nodir' / 'x.db'}"
+    assert main(["forecast", "compare", "--tracking-uri", missing]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "nodir").exists()
+    assert main(["forecast", "compare", "--tracking-uri", "bogus://x"]) == 2
+    assert "cannot read tracking store" in capsys.readouterr().err
+    assert main(["forecast", "compare", "--csv", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
