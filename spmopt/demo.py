@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 
 from spmopt._logging import logger
 from spmopt.analytics import AnalyticsConfig, run_kpis
-from spmopt.clikit import input_files
+from spmopt.clikit import input_files, status_ticker
 from spmopt.config import Config, load_config, parse_config, read_yaml
 from spmopt.forecast import ForecastConfig, run_train
 from spmopt.payout import PlanConfig, SimulateConfig, run_simulate
@@ -136,7 +136,7 @@ def run_demo(out: Path, seed: int = 0, config_path: Path | None = None) -> Path:
         cfg = bundled_demo_config()
     else:
         cfg = load_config(DemoConfig, config_path)
-    with RunDir(out, "demo", config=cfg, seed=seed) as run:
+    with RunDir(out, "demo", config=cfg, seed=seed) as run, status_ticker("demo"):
         if config_path is not None:
             run.add_input(config_path)
         for path in input_files(cfg):
