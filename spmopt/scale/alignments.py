@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from spmopt.scale.sweep import SweepResult, SweepTask, run_sweep
+from spmopt.scale.sweep import SweepResult, sweep_designs
 from spmopt.territory import TerritoryConfig, TerritoryProblem, solve_config
 
 FIGURES = ("status", "objective", "bound", "gap", "hit_limit")
@@ -116,22 +115,4 @@ def solve_alignments(
         Per design: the :func:`solve_design` figures, or the error (e.g.
         the infeasibility explanation).
     """
-    tasks = [
-        SweepTask(name, solve_design, {"cfg": cfg, "seed": seed}, time_limit_seconds)
-        for name, cfg in designs.items()
-    ]
-    return run_sweep(tasks, client)
-
-
-def sweep_frame(sweep: SweepResult) -> pd.DataFrame:
-    """One row per task: key, status, the task's figures when ok, error."""
-    rows = []
-    for outcome in sweep.outcomes:
-        figures = outcome.value if outcome.ok else {}
-        row = {"design": outcome.key, "status": outcome.status}
-        row.update(
-            {f"result_{k}" if k == "status" else k: v for k, v in figures.items()}
-        )
-        row["error"] = outcome.error
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return sweep_designs(solve_design, designs, seed, client, time_limit_seconds)

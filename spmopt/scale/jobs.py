@@ -29,6 +29,7 @@ from spmopt.runs import RunWriter
 from spmopt.scale.cluster import dask_client, worker_count
 from spmopt.scale.config import SchedulerConfig, resolve_scheduler
 from spmopt.scale.merge import Summary
+from spmopt.scale.sweep import outcomes_frame
 from spmopt.territory import TerritoryConfig
 
 MIB = 2**20
@@ -196,13 +197,13 @@ def run_plan_sweep(
     cfg: PlanSweepConfig, out: RunWriter, seed: int, scheduler: str | None = None
 ) -> dict[str, Any]:
     """Price every design of ``cfg`` as a sweep task; write ``designs.csv``."""
-    from spmopt.scale.pricing import designs_frame, price_plans
+    from spmopt.scale.pricing import price_plans
 
     designs = load_plan_designs(cfg)
     setting = resolve_scheduler(cfg.scheduler, scheduler)
     with dask_client(setting) as client:
         sweep = price_plans(designs, seed, client, cfg.time_limit_seconds)
-    return _write_sweep(out, designs_frame(sweep), sweep)
+    return _write_sweep(out, outcomes_frame(sweep), sweep)
 
 
 def run_disruption_sweep(
@@ -214,18 +215,14 @@ def run_disruption_sweep(
     time_limit_seconds: float | None = None,
 ) -> dict[str, Any]:
     """Solve ``cfg`` once per disruption budget; write ``designs.csv``."""
-    from spmopt.scale.alignments import (
-        disruption_designs,
-        solve_alignments,
-        sweep_frame,
-    )
+    from spmopt.scale.alignments import disruption_designs, solve_alignments
     from spmopt.territory import build_problem
 
     build_problem(cfg)
     designs = disruption_designs(cfg, budgets)
     with dask_client(resolve_scheduler(None, scheduler)) as client:
         sweep = solve_alignments(designs, seed, client, time_limit_seconds)
-    return _write_sweep(out, sweep_frame(sweep), sweep)
+    return _write_sweep(out, outcomes_frame(sweep), sweep)
 
 
 def _write_sweep(out: RunWriter, frame: pd.DataFrame, sweep: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from spmopt.scale.montecarlo import (
     MonteCarloResult,
     run_monte_carlo,
 )
-from spmopt.scale.sweep import SweepResult, SweepTask, run_sweep
+from spmopt.scale.sweep import SweepResult, sweep_designs
 
 COST_QUANTILES = {"p5": 0.05, "p10": 0.10, "p50": 0.50, "p90": 0.90, "p95": 0.95}
 COST_QUANTILES["p99"] = 0.99
@@ -254,24 +254,4 @@ def price_plans(
     SweepResult
         Per design: the :func:`price_design` figures, or its error.
     """
-    tasks = [
-        SweepTask(name, price_design, {"cfg": cfg, "seed": seed}, time_limit_seconds)
-        for name, cfg in designs.items()
-    ]
-    return run_sweep(tasks, client)
-
-
-def designs_frame(sweep: SweepResult) -> pd.DataFrame:
-    """One row per design: status, error and its cost figures when ok."""
-    rows = []
-    for outcome in sweep.outcomes:
-        figures = outcome.value if outcome.ok else {}
-        rows.append(
-            {
-                "design": outcome.key,
-                "status": outcome.status,
-                **figures,
-                "error": outcome.error,
-            }
-        )
-    return pd.DataFrame(rows)
+    return sweep_designs(price_design, designs, seed, client, time_limit_seconds)

@@ -205,6 +205,39 @@ def run_sweep(tasks: Sequence[SweepTask], client: Any = None) -> SweepResult:
     return result
 
 
+def sweep_designs(
+    func: Callable[..., Any],
+    designs: Mapping[str, Any],
+    seed: int,
+    client: Any = None,
+    time_limit_seconds: float | None = None,
+) -> SweepResult:
+    """Run ``func(cfg=design, seed=seed)`` for every named design as a task."""
+    tasks = [
+        SweepTask(name, func, {"cfg": cfg, "seed": seed}, time_limit_seconds)
+        for name, cfg in designs.items()
+    ]
+    return run_sweep(tasks, client)
+
+
+def outcomes_frame(sweep: SweepResult) -> pd.DataFrame:
+    """One row per design: status, the task's figures when ok, and error.
+
+    A figure named ``status`` is renamed ``result_status`` so that it does
+    not hide the task's own status.
+    """
+    rows = []
+    for outcome in sweep.outcomes:
+        figures = outcome.value if outcome.ok else {}
+        row = {"design": outcome.key, "status": outcome.status}
+        row.update(
+            {f"result_{k}" if k == "status" else k: v for k, v in figures.items()}
+        )
+        row["error"] = outcome.error
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _run_on_cluster(tasks: Sequence[SweepTask], client: Any) -> list[TaskOutcome]:
     pending = [_submit(task, client) for task in tasks]
     futures = [p for p in pending if not isinstance(p, TaskOutcome)]

@@ -8,8 +8,8 @@ from spmopt.scale.alignments import (
     disruption_designs,
     solve_alignments,
     solve_design,
-    sweep_frame,
 )
+from spmopt.scale.sweep import outcomes_frame
 from spmopt.territory import TerritoryConfig
 
 EXAMPLE = (
@@ -46,7 +46,7 @@ def check_disruption_sweep(carolinas: TerritoryConfig, client: Any) -> None:
     assert list(designs) == ["budget=0.05", "budget=1"]
     assert all(d.solver.workers == 1 for d in designs.values())
     sweep = solve_alignments(designs, seed=0, client=client, time_limit_seconds=20)
-    frame = sweep_frame(sweep).set_index("design")
+    frame = outcomes_frame(sweep).set_index("design")
     assert frame.loc["budget=0.05", "status"] == "error"
     assert "disruption budget" in frame.loc["budget=0.05", "error"]
     assert frame.loc["budget=1", "status"] == "ok"

@@ -7,11 +7,11 @@ from spmopt.config import load_config
 from spmopt.payout import SimulateConfig, simulate
 from spmopt.payout.simulate import cost_summary, load_inputs
 from spmopt.scale.pricing import (
-    designs_frame,
     price_plan,
     price_plans,
     simulator_batch_size,
 )
+from spmopt.scale.sweep import outcomes_frame
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "payout" / "simulate.yaml"
 QUANTILES = ("p5", "p10", "p50", "p90", "p95", "p99")
@@ -87,7 +87,7 @@ def test_plan_designs_priced_in_parallel_keep_failures_apart(
     broken = example.model_copy(update={"quotas": "/nonexistent/quotas.csv"})
     designs = {"base": example, "calm": calm, "broken": broken}
     sweep = price_plans(designs, seed=7, client=client_2, time_limit_seconds=60)
-    frame = designs_frame(sweep).set_index("design")
+    frame = outcomes_frame(sweep).set_index("design")
     assert frame.loc["base", "status"] == "ok"
     assert frame.loc["calm", "status"] == "ok"
     assert frame.loc["broken", "status"] == "error"
