@@ -74,6 +74,11 @@ def read_reps(cfg: QuotaConfig) -> RepBook:
     require_unique(frame, cfg.rep_id_column, _TABLE)
     for column in [cfg.potential_column, *numeric]:
         require_nonnegative(frame, column, _TABLE)
+    if not (frame[cfg.potential_column] > 0).any():
+        raise DataError(
+            f"{_TABLE}: column '{cfg.potential_column}' is 0 for every rep; quotas "
+            "are set relative to potential, so at least one rep needs potential > 0"
+        )
     months = _months_in_seat(frame, cfg)
     elapsed = 0 if cfg.ytd is None else cfg.ytd.months_elapsed
     left = cfg.period_months - elapsed

@@ -65,3 +65,9 @@ def test_quantiles_out_of_order_name_the_row(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="got 6, 5, 9 in data row 2"):
         read_reps(cfg)
+
+
+def test_all_zero_potential_is_refused(tmp_path: Path) -> None:
+    table = "rep_id,potential,hist\nA,0,100\nB,0,300\n"
+    with pytest.raises(DataError, match="'potential' is 0 for every rep"):
+        read_reps(_cfg(tmp_path, table))
