@@ -36,11 +36,17 @@ def _install_chromium() -> str | None:
     if found or os.geteuid() != 0 or shutil.which("apt-get") is None:
         return found
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "chromium"]
-    try:
-        subprocess.run(command, env=env, capture_output=True, timeout=600, check=True)
-    except (subprocess.SubprocessError, OSError):
-        return None
+    install = ["apt-get", "install", "-y", "chromium"]
+    # A new machine may have no package lists yet: refresh them once.
+    for commands in ([install], [["apt-get", "update"], install]):
+        try:
+            for command in commands:
+                subprocess.run(
+                    command, env=env, capture_output=True, timeout=600, check=True
+                )
+        except (subprocess.SubprocessError, OSError):
+            continue
+        break
     return shutil.which("chromium")
 
 
