@@ -34,6 +34,10 @@ SECTIONS: tuple[tuple[SectionSpec, Renderer], ...] = (
         sections.payout,
     ),
     (
+        SectionSpec("calc", "Payouts", ("calc", "payout", ""), "payouts.csv", True),
+        sections.payouts,
+    ),
+    (
         SectionSpec(
             "compare",
             "Plan comparison",
@@ -83,25 +87,29 @@ def build_report(
         raise DataError(f"run folder not found: {run_dir}")
     manifest = read_json(run_dir / "manifest.json")
     options = sections.Options(run_dir, include_mlflow)
-    body, toc, found = _sections(options)
-    overview = _overview(manifest, found)
+    body, toc, found, expected = _sections(options)
+    overview = _overview(manifest, found, expected)
     nav = navigation([("overview", "Overview"), *toc])
     title = f"spmopt report: {run_dir.name}"
     text = page(title, _subtitle(manifest), nav, "\n".join([overview, *body]))
     target = run_dir / filename
     atomic_write_bytes(target, text.encode("utf-8"))
-    logger.info("report: %d of %d sections in %s", found, len(SECTIONS), target)
+    logger.info("report: %d of %d sections in %s", found, expected, target)
     return target
 
 
 def _sections(
     options: sections.Options,
-) -> tuple[list[str], list[tuple[str, str]], int]:
+) -> tuple[list[str], list[tuple[str, str]], int, int]:
+    """Section bodies, table of contents, sections found and expected."""
     run_dir = options.run_dir
-    body, toc, found = [], [], 0
+    body, toc, found, expected = [], [], 0, 0
     for spec, render in SECTIONS:
         folders = find_folders(run_dir, spec)
+        if spec.optional and not folders:
+            continue
         found += bool(folders)
+        expected += 1
         targets: list[Path | None] = list(folders) or [None]
         for folder in targets:
             key, title = _names(spec, run_dir, folder)
@@ -111,7 +119,7 @@ def _sections(
                 body.append(section(key, title, [missing(note)]))
             else:
                 body.append(section(key, title, _render(render, folder, key, options)))
-    return body, toc, found
+    return body, toc, found, expected
 
 
 def _render(
@@ -138,7 +146,7 @@ def _names(spec: SectionSpec, run_dir: Path, folder: Path | None) -> tuple[str, 
     return key.replace("/", "-"), f"{spec.title} ({sub})"
 
 
-def _overview(manifest: dict, found: int) -> str:
+def _overview(manifest: dict, found: int, expected: int) -> str:
     parts = []
     if manifest:
         parts.append(
@@ -151,7 +159,7 @@ def _overview(manifest: dict, found: int) -> str:
         parts.append(
             missing("No manifest.json: this folder was not written by spmopt.")
         )
-    parts.append(paragraph(f"{found} of {len(SECTIONS)} job sections present."))
+    parts.append(paragraph(f"{found} of {expected} job sections present."))
     return section("overview", "Overview", parts)
 
 

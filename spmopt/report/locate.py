@@ -30,12 +30,16 @@ class SectionSpec:
         Sub-folders tried in order; ``""`` is the run's top folder.
     marker : str
         File whose presence means the job ran.
+    optional : bool
+        Shown only when present, never listed as missing (jobs outside
+        the planning chain, such as exact payouts).
     """
 
     key: str
     title: str
     folders: tuple[str, ...]
     marker: str
+    optional: bool = False
 
 
 def find_folders(run_dir: Path, spec: SectionSpec) -> list[Path]:

@@ -259,6 +259,33 @@ def payout(folder: Path, prefix: str, options: Options) -> list[str]:
     return [*parts, *_page_links(folder, ("plots.html",), options)]
 
 
+def payouts(folder: Path, prefix: str, options: Options) -> list[str]:
+    """Exact payouts of a ``payout calc`` run: totals per rep, statements."""
+    summary = read_json(folder / "summary.json")
+    lines = read_csv(folder / "payouts.csv")
+    parts = [key_values(summary)]
+    if lines is None:
+        return [*parts, missing("payouts.csv is empty.")]
+    amounts = [c for c in ("earned", "spif", "clawback", "draw", "paid") if c in lines]
+    totals = lines.groupby("rep_id", sort=True)[amounts].sum().reset_index()
+    chart = figs.bar_chart(
+        totals["rep_id"], totals["paid"], "Paid per rep", "paid", False
+    )
+    parts += [figure(chart, f"{prefix}-paid"), heading("Totals per rep")]
+    parts += [table(totals), heading("Per rep and period"), table(lines)]
+    return [*parts, *_statement_links(folder, totals["rep_id"], options)]
+
+
+def _statement_links(folder: Path, reps: pd.Series, options: Options) -> list[str]:
+    """Links to each rep's line-by-line statement, when written."""
+    found = [folder / "statements" / f"{rep}.txt" for rep in reps]
+    hrefs = [p.relative_to(options.run_dir).as_posix() for p in found if p.is_file()]
+    if not hrefs:
+        return []
+    links = ", ".join(link(href.rsplit("/", 1)[-1], href) for href in hrefs)
+    return [f"<p class='note'>Statements, line by line: {links}</p>"]
+
+
 def _payout_curve(path: Path, prefix: str) -> list[str]:
     curve = read_csv(path)
     if curve is None or len(curve.columns) < 2:

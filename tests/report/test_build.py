@@ -4,6 +4,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from spmopt.cli import main
@@ -167,3 +168,27 @@ def test_cli_refuses_a_folder_without_runs(
     assert main(["report", str(tmp_path)]) == 2
     assert "holds no spmopt run" in capsys.readouterr().err
     assert not (tmp_path / "report.html").exists()
+
+
+def test_calc_run_gets_a_payouts_section(tmp_path: Path) -> None:
+    configs = Path(__file__).resolve().parents[2] / "configs" / "payout"
+    out = tmp_path / "calc"
+    args = [
+        "payout",
+        "calc",
+        "--plan",
+        str(configs / "plan_quarterly.yaml"),
+        "--credits",
+        str(configs / "credits_small.csv"),
+        "--quotas",
+        str(configs / "quotas_small.csv"),
+        "--out",
+        str(out),
+    ]
+    assert main(["--quiet", *args]) == 0
+    text = build_report(out).read_text()
+    section = text.split("<section id='calc'")[1].split("</section>")[0]
+    assert "Totals per rep" in section and "Paid per rep" in section
+    assert "<a href='statements/R01.txt'>R01.txt</a>" in section
+    paid = pd.read_csv(out / "payouts.csv").groupby("rep_id")["paid"].sum()
+    assert f"<td>{paid['R01']:,.0f}</td>" in section  # 42,850 for R01
