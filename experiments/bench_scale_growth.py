@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from spmopt.data import IBM_LEAKY_COLUMNS, load_ibm
+from spmopt.data import IBM_CATEGORICAL, IBM_LEAKY_COLUMNS, IBM_NUMERIC, load_ibm
 from spmopt.payout import SimulateConfig, simulate
 from spmopt.payout.simulate import load_inputs
 from spmopt.scale import SchedulerConfig, dask_client
@@ -46,17 +46,6 @@ from spmopt.scale.pricing import price_plan
 PLAN = (
     Path(__file__).resolve().parents[1] / "configs" / "payout" / "plan_accelerator.yaml"
 )
-IBM_CATEGORICAL = [
-    "supplies_group",
-    "supplies_subgroup",
-    "region",
-    "route_to_market",
-    "client_size_by_revenue",
-    "client_size_by_employee_count",
-    "revenue_from_client_past_two_years",
-    "competitor_type",
-]
-IBM_NUMERIC = ["opportunity_amount_usd", "deal_size_category"]
 MIB = 2**20
 
 

@@ -1,7 +1,9 @@
 """Loaders and schema checks for bundled and user data."""
 
 from spmopt.data.bundled import (
+    IBM_CATEGORICAL,
     IBM_LEAKY_COLUMNS,
+    IBM_NUMERIC,
     LOADERS,
     load_fortune500,
     load_ibm,
@@ -21,7 +23,9 @@ from spmopt.data.tables import (
 )
 
 __all__ = [
+    "IBM_CATEGORICAL",
     "IBM_LEAKY_COLUMNS",
+    "IBM_NUMERIC",
     "LOADERS",
     "check_schema",
     "load_fortune500",

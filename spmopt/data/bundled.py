@@ -30,6 +30,21 @@ IBM_LEAKY_COLUMNS = (
 )
 """IBM columns measured over the whole sales cycle: known only at the end."""
 
+IBM_CATEGORICAL = (
+    "supplies_group",
+    "supplies_subgroup",
+    "region",
+    "route_to_market",
+    "client_size_by_revenue",
+    "client_size_by_employee_count",
+    "revenue_from_client_past_two_years",
+    "competitor_type",
+)
+"""IBM text columns known while the deal is open (model features)."""
+
+IBM_NUMERIC = ("opportunity_amount_usd", "deal_size_category")
+"""IBM numeric columns known while the deal is open: amount (USD), size code."""
+
 _IBM_DEAL_SIZE_CODES = {
     "10K or less": 1,
     "10K to 20K": 2,

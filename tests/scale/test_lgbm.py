@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from spmopt.data import IBM_LEAKY_COLUMNS, load_ibm
+from spmopt.data import IBM_CATEGORICAL, IBM_LEAKY_COLUMNS, IBM_NUMERIC, load_ibm
 from spmopt.errors import DataError
 from spmopt.forecast.features import FeatureEncoder
 from spmopt.scale.lgbm import (
@@ -19,18 +19,6 @@ from spmopt.scale.lgbm import (
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Sending large graph", "ignore:Parameter .* will be ignored"
 )
-
-IBM_CATEGORICAL = [
-    "supplies_group",
-    "supplies_subgroup",
-    "region",
-    "route_to_market",
-    "client_size_by_revenue",
-    "client_size_by_employee_count",
-    "revenue_from_client_past_two_years",
-    "competitor_type",
-]
-IBM_NUMERIC = ["opportunity_amount_usd", "deal_size_category"]
 
 
 @pytest.fixture(scope="module")
