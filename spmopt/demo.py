@@ -142,15 +142,10 @@ def run_demo(out: Path, seed: int = 0, config_path: Path | None = None) -> Path:
         for path in input_files(cfg):
             run.add_input(path)
         run.headline.update(run_chain(cfg, run.writer, seed))
-    report = _write_report(out)
+    report = build_report(out).name  # after publishing: it reads the manifest
     logger.info("demo finished: %s", out)
     _echo_summary(out, run.headline, report)
     return out
-
-
-def _write_report(folder: Path) -> str:
-    """Write ``report.html`` into the published run folder."""
-    return build_report(folder).name
 
 
 def _echo_summary(out: Path, headline: dict[str, Any], report: str) -> None:
