@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from spmopt._logging import logger
 from spmopt.analytics.config import (
     AnalyticsConfig,
     ForecastsTable,
@@ -18,7 +20,7 @@ from spmopt.analytics.config import (
 )
 from spmopt.analytics.kpis import DEAL_COLUMNS
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
-from spmopt.errors import DataError
+from spmopt.errors import DataError, SpmoptWarning
 
 
 def deal_outcomes(stage: pd.Series, won: tuple[str, ...], lost: tuple[str, ...]):
@@ -221,4 +223,32 @@ def read_inputs(cfg: AnalyticsConfig) -> Inputs:
     forecasts = read_forecasts(cfg.forecasts) if cfg.forecasts else None
     pipeline = read_pipeline(cfg.pipeline)
     deals = prepare_deals(pipeline, cfg.pipeline, roster, prices)
+    for kind, given in (("quotas", quotas), ("payouts", payouts)):
+        if given is not None:
+            check_rep_ids(given, deals, kind)
     return Inputs(deals, quotas, roster, payouts, forecasts)
+
+
+def check_rep_ids(given: pd.DataFrame, deals: pd.DataFrame, kind: str) -> None:
+    """Warn when the reps of a quotas or payouts table miss the pipeline.
+
+    A rep with a quota but no deals is normal (a new hire), so unmatched
+    reps are counted in the log; when no rep matches at all the ids are
+    most likely mistyped or from another system, and a warning says so.
+    """
+    known = set(deals["rep_id"].dropna())
+    unmatched = sorted(set(given["rep_id"]) - known)
+    if not unmatched:
+        return
+    sample = ", ".join(repr(rep) for rep in unmatched[:3])
+    if len(unmatched) == given["rep_id"].nunique():
+        warnings.warn(
+            f"no rep id of the {kind} table appears in the pipeline "
+            f"(for example {sample}); check that both use the same rep ids",
+            SpmoptWarning,
+            stacklevel=2,
+        )
+        return
+    logger.info(
+        "%d rep(s) of the %s table have no deals: %s", len(unmatched), kind, sample
+    )

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from spmopt.analytics.config import PipelineTable
-from spmopt.analytics.inputs import deal_outcomes, prepare_deals
-from spmopt.errors import DataError
+from spmopt.analytics.inputs import check_rep_ids, deal_outcomes, prepare_deals
+from spmopt.errors import DataError, SpmoptWarning
 
 
 def _pipeline() -> pd.DataFrame:
@@ -49,3 +49,21 @@ def test_close_before_creation_is_refused() -> None:
     frame.loc[0, "close_date"] = pd.Timestamp("2016-12-01")
     with pytest.raises(DataError, match="before"):
         prepare_deals(frame, PipelineTable())
+
+
+def _quotas(*reps: str) -> pd.DataFrame:
+    return pd.DataFrame({"rep_id": list(reps), "quota": [100.0] * len(reps)})
+
+
+def test_quotas_matching_no_rep_warn() -> None:
+    deals = pd.DataFrame({"rep_id": ["r1", "r2"]})
+    with pytest.warns(SpmoptWarning, match="no rep id of the quotas table"):
+        check_rep_ids(_quotas("R1", "R2"), deals, "quotas")
+
+
+def test_new_hire_without_deals_does_not_warn(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
+    deals = pd.DataFrame({"rep_id": ["r1", "r2"]})
+    check_rep_ids(_quotas("r1", "r3"), deals, "quotas")
+    assert not [w for w in recwarn if issubclass(w.category, SpmoptWarning)]
