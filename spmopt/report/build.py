@@ -10,7 +10,7 @@ from spmopt.errors import DataError
 from spmopt.report import sections
 from spmopt.report.html import missing, navigation, page, paragraph, section
 from spmopt.report.locate import SectionSpec, expected_paths, find_folders, read_json
-from spmopt.runs import atomic_write_bytes
+from spmopt.runs import atomic_write_bytes, sha256_file, to_json_text
 
 Renderer = Callable[[Path, str, sections.Options], list[str]]
 
@@ -94,8 +94,18 @@ def build_report(
     text = page(title, _subtitle(manifest), nav, "\n".join([overview, *body]))
     target = run_dir / filename
     atomic_write_bytes(target, text.encode("utf-8"))
+    if manifest:
+        _record(run_dir / "manifest.json", manifest, filename, target)
     logger.info("report: %d of %d sections in %s", found, expected, target)
     return target
+
+
+def _record(path: Path, manifest: dict, filename: str, target: Path) -> None:
+    """Add the report's hash to the run's manifest so it lists every file."""
+    files = dict(manifest.get("files") or {})
+    files[filename] = sha256_file(target)
+    updated = {**manifest, "files": dict(sorted(files.items()))}
+    atomic_write_bytes(path, to_json_text(updated).encode())
 
 
 def _sections(

@@ -1,5 +1,6 @@
 """The HTML report built from run folders with some or all jobs."""
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from spmopt.cli import main
 from spmopt.report import build_report
+from spmopt.runs import sha256_file
 
 FIGURE_IDS = (
     "territory-map",
@@ -192,3 +194,11 @@ def test_calc_run_gets_a_payouts_section(tmp_path: Path) -> None:
     assert "<a href='statements/R01.txt'>R01.txt</a>" in section
     paid = pd.read_csv(out / "payouts.csv").groupby("rep_id")["paid"].sum()
     assert f"<td>{paid['R01']:,.0f}</td>" in section  # 42,850 for R01
+
+
+def test_manifest_lists_the_rewritten_report(full_run: Path) -> None:
+    report = build_report(full_run)
+    report.write_text("edited by hand")
+    build_report(full_run)
+    files = json.loads((full_run / "manifest.json").read_text())["files"]
+    assert files["report.html"] == sha256_file(report)
