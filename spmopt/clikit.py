@@ -21,6 +21,7 @@ import typer
 
 from spmopt._logging import logger
 from spmopt.config import Config, load_config
+from spmopt.data import bundled_files
 from spmopt.runs import RunDir, RunWriter, default_out
 
 C = TypeVar("C", bound=Config)
@@ -89,30 +90,43 @@ def run_job(
     seed = 0 if seed is None else seed
     with RunDir(target, job, config=cfg, seed=seed) as run, status_ticker(job):
         run.add_input(config_path)
-        for path in input_files(cfg):
-            run.add_input(path)
+        record_inputs(run, cfg)
         headline = runner(cfg, run.writer, seed)
         run.headline.update(headline)
     echo_headline(target, headline)
     return target
 
 
+def record_inputs(run: RunDir, cfg: Config) -> None:
+    """Hash every file ``cfg`` names, bundled tables included, into the manifest."""
+    for path in input_files(cfg):
+        run.add_input(path)
+    for label, path in bundled_inputs(cfg).items():
+        run.add_input(path, label)
+
+
+def bundled_inputs(cfg: Config) -> dict[str, Path]:
+    """Bundled files behind every ``bundled:`` reference in ``cfg``, by label."""
+    return {
+        label: path
+        for text in _strings(cfg.model_dump(mode="json"))
+        for label, path in bundled_files(text).items()
+    }
+
+
 def input_files(cfg: Config) -> list[Path]:
     """Existing files named anywhere in ``cfg`` (tables, plans), sorted."""
-    found: set[Path] = set()
+    strings = _strings(cfg.model_dump(mode="json"))
+    return sorted({Path(text) for text in strings if _is_file(text)})
 
-    def visit(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                visit(item)
-        elif isinstance(value, list):
-            for item in value:
-                visit(item)
-        elif isinstance(value, str) and len(value) < 4096 and _is_file(value):
-            found.add(Path(value))
 
-    visit(cfg.model_dump(mode="json"))
-    return sorted(found)
+def _strings(value: Any) -> list[str]:
+    """Every string inside nested dicts and lists, shorter than 4 KiB."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return [value] if isinstance(value, str) and len(value) < 4096 else []
 
 
 def _is_file(text: str) -> bool:

@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 
 from spmopt._logging import logger
 from spmopt.analytics import AnalyticsConfig, run_kpis
-from spmopt.clikit import input_files, status_ticker
+from spmopt.clikit import record_inputs, status_ticker
 from spmopt.config import Config, load_config, parse_config, read_yaml
 from spmopt.forecast import ForecastConfig, run_train
 from spmopt.payout import PlanConfig, SimulateConfig, run_simulate
@@ -139,8 +139,7 @@ def run_demo(out: Path, seed: int = 0, config_path: Path | None = None) -> Path:
     with RunDir(out, "demo", config=cfg, seed=seed) as run, status_ticker("demo"):
         if config_path is not None:
             run.add_input(config_path)
-        for path in input_files(cfg):
-            run.add_input(path)
+        record_inputs(run, cfg)
         run.headline.update(run_chain(cfg, run.writer, seed))
     report = build_report(out).name  # after publishing: it reads the manifest
     logger.info("demo finished: %s", out)

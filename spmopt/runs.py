@@ -287,9 +287,12 @@ class RunDir:
         """Writer for a sub-folder of the run."""
         return self.writer.view(prefix)
 
-    def add_input(self, path: str | Path) -> None:
-        """Record an input file's SHA-256 in the manifest."""
-        self.inputs[str(path)] = sha256_file(path)
+    def add_input(self, path: str | Path, label: str | None = None) -> None:
+        """Record an input file's SHA-256 in the manifest, under ``label``.
+
+        The label defaults to the path itself.
+        """
+        self.inputs[label or str(path)] = sha256_file(path)
 
     def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
         """Write a spreadsheet-safe CSV in the run's top folder."""

@@ -7,7 +7,9 @@ import time
 import pytest
 
 from spmopt._logging import logger
-from spmopt.clikit import status_ticker
+from spmopt.clikit import bundled_inputs, status_ticker
+from spmopt.config import Config
+from spmopt.data import bundled_files
 
 
 class _Terminal(io.StringIO):
@@ -49,3 +51,20 @@ def test_ticker_is_silent_when_quiet() -> None:
     finally:
         logger.setLevel(previous)
     assert stream.getvalue() == ""
+
+
+def test_bundled_tables_are_hashed_by_their_files() -> None:
+    class Tables(Config):
+        tables: list[str]
+
+    cfg = Tables(tables=["bundled:ibm_win_loss", "deals.csv"])
+    inputs = bundled_inputs(cfg)
+    (label,) = inputs
+    assert label == "bundled:ibm_win_loss (ibm_win_loss/sales_win_loss.csv.gz)"
+    assert inputs[label].is_file()
+
+
+def test_counties_are_hashed_by_every_file_they_join() -> None:
+    files = bundled_files("bundled:us_counties")
+    assert len(files) == 3 and all(path.is_file() for path in files.values())
+    assert bundled_files("bundled:nope") == {} == bundled_files("counties.csv")

@@ -11,12 +11,13 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
 from spmopt.config import BUNDLED_PREFIX
 from spmopt.data.tables import check_schema, read_table
-from spmopt.datasets import bundled_path
+from spmopt.datasets import BUNDLED, bundled_path
 from spmopt.errors import DataError
 
 IBM_LEAKY_COLUMNS = (
@@ -354,8 +355,25 @@ def load_table(ref: str, name: str | None = None) -> pd.DataFrame:
     return read_table(ref, name=name)
 
 
-def table_hash_source(ref: str) -> str | None:
-    """Path whose bytes identify ``ref`` for the manifest (None if unknown)."""
-    if ref.startswith(BUNDLED_PREFIX):
-        return None
-    return ref
+SOURCES: dict[str, tuple[str, ...]] = {
+    "maven_pipeline": ("maven_pipeline",),
+    "maven_accounts": ("maven_accounts",),
+    "maven_teams": ("maven_teams",),
+    "maven_products": ("maven_products",),
+    "ibm_win_loss": ("ibm_win_loss",),
+    "us_counties": ("us_counties_gazetteer", "us_counties_popest", "us_zbp"),
+    "us_zips": ("us_zbp", "us_zcta"),
+    "us_fortune500": ("us_fortune500",),
+}
+"""Bundled files each bundled table is built from."""
+
+
+def bundled_files(ref: str) -> dict[str, Path]:
+    """Files behind a ``bundled:<name>`` reference, keyed by a manifest label.
+
+    Returns an empty dict for anything that is not a known bundled table.
+    """
+    key = ref[len(BUNDLED_PREFIX) :] if ref.startswith(BUNDLED_PREFIX) else ""
+    return {
+        f"{ref} ({BUNDLED[raw]})": bundled_path(raw) for raw in SOURCES.get(key, ())
+    }
