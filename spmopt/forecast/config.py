@@ -52,6 +52,10 @@ class ColumnMap(Config):
         Key columns (e.g. owner, account) whose past deal count and win
         rate, from deals closed before each prediction date, become
         features. Needs ``prediction_date`` and ``close_date``.
+    amount_patterns : bool
+        Add the amount's round digits and how many other training deals
+        carry the same amount (see :mod:`spmopt.forecast.amounts`). Needs
+        ``amount`` with ``amount_is_feature``.
     """
 
     deal_id: str
@@ -72,6 +76,7 @@ class ColumnMap(Config):
     exclude: list[str] = Field(default_factory=list)
     leaky: list[str] = Field(default_factory=list)
     history: list[str] = Field(default_factory=list)
+    amount_patterns: bool = False
 
     @model_validator(mode="after")
     def _check_roles(self) -> ColumnMap:
@@ -85,6 +90,11 @@ class ColumnMap(Config):
             raise ValueError(
                 f"history {self.history} needs prediction_date and close_date, "
                 "so that only deals closed before each prediction count"
+            )
+        if self.amount_patterns and (self.amount is None or not self.amount_is_feature):
+            raise ValueError(
+                "amount_patterns needs an amount column used as a feature; set "
+                "amount and keep amount_is_feature true, or turn amount_patterns off"
             )
         never = {"outcome": self.outcome, "close_date": self.close_date}
         never["stage"] = self.stage

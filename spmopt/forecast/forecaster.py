@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from spmopt.forecast.amounts import AmountPatterns
 from spmopt.forecast.features import FeatureEncoder
 from spmopt.forecast.history import HistoryEncoder
 from spmopt.forecast.models import (
@@ -36,6 +37,8 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
     history : HistoryEncoder, optional
         Fitted point-in-time history; its columns are added to any frame
         that lacks them (e.g. open deals at scoring).
+    amounts : AmountPatterns, optional
+        Fitted amount patterns; their columns are added the same way.
     random_state : int
         Seed of LightGBM and of the calibration folds.
     """
@@ -47,6 +50,7 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
         lgbm_params: dict[str, Any] | None = None,
         calibration: str = "auto",
         history: HistoryEncoder | None = None,
+        amounts: AmountPatterns | None = None,
         random_state: int = 0,
     ) -> None:
         self.categorical = categorical
@@ -54,6 +58,7 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
         self.lgbm_params = lgbm_params
         self.calibration = calibration
         self.history = history
+        self.amounts = amounts
         self.random_state = random_state
 
     def fit(
@@ -98,11 +103,11 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
         self.calibrator_ = ProbabilityCalibrator(method).fit(raw, y_valid)
 
     def add_history(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` with the history feature columns added when missing."""
-        history = self.history
-        if history is None or set(history.columns) <= set(frame.columns):
-            return frame
-        return history.transform(frame)
+        """``frame`` with the history and amount-pattern columns when missing."""
+        for derived in (self.history, self.amounts):
+            if derived is not None and not set(derived.columns) <= set(frame.columns):
+                frame = derived.transform(frame)
+        return frame
 
     @property
     def feature_names(self) -> list[str]:

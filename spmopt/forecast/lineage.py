@@ -34,13 +34,26 @@ MODEL_PATH = "model"
 
 
 def model_signature(forecaster: WinForecaster) -> Any:
-    """Input: one nullable column per feature; output: ``win_probability``."""
+    """Input: one nullable column per feature; output: ``win_probability``.
+
+    Derived columns (history, amount patterns) are optional: the model
+    adds them itself when they are absent.
+    """
     from mlflow.models.signature import ModelSignature
     from mlflow.types.schema import ColSpec, Schema
 
     encoder = forecaster.encoder_
+    derived = {
+        name
+        for part in (forecaster.history, forecaster.amounts)
+        if part is not None
+        for name in part.columns
+    }
     inputs: list[Any] = [ColSpec("string", name) for name in encoder.categorical]
-    inputs += [ColSpec("double", name) for name in encoder.numeric]
+    inputs += [
+        ColSpec("double", name, required=name not in derived)
+        for name in encoder.numeric
+    ]
     outputs = Schema([ColSpec("double", "win_probability")])
     return ModelSignature(inputs=Schema(inputs), outputs=outputs)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from spmopt._logging import logger
 from spmopt.errors import DataError, NoSignalWarning
+from spmopt.forecast.amounts import AmountPatterns
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import DealTable, load_deals, with_history
 from spmopt.forecast.forecaster import WinForecaster
@@ -54,6 +55,7 @@ class TrainingData:
     frames: dict[str, pd.DataFrame]
     labels: dict[str, np.ndarray]
     history: HistoryEncoder | None = None
+    amounts: AmountPatterns | None = None
 
 
 @dataclass
@@ -89,7 +91,19 @@ def prepare(
     frames = {part: closed.loc[split.mask(part)] for part in PARTS}
     labels = {part: y[split.mask(part)] for part in PARTS}
     _check_parts(cfg, labels, split)
-    return TrainingData(deals, split, frames, labels, history)
+    data = TrainingData(deals, split, frames, labels, history)
+    return with_amount_patterns(cfg, data) if cfg.columns.amount_patterns else data
+
+
+def with_amount_patterns(cfg: ForecastConfig, data: TrainingData) -> TrainingData:
+    """Add the amount-pattern columns, learned from the training part only."""
+    cols = cfg.columns
+    amounts = AmountPatterns(str(cols.amount), cols.prediction_date)
+    frames = {"train": amounts.fit_transform(data.frames["train"])}
+    frames |= {part: amounts.transform(data.frames[part]) for part in PARTS[1:]}
+    numeric = [*data.deals.numeric, *amounts.columns]
+    deals = replace(data.deals, numeric=numeric)
+    return replace(data, deals=deals, frames=frames, amounts=amounts)
 
 
 def _split(
@@ -140,6 +154,7 @@ def _fit_models(cfg: ForecastConfig, data: TrainingData, seed: int) -> TrainResu
         lgbm_params=_lgbm_params(cfg),
         calibration=cfg.model.calibration,
         history=data.history,
+        amounts=data.amounts,
         random_state=seed,
     )
     start = time.perf_counter()

@@ -65,3 +65,13 @@ def test_history_needs_both_dates(make_config) -> None:
     data["columns"] = {**data["columns"], "history": ["owner"]}
     with pytest.raises(ConfigError, match=r"history.*close_date"):
         parse_config(ForecastConfig, data)
+
+
+@pytest.mark.parametrize(
+    "columns", [{"amount": None}, {"amount_is_feature": False}], ids=str
+)
+def test_amount_patterns_need_an_amount_feature(make_config, columns: dict) -> None:
+    data = make_config("t.csv")
+    data["columns"] = {**data["columns"], "amount_patterns": True, **columns}
+    with pytest.raises(ConfigError, match="amount_patterns needs an amount column"):
+        parse_config(ForecastConfig, data)

@@ -150,3 +150,29 @@ def test_ibm_config_beats_every_baseline(tmp_path) -> None:
     for name in ("base_rate", "logistic", "hist_gb"):
         assert lgbm["brier"] < metrics["models"][name]["brier"]
     assert np.isclose(lgbm["auc"], headline["lightgbm_auc"])
+
+
+def test_amount_patterns_count_earlier_training_deals_only(
+    make_config, deals_factory, tmp_path
+) -> None:
+    frame = deals_factory()
+    frame["amount"] = np.random.default_rng(3).choice(["1000", "2500", "4321"], 800)
+    path = tmp_path / "deals.csv"
+    frame.to_csv(path, index=False)
+    data = make_config(str(path))
+    data["columns"] |= {"amount_patterns": True}
+    cfg = parse_config(ForecastConfig, data)
+    prepared = prepare(cfg, 0)
+    column = "amount_same_amount_deals"
+    assert {"amount_round_digits", column} <= set(prepared.deals.numeric)
+    train = prepared.frames["train"]
+    for part in ("train", "test"):
+        rows = prepared.frames[part]
+        for _, row in rows.head(40).iterrows():
+            same = train["amount"] == row["amount"]
+            before = train["created"] < row["created"]
+            assert row[column] == (same & before).sum()
+    result = fit_models(cfg, prepared, 0)
+    open_rows = frame.loc[frame["stage"] == "Open"].drop(columns="stage")
+    p = result.forecaster.win_probability(open_rows)
+    assert len(p) == len(open_rows) and ((p >= 0) & (p <= 1)).all()
