@@ -9,6 +9,7 @@ import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
 from spmopt.errors import ConfigError
+from spmopt.scale.config import SCHEDULER_HELP
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -18,12 +19,14 @@ def train(
     config: Path = typer.Argument(..., help="Forecast config YAML."),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
+    scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
 ) -> None:
     """Train and evaluate the win forecaster; record the run in MLflow."""
-    from spmopt.forecast.config import ForecastConfig
     from spmopt.forecast.train import run_train
+    from spmopt.scale.dispatch import ScheduledForecastConfig, on_scheduler
 
-    run_job("forecast.train", ForecastConfig, config, out, seed, run_train)
+    runner = on_scheduler(run_train, scheduler)
+    run_job("forecast.train", ScheduledForecastConfig, config, out, seed, runner)
 
 
 @app.command()

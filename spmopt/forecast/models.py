@@ -192,10 +192,18 @@ class LightGBMWinModel(ClassifierMixin, BaseEstimator):
         y_valid: np.ndarray | None = None,
     ) -> LightGBMWinModel:
         """Train; stop early on ``(X_valid, y_valid)`` when given."""
-        # TODO(#4): train through lightgbm.dask (spmopt.scale) when a Dask
-        # scheduler is configured (DESIGN "Scale out"); today in-process.
+        from spmopt.scale.context import active_client
+
         y = np.asarray(y, dtype=float)
         self.pos_weight_ = _pos_weight(y) if self.class_weight == "balanced" else 1.0
+        client = active_client(len(y))
+        if client is not None:  # the job's Dask cluster: through lightgbm.dask
+            from spmopt.scale.training import fit_on_cluster
+
+            args = (self, self._params(), X, y, X_valid, y_valid)
+            self.booster_, self.best_iteration_ = fit_on_cluster(client, *args)
+            self.classes_ = np.array([0, 1])
+            return self
         weight = np.where(y == 1, self.pos_weight_, 1.0)
         cats = list(self.categorical_features)
         train = lgb.Dataset(X, y, weight=weight, categorical_feature=cats)

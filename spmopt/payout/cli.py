@@ -8,6 +8,7 @@ import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
 from spmopt.errors import ConfigError
+from spmopt.scale.config import SCHEDULER_HELP
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,11 +18,14 @@ def simulate(
     config: Path = typer.Argument(..., help="Simulation config YAML."),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
+    scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:
     """Price a plan by Monte-Carlo: cost distribution, per-rep payouts, caps."""
-    from spmopt.payout.simulate import SimulateConfig, run_simulate
+    from spmopt.payout.simulate import run_simulate
+    from spmopt.scale.dispatch import ScheduledSimulateConfig, on_scheduler
 
-    run_job("payout-simulate", SimulateConfig, config, out, seed, run_simulate)
+    runner = on_scheduler(run_simulate, scheduler)
+    run_job("payout-simulate", ScheduledSimulateConfig, config, out, seed, runner)
 
 
 PLAN_HELP = "Plan YAML."

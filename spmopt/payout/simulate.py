@@ -136,7 +136,17 @@ def simulate(
 
     Chunk ``k`` draws from its own generator spawned from ``seed``, so the
     result depends only on the inputs, the seed and ``chunk_elements``.
+    Under a job's Dask scheduler (``--scheduler``) runs of chunks are
+    priced on the cluster, with the same result (:mod:`spmopt.scale`).
     """
+    from spmopt.scale.context import active_client
+
+    client = active_client(n_scenarios * book.n_reps * plan.n_periods)
+    if client is not None:
+        from spmopt.scale.simulation import simulate_on_cluster
+
+        args = (plan, book, model, n_scenarios, seed, chunk_elements)
+        return simulate_on_cluster(client, *args, keep_rep_scenarios)
     start = time.perf_counter()
     engine = PayoutEngine(plan, book)
     engine.check_aggregate()

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
-from spmopt.quota.config import CapacityConfig, PotentialConfig, QuotaConfig
+from spmopt.quota.config import CapacityConfig, PotentialConfig
+from spmopt.scale.config import SCHEDULER_HELP
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -17,11 +18,14 @@ def set_quotas(
     config: Path = typer.Argument(..., help="Quota config YAML."),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
+    scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:
     """Split the company target into rep quotas and check attainability."""
     from spmopt.quota.job import run_set
+    from spmopt.scale.dispatch import ScheduledQuotaConfig, on_scheduler
 
-    run_job("quota-set", QuotaConfig, config, out, seed, run_set)
+    runner = on_scheduler(run_set, scheduler)
+    run_job("quota-set", ScheduledQuotaConfig, config, out, seed, runner)
 
 
 @app.command("capacity")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from spmopt.quota.reps import (
 from spmopt.quota.rounding import ROUNDING_RULE, largest_remainder
 from spmopt.quota.stretch import implied_target
 from spmopt.runs import RunWriter
+from spmopt.scale.context import active_client
 from spmopt.tracking import log_metrics, tracked_run
 
 HISTORY_SCHEMA = {"deal_stage": "str", "close_date": "date", "close_value": "float"}
@@ -76,7 +78,13 @@ def attainment(
     if book.quantiles is not None:
         p10, p50, p90 = (q * book.ramp * book.period_share for q in book.quantiles)
         quantiles = (p10, p50, p90)
-    return simulate_attainment(
+    simulate: Any = simulate_attainment
+    client = active_client(settings.n_scenarios * len(quota))
+    if client is not None:  # seeded scenario batches on the job's Dask cluster
+        from spmopt.scale.attainment import simulate_attainment_batches
+
+        simulate = partial(simulate_attainment_batches, client=client)
+    return simulate(
         quota,
         mean=book.ramped_potential,
         cv=settings.cv,

@@ -4,9 +4,11 @@ A job runs in-process (``none``), on a :class:`distributed.LocalCluster`
 that spmopt starts on the loopback interface and stops when done
 (``local``), or on an existing Dask scheduler (``address``). The setting
 comes, in order of precedence, from a command-line value (``--scheduler``),
-the job's config (``scheduler:`` section), the ``SPMOPT_DASK_SCHEDULER``
-environment variable, or the default: in-process, or a local cluster
-for a job of ``LARGE_JOB_SIZE`` values or more.
+the ``SPMOPT_DASK_SCHEDULER`` environment variable, the job's config
+(``scheduler:`` section), or the default: in-process, or a local cluster
+for a job of ``LARGE_JOB_SIZE`` values or more. The environment beats the
+config so that one shell or batch system can send every job to its
+cluster without editing each config.
 
 The command-line and environment forms are one string:
 
@@ -33,7 +35,8 @@ SCHEDULER_ENV = "SPMOPT_DASK_SCHEDULER"
 SCHEDULER_HELP = (
     "Where Dask work runs: 'none' (in-process), 'local' or 'local:N' "
     "(a local cluster of N workers on 127.0.0.1), or a scheduler address "
-    f"'tcp://host:port'. Default: the config, else ${SCHEDULER_ENV}, else none."
+    f"'tcp://host:port'. Default: ${SCHEDULER_ENV}, else the config's "
+    "scheduler: section, else none (a local cluster for very large jobs)."
 )
 
 LARGE_JOB_SIZE = 50_000_000
@@ -187,17 +190,17 @@ def resolve_scheduler(
     Returns
     -------
     SchedulerConfig
-        From the command line, else the config, else the environment,
+        From the command line, else the environment, else the config,
         else a local cluster for a large job, else in-process.
     """
     if cli_value is not None:
         return parse_scheduler(cli_value, "--scheduler")
-    if configured is not None:
-        return configured
     env = os.environ if environ is None else environ
-    text = env.get(SCHEDULER_ENV)
+    text = env.get(SCHEDULER_ENV, "").strip()
     if text:
         return parse_scheduler(text, SCHEDULER_ENV)
+    if configured is not None:
+        return configured
     if size is not None and size >= large_size:
         return SchedulerConfig(mode="local")
     return SchedulerConfig()

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spmopt.errors import ConfigError
 from spmopt.payout import (
     DealAttainment,
     HistoryAttainment,
@@ -54,15 +55,19 @@ REP_BINS = 256
 class PlanScenarios:
     """``simulate(rng, size)`` for one plan, rep book and attainment model.
 
-    Each call draws attainment for ``size`` simulated years exactly as the
-    payout simulator draws one chunk, prices it with the vectorised
-    engine and returns:
+    Each call prices ``size`` simulated years with the payout simulator
+    itself, as one chunk drawn from ``rng``'s seed sequence: a batch with
+    index ``i`` (whose generator comes from child ``i`` of
+    ``SeedSequence(seed)``) gives exactly the simulator's chunk ``i`` of
+    the same size. Returns:
 
     - ``cost``: total yearly payout, shape (size,), plan currency;
     - ``revenue``: total credited revenue measure, shape (size,);
     - ``any_cap``: 1.0 when any rep hit a cap, shape (size,);
     - ``rep_payout``: yearly payout per rep, shape (size, n_reps);
-    - ``rep_cap``: 1.0 when the rep hit a cap, shape (size, n_reps).
+    - ``rep_cap``: each rep's share of the batch's years in which the rep
+      hit a cap, repeated on every row, shape (size, n_reps): its mean is
+      the cap probability (the only figure read from it).
     """
 
     plan: PlanConfig
@@ -70,26 +75,39 @@ class PlanScenarios:
     model: Attainment
 
     def __call__(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
-        engine = PayoutEngine(self.plan, self.book)
-        quotas = engine.period_quotas()
-        credited = {}
-        for m, measure in enumerate(self.plan.measures):
-            if measure.team_of is not None:
-                continue
-            shape = (size, self.book.n_reps, self.plan.n_periods)
-            attainment = self.model.draw(rng, *shape)
-            credited[measure.name] = np.multiply(
-                attainment, quotas[None, :, m, :], out=attainment
-            )
-        out = engine.evaluate(credited)
-        yearly = out.paid.sum(axis=-1)
+        per_scenario = self.book.n_reps * self.plan.n_periods * len(self.plan.measures)
+        result = simulate(
+            self.plan,
+            self.book,
+            self.model,
+            size,
+            _parent_of(rng.bit_generator.seed_seq),
+            chunk_elements=max(1_000, size * per_scenario),
+            keep_rep_scenarios=size,
+        )
+        rep_cap = np.broadcast_to(result.rep_p_cap, (size, self.book.n_reps))
         return {
-            "cost": yearly.sum(axis=1),
-            "revenue": credited[self.plan.revenue].sum(axis=(1, 2)),
-            "any_cap": out.cap_hit.any(axis=1).astype(float),
-            "rep_payout": yearly,
-            "rep_cap": out.cap_hit.astype(float),
+            "cost": result.cost,
+            "revenue": result.revenue,
+            "any_cap": result.any_cap.astype(float),
+            "rep_payout": result.rep_sample,
+            "rep_cap": rep_cap,
         }
+
+
+def _parent_of(seq: Any) -> np.random.SeedSequence:
+    """A sequence whose next spawned child is ``seq`` (``seq`` if a root)."""
+    if not isinstance(seq, np.random.SeedSequence) or not seq.spawn_key:
+        raise ConfigError(
+            "plan scenarios need a generator seeded from a spawned SeedSequence "
+            "(a batch of spmopt.scale.run_monte_carlo)"
+        )
+    return np.random.SeedSequence(
+        entropy=seq.entropy,
+        spawn_key=seq.spawn_key[:-1],
+        pool_size=seq.pool_size,
+        n_children_spawned=seq.spawn_key[-1],
+    )
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,16 @@ def test_parse_scheduler_rejects_with_value_in_message(text: str) -> None:
     assert repr(text) in str(info.value) or text in str(info.value)
 
 
-def test_cli_value_beats_config_beats_environment() -> None:
+def test_cli_value_beats_environment_beats_config() -> None:
     env = {SCHEDULER_ENV: "local:2"}
-    configured = SchedulerConfig(mode="none")
+    configured = SchedulerConfig(mode="local", n_workers=3)
     assert resolve_scheduler(configured, "local:1", env).n_workers == 1
-    assert resolve_scheduler(configured, None, env).mode == "none"
+    assert resolve_scheduler(configured, "none", env).mode == "none"
+    assert resolve_scheduler(configured, None, env).n_workers == 2
+    assert resolve_scheduler(configured, None, {}).n_workers == 3
     assert resolve_scheduler(None, None, env).mode == "local"
     assert resolve_scheduler(None, None, {}).mode == "none"
+    assert resolve_scheduler(configured, None, {SCHEDULER_ENV: " "}).n_workers == 3
 
 
 def test_bad_environment_value_names_the_variable() -> None:

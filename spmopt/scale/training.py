@@ -1,0 +1,213 @@
+"""The forecaster's LightGBM booster trained through ``lightgbm.dask``.
+
+:func:`train_booster_on_cluster` trains the booster of
+:class:`spmopt.forecast.models.LightGBMWinModel` data-parallel on a Dask
+cluster and returns a plain :class:`lightgbm.Booster` and its best
+iteration, so the forecaster built around it (encoder, calibration, the
+MLflow model record) is the same object as when trained in process.
+
+Early stopping: ``lightgbm.dask`` trains every worker for the same number
+of rounds, so rounds are added in steps (each step continues from the
+booster so far, ``init_model``) and the weighted validation log loss of
+every new tree is computed here, in process, on the whole validation
+set. Training stops as LightGBM's own early stopping does: at the first
+iteration ``patience`` rounds past the best one; the best iteration is
+the first with the lowest loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from spmopt._logging import logger
+from spmopt.scale.cluster import worker_count
+
+_LOCAL_ONLY = ("num_threads", "n_jobs", "verbosity", "verbose")
+EPS = 1e-15
+
+
+@dataclass
+class EarlyStopping:
+    """Best iteration so far, updated one validation loss at a time.
+
+    Attributes
+    ----------
+    patience : int
+        Stop this many iterations past the best one.
+    best_loss : float
+    best_index : int
+        0-based iteration of the best loss (-1 before any).
+    stopped : bool
+    """
+
+    patience: int
+    best_loss: float = float("inf")
+    best_index: int = -1
+    stopped: bool = False
+
+    def update(self, losses: np.ndarray, offset: int) -> None:
+        """Take the losses of iterations ``offset, offset + 1, ...``."""
+        for i, loss in enumerate(losses):
+            index = offset + i
+            if loss < self.best_loss:
+                self.best_loss, self.best_index = float(loss), index
+            elif index - self.best_index >= self.patience:
+                self.stopped = True
+                return
+
+
+@dataclass(frozen=True)
+class ValidationSet:
+    """Validation rows for early stopping: features, 0/1 labels, weights."""
+
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+
+    def losses(self, booster: lgb.Booster, start: int, raw: np.ndarray) -> np.ndarray:
+        """Weighted log loss after each tree from ``start`` on.
+
+        ``raw`` holds the raw scores of the first ``start`` trees and is
+        updated in place.
+        """
+        out = []
+        for tree in range(start, booster.num_trees()):
+            raw += booster.predict(
+                self.X, raw_score=True, start_iteration=tree, num_iteration=1
+            )
+            p = np.clip(1.0 / (1.0 + np.exp(-raw)), EPS, 1 - EPS)
+            loss = -(self.y * np.log(p) + (1 - self.y) * np.log(1 - p))
+            out.append(np.average(loss, weights=self.weight))
+        return np.asarray(out)
+
+
+def _dask_arrays(client: Any, X: np.ndarray, *vectors: np.ndarray) -> list[Any]:
+    """``X`` and ``vectors`` cut into 2 row blocks per worker, on the workers."""
+    import dask.array as da
+
+    parts = max(2, 2 * worker_count(client))
+    rows = max(1, -(-len(X) // parts))
+    arrays = [da.from_array(X, chunks=(rows, X.shape[1]))]
+    arrays += [da.from_array(v, chunks=(rows,)) for v in vectors]
+    return list(client.persist(arrays))
+
+
+def train_booster_on_cluster(
+    client: Any,
+    params: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray,
+    categorical: list[int],
+    max_rounds: int,
+    early_stopping_rounds: int,
+    valid: ValidationSet | None = None,
+) -> tuple[lgb.Booster, int]:
+    """Train a binary LightGBM booster through ``lightgbm.dask``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    params : dict
+        LightGBM parameters of the in-process model (thread counts and
+        verbosity are left to the workers).
+    X : ndarray of shape (n_rows, n_features)
+        Encoded features (category codes in the ``categorical`` columns).
+    y, weight : ndarray of shape (n_rows,)
+        0/1 labels and row weights.
+    categorical : list of int
+        Columns holding category codes.
+    max_rounds, early_stopping_rounds : int
+        Boosting rounds at most, and patience on the validation loss.
+    valid : ValidationSet, optional
+        Early stopping on these rows; all ``max_rounds`` rounds without.
+
+    Returns
+    -------
+    booster : lightgbm.Booster
+        Every tree trained (up to the stopping point).
+    best_iteration : int
+        1-based; predict with ``num_iteration=best_iteration``.
+    """
+    from lightgbm.dask import DaskLGBMClassifier
+
+    shared = {k: v for k, v in params.items() if k not in _LOCAL_ONLY}
+    shared["verbose"] = -1
+    data = _dask_arrays(client, X, y, weight)
+    step = max_rounds if valid is None else max(2 * early_stopping_rounds, 100)
+    stopper = EarlyStopping(early_stopping_rounds)
+    raw = None if valid is None else np.zeros(len(valid.y))
+    booster: lgb.Booster | None = None
+    while (booster.num_trees() if booster else 0) < max_rounds:
+        done = booster.num_trees() if booster else 0
+        model = DaskLGBMClassifier(
+            client=client, n_estimators=min(step, max_rounds - done), **shared
+        )
+        model.fit(
+            data[0],
+            data[1],
+            sample_weight=data[2],
+            categorical_feature=categorical,
+            init_model=booster,
+        )
+        booster = model.booster_
+        if valid is not None and raw is not None:
+            stopper.update(valid.losses(booster, done, raw), done)
+            if stopper.stopped:
+                break
+    client.cancel(data)
+    assert booster is not None
+    best = stopper.best_index + 1 if valid is not None else booster.num_trees()
+    logger.debug("lightgbm.dask: %d trees, best %d", booster.num_trees(), best)
+    return booster, best
+
+
+def fit_on_cluster(
+    client: Any,
+    model: Any,
+    params: dict[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    X_valid: np.ndarray | None = None,
+    y_valid: np.ndarray | None = None,
+) -> tuple[lgb.Booster, int]:
+    """Train the booster of a forecaster's ``LightGBMWinModel`` on ``client``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    model : LightGBMWinModel
+        Its ``categorical_features``, ``max_rounds``,
+        ``early_stopping_rounds`` and fitted ``pos_weight_`` (weight of a
+        won deal) are used.
+    params : dict
+        The model's LightGBM parameters.
+    X, y, X_valid, y_valid : ndarray
+        Encoded training and validation rows and their 0/1 labels.
+
+    Returns
+    -------
+    booster, best_iteration
+        As :func:`train_booster_on_cluster`.
+    """
+    y = np.asarray(y, dtype=float)
+    weight = np.where(y == 1, model.pos_weight_, 1.0)
+    valid = None
+    if X_valid is not None and y_valid is not None:
+        y_v = np.asarray(y_valid, dtype=float)
+        valid = ValidationSet(X_valid, y_v, np.where(y_v == 1, model.pos_weight_, 1.0))
+    return train_booster_on_cluster(
+        client,
+        params,
+        X,
+        y,
+        weight,
+        list(model.categorical_features),
+        model.max_rounds,
+        model.early_stopping_rounds,
+        valid,
+    )
