@@ -153,8 +153,20 @@ class ObjectiveSpec(Config):
 
 
 class SolverSpec(Config):
-    """CP-SAT settings. Deterministic runs give identical files per seed."""
+    """Solver settings. Deterministic runs give identical files per seed.
 
+    ``method`` picks the algorithm: ``cpsat`` (one CP-SAT model, proves
+    optimality on small and medium instances), ``lp_round`` (LP relaxation
+    bound, then rounding and neighbourhood MIPs with HiGHS; for thousands of
+    units; no contiguity or balance penalty) or ``auto`` (``lp_round`` from
+    ``lp_round_pairs`` allowed unit-rep pairs up when it applies, else
+    ``cpsat``).
+    """
+
+    method: Literal["auto", "cpsat", "lp_round"] = "auto"
+    lp_round_pairs: int = Field(
+        20_000, ge=1, description="Allowed pairs from which auto uses lp_round."
+    )
     time_limit_seconds: float = Field(60.0, gt=0)
     deterministic_time: float | None = Field(
         None, gt=0, description="Work limit in CP-SAT deterministic seconds."
@@ -245,6 +257,21 @@ class TerritoryConfig(Config):
             raise ValueError("mode 'rebalance' needs 'reps' (rows or table)")
         if self.mode == "design" and self.design is None:
             raise ValueError("mode 'design' needs a 'design' section")
+        return self
+
+    @model_validator(mode="after")
+    def _method_applies(self) -> TerritoryConfig:
+        if self.solver.method != "lp_round":
+            return self
+        if self.contiguity is not None:
+            raise ValueError(
+                "solver.method lp_round does not support contiguity; use cpsat or auto"
+            )
+        if self.objective.balance_penalty > 0:
+            raise ValueError(
+                "solver.method lp_round does not support objective.balance_penalty; "
+                "use balance bands, or cpsat"
+            )
         return self
 
     @model_validator(mode="after")

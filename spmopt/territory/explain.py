@@ -16,7 +16,12 @@ from numpy.typing import NDArray
 
 from spmopt.errors import InfeasibleError
 from spmopt.territory.config import TerritoryConfig
-from spmopt.territory.model import SolveResult, allowed_pairs, balance_band
+from spmopt.territory.model import (
+    AlignmentModel,
+    SolveResult,
+    allowed_pairs,
+    balance_band,
+)
 from spmopt.territory.outputs import rep_totals
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
@@ -185,6 +190,7 @@ def family_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str]:
     from spmopt.territory.job import build_model
 
     model = build_model(problem, cfg, explain=True)
+    assert isinstance(model, AlignmentModel)
     seconds = min(30.0, cfg.solver.time_limit_seconds)
     families = model.conflicting_families(seconds)
     if families is None:

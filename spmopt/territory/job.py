@@ -11,8 +11,14 @@ from numpy.typing import NDArray
 
 from spmopt.runs import RunWriter
 from spmopt.territory.config import TerritoryConfig
+from spmopt.territory.lpround import LPRoundModel
 from spmopt.territory.mapplot import alignment_map
-from spmopt.territory.model import AlignmentModel, SolveResult, SolverSettings
+from spmopt.territory.model import (
+    AlignmentModel,
+    SolveResult,
+    SolverSettings,
+    allowed_pairs,
+)
 from spmopt.territory.outputs import (
     assignments_frame,
     summary_dict,
@@ -24,14 +30,36 @@ from spmopt.territory.reasons import move_reasons
 EXPERIMENT = "spmopt-territory"
 
 
+def solver_method(problem: TerritoryProblem, cfg: TerritoryConfig) -> str:
+    """``cpsat`` or ``lp_round``: the configured method, or the one auto picks.
+
+    Auto uses ``lp_round`` when the allowed pairs reach
+    ``solver.lp_round_pairs`` and neither contiguity nor a balance penalty
+    is asked for.
+    """
+    spec = cfg.solver
+    if spec.method != "auto":
+        return spec.method
+    if cfg.contiguity is not None or cfg.objective.balance_penalty > 0:
+        return "cpsat"
+    pairs = int(allowed_pairs(problem, spec.k_nearest).sum())
+    return "lp_round" if pairs >= spec.lp_round_pairs else "cpsat"
+
+
 def build_model(
     problem: TerritoryProblem, cfg: TerritoryConfig, explain: bool = False
-) -> AlignmentModel:
-    """The CP-SAT model with every constraint family switched on in ``cfg``.
+) -> AlignmentModel | LPRoundModel:
+    """The model with every constraint family switched on in ``cfg``.
 
-    ``explain`` guards each family by a literal (see :class:`AlignmentModel`).
+    The class follows :func:`solver_method`; ``explain`` always builds the
+    CP-SAT model and guards each family by a literal (see
+    :class:`AlignmentModel`).
     """
-    model = AlignmentModel.from_problem(problem, cfg.solver.k_nearest, explain)
+    model: AlignmentModel | LPRoundModel
+    if not explain and solver_method(problem, cfg) == "lp_round":
+        model = LPRoundModel(problem, cfg.solver.k_nearest)
+    else:
+        model = AlignmentModel.from_problem(problem, cfg.solver.k_nearest, explain)
     if cfg.capacity:
         model.add_capacity()
     for spec in cfg.balance:

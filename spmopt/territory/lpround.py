@@ -1,0 +1,587 @@
+"""Large alignments: LP relaxation for a proven bound, then LP-guided rounding.
+
+The monolithic CP-SAT model of :mod:`model` does not scale to tens of
+thousands of units. :class:`LPRoundModel` states the same formulation as a
+sparse linear program over the allowed pairs, solves its relaxation with
+HiGHS (the proven lower bound), keeps every unit the relaxation assigns
+whole, and solves the small integer problem left over (the fractional units
+plus the units that are cheapest to move, by reduced cost) as a HiGHS MIP.
+While time remains and the gap exceeds the requested one, the freed
+neighbourhood grows and the MIP restarts from the best alignment so far.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from spmopt._logging import logger
+from spmopt.errors import ConfigError
+from spmopt.territory.model import (
+    SolveResult,
+    SolverSettings,
+    _warn_limit,
+    allowed_pairs,
+    balance_band,
+)
+from spmopt.territory.problem import NO_REP, TerritoryProblem
+from spmopt.territory.repair import Band, Moves, repair, total_violation
+
+FRACTIONAL = 1e-6
+"""A pair value in (FRACTIONAL, 1 - FRACTIONAL) counts as fractional."""
+
+BAND_SLACK = 1e-9
+"""Relative inward slack of every band, against HiGHS feasibility tolerance."""
+
+FIRST_FREE = 400
+"""Units freed in the first improving neighbourhood."""
+
+NARROW = 0.25
+"""Share of each band's width cut from both sides for the rounding start."""
+
+
+@dataclass
+class _Rows:
+    """Sparse constraint rows under construction (COO over columns)."""
+
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    row: list[NDArray[np.int64]] = field(default_factory=list)
+    col: list[NDArray[np.int64]] = field(default_factory=list)
+    val: list[NDArray[np.float64]] = field(default_factory=list)
+
+    def add(
+        self,
+        cols: NDArray[np.int64],
+        vals: NDArray[np.float64],
+        low: float,
+        high: float,
+    ) -> None:
+        """Append ``low <= sum vals * x[cols] <= high``."""
+        self.row.append(np.full(len(cols), len(self.lower), dtype=np.int64))
+        self.col.append(np.asarray(cols, dtype=np.int64))
+        self.val.append(np.asarray(vals, dtype=float))
+        self.lower.append(low)
+        self.upper.append(high)
+
+    def matrix(self, n_cols: int) -> sparse.csc_matrix:
+        """The rows as a column-wise sparse matrix."""
+        if not self.lower:
+            return sparse.csc_matrix((0, n_cols))
+        coo = sparse.coo_matrix(
+            (
+                np.concatenate(self.val),
+                (np.concatenate(self.row), np.concatenate(self.col)),
+            ),
+            shape=(len(self.lower), n_cols),
+        )
+        return coo.tocsc()
+
+
+class LPRoundModel:
+    """The alignment model as a sparse LP, solved by relaxation and rounding.
+
+    Formulation (i: units, k: reps, p = (i, k) in A: allowed pairs, x_p in
+    [0, 1], integral in the final alignment):
+
+    1. ``sum_k x_ik = 1`` for every unit i (each unit to one rep).
+    2. Only pairs in A exist: each unit's ``k_nearest`` reps plus its
+       current and locked owner.
+    3. ``sum_i w_i x_ik <= c_k`` for every rep k with a finite capacity.
+    4. ``L_k <= sum_i m_i x_ik <= U_k`` for every rep k and balanced
+       measure m (the bands of :func:`balance_band`).
+    5. ``x_ik = 1`` when unit i is locked to rep k (column bounds).
+    6. ``sum_i v_i x_{i,o_i} >= (1 - B) * sum_i v_i`` (disruption budget).
+    7. Minimise ``sum_p d_p a_i x_p + lambda * moved`` (distance, weighted
+       by a_i, plus the disruption penalty).
+
+    Solve: (a) the relaxation of 1-7 gives the proven bound; (b) a mixed
+    problem with the big units (any banded value above a quarter of the band
+    width) integral and the rest continuous, in bands narrowed by the
+    largest small unit, places the lumps; (c) the few fractional small units
+    go to their largest share and :func:`repair` restores any band they
+    break; (d) while time remains and the gap is above the target, a MIP
+    over a growing neighbourhood (units cheapest to move by reduced cost of
+    (a)) starts from the best alignment and improves it. Coefficients stay
+    real (no integer scaling). The balance penalty is not supported.
+
+    Parameters
+    ----------
+    problem : TerritoryProblem
+        The validated instance.
+    k_nearest : int, optional
+        Sparsification of constraint 2; None keeps every pair.
+    """
+
+    def __init__(self, problem: TerritoryProblem, k_nearest: int | None = 5) -> None:
+        self.problem = problem
+        self.k_nearest = k_nearest
+        self.allowed = allowed_pairs(problem, k_nearest)
+        units, reps = np.nonzero(self.allowed)
+        self.pair_unit = units.astype(np.int64)
+        self.pair_rep = reps.astype(np.int64)
+        self.n_pairs = len(units)
+        self.rows = _Rows()
+        self.col_lower = np.zeros(self.n_pairs)
+        self.col_upper = np.ones(self.n_pairs)
+        self.cost = np.zeros(self.n_pairs)
+        self.families: list[str] = []
+        self.bands: list[Band] = []
+        self._band_rows: list[NDArray[np.int64]] = []
+        self._hint: NDArray[np.int64] | None = None
+        self._add_assignment()
+
+    def _add_assignment(self) -> None:
+        starts = np.searchsorted(self.pair_unit, np.arange(self.problem.n_units + 1))
+        for i in range(self.problem.n_units):
+            cols = np.arange(starts[i], starts[i + 1])
+            self.rows.add(cols, np.ones(len(cols)), 1.0, 1.0)
+        self.families.append("assignment")
+
+    def _rep_cols(self, k: int) -> NDArray[np.int64]:
+        return np.flatnonzero(self.pair_rep == k)
+
+    def add_capacity(self) -> LPRoundModel:
+        """Constraint 3: workload of each rep at most its capacity."""
+        p = self.problem
+        first = len(self.rows.lower)
+        for k in np.flatnonzero(np.isfinite(p.capacity)):
+            cols = self._rep_cols(int(k))
+            high = p.capacity[k] * (1 - BAND_SLACK)
+            self.rows.add(cols, p.workload[self.pair_unit[cols]], -np.inf, high)
+        high = np.where(np.isfinite(p.capacity), p.capacity, np.inf)
+        self.bands.append(Band(p.workload, np.full(p.n_reps, -np.inf), high))
+        self._band_rows.append(np.arange(first, len(self.rows.lower)))
+        self.families.append("capacity")
+        return self
+
+    def add_balance(
+        self,
+        measure: str = "potential",
+        tolerance: float | None = 0.05,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> LPRoundModel:
+        """Constraint 4: ``measure`` of each rep within its band."""
+        p = self.problem
+        values = p.measure(measure)
+        lows, highs = balance_band(p, measure, tolerance, low, high)
+        first = len(self.rows.lower)
+        for k in range(p.n_reps):
+            cols = self._rep_cols(k)
+            lo = lows[k] * (1 + BAND_SLACK) if lows[k] > 0 else -np.inf
+            self.rows.add(
+                cols, values[self.pair_unit[cols]], lo, highs[k] * (1 - BAND_SLACK)
+            )
+        self.bands.append(Band(values, lows, highs))
+        self._band_rows.append(np.arange(first, len(self.rows.lower)))
+        self.families.append(f"balance:{measure}")
+        return self
+
+    def add_contiguity(self, edges: NDArray[np.int64]) -> LPRoundModel:
+        """Contiguity is not available in this method (use ``cpsat``)."""
+        raise ConfigError(
+            "contiguity needs solver.method: cpsat (or auto); lp_round does not "
+            "support it"
+        )
+
+    def add_locked(self) -> LPRoundModel:
+        """Constraint 5: locked units stay with their locked owner."""
+        locked = self.problem.locked[self.pair_unit]
+        fixed = locked != NO_REP
+        self.col_upper[fixed & (self.pair_rep != locked)] = 0.0
+        self.col_lower[fixed & (self.pair_rep == locked)] = 1.0
+        self.families.append("locked")
+        return self
+
+    def add_disruption_budget(self, measure: str, budget: float) -> LPRoundModel:
+        """Constraint 6: moved share of ``measure`` at most ``budget``."""
+        p = self.problem
+        values = p.measure(measure)
+        total = float(values[p.current != NO_REP].sum())
+        stay = np.flatnonzero(p.current[self.pair_unit] == self.pair_rep)
+        kept = values[self.pair_unit[stay]]
+        low = total - budget * total * (1 + BAND_SLACK)
+        self.rows.add(stay, kept, low, np.inf)
+        self.families.append(f"disruption:{measure}")
+        return self
+
+    def set_objective(
+        self,
+        distance_weight: str = "none",
+        disruption_measure: str = "potential",
+        disruption_penalty: float = 0.0,
+        balance_measure: str = "potential",
+        balance_penalty: float = 0.0,
+    ) -> LPRoundModel:
+        """Objective 7 (same arguments as :meth:`AlignmentModel.set_objective`)."""
+        p = self.problem
+        weight = (
+            np.ones(p.n_units)
+            if distance_weight == "none"
+            else p.measure(distance_weight)
+        )
+        i, k = self.pair_unit, self.pair_rep
+        cost = p.distance[i, k] * weight[i]
+        if disruption_penalty > 0 and p.has_current:
+            moved = disruption_penalty * p.measure(disruption_measure)[i]
+            cost += np.where((p.current[i] != NO_REP) & (p.current[i] != k), moved, 0)
+        if balance_penalty > 0:
+            raise ConfigError(
+                "objective.balance_penalty needs solver.method: cpsat (or auto); "
+                "use balance bands with lp_round"
+            )
+        self.cost = cost
+        return self
+
+    def add_hint(self, assignment: NDArray[np.int64]) -> LPRoundModel:
+        """Accepted for the common interface; the relaxation guides the start."""
+        self._hint = np.asarray(assignment, dtype=np.int64)
+        return self
+
+    def objective_of(self, assignment: NDArray[np.int64]) -> float:
+        """Objective 7 of ``assignment`` in user units."""
+        return float(self.cost[self.columns_of(assignment)].sum())
+
+    def columns_of(self, assignment: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Pair column of each unit's rep in ``assignment`` (must be allowed)."""
+        starts = np.searchsorted(self.pair_unit, np.arange(self.problem.n_units))
+        offsets = np.cumsum(self.allowed, axis=1)[
+            np.arange(self.problem.n_units), assignment
+        ]
+        return (starts + offsets - 1).astype(np.int64)
+
+    def solve(self, settings: SolverSettings | None = None) -> SolveResult:
+        """Bound by the relaxation, then round within the limits of ``settings``.
+
+        Returns
+        -------
+        SolveResult
+            ``optimal`` when the gap to the relaxation bound is at most
+            ``settings.relative_gap``; ``feasible`` when time ran out first
+            (a :class:`TimeLimitWarning` says so); ``infeasible`` when the
+            relaxation is infeasible (a proof); ``unknown`` when no alignment
+            was found in time.
+        """
+        settings = settings or SolverSettings()
+        start = time.perf_counter()
+        deadline = start + settings.time_limit_seconds
+        lp = self._assemble()
+        relax = _run_highs(lp, None, settings, deadline)
+        if relax.status != "optimal":
+            return self._finish(_no_solution(relax, start), settings)
+        best = _Incumbent(bound=relax.objective)
+        self._offer(lp, self._first_alignment(lp, relax, settings, deadline), best)
+        self._improve(lp, relax, best, settings, deadline)
+        return self._finish(self._result(best, start, deadline, settings), settings)
+
+    def _assemble(self) -> _Lp:
+        """Columns, bounds and rows of 1-7 in HiGHS form."""
+        return _Lp(
+            self.cost,
+            self.col_lower,
+            self.col_upper,
+            self.rows.matrix(self.n_pairs),
+            np.asarray(self.rows.lower, dtype=float),
+            np.asarray(self.rows.upper, dtype=float),
+        )
+
+    def _first_alignment(
+        self,
+        lp: _Lp,
+        relax: _HighsOutcome,
+        settings: SolverSettings,
+        deadline: float,
+    ) -> NDArray[np.int64]:
+        """Steps (b) and (c): place big units, round the rest, repair bands."""
+        x = relax.x
+        if _fractional_units(self, x).size:
+            inner = _run_highs(self._narrowed(lp), None, settings, deadline)
+            logger.debug("lp_round: narrowed relaxation %s", inner.status)
+            if inner.x.size:
+                x = inner.x
+        a = _argmax_rep(self, x)
+        moves = Moves(
+            self.pair_unit[lp.upper > 0],
+            self.pair_rep[lp.upper > 0],
+            self.cost[lp.upper > 0],
+        )
+        before = total_violation(self.bands, a, self.problem.n_reps)
+        if before > 0:
+            a = repair(a, self.bands, moves, self.problem.n_reps)
+        logger.debug(
+            "lp_round: band violation %.4g after rounding, %.4g after repair",
+            before,
+            total_violation(self.bands, a, self.problem.n_reps),
+        )
+        return a
+
+    def _narrowed(self, lp: _Lp) -> _Lp:
+        """``lp`` with every band narrowed by :data:`NARROW` of its width."""
+        lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
+        for rows in self._band_rows:
+            width = upper[rows] - np.maximum(lower[rows], 0.0)
+            shrink = NARROW * width
+            lower[rows] = np.where(
+                np.isfinite(lower[rows]), lower[rows] + shrink, -np.inf
+            )
+            upper[rows] = upper[rows] - shrink
+        return _Lp(lp.cost, lp.lower, lp.upper, lp.matrix, lower, upper)
+
+    def _offer(self, lp: _Lp, assignment: NDArray[np.int64], best: _Incumbent) -> None:
+        """Keep ``assignment`` when it meets every row and beats ``best``."""
+        x = np.zeros(self.n_pairs)
+        x[self.columns_of(assignment)] = 1.0
+        if not _feasible(lp, x):
+            return
+        value = self.objective_of(assignment)
+        if best.assignment is None or value < best.objective - 1e-9:
+            best.assignment, best.objective = assignment, value
+
+    def _improve(
+        self,
+        lp: _Lp,
+        relax: _HighsOutcome,
+        best: _Incumbent,
+        settings: SolverSettings,
+        deadline: float,
+    ) -> None:
+        """Step (d): MIPs over growing neighbourhoods while time and gap allow."""
+        size = max(FIRST_FREE, 2 * int(_fractional_units(self, relax.x).size))
+        while not best.done(settings) and time.perf_counter() < deadline:
+            free = self._neighbourhood(relax.x, relax.reduced_cost, size)
+            whole = free.size == self.problem.n_units
+            found = self._round(lp, free, relax.x, best, settings, deadline)
+            if whole and found.status == "optimal":
+                best.bound = max(best.bound, found.bound)
+            if whole or found.status not in ("optimal", "infeasible"):
+                break
+            size *= 2 if best.assignment is not None else 4
+
+    def _neighbourhood(
+        self, x: NDArray[np.float64], reduced: NDArray[np.float64], size: int
+    ) -> NDArray[np.int64]:
+        """Units freed for rounding: fractional first, then cheapest to move."""
+        n = self.problem.n_units
+        if size >= n:
+            return np.arange(n)
+        other = np.where(x > 1 - FRACTIONAL, np.inf, np.maximum(reduced, 0.0))
+        score = np.full(n, np.inf)
+        np.minimum.at(score, self.pair_unit, other)
+        score[_fractional_units(self, x)] = -1.0
+        order = np.argsort(score, kind="stable")[:size]
+        return np.sort(order)
+
+    def _round(
+        self,
+        lp: _Lp,
+        free: NDArray[np.int64],
+        x: NDArray[np.float64],
+        best: _Incumbent,
+        settings: SolverSettings,
+        deadline: float,
+    ) -> _HighsOutcome:
+        """Solve the MIP with units outside ``free`` fixed; update ``best``."""
+        base = best.assignment if best.assignment is not None else _argmax_rep(self, x)
+        lower, upper = lp.lower.copy(), lp.upper.copy()
+        is_free = np.zeros(self.problem.n_units, dtype=bool)
+        is_free[free] = True
+        fixed_pair = ~is_free[self.pair_unit]
+        chosen = self.pair_rep == base[self.pair_unit]
+        lower[fixed_pair & chosen] = 1.0
+        upper[fixed_pair & ~chosen] = 0.0
+        sub = _Lp(lp.cost, lower, upper, lp.matrix, lp.row_lower, lp.row_upper)
+        start = None
+        if best.assignment is not None:
+            start = np.zeros(self.n_pairs)
+            start[self.columns_of(best.assignment)] = 1.0
+        everything = np.ones(self.n_pairs, dtype=bool)
+        found = _run_highs(sub, everything, settings, deadline, start)
+        logger.debug(
+            "lp_round: %d units free, MIP %s, objective %.6g",
+            free.size,
+            found.status,
+            found.objective,
+        )
+        if found.x.size:
+            self._offer(lp, _argmax_rep(self, found.x), best)
+        return found
+
+    def _result(
+        self,
+        best: _Incumbent,
+        start: float,
+        deadline: float,
+        settings: SolverSettings,
+    ) -> SolveResult:
+        seconds = time.perf_counter() - start
+        if best.assignment is None:
+            empty = np.empty(0, dtype=np.int64)
+            hit = time.perf_counter() >= deadline
+            status = "unknown" if hit else "infeasible"
+            return SolveResult(status, np.nan, best.bound, np.nan, seconds, empty, hit)
+        done = best.done(settings)
+        return SolveResult(
+            "optimal" if done else "feasible",
+            best.objective,
+            min(best.bound, best.objective),
+            best.gap(),
+            seconds,
+            best.assignment,
+            hit_limit=not done,
+        )
+
+    def _finish(self, result: SolveResult, settings: SolverSettings) -> SolveResult:
+        logger.info(
+            "territory solve (lp_round): %d units, %d reps, %d pairs, status %s, "
+            "objective %.6g, bound %.6g, gap %.3g%%, %.2f s",
+            self.problem.n_units,
+            self.problem.n_reps,
+            self.n_pairs,
+            result.status,
+            result.objective,
+            result.bound,
+            100 * result.gap,
+            result.seconds,
+        )
+        if result.hit_limit:
+            _warn_limit(settings, result.status, result.gap)
+        return result
+
+
+@dataclass
+class _Lp:
+    """A linear program in HiGHS's column-wise form."""
+
+    cost: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    matrix: sparse.csc_matrix
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+
+
+@dataclass
+class _HighsOutcome:
+    status: str
+    objective: float
+    bound: float
+    x: NDArray[np.float64]
+    reduced_cost: NDArray[np.float64]
+
+
+@dataclass
+class _Incumbent:
+    """Best alignment so far and the best proven bound (user units)."""
+
+    bound: float
+    objective: float = np.inf
+    assignment: NDArray[np.int64] | None = None
+
+    def gap(self) -> float:
+        """``(objective - bound) / |objective|``; inf without an alignment."""
+        if self.assignment is None:
+            return np.inf
+        return max(self.objective - self.bound, 0.0) / max(abs(self.objective), 1e-9)
+
+    def done(self, settings: SolverSettings) -> bool:
+        """True when the gap is within ``settings.relative_gap``."""
+        return self.gap() <= settings.relative_gap
+
+
+_HIGHS_STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kTimeLimit: "time_limit",
+    highspy.HighsModelStatus.kInterrupt: "interrupted",
+}
+
+
+def _run_highs(
+    lp: _Lp,
+    integral: NDArray[np.bool_] | None,
+    settings: SolverSettings,
+    deadline: float,
+    start: NDArray[np.float64] | None = None,
+) -> _HighsOutcome:
+    """Solve ``lp`` (``integral`` columns integer; None: LP) until ``deadline``."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", int(settings.seed) % (2**31))
+    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+    h.setOptionValue("mip_rel_gap", settings.relative_gap)
+    h.setOptionValue("threads", max(settings.workers, 1))
+    h.passModel(_highs_lp(lp, integral))
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = start.tolist()
+        solution.value_valid = True
+        h.setSolution(solution)
+    h.run()
+    status = _HIGHS_STATUS.get(h.getModelStatus(), "unknown")
+    info = h.getInfo()
+    has_x = info.primal_solution_status == 2
+    solution = h.getSolution()
+    x = np.asarray(solution.col_value) if has_x else np.empty(0)
+    reduced = np.asarray(solution.col_dual) if has_x else np.empty(0)
+    objective = info.objective_function_value if has_x else np.nan
+    bound = info.mip_dual_bound if integral is not None else objective
+    return _HighsOutcome(status, float(objective), float(bound), x, reduced)
+
+
+def _highs_lp(lp: _Lp, integral: NDArray[np.bool_] | None) -> Any:
+    model = highspy.HighsLp()
+    model.num_col_ = len(lp.cost)
+    model.num_row_ = len(lp.row_lower)
+    model.col_cost_ = lp.cost
+    model.col_lower_ = lp.lower
+    model.col_upper_ = lp.upper
+    model.row_lower_ = lp.row_lower
+    model.row_upper_ = lp.row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = lp.matrix.indptr
+    model.a_matrix_.index_ = lp.matrix.indices
+    model.a_matrix_.value_ = lp.matrix.data
+    if integral is not None:
+        kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
+        model.integrality_ = [kinds[int(flag)] for flag in integral]
+    return model
+
+
+def _feasible(lp: _Lp, x: NDArray[np.float64], tol: float = 1e-6) -> bool:
+    """True when ``x`` meets every row and column bound of ``lp``."""
+    if np.any(x < lp.lower - tol) or np.any(x > lp.upper + tol):
+        return False
+    act = lp.matrix @ x
+    scale = np.maximum(np.abs(act), 1.0) * tol
+    return bool(
+        np.all(act >= lp.row_lower - scale) & np.all(act <= lp.row_upper + scale)
+    )
+
+
+def _fractional_units(model: LPRoundModel, x: NDArray[np.float64]) -> NDArray[np.int64]:
+    xp = x[: model.n_pairs]
+    frac = (xp > FRACTIONAL) & (xp < 1 - FRACTIONAL)
+    return np.unique(model.pair_unit[frac])
+
+
+def _argmax_rep(model: LPRoundModel, x: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Rep with the largest value per unit (ties: lowest index)."""
+    xp = x[: model.n_pairs]
+    order = np.lexsort((-xp, model.pair_unit))
+    first = np.searchsorted(model.pair_unit[order], np.arange(model.problem.n_units))
+    return model.pair_rep[order[first]]
+
+
+def _no_solution(relax: _HighsOutcome, start: float) -> SolveResult:
+    seconds = time.perf_counter() - start
+    empty = np.empty(0, dtype=np.int64)
+    if relax.status == "infeasible":
+        return SolveResult("infeasible", np.nan, np.nan, np.nan, seconds, empty)
+    return SolveResult("unknown", np.nan, np.nan, np.nan, seconds, empty, True)
