@@ -369,12 +369,15 @@ class FeatureEncoder:
         return out
 
     def _codes(self, values: pd.Series, column: str) -> np.ndarray:
-        text = values.astype("string").str.strip().astype(object)
+        # Each distinct value is cleaned and looked up once, then broadcast.
+        keys, uniques = pd.factorize(values, use_na_sentinel=True)
+        text = pd.Index(uniques).astype("string").str.strip().astype(object)
         index = pd.Index(self.categories_[column], dtype=object)
-        codes = index.get_indexer(text.fillna("")).astype(float)
-        unseen = (codes < 0) & values.notna().to_numpy() & (text != "").to_numpy()
+        lookup = index.get_indexer(pd.Index([*text, ""], dtype=object))
+        unseen = (lookup[:-1] < 0) & (text != "")
         if unseen.any():
             logger.debug("%s: %d unseen categories -> missing", column, unseen.sum())
+        codes = lookup[keys].astype(float)  # key -1 (missing) reads ""
         codes[codes < 0] = np.nan
         return codes
 
