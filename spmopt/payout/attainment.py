@@ -70,34 +70,67 @@ class LognormalAttainment(Config):
         return math.log(self.mean) - self.sigma**2 / 2
 
     def draw(
-        self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
+        self,
+        rng: np.random.Generator,
+        n_scenarios: int,
+        n_reps: int,
+        n_periods: int,
+        buffers: Any = None,
     ) -> np.ndarray:
-        """Attainment array of shape (n_scenarios, n_reps, n_periods)."""
+        """Attainment array of shape (n_scenarios, n_reps, n_periods).
+
+        The array is laid out period-major (a view of an array of shape
+        ``(n_periods, n_scenarios, n_reps)``), the layout the engine uses;
+        with ``buffers`` (:class:`~spmopt.payout.engine.Buffers`) that
+        array is taken from them.
+        """
+        take = np.empty if buffers is None else buffers.take
         half = n_scenarios // 2 if self.antithetic else 0
         n = n_scenarios - half
-        z = np.empty((n_scenarios, n_reps, n_periods))
+        z = take((n_periods, n_scenarios, n_reps))
+        for p in range(n_periods):  # each period's first n rows are contiguous
+            rng.standard_normal(out=z[p, :n])
+        own = z[:, :n]
+        form = self._add_form(rng, own, take)
+        shift = self._shift(rng, n_periods, n, half)
+        np.subtract(shift[:, n:], own[:, :half], out=z[:, n:])  # antithetic
+        own += shift[:, :n]
+        np.exp(z, out=z)
+        if buffers is not None:
+            buffers.give(form)
+        return np.moveaxis(z, 0, -1)
+
+    def _add_form(
+        self, rng: np.random.Generator, own: np.ndarray, take: Any
+    ) -> np.ndarray | None:
+        """Scale the rep noise ``own`` (P, n, R), add the persistent form.
+
+        Returns the form array (n, R), None when there is none.
+        """
         c, k = self.market_correlation, self.period_correlation
-        own = self.sigma * math.sqrt(1 - c)
-        rng.standard_normal(out=z[:n])
-        if n_periods == 1 or k == 0:
-            z[:n] *= own  # form and noise are one normal with one period
-        else:
-            z[:n] *= own * math.sqrt(1 - k)
-            form = rng.standard_normal((n, n_reps))
-            form *= own * math.sqrt(k)
-            for p in range(n_periods):  # faster than broadcasting a short axis
-                z[:n, :, p] += form
-        shift = np.full((n_scenarios, 1, n_periods), self.mu)
+        spread = self.sigma * math.sqrt(1 - c)
+        if len(own) == 1 or k == 0:
+            own *= spread  # form and noise are one normal with one period
+            return None
+        own *= spread * math.sqrt(1 - k)
+        form = take(own.shape[1:])
+        rng.standard_normal(out=form)
+        form *= spread * math.sqrt(k)
+        own += form
+        return form
+
+    def _shift(
+        self, rng: np.random.Generator, n_periods: int, n: int, half: int
+    ) -> np.ndarray:
+        """``mu`` plus the market factor per period and scenario, (P, S, 1)."""
+        shift = np.full((n_periods, n + half, 1), self.mu)
+        c = self.market_correlation
         if c > 0:
-            market = rng.standard_normal((n, 1, n_periods)) * (
-                self.sigma * math.sqrt(c)
-            )
-            shift[:n] += market
-            shift[n:] -= market[:half]
-        np.negative(z[:half], out=z[n:])
-        for p in range(n_periods):
-            z[:, :, p] += shift[:, :, p]
-        return np.exp(z, out=z)
+            market = rng.standard_normal((n_periods, n, 1))
+            market *= self.sigma * math.sqrt(c)
+            shift[:, :n] += market
+            shift[:, n:] -= market[:, :half]
+        return shift
 
     def prepare(self, plan: Any, book: Any) -> None:
         """Nothing to load: the model is parametric."""
@@ -150,21 +183,31 @@ class HistoryAttainment(Config):
         return self._groups
 
     def draw(
-        self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
+        self,
+        rng: np.random.Generator,
+        n_scenarios: int,
+        n_reps: int,
+        n_periods: int,
+        buffers: Any = None,
     ) -> np.ndarray:
-        """Attainment array of shape (n_scenarios, n_reps, n_periods)."""
+        """Attainment array of shape (n_scenarios, n_reps, n_periods).
+
+        Laid out period-major, taken from ``buffers`` when given (see
+        :meth:`LognormalAttainment.draw`).
+        """
         groups = self._load()
-        shape = (n_scenarios, n_reps, n_periods)
+        shape = (n_periods, n_scenarios, n_reps)  # period-major, as the engine
+        out = np.empty(shape) if buffers is None else buffers.take(shape)
         if self.resample == "pooled":
             pool = np.concatenate(groups)
-            return pool[rng.integers(0, len(pool), size=shape)]
-        out = np.empty(shape)
-        which = rng.integers(0, len(groups), size=(n_scenarios, n_periods))
+            np.take(pool, rng.integers(0, len(pool), size=shape), out=out)
+            return np.moveaxis(out, 0, -1)
+        which = rng.integers(0, len(groups), size=(n_periods, n_scenarios))
         for g, values in enumerate(groups):
-            s, p = np.nonzero(which == g)
+            p, s = np.nonzero(which == g)
             picks = rng.integers(0, len(values), size=(len(s), n_reps))
-            out[s, :, p] = values[picks]
-        return out
+            out[p, s] = values[picks]
+        return np.moveaxis(out, 0, -1)
 
 
 class DealAttainment(Config):

@@ -19,11 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
 from spmopt.payout.plan import Curve
+
+if TYPE_CHECKING:
+    from spmopt.payout.engine import Buffers
 
 N = TypeVar("N", float, Decimal)
 
@@ -193,34 +196,48 @@ class CurveArrays:
             idx = np.searchsorted(self.starts, x, side="right") - 1
         return np.maximum(idx, 0)
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Payout at every element of ``x`` (any shape); a new array."""
+    def __call__(self, x: np.ndarray, buffers: Buffers | None = None) -> np.ndarray:
+        """Payout at every element of ``x`` (any shape); a new array.
+
+        With ``buffers`` (see :class:`~spmopt.payout.engine.Buffers`) the
+        result and the scratch array are taken from them (``x`` must then
+        be C-contiguous float) and the scratch array is given back.
+        """
         x = np.asarray(x, dtype=float)
-        if len(self.hinges) <= 8:
-            return self._from_hinges(x)
+        if buffers is None or not x.flags.c_contiguous:
+            out, tmp = np.empty_like(x), None
+        else:
+            out, tmp = buffers.take(x.shape), buffers.take(x.shape)
+        if len(self.hinges) > 8:
+            self._from_segments(x, out)
+        else:
+            self._from_hinges(x, out, tmp)
+        if buffers is not None and tmp is not None:
+            buffers.give(tmp)
+        return out
+
+    def _from_segments(self, x: np.ndarray, out: np.ndarray) -> None:
         idx = self.index(x)
-        out = np.take(self.anchors, idx)
+        np.take(self.anchors, idx, out=out)
         np.subtract(x, out, out=out)
         out *= np.take(self.slopes, idx)
         out += np.take(self.bases, idx)
-        return out
 
-    def _from_hinges(self, x: np.ndarray) -> np.ndarray:
+    def _from_hinges(
+        self, x: np.ndarray, out: np.ndarray, tmp: np.ndarray | None
+    ) -> None:
         slope = self.slopes[0]
+        np.multiply(x, slope, out=out)
         intercept = self.bases[0] - slope * self.anchors[0]
-        out = x * slope if slope else None
         if intercept:
-            out = np.full_like(x, intercept) if out is None else out + intercept
-        tmp = np.empty_like(x)
+            out += intercept
         for edge, change, jump in self.hinges:
-            if change:
-                ramp = tmp if out is not None else np.empty_like(x)
-                np.subtract(x, edge, out=ramp)
-                np.maximum(ramp, 0.0, out=ramp)
-                ramp *= change
-                out = ramp if out is None else np.add(out, ramp, out=out)
-            if jump:
-                out = np.zeros_like(x) if out is None else out
-                reached = x > edge if self.upper_inclusive else x >= edge
-                np.add(out, jump, out=out, where=reached)
-        return np.zeros_like(x) if out is None else out
+            if change:  # out += change * max(x - edge, 0)
+                tmp = np.subtract(x, edge, out=tmp)
+                np.maximum(tmp, 0.0, out=tmp)
+                tmp *= change
+                out += tmp
+            if jump:  # out += jump once x reaches (or passes) the edge
+                compare = np.greater if self.upper_inclusive else np.greater_equal
+                tmp = np.multiply(compare(x, edge), jump, out=tmp)
+                out += tmp

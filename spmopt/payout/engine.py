@@ -28,7 +28,7 @@ import pandas as pd
 from spmopt.data import check_schema, require_unique
 from spmopt.errors import ConfigError, DataError, show
 from spmopt.payout.curves import CurveArrays
-from spmopt.payout.plan import Measure, PlanConfig
+from spmopt.payout.plan import Gate, Measure, PlanConfig
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,10 @@ def _managers(frame: pd.DataFrame) -> tuple[str | None, ...]:
 class EngineOutput:
     """What the engine computes for a batch of scenarios.
 
+    The arrays have the shapes below but are laid out period-major in
+    memory (views of ``(n_periods, ...)`` arrays): a period's values are
+    contiguous, and :func:`period_major` gets them back without a copy.
+
     Attributes
     ----------
     paid : ndarray of shape (n_scenarios, n_reps, n_periods)
@@ -217,6 +221,59 @@ class EngineOutput:
     earned: np.ndarray
     cap_hit: np.ndarray
     draw_balance: np.ndarray
+
+
+class Buffers:
+    """Arrays kept between batches for the engine's temporaries.
+
+    Allocating and freeing arrays of a few hundred kilobytes every batch
+    makes the C allocator hand memory back to the system and fault it in
+    again, which can cost as much as the arithmetic. The engine takes its
+    temporaries from here and gives them back when a batch is done; a
+    caller that is finished with an :class:`EngineOutput` may give its
+    arrays back too (:meth:`PayoutEngine.release`).
+    """
+
+    def __init__(self) -> None:
+        self._free: dict[tuple[tuple[int, ...], np.dtype], list[np.ndarray]] = {}
+        self._ids: set[int] = set()
+
+    def take(self, shape: tuple[int, ...], dtype: type = float) -> np.ndarray:
+        """An uninitialised C-contiguous array (reused when one is free)."""
+        stack = self._free.get((tuple(shape), np.dtype(dtype)))
+        if stack:
+            array = stack.pop()
+            self._ids.discard(id(array))
+            return array
+        return np.empty(shape, dtype=dtype)
+
+    def give(self, *arrays: np.ndarray | None) -> None:
+        """Give arrays back; the caller must not use them afterwards.
+
+        Views and arrays already given back are ignored.
+        """
+        for array in arrays:
+            if array is None or array.base is not None or id(array) in self._ids:
+                continue
+            if not array.flags.c_contiguous or array.ndim == 0:
+                continue
+            self._free.setdefault((array.shape, array.dtype), []).append(array)
+            self._ids.add(id(array))
+
+
+def period_major(x: np.ndarray) -> np.ndarray:
+    """``x`` of shape ``(..., P)`` as a C-contiguous float array ``(P, ...)``.
+
+    No copy when ``x`` is already laid out period-major (for example an
+    array returned by :func:`period_last`, or an engine output).
+    """
+    moved = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+    return moved if moved.flags.c_contiguous else np.ascontiguousarray(moved)
+
+
+def period_last(x: np.ndarray) -> np.ndarray:
+    """View of a period-major ``(P, ...)`` array with shape ``(..., P)``."""
+    return np.moveaxis(x, 0, -1)
 
 
 class PayoutEngine:
@@ -238,21 +295,31 @@ class PayoutEngine:
     7. the draw: ``paid = max(draw, earned - balance)`` for a recoverable
        draw, ``max(draw, earned)`` otherwise.
 
+    Internally every batch array is period-major, ``(P, S, R)``, so each
+    period is one contiguous block and the per-period steps (year-to-date
+    sums, true-ups, the draw) run over long contiguous rows; per-rep
+    constants are kept as ``(P, 1, R)`` arrays that broadcast over
+    scenarios.
+
     Parameters
     ----------
     plan : PlanConfig
     book : RepBook
     """
 
-    # TODO(#6): multi-period plans run at about 85x a Python loop, short of
-    # 100x; keeping arrays period-major (periods, scenarios, reps) inside
-    # the engine would make the per-period steps contiguous.
-
     def __init__(self, plan: PlanConfig, book: RepBook) -> None:
         self.plan = plan
         self.book = book
         self._curves = [CurveArrays.from_curve(m.curve) for m in plan.measures]
+        self._payout_curves = [
+            None if m.payout_tiers is None else CurveArrays.from_curve(m.payout_tiers)
+            for m in plan.measures
+        ]
+        self._spif_curves = [CurveArrays.from_curve(s.curve) for s in plan.spifs]
+        self._names = [m.name for m in plan.measures]
         self._weights_cache: tuple[np.ndarray, float] | None = None
+        self._constants: dict[tuple[str, int, bool], np.ndarray] = {}
+        self.buffers = Buffers()
 
     @classmethod
     def from_frame(cls, plan: PlanConfig, frame: pd.DataFrame) -> PayoutEngine:
@@ -287,11 +354,12 @@ class PayoutEngine:
 
         Team measures (``team_of``) are filled from their source measure.
         A key ``spif:<name>`` gives the deals (or units) SPIF ``<name>``
-        counts per rep and period; SPIFs without one pay nothing.
+        counts per rep and period; SPIFs without one pay nothing. Inputs
+        are never modified.
         """
         self.check_aggregate()
-        credited = self._with_team_measures(credited)
-        return self._evaluate(_Quantities(self, credited, {}))
+        given = {name: period_major(x) for name, x in credited.items()}
+        return self._evaluate(_Quantities(self, self._with_team_measures(given), {}))
 
     def evaluate_attainment(self, attainment: Mapping[str, np.ndarray]) -> EngineOutput:
         """Price per-period attainment (measure name -> array (S, R, P)).
@@ -301,36 +369,60 @@ class PayoutEngine:
         them (amount basis, year-to-date, team measures).
         """
         self.check_aggregate()
-        quantities = _Quantities(self, {}, dict(attainment))
+        given = {name: period_major(x) for name, x in attainment.items()}
+        quantities = _Quantities(self, {}, given)
         if any(m.team_of is not None for m in self.plan.measures):
-            names = [m.name for m in self.plan.measures if m.team_of is None]
-            credited = {n: quantities.credited(n) for n in names}
-            return self.evaluate(credited)
+            credited = {n: quantities.credited(n) for n in given}
+            quantities = _Quantities(self, self._with_team_measures(credited), {})
         return self._evaluate(quantities)
+
+    def release(self, output: EngineOutput) -> None:
+        """Give an output's arrays back for reuse by the next batch.
+
+        Only for a caller that is done with ``output``: its ``paid`` and
+        ``earned`` arrays are overwritten by later evaluations.
+        """
+        self.release_arrays(output.paid, output.earned)
+
+    def release_arrays(self, *arrays: np.ndarray) -> None:
+        """Give period-major arrays back (seen as (..., P) views), see above."""
+        for x in arrays:
+            if x.base is not None and x.base.shape == np.moveaxis(x, -1, 0).shape:
+                self.buffers.give(x.base)
 
     def _evaluate(self, quantities: _Quantities) -> EngineOutput:
         earned: np.ndarray | None = None
-        cap_hit = np.zeros(quantities.shape[:2], dtype=bool)
+        cap_hit = np.zeros(quantities.shape[1:], dtype=bool)
         for m, measure in enumerate(self.plan.measures):
             pay, hit = self._measure(m, measure, quantities)
-            earned = pay if earned is None else np.add(earned, pay, out=earned)
+            if earned is None:
+                earned = pay
+            else:
+                earned += pay
+                self.buffers.give(pay)
             if hit is not None:
                 cap_hit |= hit
         assert earned is not None
         earned = self._plan_limits(earned, quantities, cap_hit)
-        for spif in self.plan.spifs:
+        for spif, curve in zip(self.plan.spifs, self._spif_curves, strict=True):
             counts = quantities.spif_counts(spif.name)
             if counts is not None:
-                earned += CurveArrays.from_curve(spif.curve)(counts)
-        draw = self.book.active_share(self.plan.n_periods)
+                pay = curve(counts, self.buffers)
+                earned += pay
+                self.buffers.give(pay)
+        quantities.release()
+        active = self.constant("active", 0, False)
         opening = 0.0 if self.book.opening_draw is None else self.book.opening_draw
-        paid, balance = apply_draw(earned, self.plan, draw, opening)
-        return EngineOutput(paid, earned, cap_hit, balance)
+        paid, balance = _draw_period_major(
+            earned, self.plan, active, opening, self.buffers
+        )
+        return EngineOutput(period_last(paid), period_last(earned), cap_hit, balance)
 
     def _with_team_measures(
-        self, credited: Mapping[str, np.ndarray]
+        self, given: dict[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
-        out = dict(credited)
+        """Period-major credited quantities with team measures filled in."""
+        out = dict(given)
         team = None
         for measure in self.plan.measures:
             if measure.team_of is None:
@@ -338,8 +430,7 @@ class PayoutEngine:
                     raise ConfigError(f"no credited quantity for '{measure.name}'")
                 continue
             team = self.book.team_matrix() if team is None else team
-            source = out[measure.team_of]
-            out[measure.name] = np.einsum("mr,srp->smp", team, source)
+            out[measure.name] = out[measure.team_of] @ team.T
         return out
 
     def base(self, m: int, ytd: bool) -> np.ndarray:
@@ -348,31 +439,75 @@ class PayoutEngine:
         base = self.book.quotas[:, m, None] * weighted
         return np.cumsum(base, axis=-1) if ytd else base
 
+    def constant(self, name: str, m: int, ytd: bool) -> np.ndarray:
+        """A per-rep, per-period constant as a period-major (P, 1, R) array.
+
+        ``name`` is ``base`` (:meth:`base`), ``quota`` (period quota),
+        ``incentive`` (measure ``m``'s target incentive per period),
+        ``scale`` (payout per unit of curve value), ``plan_incentive`` or
+        ``active`` (share of the period on plan); cumulated if ``ytd``.
+        """
+        key = (name, m, ytd)
+        if key not in self._constants:
+            values = self._constant_values(name, m, ytd)
+            self._constants[key] = np.ascontiguousarray(values.T)[:, None, :]
+        return self._constants[key]
+
+    def _constant_values(self, name: str, m: int, ytd: bool) -> np.ndarray:
+        weighted, total = self._weights()
+        if name == "base":
+            return self.base(m, ytd)
+        if name == "quota":
+            return self.period_quotas()[:, m, :]
+        if name == "incentive":
+            return self._measure_incentive(self.plan.measures[m])
+        if name == "scale":
+            measure = self.plan.measures[m]
+            return self._scale(m, measure, self._measure_incentive(measure))
+        if name == "plan_incentive":
+            return self.book.target_incentive[:, None] * weighted / total
+        return self.book.active_share(self.plan.n_periods)
+
     def _measure(
         self, m: int, measure: Measure, quantities: _Quantities
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        curve = self._curves[m]
+        curve, buffers = self._curves[m], self.buffers
         if measure.curve.basis == "attainment":
-            value = curve(quantities.attainment(m, measure.ytd))
+            value = curve(quantities.attainment(m, measure.ytd), buffers)
         else:
-            value = curve(quantities.x(m, measure.ytd))
-        incentive = self._measure_incentive(measure)
-        value *= self._scale(m, measure, incentive)[None]
+            value = curve(quantities.x(m, measure.ytd), buffers)
+        value *= self.constant("scale", m, measure.ytd)
         for gate in measure.gates:
-            k = self._index(gate.measure or measure.name)
-            att = quantities.attainment(k, measure.ytd)
-            np.copyto(value, 0.0, where=att < gate.min_attainment)
-        if measure.payout_tiers is not None:
-            value = CurveArrays.from_curve(measure.payout_tiers)(value)
-        value, hit = _limit(value, measure, incentive[None])
+            k = self._names.index(gate.measure or measure.name)
+            self._gate(value, quantities.attainment(k, measure.ytd), gate)
+        payout_curve = self._payout_curves[m]
+        if payout_curve is not None:
+            earned = payout_curve(value, buffers)
+            buffers.give(value)
+            value = earned
+        incentive = self.constant("incentive", m, measure.ytd)
+        value, hit = _limit(value, measure, incentive, buffers)
         if measure.ytd:
             if measure.negative_true_up == "hold":
-                value = accumulate_periods(value, np.maximum)
-            value = diff_periods(value)
-        return value, None if hit is None else any_period(hit)
+                _running_max(value)
+            _true_up(value)
+        return value, self._any_period(hit)
 
-    def _index(self, name: str) -> int:
-        return [m.name for m in self.plan.measures].index(name)
+    def _gate(self, value: np.ndarray, attainment: np.ndarray, gate: Gate) -> None:
+        """Zero ``value`` where ``attainment`` is below the gate, in place."""
+        met = np.greater_equal(
+            attainment, gate.min_attainment, out=self.buffers.take(value.shape, bool)
+        )
+        value *= met
+        self.buffers.give(met)
+
+    def _any_period(self, hit: np.ndarray | None) -> np.ndarray | None:
+        """Whether a period-major flag array is set in any period."""
+        if hit is None:
+            return None
+        out = np.logical_or.reduce(hit, axis=0)
+        self.buffers.give(hit)
+        return out
 
     def _measure_incentive(self, measure: Measure) -> np.ndarray:
         """Target incentive per rep and period (cumulated if ytd), (R, P)."""
@@ -394,24 +529,25 @@ class PayoutEngine:
         self, earned: np.ndarray, quantities: _Quantities, cap_hit: np.ndarray
     ) -> np.ndarray:
         for gate in self.plan.gates:
-            att = quantities.attainment(self._index(gate.measure or ""), False)
-            np.copyto(earned, 0.0, where=att < gate.min_attainment)
-        weighted, total = self._weights()
-        incentive = self.book.target_incentive[:, None] * weighted / total
-        earned, hit = _limit(earned, self.plan, incentive[None])
-        if hit is not None:
-            cap_hit |= any_period(hit)
+            att = quantities.attainment(self._names.index(gate.measure or ""), False)
+            self._gate(earned, att, gate)
+        incentive = self.constant("plan_incentive", 0, False)
+        earned, hit = _limit(earned, self.plan, incentive, self.buffers)
+        any_hit = self._any_period(hit)
+        if any_hit is not None:
+            cap_hit |= any_hit
         return earned
 
 
 class _Quantities:
     """Credited quantities and attainment of a batch, computed on demand.
 
-    Built from credited quantities or from per-period attainment; each
-    array (per measure, per period or year-to-date) is computed once.
-    Attainment is ``x * W / (Q * w)`` (annual quota ``Q``, period weight
-    ``w``, total weight ``W``) so that it is exact when the reference
-    calculator's is, and 0 where the quota is 0.
+    Built from credited quantities or from per-period attainment, all
+    period-major ``(P, S, R)``; each array (per measure, per period or
+    year-to-date) is computed once, and the given arrays are never
+    written to. Attainment is ``x * W / (Q * w)`` (annual quota ``Q``,
+    period weight ``w``, total weight ``W``) so that it is exact when the
+    reference calculator's is, and 0 where the quota is 0.
     """
 
     def __init__(
@@ -421,12 +557,23 @@ class _Quantities:
         attainment: dict[str, np.ndarray],
     ) -> None:
         self.engine = engine
-        self.names = [m.name for m in engine.plan.measures]
+        self.names = engine._names
         self._credited = credited
         self._given = attainment
         self._cache: dict[tuple[str, int, bool], np.ndarray] = {}
+        self._made: list[np.ndarray] = []
         first = credited or attainment
         self.shape = tuple(next(iter(first.values())).shape)
+
+    def _take(self) -> np.ndarray:
+        array = self.engine.buffers.take(self.shape)
+        self._made.append(array)
+        return array
+
+    def release(self) -> None:
+        """Give the arrays computed here back to the engine's buffers."""
+        self.engine.buffers.give(*self._made)
+        self._made = []
 
     def spif_counts(self, name: str) -> np.ndarray | None:
         """Deals or units counted by SPIF ``name`` per period, if given."""
@@ -434,11 +581,14 @@ class _Quantities:
         return self._credited.get(key, self._given.get(key))
 
     def credited(self, name: str) -> np.ndarray:
-        """Credited quantity per period of measure ``name``, (S, R, P)."""
+        """Credited quantity per period of measure ``name``, (P, S, R)."""
         if name not in self._credited:
-            m = self.names.index(name)
-            quota = self.engine.period_quotas()[:, m, :]
-            self._credited[name] = self._given[name] * quota[None]
+            m = self.names.index(name) if name in self.names else -1
+            given = self._given[name]
+            if m < 0:
+                return given
+            quota = self.engine.constant("quota", m, False)
+            self._credited[name] = np.multiply(given, quota, out=self._take())
         return self._credited[name]
 
     def x(self, m: int, ytd: bool) -> np.ndarray:
@@ -446,11 +596,11 @@ class _Quantities:
         key = ("x", m, ytd)
         if key not in self._cache:
             x = self.credited(self.names[m])
-            self._cache[key] = accumulate_periods(x) if ytd else x
+            self._cache[key] = _running_sum(x, self._take()) if ytd else x
         return self._cache[key]
 
     def attainment(self, m: int, ytd: bool) -> np.ndarray:
-        """Attainment (year-to-date if ``ytd``), (S, R, P)."""
+        """Attainment (year-to-date if ``ytd``), (P, S, R)."""
         key = ("a", m, ytd)
         if key in self._cache:
             return self._cache[key]
@@ -458,23 +608,48 @@ class _Quantities:
         if not ytd and name in self._given:
             return self._given[name]
         x = self.x(m, ytd)
-        base = self.engine.base(m, ytd)[None]
+        base = self.engine.constant("base", m, ytd)
         _, total = self.engine._weights()
-        att = x * total
+        att = np.multiply(x, total, out=self._take())
         if (base > 0).all():
             att /= base
         else:
-            att = np.divide(att, base, out=np.zeros(x.shape), where=base > 0)
+            np.divide(att, base, out=att, where=base > 0)
+            att *= base > 0
         self._cache[key] = att
         return att
 
 
+def _running_sum(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Year-to-date sums of a period-major array ``x``, written to ``out``."""
+    out[0] = x[0]
+    for p in range(1, len(x)):
+        np.add(out[p - 1], x[p], out=out[p])
+    return out
+
+
+def _running_max(x: np.ndarray) -> None:
+    """Year-to-date maximum of a period-major array, in place."""
+    for p in range(1, len(x)):
+        np.maximum(x[p - 1], x[p], out=x[p])
+
+
+def _true_up(x: np.ndarray) -> None:
+    """Year-to-date amounts to period payments (differences), in place."""
+    for p in range(len(x) - 1, 0, -1):
+        x[p] -= x[p - 1]
+
+
 def _limit(
-    value: np.ndarray, spec: Measure | PlanConfig, incentive: np.ndarray
+    value: np.ndarray,
+    spec: Measure | PlanConfig,
+    incentive: np.ndarray,
+    buffers: Buffers,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Apply cap (share of incentive, amount) then floor, in place.
 
-    Returns the limited values and where a cap bound (None without caps).
+    Returns the limited values and where a cap bound (None without caps),
+    the latter taken from ``buffers``.
     """
     hit = None
     caps = []
@@ -483,8 +658,10 @@ def _limit(
     if spec.cap_amount is not None:
         caps.append(np.asarray(spec.cap_amount))
     for cap in caps:
-        above = value > cap
-        hit = above if hit is None else hit | above
+        if hit is None:
+            hit = np.greater(value, cap, out=buffers.take(value.shape, bool))
+        else:
+            hit |= value > cap
         np.minimum(value, cap, out=value)
     if spec.floor_amount is not None:
         np.maximum(value, spec.floor_amount, out=value)
@@ -522,7 +699,10 @@ def any_period(x: np.ndarray) -> np.ndarray:
 
 
 def sum_periods(x: np.ndarray) -> np.ndarray:
-    """Sum along the last (period) axis, shape ``x.shape[:-1]``."""
+    """Sum along the last (period) axis, shape ``x.shape[:-1]``.
+
+    Fast on engine outputs, whose periods are contiguous blocks.
+    """
     out = x[..., 0].copy()
     for p in range(1, x.shape[-1]):
         out += x[..., p]
@@ -552,19 +732,36 @@ def apply_draw(
     balance : ndarray of shape ``earned.shape[:-1]``
         Recoverable draw not yet earned back at year end.
     """
-    balance = np.zeros(earned.shape[:-1])
+    share = np.asarray(active, dtype=float)
+    if share.ndim:
+        share = period_major(np.broadcast_to(share, np.shape(earned)))
+    paid, balance = _draw_period_major(
+        period_major(earned), plan, share, opening, Buffers()
+    )
+    return period_last(paid), balance
+
+
+def _draw_period_major(
+    earned: np.ndarray,
+    plan: PlanConfig,
+    active: np.ndarray,
+    opening: np.ndarray | float,
+    buffers: Buffers,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`apply_draw` on period-major arrays (``earned`` is (P, ...))."""
+    balance = np.zeros(earned.shape[1:])
     draw = plan.draw
     if draw is None:
         return earned, balance
-    balance = balance + opening
-    amount = draw.amount * np.asarray(active, dtype=float)
+    balance += opening
+    amount = draw.amount * active
     if not draw.recoverable:
-        return np.maximum(earned, amount), balance
-    paid = np.empty_like(earned)
-    for p in range(earned.shape[-1]):
-        due = amount[..., p] if amount.ndim else amount
-        np.subtract(earned[..., p], balance, out=paid[..., p])
-        np.maximum(paid[..., p], due, out=paid[..., p])
-        balance += paid[..., p]
-        balance -= earned[..., p]
+        return np.maximum(earned, amount, out=buffers.take(earned.shape)), balance
+    paid = buffers.take(earned.shape)
+    for p in range(len(earned)):
+        due = amount[p] if amount.ndim else amount
+        np.subtract(earned[p], balance, out=paid[p])
+        np.maximum(paid[p], due, out=paid[p])
+        balance += paid[p]
+        balance -= earned[p]
     return paid, balance

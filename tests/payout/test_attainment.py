@@ -111,3 +111,18 @@ def test_deals_bad_pipeline(tmp_path: Path, rows: str, pattern: str) -> None:
     plan = one_measure_plan({"tiers": [{"from": 0, "rate": 1}]}, period="quarter")
     with pytest.raises(DataError, match=pattern):
         deals_model(tmp_path, rows).prepare(plan, book([100.0], 1.0))
+
+
+def test_draws_are_period_major_and_equal_with_reused_buffers() -> None:
+    from spmopt.payout.engine import Buffers
+
+    model = LognormalAttainment(period_correlation=0.4, market_correlation=0.2)
+    plain = model.draw(np.random.default_rng(7), 9, 5, 4)
+    buffers = Buffers()
+    buffers.give(np.full((4, 9, 5), np.nan))  # stale values must be overwritten
+    reused = model.draw(np.random.default_rng(7), 9, 5, 4, buffers=buffers)
+    assert np.array_equal(plain, reused)
+    assert np.moveaxis(plain, -1, 0).flags.c_contiguous
+    # Antithetic pairs: scenario 5 + i mirrors scenario i around mu.
+    logs = np.log(plain) - model.mu
+    assert np.allclose(logs[5:], -logs[:4])

@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 
 from spmopt.errors import ConfigError, DataError
-from spmopt.payout.engine import PayoutEngine, apply_draw, rep_book
+from spmopt.payout.engine import (
+    PayoutEngine,
+    RepBook,
+    apply_draw,
+    period_last,
+    period_major,
+    rep_book,
+    sum_periods,
+)
 from spmopt.payout.plan import parse_plan
 
 from .helpers import book, one_measure_plan
@@ -213,3 +221,66 @@ def test_ytd_shortfall_is_held_or_recovered() -> None:
     assert a[0] == b[0] == pytest.approx(30_000)
     assert a.min() >= 0 and b[1] < 0
     assert a.sum() == pytest.approx(b.sum())  # the year ends at the same total
+
+
+def quarterly_plan_with_everything():  # type: ignore[no-untyped-def]
+    return parse_plan(
+        {
+            "period": "quarter",
+            "target_incentive": 40_000,
+            "measures": [
+                {"name": "revenue", "curve": ACCEL, "ytd": True, "cap_share": 2.0},
+                {
+                    "name": "logos",
+                    "weight": 0.3,
+                    "credit": "deals",
+                    "quota": 8,
+                    "curve": {"points": [[0, 0], [1, 1], [2, 3]]},
+                    "gates": [{"measure": "revenue", "min_attainment": 0.5}],
+                },
+            ],
+            "gates": [{"measure": "logos", "min_attainment": 0.25}],
+            "draw": {"amount": 3_000},
+        }
+    )
+
+
+def random_credited(seed: int, n: int = 7) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "revenue": rng.uniform(0, 250_000, (n, 3, 4)),
+        "logos": rng.integers(0, 5, (n, 3, 4)).astype(float),
+    }
+
+
+def test_reused_buffers_give_the_same_payouts_as_a_fresh_engine() -> None:
+    plan = quarterly_plan_with_everything()
+    reps = RepBook(
+        ("a", "b", "c"),
+        np.array([[400_000.0, 8], [600_000.0, 8], [800_000.0, 8]]),
+        np.full(3, 40_000.0),
+        (None,) * 3,
+    )
+    engine = PayoutEngine(plan, reps)
+    kept = engine.evaluate(random_credited(0))
+    kept_paid = kept.paid.copy()
+    for seed in (1, 2, 3):
+        credited = random_credited(seed)
+        before = {k: v.copy() for k, v in credited.items()}
+        out = engine.evaluate(credited)
+        fresh = PayoutEngine(plan, reps).evaluate(credited)
+        assert np.array_equal(out.paid, fresh.paid)
+        assert np.array_equal(out.cap_hit, fresh.cap_hit)
+        assert all(np.array_equal(credited[k], before[k]) for k in credited)
+        engine.release(out)
+    assert np.array_equal(kept.paid, kept_paid)  # never released: untouched
+
+
+def test_outputs_are_period_major_views() -> None:
+    plan = quarterly_plan_with_everything()
+    reps = RepBook(("a", "b", "c"), np.full((3, 2), 8.0), np.full(3, 1.0), (None,) * 3)
+    out = PayoutEngine(plan, reps).evaluate(random_credited(4))
+    assert out.paid.shape == (7, 3, 4)
+    assert period_major(out.paid).base is out.paid.base  # no copy
+    assert np.array_equal(period_last(period_major(out.paid)), out.paid)
+    assert np.array_equal(sum_periods(out.paid), out.paid.sum(axis=-1))
