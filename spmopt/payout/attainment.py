@@ -21,6 +21,7 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag
 from spmopt.config import Config, TablePath
 from spmopt.data import check_schema, load_table, require_nonnegative
 from spmopt.errors import DataError, show
+from spmopt.payout.engine import period_last
 
 
 class LognormalAttainment(Config):
@@ -98,7 +99,7 @@ class LognormalAttainment(Config):
         np.exp(z, out=z)
         if buffers is not None:
             buffers.give(form)
-        return np.moveaxis(z, 0, -1)
+        return period_last(z)
 
     def _add_form(
         self, rng: np.random.Generator, own: np.ndarray, take: Any
@@ -201,13 +202,13 @@ class HistoryAttainment(Config):
         if self.resample == "pooled":
             pool = np.concatenate(groups)
             np.take(pool, rng.integers(0, len(pool), size=shape), out=out)
-            return np.moveaxis(out, 0, -1)
+            return period_last(out)
         which = rng.integers(0, len(groups), size=(n_periods, n_scenarios))
         for g, values in enumerate(groups):
             p, s = np.nonzero(which == g)
             picks = rng.integers(0, len(values), size=(len(s), n_reps))
             out[p, s] = values[picks]
-        return np.moveaxis(out, 0, -1)
+        return period_last(out)
 
 
 class DealAttainment(Config):

@@ -229,15 +229,15 @@ class CurveArrays:
         slope = self.slopes[0]
         np.multiply(x, slope, out=out)
         intercept = self.bases[0] - slope * self.anchors[0]
-        if intercept:
-            out += intercept
         for edge, change, jump in self.hinges:
-            if change:  # out += change * max(x - edge, 0)
-                tmp = np.subtract(x, edge, out=tmp)
-                np.maximum(tmp, 0.0, out=tmp)
+            if change:  # change * max(x - edge, 0) = change * max(x, edge) - ...
+                tmp = np.maximum(x, edge, out=tmp)
                 tmp *= change
                 out += tmp
+                intercept -= change * edge
             if jump:  # out += jump once x reaches (or passes) the edge
                 compare = np.greater if self.upper_inclusive else np.greater_equal
                 tmp = np.multiply(compare(x, edge), jump, out=tmp)
                 out += tmp
+        if intercept:
+            out += intercept

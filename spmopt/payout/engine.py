@@ -267,13 +267,14 @@ def period_major(x: np.ndarray) -> np.ndarray:
     No copy when ``x`` is already laid out period-major (for example an
     array returned by :func:`period_last`, or an engine output).
     """
-    moved = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+    x = np.asarray(x, dtype=float)
+    moved = x.transpose(x.ndim - 1, *range(x.ndim - 1))
     return moved if moved.flags.c_contiguous else np.ascontiguousarray(moved)
 
 
 def period_last(x: np.ndarray) -> np.ndarray:
     """View of a period-major ``(P, ...)`` array with shape ``(..., P)``."""
-    return np.moveaxis(x, 0, -1)
+    return x.transpose(*range(1, x.ndim), 0)
 
 
 class PayoutEngine:
@@ -387,7 +388,7 @@ class PayoutEngine:
     def release_arrays(self, *arrays: np.ndarray) -> None:
         """Give period-major arrays back (seen as (..., P) views), see above."""
         for x in arrays:
-            if x.base is not None and x.base.shape == np.moveaxis(x, -1, 0).shape:
+            if x.base is not None and x.base.shape == (x.shape[-1], *x.shape[:-1]):
                 self.buffers.give(x.base)
 
     def _evaluate(self, quantities: _Quantities) -> EngineOutput:
