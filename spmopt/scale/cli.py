@@ -72,9 +72,14 @@ def sweep_disruption(
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
-    """Solve one territory alignment per disruption budget, in parallel."""
+    """Solve one territory alignment per disruption budget, in parallel.
+
+    Designs run from the tightest budget to the loosest. When none is
+    solved the run folder is kept (each design's error is in designs.csv)
+    and the command fails with the loosest design's explanation.
+    """
     from spmopt.scale.config import parse_scheduler
-    from spmopt.scale.jobs import run_disruption_sweep
+    from spmopt.scale.jobs import require_feasible, run_disruption_sweep
     from spmopt.territory import TerritoryConfig
 
     shares = parse_budgets(budgets)
@@ -82,7 +87,7 @@ def sweep_disruption(
         parse_scheduler(scheduler)
     if time_limit is not None and time_limit <= 0:
         raise ConfigError(f"--time-limit must be > 0 seconds, got {time_limit}")
-    run_job(
+    target = run_job(
         "scale-sweep-disruption",
         TerritoryConfig,
         config,
@@ -92,6 +97,7 @@ def sweep_disruption(
             cfg, writer, s, shares, scheduler, time_limit
         ),
     )
+    require_feasible(target)
 
 
 def parse_budgets(text: str) -> list[float]:

@@ -53,6 +53,17 @@ def dask_client(cfg: SchedulerConfig | None = None) -> Iterator[Any]:
 
 @contextmanager
 def _local_client(cfg: SchedulerConfig) -> Iterator[Any]:
+    import dask
+
+    # Workers that may start child processes: a sweep task with a time
+    # limit runs in one, killed when it overruns (spmopt.scale.sweep).
+    not_daemonic = dask.config.set({"distributed.worker.daemon": False})
+    with not_daemonic, _started_cluster(cfg) as client:
+        yield client
+
+
+@contextmanager
+def _started_cluster(cfg: SchedulerConfig) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(

@@ -24,6 +24,7 @@ import pandas as pd
 from pydantic import Field
 
 from spmopt.config import Config, TablePath, load_config
+from spmopt.errors import ConfigError, InfeasibleError
 from spmopt.payout import SimulateConfig
 from spmopt.runs import RunWriter
 from spmopt.scale.cluster import dask_client, worker_count
@@ -214,15 +215,66 @@ def run_disruption_sweep(
     scheduler: str | None = None,
     time_limit_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """Solve ``cfg`` once per disruption budget; write ``designs.csv``."""
+    """Solve ``cfg`` once per disruption budget; write ``designs.csv``.
+
+    Raises
+    ------
+    ConfigError
+        Before any solve, for a design-mode config or one without a current
+        alignment (nothing to disrupt).
+    """
     from spmopt.scale.alignments import disruption_designs, solve_alignments
     from spmopt.territory import build_problem
 
+    check_rebalance(cfg)
     build_problem(cfg)
-    designs = disruption_designs(cfg, budgets)
+    designs = disruption_designs(cfg, sorted(budgets))
     with dask_client(resolve_scheduler(None, scheduler)) as client:
         sweep = solve_alignments(designs, seed, client, time_limit_seconds)
     return _write_sweep(out, outcomes_frame(sweep), sweep)
+
+
+def check_rebalance(cfg: TerritoryConfig) -> None:
+    """Refuse a config that a disruption sweep cannot vary.
+
+    Raises
+    ------
+    ConfigError
+        For ``mode: design`` (territories drawn from scratch have no
+        current owner to move away from) or a rebalance without ``current``.
+    """
+    if cfg.mode != "rebalance":
+        raise ConfigError(
+            f"sweep-disruption needs mode 'rebalance' (a current alignment to "
+            f"disrupt), got mode {cfg.mode!r}; use 'spmopt territory solve' for "
+            "a design run"
+        )
+    if cfg.current is None:
+        raise ConfigError(
+            "sweep-disruption needs 'current' (a table of unit_id, rep_id, or "
+            "'nearest'): the disruption budget limits moves away from it"
+        )
+
+
+def require_feasible(out: Path) -> None:
+    """Raise when no design of the sweep written to ``out`` was solved.
+
+    The run folder stays: ``designs.csv`` holds every design's error.
+
+    Raises
+    ------
+    InfeasibleError
+        Naming the loosest (last) design's error and the folder.
+    """
+    frame = pd.read_csv(out / "designs.csv", keep_default_na=False)
+    if (frame["status"] == "ok").any():
+        return
+    last = frame.iloc[-1]
+    raise InfeasibleError(
+        f"no design of the sweep was solved; the loosest, {last['design']}, "
+        f"failed with: {last['error']} (every design's error is in "
+        f"{out / 'designs.csv'})"
+    )
 
 
 def _write_sweep(out: RunWriter, frame: pd.DataFrame, sweep: Any) -> dict[str, Any]:

@@ -7,20 +7,26 @@ task that raises or overruns is reported with its error; the others'
 results are kept. Outcomes come back in task order whatever the order of
 completion.
 
-Python cannot stop a running thread, so a task that overruns keeps its
-worker thread busy until it returns. Pass the limit on to the work
-itself where it has one (e.g. a solver's time limit): the task function
-receives it as ``time_limit_seconds`` when it accepts that keyword.
+A task with a time limit runs in a child process of its own, which is
+killed when the limit and the grace have passed, so an overrun frees its
+worker at once. This needs a parent that may have children: the calling
+process, or a worker of a local cluster that spmopt started (its workers
+are not daemonic). Elsewhere (a remote scheduler's daemonic workers) the
+task runs in a thread, which Python cannot stop: an overrun then keeps
+that thread busy until it returns. Pass the limit on to the work itself
+where it has one (e.g. a solver's time limit): the task function receives
+it as ``time_limit_seconds`` when it accepts that keyword.
 """
 
 from __future__ import annotations
 
 import inspect
+import multiprocessing
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -32,6 +38,7 @@ from spmopt.scale.cluster import worker_count
 Status = Literal["ok", "error", "timeout"]
 
 TIME_LIMIT_KEYWORD = "time_limit_seconds"
+_PRELOAD = ["cloudpickle", "spmopt.scale.alignments", "spmopt.scale.pricing"]
 
 
 @dataclass(frozen=True)
@@ -122,19 +129,19 @@ class SweepResult:
         return pd.DataFrame(rows, columns=["key", "status", "error"])
 
 
-# TODO(#8): a task that ignores its time limit keeps its worker thread
-# busy after the timeout is reported; running it in a child process that
-# can be killed needs non-daemonic Dask workers.
 def run_task(task: SweepTask) -> TaskOutcome:
     """Run one task under its time limit and catch what it raises.
 
-    The task runs in a daemon thread; if it has not finished at its limit
-    plus grace the outcome is ``timeout`` and the thread is left to finish
-    on its own.
+    A task with a limit runs in a child process, killed if it has not
+    finished at its limit plus grace (outcome ``timeout``). Without a
+    limit, or where this process may not have children, it runs in a
+    daemon thread, left to finish on its own after a timeout.
     """
     kwargs = dict(task.kwargs)
     if task.time_limit_seconds is not None and _accepts_limit(task.func):
         kwargs.setdefault(TIME_LIMIT_KEYWORD, task.time_limit_seconds)
+    if task.time_limit_seconds is not None and may_have_children():
+        return _run_in_child(task, kwargs)
     box: dict[str, Any] = {}
     started = time.perf_counter()
     worker = threading.Thread(target=_call_into, args=(task.func, kwargs, box))
@@ -151,6 +158,83 @@ def run_task(task: SweepTask) -> TaskOutcome:
     if "error" in box:
         return TaskOutcome(task.key, "error", error=box["error"], wall_seconds=seconds)
     return TaskOutcome(task.key, "ok", value=box["value"], wall_seconds=seconds)
+
+
+def may_have_children() -> bool:
+    """True when this process may start child processes (is not daemonic)."""
+    return not multiprocessing.current_process().daemon
+
+
+def _context() -> Any:
+    """``forkserver`` (fast, safe with threads) where there is one, else spawn.
+
+    The fork server imports spmopt's sweep families once, so a task's
+    process starts with them loaded.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+def _run_in_child(task: SweepTask, kwargs: dict[str, Any]) -> TaskOutcome:
+    """Run ``task`` in a child process; kill it at the hard limit."""
+    import cloudpickle
+
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    payload = cloudpickle.dumps((task.func, kwargs))
+    child = ctx.Process(target=_child_main, args=(payload, send), daemon=True)
+    started = time.perf_counter()
+    child.start()
+    send.close()
+    try:
+        outcome = _await_child(task, child, receive)
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    return replace(outcome, wall_seconds=time.perf_counter() - started)
+
+
+def _await_child(task: SweepTask, child: Any, receive: Any) -> TaskOutcome:
+    if not receive.poll(task.hard_limit_seconds):
+        child.kill()
+        note = (
+            f"no result within the time limit of {task.time_limit_seconds:g} s "
+            f"(+{task.grace_seconds:g} s grace); its process was stopped"
+        )
+        return TaskOutcome(task.key, "timeout", error=note)
+    import cloudpickle
+
+    try:
+        kind, value = cloudpickle.loads(receive.recv_bytes())
+    except EOFError:
+        child.join()
+        note = f"task process ended without a result (exit code {child.exitcode})"
+        return TaskOutcome(task.key, "error", error=note)
+    if kind == "error":
+        return TaskOutcome(task.key, "error", error=value)
+    return TaskOutcome(task.key, "ok", value=value)
+
+
+def _child_main(payload: bytes, send: Any) -> None:
+    """Body of a task's child process: run, send back the value or error."""
+    import cloudpickle
+
+    try:
+        func, kwargs = cloudpickle.loads(payload)
+        message = ("ok", func(**kwargs))
+    except BaseException as exc:  # reported to the parent, not raised
+        message = ("error", f"{type(exc).__name__}: {exc}")
+    try:
+        data = cloudpickle.dumps(message)
+    except Exception as exc:
+        data = cloudpickle.dumps(("error", f"result not picklable: {exc}"))
+    send.send_bytes(data)
+    send.close()
 
 
 def _call_into(func: Callable[..., Any], kwargs: dict[str, Any], box: dict) -> None:

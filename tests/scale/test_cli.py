@@ -225,3 +225,34 @@ def test_sweep_plans_unknown_field_and_missing_config(
     assert code == 2 and "unknown field 'parallel'" in err
     code, _, err = run(["scale", "sweep-plans", str(tmp_path / "none.yaml")], capsys)
     assert code == 2 and "config file not found" in err
+
+
+def test_sweep_disruption_with_no_feasible_budget_fails_and_keeps_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "units.csv").write_text(
+        "unit_id,lat,lon,pot\nA,30,-80,10\nB,30.1,-80,10\nC,31,-81,1\n"
+    )
+    cfg = tmp_path / "territory.yaml"
+    cfg.write_text(TERRITORY_YAML + "track: false\n")
+    target = tmp_path / "out"
+    argv = ["scale", "sweep-disruption", str(cfg), "--budgets", "0.01,0"]
+    code, _, err = run([*argv, "--out", str(target)], capsys)
+    assert code == 2 and "error: no design of the sweep" in err
+    assert "Traceback" not in err
+    assert "budget=0.01" in err and "designs.csv" in err
+    designs = (target / "designs.csv").read_text().splitlines()
+    assert designs[1].startswith("budget=0,error,")
+    assert designs[2].startswith("budget=0.01,error,")
+    assert json.loads((target / "summary.json").read_text())["n_ok"] == 0
+
+
+def test_sweep_disruption_refuses_a_design_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    design = REPO / "configs" / "territory" / "counties_design_carolina.yaml"
+    target = tmp_path / "out"
+    argv = ["scale", "sweep-disruption", str(design), "--budgets", "0.5"]
+    code, _, err = run([*argv, "--out", str(target)], capsys)
+    assert code == 2 and "mode 'rebalance'" in err and "'design'" in err
+    assert "Traceback" not in err and not target.exists()

@@ -1,5 +1,7 @@
 import math
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,3 +98,44 @@ def test_duplicate_keys_are_refused() -> None:
     tasks = [SweepTask("a", root, {"x": 1.0})] * 2
     with pytest.raises(ConfigError, match=r"unique.*'a'"):
         run_sweep(tasks)
+
+
+def stubborn(pid_file: str, seconds: float) -> float:
+    """Ignores any time limit: records its process id, then sleeps."""
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return seconds
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("where", ["in process", "on a cluster"])
+def test_a_task_that_ignores_its_limit_is_stopped(
+    tmp_path: Path, client_1: Any, where: str
+) -> None:
+    pid_file = tmp_path / "pid"
+    args = {"pid_file": str(pid_file), "seconds": 60.0}
+    tasks = [  # the first starts the process server, the others are quick
+        SweepTask("first", root, {"x": 1.0}, time_limit_seconds=30),
+        SweepTask("stubborn", stubborn, args, time_limit_seconds=1, grace_seconds=1),
+        SweepTask("after", root, {"x": 4.0}, time_limit_seconds=30),
+    ]
+    result = run_sweep(tasks, client_1 if where == "on a cluster" else None)
+    assert [o.status for o in result.outcomes] == ["ok", "timeout", "ok"]
+    assert "process was stopped" in result.outcomes[1].error
+    assert result.values == {"first": 1.0, "after": 2.0}
+    pid = int(pid_file.read_text())
+    assert pid != os.getpid() and _gone(pid)
+
+
+def test_a_task_whose_process_dies_is_an_error() -> None:
+    outcome = run_task(
+        SweepTask("exit", os._exit, {"status": 3}, time_limit_seconds=30)
+    )
+    assert outcome.status == "error" and "exit code 3" in outcome.error
