@@ -10,11 +10,19 @@ the current champion by more than the noise.
 Only :mod:`spmopt.tracking` and MLflow's public API are used. The store
 is the config's ``tracking.uri``, else ``MLFLOW_TRACKING_URI``, else the
 local SQLite default.
+
+MLflow prints notices of its own (store creation, "Successfully
+registered model ...", serialisation advice) straight to the terminal;
+the calls that print them run inside :func:`mlflow_output_to_debug`, so
+those lines reach spmopt's logger at DEBUG instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
+from collections.abc import Iterator
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +39,24 @@ if TYPE_CHECKING:
     from spmopt.forecast.train import TrainingData, TrainResult
 
 MODEL_PATH = "model"
+
+
+@contextlib.contextmanager
+def mlflow_output_to_debug() -> Iterator[None]:
+    """Route what MLflow prints to stdout/stderr to spmopt's DEBUG log.
+
+    The text is collected while the block runs and logged line by line
+    after it, once the streams are restored (so spmopt's own handler,
+    which writes to the current stderr, is never captured).
+    """
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        for line in sink.getvalue().splitlines():
+            if line.strip():
+                logger.debug("mlflow: %s", line.strip())
 
 
 def model_signature(forecaster: WinForecaster) -> Any:
@@ -119,36 +145,57 @@ def record_run(
     """
     import mlflow
 
-    from spmopt.forecast.pyfunc import WinProbabilityModel
-
     forecaster = result.forecaster
+    with contextlib.ExitStack() as stack:
+        run = _start_run(stack, cfg, data, metrics, forecaster)
+        _log_tables(forecaster, data, reliability, importance)
+        log_metrics(flat_metrics(metrics))
+        log_metrics({f"{k}_seconds": v for k, v in result.seconds.items()})
+        fields = promote(cfg, data, result, metrics, _log_model(forecaster))
+        mlflow.set_tag("spmopt.promoted", str(fields["promoted"]).lower())
+        uri = resolve_tracking_uri(cfg.tracking.uri)
+        return {"mlflow_run_id": run.info.run_id, "mlflow_tracking_uri": uri, **fields}
+
+
+def _start_run(
+    stack: contextlib.ExitStack,
+    cfg: ForecastConfig,
+    data: TrainingData,
+    metrics: dict[str, Any],
+    forecaster: WinForecaster,
+) -> Any:
+    """Open the tracked run on ``stack`` (store creation notices to DEBUG)."""
     tags = {
         "spmopt.job": "forecast.train",
         "spmopt.verdict": metrics["verdict"],
         "spmopt.data_sha256": metrics["data_sha256"],
     }
-    with tracked_run(
+    run = tracked_run(
         cfg.tracking.experiment,
         f"{cfg.dataset}-{data.split.kind}",
         tracking_uri=cfg.tracking.uri,
         params=run_params(cfg, data, forecaster.random_state),
         tags=tags,
-    ) as run:
-        _log_tables(forecaster, data, reliability, importance)
-        log_metrics(flat_metrics(metrics))
-        log_metrics({f"{k}_seconds": v for k, v in result.seconds.items()})
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*input example")
-            info = mlflow.pyfunc.log_model(
-                name=MODEL_PATH,
-                python_model=WinProbabilityModel(forecaster),
-                signature=model_signature(forecaster),
-                pip_requirements=model_requirements(),
-            )
-        fields = promote(cfg, data, result, metrics, info.model_uri)
-        mlflow.set_tag("spmopt.promoted", str(fields["promoted"]).lower())
-        uri = resolve_tracking_uri(cfg.tracking.uri)
-        return {"mlflow_run_id": run.info.run_id, "mlflow_tracking_uri": uri, **fields}
+    )
+    with mlflow_output_to_debug():
+        return stack.enter_context(run)
+
+
+def _log_model(forecaster: WinForecaster) -> str:
+    """Log the forecaster as a pyfunc model; return its model URI."""
+    import mlflow
+
+    from spmopt.forecast.pyfunc import WinProbabilityModel
+
+    with warnings.catch_warnings(), mlflow_output_to_debug():
+        warnings.filterwarnings("ignore", message=".*input example")
+        info = mlflow.pyfunc.log_model(
+            name=MODEL_PATH,
+            python_model=WinProbabilityModel(forecaster),
+            signature=model_signature(forecaster),
+            pip_requirements=model_requirements(),
+        )
+    return str(info.model_uri)
 
 
 def _log_tables(
@@ -221,7 +268,8 @@ def promote(
     name, alias = cfg.model_name(), cfg.tracking.alias
     champion = _current_champion(client, name, alias)
     versus = _versus_champion(cfg, data, result, champion)
-    version = mlflow.register_model(model_uri, name).version
+    with mlflow_output_to_debug():
+        version = mlflow.register_model(model_uri, name).version
     fields["mlflow_model_version"] = int(version)
     if versus is None or versus["low"] > 0:
         client.set_registered_model_alias(name, alias, version)
@@ -326,7 +374,8 @@ def load_forecaster(model_uri: str, cfg: ForecastConfig | None = None) -> WinFor
     uri = resolve_tracking_uri(cfg.tracking.uri if cfg is not None else None)
     mlflow.set_tracking_uri(uri)
     try:
-        model = mlflow.pyfunc.load_model(model_uri)
+        with mlflow_output_to_debug():
+            model = mlflow.pyfunc.load_model(model_uri)
     except (MlflowException, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(

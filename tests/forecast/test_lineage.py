@@ -185,3 +185,21 @@ def test_compare_bad_store_and_csv_folder(tmp_path: Path, capsys) -> None:  # ty
     assert "cannot read tracking store" in capsys.readouterr().err
     assert main(["forecast", "compare", "--csv", str(tmp_path)]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_train_cli_output_is_ours_and_mlflow_notices_go_to_debug(
+    tmp_path: Path, make_config, deals_factory, capsys
+) -> None:
+    deals_factory().to_csv(tmp_path / "deals.csv", index=False)
+    data = make_config("deals.csv")
+    data["tracking"] = {"uri": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    (tmp_path / "forecast.yaml").write_text(yaml.safe_dump(data))
+    argv = ["forecast", "train", str(tmp_path / "forecast.yaml")]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    captured = capsys.readouterr()
+    for notice in ("Successfully registered", "Created version", "mlflow"):
+        assert notice not in captured.out + captured.err
+    assert "set as @champion" in captured.err
+    assert main(["--log-level", "DEBUG", *argv, "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "DEBUG spmopt: mlflow: Created version '2'" in err
