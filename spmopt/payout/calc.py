@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from spmopt.data import load_table
@@ -117,42 +118,83 @@ def parse_change(text: str) -> tuple[str, str, str]:
 
 
 def apply_change(frame: pd.DataFrame, change: str) -> pd.DataFrame:
-    """Credits table with one proposed change applied (text columns)."""
+    """Credits table with one proposed change applied (text columns).
+
+    Rows keep their place and their index label (the data row in the file,
+    0-based, when ``frame`` is a table as read): a re-split credit's new
+    rows take the place and label of its first row, so messages about the
+    changed table can name the file's rows (:func:`file_rows`).
+    """
     kind, credit, value = parse_change(change)
-    rows = frame.index[frame["credit_id"].astype(str).str.strip() == credit]
-    if len(rows) == 0:
+    mask = (frame["credit_id"].astype(str).str.strip() == credit).to_numpy()
+    positions = np.flatnonzero(mask)
+    if len(positions) == 0:
         raise ConfigError(f"--change {change!r}: no credit with credit_id {credit!r}")
-    out = frame.copy()
+    _check_change_value(kind, value, change)
     if kind == "split":
-        return _resplit(out, rows, value, change)
+        return _resplit(frame, mask, value, change)
+    out = frame.copy()
     column = {"recredit": "rep_id", "date": "date", "amount": "amount"}[kind]
-    out.loc[rows, column] = value
+    out.iloc[positions, out.columns.get_loc(column)] = value
     if kind == "recredit" and "split" in out.columns:
-        out = out.drop(index=rows[1:])
-        out.loc[rows[0], "split"] = ""
-    return out.reset_index(drop=True)
+        out.iloc[positions[0], out.columns.get_loc("split")] = ""
+        dropped = set(positions[1:].tolist())
+        out = out.iloc[[i for i in range(len(out)) if i not in dropped]]
+    return out
+
+
+def _check_change_value(kind: str, value: str, change: str) -> None:
+    if kind == "amount":
+        try:
+            amount = float(value)
+        except ValueError:
+            amount = float("nan")
+        if not amount >= 0:
+            raise ConfigError(
+                f"--change {change!r}: the amount must be a number >= 0, got {value!r}"
+            )
+    if kind == "date":
+        try:
+            pd.Timestamp(value.strip())
+        except ValueError:
+            raise ConfigError(
+                f"--change {change!r}: the date must be YYYY-MM-DD, got {value!r}"
+            ) from None
 
 
 def _resplit(
-    frame: pd.DataFrame, rows: pd.Index, value: str, change: str
+    frame: pd.DataFrame, mask: np.ndarray, value: str, change: str
 ) -> pd.DataFrame:
     parts = [p.split(":") for p in value.split(",")]
     if any(len(p) != 2 for p in parts):
         raise ConfigError(f"--change {change!r}: split value must be REP:SHARE,...")
-    template = frame.loc[rows[0]]
+    first = int(np.flatnonzero(mask)[0])
+    template = frame.iloc[first].to_dict()
     new = pd.DataFrame(
-        [{**template.to_dict(), "rep_id": r, "split": s} for r, s in parts]
+        [{**template, "rep_id": r, "split": s} for r, s in parts],
+        index=[frame.index[first]] * len(parts),
     )
-    kept = frame.drop(index=rows)
-    return pd.concat([kept, new], ignore_index=True).fillna("")
+    before = frame.iloc[:first][~mask[:first]]
+    after = frame.iloc[first:][~mask[first:]]
+    return pd.concat([before, new, after]).fillna("")
+
+
+def file_rows(frame: pd.DataFrame) -> list[int]:
+    """Data row numbers (1-based) of a table changed by :func:`apply_change`."""
+    return [int(label) + 1 for label in frame.index]
 
 
 def whatif(inputs: CalcInputs, changes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rerun with ``changes``; differences per line and per rep and period."""
-    frame = inputs.credits_frame
+    """Rerun with ``changes``; differences per line and per rep and period.
+
+    Messages about the changed credits name the rows of the credits file.
+    """
+    frame = inputs.credits_frame.reset_index(drop=True)
     for change in changes:
         frame = apply_change(frame, change)
-    credits = read_credits(frame, inputs.plan, inputs.book.rep_ids)
+    credits = read_credits(
+        frame, inputs.plan, inputs.book.rep_ids, rows=file_rows(frame)
+    )
     changed = CalcInputs(inputs.plan, inputs.book, frame, credits)
     before, after = compute(inputs), compute(changed)
     return line_diff(before, after), payout_diff(before, after)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -124,12 +125,18 @@ def read_credits(
     plan: PlanConfig,
     reps: tuple[str, ...],
     table: str = "credits",
+    rows: Sequence[int] | None = None,
 ) -> list[Credit]:
-    """Validate a credits table against ``plan`` and the known ``reps``."""
+    """Validate a credits table against ``plan`` and the known ``reps``.
+
+    ``rows`` gives each frame row's data row number in the file (1-based,
+    for messages and statements); by default the frame's own order.
+    """
     frame = check_schema(frame, REQUIRED, table, optional=OPTIONAL)
-    _check_values(frame, table)
+    numbers = list(range(1, len(frame) + 1)) if rows is None else list(rows)
+    _check_values(frame, table, numbers)
     known, measures = set(reps), [m.name for m in plan.measures]
-    credits = [_credit(frame, i, plan, table) for i in range(len(frame))]
+    credits = [_credit(frame, i, plan, numbers[i]) for i in range(len(frame))]
     for credit in credits:
         if credit.rep_id not in known:
             raise DataError(
@@ -144,32 +151,29 @@ def read_credits(
     return apply_splits(credits, plan, table)
 
 
-def _check_values(frame: pd.DataFrame, table: str) -> None:
+def _check_values(frame: pd.DataFrame, table: str, rows: list[int]) -> None:
+    checks = []
     for column in ("amount", "units", "contract_months"):
         if column in frame.columns:
             values = frame[column]
             bad = values < 0 if column != "amount" else values.isna() | (values < 0)
-            _first_bad(bad, values, table, column, "a number >= 0")
+            checks.append((bad, values, column, "a number >= 0"))
     if "split" in frame.columns:
         values = frame["split"]
         bad = values.notna() & ((values <= 0) | (values > 1))
-        _first_bad(bad, values, table, "split", "a share in (0, 1]")
+        checks.append((bad, values, "split", "a share in (0, 1]"))
     for column in ("credit_id", "rep_id", "date"):
-        _first_bad(frame[column].isna(), frame[column], table, column, "present")
+        checks.append((frame[column].isna(), frame[column], column, "present"))
+    for bad, values, column, what in checks:
+        if bool(bad.fillna(False).any()):
+            i = int(bad.fillna(False).to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"{table}: column '{column}' must be {what}, got "
+                f"{show(values.iloc[i])} in data row {rows[i]}"
+            )
 
 
-def _first_bad(
-    bad: pd.Series, values: pd.Series, table: str, column: str, what: str
-) -> None:
-    if bool(bad.fillna(False).any()):
-        row = int(bad.fillna(False).to_numpy().nonzero()[0][0])
-        raise DataError(
-            f"{table}: column '{column}' must be {what}, got "
-            f"{show(values.iloc[row])} in data row {row + 1}"
-        )
-
-
-def _credit(frame: pd.DataFrame, i: int, plan: PlanConfig, table: str) -> Credit:
+def _credit(frame: pd.DataFrame, i: int, plan: PlanConfig, row_number: int) -> Credit:
     row = frame.iloc[i]
 
     def get(column: str) -> object:
@@ -179,7 +183,7 @@ def _credit(frame: pd.DataFrame, i: int, plan: PlanConfig, table: str) -> Credit
     split = get("split")
     months = get("contract_months")
     return Credit(
-        row=i + 1,
+        row=row_number,
         credit_id=str(row["credit_id"]),
         rep_id=str(row["rep_id"]),
         date=pd.Timestamp(row["date"]).date(),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, SpmoptError
 from spmopt.payout.calc import apply_change, compute, load_calc_inputs, whatif
 from spmopt.payout.credits import split_amount
 from spmopt.payout.engine import PayoutEngine
@@ -242,3 +242,38 @@ def test_unit_spif_is_tiered_on_units() -> None:
     ]
     result = calc(plan, [{"rep_id": "A", "quota": 1}], credits)
     assert result.reps["A"].paid == [Decimal(10 * 5 + 3 * 8)]
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["recredit:D003=R02", "split:D002=R01:0.5,R04:0.5", "split:D001=R02:0.3,R05:0.7"],
+)
+def test_whatif_messages_name_the_rows_of_the_credits_file(inputs, first) -> None:  # type: ignore[no-untyped-def]
+    # D010 is data row 15 of credits_small.csv, whatever the first change
+    # does to the rows before it (drops one, or replaces one by two).
+    with pytest.raises(SpmoptError, match="data row 15 is outside"):
+        whatif(inputs, [first, "date:D010=2030-01-01"])
+
+
+def test_whatif_resplit_rows_keep_their_place_and_row_number(inputs) -> None:  # type: ignore[no-untyped-def]
+    from spmopt.payout.calc import file_rows
+
+    frame = apply_change(inputs.credits_frame, "split:D002=R01:0.5,R04:0.5")
+    assert list(frame["credit_id"][:4]) == ["D001", "D002", "D002", "D003"]
+    assert file_rows(frame)[:5] == [1, 2, 2, 3, 4]
+    frame = apply_change(frame, "recredit:D003=R05")
+    assert file_rows(frame)[:5] == [1, 2, 2, 3, 5]
+    assert list(frame["rep_id"][:4]) == ["R01", "R01", "R04", "R05"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("amount:D001=abc", "amount must be a number >= 0, got 'abc'"),
+        ("amount:D001=-5", "amount must be a number >= 0"),
+        ("date:D001=someday", "date must be YYYY-MM-DD, got 'someday'"),
+    ],
+)
+def test_whatif_bad_change_values_name_the_change(inputs, change, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=message):
+        whatif(inputs, [change])

@@ -137,6 +137,17 @@ def test_whatif_shows_line_differences(tmp_path: Path, capsys) -> None:  # type:
     bad = [*args[:-4], "--change", "move:D002=x"]
     assert main(bad) == 2
     assert "KIND:CREDIT_ID=VALUE" in capsys.readouterr().err
+    late = [
+        *args[:-2],
+        "--change",
+        "date:D010=2030-01-01",
+        "--out",
+        str(tmp_path / "x"),
+    ]
+    assert main(late) == 2
+    err = capsys.readouterr().err
+    assert "data row 15 is outside" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize(
