@@ -23,6 +23,7 @@ from scipy import sparse
 
 from spmopt._logging import logger
 from spmopt.errors import ConfigError
+from spmopt.territory.geometry import euclidean, haversine_km
 from spmopt.territory.model import (
     SolveResult,
     SolverSettings,
@@ -31,7 +32,7 @@ from spmopt.territory.model import (
     balance_band,
 )
 from spmopt.territory.problem import NO_REP, TerritoryProblem
-from spmopt.territory.repair import Band, Moves, repair, total_violation
+from spmopt.territory.repair import Band, Moves, descend, repair, total_violation
 
 FRACTIONAL = 1e-6
 """A pair value in (FRACTIONAL, 1 - FRACTIONAL) counts as fractional."""
@@ -41,6 +42,9 @@ BAND_SLACK = 1e-9
 
 FIRST_FREE = 400
 """Units freed in the first improving neighbourhood."""
+
+MEND_RING = 4
+"""Nearest reps freed around each rep left outside a band, at first."""
 
 NARROW = 0.25
 """Share of each band's width cut from both sides for the rounding start."""
@@ -277,8 +281,13 @@ class LPRoundModel:
         if relax.status != "optimal":
             return self._finish(_no_solution(relax, start), settings)
         best = _Incumbent(bound=relax.objective)
-        self._offer(lp, self._first_alignment(lp, relax, settings, deadline), best)
+        first = self._first_alignment(lp, relax, settings, deadline)
+        self._offer(lp, first, best)
+        if best.assignment is None:
+            self._mend(lp, first, best, settings, deadline)
+        self._descend(lp, best)
         self._improve(lp, relax, best, settings, deadline)
+        self._descend(lp, best)
         return self._finish(self._result(best, start, deadline, settings), settings)
 
     def _assemble(self) -> _Lp:
@@ -322,6 +331,18 @@ class LPRoundModel:
         )
         return a
 
+    def _descend(self, lp: _Lp, best: _Incumbent) -> None:
+        """Cheaper single moves that keep every band (see :func:`descend`)."""
+        if best.assignment is None:
+            return
+        usable = lp.upper > 0
+        moves = Moves(self.pair_unit[usable], self.pair_rep[usable], self.cost[usable])
+        before = best.objective
+        self._offer(
+            lp, descend(best.assignment, self.bands, moves, self.problem.n_reps), best
+        )
+        logger.debug("lp_round: descent %.6g -> %.6g", before, best.objective)
+
     def _narrowed(self, lp: _Lp) -> _Lp:
         """``lp`` with every band narrowed by :data:`NARROW` of its width."""
         lower, upper = lp.row_lower.copy(), lp.row_upper.copy()
@@ -344,26 +365,6 @@ class LPRoundModel:
         if best.assignment is None or value < best.objective - 1e-9:
             best.assignment, best.objective = assignment, value
 
-    def _improve(
-        self,
-        lp: _Lp,
-        relax: _HighsOutcome,
-        best: _Incumbent,
-        settings: SolverSettings,
-        deadline: float,
-    ) -> None:
-        """Step (d): MIPs over growing neighbourhoods while time and gap allow."""
-        size = max(FIRST_FREE, 2 * int(_fractional_units(self, relax.x).size))
-        while not best.done(settings) and time.perf_counter() < deadline:
-            free = self._neighbourhood(relax.x, relax.reduced_cost, size)
-            whole = free.size == self.problem.n_units
-            found = self._round(lp, free, relax.x, best, settings, deadline)
-            if whole and found.status == "optimal":
-                best.bound = max(best.bound, found.bound)
-            if whole or found.status not in ("optimal", "infeasible"):
-                break
-            size *= 2 if best.assignment is not None else 4
-
     def _neighbourhood(
         self, x: NDArray[np.float64], reduced: NDArray[np.float64], size: int
     ) -> NDArray[np.int64]:
@@ -378,17 +379,84 @@ class LPRoundModel:
         order = np.argsort(score, kind="stable")[:size]
         return np.sort(order)
 
+    def _mend(
+        self,
+        lp: _Lp,
+        assignment: NDArray[np.int64],
+        best: _Incumbent,
+        settings: SolverSettings,
+        deadline: float,
+    ) -> None:
+        """Free the reps still outside a band and their nearest reps; MIP them.
+
+        The ring of nearest reps (by base distance) doubles until the MIP
+        finds an alignment, the whole instance is free, or time runs out.
+        """
+        p = self.problem
+        bad = np.zeros(p.n_reps, dtype=bool)
+        for band in self.bands:
+            totals = np.bincount(assignment, band.values, p.n_reps).astype(float)
+            bad |= band.violation(totals) > 0
+        if not bad.any():  # another row (the disruption budget) breaks
+            bad[:] = True
+        ring = MEND_RING
+        base_distance = _rep_distance(p)
+        while best.assignment is None and time.perf_counter() < deadline:
+            near = np.argsort(base_distance[bad], axis=1, kind="stable")[:, :ring]
+            reps = np.zeros(p.n_reps, dtype=bool)
+            reps[near.ravel()] = True
+            free = np.flatnonzero(reps[assignment])
+            found = self._round(
+                lp, free, assignment, None, settings, deadline, first_only=True
+            )
+            if found.x.size:
+                self._offer(lp, _argmax_rep(self, found.x), best)
+            if ring >= p.n_reps or found.status not in ("optimal", "infeasible"):
+                return
+            ring *= 2
+
+    def _improve(
+        self,
+        lp: _Lp,
+        relax: _HighsOutcome,
+        best: _Incumbent,
+        settings: SolverSettings,
+        deadline: float,
+    ) -> None:
+        """Step (d): MIPs over growing neighbourhoods while time and gap allow."""
+        size = max(FIRST_FREE, 2 * int(_fractional_units(self, relax.x).size))
+        while (
+            best.assignment is not None
+            and not best.done(settings)
+            and time.perf_counter() < deadline
+        ):
+            free = self._neighbourhood(relax.x, relax.reduced_cost, size)
+            whole = free.size == self.problem.n_units
+            found = self._round(
+                lp, free, best.assignment, best.assignment, settings, deadline
+            )
+            if found.x.size:
+                self._offer(lp, _argmax_rep(self, found.x), best)
+            if whole and found.status == "optimal":
+                best.bound = max(best.bound, found.bound)
+            if whole or found.status != "optimal":
+                break
+            size *= 2
+
     def _round(
         self,
         lp: _Lp,
         free: NDArray[np.int64],
-        x: NDArray[np.float64],
-        best: _Incumbent,
+        base: NDArray[np.int64],
+        start: NDArray[np.int64] | None,
         settings: SolverSettings,
         deadline: float,
+        first_only: bool = False,
     ) -> _HighsOutcome:
-        """Solve the MIP with units outside ``free`` fixed; update ``best``."""
-        base = best.assignment if best.assignment is not None else _argmax_rep(self, x)
+        """MIP with units outside ``free`` fixed to ``base``; from ``start``.
+
+        ``first_only`` stops at the first alignment found.
+        """
         lower, upper = lp.lower.copy(), lp.upper.copy()
         is_free = np.zeros(self.problem.n_units, dtype=bool)
         is_free[free] = True
@@ -397,20 +465,18 @@ class LPRoundModel:
         lower[fixed_pair & chosen] = 1.0
         upper[fixed_pair & ~chosen] = 0.0
         sub = _Lp(lp.cost, lower, upper, lp.matrix, lp.row_lower, lp.row_upper)
-        start = None
-        if best.assignment is not None:
-            start = np.zeros(self.n_pairs)
-            start[self.columns_of(best.assignment)] = 1.0
+        x0 = None
+        if start is not None:
+            x0 = np.zeros(self.n_pairs)
+            x0[self.columns_of(start)] = 1.0
         everything = np.ones(self.n_pairs, dtype=bool)
-        found = _run_highs(sub, everything, settings, deadline, start)
+        found = _run_highs(sub, everything, settings, deadline, x0, first_only)
         logger.debug(
             "lp_round: %d units free, MIP %s, objective %.6g",
             free.size,
             found.status,
             found.objective,
         )
-        if found.x.size:
-            self._offer(lp, _argmax_rep(self, found.x), best)
         return found
 
     def _result(
@@ -492,7 +558,7 @@ class _Incumbent:
 
     def done(self, settings: SolverSettings) -> bool:
         """True when the gap is within ``settings.relative_gap``."""
-        return self.gap() <= settings.relative_gap
+        return self.gap() <= settings.relative_gap + 1e-9
 
 
 _HIGHS_STATUS = {
@@ -509,6 +575,7 @@ def _run_highs(
     settings: SolverSettings,
     deadline: float,
     start: NDArray[np.float64] | None = None,
+    first_only: bool = False,
 ) -> _HighsOutcome:
     """Solve ``lp`` (``integral`` columns integer; None: LP) until ``deadline``."""
     h = highspy.Highs()
@@ -516,7 +583,8 @@ def _run_highs(
     h.setOptionValue("random_seed", int(settings.seed) % (2**31))
     h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
     h.setOptionValue("mip_rel_gap", settings.relative_gap)
-    h.setOptionValue("threads", max(settings.workers, 1))
+    if first_only:
+        h.setOptionValue("mip_max_improving_sols", 1)
     h.passModel(_highs_lp(lp, integral))
     if start is not None:
         solution = highspy.HighsSolution()
@@ -577,6 +645,17 @@ def _argmax_rep(model: LPRoundModel, x: NDArray[np.float64]) -> NDArray[np.int64
     order = np.lexsort((-xp, model.pair_unit))
     first = np.searchsorted(model.pair_unit[order], np.arange(model.problem.n_units))
     return model.pair_rep[order[first]]
+
+
+def _rep_distance(problem: TerritoryProblem) -> NDArray[np.float64]:
+    """Distance between rep bases (km for lat/lon), shape (n_reps, n_reps)."""
+    if problem.coords == "xy":
+        return euclidean(
+            problem.rep_lat, problem.rep_lon, problem.rep_lat, problem.rep_lon
+        )
+    return haversine_km(
+        problem.rep_lat, problem.rep_lon, problem.rep_lat, problem.rep_lon
+    )
 
 
 def _no_solution(relax: _HighsOutcome, start: float) -> SolveResult:

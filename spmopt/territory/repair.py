@@ -2,8 +2,10 @@
 
 Rounding a relaxation leaves a few reps just outside their bands. The
 repair moves one unit at a time to another allowed rep, always the move
-that removes the most violation (ties: the smallest added distance), until
-every band holds or no move helps. Pure numpy, deterministic.
+that removes the most violation (ties: the smallest added distance); when
+no single move helps it tries chains of two moves (the first may break a
+band that the second restores). It stops when every band holds or nothing
+helps. Pure numpy, deterministic.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from numpy.typing import NDArray
 
 MAX_MOVES_PER_UNIT = 2.0
 """The repair stops after ``MAX_MOVES_PER_UNIT * n_units`` moves at most."""
+
+CHAIN_STARTS = 40
+"""First moves tried (the least harmful) when looking for a chain of two."""
 
 
 @dataclass(frozen=True)
@@ -92,16 +97,48 @@ def repair(
     totals = [_totals(a, b, n_reps) for b in bands]
     cost_of = _unit_cost(a, moves)
     for _ in range(int(MAX_MOVES_PER_UNIT * len(a)) + 1):
-        best = _best_move(a, bands, totals, moves, cost_of)
-        if best is None:
+        step = _best_moves(a, bands, totals, moves, cost_of, 1)
+        chain = step if step and step[0][0] > 1e-12 else None
+        if chain is None:
+            chain = _best_chain(a, bands, totals, moves, cost_of)
+        if chain is None:
             break
-        i, k = best
-        for band, total in zip(bands, totals, strict=True):
-            total[a[i]] -= band.values[i]
-            total[k] += band.values[i]
-        a[i] = k
-        cost_of[i] = _pair_cost(i, k, moves)
+        for _, i, k in chain:
+            _apply(a, bands, totals, cost_of, moves, i, k)
     return a
+
+
+def _apply(
+    a: NDArray[np.int64],
+    bands: list[Band],
+    totals: list[NDArray[np.float64]],
+    cost_of: NDArray[np.float64],
+    moves: Moves,
+    i: int,
+    k: int,
+) -> None:
+    for band, total in zip(bands, totals, strict=True):
+        total[a[i]] -= band.values[i]
+        total[k] += band.values[i]
+    a[i] = k
+    cost_of[i] = _pair_cost(i, k, moves)
+
+
+def _best_chain(
+    a: NDArray[np.int64],
+    bands: list[Band],
+    totals: list[NDArray[np.float64]],
+    moves: Moves,
+    cost_of: NDArray[np.float64],
+) -> list[tuple[float, int, int]] | None:
+    """Two moves whose summed gain is positive; None when there is none."""
+    for first in _best_moves(a, bands, totals, moves, cost_of, CHAIN_STARTS):
+        a2, totals2, cost2 = a.copy(), [t.copy() for t in totals], cost_of.copy()
+        _apply(a2, bands, totals2, cost2, moves, first[1], first[2])
+        second = _best_moves(a2, bands, totals2, moves, cost2, 1)
+        if second and first[0] + second[0][0] > 1e-12 and second[0][1] != first[1]:
+            return [first, second[0]]
+    return None
 
 
 def _totals(a: NDArray[np.int64], band: Band, n_reps: int) -> NDArray[np.float64]:
@@ -120,34 +157,36 @@ def _pair_cost(i: int, k: int, moves: Moves) -> float:
     return float(moves.cost[hit[0]])
 
 
-def _best_move(
+def _best_moves(
     a: NDArray[np.int64],
     bands: list[Band],
     totals: list[NDArray[np.float64]],
     moves: Moves,
     cost_of: NDArray[np.float64],
-) -> tuple[int, int] | None:
-    """The pair whose move removes the most violation; None if none helps."""
+    count: int,
+) -> list[tuple[float, int, int]]:
+    """Up to ``count`` moves touching a broken band, best gain first.
+
+    Each entry is ``(gain, unit, rep)``; the gain (violation removed) may be
+    negative. Ties go to the smallest added cost, then the lowest unit.
+    """
     bad = np.zeros(len(totals[0]), dtype=bool)
     for band, total in zip(bands, totals, strict=True):
         bad |= band.violation(total) > 0
-    if not bad.any():
-        return None
     src = a[moves.unit]
     pick = (src != moves.rep) & (bad[src] | bad[moves.rep])
-    unit, rep = moves.unit[pick], moves.rep[pick]
-    src = src[pick]
+    if not bad.any() or not pick.any():
+        return []
+    unit, rep, src = moves.unit[pick], moves.rep[pick], src[pick]
     gain = np.zeros(len(unit))
     for band, total in zip(bands, totals, strict=True):
         v = band.values[unit]
         before = band.violation(total)[src] + band.violation(total)[rep]
         after = _at(band, total, src, -v) + _at(band, total, rep, v)
         gain += before - after
-    if gain.size == 0 or gain.max() <= 1e-12:
-        return None
     added = moves.cost[pick] - cost_of[unit]
-    order = np.lexsort((unit, added, -np.round(gain, 12)))
-    return int(unit[order[0]]), int(rep[order[0]])
+    order = np.lexsort((unit, added, -np.round(gain, 12)))[:count]
+    return [(float(gain[j]), int(unit[j]), int(rep[j])) for j in order]
 
 
 def _at(
@@ -159,3 +198,60 @@ def _at(
     new = total[reps] + delta
     excess = np.maximum(new - band.high[reps], 0) + np.maximum(band.low[reps] - new, 0)
     return excess / max(float(band.values.mean()), 1e-12)
+
+
+def descend(
+    assignment: NDArray[np.int64],
+    bands: list[Band],
+    moves: Moves,
+    n_reps: int,
+    rounds: int = 50,
+) -> NDArray[np.int64]:
+    """Cheaper alignment by single moves that keep every band.
+
+    Each round takes every move that lowers the cost, best first, and keeps
+    it when both reps stay within their bands after the moves before it.
+    Stops after ``rounds`` rounds or when no move is taken.
+
+    Parameters
+    ----------
+    assignment : ndarray of int, shape (n_units,)
+        A start that meets every band.
+    bands, moves, n_reps
+        As in :func:`repair`.
+    rounds : int
+        Most passes over the candidate moves.
+
+    Returns
+    -------
+    ndarray of int, shape (n_units,)
+        An alignment at most as costly that still meets every band.
+    """
+    a = assignment.copy()
+    totals = [_totals(a, b, n_reps) for b in bands]
+    for _ in range(rounds):
+        cost_of = _unit_cost(a, moves)
+        gain = cost_of[moves.unit] - moves.cost
+        order = np.flatnonzero(gain > 1e-9)
+        order = order[np.lexsort((order, -gain[order]))]
+        taken = 0
+        for j in order:
+            i, k = int(moves.unit[j]), int(moves.rep[j])
+            if a[i] == k or cost_of[i] - moves.cost[j] <= 1e-9:
+                continue
+            if _fits(bands, totals, i, int(a[i]), k):
+                _apply(a, bands, totals, cost_of, moves, i, k)
+                taken += 1
+        if taken == 0:
+            break
+    return a
+
+
+def _fits(
+    bands: list[Band], totals: list[NDArray[np.float64]], i: int, src: int, dst: int
+) -> bool:
+    for band, total in zip(bands, totals, strict=True):
+        v = band.values[i]
+        if total[src] - v < band.low[src] or total[dst] + v > band.high[dst]:
+            return False
+    return True

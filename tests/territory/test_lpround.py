@@ -1,0 +1,117 @@
+"""The lp_round method: bound from the relaxation, alignment by rounding."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spmopt.config import parse_config
+from spmopt.errors import ConfigError
+from spmopt.runs import RunWriter
+from spmopt.territory import TerritoryConfig, run_solve
+from spmopt.territory.job import solver_method
+from spmopt.territory.lpround import LPRoundModel
+from spmopt.territory.model import SolverSettings, balance_band
+from spmopt.territory.problem import NO_REP, build_problem
+from tests.territory.conftest import MakeProblem
+from tests.territory.test_job import SOUTH_CAROLINA
+from tests.territory.test_model import brute_force
+
+EXACT = SolverSettings(time_limit_seconds=20, workers=1, relative_gap=0.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_matches_brute_force_with_balance(make_problem: MakeProblem, seed: int) -> None:
+    p = make_problem(seed, n_units=7, n_reps=3)
+    best = brute_force(p, balance=("potential", 0.3))
+    model = LPRoundModel(p, k_nearest=None).add_balance("potential", 0.3)
+    result = model.set_objective().solve(EXACT)
+    if not np.isfinite(best):
+        assert result.status == "infeasible"
+        return
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(best, rel=1e-6)
+    assert result.bound <= result.objective + 1e-6
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_matches_brute_force_with_capacity_lock_and_budget(
+    make_problem: MakeProblem, seed: int
+) -> None:
+    p = make_problem(seed, n_units=6, n_reps=3, capacity=15.0, with_current=True)
+    p.locked[0] = 1
+    best = brute_force(p, capacity=True, locked=True, budget=("potential", 0.4))
+    model = LPRoundModel(p, k_nearest=None).add_capacity().add_locked()
+    model.add_disruption_budget("potential", 0.4).set_objective()
+    result = model.solve(EXACT)
+    if not np.isfinite(best):
+        assert result.status == "infeasible"
+        return
+    assert result.objective == pytest.approx(best, rel=1e-6)
+    assert result.assignment[0] == 1
+
+
+def test_infeasible_relaxation_is_reported(make_problem: MakeProblem) -> None:
+    p = make_problem(1, n_units=5, n_reps=3, capacity=1.0)
+    result = LPRoundModel(p, None).add_capacity().set_objective().solve(EXACT)
+    assert result.status == "infeasible"
+    assert not result.has_solution
+
+
+def test_counties_within_bands_and_bound_below(tmp_path: Path) -> None:
+    data = dict(SOUTH_CAROLINA)
+    data["solver"] = {
+        "method": "lp_round",
+        "time_limit_seconds": 20,
+        "k_nearest": 3,
+        "relative_gap": 0.001,
+    }
+    data["balance"] = [
+        {"measure": "potential", "tolerance": 0.05},
+        {"measure": "workload", "tolerance": 0.2},
+    ]
+    cfg = parse_config(TerritoryConfig, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        headline = run_solve(cfg, RunWriter(tmp_path / "lp"), seed=0)
+    assert headline["max_balance_deviation"] <= 0.05 + 1e-6
+    assert headline["gap"] >= 0
+    problem = build_problem(cfg)
+    lows, highs = balance_band(problem, "workload", 0.2)
+    frame = (tmp_path / "lp" / "territories.csv").read_text()
+    assert "rep_id" in frame
+    assert lows.sum() <= problem.workload.sum() <= highs.sum()
+
+
+def test_auto_picks_by_size() -> None:
+    small = parse_config(TerritoryConfig, SOUTH_CAROLINA)
+    problem = build_problem(small)
+    assert solver_method(problem, small) == "cpsat"
+    data = dict(SOUTH_CAROLINA)
+    data["solver"] = {**SOUTH_CAROLINA["solver"], "lp_round_pairs": 10}  # type: ignore[dict-item]
+    assert solver_method(problem, parse_config(TerritoryConfig, data)) == "lp_round"
+
+
+def test_lp_round_refuses_contiguity_and_penalty() -> None:
+    data = dict(SOUTH_CAROLINA)
+    data["solver"] = {"method": "lp_round"}
+    data["contiguity"] = {"adjacency": "delaunay"}
+    with pytest.raises(ConfigError, match="contiguity"):
+        parse_config(TerritoryConfig, data)
+    del data["contiguity"]
+    data["objective"] = {"balance_penalty": 1.0}
+    with pytest.raises(ConfigError, match="balance_penalty"):
+        parse_config(TerritoryConfig, data)
+
+
+def test_columns_of_finds_each_units_pair(make_problem: MakeProblem) -> None:
+    p = make_problem(3, n_units=8, n_reps=4)
+    model = LPRoundModel(p, k_nearest=2)
+    nearest = np.argmin(p.distance, axis=1)
+    cols = model.columns_of(nearest)
+    assert (model.pair_unit[cols] == np.arange(8)).all()
+    assert (model.pair_rep[cols] == nearest).all()
+    assert NO_REP not in model.pair_rep
