@@ -50,18 +50,28 @@ def top_reasons(
         feature, its value and its push on the log-odds.
     """
     values = contributions.drop(columns="bias")
-    names = np.asarray(values.columns)
+    names = np.asarray(values.columns, dtype=object)
     matrix = values.to_numpy()
     order = np.argsort(-np.abs(matrix), axis=1, kind="stable")[:, :k]
+    cells = np.column_stack([_cell_text(frame[name]) for name in names])
+    rows = np.arange(len(matrix))
     out = {}
     for rank in range(min(k, len(names))):
         picked = order[:, rank]
-        column = [
-            f"{names[j]}={_cell(frame[names[j]].iloc[i])} ({matrix[i, j]:+.2f})"
-            for i, j in enumerate(picked)
-        ]
-        out[f"reason_{rank + 1}"] = column
+        push = np.char.mod("%+.2f", matrix[rows, picked]).astype(object)
+        text = names[picked] + "=" + cells[rows, picked] + " (" + push + ")"
+        out[f"reason_{rank + 1}"] = text
     return pd.DataFrame(out, index=frame.index)
+
+
+def _cell_text(values: pd.Series) -> np.ndarray:
+    """Each value as shown in a reason: its text, or "missing" when empty.
+
+    Each distinct value is converted once, then broadcast to its rows.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = [_cell(value) for value in uniques]
+    return np.asarray([*text, "missing"], dtype=object)[codes]
 
 
 def _cell(value: Any) -> str:

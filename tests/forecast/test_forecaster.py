@@ -70,3 +70,42 @@ def test_top_reasons_pick_the_largest_pushes() -> None:
     reasons = top_reasons(contrib, frame, k=2)
     assert reasons["reason_1"].tolist() == ["b=1.5 (-0.50)", "a=y (-2.00)"]
     assert reasons["reason_2"].tolist() == ["a=x (+0.10)", "b=missing (+0.30)"]
+
+
+def test_repeated_deals_get_the_same_contributions_as_lightgbm(cfg) -> None:
+    model, frame = _fitted(cfg)
+    rows = frame.iloc[[3, 0, 3, 7, 0, 3]].reset_index(drop=True)
+    rows.loc[5, "region"] = None
+    X = model.encoder_.transform(rows)
+    booster = model.booster_model_
+    expected = booster.booster_.predict(
+        X, num_iteration=booster.best_iteration_, pred_contrib=True
+    )
+    got = model.contributions(rows).to_numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_reason_text_matches_a_row_by_row_reference() -> None:
+    from spmopt.forecast.score import top_reasons
+
+    rng = np.random.default_rng(0)
+    names = ["a", "b", "c", "d"]
+    contrib = pd.DataFrame(rng.normal(size=(50, 4)), columns=names)
+    contrib["bias"] = 0.0
+    frame = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "", None, " y "], 50),
+            "b": rng.choice([1.5, np.nan, 20000.0, -3.25], 50),
+            "c": rng.choice(["=cmd", "plain"], 50),
+            "d": rng.integers(0, 9, 50),
+        }
+    )
+    reasons = top_reasons(contrib, frame, k=3)
+    for i in range(50):
+        values = contrib.loc[i, names].to_numpy()
+        order = np.argsort(-np.abs(values), kind="stable")[:3]
+        for rank, j in enumerate(order):
+            cell = frame.loc[i, names[j]]
+            shown = "missing" if pd.isna(cell) or str(cell).strip() == "" else cell
+            expected = f"{names[j]}={shown} ({values[j]:+.2f})"
+            assert reasons.loc[i, f"reason_{rank + 1}"] == expected
