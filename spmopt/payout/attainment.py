@@ -21,7 +21,36 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag
 from spmopt.config import Config, TablePath
 from spmopt.data import check_schema, load_table, require_nonnegative
 from spmopt.errors import DataError, show
+from spmopt.payout.cancellations import Cancellations, DealClawbacks
 from spmopt.payout.engine import period_last
+
+
+class SpifCounts(Config):
+    """Deals (or units) a SPIF counts per rep and pay period, when the
+    attainment model has no deals (``lognormal`` or ``history``).
+
+    The count of every rep and period is Poisson with mean ``mean``, times
+    the rep's attainment of the plan's revenue measure in that period when
+    ``follows_attainment`` (more deals when more revenue comes in; the
+    expected count at quota is then ``mean``).
+
+    Parameters
+    ----------
+    mean : float
+        Expected deals (or units) per rep and pay period (>= 0).
+    follows_attainment : bool
+        Scale the mean by the drawn revenue attainment.
+    """
+
+    mean: float = Field(ge=0, le=1e6)
+    follows_attainment: bool = True
+
+    def draw(self, rng: np.random.Generator, attainment: np.ndarray) -> np.ndarray:
+        """Counts shaped like ``attainment`` (S, R, P), laid out period-major."""
+        lam = np.moveaxis(attainment, -1, 0) if self.follows_attainment else None
+        shape = np.moveaxis(attainment, -1, 0).shape
+        counts = rng.poisson(self.mean if lam is None else self.mean * lam, shape)
+        return period_last(counts.astype(float))
 
 
 class LognormalAttainment(Config):
@@ -56,6 +85,10 @@ class LognormalAttainment(Config):
         the same distribution, the pairs are negatively correlated (which
         lowers the Monte-Carlo error of a monotone payout) and only half
         the normals are drawn.
+    spif_counts : dict of SpifCounts
+        Per plan SPIF name, how many deals (or units) it counts.
+    cancellations : Cancellations, optional
+        How often won deals are cancelled (prices the plan's clawback).
     """
 
     kind: Literal["lognormal"] = "lognormal"
@@ -64,6 +97,8 @@ class LognormalAttainment(Config):
     market_correlation: float = Field(default=0.2, ge=0, le=1)
     period_correlation: float = Field(default=0.5, ge=0, le=1)
     antithetic: bool = True
+    spif_counts: dict[str, SpifCounts] = Field(default_factory=dict)
+    cancellations: Cancellations | None = None
 
     @property
     def mu(self) -> float:
@@ -151,6 +186,8 @@ class HistoryAttainment(Config):
         period), which keeps the period's shared ups and downs and so the
         correlation between reps; ``pooled`` draws every value
         independently from all past rep-periods.
+    spif_counts, cancellations
+        As for :class:`LognormalAttainment`.
     """
 
     kind: Literal["history"] = "history"
@@ -158,6 +195,8 @@ class HistoryAttainment(Config):
     resample: Literal["by_period", "pooled"] = "by_period"
     attainment_column: str = "attainment"
     period_column: str = "period"
+    spif_counts: dict[str, SpifCounts] = Field(default_factory=dict)
+    cancellations: Cancellations | None = None
     _groups: list[np.ndarray] = PrivateAttr(default_factory=list)
 
     @property
@@ -228,19 +267,26 @@ class DealAttainment(Config):
         (1-based) or ``close_date`` (needs ``plan.year_start``); with
         neither, a one-period plan puts every deal in its only period.
         Optional ``tag`` and ``units`` columns feed the plan's SPIFs, which
-        are then priced deal by deal too.
+        are then priced deal by deal too; optional ``cancel_probability``
+        (in [0, 1]), ``contract_months`` and ``contract_start`` feed the
+        plan's clawback (see :mod:`spmopt.payout.cancellations`).
     market_sigma : float
         Standard deviation of the shared log-odds shift (0 = independent).
+    cancellations : Cancellations, optional
+        How often won deals are cancelled (prices the plan's clawback deal
+        by deal).
     """
 
     kind: Literal["deals"] = "deals"
     pipeline: TablePath
     market_sigma: float = Field(default=0.0, ge=0, le=5)
+    cancellations: Cancellations | None = None
     rep_column: str = "rep_id"
     amount_column: str = "amount"
     probability_column: str = "win_probability"
     _deals: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
     _spifs: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
+    _clawbacks: DealClawbacks | None = PrivateAttr(default=None)
 
     @property
     def mean(self) -> float:
@@ -260,11 +306,16 @@ class DealAttainment(Config):
             self.probability_column: "float",
         }
         optional = {"period": "int", "close_date": "date", "tag": "str"}
-        optional["units"] = "float"
+        optional.update(units="float", cancel_probability="float")
+        optional.update(contract_months="int", contract_start="date")
         frame = check_schema(frame, schema, "pipeline", optional=optional)
         require_nonnegative(frame, self.amount_column, "pipeline")
         p = frame[self.probability_column]
         _check_range(p, self.probability_column)
+        if "cancel_probability" in frame.columns:
+            _check_range(frame["cancel_probability"], "cancel_probability", True)
+        if "contract_months" in frame.columns:
+            _check_contract_months(frame["contract_months"])
         reps = _rep_positions(frame[self.rep_column], book.rep_ids)
         periods = _periods(frame, plan)
         quotas = PayoutEngine(plan, book).period_quotas()
@@ -275,8 +326,37 @@ class DealAttainment(Config):
             "cell": reps * plan.n_periods + periods,
             "quota": quotas[:, m, :].ravel(),
             "total_quota": np.asarray(quotas[:, m, :].sum()),
+            "rep": reps,
+            "period": periods,
+            "anchor_month": _anchor_months(frame, plan, periods),
+            "contract_months": _optional(frame, "contract_months"),
+            "cancel_probability": _optional(frame, "cancel_probability"),
         }
         self._spifs = _spif_weights(frame, plan)
+        self._clawbacks = None
+
+    def deal_clawbacks(self, plan: Any) -> DealClawbacks:
+        """The prepared deals' clawback pricer (stated rate and contract
+        length where the pipeline leaves them out)."""
+        assert plan.clawback is not None and self.cancellations is not None
+        if self._clawbacks is not None and self._clawbacks.rule == plan.clawback:
+            return self._clawbacks
+        deals = dict(self._deals)
+        stated = self.cancellations
+        for key, value in (
+            ("cancel_probability", stated.rate),
+            ("contract_months", float(stated.contract_months)),
+        ):
+            deals[key] = np.where(np.isnan(deals[key]), value, deals[key])
+        self._clawbacks = DealClawbacks(plan.clawback, deals, plan.n_periods)
+        return self._clawbacks
+
+    @property
+    def deals(self) -> dict[str, np.ndarray]:
+        """Per pipeline deal: ``rep``, ``period``, ``amount``, ``anchor_month``,
+        ``contract_months`` and ``cancel_probability`` (NaN where not given).
+        """
+        return self._deals
 
     def draw(
         self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
@@ -293,6 +373,13 @@ class DealAttainment(Config):
         n_periods) and ``{"spif:<name>": counts}`` with counts of the same
         shape, from the same random draws as :meth:`draw`.
         """
+        att, counts, _ = self.draw_deals(rng, n_scenarios, n_reps, n_periods)
+        return att, counts
+
+    def draw_deals(
+        self, rng: np.random.Generator, n_scenarios: int, n_reps: int, n_periods: int
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """:meth:`draw_detail` plus which deals were won, bool (S, n_deals)."""
         from scipy import sparse
 
         deals = self._deals
@@ -300,7 +387,8 @@ class DealAttainment(Config):
         logit -= np.log1p(-np.clip(deals["p"], 1e-12, 1 - 1e-12))
         shift = rng.standard_normal((n_scenarios, 1)) * self.market_sigma
         chance = 1.0 / (1.0 + np.exp(-(logit[None, :] + shift)))
-        won = sparse.csr_matrix(rng.random((n_scenarios, len(logit))) < chance)
+        won_dense = rng.random((n_scenarios, len(logit))) < chance
+        won = sparse.csr_matrix(won_dense)
         shape = (len(logit), n_reps * n_periods)
         rows = np.arange(len(logit))
 
@@ -313,7 +401,46 @@ class DealAttainment(Config):
         quota = deals["quota"]
         att = np.divide(amount, quota, out=np.zeros_like(amount), where=quota > 0)
         counts = {key: per_cell(w) for key, w in self._spifs.items()}
-        return att.reshape(n_scenarios, n_reps, n_periods), counts
+        return att.reshape(n_scenarios, n_reps, n_periods), counts, won_dense
+
+
+def _optional(frame: Any, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return frame[column].to_numpy(dtype=float)
+
+
+def _check_contract_months(values: Any) -> None:
+    bad = values.notna() & ~(values > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"pipeline: column 'contract_months' must be a whole number > 0, got "
+            f"{show(values.iloc[row])} in data row {row + 1}"
+        )
+
+
+def _anchor_months(frame: Any, plan: Any, periods: np.ndarray) -> np.ndarray:
+    """Month of each deal's clawback anchor, counted from the plan year start.
+
+    The anchor is the close date, or ``contract_start`` when the plan's
+    clawback anchors there and the pipeline gives it; without dates, the
+    first month of the deal's period.
+    """
+    months = periods * (12 // plan.n_periods)
+    start = plan.year_start
+    if start is None:
+        return months.astype(float)
+    out = months.astype(float)
+    columns = ["close_date"]
+    if plan.clawback is not None and plan.clawback.anchor == "contract_start":
+        columns.insert(0, "contract_start")
+    for column in reversed([c for c in columns if c in frame.columns]):
+        day = frame[column]
+        offset = (day.dt.year - start.year) * 12 + day.dt.month - start.month
+        known = day.notna().to_numpy()
+        out[known] = offset.to_numpy(dtype=float)[known]
+    return out
 
 
 def _spif_weights(frame: Any, plan: Any) -> dict[str, np.ndarray]:
@@ -336,8 +463,9 @@ def _spif_weights(frame: Any, plan: Any) -> dict[str, np.ndarray]:
     return out
 
 
-def _check_range(values: Any, column: str) -> None:
-    bad = values.isna() | (values < 0) | (values > 1)
+def _check_range(values: Any, column: str, optional: bool = False) -> None:
+    bad = (values < 0) | (values > 1)
+    bad = bad if optional else bad | values.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(

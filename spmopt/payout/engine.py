@@ -215,12 +215,16 @@ class EngineOutput:
         True where any measure or plan cap bound in any period.
     draw_balance : ndarray of shape (n_scenarios, n_reps)
         Recoverable draw still owed by the rep at year end.
+    measure_paid : ndarray of shape (n_scenarios, n_reps, n_periods), optional
+        What the measure named by ``keep`` paid per period (after its own
+        gates, caps and true-ups), when asked for.
     """
 
     paid: np.ndarray
     earned: np.ndarray
     cap_hit: np.ndarray
     draw_balance: np.ndarray
+    measure_paid: np.ndarray | None = None
 
 
 class Buffers:
@@ -362,12 +366,15 @@ class PayoutEngine:
         given = {name: period_major(x) for name, x in credited.items()}
         return self._evaluate(_Quantities(self, self._with_team_measures(given), {}))
 
-    def evaluate_attainment(self, attainment: Mapping[str, np.ndarray]) -> EngineOutput:
+    def evaluate_attainment(
+        self, attainment: Mapping[str, np.ndarray], keep: str | None = None
+    ) -> EngineOutput:
         """Price per-period attainment (measure name -> array (S, R, P)).
 
         The same as :meth:`evaluate` with ``credited = attainment * quota``,
         without computing the credited quantities unless a measure needs
-        them (amount basis, year-to-date, team measures).
+        them (amount basis, year-to-date, team measures). With ``keep`` (a
+        measure name) the output also holds that measure's payments.
         """
         self.check_aggregate()
         given = {name: period_major(x) for name, x in attainment.items()}
@@ -375,7 +382,35 @@ class PayoutEngine:
         if any(m.team_of is not None for m in self.plan.measures):
             credited = {n: quantities.credited(n) for n in given}
             quantities = _Quantities(self, self._with_team_measures(credited), {})
-        return self._evaluate(quantities)
+        return self._evaluate(quantities, None if keep is None else self._index(keep))
+
+    def _index(self, name: str) -> int:
+        if name not in self._names:
+            raise ConfigError(f"'{name}' is not a plan measure: {self._names}")
+        return self._names.index(name)
+
+    def settle(self, output: EngineOutput, adjustment: np.ndarray) -> EngineOutput:
+        """Add ``adjustment`` (period-major (P, S, R)) to earned, redo the draw.
+
+        For amounts the engine does not price itself, such as clawbacks,
+        posted before the draw. ``output`` must not be used afterwards.
+        """
+        earned = period_major(output.earned)
+        if output.paid.base is not earned:
+            self.release_arrays(output.paid)
+        earned += adjustment
+        active = self.constant("active", 0, False)
+        opening = 0.0 if self.book.opening_draw is None else self.book.opening_draw
+        paid, balance = _draw_period_major(
+            earned, self.plan, active, opening, self.buffers
+        )
+        return EngineOutput(
+            period_last(paid),
+            period_last(earned),
+            output.cap_hit,
+            balance,
+            output.measure_paid,
+        )
 
     def release(self, output: EngineOutput) -> None:
         """Give an output's arrays back for reuse by the next batch.
@@ -391,11 +426,16 @@ class PayoutEngine:
             if x.base is not None and x.base.shape == (x.shape[-1], *x.shape[:-1]):
                 self.buffers.give(x.base)
 
-    def _evaluate(self, quantities: _Quantities) -> EngineOutput:
+    def _evaluate(
+        self, quantities: _Quantities, keep: int | None = None
+    ) -> EngineOutput:
         earned: np.ndarray | None = None
+        kept = None
         cap_hit = np.zeros(quantities.shape[1:], dtype=bool)
         for m, measure in enumerate(self.plan.measures):
             pay, hit = self._measure(m, measure, quantities)
+            if m == keep:
+                kept = period_last(pay.copy())
             if earned is None:
                 earned = pay
             else:
@@ -417,7 +457,9 @@ class PayoutEngine:
         paid, balance = _draw_period_major(
             earned, self.plan, active, opening, self.buffers
         )
-        return EngineOutput(period_last(paid), period_last(earned), cap_hit, balance)
+        return EngineOutput(
+            period_last(paid), period_last(earned), cap_hit, balance, kept
+        )
 
     def _with_team_measures(
         self, given: dict[str, np.ndarray]

@@ -27,6 +27,7 @@ from spmopt.payout.attainment import (
     DealAttainment,
     LognormalAttainment,
 )
+from spmopt.payout.cancellations import expected_clawback
 from spmopt.payout.engine import (
     PayoutEngine,
     RepBook,
@@ -114,6 +115,9 @@ class SimulationResult:
         Total cost when every rep attains exactly the model's mean.
     seconds : float
         Wall time of the simulation (varies from run to run).
+    clawback : ndarray of shape (n_scenarios,), optional
+        Clawbacks posted in each simulated year (<= 0, included in
+        ``cost``), when the model prices cancellations.
     """
 
     cost: np.ndarray
@@ -124,6 +128,7 @@ class SimulationResult:
     rep_sample: np.ndarray
     cost_at_mean_attainment: float
     seconds: float
+    clawback: np.ndarray | None = None
 
 
 def chunk_sizes(n_scenarios: int, per_scenario: int, budget: int) -> list[int]:
@@ -147,7 +152,17 @@ def simulate(
     Chunk ``k`` draws from its own generator (SFC64, the fastest of
     numpy's at normal draws) spawned from ``seed``, so the result depends
     only on the inputs, the seed and ``chunk_elements``.
+    Under a job's Dask scheduler (``--scheduler``) runs of chunks are
+    priced on the cluster, with the same result (:mod:`spmopt.scale`).
     """
+    from spmopt.scale.context import active_client
+
+    client = active_client(n_scenarios * book.n_reps * plan.n_periods)
+    if client is not None:
+        from spmopt.scale.simulation import simulate_on_cluster
+
+        args = (plan, book, model, n_scenarios, seed, chunk_elements)
+        return simulate_on_cluster(client, *args, keep_rep_scenarios)
     start = time.perf_counter()
     engine = PayoutEngine(plan, book)
     engine.check_aggregate()
@@ -180,27 +195,63 @@ def _price_chunk(
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     plan, book = engine.plan, engine.book
-    attainment = {}
+    shape = (size, book.n_reps, plan.n_periods)
+    attainment: dict[str, np.ndarray] = {}
+    won = None
     for measure in plan.measures:
         if measure.team_of is not None:
             continue
-        shape = (size, book.n_reps, plan.n_periods)
         if isinstance(model, DealAttainment):
             if measure.name == plan.revenue:
-                att, counts = model.draw_detail(rng, *shape)
+                att, counts, won = model.draw_deals(rng, *shape)
                 attainment.update(counts)
             else:
                 att = model.draw(rng, *shape)
         else:
             att = model.draw(rng, *shape, buffers=engine.buffers)
         attainment[measure.name] = att
-    out = engine.evaluate_attainment(attainment)
+    if not isinstance(model, DealAttainment):
+        for name, spif in model.spif_counts.items():
+            attainment[f"spif:{name}"] = spif.draw(rng, attainment[plan.revenue])
+    clawing = plan.clawback is not None and model.cancellations is not None
+    out = engine.evaluate_attainment(attainment, plan.revenue if clawing else None)
+    clawback = None
+    if clawing:
+        assert out.measure_paid is not None
+        posted = _clawbacks(engine, model, attainment, out.measure_paid, won, rng)
+        clawback = posted.sum(axis=(0, 2))
+        out = engine.settle(out, posted)
     m = [x.name for x in plan.measures].index(plan.revenue)
     revenue = _credited_total(attainment[plan.revenue], quotas[:, m, :])
     part = {"yearly": sum_periods(out.paid), "revenue": revenue, "cap_hit": out.cap_hit}
+    part["clawback"] = clawback  # type: ignore[assignment]
     engine.release(out)
     engine.release_arrays(*attainment.values())
     return part
+
+
+def _clawbacks(
+    engine: PayoutEngine,
+    model: AttainmentModel,
+    attainment: dict[str, np.ndarray],
+    measure_paid: np.ndarray,
+    won: np.ndarray | None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Clawbacks posted per period, period-major (P, S, R), <= 0."""
+    plan = engine.plan
+    assert plan.clawback is not None and model.cancellations is not None
+    commission = period_major(measure_paid)
+    if not isinstance(model, DealAttainment) or won is None:
+        return expected_clawback(commission, plan.clawback, model.cancellations)
+    m = [x.name for x in plan.measures].index(plan.revenue)
+    credited = period_major(attainment[plan.revenue]) * engine.constant(
+        "quota", m, False
+    )
+    rate = np.divide(
+        commission, credited, out=np.zeros_like(credited), where=credited > 0
+    )
+    return model.deal_clawbacks(plan).posted(rng, won, rate, engine.book.n_reps)
 
 
 def _credited_total(attainment: np.ndarray, quota: np.ndarray) -> np.ndarray:
@@ -226,6 +277,7 @@ class _Totals:
         self.revenue: list[np.ndarray] = []
         self.any_cap: list[np.ndarray] = []
         self.sample: list[np.ndarray] = []
+        self.clawback: list[np.ndarray | None] = []
         self.kept = 0
 
     def add(self, part: dict[str, np.ndarray]) -> None:
@@ -236,6 +288,7 @@ class _Totals:
         self.cost.append(yearly.sum(axis=1))
         self.revenue.append(part["revenue"])
         self.any_cap.append(np.asarray(part["cap_hit"].any(axis=1)))
+        self.clawback.append(part["clawback"])
         if self.kept < self.keep:
             self.sample.append(yearly[: self.keep - self.kept].copy())
             self.kept += len(self.sample[-1])
@@ -252,6 +305,9 @@ class _Totals:
             rep_sample=np.concatenate(self.sample, axis=0),
             cost_at_mean_attainment=float("nan"),
             seconds=0.0,
+            clawback=None
+            if any(c is None for c in self.clawback)
+            else np.concatenate(self.clawback),  # type: ignore[arg-type]
         )
 
 
@@ -285,6 +341,9 @@ def cost_summary(result: SimulationResult) -> dict[str, Any]:
         "n_scenarios": n,
         "n_reps": int(result.rep_mean.shape[0]),
         "p_any_cap": float(result.any_cap.mean()),
+        "clawback_mean": None
+        if result.clawback is None
+        else float(result.clawback.mean()),
     }
 
 
@@ -369,19 +428,38 @@ def load_inputs(cfg: SimulateConfig) -> tuple[PlanConfig, RepBook]:
     book = rep_book(plan, frame, rep_column=cfg.rep_column)
     PayoutEngine(plan, book).check_aggregate()
     cfg.attainment.prepare(plan, book)
-    unpriced = [] if isinstance(cfg.attainment, DealAttainment) else ["SPIFs"]
-    unpriced = unpriced if plan.spifs else []
-    if plan.clawback is not None:
-        # TODO(#6): clawbacks need cancellations; simulate them deal by deal.
-        unpriced.append("clawbacks")
-    if unpriced:
-        warnings.warn(
-            f"plan {plan.name!r}: the simulator counts {' and '.join(unpriced)} "
-            "as zero (SPIFs are priced only with attainment kind: deals)",
-            SpmoptWarning,
-            stacklevel=2,
-        )
+    _warn_unpriced(plan, cfg.attainment)
     return plan, book
+
+
+def _warn_unpriced(plan: PlanConfig, model: AttainmentModel) -> None:
+    """Warn about plan parts the model gives nothing to price (counted as 0)."""
+    names = [spif.name for spif in plan.spifs]
+    counted = set(names)
+    notes = []
+    if not isinstance(model, DealAttainment):
+        counted = set(model.spif_counts)
+        stray = sorted(counted - set(names))
+        if stray:
+            notes.append(
+                f"attainment.spif_counts {stray} are not SPIFs of the plan "
+                f"(SPIFs: {names}) and are ignored"
+            )
+    missing = [name for name in names if name not in counted]
+    if missing:
+        notes.append(
+            f"the simulator counts SPIFs {missing} as zero (give "
+            "attainment.spif_counts, or use attainment kind: deals)"
+        )
+    if plan.clawback is not None and model.cancellations is None:
+        notes.append(
+            "the simulator counts clawbacks as zero (give "
+            "attainment.cancellations: {rate: ...})"
+        )
+    if plan.clawback is None and model.cancellations is not None:
+        notes.append("the plan has no clawback: attainment.cancellations is unused")
+    for note in notes:
+        warnings.warn(f"plan {plan.name!r}: {note}", SpmoptWarning, stacklevel=3)
 
 
 def run_simulate(cfg: SimulateConfig, out: RunWriter, seed: int) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Monte-Carlo simulator: statistics, determinism, output files."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -8,13 +9,14 @@ import pandas as pd
 import pytest
 
 from spmopt.config import load_config, parse_config
-from spmopt.errors import SpmoptWarning
+from spmopt.errors import ConfigError, SpmoptWarning
 from spmopt.payout.attainment import LognormalAttainment
 from spmopt.payout.simulate import (
     SimulateConfig,
     TrackingSettings,
     chunk_sizes,
     cost_summary,
+    load_inputs,
     run_simulate,
     simulate,
 )
@@ -188,13 +190,14 @@ def test_every_example_config_runs(tmp_path: Path, name: str) -> None:
     cfg = cfg.model_copy(
         update={"n_scenarios": 400, "mlflow": TrackingSettings(enabled=False)}
     )
-    if name == "simulate_history.yaml":  # the quarterly plan has SPIFs
-        with pytest.warns(SpmoptWarning, match="SPIFs"):
-            headline = run_into(cfg, tmp_path / "out")
-    else:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpmoptWarning)  # SPIFs, clawbacks priced
         headline = run_into(cfg, tmp_path / "out")
     assert headline["cost_p10"] <= headline["cost_p50"] <= headline["cost_p90"]
     assert headline["cost_mean"] > 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    if name == "simulate_history.yaml":  # the quarterly plan has a clawback
+        assert summary["clawback_mean"] < 0
 
 
 def test_deal_by_deal_simulation_prices_spifs(tmp_path: Path) -> None:
@@ -231,3 +234,75 @@ def test_deal_by_deal_simulation_prices_spifs(tmp_path: Path) -> None:
     # B attains 20 %: 0.2 on the points curve is 0.08 x 1,000.
     assert summary["cost"]["p5"] == pytest.approx(1_000 + 600 + 80)
     assert summary["cost"]["p95"] == pytest.approx(1_000 + 600 + 80)
+
+
+ZERO = {"tiers": [{"from": 0, "rate": 0.0}]}
+SPIF_TIERS = {
+    "basis": "deals",
+    "edges": "upper_inclusive",
+    "tiers": [
+        {"from": 0, "to": 3, "rate": 250},
+        {"from": 3, "to": 6, "rate": 400},
+        {"from": 6, "rate": 600},
+    ],
+}
+
+
+def spif_plan(curve: dict):  # type: ignore[no-untyped-def]
+    return one_measure_plan(
+        ZERO, period="quarter", spifs=[{"name": "logo", "curve": curve}]
+    )
+
+
+def poisson_expectation(f, lam: float) -> float:  # type: ignore[no-untyped-def]
+    from math import exp, factorial
+
+    return sum(exp(-lam) * lam**k / factorial(k) * f(k) for k in range(80))
+
+
+@pytest.mark.parametrize("application", ["marginal", "retroactive"])
+def test_spif_counts_price_spifs_in_the_parametric_model(application: str) -> None:
+    plan = spif_plan({**SPIF_TIERS, "application": application})
+    reps = book([100.0] * 10)
+    counts = {"logo": {"mean": 2.5, "follows_attainment": False}}
+    model = LognormalAttainment.model_validate({"spif_counts": counts})
+    result = simulate(plan, reps, model, 3_000, seed=8)
+
+    def pay(k: int) -> float:  # 8 deals: 3,150 tier by tier, 4,800 retroactive
+        if application == "retroactive":
+            return k * (250 if k <= 3 else 400 if k <= 6 else 600)
+        return 250 * min(k, 3) + 400 * min(max(k - 3, 0), 3) + 600 * max(k - 6, 0)
+
+    assert pay(8) == (3_150 if application == "marginal" else 4_800)
+    expected = 10 * 4 * poisson_expectation(pay, 2.5)  # reps x quarters
+    se = result.cost.std() / np.sqrt(len(result.cost))
+    assert result.cost.mean() == pytest.approx(expected, abs=4 * se)
+
+
+def test_spif_counts_following_attainment_scale_with_its_mean() -> None:
+    plan = spif_plan({"basis": "deals", "tiers": [{"from": 0, "rate": 100}]})
+    reps = book([100.0] * 10)
+    counts = {"logo": {"mean": 2.0}}  # at quota; times the drawn attainment
+    model = LognormalAttainment.model_validate(
+        {"mean": 0.8, "sigma": 0.3, "spif_counts": counts}
+    )
+    result = simulate(plan, reps, model, 3_000, seed=9)
+    expected = 10 * 4 * 100 * 2.0 * 0.8
+    se = result.cost.std() / np.sqrt(len(result.cost))
+    assert result.cost.mean() == pytest.approx(expected, abs=4 * se)
+
+
+def test_spif_counts_for_unknown_spifs_warn(tmp_path: Path) -> None:
+    (tmp_path / "q.csv").write_text("rep_id,quota,target_incentive\nA,10,0\n")
+    data = {
+        "plan": spif_plan(SPIF_TIERS).model_dump(by_alias=True),
+        "quotas": "q.csv",
+        "attainment": {"spif_counts": {"logos": {"mean": 1}}},
+        "mlflow": {"enabled": False},
+    }
+    cfg = parse_config(SimulateConfig, data, base_dir=tmp_path)
+    with pytest.warns(SpmoptWarning, match=r"\['logos'\] are not SPIFs"):
+        load_inputs(cfg)
+    bad = {**data, "attainment": {"spif_counts": {"logo": {"mean": -1}}}}
+    with pytest.raises(ConfigError, match="mean"):
+        parse_config(SimulateConfig, bad, base_dir=tmp_path)
