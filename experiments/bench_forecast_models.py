@@ -3,8 +3,10 @@
 Prints one JSON line per (dataset, model) with test AUC, PR AUC, Brier,
 log loss, ECE and training seconds, then one line with scoring speed.
 Datasets: IBM Sales Win Loss without the stage-timing columns (split
-grouped by opportunity), the same with them (for contrast: they leak the
-outcome), and the Maven CRM pipeline (time split on engage date).
+grouped by opportunity), the same without the amount-pattern features
+(the feature work's share, measured in the same run), the same with the
+stage timings (for contrast: they leak the outcome), and the Maven CRM
+pipeline (time split on engage date).
 
     .venv/bin/python experiments/bench_forecast_models.py [--seed 0]
 """
@@ -99,6 +101,11 @@ def main() -> None:
     ibm = _config("ibm")
     run = bench("ibm", ibm, args.seed)
     scoring_speed(run)
+    plain = ibm.columns.model_copy(update={"amount_patterns": False})
+    no_patterns = ibm.model_copy(
+        update={"columns": plain, "dataset": "ibm_without_amount_patterns"}
+    )
+    bench("ibm_without_amount_patterns", no_patterns, args.seed)
     leaky_cfg, frame = _with_stage_timings(ibm)
     bench("ibm_with_stage_timings", leaky_cfg, args.seed, frame)
     bench("maven", _config("maven"), args.seed)
