@@ -391,6 +391,9 @@ def load_forecaster(model_uri: str, cfg: ForecastConfig | None = None) -> WinFor
 def _check_compatible(model_uri: str, forecaster: WinForecaster) -> None:
     """Refuse a forecaster pickled by a spmopt version with other parameters."""
     missing = sorted(set(vars(WinForecaster())) - set(vars(forecaster)))
+    booster_model = vars(forecaster).get("booster_model_")
+    if booster_model is not None and "ensemble_" not in vars(booster_model):
+        missing.append("booster_model_.ensemble_")
     if missing:
         raise ConfigError(
             f"model {model_uri!r} was saved by an incompatible spmopt version "

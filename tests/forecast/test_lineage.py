@@ -174,6 +174,12 @@ def test_forecaster_from_an_older_version_is_refused_clearly() -> None:
     with pytest.raises(ConfigError, match=r"incompatible spmopt version.*history"):
         _check_compatible("models:/m/1", old)
     _check_compatible("models:/m/1", WinForecaster())
+    from spmopt.forecast.models import LightGBMWinModel
+
+    before_compiled = WinForecaster()
+    before_compiled.booster_model_ = LightGBMWinModel()
+    with pytest.raises(ConfigError, match=r"booster_model_\.ensemble_"):
+        _check_compatible("models:/m/2", before_compiled)
 
 
 def test_compare_bad_store_and_csv_folder(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
