@@ -227,9 +227,17 @@ class CurveArrays:
         self, x: np.ndarray, out: np.ndarray, tmp: np.ndarray | None
     ) -> None:
         slope = self.slopes[0]
-        np.multiply(x, slope, out=out)
         intercept = self.bases[0] - slope * self.anchors[0]
-        for edge, change, jump in self.hinges:
+        hinges = self.hinges
+        if slope == 0 and hinges and hinges[0][1] and not hinges[0][2]:
+            edge, change, _ = hinges[0]  # a threshold: start from its ramp
+            np.maximum(x, edge, out=out)
+            out *= change
+            intercept -= change * edge
+            hinges = hinges[1:]
+        else:
+            np.multiply(x, slope, out=out)
+        for edge, change, jump in hinges:
             if change:  # change * max(x - edge, 0) = change * max(x, edge) - ...
                 tmp = np.maximum(x, edge, out=tmp)
                 tmp *= change

@@ -239,30 +239,32 @@ class Buffers:
     """
 
     def __init__(self) -> None:
-        self._free: dict[tuple[tuple[int, ...], np.dtype], list[np.ndarray]] = {}
-        self._ids: set[int] = set()
+        self._free: dict[tuple[tuple[int, ...], type], list[np.ndarray]] = {}
 
     def take(self, shape: tuple[int, ...], dtype: type = float) -> np.ndarray:
         """An uninitialised C-contiguous array (reused when one is free)."""
-        stack = self._free.get((tuple(shape), np.dtype(dtype)))
+        stack = self._free.get((shape, _SCALAR.get(dtype, dtype)))
         if stack:
-            array = stack.pop()
-            self._ids.discard(id(array))
-            return array
+            return stack.pop()
         return np.empty(shape, dtype=dtype)
 
     def give(self, *arrays: np.ndarray | None) -> None:
         """Give arrays back; the caller must not use them afterwards.
 
-        Views and arrays already given back are ignored.
+        Views, non-contiguous arrays and arrays already given back are
+        ignored.
         """
         for array in arrays:
-            if array is None or array.base is not None or id(array) in self._ids:
+            if array is None or array.base is not None or not array.ndim:
                 continue
-            if not array.flags.c_contiguous or array.ndim == 0:
+            if not array.flags.c_contiguous:
                 continue
-            self._free.setdefault((array.shape, array.dtype), []).append(array)
-            self._ids.add(id(array))
+            stack = self._free.setdefault((array.shape, array.dtype.type), [])
+            if not any(array is other for other in stack):
+                stack.append(array)
+
+
+_SCALAR: dict[type, type] = {float: np.float64, bool: np.bool_}
 
 
 def period_major(x: np.ndarray) -> np.ndarray:
