@@ -206,6 +206,22 @@ def test_train_cli_output_is_ours_and_mlflow_notices_go_to_debug(
     for notice in ("Successfully registered", "Created version", "mlflow"):
         assert notice not in captured.out + captured.err
     assert "set as @champion" in captured.err
-    assert main(["--log-level", "DEBUG", *argv, "--out", str(tmp_path / "b")]) == 0
-    err = capsys.readouterr().err
-    assert "DEBUG spmopt: mlflow: Created version '2'" in err
+
+
+def test_mlflow_output_is_logged_at_debug_after_the_block(capsys, caplog) -> None:
+    import sys
+
+    from spmopt.forecast.lineage import mlflow_output_to_debug
+
+    caplog.set_level("DEBUG", logger="spmopt")
+    with mlflow_output_to_debug():
+        print("Successfully registered model 'm'.", file=sys.stderr)
+        print("Created version '1' of model 'm'.\n")
+        assert not caplog.records
+    captured = capsys.readouterr()
+    assert captured.out == captured.err == ""
+    assert [r.getMessage() for r in caplog.records] == [
+        "mlflow: Successfully registered model 'm'.",
+        "mlflow: Created version '1' of model 'm'.",
+    ]
+    assert {r.levelname for r in caplog.records} == {"DEBUG"}
