@@ -13,10 +13,10 @@ quota) for a batch of scenarios, every rep and every pay period, as an array of 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
-from pydantic import Discriminator, Field, PrivateAttr, Tag
+from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from spmopt.config import Config, TablePath
 from spmopt.data import check_schema, load_table, require_nonnegative
@@ -29,24 +29,49 @@ class SpifCounts(Config):
     """Deals (or units) a SPIF counts per rep and pay period, when the
     attainment model has no deals (``lognormal`` or ``history``).
 
-    The count of every rep and period is Poisson with mean ``mean``, times
-    the rep's attainment of the plan's revenue measure in that period when
-    ``follows_attainment`` (more deals when more revenue comes in; the
-    expected count at quota is then ``mean``).
+    Either stated: the count of every rep and period is Poisson with mean
+    ``mean``, times the rep's attainment of the plan's revenue measure in
+    that period when ``follows_attainment`` (more deals when more revenue
+    comes in; the expected count at quota is then ``mean``). Or, with
+    ``kind: history``, drawn from history: ``history_column`` of the past
+    rep-period row the revenue attainment was resampled from.
 
     Parameters
     ----------
-    mean : float
+    mean : float, optional
         Expected deals (or units) per rep and pay period (>= 0).
     follows_attainment : bool
         Scale the mean by the drawn revenue attainment.
+    history_column : str, optional
+        Column of the history table holding the past counts (>= 0).
     """
 
-    mean: float = Field(ge=0, le=1e6)
+    mean: float | None = Field(default=None, ge=0, le=1e6)
     follows_attainment: bool = True
+    history_column: str | None = None
 
-    def draw(self, rng: np.random.Generator, attainment: np.ndarray) -> np.ndarray:
-        """Counts shaped like ``attainment`` (S, R, P), laid out period-major."""
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.mean is None) == (self.history_column is None):
+            raise ValueError("give exactly one of 'mean' or 'history_column'")
+        return self
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        attainment: np.ndarray,
+        history: HistoryAttainment | None = None,
+        rows: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Counts shaped like ``attainment`` (S, R, P), laid out period-major.
+
+        ``history`` and ``rows`` (period-major history rows the revenue
+        attainment came from) are needed with ``history_column``.
+        """
+        if self.history_column is not None:
+            assert history is not None and rows is not None
+            return period_last(history.column(self.history_column)[rows])
+        assert self.mean is not None
         lam = np.moveaxis(attainment, -1, 0) if self.follows_attainment else None
         shape = np.moveaxis(attainment, -1, 0).shape
         counts = rng.poisson(self.mean if lam is None else self.mean * lam, shape)
@@ -99,6 +124,16 @@ class LognormalAttainment(Config):
     antithetic: bool = True
     spif_counts: dict[str, SpifCounts] = Field(default_factory=dict)
     cancellations: Cancellations | None = None
+
+    @model_validator(mode="after")
+    def _stated_counts(self) -> Self:
+        for name, counts in self.spif_counts.items():
+            if counts.history_column is not None:
+                raise ValueError(
+                    f"spif_counts.{name}.history_column needs attainment kind: "
+                    "history; give a 'mean' instead"
+                )
+        return self
 
     @property
     def mu(self) -> float:
@@ -198,28 +233,42 @@ class HistoryAttainment(Config):
     spif_counts: dict[str, SpifCounts] = Field(default_factory=dict)
     cancellations: Cancellations | None = None
     _groups: list[np.ndarray] = PrivateAttr(default_factory=list)
+    _columns: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
 
     @property
     def mean(self) -> float:
         """Mean past attainment (used for the cost at mean attainment)."""
-        values = np.concatenate(self._load())
-        return float(values.mean())
+        self._load()
+        return float(self._columns[self.attainment_column].mean())
 
     def prepare(self, plan: Any, book: Any) -> None:
         """Read and check the history table."""
         self._load()
 
+    def column(self, name: str) -> np.ndarray:
+        """Values of a loaded history column, one per history row."""
+        self._load()
+        return self._columns[name]
+
     def _load(self) -> list[np.ndarray]:
+        """Row numbers of each past period (and the columns, loaded once)."""
         if not self._groups:
+            counts = [c.history_column for c in self.spif_counts.values()]
+            numbers = {c: "float" for c in counts if c is not None}
             schema = {self.attainment_column: "float", self.period_column: "str"}
-            frame = check_schema(
-                load_table(self.history, name="history"), schema, "history"
+            schema.update(numbers)
+            table = load_table(self.history, name="history")
+            frame = check_schema(table, schema, "history")
+            for column in [self.attainment_column, *numbers]:
+                require_nonnegative(frame, column, "history")
+            self._columns = {
+                c: frame[c].to_numpy(dtype=float)
+                for c in [self.attainment_column, *numbers]
+            }
+            grouped = frame.reset_index(drop=True).groupby(
+                self.period_column, sort=True
             )
-            require_nonnegative(frame, self.attainment_column, "history")
-            grouped = frame.groupby(self.period_column, sort=True)
-            self._groups = [
-                g[self.attainment_column].to_numpy(dtype=float) for _, g in grouped
-            ]
+            self._groups = [g.index.to_numpy() for _, g in grouped]
         return self._groups
 
     def draw(
@@ -235,19 +284,31 @@ class HistoryAttainment(Config):
         Laid out period-major, taken from ``buffers`` when given (see
         :meth:`LognormalAttainment.draw`).
         """
+        return self.draw_rows(rng, n_scenarios, n_reps, n_periods, buffers)[0]
+
+    def draw_rows(
+        self,
+        rng: np.random.Generator,
+        n_scenarios: int,
+        n_reps: int,
+        n_periods: int,
+        buffers: Any = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`draw` and the history rows drawn, ints (P, S, R)."""
         groups = self._load()
         shape = (n_periods, n_scenarios, n_reps)  # period-major, as the engine
         out = np.empty(shape) if buffers is None else buffers.take(shape)
         if self.resample == "pooled":
-            pool = np.concatenate(groups)
-            np.take(pool, rng.integers(0, len(pool), size=shape), out=out)
-            return period_last(out)
-        which = rng.integers(0, len(groups), size=(n_periods, n_scenarios))
-        for g, values in enumerate(groups):
-            p, s = np.nonzero(which == g)
-            picks = rng.integers(0, len(values), size=(len(s), n_reps))
-            out[p, s] = values[picks]
-        return period_last(out)
+            rows = rng.integers(0, len(self._columns[self.attainment_column]), shape)
+        else:
+            rows = np.empty(shape, dtype=np.int64)
+            which = rng.integers(0, len(groups), size=(n_periods, n_scenarios))
+            for g, members in enumerate(groups):
+                p, s = np.nonzero(which == g)
+                picks = rng.integers(0, len(members), size=(len(s), n_reps))
+                rows[p, s] = members[picks]
+        np.take(self._columns[self.attainment_column], rows, out=out)
+        return period_last(out), rows
 
 
 class DealAttainment(Config):

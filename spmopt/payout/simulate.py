@@ -25,6 +25,7 @@ from spmopt.errors import SpmoptWarning
 from spmopt.payout.attainment import (
     AttainmentModel,
     DealAttainment,
+    HistoryAttainment,
     LognormalAttainment,
 )
 from spmopt.payout.cancellations import expected_clawback
@@ -197,22 +198,27 @@ def _price_chunk(
     plan, book = engine.plan, engine.book
     shape = (size, book.n_reps, plan.n_periods)
     attainment: dict[str, np.ndarray] = {}
-    won = None
+    won = rows = None
     for measure in plan.measures:
         if measure.team_of is not None:
             continue
+        is_revenue = measure.name == plan.revenue
         if isinstance(model, DealAttainment):
-            if measure.name == plan.revenue:
+            if is_revenue:
                 att, counts, won = model.draw_deals(rng, *shape)
                 attainment.update(counts)
             else:
                 att = model.draw(rng, *shape)
+        elif isinstance(model, HistoryAttainment) and is_revenue:
+            att, rows = model.draw_rows(rng, *shape, buffers=engine.buffers)
         else:
             att = model.draw(rng, *shape, buffers=engine.buffers)
         attainment[measure.name] = att
     if not isinstance(model, DealAttainment):
+        history = model if isinstance(model, HistoryAttainment) else None
         for name, spif in model.spif_counts.items():
-            attainment[f"spif:{name}"] = spif.draw(rng, attainment[plan.revenue])
+            key = f"spif:{name}"
+            attainment[key] = spif.draw(rng, attainment[plan.revenue], history, rows)
     clawing = plan.clawback is not None and model.cancellations is not None
     out = engine.evaluate_attainment(attainment, plan.revenue if clawing else None)
     clawback = None

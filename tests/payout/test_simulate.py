@@ -10,7 +10,7 @@ import pytest
 
 from spmopt.config import load_config, parse_config
 from spmopt.errors import ConfigError, SpmoptWarning
-from spmopt.payout.attainment import LognormalAttainment
+from spmopt.payout.attainment import HistoryAttainment, LognormalAttainment
 from spmopt.payout.simulate import (
     SimulateConfig,
     TrackingSettings,
@@ -306,3 +306,42 @@ def test_spif_counts_for_unknown_spifs_warn(tmp_path: Path) -> None:
     bad = {**data, "attainment": {"spif_counts": {"logo": {"mean": -1}}}}
     with pytest.raises(ConfigError, match="mean"):
         parse_config(SimulateConfig, bad, base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("resample", ["by_period", "pooled"])
+def test_spif_counts_from_history_come_from_the_resampled_rows(
+    tmp_path: Path, resample: str
+) -> None:
+    # Every past row has deals = 4 x attainment, so a SPIF of 100 per deal
+    # pays 400 x the attainment drawn: cost = 400 x sum of attainment.
+    rows = "".join(
+        f"h{i},{period},{att},{4 * att}\n"
+        for period, levels in (("q1", (0.5, 1.0)), ("q2", (1.5, 0.25)))
+        for i, att in enumerate(levels)
+    )
+    (tmp_path / "h.csv").write_text("rep_id,period,attainment,deals\n" + rows)
+    plan = spif_plan({"basis": "deals", "tiers": [{"from": 0, "rate": 100}]})
+    model = HistoryAttainment.model_validate(
+        {
+            "history": str(tmp_path / "h.csv"),
+            "resample": resample,
+            "spif_counts": {"logo": {"history_column": "deals"}},
+        }
+    )
+    reps = book([100.0] * 3)
+    model.prepare(plan, reps)
+    result = simulate(plan, reps, model, 200, seed=6)
+    engine_att = model.draw(np.random.default_rng(0), 10, 3, 4)
+    assert set(np.unique(engine_att)) <= {0.5, 1.0, 1.5, 0.25}
+    assert result.revenue.shape == (200,)
+    # revenue = sum of attainment x quarter quota (25): cost = 400 x revenue / 25
+    assert np.allclose(result.cost, 400 * result.revenue / 25)
+
+
+def test_history_column_counts_need_the_history_model() -> None:
+    with pytest.raises(ValueError, match="needs attainment kind: history"):
+        LognormalAttainment.model_validate(
+            {"spif_counts": {"logo": {"history_column": "deals"}}}
+        )
+    with pytest.raises(ValueError, match="exactly one of 'mean' or 'history_column'"):
+        LognormalAttainment.model_validate({"spif_counts": {"logo": {}}})
