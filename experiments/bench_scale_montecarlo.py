@@ -1,18 +1,25 @@
-"""Benchmark: Monte-Carlo plan pricing in process vs on 1 and 2 Dask workers.
+"""Benchmark: Monte-Carlo of the jobs in process vs on 1 and 2 Dask workers.
 
-Prints JSON lines. The baseline, measured in the same run, is the payout
-simulator's own in-process ``simulate`` on the same plan, reps and seed:
+Prints JSON lines. Each job is measured against a baseline run in the
+same process, in the same run of this script:
 
-1. ``baseline``: ``spmopt.payout.simulate`` (chunks priced in a loop);
-2. ``batched-in-process``: ``spmopt.scale.pricing.price_plan`` without a
-   cluster (same chunks as seeded batches, merged summaries);
-3. ``local-1`` and ``local-2``: the same on a ``LocalCluster`` of one and
-   two worker processes (one thread each, 127.0.0.1). Cluster start-up is
-   reported separately from the pricing time.
+1. ``payout-simulate``: the accelerator plan (configs/payout/
+   plan_accelerator.yaml), reps with quotas between 0.6 and 1.4 million.
+   Baseline: ``spmopt.payout.simulate`` in process (what ``spmopt payout
+   simulate`` runs without ``--scheduler``). Against it
+   ``spmopt.scale.simulation.simulate_on_cluster`` (what it runs with
+   one), on a local cluster of 1 and 2 worker processes; ``identical``
+   says whether every simulated cost equals the baseline's.
+2. ``quota-attainment``: lognormal bookings (cv 0.3) for reps with
+   potentials between 50 and 150 and quotas at 90 % of potential.
+   Baseline: ``spmopt.quota.simulate_attainment`` in process. Against it
+   the seeded batches of ``spmopt.scale.attainment`` in process and on 1
+   and 2 workers; ``same_as_batches_in_process`` says whether the share
+   attaining percentiles and per-rep probabilities are identical.
 
-Each line gives scenarios per second and whether the cost percentiles
-equal the baseline's exactly. The plan is configs/payout/plan_accelerator
-.yaml; reps have quotas drawn between 0.6 and 1.4 million.
+Cluster start-up (with spmopt imported on the workers) is reported apart;
+each variant on a cluster first runs an untimed warm-up of 5,000
+scenarios (first-touch costs of a fresh worker).
 
 Run: ``.venv/bin/python experiments/bench_scale_montecarlo.py [--quick]``.
 """
@@ -24,19 +31,21 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from spmopt.payout import SimulateConfig, simulate
-from spmopt.payout.simulate import cost_summary, load_inputs
+from spmopt.payout.simulate import load_inputs
+from spmopt.quota import simulate_attainment
 from spmopt.scale import SchedulerConfig, dask_client
-from spmopt.scale.pricing import price_plan
+from spmopt.scale.attainment import simulate_attainment_batches
+from spmopt.scale.simulation import simulate_on_cluster
 
 PLAN = (
     Path(__file__).resolve().parents[1] / "configs" / "payout" / "plan_accelerator.yaml"
 )
-QUANTILES = ("p5", "p10", "p50", "p90", "p95", "p99")
 
 
 def emit(**record: object) -> None:
@@ -65,77 +74,101 @@ def make_config(folder: Path, n_reps: int, n_scenarios: int) -> SimulateConfig:
     return SimulateConfig.model_validate(data)
 
 
-def baseline(cfg: SimulateConfig, seed: int) -> tuple[dict, float]:
-    """The simulator's summary and its wall seconds."""
-    plan, book = load_inputs(cfg)
+def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    """``fn(*args, **kwargs)`` and its wall seconds."""
     start = time.perf_counter()
-    result = simulate(
-        plan, book, cfg.attainment, cfg.n_scenarios, seed, cfg.chunk_elements
-    )
-    return cost_summary(result), time.perf_counter() - start
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - start
 
 
-def same_percentiles(summary: dict, reference: dict) -> bool:
-    """True when every cost percentile equals the reference exactly."""
-    return all(summary["cost"][k] == reference["cost"][k] for k in QUANTILES)
+class PayoutCase:
+    """One simulate instance and its in-process baseline."""
 
+    def __init__(self, folder: Path, n_reps: int, n_scenarios: int) -> None:
+        cfg = make_config(folder, n_reps, n_scenarios)
+        plan, book = load_inputs(cfg)
+        self.args = (plan, book, cfg.attainment, n_scenarios, 0, cfg.chunk_elements)
+        self.common = {
+            "job": "payout-simulate",
+            "n_reps": n_reps,
+            "n_scenarios": n_scenarios,
+        }
+        self.base, self.seconds = timed(simulate, *self.args)
+        emit(variant="in-process", seconds=round(self.seconds, 3), **self.common)
 
-def run(n_reps: int, n_scenarios: int, seed: int = 0) -> None:
-    """Measure every variant on one instance and print a line each."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cfg = make_config(Path(tmp), n_reps, n_scenarios)
-        reference, seconds = baseline(cfg, seed)
-        common = {"n_reps": n_reps, "n_scenarios": n_scenarios}
+    def on(self, client: Any, workers: int) -> None:
+        """Run on ``client`` (after an untimed warm-up); one line."""
+        plan, book, model, _, seed, chunk = self.args
+        simulate_on_cluster(client, plan, book, model, 5_000, seed, chunk)
+        result, seconds = timed(simulate_on_cluster, client, *self.args)
         emit(
-            variant="baseline",
+            variant=f"local-{workers}",
             seconds=round(seconds, 3),
-            **common,
-            scenarios_per_second=round(n_scenarios / seconds),
+            speedup=round(self.seconds / seconds, 2),
+            identical=bool(np.array_equal(result.cost, self.base.cost)),
+            **self.common,
         )
-        start = time.perf_counter()
-        pricing = price_plan(cfg, seed)
-        seconds = time.perf_counter() - start
+
+
+class AttainmentCase:
+    """One quota attainment instance, in process and as batches."""
+
+    def __init__(self, n_reps: int, n_scenarios: int) -> None:
+        mean = np.linspace(50.0, 150.0, n_reps)
+        self.case = {"quota": 0.9 * mean, "mean": mean, "cv": 0.3}
+        self.case["n_scenarios"] = n_scenarios
+        self.common = {
+            "job": "quota-attainment",
+            "n_reps": n_reps,
+            "n_scenarios": n_scenarios,
+        }
+        _, self.seconds = timed(simulate_attainment, **self.case, seed=0)
+        emit(variant="in-process", seconds=round(self.seconds, 3), **self.common)
+        self.batches, seconds = timed(simulate_attainment_batches, **self.case, seed=0)
+        emit(variant="batches-in-process", seconds=round(seconds, 3), **self.common)
+
+    def on(self, client: Any, workers: int) -> None:
+        """Run the batches on ``client`` (after an untimed warm-up); one line."""
+        warm = {**self.case, "n_scenarios": 5_000}
+        simulate_attainment_batches(**warm, seed=0, client=client)
+        result, seconds = timed(
+            simulate_attainment_batches, **self.case, seed=0, client=client
+        )
+        same = result.share_quantiles() == self.batches.share_quantiles()
+        same = same and bool(np.array_equal(result.p_attain, self.batches.p_attain))
         emit(
-            variant="batched-in-process",
+            variant=f"local-{workers}",
             seconds=round(seconds, 3),
-            **common,
-            scenarios_per_second=round(n_scenarios / seconds),
-            n_batches=pricing.result.n_batches,
-            same_percentiles=same_percentiles(pricing.summary(), reference),
+            speedup=round(self.seconds / seconds, 2),
+            same_as_batches_in_process=same,
+            **self.common,
         )
-        for workers in (1, 2):
-            measure_cluster(cfg, seed, workers, reference, common)
-
-
-def measure_cluster(
-    cfg: SimulateConfig, seed: int, workers: int, reference: dict, common: dict
-) -> None:
-    """Price on a local cluster of ``workers`` processes; print one line."""
-    start = time.perf_counter()
-    setting = SchedulerConfig(mode="local", n_workers=workers, memory_limit="4GiB")
-    with dask_client(setting) as client:
-        client.submit(sum, [1]).result()
-        startup = time.perf_counter() - start
-        start = time.perf_counter()
-        pricing = price_plan(cfg, seed, client)
-        seconds = time.perf_counter() - start
-    emit(
-        variant=f"local-{workers}",
-        seconds=round(seconds, 3),
-        **common,
-        startup_seconds=round(startup, 3),
-        scenarios_per_second=round(cfg.n_scenarios / seconds),
-        same_percentiles=same_percentiles(pricing.summary(), reference),
-    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="Small instance only.")
+    parser.add_argument("--quick", action="store_true", help="Small instances only.")
     args = parser.parse_args()
-    run(100, 5_000)
-    if not args.quick:
-        run(500, 20_000)
+    scale = 10 if args.quick else 1
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = [
+            PayoutCase(Path(tmp), 2_000, 200_000 // scale),
+            AttainmentCase(2_000, 100_000 // scale),
+        ]
+        for workers in (1, 2):
+            start = time.perf_counter()
+            setting = SchedulerConfig(
+                mode="local", n_workers=workers, memory_limit="3GiB"
+            )
+            with dask_client(setting) as client:
+                client.run(__import__, "spmopt.payout.simulate")
+                client.run(__import__, "spmopt.quota")
+                startup = time.perf_counter() - start
+                emit(
+                    job="startup", variant=f"local-{workers}", seconds=round(startup, 3)
+                )
+                for case in cases:
+                    case.on(client, workers)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ from spmopt.payout.simulate import (
     simulate,
 )
 
-TASK_ELEMENTS = 8_000_000
-"""Rep-period-measure values priced per task: about 0.5-1 s of work here,
-enough to dwarf Dask's per-task cost (a few ms, tens under load)."""
+TASK_ELEMENTS = 20_000_000
+"""Rep-period-measure values priced per task: 0.5-1 s of work on the build
+machine (25-50 ns a value), enough to dwarf Dask's per-task cost (a few
+ms, tens of ms under load)."""
 
 
 def group_chunks(

@@ -17,6 +17,7 @@ the first with the lowest loss.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,18 @@ class ValidationSet:
         return np.asarray(out)
 
 
+def quiet_lightgbm() -> None:
+    """Send LightGBM's Python messages to the ``lightgbm`` logger, errors only.
+
+    ``lightgbm.dask`` logs notes such as "Finding random open ports" and
+    ignored parameters even with ``verbose=-1``.
+    """
+    quiet = logging.getLogger("lightgbm")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.ERROR)
+    lgb.register_logger(quiet)
+
+
 def _dask_arrays(client: Any, X: np.ndarray, *vectors: np.ndarray) -> list[Any]:
     """``X`` and ``vectors`` cut into 2 row blocks per worker, on the workers."""
     import dask.array as da
@@ -135,6 +148,7 @@ def train_booster_on_cluster(
     """
     from lightgbm.dask import DaskLGBMClassifier
 
+    quiet_lightgbm()
     shared = {k: v for k, v in params.items() if k not in _LOCAL_ONLY}
     shared["verbose"] = -1
     data = _dask_arrays(client, X, y, weight)

@@ -58,3 +58,17 @@ def test_local_cluster_is_stopped_on_exit_even_after_an_error() -> None:
         if psutil.pid_exists(pid):
             psutil.Process(pid).wait(timeout=30)
         assert not psutil.pid_exists(pid)
+
+
+def _worker_settings() -> tuple[bool, str | None]:
+    import multiprocessing
+    import os
+
+    daemon = multiprocessing.current_process().daemon
+    return daemon, os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_workers_may_have_children_and_keep_default_malloc(
+    client_1: Any,
+) -> None:
+    assert set(client_1.run(_worker_settings).values()) == {(False, None)}
