@@ -1,8 +1,10 @@
 """Design mode: choose p territory centres and assign units under capacity.
 
-The capacitated p-median, solved exactly by CP-SAT after a Lagrangian
-bound has removed every centre and pair that cannot improve on a quickly
-found incumbent (see :mod:`spmopt.territory.lagrange`).
+The capacitated p-median. With integral workloads and capacities and no
+balance band it is solved by branch-and-price over a set-partitioning
+model (:mod:`spmopt.territory.branchprice`); otherwise by CP-SAT after a
+Lagrangian bound has removed every centre and pair that cannot improve on
+a quickly found incumbent (see :mod:`spmopt.territory.lagrange`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
 from spmopt._logging import logger
+from spmopt.territory.branchprice import BranchAndPrice, BranchPriceResult
 from spmopt.territory.geometry import nearest_mask
-from spmopt.territory.lagrange import lagrangian_bound, reduced_cost_fixing
+from spmopt.territory.lagrange import DP_CELLS, lagrangian_bound, reduced_cost_fixing
 from spmopt.territory.model import SolverSettings, _apply, _warn_limit
 from spmopt.territory.scaling import band_to_int, cost_scale, row_scale, to_int
 
@@ -37,9 +40,14 @@ class DesignResult:
     centres : ndarray of int, shape (p,)
         Chosen candidate indices, ascending.
     lagrange_bound : float
-        Bound from the Lagrangian dual alone.
+        Bound from the Lagrangian dual alone (the root Dantzig-Wolfe bound
+        under branch-and-price).
     pairs_kept : int
-        Pairs left after reduced-cost fixing.
+        Pairs left after reduced-cost fixing (all allowed pairs under
+        branch-and-price).
+    method : {"branch-and-price", "cp-sat"}
+    nodes : int
+        Branch-and-price nodes solved (0 for CP-SAT).
     """
 
     status: str
@@ -52,6 +60,8 @@ class DesignResult:
     hit_limit: bool = False
     lagrange_bound: float = float("nan")
     pairs_kept: int = 0
+    method: str = "cp-sat"
+    nodes: int = 0
 
     @property
     def has_solution(self) -> bool:
@@ -60,10 +70,7 @@ class DesignResult:
 
 
 class PMedianModel:
-    """Capacitated p-median on CP-SAT with Lagrangian reduced-cost fixing.
-
-    Experimental: exact on small instances; on the OR-Library pmedcap set it
-    does not yet prove every instance optimal within 60 s.
+    """Capacitated p-median by branch-and-price, or CP-SAT with bands.
 
     Formulation (i: units, j: candidate centres, x_ij, y_j binary):
 
@@ -77,6 +84,13 @@ class PMedianModel:
        bound; pairs and centres whose reduced cost lifts LB to the best
        known cost UB are removed beforehand and the search starts from the
        UB solution.
+
+    Without a balance band (6), with integral workloads and capacities and
+    a knapsack table of at most ``DP_CELLS`` cells, (1-5) are solved as
+    the equivalent set-partitioning model by
+    :class:`~spmopt.territory.branchprice.BranchAndPrice` instead (columns:
+    a centre with the units it serves); costs are scaled to integers as
+    for CP-SAT, so ``ceil(bound) >= incumbent`` proves optimality.
 
     Parameters
     ----------
@@ -116,27 +130,23 @@ class PMedianModel:
         self.bands.append((np.asarray(values, dtype=float), low, high))
         return self
 
-    # TODO(#3): the knapsack Lagrangian leaves a 1-6% gap on pmedcap08/10;
-    # a stronger bound (e.g. cover cuts or branch-and-price) is needed to
-    # prove all ten optimal and beat the plain HiGHS MIP fivefold.
     def solve(
         self, settings: SolverSettings | None = None, use_bounds: bool = True
     ) -> DesignResult:
-        """Incumbent, Lagrangian fixing, then the exact CP-SAT model.
+        """Branch-and-price when it applies, else CP-SAT after Lagrangian fixing.
 
-        ``use_bounds=False`` solves the plain formulation (1-6) directly.
+        ``use_bounds=False`` solves the plain formulation (1-6) with CP-SAT.
         """
         settings = settings or SolverSettings()
         start = time.perf_counter()
-        keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
-        if use_bounds:
-            keep, centre, lower, incumbent = self._fix()
-        left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
-        final = replace(settings, time_limit_seconds=left)
-        result = self._exact(keep, centre, lower, incumbent, final, start)
+        if use_bounds and self.uses_branch_and_price:
+            result = self._branch_and_price(settings, start)
+        else:
+            result = self._cp_sat(settings, start, use_bounds)
         logger.info(
-            "territory design: %d units, %d candidates, p=%d, pairs kept %d, "
+            "territory design (%s): %d units, %d candidates, p=%d, pairs kept %d, "
             "status %s, objective %.6g, bound %.6g, %.2f s",
+            result.method,
             *self.cost.shape,
             self.p,
             result.pairs_kept,
@@ -148,6 +158,80 @@ class PMedianModel:
         if result.hit_limit:
             _warn_limit(settings, result.status, result.gap)
         return result
+
+    @property
+    def uses_branch_and_price(self) -> bool:
+        """True when :meth:`solve` uses branch-and-price (see class notes)."""
+        if self.bands:
+            return False
+        capacity = self._int_capacity()
+        if capacity is None:
+            return False
+        n, m = self.cost.shape
+        return n * m * (int(capacity.max()) + 1) <= DP_CELLS
+
+    def _int_capacity(self) -> NDArray[np.int64] | None:
+        """Capacities capped at the total workload and rounded down.
+
+        Rounding down is exact when workloads are integral; None otherwise.
+        """
+        if not np.all(np.mod(self.demand, 1) == 0):
+            return None
+        capped = np.minimum(self.capacity, self.demand.sum())
+        return np.floor(capped + 1e-9).astype(np.int64)
+
+    def _branch_and_price(self, settings: SolverSettings, start: float) -> DesignResult:
+        capacity = self._int_capacity()
+        assert capacity is not None
+        solver = BranchAndPrice(
+            self.icost,
+            self.allowed,
+            self.demand.astype(np.int64),
+            capacity,
+            self.p,
+            relative_gap=settings.relative_gap,
+        )
+        left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
+        return self._from_branch(solver.solve(left), start)
+
+    def _from_branch(self, found: BranchPriceResult, start: float) -> DesignResult:
+        seconds = time.perf_counter() - start
+        kept, empty = int(self.allowed.sum()), np.empty(0, dtype=np.int64)
+        lagrange = found.root_bound / self.factor
+        if found.assignment is None:
+            nan = float("nan")
+            return DesignResult(
+                found.status, nan, nan, nan, seconds, empty, empty,
+                found.hit_limit, lagrange, kept, "branch-and-price", found.nodes,
+            )  # fmt: skip
+        assignment = found.assignment
+        objective = float(self.cost[np.arange(len(assignment)), assignment].sum())
+        spread = found.objective - found.bound
+        return DesignResult(
+            found.status,
+            objective,
+            objective - spread / self.factor,
+            spread / max(abs(found.objective), 1e-9),
+            seconds,
+            assignment,
+            np.unique(assignment),
+            found.hit_limit,
+            lagrange,
+            kept,
+            "branch-and-price",
+            found.nodes,
+        )
+
+    def _cp_sat(
+        self, settings: SolverSettings, start: float, use_bounds: bool
+    ) -> DesignResult:
+        """Incumbent, Lagrangian fixing, then the exact CP-SAT model."""
+        keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
+        if use_bounds:
+            keep, centre, lower, incumbent = self._fix()
+        left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
+        final = replace(settings, time_limit_seconds=left)
+        return self._exact(keep, centre, lower, incumbent, final, start)
 
     def _fix(
         self,

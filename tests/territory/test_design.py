@@ -75,3 +75,33 @@ def test_orlib_reader_accepts_concatenated_file(tmp_path: Path) -> None:
     (tmp_path / "two.txt").write_text(text)
     first, second = read_pmedcap(tmp_path / "two.txt")
     assert first.best_known == 713 and second.best_known == 740
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_branch_and_price_path_equals_brute_force(seed: int) -> None:
+    cost, demand, cap = instance(seed)
+    model = PMedianModel(cost, demand, np.full(len(demand), np.floor(cap)), 2)
+    assert model.uses_branch_and_price
+    result = model.solve(FAST)
+    assert result.method == "branch-and-price"
+    assert result.status == "optimal" and result.gap == 0
+    assert result.objective == pytest.approx(
+        brute_force(cost, demand, np.floor(cap), 2)
+    )
+
+
+def test_bands_and_fractional_workloads_use_cp_sat() -> None:
+    cost, demand, cap = instance(1)
+    caps = np.full(len(demand), cap)
+    banded = PMedianModel(cost, demand, caps, 2).add_balance(demand, 0.0, cap)
+    assert not banded.uses_branch_and_price
+    assert not PMedianModel(cost, demand + 0.5, caps, 2).uses_branch_and_price
+
+
+def test_orlib_first_instance_proven_optimal() -> None:
+    (inst,) = read_pmedcap(ORLIB / "pmedcap01.txt")
+    d = truncated_distances(inst)
+    model = PMedianModel(d, inst.demand, np.full(inst.n, inst.capacity), inst.p)
+    result = model.solve(SolverSettings(time_limit_seconds=60, relative_gap=0.0))
+    assert result.status == "optimal"
+    assert result.objective == inst.best_known == result.bound

@@ -1,0 +1,409 @@
+"""Branch-and-price for the capacitated p-median with integral costs.
+
+Every node solves the set-partitioning master of :mod:`colgen` by column
+generation; the Lagrangian value of the current duals is a valid bound at
+every step, so a node stops as soon as that bound reaches the incumbent.
+Fractional nodes branch on a centre (open / closed) and, once every centre
+is integral, on a unit-centre pair (unit only in that centre / never in
+it). Nodes are explored best bound first; since costs are integers, a node
+is pruned when ``ceil(bound) >= incumbent``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spmopt.territory.allocate import locate_allocate
+from spmopt.territory.colgen import (
+    MasterSolution,
+    SetPartitionMaster,
+    column_slack,
+    knapsack_columns,
+    lagrangian_value,
+)
+from spmopt.territory.setcover import columns_within, partition_mip
+
+TOL = 1e-6
+"""Tolerance of fractionality and of bound comparisons, cost units."""
+
+SMOOTHING = 0.7
+"""Weight of the best Lagrangian duals in the pricing point."""
+
+
+@dataclass(order=True)
+class Node:
+    """Subproblem: pairs still allowed and centres fixed open or closed."""
+
+    bound: float
+    seq: int
+    allowed: NDArray[np.bool_] = field(compare=False)
+    opened: NDArray[np.bool_] = field(compare=False)
+    closed: NDArray[np.bool_] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class BranchPriceResult:
+    """Outcome of :meth:`BranchAndPrice.solve`.
+
+    Attributes
+    ----------
+    status : {"optimal", "feasible", "infeasible", "unknown"}
+    objective : float
+        Cost of the best assignment (integral cost units), ``inf`` if none.
+    bound : float
+        Proven lower bound (rounded up to an integer).
+    assignment : ndarray of int, shape (n,) or None
+        Centre of every unit in the best assignment.
+    root_bound : float
+        Dantzig-Wolfe bound at the root (before rounding).
+    nodes, columns : int
+        Nodes solved and columns generated.
+    hit_limit : bool
+        True when the time limit stopped the search.
+    """
+
+    status: str
+    objective: float
+    bound: float
+    assignment: NDArray[np.int64] | None = field(repr=False)
+    root_bound: float
+    nodes: int
+    columns: int
+    hit_limit: bool
+
+
+class BranchAndPrice:
+    """Exact capacitated p-median over integral costs and workloads.
+
+    Formulation: the set-partitioning master (1-4) of
+    :mod:`spmopt.territory.colgen`, with ``lambda`` binary, solved by
+    branch-and-price:
+
+    5. each node's LP is solved by column generation (exact knapsack
+       pricing); its bound is ``max`` of the Lagrangian values seen and
+       the converged LP value;
+    6. at the root, the columns within the gap are enumerated when few,
+       and the set-partitioning MIP over them closes the problem;
+       otherwise the MIP over the generated columns gives an incumbent;
+    7. branching on centres ``y_j = 1 | 0``, then on pairs ``x_ij = 1 | 0``.
+
+    Parameters
+    ----------
+    cost : ndarray of int, shape (n, m)
+        Unit-to-centre costs (integral; ignored where not allowed).
+    allowed : ndarray of bool, shape (n, m)
+    demand : ndarray of int, shape (n,)
+        Workload per unit.
+    capacity : ndarray of int, shape (m,)
+        Workload capacity per centre.
+    p : int
+        Centres to open.
+    enumerate_limit : int
+        Largest number of columns handed to one MIP of step 6.
+    relative_gap : float
+        Stop once the incumbent is within this share of the bound (0:
+        prove optimality).
+    """
+
+    def __init__(
+        self,
+        cost: NDArray[np.int64],
+        allowed: NDArray[np.bool_],
+        demand: NDArray[np.int64],
+        capacity: NDArray[np.int64],
+        p: int,
+        enumerate_limit: int = 3000,
+        relative_gap: float = 0.0,
+    ) -> None:
+        self.cost = np.where(allowed, cost, 0).astype(float)
+        self.allowed = allowed
+        self.demand = demand.astype(np.int64)
+        self.capacity = np.minimum(capacity, demand.sum()).astype(np.int64)
+        self.p = int(p)
+        self.enumerate_limit = enumerate_limit
+        self.relative_gap = relative_gap
+        self.master = SetPartitionMaster(self.cost, self.p)
+        self.best = math.inf
+        self.best_assignment: NDArray[np.int64] | None = None
+
+    def solve(
+        self,
+        time_limit: float,
+        incumbent: NDArray[np.int64] | None = None,
+    ) -> BranchPriceResult:
+        """Search until optimal or ``time_limit`` seconds have passed.
+
+        Parameters
+        ----------
+        time_limit : float
+            Wall seconds.
+        incumbent : ndarray of int, shape (n,), optional
+            A feasible assignment (centre per unit) to start from.
+        """
+        deadline = time.perf_counter() + time_limit
+        if incumbent is not None:
+            self._offer(incumbent)
+            self._add_assignment_columns(incumbent)
+        none = np.zeros(self.allowed.shape[1], dtype=bool)
+        heap = [Node(-math.inf, 0, self.allowed, none, none)]
+        nodes, root_bound, seq = 0, -math.inf, 1
+        while heap and time.perf_counter() < deadline:
+            node = heapq.heappop(heap)
+            if self._pruned(node.bound):
+                continue
+            nodes += 1
+            bound, solution = self._column_generation(node, deadline)
+            if nodes == 1:
+                root_bound = bound
+            if solution is not None and nodes == 1:
+                self._improve(solution)
+            if solution is not None and not self._pruned(bound):
+                bound = self._enumerate(node, solution, bound, deadline)
+            if solution is None or self._pruned(bound):
+                if not self._pruned(bound):
+                    heapq.heappush(heap, Node(bound, seq, *_state(node)))
+                    seq += 1
+                continue
+            for child in self._branch(node, bound, solution, seq):
+                heapq.heappush(heap, child)
+                seq += 1
+        return self._result(heap, root_bound, nodes, deadline)
+
+    def _pruned(self, bound: float) -> bool:
+        """True when no solution below ``bound`` can improve the incumbent."""
+        if not math.isfinite(self.best):
+            return bound == math.inf
+        return bound - TOL > self.best - max(1.0, self.relative_gap * self.best)
+
+    def _offer(self, assignment: NDArray[np.int64]) -> None:
+        """Keep ``assignment`` if it is cheaper than the incumbent."""
+        value = float(self.cost[np.arange(len(assignment)), assignment].sum())
+        if value < self.best - TOL:
+            self.best, self.best_assignment = round(value), assignment.copy()
+
+    def _add_assignment_columns(self, assignment: NDArray[np.int64]) -> None:
+        centres = np.unique(assignment)
+        take = assignment[:, None] == centres[None, :]
+        self.master.add(take, centres)
+
+    def _column_generation(
+        self, node: Node, deadline: float
+    ) -> tuple[float, MasterSolution | None]:
+        """Bound of ``node`` and its LP solution (None when pruned or stopped).
+
+        Prices at a smoothed point between the LP duals and the duals of
+        the best Lagrangian value so far (Wentges smoothing, ``SMOOTHING``);
+        when that yields no improving column, prices at the LP duals.
+        """
+        self.master.restrict(node.allowed, node.opened, node.closed)
+        bound, centre, best = node.bound, None, -math.inf
+        while True:
+            lp = self.master.solve()
+            for u in _price_points(lp.u, centre):
+                values, take = knapsack_columns(
+                    self.cost - u[:, None], node.allowed, self.demand, self.capacity
+                )
+                lagrange = lagrangian_value(u, values, self.p, node.closed, node.opened)
+                if lagrange > best:
+                    best, centre = lagrange, u
+                bound = max(bound, lagrange)
+                if self._pruned(bound) or time.perf_counter() > deadline:
+                    return bound, None
+                new = self._improving(lp, take, node.closed)
+                if len(new):
+                    break
+            if not len(new):
+                break
+            self.master.add(take[:, new], new)
+        if lp.objective >= self.master.big - TOL:
+            return math.inf, None
+        return max(bound, lp.objective), lp
+
+    def _improving(
+        self, lp: MasterSolution, take: NDArray[np.bool_], closed: NDArray[np.bool_]
+    ) -> NDArray[np.int64]:
+        """Centres whose priced set has a negative reduced cost in ``lp``."""
+        price = (take * (self.cost - lp.u[:, None])).sum(axis=0) - lp.sigma - lp.pi
+        return np.flatnonzero((price < -TOL) & ~closed)
+
+    def _enumerate(
+        self, node: Node, lp: MasterSolution, bound: float, deadline: float
+    ) -> float:
+        """Step 6: raise the bound of ``node`` by enumeration; inf when solved.
+
+        Picks the largest target T whose columns number at most
+        ``enumerate_limit``; a set-partitioning MIP over them without a
+        solution costing <= T lifts the bound to T + 1, one with a solution
+        solves the node. Repeats until pruned or the columns are too many.
+        """
+        reduced = self.cost - lp.u[:, None]
+        values, _ = knapsack_columns(reduced, node.allowed, self.demand, self.capacity)
+        while not self._pruned(bound) and time.perf_counter() < deadline:
+            found = self._largest_pool(node, lp, reduced, values, bound)
+            if found is None:
+                return bound
+            target, pool = found
+            left = max(deadline - time.perf_counter(), 0.1)
+            solved = partition_mip(
+                self.cost, *pool, self.p, target + 1, left, node.opened, True
+            )
+            if solved is not None and solved[0] is not None:
+                self._offer(solved[0])
+            if solved is not None and not solved[1]:
+                return bound
+            if solved is not None and solved[0] is not None:
+                return math.inf
+            bound = max(bound, target + 1)
+        return bound
+
+    def _largest_pool(
+        self,
+        node: Node,
+        lp: MasterSolution,
+        reduced: NDArray[np.float64],
+        values: NDArray[np.float64],
+        bound: float,
+    ) -> tuple[int, tuple[NDArray[np.bool_], NDArray[np.int64]]] | None:
+        """Largest target up to incumbent - 1 with few enough columns."""
+        low = math.ceil(bound - TOL)
+        high = int(self.best) - 1 if math.isfinite(self.best) else low + 2**20
+        best = None
+        while low <= high:
+            target = low if best is None else (low + high) // 2
+            slack = column_slack(
+                float(lp.u.sum()), values, self.p, node.closed, node.opened, target
+            )
+            pool = columns_within(
+                reduced,
+                node.allowed,
+                self.demand,
+                self.capacity,
+                values,
+                slack,
+                self.enumerate_limit,
+            )
+            if pool is None:
+                high = target - 1
+            else:
+                best, low = (target, pool), target + 1
+        return best
+
+    def _improve(self, lp: MasterSolution) -> None:
+        """Incumbents from the generated columns and the LP's centres."""
+        members, median = self._cheapest_columns(lp, 1000)
+        found = partition_mip(self.cost, members, median, self.p, self.best, 2.0)
+        y = np.bincount(self.master.pool()[1], lp.lam, self.master.m)
+        starts = [np.argsort(-y, kind="stable")[: self.p]]
+        if found is not None and found[0] is not None:
+            self._offer(found[0])
+            starts.append(np.unique(found[0]))
+        if self.best_assignment is not None:
+            starts.append(np.unique(self.best_assignment))
+        for centres in starts:
+            better = locate_allocate(
+                self.cost,
+                self.allowed,
+                self.demand.astype(float),
+                self.capacity,
+                centres,
+            )
+            if better is not None:
+                self._offer(better)
+
+    def _cheapest_columns(
+        self, lp: MasterSolution, count: int
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+        """The ``count`` generated columns of least reduced cost."""
+        members, median = self.master.pool()
+        price = (members * (self.cost[:, median].T - lp.u[None, :])).sum(axis=1)
+        price -= lp.sigma + lp.pi[median]
+        keep = np.argsort(price, kind="stable")[:count]
+        return members[keep], median[keep]
+
+    def _branch(
+        self, node: Node, bound: float, lp: MasterSolution, seq: int
+    ) -> list[Node]:
+        """Children of a fractional node; none when ``lp`` is integral."""
+        members, median = self.master.pool()
+        y = np.bincount(median, lp.lam, self.master.m)
+        x = np.zeros(self.allowed.shape)
+        np.add.at(x.T, median, members * lp.lam[:, None])
+        frac_y = np.abs(y - np.round(y))
+        if frac_y.max() > TOL:
+            return _centre_children(node, bound, int(np.argmax(frac_y)), seq)
+        frac_x = np.abs(x - np.round(x))
+        if frac_x.max() > TOL:
+            i, j = np.unravel_index(int(np.argmax(frac_x)), frac_x.shape)
+            return _pair_children(node, bound, int(i), int(j), seq)
+        self._offer(np.argmax(x, axis=1).astype(np.int64))
+        return []
+
+    def _result(
+        self, heap: list[Node], root_bound: float, nodes: int, deadline: float
+    ) -> BranchPriceResult:
+        open_bounds = [nd.bound for nd in heap if not self._pruned(nd.bound)]
+        hit = bool(open_bounds)
+        bound = min([self.best, *open_bounds])
+        bound = math.ceil(bound - TOL) if math.isfinite(bound) else bound
+        if self.best_assignment is None:
+            status = "unknown" if hit else "infeasible"
+        else:
+            status = "feasible" if hit else "optimal"
+        return BranchPriceResult(
+            status,
+            self.best,
+            float(bound),
+            self.best_assignment,
+            root_bound,
+            nodes,
+            self.master.n_columns,
+            hit,
+        )
+
+
+def _price_points(
+    u: NDArray[np.float64], centre: NDArray[np.float64] | None
+) -> list[NDArray[np.float64]]:
+    """Smoothed duals first (when a stability centre exists), then ``u``."""
+    if centre is None:
+        return [u]
+    return [SMOOTHING * centre + (1 - SMOOTHING) * u, u]
+
+
+def _state(
+    node: Node,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    return node.allowed, node.opened, node.closed
+
+
+def _centre_children(node: Node, bound: float, j: int, seq: int) -> list[Node]:
+    opened = node.opened.copy()
+    opened[j] = True
+    closed = node.closed.copy()
+    closed[j] = True
+    allowed = node.allowed.copy()
+    allowed[:, j] = False
+    return [
+        Node(bound, seq, node.allowed, opened, node.closed),
+        Node(bound, seq + 1, allowed, node.opened, closed),
+    ]
+
+
+def _pair_children(node: Node, bound: float, i: int, j: int, seq: int) -> list[Node]:
+    only = node.allowed.copy()
+    only[i] = False
+    only[i, j] = True
+    opened = node.opened.copy()
+    opened[j] = True
+    never = node.allowed.copy()
+    never[i, j] = False
+    return [
+        Node(bound, seq, only, opened, node.closed),
+        Node(bound, seq + 1, never, node.opened, node.closed),
+    ]
