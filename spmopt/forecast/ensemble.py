@@ -195,14 +195,14 @@ class TreeEnsemble:
             )
         if not self.groups_:  # no tree splits: every row in leaf 0
             return np.full(len(X), self.values_[:, 0].sum())
-        index = [group.index(X, self.features_) for group in self.groups_]
         out = np.empty(len(X))
         for start in range(0, len(X), _CHUNK_ROWS):
             rows = slice(start, start + _CHUNK_ROWS)
-            out[rows] = self._chunk([i[rows] for i in index])
+            out[rows] = self._chunk(X[rows])
         return out
 
-    def _chunk(self, index: list[np.ndarray]) -> np.ndarray:
+    def _chunk(self, X: np.ndarray) -> np.ndarray:
+        index = [group.index(X, self.features_) for group in self.groups_]
         reach = np.take(self.groups_[0].table, index[0], axis=0)
         scratch = np.empty_like(reach)
         for group, rows in zip(self.groups_[1:], index[1:], strict=True):
@@ -227,7 +227,9 @@ class _Group:
     encoded in ``b`` (mixed radix, first feature most significant).
     """
 
-    def __init__(self, features: list[int], sizes: list[int], masks: dict) -> None:
+    def __init__(
+        self, features: list[int], sizes: list[int], masks: dict[int, np.ndarray]
+    ) -> None:
         self.features = features
         self.strides = [int(np.prod(sizes[i + 1 :])) for i in range(len(sizes))]
         combined = np.arange(int(np.prod(sizes)))
