@@ -1,14 +1,18 @@
-"""Scale: all US counties into 50 territories, potential within ±5%.
+"""Scale: all US counties into 50 territories (or all ZIPs into 200).
 
-Reps sit at the 50 most populous counties (2019). The alignment is first
-posed as is; spmopt explains why it is infeasible. The usual remedies are
-then applied automatically — a dedicated territory (and rep) for every
-county too large for any band, removal of bases that cannot reach their
-band — and the remaining model is solved. Prints JSON lines: the
-explanation, then seconds, peak memory, gap, balance, workload spread,
+Potential within ±5% and workload within ±20% of each rep's share. Reps sit
+at the 50 most populous counties (2019) or the 200 ZIPs with the most
+establishments. The alignment is first posed as is; spmopt explains why it
+is infeasible. The usual remedies are then applied — a dedicated territory
+(and rep) for every unit too large for any band, removal of bases that
+cannot reach their band — and the rest is solved with ``lp_round`` (and,
+with ``--baseline``, with one CP-SAT model in the same run). Prints JSON
+lines: the explanation, the nearest-base alignment's balance, then per
+method seconds, peak RSS, gap to the proven bound, balance, workload spread,
 moved share (against the nearest-base alignment) and compactness.
 
-Usage: ``python experiments/bench_territory_scale.py [--limit 60] [--k 8]``.
+Usage: ``python experiments/bench_territory_scale.py --instance counties
+--limit 60 --baseline`` or ``--instance zips --limit 600 --k 8``.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from dataclasses import replace
 import numpy as np
 
 from spmopt.config import parse_config
-from spmopt.data import load_us_counties
+from spmopt.data import load_us_counties, load_us_zips
 from spmopt.errors import InfeasibleError
 from spmopt.territory import TerritoryConfig, build_model, build_problem
+from spmopt.territory.config import BalanceSpec
 from spmopt.territory.explain import conflict_causes
 from spmopt.territory.job import settings_from
 from spmopt.territory.outputs import max_balance_deviation, moved_share, rep_totals
@@ -109,18 +114,103 @@ def _subset(
     )
 
 
+def zips_config(limit: float, k: int, n_reps: int) -> TerritoryConfig:
+    """All ZIPs with business data; reps at the ``n_reps`` largest ZIPs."""
+    zips = load_us_zips()
+    top = zips.nlargest(n_reps, "establishments")
+    rows = [
+        {"rep_id": f"{r.state}-{r.zip}", "lat": r.lat, "lon": r.lon}
+        for r in top.itertuples()
+    ]
+    cfg = config(limit, k, n_reps)
+    data = cfg.model_dump(mode="json")
+    data["units"] = {
+        "table": "bundled:us_zips",
+        "id": "zip",
+        "potential": {"column": "establishments"},
+        "workload": {"column": "establishments", "scale": 0.001, "per_unit": 0.1},
+    }
+    data["reps"] = {"rows": rows}
+    return parse_config(TerritoryConfig, data)
+
+
+def with_method(cfg: TerritoryConfig, method: str) -> TerritoryConfig:
+    """``cfg`` solved by ``method`` (``lp_round`` or ``cpsat``)."""
+    solver = cfg.solver.model_copy(update={"method": method})
+    return cfg.model_copy(update={"solver": solver})
+
+
+def solve_row(
+    name: str, sub: TerritoryProblem, cfg: TerritoryConfig
+) -> dict[str, object]:
+    """Solve ``sub`` and describe the alignment (one JSON line)."""
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            result = build_model(sub, cfg).solve(settings_from(cfg, 0))
+        except (InfeasibleError, MemoryError) as exc:
+            return {"instance": name, "error": str(exc)}
+    seconds = time.perf_counter() - start
+    row: dict[str, object] = {
+        "instance": name,
+        "method": cfg.solver.method,
+        "status": result.status,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "gap": None if not result.has_solution else round(result.gap, 5),
+        "bound_km": round(result.bound, 1),
+        "compactness_km": round(result.objective, 1),
+    }
+    if result.has_solution:
+        row.update(describe(sub, result.assignment))
+    return row
+
+
+def describe(sub: TerritoryProblem, a: np.ndarray) -> dict[str, object]:
+    """Balance, workload spread and moved share of alignment ``a``."""
+    totals = rep_totals(sub, a)
+    return {
+        "max_balance_deviation": round(max_balance_deviation(sub, a, "potential"), 4),
+        "max_workload_deviation": round(max_balance_deviation(sub, a, "workload"), 4),
+        "workload_max_over_mean": round(
+            float(totals.workload.max() / totals.workload.mean()), 3
+        ),
+        "moved_share_vs_nearest": round(moved_share(sub, a, "potential"), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instance", choices=["counties", "zips"], default="counties")
     parser.add_argument("--limit", type=float, default=60.0)
-    parser.add_argument("--k", type=int, default=8)
-    parser.add_argument("--reps", type=int, default=50)
+    parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument(
+        "--workload-tolerance",
+        type=float,
+        default=0.2,
+        help="Band on workload besides potential (negative: none).",
+    )
+    parser.add_argument(
+        "--baseline", action="store_true", help="Also solve with one CP-SAT model."
+    )
     args = parser.parse_args()
-    cfg = config(args.limit, args.k, args.reps)
+    zips = args.instance == "zips"
+    n_reps = args.reps or (200 if zips else 50)
+    cfg = (zips_config if zips else config)(args.limit, args.k, n_reps)
+    if args.workload_tolerance >= 0:
+        bands = [
+            *cfg.balance,
+            BalanceSpec(measure="workload", tolerance=args.workload_tolerance),
+        ]
+        cfg = cfg.model_copy(update={"balance": bands})
     problem = build_problem(cfg)
     causes = conflict_causes(problem, cfg)
     print(
         json.dumps(
             {
+                "instance": args.instance,
                 "as_posed": "infeasible" if causes else "no counting conflict",
                 "n_causes": len(causes),
                 "first_causes": causes[:4],
@@ -128,6 +218,7 @@ def main() -> None:
         )
     )
     sub = remedy(problem, cfg)
+    name = f"us_{args.instance}_{sub.n_units}_into_{sub.n_reps}"
     print(
         json.dumps(
             {
@@ -135,38 +226,13 @@ def main() -> None:
                 "dedicated_units": int(problem.n_units - sub.n_units),
                 "reps_left": sub.n_reps,
                 "units_left": sub.n_units,
+                "nearest_alignment": describe(sub, sub.current),
             }
         )
     )
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        try:
-            result = build_model(sub, cfg).solve(settings_from(cfg, 0))
-        except InfeasibleError as exc:
-            print(json.dumps({"error": str(exc)}))
-            return
-    seconds = time.perf_counter() - start
-    totals = rep_totals(sub, result.assignment) if result.has_solution else None
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    row = {
-        "instance": f"us_counties_{sub.n_units}_into_{sub.n_reps}",
-        "status": result.status,
-        "seconds": round(seconds, 2),
-        "peak_memory_mb": round(peak_mb),
-        "gap": result.gap,
-        "compactness_km": round(result.objective, 1),
-    }
-    if totals is not None:
-        a = result.assignment
-        row.update(
-            max_balance_deviation=round(max_balance_deviation(sub, a, "potential"), 4),
-            workload_max_over_mean=round(
-                float(totals.workload.max() / totals.workload.mean()), 3
-            ),
-            moved_share_vs_nearest=round(moved_share(sub, a, "potential"), 4),
-        )
-    print(json.dumps(row))
+    print(json.dumps(solve_row(name, sub, with_method(cfg, "lp_round"))))
+    if args.baseline:
+        print(json.dumps(solve_row(name, sub, with_method(cfg, "cpsat"))))
 
 
 if __name__ == "__main__":

@@ -219,6 +219,40 @@ class ParetoSpec(Config):
         return self
 
 
+class RemediesSpec(Config):
+    """Fixes for alignments that cannot balance as posed (see the explanation).
+
+    ``drop_reps`` removes bases (crowded or unreachable ones; their units
+    lose their current owner). ``dedicated`` gives each named unit a
+    territory of its own: its nearest remaining rep takes it alone, outside
+    every band, and the other reps share the rest. ``split`` cuts a unit into
+    that many equal parts at the same place (ids ``<id>#1``...). ``wider_band``
+    sets a rep's balance tolerance. ``auto`` applies the first two where the
+    explanation finds oversized units and unreachable or crowded bases, and
+    logs what it did.
+    """
+
+    drop_reps: list[str] = Field(default_factory=list)
+    dedicated: list[str] = Field(default_factory=list)
+    split: dict[str, int] = Field(default_factory=dict)
+    wider_band: dict[str, float] = Field(default_factory=dict)
+    auto: bool = False
+
+    @model_validator(mode="after")
+    def _ranges(self) -> RemediesSpec:
+        for unit, parts in self.split.items():
+            if parts < 2:
+                raise ValueError(
+                    f"split: unit {unit!r} needs 2 or more parts, got {parts}"
+                )
+        for rep, tol in self.wider_band.items():
+            if not 0 <= tol <= 10:
+                raise ValueError(
+                    f"wider_band: rep {rep!r} tolerance must be in [0, 10], got {tol}"
+                )
+        return self
+
+
 class TerritoryConfig(Config):
     """Settings of ``spmopt territory solve`` (rebalance or design mode).
 
@@ -248,6 +282,7 @@ class TerritoryConfig(Config):
     objective: ObjectiveSpec = ObjectiveSpec()
     solver: SolverSpec = SolverSpec()
     pareto: ParetoSpec = ParetoSpec()
+    remedies: RemediesSpec = RemediesSpec()
     tracking_uri: str | None = None
     track: bool = True
 

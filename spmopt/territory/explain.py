@@ -101,13 +101,21 @@ def _band_causes(
             f"{highs.sum():,.0f}] but the total {measure} is {total:,.0f}"
         )
     reach = np.where(allowed, highs[None, :], -np.inf).max(axis=1)
-    share = problem.target_share.max() * total
+    share = float(problem.targets(measure).max())
+    targets = problem.targets(measure)
     for i in np.flatnonzero(values > reach * (1 + 1e-9)):
+        unit = problem.unit_ids[i]
+        near = int(np.argmin(np.where(allowed[i], problem.distance[i], np.inf)))
+        parts = int(np.ceil(values[i] / max(reach[i], 1e-9)))
+        wider = values[i] / max(targets[near], 1e-9) - 1
         causes.append(
-            f"unit {problem.unit_ids[i]} alone holds {measure} {values[i]:,.0f} "
+            f"unit {unit} alone holds {measure} {values[i]:,.0f} "
             f"({values[i] / share:.2f} times a territory's share), above the band "
             f"max {reach[i]:,.0f} of every rep it may go to: give it a dedicated "
-            f"territory, split it, or widen the band"
+            f"territory (remedies.dedicated: [{unit}]), split it "
+            f"(remedies.split: {{{unit}: {max(parts, 2)}}}), or widen the band of "
+            f"its nearest rep (remedies.wider_band: {{{problem.rep_ids[near]}: "
+            f"{wider + 0.01:.2f}}}); remedies.auto: true dedicates it"
         )
     reachable = (values[:, None] * allowed).sum(axis=0)
     for k in np.flatnonzero(reachable < lows * (1 - 1e-9)):
@@ -115,9 +123,147 @@ def _band_causes(
             f"rep {problem.rep_ids[k]} can reach only {measure} "
             f"{reachable[k]:,.0f} from units that have it among their "
             f"solver.k_nearest={_k(allowed)} nearest reps, below its band min "
-            f"{lows[k]:,.0f}: move or remove the base, or raise k_nearest"
+            f"{lows[k]:,.0f}: move its base (reps: lat, lon), remove it "
+            f"(remedies.drop_reps: [{problem.rep_ids[k]}]) or raise k_nearest"
         )
+    if not causes:
+        causes += crowded_causes(problem, allowed, measure, lows, highs)
     return causes
+
+
+CROWD_GROUP = 24
+"""Largest group of neighbouring bases checked by :func:`crowded_causes`."""
+
+
+def crowded_causes(
+    problem: TerritoryProblem,
+    allowed: NDArray[np.bool_],
+    measure: str,
+    lows: NDArray[np.float64],
+    highs: NDArray[np.float64],
+) -> list[str]:
+    """Groups of neighbouring bases that cannot all reach their bands.
+
+    For each rep and its ``g`` nearest reps (by base distance, g up to
+    :data:`CROWD_GROUP`): the units that may go to one of them hold less
+    than the group's summed band minimum (bases crowd together), or the
+    units that may go only to them hold more than its summed band maximum
+    (too few bases for the area). The smallest such group per rep is named.
+    """
+    groups = _crowded_groups(problem, allowed, measure, lows, highs)
+    return [cause for _, _, cause in groups]
+
+
+def _crowded_groups(
+    problem: TerritoryProblem,
+    allowed: NDArray[np.bool_],
+    measure: str,
+    lows: NDArray[np.float64],
+    highs: NDArray[np.float64],
+) -> list[tuple[NDArray[np.int64], bool, str]]:
+    """``(group, crowded, cause)`` per smallest failing group of each rep."""
+    from spmopt.territory.lpround import _rep_distance
+
+    values = problem.measure(measure)
+    order = np.argsort(_rep_distance(problem), axis=1, kind="stable")
+    per_unit = allowed.sum(axis=1)
+    found: list[tuple[NDArray[np.int64], bool, str]] = []
+    seen: set[frozenset[int]] = set()
+    for k in np.flatnonzero(~problem.is_dedicated):
+        reach = np.zeros(problem.n_units, dtype=bool)
+        inside = np.zeros(problem.n_units, dtype=np.int64)
+        for g in range(min(CROWD_GROUP, problem.n_reps)):
+            reach |= allowed[:, order[k, g]]
+            inside += allowed[:, order[k, g]]
+            group = order[k, : g + 1]
+            cause = _group_cause(
+                problem, group, measure, values, reach, inside == per_unit, lows, highs
+            )
+            if cause is None:
+                continue
+            if frozenset(group.tolist()) not in seen:
+                seen.add(frozenset(group.tolist()))
+                found.append((group, "crowd together" in cause, cause))
+            break
+    return found
+
+
+def oversized_units(
+    problem: TerritoryProblem, cfg: TerritoryConfig
+) -> NDArray[np.bool_]:
+    """Units above the band max of every rep they may go to (any band)."""
+    allowed = allowed_pairs(problem, cfg.solver.k_nearest)
+    out = np.zeros(problem.n_units, dtype=bool)
+    for spec in cfg.balance:
+        _, highs = balance_band(
+            problem, spec.measure, spec.tolerance, spec.min, spec.max
+        )
+        reach = np.where(allowed, highs[None, :], -np.inf).max(axis=1)
+        out |= problem.measure(spec.measure) > reach * (1 + 1e-9)
+    return out & (problem.locked == NO_REP)
+
+
+def crowded_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.bool_]:
+    """Bases to drop: unreachable ones, and one per crowded group.
+
+    From a crowded group the base nearest to another base of the group goes.
+    """
+    from spmopt.territory.lpround import _rep_distance
+
+    allowed = allowed_pairs(problem, cfg.solver.k_nearest)
+    between = _rep_distance(problem) + np.diag(np.full(problem.n_reps, np.inf))
+    drop = np.zeros(problem.n_reps, dtype=bool)
+    for spec in cfg.balance:
+        values = problem.measure(spec.measure)
+        lows, highs = balance_band(
+            problem, spec.measure, spec.tolerance, spec.min, spec.max
+        )
+        reachable = (values[:, None] * allowed).sum(axis=0)
+        drop |= (reachable < lows * (1 - 1e-9)) & ~problem.is_dedicated
+        if drop.any():
+            continue
+        for group, crowded, _ in _crowded_groups(
+            problem, allowed, spec.measure, lows, highs
+        ):
+            if crowded and not drop[group].any():
+                inner = between[np.ix_(group, group)].min(axis=1)
+                drop[group[int(np.argmin(inner))]] = True
+    locked_to = np.zeros(problem.n_reps, dtype=bool)
+    locked_to[problem.locked[problem.locked != NO_REP]] = True
+    return drop & ~locked_to
+
+
+def _group_cause(
+    problem: TerritoryProblem,
+    group: NDArray[np.int64],
+    measure: str,
+    values: NDArray[np.float64],
+    reach: NDArray[np.bool_],
+    only: NDArray[np.bool_],
+    lows: NDArray[np.float64],
+    highs: NDArray[np.float64],
+) -> str | None:
+    if len(group) < 2:
+        return None
+    names = ", ".join(str(r) for r in problem.rep_ids[group])
+    need, got = float(lows[group].sum()), float(values[reach].sum())
+    if got < need * (1 - 1e-9):
+        drop = int(np.ceil((need - got) / max(float(lows[group].mean()), 1e-9)))
+        return (
+            f"reps {names} crowd together: the units that may go to one of them "
+            f"hold {measure} {got:,.0f}, below their summed band min {need:,.0f}: "
+            f"remove {drop} of these bases (remedies.drop_reps), move them apart "
+            f"(reps: lat, lon), or raise solver.k_nearest"
+        )
+    cap, held = float(highs[group].sum()), float(values[only].sum())
+    if held > cap * (1 + 1e-9):
+        return (
+            f"reps {names} are too few for their area: the units that may go only "
+            f"to them hold {measure} {held:,.0f}, above their summed band max "
+            f"{cap:,.0f}: add a base nearby, widen their band "
+            f"(remedies.wider_band), or raise solver.k_nearest"
+        )
+    return None
 
 
 def _k(allowed: NDArray[np.bool_]) -> int:
@@ -187,8 +333,14 @@ FAMILY_WORDS = {
 
 def family_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str]:
     """Name the constraint families CP-SAT finds in conflict."""
-    from spmopt.territory.job import build_model
+    from spmopt.territory.job import build_model, solver_method
 
+    if solver_method(problem, cfg) == "lp_round":
+        return [
+            "even the linear relaxation has no solution, and no single unit, rep "
+            "or group of neighbouring bases explains it: widen the balance bands, "
+            "raise solver.k_nearest, or relax the disruption budget"
+        ]
     model = build_model(problem, cfg, explain=True)
     assert isinstance(model, AlignmentModel)
     seconds = min(30.0, cfg.solver.time_limit_seconds)

@@ -43,10 +43,16 @@ BAND_SLACK = 1e-9
 FIRST_FREE = 400
 """Units freed in the first improving neighbourhood."""
 
+LNS_GROUP = 3
+"""Reps re-solved together in the first pass of :meth:`LPRoundModel._lns`."""
+
+LNS_SECONDS = 10.0
+"""Time limit of one group MIP, s."""
+
 MEND_RING = 4
 """Nearest reps freed around each rep left outside a band, at first."""
 
-NARROW = 0.25
+NARROW = 0.1
 """Share of each band's width cut from both sides for the rounding start."""
 
 
@@ -286,8 +292,8 @@ class LPRoundModel:
         if best.assignment is None:
             self._mend(lp, first, best, settings, deadline)
         self._descend(lp, best)
+        self._lns(lp, best, settings, deadline)
         self._improve(lp, relax, best, settings, deadline)
-        self._descend(lp, best)
         return self._finish(self._result(best, start, deadline, settings), settings)
 
     def _assemble(self) -> _Lp:
@@ -414,6 +420,58 @@ class LPRoundModel:
             if ring >= p.n_reps or found.status not in ("optimal", "infeasible"):
                 return
             ring *= 2
+
+    def _lns(
+        self, lp: _Lp, best: _Incumbent, settings: SolverSettings, deadline: float
+    ) -> None:
+        """Re-solve the units of each rep and its nearest reps, in turn.
+
+        Groups of :data:`LNS_GROUP` reps (each rep with its nearest by base
+        distance) are solved exactly among themselves, the rest fixed; a pass
+        without gain doubles the group, up to all reps.
+        """
+        p = self.problem
+        group = min(LNS_GROUP, p.n_reps)
+        order = np.argsort(_rep_distance(p), axis=1, kind="stable")
+        while best.assignment is not None and not best.done(settings):
+            before = best.objective
+            for k in range(p.n_reps):
+                if time.perf_counter() >= deadline or best.done(settings):
+                    return
+                self._group_mip(lp, order[k, :group], best, settings, deadline)
+            logger.debug(
+                "lp_round: pass of %d-rep groups -> %.6g", group, best.objective
+            )
+            if best.objective >= before - 1e-9 * abs(before):
+                if group >= p.n_reps:
+                    return
+                group = min(2 * group, p.n_reps)
+
+    def _group_mip(
+        self,
+        lp: _Lp,
+        reps: NDArray[np.int64],
+        best: _Incumbent,
+        settings: SolverSettings,
+        deadline: float,
+    ) -> None:
+        """Best alignment of the units of ``reps`` among ``reps``; offer it."""
+        assert best.assignment is not None
+        in_group = np.zeros(self.problem.n_reps, dtype=bool)
+        in_group[reps] = True
+        cols = np.flatnonzero(
+            in_group[best.assignment[self.pair_unit]]
+            & in_group[self.pair_rep]
+            & (lp.upper > 0)
+        )
+        x = np.zeros(self.n_pairs)
+        x[self.columns_of(best.assignment)] = 1.0
+        sub = _restricted(lp, cols, x)
+        cap = min(deadline, time.perf_counter() + LNS_SECONDS)
+        found = _run_highs(sub, np.ones(len(cols), dtype=bool), settings, cap, x[cols])
+        if found.x.size:
+            x[cols] = found.x
+            self._offer(lp, _argmax_rep(self, x), best)
 
     def _improve(
         self,
@@ -620,6 +678,23 @@ def _highs_lp(lp: _Lp, integral: NDArray[np.bool_] | None) -> Any:
         kinds = (highspy.HighsVarType.kContinuous, highspy.HighsVarType.kInteger)
         model.integrality_ = [kinds[int(flag)] for flag in integral]
     return model
+
+
+def _restricted(lp: _Lp, cols: NDArray[np.int64], x: NDArray[np.float64]) -> _Lp:
+    """``lp`` over ``cols`` only, every other column fixed at its ``x`` value."""
+    fixed = x.copy()
+    fixed[cols] = 0.0
+    activity = lp.matrix @ fixed
+    sub = lp.matrix[:, cols].tocsr()
+    rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+    return _Lp(
+        lp.cost[cols],
+        lp.lower[cols],
+        lp.upper[cols],
+        sub[rows].tocsc(),
+        lp.row_lower[rows] - activity[rows],
+        lp.row_upper[rows] - activity[rows],
+    )
 
 
 def _feasible(lp: _Lp, x: NDArray[np.float64], tol: float = 1e-6) -> bool:

@@ -270,6 +270,7 @@ class AlignmentModel:
     def _kept(self, measure: str) -> tuple[list[cp_model.IntVar], NDArray[np.int64]]:
         p = self.problem
         rows = np.flatnonzero(p.current != NO_REP)
+        rows = rows[self.allowed[rows, p.current[rows]]]
         stay = [self.x[int(i), int(p.current[i])] for i in rows]
         values = p.measure(measure)[rows]
         return stay, to_int(values, row_scale(p.measure(measure)))
@@ -277,7 +278,9 @@ class AlignmentModel:
     def add_disruption_budget(self, measure: str, budget: float) -> AlignmentModel:
         """Constraint 6: moved share of ``measure`` at most ``budget``."""
         stay, coef = self._kept(measure)
-        total = int(coef.sum())
+        p = self.problem
+        scale = row_scale(p.measure(measure))
+        total = int(to_int(p.measure(measure)[p.current != NO_REP], scale).sum())
         allowed_moved = int(np.floor(budget * total + 1e-9 * max(total, 1)))
         kept = cp_model.LinearExpr.weighted_sum(stay, [int(c) for c in coef])
         row = self.model.add(kept >= total - allowed_moved)
@@ -343,7 +346,7 @@ class AlignmentModel:
         weight = max(math.ceil(per_unit / row_scale(values, ROW_LIMIT) - 1e-9), 1)
         scale = per_unit / weight
         coef = to_int(values, scale)
-        targets = np.rint(p.target_share * values.sum() * scale).astype(np.int64)
+        targets = np.rint(p.targets(measure) * scale).astype(np.int64)
         devs = []
         for k in range(p.n_reps):
             dev = self.model.new_int_var(0, int(coef.sum()) + 1, f"dev_{k}")
@@ -362,7 +365,7 @@ class AlignmentModel:
             held = np.bincount(
                 assignment, self.problem.measure(measure), self.problem.n_reps
             )
-            target = self.problem.target_share * self.problem.measure(measure).sum()
+            target = self.problem.targets(measure)
             value += penalty * float(np.abs(held - target).sum())
         return value
 
@@ -391,6 +394,9 @@ class AlignmentModel:
         start = time.perf_counter()
         code = solver.solve(self.model)
         seconds = time.perf_counter() - start
+        if _interrupted(solver, code, seconds, settings):
+            logger.warning("territory solve interrupted (SIGINT) after %.1f s", seconds)
+            raise KeyboardInterrupt
         result = self._result(solver, code, seconds)
         self._report(result, settings)
         return result
@@ -471,6 +477,22 @@ class AlignmentModel:
             _warn_limit(settings, result.status, result.gap)
 
 
+def _interrupted(
+    solver: cp_model.CpSolver, code: Any, seconds: float, settings: SolverSettings
+) -> bool:
+    """True when CP-SAT stopped before any limit without a proof: a SIGINT.
+
+    CP-SAT catches SIGINT itself and returns its best state; only an
+    interrupt ends a search early with status FEASIBLE or UNKNOWN.
+    """
+    if code not in (cp_model.FEASIBLE, cp_model.UNKNOWN):
+        return False
+    work = settings.deterministic_time
+    if work is not None and solver.deterministic_time >= 0.99 * work:
+        return False
+    return seconds < 0.99 * settings.time_limit_seconds
+
+
 def _warn_limit(settings: SolverSettings, status: str, gap: float) -> None:
     warnings.warn(
         f"territory solve stopped at its limit "
@@ -487,12 +509,18 @@ def allowed_pairs(
 ) -> NDArray[np.bool_]:
     """Pairs (unit, rep) the model may use: k nearest plus current and locked.
 
+    A dedicated rep takes only the units locked to it.
+
     Returns
     -------
     ndarray of bool, shape (n_units, n_reps)
     """
     mask = nearest_mask(problem.distance, k_nearest) & np.isfinite(problem.distance)
-    for owners in (problem.current, problem.locked):
+    mask[:, problem.is_dedicated] = False
+    current = np.where(
+        problem.is_dedicated[np.maximum(problem.current, 0)], NO_REP, problem.current
+    )
+    for owners in (current, problem.locked):
         rows = np.flatnonzero(owners != NO_REP)
         mask[rows, owners[rows]] = True
     return mask
@@ -512,16 +540,20 @@ def balance_band(
     lows, highs : ndarray of shape (n_reps,)
         ``target * (1 -/+ tolerance)`` intersected with ``[low, high]``.
     """
-    target = problem.target_share * problem.measure(measure).sum()
+    target = problem.targets(measure)
     lows = np.zeros(problem.n_reps)
     highs = np.full(problem.n_reps, np.inf)
     if tolerance is not None:
-        lows, highs = target * (1 - tolerance), target * (1 + tolerance)
+        tol = np.full(problem.n_reps, tolerance)
+        if problem.rep_tolerance is not None:
+            tol = np.where(np.isnan(problem.rep_tolerance), tol, problem.rep_tolerance)
+        lows, highs = target * (1 - tol), target * (1 + tol)
     if low is not None:
         lows = np.maximum(lows, low)
     if high is not None:
         highs = np.minimum(highs, high)
-    return lows, highs
+    free = problem.is_dedicated
+    return np.where(free, 0.0, lows), np.where(free, np.inf, highs)
 
 
 def _apply(params: Any, settings: SolverSettings) -> None:

@@ -44,7 +44,7 @@ def territories_frame(
 ) -> pd.DataFrame:
     """Per-rep table after (and before, when a current alignment exists)."""
     after = rep_totals(problem, assignment)
-    target = problem.target_share * problem.potential.sum()
+    target = problem.targets("potential")
     frame = pd.DataFrame({"rep_id": problem.rep_ids})
     frame = pd.concat([frame, after], axis=1)
     frame["capacity"] = np.where(
@@ -105,8 +105,10 @@ def max_balance_deviation(
     """Largest relative deviation of a rep's ``measure`` from its target."""
     totals = rep_totals(problem, assignment)
     column = "units" if measure == "units" else measure
-    target = problem.target_share * problem.measure(measure).sum()
-    return float(np.max(np.abs(totals[column].to_numpy() / target - 1.0)))
+    target = problem.targets(measure)
+    banded = ~problem.is_dedicated
+    held = totals[column].to_numpy()[banded]
+    return float(np.max(np.abs(held / target[banded] - 1.0)))
 
 
 def summary_dict(
@@ -135,6 +137,8 @@ def summary_dict(
         "n_reps": problem.n_reps,
         "objective_unit": _objective_unit(cfg, problem),
         "hit_limit": result.hit_limit,
+        "remedies": list(problem.remedies),
+        "dedicated_reps": [str(r) for r in problem.rep_ids[problem.is_dedicated]],
     }
     if problem.has_current:
         current = problem.current

@@ -6,12 +6,13 @@ everything downstream works on the validated :class:`TerritoryProblem`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from spmopt._logging import logger
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
 from spmopt.errors import DataError, show
 from spmopt.territory.config import Measure, RepsSpec, TerritoryConfig, UnitsSpec
@@ -46,6 +47,13 @@ class TerritoryProblem:
     coords : {"latlon", "xy"}
     extra : DataFrame
         Descriptive unit columns carried to the outputs (e.g. name, state).
+    dedicated : ndarray of bool, shape (n_reps,), optional
+        Reps that hold only the units locked to them, outside every band
+        (a dedicated territory); their ``target_share`` is 0.
+    rep_tolerance : ndarray of shape (n_reps,), optional
+        Per-rep balance tolerance replacing the configured one (NaN: keep).
+    remedies : tuple of str
+        The remedies applied from ``cfg.remedies``, in words.
     """
 
     unit_ids: NDArray[np.object_]
@@ -63,6 +71,9 @@ class TerritoryProblem:
     locked: NDArray[np.int64]
     coords: str = "latlon"
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dedicated: NDArray[np.bool_] | None = None
+    rep_tolerance: NDArray[np.float64] | None = None
+    remedies: tuple[str, ...] = ()
 
     @property
     def n_units(self) -> int:
@@ -78,6 +89,20 @@ class TerritoryProblem:
     def has_current(self) -> bool:
         """True when at least one unit has a current owner."""
         return bool((self.current != NO_REP).any())
+
+    @property
+    def is_dedicated(self) -> NDArray[np.bool_]:
+        """Per rep: True for a dedicated territory (see ``dedicated``)."""
+        if self.dedicated is None:
+            return np.zeros(self.n_reps, dtype=bool)
+        return self.dedicated
+
+    def targets(self, name: str) -> NDArray[np.float64]:
+        """Each rep's target of ``name``: its share of what is not dedicated."""
+        values = self.measure(name)
+        owner = np.where(self.locked != NO_REP, self.locked, 0)
+        in_dedicated = (self.locked != NO_REP) & self.is_dedicated[owner]
+        return self.target_share * float(values[~in_dedicated].sum())
 
     def measure(self, name: str) -> NDArray[np.float64]:
         """Per-unit values of ``potential``, ``workload`` or ``units`` (1 each)."""
@@ -105,7 +130,7 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
         distance = _merge_distances(
             table, distance, current, locked, units[cfg.units.id]
         )
-    return TerritoryProblem(
+    problem = TerritoryProblem(
         unit_ids=units[cfg.units.id].to_numpy(dtype=object),
         rep_ids=reps["rep_id"].to_numpy(dtype=object),
         unit_lat=lat.astype(float),
@@ -122,6 +147,12 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
         coords=cfg.units.coords,
         extra=_extra_columns(units, cfg.units),
     )
+    if cfg.mode != "rebalance":
+        return problem
+    from spmopt.territory.remedies import apply_remedies
+
+    problem, applied = apply_remedies(problem, cfg)
+    return replace(problem, remedies=tuple(applied))
 
 
 def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:
@@ -332,6 +363,14 @@ def _current_from_table(
     require_unique(frame, "unit_id", table)
     _check_known(frame["rep_id"].dropna(), rep_index, table, "rep_id")
     owner = dict(zip(frame["unit_id"], frame["rep_id"], strict=True))
+    unknown = set(owner) - set(unit_ids)
+    if unknown:
+        logger.warning(
+            "%s: %d unit(s) are not in the units table and are ignored (e.g. %s)",
+            table,
+            len(unknown),
+            show(sorted(unknown)[0]),
+        )
     return np.array(
         [rep_index.get(str(owner.get(u)), NO_REP) for u in unit_ids], dtype=np.int64
     )

@@ -1,0 +1,111 @@
+"""Remedies from config: drop bases, dedicated territories, split, wider band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spmopt.config import parse_config
+from spmopt.errors import DataError, InfeasibleError
+from spmopt.territory import TerritoryConfig, solve_config
+from spmopt.territory.model import allowed_pairs, balance_band
+from spmopt.territory.problem import build_problem
+from spmopt.territory.remedies import dedicate, drop_reps, split_unit, widen
+from tests.territory.conftest import MakeProblem
+from tests.territory.test_job import SOUTH_CAROLINA
+
+
+def _cfg(**changes: object) -> TerritoryConfig:
+    data = {**SOUTH_CAROLINA, "capacity": False, **changes}
+    return parse_config(TerritoryConfig, data)
+
+
+def test_split_keeps_totals_and_place(make_problem: MakeProblem) -> None:
+    p = make_problem(0, n_units=4, n_reps=2)
+    q = split_unit(p, "u1", 3)
+    assert q.n_units == 6
+    assert q.potential.sum() == pytest.approx(p.potential.sum())
+    assert list(q.unit_ids[-2:]) == ["u1#2", "u1#3"]
+    assert q.unit_ids[1] == "u1#1"
+    assert (q.distance[-1] == p.distance[1]).all()
+
+
+def test_dedicated_rep_takes_only_its_unit(make_problem: MakeProblem) -> None:
+    p = make_problem(2, n_units=6, n_reps=3, with_current=True)
+    q = dedicate(p, ["u0"])
+    k = int(q.locked[0])
+    assert q.is_dedicated[k] and q.is_dedicated.sum() == 1
+    allowed = allowed_pairs(q, None)
+    assert allowed[:, k].sum() == 1 and allowed[0, k]
+    lows, highs = balance_band(q, "potential", 0.1)
+    assert lows[k] == 0 and np.isinf(highs[k])
+    rest = p.potential.sum() - p.potential[0]
+    assert q.targets("potential")[~q.is_dedicated].sum() == pytest.approx(rest)
+
+
+def test_drop_and_widen(make_problem: MakeProblem) -> None:
+    p = make_problem(1, n_units=6, n_reps=3, with_current=True)
+    q = drop_reps(p, ["r1"])
+    assert list(q.rep_ids) == ["r0", "r2"]
+    assert ((q.current == -1) == (p.current == 1)).all()
+    w = widen(q, {"r2": 0.5})
+    _, highs = balance_band(w, "potential", 0.05)
+    target = w.targets("potential")
+    assert highs[1] == pytest.approx(target[1] * 1.5)
+    assert highs[0] == pytest.approx(target[0] * 1.05)
+    with pytest.raises(DataError, match="unknown rep 'zz'"):
+        drop_reps(p, ["zz"])
+
+
+def test_auto_dedicates_an_oversized_unit_and_solves() -> None:
+    rows = [
+        {"rep_id": r, "lat": lat, "lon": lon}
+        for r, lat, lon in [
+            ("CAE", 34.00, -81.03),
+            ("CHS", 32.78, -79.93),
+            ("GSP", 34.85, -82.40),
+            ("MYR", 33.69, -78.89),
+            ("FLO", 34.20, -79.77),
+            ("RHI", 34.92, -81.03),
+            ("AIK", 33.56, -81.72),
+            ("BFT", 32.43, -80.67),
+            ("SUM", 33.92, -80.34),
+            ("AND", 34.50, -82.65),
+            ("OBG", 33.49, -80.86),
+            ("SPA", 34.95, -81.93),
+        ]
+    ]
+    data = {
+        **SOUTH_CAROLINA,
+        "capacity": False,
+        "reps": {"rows": rows},
+        "balance": [{"measure": "potential", "tolerance": 0.3}],
+        "solver": {"time_limit_seconds": 20, "k_nearest": 8},
+    }
+    posed = parse_config(TerritoryConfig, data)
+    problem = build_problem(posed)
+    share = problem.potential.sum() / problem.n_reps
+    oversized = int((problem.potential > 1.3 * share).sum())
+    assert oversized >= 1
+    with pytest.raises(InfeasibleError, match=r"remedies\.dedicated: \["):
+        solve_config(posed)
+    fixed = parse_config(TerritoryConfig, {**data, "remedies": {"auto": True}})
+    problem, result = solve_config(fixed)
+    assert result.has_solution
+    dedicated = [line for line in problem.remedies if "dedicated" in line]
+    assert len(dedicated) == oversized
+    for k in np.flatnonzero(problem.is_dedicated):
+        assert (result.assignment == k).sum() == 1
+    banded = ~problem.is_dedicated
+    held = np.bincount(result.assignment, problem.potential, problem.n_reps)
+    target = problem.targets("potential")
+    assert (np.abs(held[banded] / target[banded] - 1) <= 0.3 + 1e-6).all()
+
+
+def test_bad_remedies_are_refused() -> None:
+    with pytest.raises(DataError, match=r"remedies\.dedicated names unit 'nope'"):
+        build_problem(_cfg(remedies={"dedicated": ["nope"]}))
+    from spmopt.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="2 or more parts"):
+        _cfg(remedies={"split": {"45045": 1}})
