@@ -19,9 +19,9 @@ thousands of rows at a time with a few array operations per feature:
 4. The raw score is the sum of those leaves' values; the probability is
    its logistic sigmoid.
 
-Trees of more than 64 leaves do not fit one 64-bit mask; such ensembles
-(and any objective other than ``binary``) are refused, and callers fall
-back to ``Booster.predict``.
+Trees of more than 64 leaves do not fit one 64-bit mask; such ensembles,
+any objective other than ``binary``, and ensembles whose tables would
+exceed 256 MiB are refused, and callers fall back to ``Booster.predict``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ MAX_LEAVES = 64
 _ZERO = float(np.float32(1e-35))  # LightGBM kZeroThreshold (a float32)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MAX_GROUP_BINS = 1024
+MAX_TABLE_BYTES = 256 * 2**20
 _CHUNK_ROWS = 2048
 
 
@@ -141,10 +142,14 @@ class TreeEnsemble:
         for node in nodes:
             by_feature.setdefault(node.feature, []).append(node)
         self.features_ = {f: _FeatureBins(ns) for f, ns in sorted(by_feature.items())}
+        layout = _layout(self.features_, self.n_trees)
         masks = {
             f: self._masks(bins, by_feature[f]) for f, bins in self.features_.items()
         }
-        self.groups_ = _group(self.features_, masks)
+        self.groups_ = [
+            _Group(members, [self.features_[f].n_bins for f in members], masks)
+            for members in layout
+        ]
 
     @classmethod
     def from_booster(
@@ -245,19 +250,34 @@ class _Group:
         return out
 
 
-def _group(bins: dict[int, _FeatureBins], masks: dict[int, np.ndarray]) -> list[_Group]:
-    """Pack features, fewest bins first, into tables of at most 1024 rows."""
-    groups: list[_Group] = []
-    members: list[int] = []
-    for f in sorted(bins, key=lambda f: (bins[f].n_bins, f)):
-        size = int(np.prod([bins[g].n_bins for g in members])) * bins[f].n_bins
-        if members and size > _MAX_GROUP_BINS:
-            groups.append(_Group(members, [bins[g].n_bins for g in members], masks))
-            members = []
-        members.append(f)
-    if members:
-        groups.append(_Group(members, [bins[g].n_bins for g in members], masks))
-    return groups
+def _layout(bins: dict[int, _FeatureBins], n_trees: int) -> list[list[int]]:
+    """Features per lookup table: fewest bins first, at most 1024 rows each.
+
+    Falls back to one table per feature when grouping would take more
+    than ``MAX_TABLE_BYTES``.
+
+    Raises
+    ------
+    UnsupportedModelError
+        When even one table per feature exceeds ``MAX_TABLE_BYTES``.
+    """
+    row_bytes = 8 * n_trees
+    for limit in (_MAX_GROUP_BINS, 1):
+        groups: list[list[int]] = []
+        size = 0
+        for f in sorted(bins, key=lambda f: (bins[f].n_bins, f)):
+            if groups and size * bins[f].n_bins <= limit:
+                groups[-1].append(f)
+                size *= bins[f].n_bins
+            else:
+                groups.append([f])
+                size = bins[f].n_bins
+        rows = sum(int(np.prod([bins[f].n_bins for f in g])) for g in groups)
+        if rows * row_bytes <= MAX_TABLE_BYTES:
+            return groups
+    raise UnsupportedModelError(
+        f"lookup tables would take {rows * row_bytes / 2**20:.0f} MiB"
+    )
 
 
 def _parse_tree(t: int, root: dict[str, Any]) -> _Tree:

@@ -141,3 +141,24 @@ def test_wrong_width_is_refused() -> None:
     ensemble = TreeEnsemble.from_booster(_booster(X, y, rounds=2))
     with pytest.raises(ValueError, match=r"shape \(n_rows, 6\)"):
         ensemble.raw_score(X[:, :4])
+
+
+def test_table_budget_ungroups_then_refuses(monkeypatch) -> None:
+    import spmopt.forecast.ensemble as ensemble
+
+    X, y = _data(3000, 7)
+    booster = _booster(X, y, rounds=20)
+    grouped = TreeEnsemble.from_booster(booster)
+    assert any(len(g.features) > 1 for g in grouped.groups_)
+    separate_rows = sum(b.n_bins for b in grouped.features_.values())
+    budget = separate_rows * 8 * grouped.n_trees
+    monkeypatch.setattr(ensemble, "MAX_TABLE_BYTES", budget)
+    single = TreeEnsemble.from_booster(booster)
+    assert all(len(g.features) == 1 for g in single.groups_)
+    np.testing.assert_allclose(
+        single.raw_score(X), booster.predict(X, raw_score=True), rtol=0, atol=1e-9
+    )
+    monkeypatch.setattr(ensemble, "MAX_TABLE_BYTES", budget - 1)
+    with pytest.raises(UnsupportedModelError, match="MiB"):
+        TreeEnsemble.from_booster(booster)
+    assert compile_trees(booster, 20) is None
