@@ -13,6 +13,9 @@ same run, each way of turning them into win probabilities:
     before the trees were compiled).
 ``compiled_matrix``
     :class:`spmopt.forecast.ensemble.TreeEnsemble` on the same matrix.
+``features_only``
+    Amount patterns and category codes from the raw deal frame (the
+    part of ``spmopt_full`` before the trees).
 ``spmopt_full``
     ``WinForecaster.win_probability`` from the raw deal frame: amount
     patterns, category codes, compiled trees and calibration.
@@ -100,6 +103,9 @@ def main() -> None:
         "lightgbm_dataframe": lambda: model.booster_.predict(table, num_iteration=k),
         "lightgbm_matrix": lambda: model.booster_.predict(X, num_iteration=k),
         "compiled_matrix": lambda: model.ensemble_.predict(X),
+        "features_only": lambda: forecaster.encoder_.transform(
+            forecaster.add_history(frame)
+        ),
         "spmopt_full": lambda: forecaster.win_probability(frame),
     }
     results = {}
