@@ -5,7 +5,8 @@ at the 50 most populous counties (2019) or the 200 ZIPs with the most
 establishments. The alignment is first posed as is; spmopt explains why it
 is infeasible. The usual remedies are then applied — a dedicated territory
 (and rep) for every unit too large for any band, removal of bases that
-cannot reach their band — and the rest is solved with ``lp_round`` (and,
+cannot reach their band or crowd together — through ``remedies.auto`` of
+the package, and the rest is solved with ``lp_round`` (and,
 with ``--baseline``, with one CP-SAT model in the same run). Prints JSON
 lines: the explanation, the nearest-base alignment's balance, then per
 method seconds, peak RSS, gap to the proven bound, balance, workload spread,
@@ -22,7 +23,6 @@ import json
 import resource
 import time
 import warnings
-from dataclasses import replace
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from spmopt.config import parse_config
 from spmopt.data import load_us_counties, load_us_zips
 from spmopt.errors import InfeasibleError
 from spmopt.territory import TerritoryConfig, build_model, build_problem
-from spmopt.territory.config import BalanceSpec
+from spmopt.territory.config import BalanceSpec, RemediesSpec
 from spmopt.territory.explain import conflict_causes
 from spmopt.territory.job import settings_from
 from spmopt.territory.outputs import max_balance_deviation, moved_share, rep_totals
@@ -65,53 +65,6 @@ def config(limit: float, k: int, n_reps: int) -> TerritoryConfig:
         "track": False,
     }
     return parse_config(TerritoryConfig, data)
-
-
-def dedicated(problem: TerritoryProblem, tol: float) -> np.ndarray:
-    """Units too large for any band: they get a territory of their own."""
-    share = problem.potential.sum() / problem.n_reps
-    return problem.potential > share * (1 + tol)
-
-
-def remedy(problem: TerritoryProblem, cfg: TerritoryConfig) -> TerritoryProblem:
-    """Dedicated territories for oversized units; drop unreachable bases."""
-    big = dedicated(problem, 0.05)
-    nearest = np.argmin(problem.distance, axis=1)
-    drop = set(nearest[big])
-    keep_units = ~big
-    for _ in range(5):
-        keep_reps = np.array([k not in drop for k in range(problem.n_reps)])
-        sub = _subset(problem, keep_units, keep_reps)
-        unreachable = [c for c in conflict_causes(sub, cfg) if "can reach only" in c]
-        if not unreachable:
-            return sub
-        names = {c.split()[1] for c in unreachable}
-        drop |= {k for k, rep in enumerate(problem.rep_ids) if rep in names}
-    return sub
-
-
-def _subset(
-    problem: TerritoryProblem, units: np.ndarray, reps: np.ndarray
-) -> TerritoryProblem:
-    distance = problem.distance[np.ix_(units, reps)]
-    current = np.argmin(distance, axis=1).astype(np.int64)
-    return replace(
-        problem,
-        unit_ids=problem.unit_ids[units],
-        rep_ids=problem.rep_ids[reps],
-        unit_lat=problem.unit_lat[units],
-        unit_lon=problem.unit_lon[units],
-        rep_lat=problem.rep_lat[reps],
-        rep_lon=problem.rep_lon[reps],
-        potential=problem.potential[units],
-        workload=problem.workload[units],
-        capacity=problem.capacity[reps],
-        target_share=np.full(int(reps.sum()), 1 / reps.sum()),
-        distance=distance,
-        current=current,
-        locked=problem.locked[units],
-        extra=problem.extra[units].reset_index(drop=True),
-    )
 
 
 def zips_config(limit: float, k: int, n_reps: int) -> TerritoryConfig:
@@ -180,6 +133,13 @@ def describe(sub: TerritoryProblem, a: np.ndarray) -> dict[str, object]:
     }
 
 
+def _nearest(sub: TerritoryProblem) -> np.ndarray:
+    """Nearest-base alignment (dedicated units with their dedicated rep)."""
+    distance = np.where(sub.is_dedicated[None, :], np.inf, sub.distance)
+    a = np.argmin(distance, axis=1)
+    return np.where(sub.locked >= 0, sub.locked, a)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instance", choices=["counties", "zips"], default="counties")
@@ -217,16 +177,18 @@ def main() -> None:
             }
         )
     )
-    sub = remedy(problem, cfg)
+    cfg = cfg.model_copy(update={"remedies": RemediesSpec(auto=True)})
+    sub = build_problem(cfg)
     name = f"us_{args.instance}_{sub.n_units}_into_{sub.n_reps}"
     print(
         json.dumps(
             {
-                "remedy": "dedicated territories and dropped bases",
-                "dedicated_units": int(problem.n_units - sub.n_units),
+                "remedies": "remedies.auto: true",
+                "applied": len(sub.remedies),
+                "dedicated_units": int(sub.is_dedicated.sum()),
+                "first_applied": list(sub.remedies[:6]),
                 "reps_left": sub.n_reps,
-                "units_left": sub.n_units,
-                "nearest_alignment": describe(sub, sub.current),
+                "nearest_alignment": describe(sub, _nearest(sub)),
             }
         )
     )

@@ -336,11 +336,7 @@ def family_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str]:
     from spmopt.territory.job import build_model, solver_method
 
     if solver_method(problem, cfg) == "lp_round":
-        return [
-            "even the linear relaxation has no solution, and no single unit, rep "
-            "or group of neighbouring bases explains it: widen the balance bands, "
-            "raise solver.k_nearest, or relax the disruption budget"
-        ]
+        return _shortfall_causes(problem, cfg)
     model = build_model(problem, cfg, explain=True)
     assert isinstance(model, AlignmentModel)
     seconds = min(30.0, cfg.solver.time_limit_seconds)
@@ -356,6 +352,37 @@ def family_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str]:
     if len(words) == 1:
         return [f"{words[0]} cannot be met on its own (with k_nearest reps per unit)"]
     return [" together with ".join(words) + " cannot all be met"]
+
+
+def _shortfall_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str]:
+    """Reps whose bands the relaxation must stretch, in words (large models)."""
+    from spmopt.territory.job import build_model
+    from spmopt.territory.lpround import LPRoundModel
+
+    model = build_model(problem, cfg, method="lp_round")
+    assert isinstance(model, LPRoundModel)
+    short = model.shortfall(min(60.0, cfg.solver.time_limit_seconds))
+    under = [str(problem.rep_ids[k]) for k in np.argsort(-short) if short[k] > 1e-6]
+    over = [str(problem.rep_ids[k]) for k in np.argsort(short) if short[k] < -1e-6]
+    causes = []
+    if under:
+        causes.append(
+            f"reps {', '.join(under[:8])} cannot reach their band minimum even "
+            f"fractionally (bases crowd together or units have too few of them "
+            f"among their solver.k_nearest={cfg.solver.k_nearest} nearest reps): "
+            f"remove or move some of these bases (remedies.drop_reps, or "
+            f"remedies.auto: true), or raise solver.k_nearest"
+        )
+    if over:
+        causes.append(
+            f"reps {', '.join(over[:8])} must hold more than their band maximum "
+            f"even fractionally: add a base nearby, widen their band "
+            f"(remedies.wider_band), or raise solver.k_nearest"
+        )
+    return causes or [
+        "the constraints conflict (no relaxed alignment exists): widen the balance "
+        "bands, raise solver.k_nearest, or relax the disruption budget"
+    ]
 
 
 def _family_words(name: str, cfg: TerritoryConfig) -> str:

@@ -47,16 +47,20 @@ def solver_method(problem: TerritoryProblem, cfg: TerritoryConfig) -> str:
 
 
 def build_model(
-    problem: TerritoryProblem, cfg: TerritoryConfig, explain: bool = False
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    explain: bool = False,
+    method: str | None = None,
 ) -> AlignmentModel | LPRoundModel:
     """The model with every constraint family switched on in ``cfg``.
 
-    The class follows :func:`solver_method`; ``explain`` always builds the
-    CP-SAT model and guards each family by a literal (see
+    The class follows ``method`` or else :func:`solver_method`; ``explain``
+    always builds the CP-SAT model and guards each family by a literal (see
     :class:`AlignmentModel`).
     """
     model: AlignmentModel | LPRoundModel
-    if not explain and solver_method(problem, cfg) == "lp_round":
+    method = method or solver_method(problem, cfg)
+    if not explain and method == "lp_round":
         model = LPRoundModel(problem, cfg.solver.k_nearest)
     else:
         model = AlignmentModel.from_problem(problem, cfg.solver.k_nearest, explain)

@@ -144,6 +144,7 @@ class LPRoundModel:
         self.families: list[str] = []
         self.bands: list[Band] = []
         self._band_rows: list[NDArray[np.int64]] = []
+        self._band_reps: list[NDArray[np.int64]] = []
         self._hint: NDArray[np.int64] | None = None
         self._add_assignment()
 
@@ -168,6 +169,7 @@ class LPRoundModel:
         high = np.where(np.isfinite(p.capacity), p.capacity, np.inf)
         self.bands.append(Band(p.workload, np.full(p.n_reps, -np.inf), high))
         self._band_rows.append(np.arange(first, len(self.rows.lower)))
+        self._band_reps.append(np.flatnonzero(np.isfinite(p.capacity)))
         self.families.append("capacity")
         return self
 
@@ -191,6 +193,7 @@ class LPRoundModel:
             )
         self.bands.append(Band(values, lows, highs))
         self._band_rows.append(np.arange(first, len(self.rows.lower)))
+        self._band_reps.append(np.arange(p.n_reps))
         self.families.append(f"balance:{measure}")
         return self
 
@@ -336,6 +339,56 @@ class LPRoundModel:
             total_violation(self.bands, a, self.problem.n_reps),
         )
         return a
+
+    def shortfall(self, seconds: float = 60.0) -> NDArray[np.float64]:
+        """Per rep, how far the relaxation must stretch its bands to exist.
+
+        Solves the relaxation with an elastic slack on every band row, costed
+        per unit of the band's mean value; 0 everywhere when it is feasible.
+
+        Returns
+        -------
+        ndarray of shape (n_reps,)
+            Summed slack per rep, in mean units (slack over the mean value
+            of the band's measure per unit): > 0 below a band minimum (the
+            rep cannot reach enough), < 0 above a maximum.
+        """
+        lp = self._assemble()
+        rows = np.concatenate(self._band_rows)
+        reps = np.concatenate(self._band_reps)
+        scale = np.concatenate(
+            [
+                np.full(len(r), float(b.values.mean()) or 1.0)
+                for b, r in zip(self.bands, self._band_rows, strict=True)
+            ]
+        )
+        n = len(rows)
+        elastic = sparse.csc_matrix(
+            (
+                np.concatenate([np.ones(n), -np.ones(n)]),
+                (np.tile(rows, 2), np.arange(2 * n)),
+            ),
+            shape=(lp.matrix.shape[0], 2 * n),
+        )
+        program = _Lp(
+            np.concatenate([np.zeros(self.n_pairs), 1 / scale, 1 / scale]),
+            np.concatenate([lp.lower, np.zeros(2 * n)]),
+            np.concatenate([lp.upper, np.full(2 * n, np.inf)]),
+            sparse.hstack([lp.matrix, elastic]).tocsc(),
+            lp.row_lower,
+            lp.row_upper,
+        )
+        found = _run_highs(
+            program, None, SolverSettings(), time.perf_counter() + seconds
+        )
+        out = np.zeros(self.problem.n_reps)
+        if found.x.size:
+            up, down = (
+                found.x[self.n_pairs : self.n_pairs + n],
+                found.x[self.n_pairs + n :],
+            )
+            np.add.at(out, reps, (up - down) / scale)
+        return out
 
     def _descend(self, lp: _Lp, best: _Incumbent) -> None:
         """Cheaper single moves that keep every band (see :func:`descend`)."""

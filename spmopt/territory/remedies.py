@@ -22,6 +22,9 @@ from spmopt.territory.problem import NO_REP, TerritoryProblem
 AUTO_ROUNDS = 20
 """Rounds of automatic base removal at most."""
 
+SHORT_NEIGHBOURS = 8
+"""Nearest bases spared around a base dropped for a shortfall (same round)."""
+
 
 def apply_remedies(
     problem: TerritoryProblem, cfg: TerritoryConfig
@@ -177,7 +180,9 @@ def auto_remedies(
     """Dedicated territories for oversized units, then drop crowded bases.
 
     Bases are dropped one per named group and round (the one nearest to
-    another base of its group), until the counting checks find nothing.
+    another base of its group) until the counting checks find nothing, then
+    one per short area and round while the relaxation cannot reach every
+    band minimum (see :meth:`LPRoundModel.shortfall`).
     """
     from spmopt.territory.explain import crowded_reps, oversized_units
 
@@ -186,12 +191,44 @@ def auto_remedies(
     problem = dedicate(problem, big)
     done += [f"dedicated territory for oversized unit {u}" for u in big]
     for _ in range(AUTO_ROUNDS):
-        drop = [str(r) for r in problem.rep_ids[crowded_reps(problem, cfg)]]
+        mask = crowded_reps(problem, cfg)
+        if not mask.any():
+            mask = short_reps(problem, cfg)
+        drop = [str(r) for r in problem.rep_ids[mask]]
         if not drop:
             break
         problem = drop_reps(problem, drop)
         done += [f"dropped crowded or unreachable base {r}" for r in drop]
     return problem, done
+
+
+def short_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.bool_]:
+    """Bases to drop where the relaxation cannot reach a band minimum.
+
+    The rep with the largest shortfall goes, and each further short rep that
+    is not among the :data:`SHORT_NEIGHBOURS` nearest bases of one already
+    chosen (one base per crowded area and round).
+    """
+    from spmopt.territory.job import build_model
+    from spmopt.territory.lpround import LPRoundModel, _rep_distance
+
+    model = build_model(problem, cfg, method="lp_round")
+    assert isinstance(model, LPRoundModel)
+    short = model.shortfall()
+    locked_to = np.zeros(problem.n_reps, dtype=bool)
+    locked_to[problem.locked[problem.locked != NO_REP]] = True
+    short[locked_to | problem.is_dedicated] = 0.0
+    near = np.argsort(_rep_distance(problem), axis=1, kind="stable")
+    near = near[:, : SHORT_NEIGHBOURS + 1]
+    drop = np.zeros(problem.n_reps, dtype=bool)
+    covered = np.zeros(problem.n_reps, dtype=bool)
+    for k in np.argsort(-short, kind="stable"):
+        if short[k] <= 1e-6:
+            break
+        if not covered[k]:
+            drop[k] = True
+            covered[near[k]] = True
+    return drop
 
 
 def remedies_frame(applied: list[str]) -> pd.DataFrame:

@@ -115,3 +115,37 @@ def test_columns_of_finds_each_units_pair(make_problem: MakeProblem) -> None:
     assert (model.pair_unit[cols] == np.arange(8)).all()
     assert (model.pair_rep[cols] == nearest).all()
     assert NO_REP not in model.pair_rep
+
+
+def test_shortfall_names_the_rep_that_cannot_reach(make_problem: MakeProblem) -> None:
+    from dataclasses import replace
+
+    p = make_problem(4, n_units=8, n_reps=3)
+    # rep 1 shares rep 0's base: with k_nearest=1 no unit may go to it
+    p = replace(p, distance=p.distance.copy())
+    p.distance[:, 1] = p.distance[:, 0] + 1e-3
+    model = LPRoundModel(p, k_nearest=1).add_balance("potential", 0.2)
+    short = model.set_objective().shortfall()
+    assert short[1] > 0
+    assert short[1] == short.max()
+    assert model.solve(EXACT).status == "infeasible"
+
+
+def test_auto_remedies_drop_short_bases(make_problem: MakeProblem) -> None:
+    from dataclasses import replace
+
+    from spmopt.territory.remedies import short_reps
+
+    p = make_problem(4, n_units=8, n_reps=3)
+    p = replace(p, distance=p.distance.copy())
+    p.distance[:, 1] = p.distance[:, 0] + 1e-3
+    cfg = parse_config(
+        TerritoryConfig,
+        {
+            **SOUTH_CAROLINA,
+            "balance": [{"measure": "potential", "tolerance": 0.2}],
+            "capacity": False,
+            "solver": {"k_nearest": 1, "method": "lp_round"},
+        },
+    )
+    assert short_reps(p, cfg).tolist() == [False, True, False]
