@@ -398,7 +398,7 @@ class PayoutEngine:
         posted before the draw. ``output`` must not be used afterwards.
         """
         earned = period_major(output.earned)
-        if output.paid.base is not earned:
+        if output.paid.base is not output.earned.base:  # a draw: paid is apart
             self.release_arrays(output.paid)
         earned += adjustment
         active = self.constant("active", 0, False)
@@ -475,7 +475,7 @@ class PayoutEngine:
                     raise ConfigError(f"no credited quantity for '{measure.name}'")
                 continue
             team = self.book.team_matrix() if team is None else team
-            out[measure.name] = out[measure.team_of] @ team.T
+            out[measure.name] = np.einsum("mr,psr->psm", team, out[measure.team_of])
         return out
 
     def base(self, m: int, ytd: bool) -> np.ndarray:

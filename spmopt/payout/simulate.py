@@ -228,7 +228,7 @@ def _price_chunk(
         clawback = posted.sum(axis=(0, 2))
         out = engine.settle(out, posted)
     m = [x.name for x in plan.measures].index(plan.revenue)
-    revenue = _credited_total(attainment[plan.revenue], quotas[:, m, :])
+    revenue = _credited_total(attainment[plan.revenue], quotas[:, m, :], engine)
     part = {"yearly": sum_periods(out.paid), "revenue": revenue, "cap_hit": out.cap_hit}
     part["clawback"] = clawback  # type: ignore[assignment]
     engine.release(out)
@@ -260,15 +260,19 @@ def _clawbacks(
     return model.deal_clawbacks(plan).posted(rng, won, rate, engine.book.n_reps)
 
 
-def _credited_total(attainment: np.ndarray, quota: np.ndarray) -> np.ndarray:
+def _credited_total(
+    attainment: np.ndarray, quota: np.ndarray, engine: PayoutEngine
+) -> np.ndarray:
     """Credited quantity per scenario: sum of attainment x period quota.
 
-    ``attainment`` is (S, R, P), ``quota`` (R, P); returns (S,).
+    ``attainment`` is (S, R, P), ``quota`` (R, P); returns (S,). Summed
+    by numpy in a fixed order (a BLAS product's order can depend on how
+    the arrays happen to be aligned, and so change the last digits).
     """
     att = period_major(attainment)
-    total = np.zeros(att.shape[1])
-    for p in range(len(att)):
-        total += att[p] @ quota[:, p]
+    credited = np.multiply(att, quota.T[:, None, :], out=engine.buffers.take(att.shape))
+    total = credited.sum(axis=2).sum(axis=0)
+    engine.buffers.give(credited)
     return total
 
 

@@ -284,3 +284,19 @@ def test_outputs_are_period_major_views() -> None:
     assert period_major(out.paid).base is out.paid.base  # no copy
     assert np.array_equal(period_last(period_major(out.paid)), out.paid)
     assert np.array_equal(sum_periods(out.paid), out.paid.sum(axis=-1))
+
+
+@pytest.mark.parametrize("draw", [None, {"amount": 5_000.0}])
+def test_settle_posts_adjustments_before_the_draw(draw) -> None:  # type: ignore[no-untyped-def]
+    extra = {} if draw is None else {"draw": draw}
+    plan = one_measure_plan(ACCEL, period="quarter", target_incentive=40_000, **extra)
+    reps = book([400_000.0] * 3, 40_000)
+    engine = PayoutEngine(plan, reps)
+    credited = np.random.default_rng(1).uniform(0, 200_000, (5, 3, 4))
+    out = engine.evaluate({"revenue": credited})
+    earned = out.earned.copy()
+    settled = engine.settle(out, np.full((4, 5, 3), -700.0))
+    for _ in range(6):  # whatever is free for reuse must not be in use
+        engine.buffers.take((4, 5, 3)).fill(np.nan)
+    assert np.allclose(settled.earned, earned - 700)
+    assert np.allclose(settled.paid, apply_draw(earned - 700, plan)[0])
