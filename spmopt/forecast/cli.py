@@ -41,13 +41,15 @@ def score(
     samples: int = typer.Option(
         10_000, "--samples", min=100, help="Simulated pipelines for P10/P50/P90."
     ),
+    scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
 ) -> None:
     """Score open deals: win probability, top reasons, pipeline won value."""
-    from spmopt.forecast.config import ForecastConfig
     from spmopt.forecast.score import run_score
+    from spmopt.scale.dispatch import ScheduledForecastConfig, on_scheduler
 
     runner = partial(run_score, model=model, input_path=input, n_samples=samples)
-    run_job("forecast.score", ForecastConfig, config, out, seed, runner)
+    scheduled = on_scheduler(runner, scheduler)
+    run_job("forecast.score", ScheduledForecastConfig, config, out, seed, scheduled)
 
 
 @app.command()

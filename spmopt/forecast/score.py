@@ -27,6 +27,7 @@ from spmopt.forecast.lineage import (
 )
 from spmopt.forecast.metrics import sample_won_value
 from spmopt.runs import RunWriter, sha256_file
+from spmopt.scale.scoring import win_probability
 
 N_REASONS = 3
 
@@ -116,7 +117,7 @@ def score_table(
 ) -> pd.DataFrame:
     """Per-deal probability, expected value and top reasons."""
     frame = forecaster.add_history(frame)
-    p = forecaster.win_probability(frame)
+    p = win_probability(forecaster, frame)  # over partitions with --scheduler
     amount = _amounts(cfg, frame, table)
     scores = pd.DataFrame(
         {

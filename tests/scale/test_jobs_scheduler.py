@@ -216,6 +216,10 @@ def test_quota_set_reads_the_environment_and_the_config_key(
         (["payout", "simulate"], PAYOUT),
         (["quota", "set"], QUOTA),
         (["forecast", "train"], REPO / "configs" / "forecast" / "ibm.yaml"),
+        (
+            ["forecast", "score", "--model", "m@champion", "--input", PAYOUT],
+            REPO / "configs" / "forecast" / "ibm.yaml",
+        ),
     ],
 )
 @pytest.mark.parametrize("where", ["option", "environment", "config"])
@@ -285,7 +289,7 @@ def _forecast_config(tmp_path: Path) -> Path:
             "numeric": ["score", "noise"],
         },
         "split": {"kind": "grouped-random"},
-        "model": {"max_rounds": 150, "early_stopping_rounds": 20},
+        "model": {"max_rounds": 100, "early_stopping_rounds": 20},
     }
     path = tmp_path / "forecast.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -321,3 +325,21 @@ def test_forecast_train_on_a_scheduler_keeps_the_model_and_record(
         assert type(model.booster_model_.booster_).__name__ == "Booster"
         assert p.shape == (200,) and np.all((p >= 0) & (p <= 1))
     assert _headline(remote)["dask_workers"] == 2
+
+
+def test_scoring_maps_over_partitions_with_the_same_probabilities(
+    client_2: Any,
+) -> None:
+    from spmopt.forecast import WinForecaster
+    from spmopt.scale.scoring import n_partitions, win_probability
+
+    train, deals = _deals(1_500), _deals(500, seed=3)
+    y = (train["stage"] == "Won").to_numpy(dtype=float)
+    frame = train.assign(score=train["score"].astype(float))
+    params = {"max_rounds": 40}
+    model = WinForecaster(["region"], ["score"], params, "none").fit(frame, y)
+    deals = deals.assign(score=deals["score"].astype(float))
+    with client_scope(client_2):
+        remote = win_probability(model, deals)
+    assert remote.tolist() == model.win_probability(deals).tolist()
+    assert n_partitions(500, 2) == 4 and n_partitions(10**6, 2) == 5
