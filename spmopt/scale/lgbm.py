@@ -71,11 +71,13 @@ def distinct_values_frame(
     return out
 
 
-# TODO(#8): the forecast job's calibrated WinForecaster (early stopping,
-# calibration, MLflow model record) still trains in process only; this
-# model gives the LightGBM booster and category codes, not calibration.
 class DaskWinModel(ClassifierMixin, BaseEstimator):
     """LightGBM win model trained in process or through ``lightgbm.dask``.
+
+    A plain booster with the forecaster's category codes, for Dask frames
+    too large for one machine; ``spmopt forecast train --scheduler`` trains
+    the forecaster itself (early stopping, calibration, MLflow record)
+    through :mod:`spmopt.scale.training` instead.
 
     Parameters
     ----------
