@@ -511,7 +511,24 @@ class PayoutEngine:
             return self._scale(m, measure, self._measure_incentive(measure))
         if name == "plan_incentive":
             return self.book.target_incentive[:, None] * weighted / total
+        if name in ("ytd_kept", "ytd_new"):
+            return self._ytd_weights(m)[name == "ytd_new"]
         return self.book.active_share(self.plan.n_periods)
+
+    def _ytd_weights(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Year-to-date attainment from period attainment, both (R, P).
+
+        ``ytd[p] = ytd[p - 1] * kept[p] + a[p] * new[p]``: the quota to
+        date before ``p`` and the quota of ``p``, over the quota to date
+        (0 where that is 0).
+        """
+        base, cumulated = self.base(m, False), self.base(m, True)
+        before = np.concatenate([np.zeros_like(base[:, :1]), cumulated[:, :-1]], 1)
+        safe = np.where(cumulated > 0, cumulated, 1.0)
+        return (
+            np.where(cumulated > 0, before / safe, 0.0),
+            np.where(cumulated > 0, base / safe, 0.0),
+        )
 
     def _measure(
         self, m: int, measure: Measure, quantities: _Quantities
@@ -650,8 +667,12 @@ class _Quantities:
         if key in self._cache:
             return self._cache[key]
         name = self.names[m]
-        if not ytd and name in self._given:
-            return self._given[name]
+        if name in self._given and name not in self._credited:
+            if not ytd:
+                return self._given[name]
+            att = self._ytd_from_periods(m, self._given[name])
+            self._cache[key] = att
+            return att
         x = self.x(m, ytd)
         base = self.engine.constant("base", m, ytd)
         _, total = self.engine._weights()
@@ -663,6 +684,20 @@ class _Quantities:
             att *= base > 0
         self._cache[key] = att
         return att
+
+    def _ytd_from_periods(self, m: int, given: np.ndarray) -> np.ndarray:
+        """Year-to-date attainment from per-period attainment (P, S, R)."""
+        kept = self.engine.constant("ytd_kept", m, False)
+        new = self.engine.constant("ytd_new", m, False)
+        out = self._take()
+        np.multiply(given[0], new[0], out=out[0])
+        buffers = self.engine.buffers
+        scratch = buffers.take(out.shape[1:])
+        for p in range(1, len(out)):
+            np.multiply(out[p - 1], kept[p], out=out[p])
+            out[p] += np.multiply(given[p], new[p], out=scratch)
+        buffers.give(scratch)
+        return out
 
 
 def _running_sum(x: np.ndarray, out: np.ndarray) -> np.ndarray:

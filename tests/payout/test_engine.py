@@ -300,3 +300,29 @@ def test_settle_posts_adjustments_before_the_draw(draw) -> None:  # type: ignore
         engine.buffers.take((4, 5, 3)).fill(np.nan)
     assert np.allclose(settled.earned, earned - 700)
     assert np.allclose(settled.paid, apply_draw(earned - 700, plan)[0])
+
+
+def test_attainment_input_prices_like_credited_input_with_ytd_and_late_starts() -> None:
+    plan = quarterly_plan_with_everything()
+    active = np.ones((3, 4))
+    active[1, :2] = 0.0  # starts in Q3: nothing to date before
+    active[2, 0] = 0.5
+    reps = RepBook(
+        ("a", "b", "c"),
+        np.array([[400_000.0, 8], [600_000.0, 8], [800_000.0, 8]]),
+        np.full(3, 40_000.0),
+        (None,) * 3,
+        active=active,
+    )
+    engine = PayoutEngine(plan, reps)
+    rng = np.random.default_rng(3)
+    att = {
+        "revenue": rng.uniform(0, 2, (6, 3, 4)),
+        "logos": rng.uniform(0, 2, (6, 3, 4)),
+    }
+    quotas = engine.period_quotas()
+    credited = {k: v * quotas[None, :, i, :] for i, (k, v) in enumerate(att.items())}
+    fresh = PayoutEngine(plan, reps)
+    assert np.allclose(
+        engine.evaluate_attainment(att).paid, fresh.evaluate(credited).paid
+    )
