@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +45,15 @@ class Node:
     allowed: NDArray[np.bool_] = field(compare=False)
     opened: NDArray[np.bool_] = field(compare=False)
     closed: NDArray[np.bool_] = field(compare=False)
+    groups: tuple[tuple[int, float, float], ...] = field(compare=False, default=())
+
+    def group_bounds(self) -> dict[int, tuple[float, float]]:
+        """Bounds ``(lo, hi)`` on the open centres of each branched group."""
+        out: dict[int, tuple[float, float]] = {}
+        for g, lo, hi in self.groups:
+            old = out.get(g, (-math.inf, math.inf))
+            out[g] = (max(old[0], lo), min(old[1], hi))
+        return out
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,7 @@ class BranchAndPrice:
                 bound = self._enumerate(node, solution, bound, deadline)
             if solution is None or self._pruned(bound):
                 if not self._pruned(bound):
-                    heapq.heappush(heap, Node(bound, seq, *_state(node)))
+                    heapq.heappush(heap, replace(node, bound=bound, seq=seq))
                     seq += 1
                 continue
             for child in self._branch(node, bound, solution, seq):
@@ -201,15 +210,20 @@ class BranchAndPrice:
         the best Lagrangian value so far (Wentges smoothing, ``SMOOTHING``);
         when that yields no improving column, prices at the LP duals.
         """
-        self.master.restrict(node.allowed, node.opened, node.closed)
+        self.master.restrict(
+            node.allowed, node.opened, node.closed, node.group_bounds()
+        )
         bound, centre, best = node.bound, None, -math.inf
         while True:
             lp = self.master.solve()
+            adj, const = self._group_terms(node, lp)
             for u in _price_points(lp.u, centre):
                 values, take = knapsack_columns(
                     self.cost - u[:, None], node.allowed, self.demand, self.capacity
                 )
-                lagrange = lagrangian_value(u, values, self.p, node.closed, node.opened)
+                lagrange = const + lagrangian_value(
+                    u, values - adj, self.p, node.closed, node.opened
+                )
                 if lagrange > best:
                     best, centre = lagrange, u
                 bound = max(bound, lagrange)
@@ -230,7 +244,31 @@ class BranchAndPrice:
     ) -> NDArray[np.int64]:
         """Centres whose priced set has a negative reduced cost in ``lp``."""
         price = (take * (self.cost - lp.u[:, None])).sum(axis=0) - lp.sigma - lp.pi
+        for g, mask in enumerate(self.master.groups):
+            price -= lp.rho[g] * mask
         return np.flatnonzero((price < -TOL) & ~closed)
+
+    def _group_terms(
+        self, node: Node, lp: MasterSolution
+    ) -> tuple[NDArray[np.float64], float]:
+        """Lagrangian terms of the node's group rows with the LP duals.
+
+        Returns the amount to subtract from each centre's knapsack value
+        and the constant ``sum_G rho_G * (lo_G or hi_G)``; duals whose sign
+        does not match a finite bound are dropped, so the value stays a
+        valid bound.
+        """
+        adj, const = np.zeros(self.master.m), 0.0
+        for g, (lo, hi) in node.group_bounds().items():
+            rho = float(lp.rho[g])
+            if (rho > 0 and not math.isfinite(lo)) or (
+                rho < 0 and not math.isfinite(hi)
+            ):
+                rho = 0.0
+            if rho:
+                adj += rho * self.master.groups[g]
+                const += rho * (lo if rho > 0 else hi)
+        return adj, const
 
     def _enumerate(
         self, node: Node, lp: MasterSolution, bound: float, deadline: float
@@ -244,14 +282,19 @@ class BranchAndPrice:
         """
         reduced = self.cost - lp.u[:, None]
         values, _ = knapsack_columns(reduced, node.allowed, self.demand, self.capacity)
+        adj, const = self._group_terms(node, lp)
+        groups = [
+            (self.master.groups[g], lo, hi)
+            for g, (lo, hi) in node.group_bounds().items()
+        ]
         while not self._pruned(bound) and time.perf_counter() < deadline:
-            found = self._largest_pool(node, lp, reduced, values, bound)
+            found = self._largest_pool(node, lp, reduced, values, bound, adj, const)
             if found is None:
                 return bound
             target, pool = found
             left = max(deadline - time.perf_counter(), 0.1)
             solved = partition_mip(
-                self.cost, *pool, self.p, target + 1, left, node.opened, True
+                self.cost, *pool, self.p, target + 1, left, node.opened, True, groups
             )
             if solved is not None and solved[0] is not None:
                 self._offer(solved[0])
@@ -269,6 +312,8 @@ class BranchAndPrice:
         reduced: NDArray[np.float64],
         values: NDArray[np.float64],
         bound: float,
+        adj: NDArray[np.float64],
+        const: float,
     ) -> tuple[int, tuple[NDArray[np.bool_], NDArray[np.int64]]] | None:
         """Largest target up to incumbent - 1 with few enough columns."""
         low = math.ceil(bound - TOL)
@@ -276,23 +321,38 @@ class BranchAndPrice:
         best = None
         while low <= high:
             target = low if best is None else (low + high) // 2
-            slack = column_slack(
-                float(lp.u.sum()), values, self.p, node.closed, node.opened, target
+            slack = adj + column_slack(
+                float(lp.u.sum()) + const,
+                values - adj,
+                self.p,
+                node.closed,
+                node.opened,
+                target,
             )
-            pool = columns_within(
-                reduced,
-                node.allowed,
-                self.demand,
-                self.capacity,
-                values,
-                slack,
-                self.enumerate_limit,
-            )
+            pool = self._pool(node, reduced, values, slack)
             if pool is None:
                 high = target - 1
             else:
                 best, low = (target, pool), target + 1
         return best
+
+    def _pool(
+        self,
+        node: Node,
+        reduced: NDArray[np.float64],
+        values: NDArray[np.float64],
+        slack: NDArray[np.float64],
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]] | None:
+        """Columns of ``node`` within ``slack`` (None when too many)."""
+        return columns_within(
+            reduced,
+            node.allowed,
+            self.demand,
+            self.capacity,
+            values,
+            slack,
+            self.enumerate_limit,
+        )
 
     def _improve(self, lp: MasterSolution) -> None:
         """Incumbents from the generated columns and the LP's centres."""
@@ -331,10 +391,19 @@ class BranchAndPrice:
     ) -> list[Node]:
         """Children of a fractional node; none when ``lp`` is integral."""
         members, median = self.master.pool()
-        y = np.bincount(median, lp.lam, self.master.m)
+        y = np.bincount(median, lp.lam, self.master.m).astype(float)
         x = np.zeros(self.allowed.shape)
         np.add.at(x.T, median, members * lp.lam[:, None])
         frac_y = np.abs(y - np.round(y))
+        group = self._fractional_group(y) if frac_y.max() > TOL else None
+        if group is not None:
+            g, total = self.master.add_group(group[0]), group[1]
+            low = (g, -math.inf, float(math.floor(total)))
+            high = (g, float(math.ceil(total)), math.inf)
+            return [
+                replace(node, bound=bound, seq=seq, groups=(*node.groups, low)),
+                replace(node, bound=bound, seq=seq + 1, groups=(*node.groups, high)),
+            ]
         if frac_y.max() > TOL:
             return _centre_children(node, bound, int(np.argmax(frac_y)), seq)
         frac_x = np.abs(x - np.round(x))
@@ -343,6 +412,33 @@ class BranchAndPrice:
             return _pair_children(node, bound, int(i), int(j), seq)
         self._offer(np.argmax(x, axis=1).astype(np.int64))
         return []
+
+    def _fractional_group(
+        self, y: NDArray[np.float64]
+    ) -> tuple[NDArray[np.bool_], float] | None:
+        """Neighbourhood of centres whose open count is most fractional.
+
+        Groups are the candidates within a radius of a fractional centre
+        (radius: its distance to another open one, distances between
+        candidates measured as the largest cost difference over units).
+        """
+        support = np.flatnonzero(y > TOL)
+        costs = np.where(self.allowed, self.cost, np.nan)
+        best: tuple[float, int, NDArray[np.bool_], float] | None = None
+        for j in np.flatnonzero(np.abs(y - np.round(y)) > TOL):
+            dist = np.nanmax(np.abs(costs[:, [j]] - costs), axis=0)
+            for radius in np.unique(dist[support]):
+                mask = dist <= radius + TOL
+                total = float(y[mask].sum())
+                score = min(total - math.floor(total), math.ceil(total) - total)
+                key = (score, -int(mask.sum()))
+                if (
+                    mask.sum() >= 2
+                    and score > TOL
+                    and (best is None or key > (best[0], best[1]))
+                ):
+                    best = (score, -int(mask.sum()), mask, total)
+        return None if best is None else (best[2], best[3])
 
     def _result(
         self, heap: list[Node], root_bound: float, nodes: int, deadline: float
@@ -374,12 +470,6 @@ def _price_points(
     if centre is None:
         return [u]
     return [SMOOTHING * centre + (1 - SMOOTHING) * u, u]
-
-
-def _state(
-    node: Node,
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
-    return node.allowed, node.opened, node.closed
 
 
 def _centre_children(node: Node, bound: float, j: int, seq: int) -> list[Node]:

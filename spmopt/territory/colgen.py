@@ -139,6 +139,8 @@ class MasterSolution:
         Duals of the one-column-per-centre rows.
     lam : ndarray of shape (n_columns,)
         Column values; ``artificial`` is the total of artificial columns.
+    rho : ndarray of shape (n_groups,)
+        Duals of the group rows ``lo <= sum_{j in G} y_j <= hi``.
     """
 
     objective: float
@@ -147,6 +149,7 @@ class MasterSolution:
     pi: NDArray[np.float64]
     lam: NDArray[np.float64]
     artificial: float
+    rho: NDArray[np.float64]
 
 
 class SetPartitionMaster:
@@ -173,6 +176,7 @@ class SetPartitionMaster:
         self.median: list[int] = []
         self.col_cost: list[float] = []
         self._stack: tuple[NDArray[np.bool_], NDArray[np.int64]] | None = None
+        self.groups: list[NDArray[np.bool_]] = []
         self.highs = self._empty_lp(p)
 
     def _empty_lp(self, p: int) -> highspy.Highs:
@@ -208,7 +212,8 @@ class SetPartitionMaster:
         for k, j in enumerate(centres):
             units = np.flatnonzero(take[:, k])
             starts.append(sum(len(r) for r in index))
-            index.append(np.concatenate([units, [self.n, self.n + 1 + j]]))
+            extra = [self.n + 1 + self.m + g for g in self._groups_of(int(j))]
+            index.append(np.concatenate([units, [self.n, self.n + 1 + j], extra]))
             self.members.append(take[:, k].copy())
             self.median.append(int(j))
             self.col_cost.append(float(self.cost[units, j].sum()))
@@ -227,6 +232,20 @@ class SetPartitionMaster:
         self._stack = None
         self.highs.setOptionValue("simplex_strategy", 4)
 
+    def _groups_of(self, j: int) -> list[int]:
+        return [g for g, mask in enumerate(self.groups) if mask[j]]
+
+    def add_group(self, mask: NDArray[np.bool_]) -> int:
+        """Row ``sum_{j in mask} y_j`` (free until :meth:`restrict`); its id."""
+        for g, known in enumerate(self.groups):
+            if np.array_equal(known, mask):
+                return g
+        _, median = self.pool()
+        cols = (self.n + 1 + np.flatnonzero(mask[median])).astype(np.int32)
+        self.highs.addRow(-INF, INF, len(cols), cols, np.ones(len(cols)))
+        self.groups.append(mask.copy())
+        return len(self.groups) - 1
+
     def pool(self) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
         """Members, shape (n_columns, n), and centre of every column."""
         if self._stack is None:
@@ -239,10 +258,12 @@ class SetPartitionMaster:
         allowed: NDArray[np.bool_],
         opened: NDArray[np.bool_],
         closed: NDArray[np.bool_],
+        bounds: dict[int, tuple[float, float]] | None = None,
     ) -> None:
         """Disable columns of closed centres or using a forbidden pair.
 
-        Open centres must use exactly one column.
+        Open centres must use exactly one column; group rows get ``bounds``
+        (group id to ``(lo, hi)``), the others are free.
         """
         members, median = self.pool()
         if len(median):
@@ -255,6 +276,9 @@ class SetPartitionMaster:
         self.highs.changeRowsBounds(  # type: ignore[attr-defined]
             self.m, rows, lower, np.ones(self.m)
         )
+        for g in range(len(self.groups)):
+            lo, hi = (bounds or {}).get(g, (-INF, INF))
+            self.highs.changeRowBounds(self.n + 1 + self.m + g, lo, hi)
         self.highs.setOptionValue("simplex_strategy", 1)
 
     def solve(self) -> MasterSolution:
@@ -267,7 +291,8 @@ class SetPartitionMaster:
             objective=float(self.highs.getInfo().objective_function_value),
             u=dual[: self.n],
             sigma=float(dual[self.n]),
-            pi=dual[self.n + 1 :],
+            pi=dual[self.n + 1 : self.n + 1 + self.m],
             lam=np.clip(values[self.n + 1 :], 0.0, None),
             artificial=float(values[: self.n + 1].sum()),
+            rho=dual[self.n + 1 + self.m :],
         )

@@ -153,6 +153,7 @@ def partition_mip(
     time_limit: float,
     opened: NDArray[np.bool_] | None = None,
     presolve: bool = False,
+    groups: list[tuple[NDArray[np.bool_], float, float]] | None = None,
 ) -> tuple[NDArray[np.int64] | None, bool] | None:
     """Best set partition of the units by the given columns, below ``upper``.
 
@@ -171,6 +172,8 @@ def partition_mip(
         Centres that must be used.
     presolve : bool
         HiGHS presolve (pays on enumerated columns, not on generated ones).
+    groups : list of (mask, lo, hi), optional
+        Bounds on the number of chosen columns whose centre is in ``mask``.
 
     Returns
     -------
@@ -184,6 +187,9 @@ def partition_mip(
     n = cost.shape[0]
     h = _partition_model(cost, members, centre, p, upper)
     h.setOptionValue("presolve", "on" if presolve else "off")
+    for mask, lo, hi in groups or []:
+        cols = np.flatnonzero(mask[centre]).astype(np.int32)
+        h.addRow(max(lo, -INF), min(hi, INF), len(cols), cols, np.ones(len(cols)))
     if opened is not None and opened.any():
         rows = (n + 1 + np.flatnonzero(opened)).astype(np.int32)
         ones = np.ones(len(rows))
