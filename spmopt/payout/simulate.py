@@ -181,7 +181,7 @@ def simulate(
         rng = np.random.Generator(np.random.SFC64(child))
         for first in range(0, size, batch):
             part = min(batch, size - first)
-            totals.add(_price_chunk(engine, model, quotas, part, rng))
+            _price_chunk(engine, model, quotas, part, rng, totals)
     result = totals.result()
     result.cost_at_mean_attainment = cost_at_attainment(engine, model.mean)
     result.seconds = time.perf_counter() - start
@@ -194,7 +194,9 @@ def _price_chunk(
     quotas: np.ndarray,
     size: int,
     rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
+    totals: _Totals,
+) -> None:
+    """Draw and price ``size`` scenarios, fold them into ``totals``."""
     plan, book = engine.plan, engine.book
     shape = (size, book.n_reps, plan.n_periods)
     attainment: dict[str, np.ndarray] = {}
@@ -229,11 +231,11 @@ def _price_chunk(
         out = engine.settle(out, posted)
     m = [x.name for x in plan.measures].index(plan.revenue)
     revenue = _credited_total(attainment[plan.revenue], quotas[:, m, :], engine)
-    part = {"yearly": sum_periods(out.paid), "revenue": revenue, "cap_hit": out.cap_hit}
-    part["clawback"] = clawback  # type: ignore[assignment]
+    one = plan.n_periods == 1  # the only period is a contiguous (S, R) block
+    yearly = out.paid[..., 0] if one else sum_periods(out.paid)
+    totals.add(yearly, revenue, out.cap_hit, clawback)
     engine.release(out)
     engine.release_arrays(*attainment.values())
-    return part
 
 
 def _clawbacks(
@@ -290,15 +292,24 @@ class _Totals:
         self.clawback: list[np.ndarray | None] = []
         self.kept = 0
 
-    def add(self, part: dict[str, np.ndarray]) -> None:
-        """Fold one chunk's outputs in, then let the chunk go."""
-        yearly = part["yearly"]
+    def add(
+        self,
+        yearly: np.ndarray,
+        revenue: np.ndarray,
+        cap_hit: np.ndarray,
+        clawback: np.ndarray | None,
+    ) -> None:
+        """Fold one batch in (nothing of its arrays is kept but copies).
+
+        ``yearly`` (S, R) is each rep's yearly payout, ``revenue`` (S,)
+        the credited revenue, ``cap_hit`` (S, R) and ``clawback`` (S,).
+        """
         self.rep_sum += yearly.sum(axis=0)
-        self.cap_count += part["cap_hit"].sum(axis=0)
+        self.cap_count += cap_hit.sum(axis=0)
         self.cost.append(yearly.sum(axis=1))
-        self.revenue.append(part["revenue"])
-        self.any_cap.append(np.asarray(part["cap_hit"].any(axis=1)))
-        self.clawback.append(part["clawback"])
+        self.revenue.append(revenue)
+        self.any_cap.append(np.asarray(cap_hit.any(axis=1)))
+        self.clawback.append(clawback)
         if self.kept < self.keep:
             self.sample.append(yearly[: self.keep - self.kept].copy())
             self.kept += len(self.sample[-1])
