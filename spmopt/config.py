@@ -113,20 +113,29 @@ def _as_clause(msg: str) -> str:
 
 def _allowed_fields(cls: type[BaseModel], loc: tuple[Any, ...]) -> str:
     model: Any = cls
+    members: list[Any] = []
     for part in loc:
         if isinstance(part, int) or model is None:
             continue
         field = getattr(model, "model_fields", {}).get(part)
-        model = _model_of(field.annotation) if field is not None else None
+        if field is None:  # a tagged union's tag: the member with that kind
+            model = next((m for m in members if _kind(m) == part), None)
+            continue
+        members = _models_of(field.annotation)
+        model = members[0] if members else None
     names = sorted(getattr(model, "model_fields", {}) or [])
     return ", ".join(names) if names else "(none)"
 
 
-def _model_of(annotation: Any) -> Any:
+def _kind(model: Any) -> Any:
+    field = getattr(model, "model_fields", {}).get("kind")
+    return None if field is None else field.default
+
+
+def _models_of(annotation: Any) -> list[Any]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return [annotation]
+    found = []
     for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
+        found += _models_of(arg)
+    return found

@@ -44,6 +44,31 @@ def test_simulate_writes_a_run_folder(tmp_path: Path, capsys) -> None:  # type: 
             "attainment: {sigma: -1}\n",
             "sigma' must be greater than 0",
         ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {cancellations: {rate: 1.5}}\n",
+            "rate' must be less than or equal to 1",
+        ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {cancellations: {rate: 0.1, colour: red}}\n",
+            "cancellations.colour'; allowed fields here: contract_months, rate",
+        ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {kind: history, history: q.csv, colour: red}\n",
+            "allowed fields here: attainment_column, cancellations, history,",
+        ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {spif_counts: {logo: {}}}\n",
+            "exactly one of 'mean' or 'history_column'",
+        ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {spif_counts: {logo: {history_column: deals}}}\n",
+            "needs attainment kind: history",
+        ),
     ],
 )
 def test_bad_inputs_exit_2_with_one_message(  # type: ignore[no-untyped-def]
