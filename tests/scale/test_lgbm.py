@@ -61,6 +61,7 @@ def test_bad_inputs_name_the_problem() -> None:
         DaskWinModel(["region"], ["amount"]).fit(frame, frame["won"])
 
 
+@pytest.mark.slow  # the job-level test (test_jobs_scheduler.py) checks the AUC
 def test_two_worker_model_matches_local_auc_on_ibm(
     ibm_split: tuple[pd.DataFrame, pd.DataFrame], client_2: Any
 ) -> None:
