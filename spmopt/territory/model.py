@@ -87,9 +87,6 @@ class SolverSettings:
     seed: int = 0
 
 
-# TODO(#3): one monolithic model; all US counties into 48 reps reaches only
-# a 64% gap in 60 s and 32,000 ZIPs into 200 is out of reach. Needs a
-# decomposition (e.g. by region, or aggregate-then-refine) with a bound.
 class AlignmentModel:
     """Assign every unit to one rep, as a CP-SAT model.
 
@@ -112,7 +109,8 @@ class AlignmentModel:
        :meth:`add_contiguity`).
 
     Real coefficients are scaled to integers (:mod:`scaling`); reported
-    figures are in user units.
+    figures are in user units. For thousands of units use
+    :class:`~spmopt.territory.lpround.LPRoundModel` (``solver.method``).
 
     Parameters
     ----------
