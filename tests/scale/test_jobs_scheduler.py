@@ -57,6 +57,18 @@ def test_no_scope_or_scheduler_none_means_in_process() -> None:
         assert not scope.started
 
 
+def test_large_work_starts_a_cluster_only_when_nothing_was_set() -> None:
+    from spmopt.scale.config import SchedulerConfig
+    from spmopt.scale.context import SchedulerScope
+
+    given = SchedulerScope(SchedulerConfig(mode="none"), explicit=True, large_size=10)
+    assert given.client(size=10**9) is None and not given.started
+    default = SchedulerScope(SchedulerConfig(), explicit=False, large_size=10**6)
+    assert default.client(size=999_999) is None
+    with scheduler_scope(None, None, {SCHEDULER_ENV: "none"}) as scope:
+        assert scope.explicit and active_client(10**12) is None
+
+
 def test_scope_gives_the_client_and_forgets_it_after(client_1: Any) -> None:
     with client_scope(client_1):
         assert active_client() is client_1
