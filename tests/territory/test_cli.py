@@ -80,6 +80,22 @@ BROKEN = {
         CONFIG + "contiguity: {adjacency: adj.csv}\n",
         "adjacency table: file not found",
     ),
+    "unknown remedy rep": (
+        None,
+        CONFIG + "remedies: {drop_reps: [ZZ]}\n",
+        "remedies.drop_reps names unknown rep 'ZZ'",
+    ),
+    "bad split": (
+        None,
+        CONFIG + "remedies: {split: {a: 1}}\n",
+        "needs 2 or more parts",
+    ),
+    "lp_round with contiguity": (
+        None,
+        CONFIG.replace("workers: 1}", "workers: 1, method: lp_round}")
+        + "contiguity: {adjacency: delaunay}\n",
+        "lp_round does not support contiguity",
+    ),
     "infeasible capacity": (
         None,
         CONFIG.replace("default_capacity: 20", "default_capacity: 5"),
