@@ -179,6 +179,8 @@ def _summary(
 ) -> dict[str, Any]:
     summary = summary_dict(cfg, problem, result)
     summary["mode"] = cfg.mode
+    if cfg.mode == "rebalance":
+        summary["solver_method"] = solver_method(problem, cfg)
     if run is not None:
         summary["mlflow_run_id"] = run.info.run_id
         _log_metrics(summary)

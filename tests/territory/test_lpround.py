@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -79,6 +80,10 @@ def test_counties_within_bands_and_bound_below(tmp_path: Path) -> None:
         headline = run_solve(cfg, RunWriter(tmp_path / "lp"), seed=0)
     assert headline["max_balance_deviation"] <= 0.05 + 1e-6
     assert headline["gap"] >= 0
+    summary = json.loads((tmp_path / "lp" / "summary.json").read_text())
+    assert summary["solver_method"] == "lp_round"
+    assert summary["best_bound"] <= summary["objective"] + 1e-6
+    assert summary["max_workload_deviation"] <= 0.2 + 1e-6
     problem = build_problem(cfg)
     lows, highs = balance_band(problem, "workload", 0.2)
     frame = (tmp_path / "lp" / "territories.csv").read_text()
