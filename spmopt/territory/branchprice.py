@@ -315,44 +315,61 @@ class BranchAndPrice:
         adj: NDArray[np.float64],
         const: float,
     ) -> tuple[int, tuple[NDArray[np.bool_], NDArray[np.int64]]] | None:
-        """Largest target up to incumbent - 1 with few enough columns."""
+        """Largest target up to incumbent - 1 with few enough columns.
+
+        Enumerates once up to the incumbent (at most ``8 * enumerate_limit``
+        columns), ranks the columns by the least cost of a solution using
+        them and keeps the ``enumerate_limit`` cheapest whole targets;
+        falls back to the smallest target.
+        """
         low = math.ceil(bound - TOL)
-        high = int(self.best) - 1 if math.isfinite(self.best) else low + 2**20
-        best = None
-        while low <= high:
-            target = low if best is None else (low + high) // 2
-            slack = adj + column_slack(
-                float(lp.u.sum()) + const,
-                values - adj,
-                self.p,
-                node.closed,
-                node.opened,
-                target,
-            )
-            pool = self._pool(node, reduced, values, slack)
-            if pool is None:
-                high = target - 1
-            else:
-                best, low = (target, pool), target + 1
-        return best
+        top = int(self.best) - 1 if math.isfinite(self.best) else low
+        terms = (lp, reduced, values, adj, const)
+        found = self._pool(node, *terms, top, 8 * self.enumerate_limit)
+        if found is None and top > low:
+            top, found = low, self._pool(node, *terms, low, self.enumerate_limit)
+        if found is None:
+            return None
+        members, centre, least = found
+        if len(centre) > self.enumerate_limit:
+            top = math.ceil(np.sort(least)[self.enumerate_limit] - TOL) - 1
+        keep = least <= top + TOL
+        if top < low or keep.sum() > self.enumerate_limit:
+            return None
+        return top, (members[keep], centre[keep])
 
     def _pool(
         self,
         node: Node,
+        lp: MasterSolution,
         reduced: NDArray[np.float64],
         values: NDArray[np.float64],
-        slack: NDArray[np.float64],
-    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]] | None:
-        """Columns of ``node`` within ``slack`` (None when too many)."""
-        return columns_within(
-            reduced,
-            node.allowed,
-            self.demand,
-            self.capacity,
-            values,
-            slack,
-            self.enumerate_limit,
+        adj: NDArray[np.float64],
+        const: float,
+        target: int,
+        limit: int,
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.float64]] | None:
+        """Columns of solutions of ``node`` costing <= ``target``.
+
+        Returns members, centres and the least cost of a solution using
+        each column; None beyond ``limit`` columns.
+        """
+        slack = adj + column_slack(
+            float(lp.u.sum()) + const,
+            values - adj,
+            self.p,
+            node.closed,
+            node.opened,
+            target,
         )
+        found = columns_within(
+            reduced, node.allowed, self.demand, self.capacity, values, slack, limit
+        )
+        if found is None:
+            return None
+        members, centre = found
+        own = (members * reduced[:, centre].T).sum(axis=1)
+        return members, centre, own + target - slack[centre]
 
     def _improve(self, lp: MasterSolution) -> None:
         """Incumbents from the generated columns and the LP's centres."""

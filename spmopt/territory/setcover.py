@@ -232,18 +232,15 @@ def _partition_model(
     upper_rows = np.concatenate([np.ones(n), [p], np.ones(m), [top]])
     h.addRows(len(lower), lower, upper_rows, 0, np.zeros(1, np.int32), [], [])
     col_cost = (members * cost[:, centre].T).sum(axis=1)
-    rows = [
-        np.concatenate([np.flatnonzero(members[c]), [n, n + 1 + centre[c], n + 1 + m]])
-        for c in range(k)
-    ]
-    starts = np.cumsum([0] + [len(r) for r in rows[:-1]]).astype(np.int32)
-    flat = np.concatenate(rows).astype(np.int32)
-    coef = np.concatenate(
-        [
-            np.concatenate([np.ones(len(r) - 1), [col_cost[c]]])
-            for c, r in enumerate(rows)
-        ]
-    )
+    owner, unit = np.nonzero(members)
+    fixed = np.arange(k)
+    cols = np.concatenate([owner, fixed, fixed, fixed])
+    rows = np.concatenate([unit, np.full(k, n), n + 1 + centre, np.full(k, n + 1 + m)])
+    values = np.concatenate([np.ones(len(owner) + 2 * k), col_cost])
+    order = np.lexsort((rows, cols))
+    flat = rows[order].astype(np.int32)
+    coef = values[order]
+    starts = np.searchsorted(cols[order], np.arange(k)).astype(np.int32)
     h.addCols(k, col_cost, np.zeros(k), np.ones(k), len(flat), starts, flat, coef)
     h.changeColsIntegrality(
         k, np.arange(k, dtype=np.int32), np.full(k, highspy.HighsVarType.kInteger)
