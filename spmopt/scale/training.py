@@ -167,38 +167,48 @@ def train_booster_on_cluster(
     best_iteration : int
         1-based; predict with ``num_iteration=best_iteration``.
     """
-    from lightgbm.dask import DaskLGBMClassifier
-
     quiet_lightgbm()
     shared = {k: v for k, v in params.items() if k not in _LOCAL_ONLY}
-    shared["verbose"] = -1
     data = _dask_arrays(client, X, y, weight)
     step = max_rounds if valid is None else max(2 * early_stopping_rounds, 100)
     stopper = EarlyStopping(early_stopping_rounds)
-    raw = None if valid is None else np.zeros(len(valid.y))
+    raw = np.zeros(0 if valid is None else len(valid.y))
     booster: lgb.Booster | None = None
-    while (booster.num_trees() if booster else 0) < max_rounds:
-        done = booster.num_trees() if booster else 0
-        model = DaskLGBMClassifier(
-            client=client, n_estimators=min(step, max_rounds - done), **shared
-        )
-        model.fit(
-            data[0],
-            data[1],
-            sample_weight=data[2],
-            categorical_feature=categorical,
-            init_model=booster,
-        )
-        booster = model.booster_
-        if valid is not None and raw is not None:
-            stopper.update(valid.losses(booster, done, raw), done)
-            if stopper.stopped:
-                break
-    client.cancel(data)
+    done = 0
+    try:
+        while done < max_rounds and not stopper.stopped:
+            n = min(step, max_rounds - done)
+            booster = _boost(client, shared, data, categorical, n, booster)
+            if booster.num_trees() == done:
+                break  # no split left to make: LightGBM added no tree
+            if valid is not None:
+                stopper.update(valid.losses(booster, done, raw), done)
+            done = booster.num_trees()
+    finally:
+        client.cancel(data)
     assert booster is not None
     best = stopper.best_index + 1 if valid is not None else booster.num_trees()
     logger.debug("lightgbm.dask: %d trees, best %d", booster.num_trees(), best)
     return booster, best
+
+
+def _boost(
+    client: Any,
+    params: dict[str, Any],
+    data: list[Any],
+    categorical: list[int],
+    rounds: int,
+    booster: lgb.Booster | None,
+) -> lgb.Booster:
+    """``rounds`` more rounds through ``lightgbm.dask``, from ``booster``."""
+    from lightgbm.dask import DaskLGBMClassifier
+
+    model = DaskLGBMClassifier(client=client, n_estimators=rounds, verbose=-1, **params)
+    X, y, weight = data
+    model.fit(
+        X, y, sample_weight=weight, categorical_feature=categorical, init_model=booster
+    )
+    return model.booster_
 
 
 def fit_on_cluster(
