@@ -356,17 +356,21 @@ class PayoutEngine:
         weighted, total = self._weights()
         return self.book.quotas[:, :, None] * weighted[:, None, :] / total
 
-    def evaluate(self, credited: Mapping[str, np.ndarray]) -> EngineOutput:
+    def evaluate(
+        self, credited: Mapping[str, np.ndarray], keep: str | None = None
+    ) -> EngineOutput:
         """Price ``credited`` (measure name -> array (S, R, P)).
 
         Team measures (``team_of``) are filled from their source measure.
         A key ``spif:<name>`` gives the deals (or units) SPIF ``<name>``
         counts per rep and period; SPIFs without one pay nothing. Inputs
-        are never modified.
+        are never modified. With ``keep`` (a measure name) the output also
+        holds that measure's payments.
         """
         self.check_aggregate()
         given = {name: period_major(x) for name, x in credited.items()}
-        return self._evaluate(_Quantities(self, self._with_team_measures(given), {}))
+        quantities = _Quantities(self, self._with_team_measures(given), {})
+        return self._evaluate(quantities, None if keep is None else self._index(keep))
 
     def evaluate_attainment(
         self, attainment: Mapping[str, np.ndarray], keep: str | None = None

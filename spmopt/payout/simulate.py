@@ -27,6 +27,7 @@ from spmopt.payout.attainment import (
     DealAttainment,
     HistoryAttainment,
     LognormalAttainment,
+    SpifCounts,
 )
 from spmopt.payout.cancellations import expected_clawback
 from spmopt.payout.engine import (
@@ -183,7 +184,7 @@ def simulate(
             part = min(batch, size - first)
             _price_chunk(engine, model, quotas, part, rng, totals)
     result = totals.result()
-    result.cost_at_mean_attainment = cost_at_attainment(engine, model.mean)
+    result.cost_at_mean_attainment = cost_at_attainment(engine, model.mean, model)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -332,15 +333,48 @@ class _Totals:
         )
 
 
-def cost_at_attainment(engine: PayoutEngine, attainment: float) -> float:
-    """Total yearly cost when every rep attains ``attainment`` every period."""
+def cost_at_attainment(
+    engine: PayoutEngine, attainment: float, model: AttainmentModel | None = None
+) -> float:
+    """Total yearly cost when every rep attains ``attainment`` every period.
+
+    With a ``lognormal`` or ``history`` ``model``, its SPIF counts enter at
+    their expected value at that attainment and its cancellations at their
+    expected clawback, as in the simulation.
+    """
+    plan = engine.plan
     quotas = engine.period_quotas()
     credited = {
         m.name: attainment * quotas[None, :, i, :]
-        for i, m in enumerate(engine.plan.measures)
+        for i, m in enumerate(plan.measures)
         if m.team_of is None
     }
-    return float(engine.evaluate(credited).paid.sum())
+    if model is None or isinstance(model, DealAttainment):
+        return float(engine.evaluate(credited).paid.sum())
+    shape = (1, engine.book.n_reps, plan.n_periods)
+    for name, spif in model.spif_counts.items():
+        count = _expected_count(spif, attainment, model)
+        credited[f"spif:{name}"] = np.full(shape, count)
+    clawing = plan.clawback is not None and model.cancellations is not None
+    out = engine.evaluate(credited, plan.revenue if clawing else None)
+    if clawing:
+        assert plan.clawback is not None and model.cancellations is not None
+        assert out.measure_paid is not None
+        commission = period_major(out.measure_paid)
+        clawback = expected_clawback(commission, plan.clawback, model.cancellations)
+        out = engine.settle(out, clawback)
+    return float(out.paid.sum())
+
+
+def _expected_count(
+    spif: SpifCounts, attainment: float, model: AttainmentModel
+) -> float:
+    """Expected SPIF count per rep and period at a constant attainment."""
+    if spif.history_column is not None:
+        assert isinstance(model, HistoryAttainment)
+        return float(model.column(spif.history_column).mean())
+    assert spif.mean is not None
+    return spif.mean * attainment if spif.follows_attainment else spif.mean
 
 
 def cost_summary(result: SimulationResult) -> dict[str, Any]:

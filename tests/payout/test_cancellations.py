@@ -142,3 +142,28 @@ def test_pipeline_cancel_probability_is_checked(tmp_path: Path) -> None:
     cfg = parse_config(SimulateConfig, data, base_dir=tmp_path)
     with pytest.raises(DataError, match=r"cancel_probability.*1\.5.*data row 1"):
         load_inputs(cfg)
+
+
+def test_cost_at_mean_attainment_includes_expected_spifs_and_clawbacks() -> None:
+    from spmopt.payout.engine import PayoutEngine
+    from spmopt.payout.simulate import cost_at_attainment
+
+    spif = {"name": "logo", "curve": {"basis": "deals", "tiers": [FLAT["tiers"][0]]}}
+    claw = {"mode": "fixed_share", "share": 0.5, "window_months": 6}
+    plan = one_measure_plan(
+        FLAT, target_incentive=10_000, spifs=[spif], clawback=claw, period="quarter"
+    )
+    reps = book([100.0] * 4, 10_000)
+    model = LognormalAttainment.model_validate(
+        {
+            "mean": 0.9,
+            "spif_counts": {"logo": {"mean": 3.0}},
+            "cancellations": {"rate": 0.2},
+        }
+    )
+    engine = PayoutEngine(plan, reps)
+    # 4 reps: commission 10,000 x 0.9, less 20 % x half of it; SPIF 1 per
+    # deal, 3 x 0.9 deals in each of 4 quarters.
+    expected = 4 * (9_000 * (1 - 0.2 * 0.5) + 4 * 3 * 0.9)
+    assert cost_at_attainment(engine, 0.9, model) == pytest.approx(expected)
+    assert cost_at_attainment(engine, 0.9) == pytest.approx(4 * 9_000)
