@@ -72,10 +72,72 @@ class SpifCounts(Config):
             assert history is not None and rows is not None
             return period_last(history.column(self.history_column)[rows])
         assert self.mean is not None
-        lam = np.moveaxis(attainment, -1, 0) if self.follows_attainment else None
-        shape = np.moveaxis(attainment, -1, 0).shape
-        counts = rng.poisson(self.mean if lam is None else self.mean * lam, shape)
-        return period_last(counts.astype(float))
+        level = np.moveaxis(attainment, -1, 0)
+        if self.follows_attainment:
+            lam = np.multiply(level, self.mean)
+        else:
+            lam = np.full(level.shape, self.mean)
+        return period_last(poisson_draws(rng, lam))
+
+
+POISSON_BY_INVERSION = 30.0
+"""Means up to this are drawn by inverting the CDF (numpy's sampler above)."""
+
+
+def poisson_draws(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """Poisson counts with means ``lam`` (any shape, >= 0), as floats.
+
+    Exact inversion of the CDF, vectorised: every count starts at 0 and
+    goes up while its uniform draw is above the CDF, so a step costs a few
+    passes over the values still going up (most stop after one or two at
+    small means); this is several times faster than numpy's per-value
+    sampler for the small means of SPIF deal counts. Means above
+    :data:`POISSON_BY_INVERSION` are left to numpy.
+    """
+    u = rng.random(lam.shape)
+    out = np.zeros(lam.shape)
+    big = lam > POISSON_BY_INVERSION
+    if big.any():
+        out[big] = rng.poisson(lam[big])
+        lam, u = np.where(big, 0.0, lam), np.where(big, 0.0, u)  # done
+    _invert(u, lam, out)
+    return out
+
+
+def _invert(u: np.ndarray, lam: np.ndarray, out: np.ndarray) -> None:
+    """Add to ``out`` the count whose CDF first reaches ``u`` (flat arrays)."""
+    p = np.exp(-lam)
+    cdf = p.copy()
+    going = u > cdf
+    k = 0
+    while (n := np.count_nonzero(going)) * 16 >= going.size and n:
+        out += going
+        k += 1
+        p *= lam
+        p /= k
+        cdf += p
+        np.greater(u, cdf, out=going)
+    if n:  # the few left: carry on with just them
+        i = np.flatnonzero(going)
+        flat = out.reshape(-1)
+        flat[i] += _invert_few(u.flat[i], lam.flat[i], p.flat[i], cdf.flat[i], k)
+
+
+def _invert_few(
+    u: np.ndarray, lam: np.ndarray, p: np.ndarray, cdf: np.ndarray, k: int
+) -> np.ndarray:
+    """Steps still to go for values at step ``k`` (1-D arrays)."""
+    count = np.zeros(len(u))
+    left = np.arange(len(u))
+    limit = k + 100 + int(lam.max() + 40 * math.sqrt(lam.max()))  # CDF ~ 1
+    while len(left) and k < limit:
+        count[left] += 1
+        k += 1
+        p = p * lam / k
+        cdf = cdf + p
+        more = u > cdf
+        left, u, lam, p, cdf = left[more], u[more], lam[more], p[more], cdf[more]
+    return count
 
 
 class LognormalAttainment(Config):

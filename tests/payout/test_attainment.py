@@ -126,3 +126,30 @@ def test_draws_are_period_major_and_equal_with_reused_buffers() -> None:
     # Antithetic pairs: scenario 5 + i mirrors scenario i around mu.
     logs = np.log(plain) - model.mu
     assert np.allclose(logs[5:], -logs[:4])
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3, 2.5, 12.0, 45.0])
+def test_poisson_draws_follow_the_poisson_distribution(lam: float) -> None:
+    from math import exp, factorial
+
+    from spmopt.payout.attainment import poisson_draws
+
+    n = 200_000
+    x = poisson_draws(np.random.default_rng(4), np.full((2, n // 2), lam))
+    assert x.shape == (2, n // 2) and (x == np.round(x)).all()
+    assert x.mean() == pytest.approx(lam, abs=5 * np.sqrt(max(lam, 1e-9) / n))
+    observed = np.bincount(x.astype(int).ravel(), minlength=200)[:200] / n
+    for k in range(int(lam) + 4):  # the pmf near and below the mean
+        pmf = exp(-lam) * lam**k / factorial(k)
+        assert observed[k] == pytest.approx(pmf, abs=5 * np.sqrt(pmf / n) + 1e-12)
+
+
+def test_poisson_draws_mix_small_and_large_means() -> None:
+    from spmopt.payout.attainment import poisson_draws
+
+    lam = np.tile([0.5, 3.0, 60.0], 50_000)
+    x = poisson_draws(np.random.default_rng(5), lam)
+    for value in (0.5, 3.0, 60.0):
+        part = x[lam == value]
+        assert part.mean() == pytest.approx(value, rel=0.03)
+        assert part.var() == pytest.approx(value, rel=0.05)
