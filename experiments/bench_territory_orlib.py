@@ -11,19 +11,26 @@ JSON line per solver with objective, bound, proven optimality and seconds:
 Distances are Euclidean truncated to integers (the OR-Library convention),
 so objectives are comparable with the best-known values in the files.
 Usage: ``python experiments/bench_territory_orlib.py [--limit 120] [files]``.
+``--synthetic 2000x100`` instead writes a random pmedcap file (2,000 points,
+100 medians, capacity 1.2 times the mean load) and runs the design mode on
+it, reporting objective, bound, gap, seconds and whether the time limit
+warning was raised.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import highspy
 import numpy as np
 from ortools.sat.python import cp_model
 
+from spmopt.errors import TimeLimitWarning
 from spmopt.territory.design import PMedianModel
 from spmopt.territory.model import SolverSettings
 from spmopt.territory.orlib import PMedCapInstance, read_pmedcap, truncated_distances
@@ -120,6 +127,38 @@ def spmopt_design(inst: PMedCapInstance, d: np.ndarray, limit: float) -> dict:
     return row
 
 
+def synthetic_file(size: str, folder: Path, seed: int = 0) -> Path:
+    """Random pmedcap file of ``"NxP"`` points and medians (integer data)."""
+    n, p = (int(v) for v in size.lower().split("x"))
+    rng = np.random.default_rng(seed)
+    xy = rng.integers(0, 1000, (n, 2))
+    demand = rng.integers(1, 30, n)
+    capacity = int(np.ceil(demand.sum() / p * 1.2))
+    lines = [" 1 0", f" {n} {p} {capacity}"]
+    pairs = enumerate(zip(xy, demand, strict=True))
+    lines += [f" {i + 1} {x} {y} {w}" for i, ((x, y), w) in pairs]
+    path = folder / f"synthetic_{n}x{p}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_synthetic(size: str, limit: float) -> None:
+    """Design mode on a synthetic instance read back through the reader."""
+    with tempfile.TemporaryDirectory() as folder:
+        (inst,) = read_pmedcap(synthetic_file(size, Path(folder)))
+    d = truncated_distances(inst)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        row = spmopt_design(inst, d, limit)
+    row.update(
+        instance=inst.name,
+        gap=None,
+        time_limit_warning=any(w.category is TimeLimitWarning for w in caught),
+    )
+    row["gap"] = round((row["objective"] - row["bound"]) / row["objective"], 5)
+    print(json.dumps(row), flush=True)
+
+
 def _row(
     solver: str, proven: bool, objective: float, bound: float, seconds: float
 ) -> dict:
@@ -137,7 +176,11 @@ def main() -> None:
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--limit", type=float, default=120.0, help="seconds per solve")
     parser.add_argument("--solvers", default="highs_plain,cpsat_plain,spmopt_design")
+    parser.add_argument("--synthetic", help="NxP: random instance, design mode only")
     args = parser.parse_args()
+    if args.synthetic:
+        run_synthetic(args.synthetic, args.limit)
+        return
     files = args.files or sorted(DATA.glob("pmedcap*.txt"))
     solvers = {f.__name__: f for f in (highs_plain, cpsat_plain, spmopt_design)}
     totals: dict[str, list[float]] = {}

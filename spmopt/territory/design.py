@@ -25,6 +25,9 @@ from spmopt.territory.lagrange import DP_CELLS, lagrangian_bound, reduced_cost_f
 from spmopt.territory.model import SolverSettings, _apply, _warn_limit
 from spmopt.territory.scaling import band_to_int, cost_scale, row_scale, to_int
 
+BOUND_SHARE = 0.4
+"""Share of the time limit the Lagrangian phase of the CP-SAT path may use."""
+
 
 @dataclass(frozen=True)
 class DesignResult:
@@ -228,13 +231,37 @@ class PMedianModel:
         """Incumbent, Lagrangian fixing, then the exact CP-SAT model."""
         keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
         if use_bounds:
-            keep, centre, lower, incumbent = self._fix()
+            budget = BOUND_SHARE * settings.time_limit_seconds
+            keep, centre, lower, incumbent = self._fix(start + budget)
         left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
         final = replace(settings, time_limit_seconds=left)
-        return self._exact(keep, centre, lower, incumbent, final, start)
+        result = self._exact(keep, centre, lower, incumbent, final, start)
+        if result.has_solution or incumbent is None:
+            return result
+        return self._from_incumbent(incumbent, lower, start)
+
+    def _from_incumbent(
+        self, incumbent: NDArray[np.int64], lower: float, start: float
+    ) -> DesignResult:
+        """The heuristic design with the Lagrangian bound (CP-SAT found none)."""
+        rows = np.arange(len(incumbent))
+        objective = float(self.cost[rows, incumbent].sum())
+        spread = float(self.icost[rows, incumbent].sum()) - lower
+        return DesignResult(
+            "feasible",
+            objective,
+            objective - spread / self.factor,
+            spread / max(float(self.icost[rows, incumbent].sum()), 1e-9),
+            time.perf_counter() - start,
+            incumbent,
+            np.unique(incumbent),
+            True,
+            self._lagrange,
+            int(self.allowed.sum()),
+        )
 
     def _fix(
-        self,
+        self, deadline: float | None = None
     ) -> tuple[
         NDArray[np.bool_], NDArray[np.int64] | None, float, NDArray[np.int64] | None
     ]:
@@ -265,6 +292,7 @@ class PMedianModel:
             best_cost[0],
             heuristic=heuristic,
             integral=True,
+            deadline=deadline,
         )
         incumbent = best_a[0]
         self._lagrange = lb.bound / self.factor

@@ -18,6 +18,7 @@ small, otherwise by their (weaker but valid) fractional relaxation.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -158,6 +159,7 @@ def lagrangian_bound(
     iterations: int = 600,
     heuristic: Callable[[NDArray[np.int64]], float | None] | None = None,
     integral: bool = False,
+    deadline: float | None = None,
 ) -> LagrangeBound:
     """Subgradient ascent on the Lagrangian dual of the assignment rows.
 
@@ -180,6 +182,9 @@ def lagrangian_bound(
     integral : bool
         Costs are integers: stop as soon as ``ceil(bound) >= upper``, which
         proves the best solution optimal.
+    deadline : float, optional
+        ``time.perf_counter()`` value after which no further step is taken
+        (the best bound so far is returned).
     """
     exact = _exact_ok(demand, capacity)
     finite = np.where(np.isfinite(cost), cost, 10 * np.nanmax(cost[np.isfinite(cost)]))
@@ -204,6 +209,8 @@ def lagrangian_bound(
         if stall >= 20:
             step, stall = step / 2, 0
         if integral and math.ceil(best.bound - 1e-6) >= upper:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
             break
         grad = 1.0 - take[:, chosen].sum(axis=1)
         norm = float(grad @ grad)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from spmopt.errors import TimeLimitWarning
 from spmopt.territory.design import PMedianModel
 from spmopt.territory.geometry import euclidean
 from spmopt.territory.lagrange import lagrangian_bound, reduced_cost_fixing
@@ -105,3 +106,22 @@ def test_orlib_first_instance_proven_optimal() -> None:
     result = model.solve(SolverSettings(time_limit_seconds=60, relative_gap=0.0))
     assert result.status == "optimal"
     assert result.objective == inst.best_known == result.bound
+
+
+def test_time_limit_returns_design_with_bound_and_warning() -> None:
+    rng = np.random.default_rng(0)
+    n, p = 400, 20
+    x, y = rng.uniform(0, 1000, n), rng.uniform(0, 1000, n)
+    cost = euclidean(x, y, x, y)
+    demand = rng.uniform(1, 20, n)
+    caps = np.full(n, demand.sum() / p * 1.2)
+    model = PMedianModel(cost, demand, caps, p)
+    assert not model.uses_branch_and_price
+    settings = SolverSettings(time_limit_seconds=2, workers=1, relative_gap=0.0)
+    with pytest.warns(TimeLimitWarning):
+        result = model.solve(settings)
+    assert result.has_solution and result.hit_limit
+    assert 0 < result.bound <= result.objective + 1e-6
+    assert 0 <= result.gap < 1
+    loads = np.bincount(result.assignment, demand, n)
+    assert (loads <= caps + 1e-6).all() and len(result.centres) <= p
