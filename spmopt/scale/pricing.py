@@ -221,7 +221,7 @@ def price_plan(
         exact_budget_bytes=exact_budget_bytes,
     )
     engine = PayoutEngine(plan, book)
-    at_mean = cost_at_attainment(engine, cfg.attainment.mean)
+    at_mean = cost_at_attainment(engine, cfg.attainment.mean, cfg.attainment)
     return PlanPricing(result, plan, book, at_mean)
 
 

@@ -28,7 +28,6 @@ from spmopt.payout.engine import PayoutEngine
 from spmopt.payout.simulate import (
     SimulationResult,
     chunk_sizes,
-    cost_at_attainment,
     simulate,
 )
 
@@ -150,7 +149,6 @@ def simulate_on_cluster(
     finally:
         client.cancel([*futures, inputs])
     result = _join(parts, [n for _, _, n in groups], keep_rep_scenarios)
-    result.cost_at_mean_attainment = cost_at_attainment(engine, model.mean)
     result.seconds = time.perf_counter() - start
     logger.debug("payout simulate: %d tasks on the cluster", len(groups))
     return result
@@ -159,7 +157,11 @@ def simulate_on_cluster(
 def _join(
     parts: list[SimulationResult], counts: list[int], keep: int
 ) -> SimulationResult:
-    """One result from the tasks' results, in scenario order."""
+    """One result from the tasks' results, in scenario order.
+
+    The cost at mean attainment is the simulator's own (every task
+    computes the same figure).
+    """
     n = sum(counts)
     rep_sum = np.zeros_like(parts[0].rep_mean)
     caps = np.zeros_like(parts[0].rep_p_cap)
@@ -174,6 +176,6 @@ def _join(
         rep_mean=rep_sum / n,
         rep_p_cap=caps / n,
         rep_sample=sample[: max(1, min(keep, n))],
-        cost_at_mean_attainment=float("nan"),
+        cost_at_mean_attainment=parts[0].cost_at_mean_attainment,
         seconds=0.0,
     )
