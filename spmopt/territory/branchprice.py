@@ -3,10 +3,11 @@
 Every node solves the set-partitioning master of :mod:`colgen` by column
 generation; the Lagrangian value of the current duals is a valid bound at
 every step, so a node stops as soon as that bound reaches the incumbent.
-Fractional nodes branch on a centre (open / closed) and, once every centre
-is integral, on a unit-centre pair (unit only in that centre / never in
-it). Nodes are explored best bound first; since costs are integers, a node
-is pruned when ``ceil(bound) >= incumbent``.
+Fractional nodes branch on the number of centres open in a neighbourhood,
+then on a centre (open / closed) and, once every centre is integral, on a
+unit-centre pair (unit only in that centre / never in it). Nodes are
+explored best bound first; since costs are integers, a node is pruned
+when ``ceil(bound) >= incumbent``.
 """
 
 from __future__ import annotations
@@ -95,12 +96,16 @@ class BranchAndPrice:
     branch-and-price:
 
     5. each node's LP is solved by column generation (exact knapsack
-       pricing); its bound is ``max`` of the Lagrangian values seen and
-       the converged LP value;
-    6. at the root, the columns within the gap are enumerated when few,
-       and the set-partitioning MIP over them closes the problem;
-       otherwise the MIP over the generated columns gives an incumbent;
-    7. branching on centres ``y_j = 1 | 0``, then on pairs ``x_ij = 1 | 0``.
+       pricing at smoothed duals); its bound is ``max`` of the Lagrangian
+       values seen and the converged LP value;
+    6. at every node, the columns of all solutions up to a target cost
+       are enumerated when at most ``enumerate_limit``; the
+       set-partitioning MIP over them solves the node or lifts its bound
+       past the target; at the root, locate-allocate gives incumbents;
+    7. branching on the open centres of a neighbourhood G,
+       ``sum_{j in G} y_j <= k | >= k + 1`` (rows added to the master,
+       their duals enter pricing and the Lagrangian value), then on
+       centres ``y_j = 1 | 0``, then on pairs ``x_ij = 1 | 0``.
 
     Parameters
     ----------
@@ -372,14 +377,9 @@ class BranchAndPrice:
         return members, centre, own + target - slack[centre]
 
     def _improve(self, lp: MasterSolution) -> None:
-        """Incumbents from the generated columns and the LP's centres."""
-        members, median = self._cheapest_columns(lp, 1000)
-        found = partition_mip(self.cost, members, median, self.p, self.best, 2.0)
+        """Incumbents by locate-allocate from the LP's most used centres."""
         y = np.bincount(self.master.pool()[1], lp.lam, self.master.m)
         starts = [np.argsort(-y, kind="stable")[: self.p]]
-        if found is not None and found[0] is not None:
-            self._offer(found[0])
-            starts.append(np.unique(found[0]))
         if self.best_assignment is not None:
             starts.append(np.unique(self.best_assignment))
         for centres in starts:
@@ -392,16 +392,6 @@ class BranchAndPrice:
             )
             if better is not None:
                 self._offer(better)
-
-    def _cheapest_columns(
-        self, lp: MasterSolution, count: int
-    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
-        """The ``count`` generated columns of least reduced cost."""
-        members, median = self.master.pool()
-        price = (members * (self.cost[:, median].T - lp.u[None, :])).sum(axis=1)
-        price -= lp.sigma + lp.pi[median]
-        keep = np.argsort(price, kind="stable")[:count]
-        return members[keep], median[keep]
 
     def _branch(
         self, node: Node, bound: float, lp: MasterSolution, seq: int
