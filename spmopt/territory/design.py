@@ -28,6 +28,15 @@ from spmopt.territory.scaling import band_to_int, cost_scale, row_scale, to_int
 BOUND_SHARE = 0.4
 """Share of the time limit the Lagrangian phase of the CP-SAT path may use."""
 
+LARGE_PAIRS = 200_000
+"""Above this many kept pairs, CP-SAT only sees each unit's nearest centres."""
+
+NEAREST_LARGE = 10
+"""Centres per unit CP-SAT sees on large models (plus the incumbent's)."""
+
+HEURISTIC_CALLS_LARGE = 3
+"""Regret heuristic calls allowed in the Lagrangian phase of large models."""
+
 
 @dataclass(frozen=True)
 class DesignResult:
@@ -233,12 +242,34 @@ class PMedianModel:
         if use_bounds:
             budget = BOUND_SHARE * settings.time_limit_seconds
             keep, centre, lower, incumbent = self._fix(start + budget)
+        restricted = bool(keep.sum() > LARGE_PAIRS)
+        if restricted:
+            keep = keep & nearest_mask(np.where(keep, self.cost, np.inf), NEAREST_LARGE)
+            if incumbent is not None:
+                keep[np.arange(len(incumbent)), incumbent] = True
         left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
         final = replace(settings, time_limit_seconds=left)
         result = self._exact(keep, centre, lower, incumbent, final, start)
-        if result.has_solution or incumbent is None:
-            return result
-        return self._from_incumbent(incumbent, lower, start)
+        if not result.has_solution and incumbent is not None:
+            return self._from_incumbent(incumbent, lower, start)
+        if restricted and result.has_solution:
+            return self._with_lagrange_bound(result, lower)
+        return result
+
+    def _with_lagrange_bound(self, result: DesignResult, lower: float) -> DesignResult:
+        """A design of the restricted model, bounded by the full model's bound.
+
+        CP-SAT's own bound only holds for the nearest-centre pairs it saw.
+        """
+        rows = np.arange(len(result.assignment))
+        int_obj = float(self.icost[rows, result.assignment].sum())
+        spread = max(int_obj - lower, 0.0)
+        return replace(
+            result,
+            status="optimal" if spread == 0 else "feasible",
+            bound=result.objective - spread / self.factor,
+            gap=spread / max(int_obj, 1e-9),
+        )
 
     def _from_incumbent(
         self, incumbent: NDArray[np.int64], lower: float, start: float
@@ -274,7 +305,13 @@ class PMedianModel:
         best_cost: list[float] = [math.inf]
         best_a: list[NDArray[np.int64] | None] = [None]
 
+        large = self.allowed.sum() > LARGE_PAIRS
+        calls = [0]
+
         def heuristic(centres: NDArray[np.int64]) -> float | None:
+            calls[0] += 1
+            if large and calls[0] > HEURISTIC_CALLS_LARGE:
+                return None
             found = self._regret_assign(centres)
             if found is None:
                 return None
