@@ -125,3 +125,21 @@ def test_time_limit_returns_design_with_bound_and_warning() -> None:
     assert 0 <= result.gap < 1
     loads = np.bincount(result.assignment, demand, n)
     assert (loads <= caps + 1e-6).all() and len(result.centres) <= p
+
+
+def test_large_model_bound_holds_for_the_full_model(monkeypatch) -> None:
+    import spmopt.territory.design as design
+
+    rng = np.random.default_rng(2)
+    n, p = 12, 2
+    x, y = rng.integers(0, 60, n), rng.integers(0, 60, n)
+    cost = np.floor(euclidean(x, y, x, y))
+    demand = rng.uniform(1, 5, n)
+    caps = np.full(n, demand.sum() / p + 2)
+    exact = PMedianModel(cost, demand, caps, p).solve(FAST, use_bounds=False)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 10)
+    monkeypatch.setattr(design, "NEAREST_LARGE", 2)
+    result = PMedianModel(cost, demand, caps, p).solve(FAST)
+    assert result.has_solution
+    assert result.bound <= exact.objective + 1e-6 <= result.objective + 1e-6
+    assert result.gap == pytest.approx(0.0) or result.status == "feasible"
