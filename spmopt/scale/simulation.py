@@ -169,6 +169,7 @@ def _join(
         rep_sum += part.rep_mean * count
         caps += np.rint(part.rep_p_cap * count)
     sample = np.concatenate([p.rep_sample for p in parts], axis=0)
+    clawbacks = [p.clawback for p in parts]
     return SimulationResult(
         cost=np.concatenate([p.cost for p in parts]),
         revenue=np.concatenate([p.revenue for p in parts]),
@@ -178,4 +179,7 @@ def _join(
         rep_sample=sample[: max(1, min(keep, n))],
         cost_at_mean_attainment=parts[0].cost_at_mean_attainment,
         seconds=0.0,
+        clawback=None
+        if any(c is None for c in clawbacks)
+        else np.concatenate(clawbacks),  # type: ignore[arg-type]
     )

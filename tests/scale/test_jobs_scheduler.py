@@ -28,6 +28,7 @@ from spmopt.scale.simulation import group_chunks, simulate_on_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 PAYOUT = REPO / "configs" / "payout" / "simulate.yaml"
+PAYOUT_HISTORY = REPO / "configs" / "payout" / "simulate_history.yaml"
 QUOTA = REPO / "configs" / "quota" / "small_team.yaml"
 
 
@@ -89,8 +90,8 @@ def test_group_chunks_cover_every_chunk_in_order() -> None:
     ]
 
 
-def _payout_inputs() -> tuple[Any, Any, Any, SimulateConfig]:
-    cfg = load_config(SimulateConfig, PAYOUT)
+def _payout_inputs(path: Path = PAYOUT) -> tuple[Any, Any, Any, SimulateConfig]:
+    cfg = load_config(SimulateConfig, path)
     plan, book = load_inputs(cfg)
     return plan, book, cfg.attainment, cfg
 
@@ -112,6 +113,18 @@ def test_simulation_on_one_or_two_workers_equals_the_simulator(
         np.testing.assert_allclose(run.rep_mean, local.rep_mean, rtol=1e-12)
         assert run.cost_at_mean_attainment == local.cost_at_mean_attainment
     assert np.percentile(runs[1].cost, 90) == np.percentile(local.cost, 90)
+
+
+def test_clawbacks_and_spifs_come_back_from_the_cluster(client_2: Any) -> None:
+    plan, book, model, _ = _payout_inputs(PAYOUT_HISTORY)
+    args = (plan, book, model, 600, 5)
+    local = simulate(*args, chunk_elements=4_000)
+    remote = simulate_on_cluster(client_2, *args, 4_000, task_elements=8_000)
+    assert local.clawback is not None and remote.clawback is not None
+    assert np.any(local.clawback != 0)
+    assert np.array_equal(remote.clawback, local.clawback)
+    assert np.array_equal(remote.cost, local.cost)
+    assert remote.cost_at_mean_attainment == local.cost_at_mean_attainment
 
 
 def test_simulate_goes_to_the_cluster_of_the_scope(client_2: Any) -> None:
