@@ -234,6 +234,10 @@ class PMedianModel:
             found.nodes,
         )
 
+    # TODO(#3): above DP_CELLS (e.g. 1,000 units into 50) the bound comes from
+    # a few dozen subgradient steps over fractional knapsacks and stays weak
+    # (74% gap at 1000x50, negative at 2000x100 in 60 s); pricing only the
+    # negative-reduced-cost pairs would let branch-and-price bound them.
     def _cp_sat(
         self, settings: SolverSettings, start: float, use_bounds: bool
     ) -> DesignResult:
