@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
 import warnings
 
 import pulp
 
+from spmopt._highs import silence_highs_banner
 from spmopt.errors import ConfigError
 
 SOLVERS = ("highs", "cbc")
@@ -33,24 +31,3 @@ def pulp_backend(
             warnings.simplefilter("ignore", DeprecationWarning)
             return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, threads=threads)
     raise ConfigError(f"solver must be one of {SOLVERS}, got {solver!r}")
-
-
-@functools.cache
-def silence_highs_banner() -> None:
-    """Create one HiGHS instance with stdout muted at the file level.
-
-    HiGHS prints a copyright banner from C code (not through Python) the
-    first time an instance is created in a process; the CLI's stdout
-    carries only results, so that first instance is made here, muted.
-    """
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)

@@ -14,6 +14,8 @@ import highspy
 import numpy as np
 from numpy.typing import NDArray
 
+from spmopt._highs import quiet_highs
+
 INF = highspy.kHighsInf
 
 
@@ -49,8 +51,7 @@ def allocate(
     n, p = len(demand), len(centres)
     units, slot = np.nonzero(allowed[:, centres])
     k = len(units)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("time_limit", float(time_limit))

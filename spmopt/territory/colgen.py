@@ -24,6 +24,8 @@ import highspy
 import numpy as np
 from numpy.typing import NDArray
 
+from spmopt._highs import quiet_highs
+
 INF = highspy.kHighsInf
 
 
@@ -180,8 +182,7 @@ class SetPartitionMaster:
         self.highs = self._empty_lp(p)
 
     def _empty_lp(self, p: int) -> highspy.Highs:
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = quiet_highs()
         h.setOptionValue("presolve", "off")
         h.setOptionValue("threads", 1)
         lower = np.concatenate([np.ones(self.n), [p], np.full(self.m, -INF)])

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from spmopt._highs import quiet_highs
 from spmopt._logging import logger
 from spmopt.errors import ConfigError
 from spmopt.territory.geometry import euclidean, haversine_km
@@ -695,8 +696,7 @@ def _run_highs(
     ipm: bool = False,
 ) -> _HighsOutcome:
     """Solve ``lp`` (``integral`` columns integer; None: LP) until ``deadline``."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("random_seed", int(settings.seed) % (2**31))
     h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
     h.setOptionValue("mip_rel_gap", settings.relative_gap)

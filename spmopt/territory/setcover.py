@@ -19,6 +19,8 @@ import highspy
 import numpy as np
 from numpy.typing import NDArray
 
+from spmopt._highs import quiet_highs
+
 INF = highspy.kHighsInf
 
 
@@ -222,8 +224,7 @@ def _partition_model(
     """Set partitioning with a cost row ``sum c_k lambda_k <= upper - 1``."""
     n, m = cost.shape
     k = len(centre)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("presolve", "off")
