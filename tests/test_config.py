@@ -52,7 +52,9 @@ def test_missing_field_and_missing_file(tmp_path: Path) -> None:
         load_config(Outer, tmp_path / "nope.yaml")
 
 
-@pytest.mark.parametrize("text", ["", "[1, 2]", "a: [unclosed"])
+@pytest.mark.parametrize(
+    "text", ["", "[1, 2]", "a: [unclosed", "year_start: 2027-13-01"]
+)
 def test_empty_list_or_broken_yaml(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError):
         load_config(Outer, write(tmp_path, text))

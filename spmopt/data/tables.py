@@ -11,6 +11,8 @@ import pandas as pd
 from spmopt.errors import DataError, show
 
 KINDS = ("str", "float", "int", "date", "bool", "category")
+MAX_ABS = 1e15
+"""Largest magnitude of a number in a table: beyond it cents cannot be kept."""
 Kind = str
 """One of :data:`KINDS`."""
 
@@ -95,6 +97,8 @@ def _convert(series: pd.Series, kind: Kind, table: str, column: str) -> pd.Serie
     numeric = pd.to_numeric(series.replace("", np.nan), errors="coerce")
     text_present = series.notna() & (series.astype("string").str.strip() != "")
     _report_bad(text_present & numeric.isna(), series, table, column, "a number")
+    huge = numeric.notna() & ~(numeric.abs() <= MAX_ABS)
+    _report_bad(huge, series, table, column, f"a finite number within ±{MAX_ABS:.0e}")
     if kind == "int":
         frac = numeric.notna() & (numeric % 1 != 0)
         _report_bad(frac, series, table, column, "a whole number")

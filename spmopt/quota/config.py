@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from spmopt.config import Config, TablePath
+from spmopt.data.tables import MAX_ABS
 
 
 def check_ramp(ramp: list[float]) -> list[float]:
@@ -171,7 +172,7 @@ class QuotaConfig(Config):
     """
 
     reps: TablePath
-    target: float | None = Field(None, gt=0.0)
+    target: float | None = Field(None, gt=0.0, le=MAX_ABS)
     stretch: StretchConfig | None = None
     phasing: PhasingConfig | None = None
     open_deals: OpenDealsConfig | None = None
@@ -293,7 +294,7 @@ class CapacityConfig(Config):
     """
 
     horizon_months: int = Field(12, ge=1, le=60)
-    target: float | None = Field(None, gt=0.0)
+    target: float | None = Field(None, gt=0.0, le=MAX_ABS)
     hires: list[int] | None = None
     quota_per_rep: float = Field(gt=0.0)
     expected_attainment: float = Field(1.0, gt=0.0, le=5.0)

@@ -48,3 +48,10 @@ def test_messages_show_plain_values_not_numpy_types() -> None:
     with pytest.raises(DataError) as info:
         require_nonnegative(frame, "quota", "quotas")
     assert "got -950000.0" in str(info.value) and "np." not in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e28"])
+def test_infinite_or_huge_numbers_rejected(value: str) -> None:
+    frame = pd.DataFrame({"amount": ["10", value]})
+    with pytest.raises(DataError, match=r"'amount' must be a finite number.*row 2"):
+        check_schema(frame, {"amount": "float"}, "credits")
