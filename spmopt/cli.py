@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,6 +22,7 @@ from spmopt.forecast.cli import app as forecast_app
 from spmopt.payout.cli import app as payout_app
 from spmopt.quota.cli import app as quota_app
 from spmopt.report.cli import report as report_command
+from spmopt.runs import interrupts, note_interrupt
 from spmopt.scale.cli import app as scale_app
 from spmopt.territory.cli import app as territory_app
 
@@ -69,21 +72,49 @@ def demo(
 
 def _terminate(signum: int, frame: object) -> None:
     """Turn SIGTERM into an exit that unwinds, so partial output is removed."""
+    typer.echo("error: terminated (SIGTERM); nothing was published", err=True)
     raise SystemExit(128 + signum)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Count Ctrl-C (see :func:`spmopt.runs.note_interrupt`), then interrupt."""
+    note_interrupt()
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = _install({signal.SIGTERM: _terminate, signal.SIGINT: _interrupt})
+    before = interrupts()
+    try:
+        code = _run(argv)
+    finally:
+        _install(previous)
+    if interrupts() > before or code == 130:
+        typer.echo("error: interrupted (Ctrl-C); unfinished output removed", err=True)
+        return 130
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         app(args=argv, prog_name="spmopt")
     except SpmoptError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
+    except KeyboardInterrupt:
+        return 130
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
+
+
+def _install(handlers: dict[int, Any]) -> dict[int, Any]:
+    """Set signal handlers (main thread only); return the ones replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, h) for signum, h in handlers.items()}
 
 
 def _console() -> None:

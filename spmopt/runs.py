@@ -42,6 +42,24 @@ TRACKED_PACKAGES = (
 _FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 
+_INTERRUPTS = [0]
+"""Interrupts (Ctrl-C) this process has received; the CLI counts them."""
+
+
+def note_interrupt() -> None:
+    """Count an interrupt, so no run folder open at the time is published.
+
+    Some libraries catch ``KeyboardInterrupt`` while they work; counting
+    the signal itself keeps an interrupted run from publishing anyway.
+    """
+    _INTERRUPTS[0] += 1
+
+
+def interrupts() -> int:
+    """How many interrupts this process has counted so far."""
+    return _INTERRUPTS[0]
+
+
 def default_out(job: str, root: str | Path = "runs") -> Path:
     """Return ``runs/<timestamp>-<job>`` (local time, second resolution)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -262,6 +280,7 @@ class RunDir:
         self.headline = self._writer.headline
         self._started = time.perf_counter()
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self._interrupts = _INTERRUPTS[0]
         return self
 
     def __exit__(
@@ -270,11 +289,14 @@ class RunDir:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None:
+        if exc_type is None and _INTERRUPTS[0] == self._interrupts:
             self.commit()
-        elif self._tmp is not None:
+            return
+        if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+        if exc_type is None:
+            raise KeyboardInterrupt(f"{self.job}: interrupted; nothing was published")
 
     @property
     def writer(self) -> RunWriter:

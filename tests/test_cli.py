@@ -22,3 +22,16 @@ def test_every_job_group_lists_its_commands(
 ) -> None:
     assert main([group, "--help"]) == 0
     assert "Commands" in capsys.readouterr().out
+
+
+def test_interrupt_is_one_line_and_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(**kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("spmopt.cli.app", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err.strip() == (
+        "error: interrupted (Ctrl-C); unfinished output removed"
+    )

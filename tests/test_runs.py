@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from spmopt.errors import ConfigError
-from spmopt.runs import RunDir, neutralise_for_spreadsheet
+from spmopt.runs import RunDir, neutralise_for_spreadsheet, note_interrupt
 
 
 def test_run_publishes_files_and_manifest(tmp_path: Path) -> None:
@@ -83,3 +83,18 @@ def test_bad_out_parent_and_negative_seed(tmp_path: Path) -> None:
         pass
     with pytest.raises(ConfigError, match="--seed must be a whole number >= 0"):
         RunDir(tmp_path / "r", "unit", seed=-1)
+
+
+def test_an_interrupt_a_library_swallowed_publishes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with (
+        pytest.raises(KeyboardInterrupt, match="nothing was published"),
+        RunDir(out, "job") as run,
+    ):
+        run.write_text("a.txt", "half done")
+        note_interrupt()  # the signal arrived; the library carried on
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
+    with RunDir(out, "job") as run:  # the next run publishes as usual
+        run.write_text("a.txt", "done")
+    assert (out / "a.txt").read_text() == "done"
