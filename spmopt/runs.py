@@ -171,12 +171,34 @@ def check_out(out: Path) -> None:
             f"--out {out} holds files that spmopt did not write (no manifest.json); "
             "choose a new or empty folder, or an earlier run's folder"
         )
+    if out.is_dir() and (out / "manifest.json").is_file():
+        _refuse_added_files(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(
             f"--out {out}: cannot create its parent folder: {exc}"
         ) from None
+
+
+def _refuse_added_files(out: Path) -> None:
+    """Refuse an earlier run's folder holding files its manifest does not list."""
+    try:
+        files = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a manifest without a file list: nothing to compare with
+    if not isinstance(files, dict):
+        return
+    known = set(files) | {"manifest.json"}
+    added = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    added = [name for name in added if name not in known]
+    if added:
+        shown = ", ".join(added[:3]) + (" ..." if len(added) > 3 else "")
+        raise ConfigError(
+            f"--out {out} holds {len(added)} file(s) the earlier run did not write "
+            f"({shown}); replacing the folder would delete them. Move them, or "
+            "choose another --out"
+        )
 
 
 class RunWriter:

@@ -98,3 +98,17 @@ def test_an_interrupt_a_library_swallowed_publishes_nothing(tmp_path: Path) -> N
     with RunDir(out, "job") as run:  # the next run publishes as usual
         run.write_text("a.txt", "done")
     assert (out / "a.txt").read_text() == "done"
+
+
+def test_a_file_added_to_an_earlier_run_is_never_deleted(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with RunDir(out, "job") as run:
+        run.write_text("a.txt", "first")
+    (out / "my_analysis.xlsx").write_text("mine")
+    with (
+        pytest.raises(ConfigError, match=r"1 file\(s\).*my_analysis.xlsx"),
+        RunDir(out, "job") as run,
+    ):
+        run.write_text("a.txt", "second")
+    assert (out / "my_analysis.xlsx").read_text() == "mine"
+    assert (out / "a.txt").read_text() == "first"

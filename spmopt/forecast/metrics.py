@@ -179,7 +179,8 @@ def forecast_by_period(
     y, p : ndarray of shape (n_deals,)
         Outcome (1 won) and win probability.
     amount : ndarray of shape (n_deals,)
-        Deal value (NaN counts as 0).
+        Deal value (NaN counts as 0). When no deal has a value (no amount
+        column), the value columns are left empty rather than 0.
     seed : int
         Seed of the simulated outcomes behind the 80 % intervals.
 
@@ -210,4 +211,8 @@ def forecast_by_period(
                 "value_p90": float(np.quantile(total, 0.9)),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if np.isnan(amount).all():
+        values = ["actual_value", "predicted_value", "value_p10", "value_p90"]
+        table[values] = np.nan
+    return table

@@ -74,6 +74,8 @@ def explain(
 
     if run is not None:
         path = run / statement_name(rep)
+        if not run.is_dir():
+            raise ConfigError(f"--run {run}: no such folder; give a payout calc run")
         if not path.is_file():
             raise ConfigError(f"no statement for rep {rep!r} in {run} ({path.name})")
         typer.echo(path.read_text(encoding="utf-8"), nl=False)

@@ -83,6 +83,8 @@ def build_report(
         The written report.
     """
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise DataError(f"{run_dir} is a file; give the run folder that holds it")
     if not run_dir.is_dir():
         raise DataError(f"run folder not found: {run_dir}")
     manifest = read_json(run_dir / "manifest.json")

@@ -7,6 +7,7 @@ everything downstream works on the validated :class:`TerritoryProblem`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -357,6 +358,11 @@ def _current_from_table(
     ref: str, unit_ids: pd.Series, rep_index: dict[str, int]
 ) -> NDArray[np.int64]:
     table = "current alignment table"
+    if not ref.startswith("bundled:") and not Path(ref).is_file():
+        raise DataError(
+            f"current: {ref!r} is neither the keyword 'nearest' nor an existing "
+            "table file (columns unit_id, rep_id)"
+        )
     frame = check_schema(
         load_table(ref, name=table), {"unit_id": "str", "rep_id": "str"}, table
     )

@@ -56,6 +56,14 @@ def test_forecast_by_period_sums_and_covers_the_truth() -> None:
     assert width == pytest.approx(2 * 1.2816 * sd, rel=0.15)
 
 
+def test_without_amounts_the_value_columns_are_empty_not_zero() -> None:
+    period = np.array(["2024-01", "2024-01", "2024-02"])
+    p, y = np.array([0.2, 0.7, 0.5]), np.array([0.0, 1.0, 1.0])
+    table = metrics.forecast_by_period(period, y, p, np.full(3, np.nan), seed=0)
+    assert table["actual_value"].isna().all() and table["value_p90"].isna().all()
+    assert table["actual_won"].tolist() == [1, 1]
+
+
 def test_sampled_won_value_matches_its_closed_form_moments() -> None:
     rng = np.random.default_rng(8)
     p = rng.uniform(0, 1, size=50)
