@@ -148,12 +148,24 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
         coords=cfg.units.coords,
         extra=_extra_columns(units, cfg.units),
     )
+    _check_balanced_measures(problem, cfg)
     if cfg.mode != "rebalance":
         return problem
     from spmopt.territory.remedies import apply_remedies
 
     problem, applied = apply_remedies(problem, cfg)
     return replace(problem, remedies=tuple(applied))
+
+
+def _check_balanced_measures(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
+    """Refuse a balance band on a measure that is 0 for every unit."""
+    for spec in cfg.balance:
+        if spec.tolerance is not None and not problem.measure(spec.measure).any():
+            raise DataError(
+                f"balance on {spec.measure!r}: every unit's {spec.measure} is 0, "
+                "so there is nothing to balance; check the units table's "
+                f"{spec.measure} column or remove this balance entry"
+            )
 
 
 def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:

@@ -73,6 +73,11 @@ BROKEN = {
         "must be a number >= 0",
     ),
     "unknown field": (None, CONFIG + "colour: red\n", "unknown field 'colour'"),
+    "unknown current keyword": (
+        None,
+        CONFIG.replace("current: nearest", "current: furthest"),
+        "neither the keyword 'nearest' nor an existing table file",
+    ),
     "empty table": ("unit_id,lat,lon,sales,visits\n", None, "has no rows"),
     "bad tolerance": (None, CONFIG.replace("0.1}", "-0.1}"), "tolerance"),
     "bad adjacency": (
@@ -95,6 +100,12 @@ BROKEN = {
         CONFIG.replace("workers: 1}", "workers: 1, method: lp_round}")
         + "contiguity: {adjacency: delaunay}\n",
         "lp_round does not support contiguity",
+    ),
+    "potential all zero": (
+        "unit_id,lat,lon,sales,visits\n"
+        + "\n".join(f"u{i},{30 + i * 0.1},-85,0,1" for i in range(6)),
+        None,
+        "every unit's potential is 0, so there is nothing to balance",
     ),
     "infeasible capacity": (
         None,
