@@ -101,7 +101,10 @@ def _describe_error(cls: type[BaseModel], err: Any) -> str:
         return f"field '{loc}' is required"
     msg = str(err["msg"])
     msg = msg[0].lower() + msg[1:] if msg else msg
-    return f"field '{loc}' {_as_clause(msg)}, got {err.get('input')!r}"
+    value = err.get("input")
+    if isinstance(value, dict):  # a whole section: its own message says enough
+        return f"field '{loc}' {_as_clause(msg)}"
+    return f"field '{loc}' {_as_clause(msg)}, got {value!r}"
 
 
 def _as_clause(msg: str) -> str:

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from spmopt.config import Config, TablePath, load_config
 from spmopt.errors import ConfigError
@@ -71,3 +71,24 @@ def test_binary_config_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"a: \xaf\xff\xfe\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(Outer, path)
+
+
+class Checked(Config):
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Checked":
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        return self
+
+
+def test_a_whole_config_check_names_the_problem_not_the_whole_file(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(Checked, write(tmp_path, "low: 5\nhigh: 2\n"))
+    message = str(caught.value)
+    assert message.endswith("is invalid: low 5.0 is above high 2.0")
+    assert "{" not in message
