@@ -20,6 +20,7 @@ Conventions stated once
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -27,6 +28,7 @@ from typing import Any, Literal, Self
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from spmopt.config import Config, load_config, parse_config
+from spmopt.errors import SpmoptWarning
 
 ApplyMode = Literal["marginal", "retroactive"]
 EdgeRule = Literal["lower_inclusive", "upper_inclusive"]
@@ -369,7 +371,21 @@ class PlanConfig(Config):
             raise ValueError(f"measure names must be unique, got {names}")
         _check_refs(self, names)
         _check_seasonality(self.seasonality, self.n_periods, self.period)
+        _warn_weights(self)
         return self
+
+
+def _warn_weights(plan: PlanConfig) -> None:
+    """Warn when measure weights do not share out the whole target incentive."""
+    shares = [m.weight for m in plan.measures if m.rate_of == "target_incentive"]
+    total = sum(shares)
+    if plan.target_incentive is not None and shares and abs(total - 1.0) > 1e-9:
+        warnings.warn(
+            f"plan {plan.name!r}: measure weights sum to {total:g}, not 1: the "
+            f"measures' shares of the target incentive add up to {100 * total:g} %",
+            SpmoptWarning,
+            stacklevel=2,
+        )
 
 
 def _check_refs(plan: PlanConfig, names: list[str]) -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, SpmoptWarning
 from spmopt.payout.plan import PlanConfig, load_plan, parse_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,3 +94,16 @@ def test_basis_must_match_credit() -> None:
     curve = {"basis": "units", "tiers": [{"from": 0, "rate": 1}]}
     with pytest.raises(ConfigError, match=r"curve\.basis 'units' must be"):
         parse_plan({"measures": [{"name": "r", "credit": "amount", "curve": curve}]})
+
+
+def test_weights_not_summing_to_one_warn(recwarn: pytest.WarningsRecorder) -> None:
+    tiers = [{"from": 0, "rate": 1}]
+    measures = [
+        {"name": "revenue", "weight": 0.9, "curve": {"tiers": tiers}},
+        {"name": "logos", "weight": 0.2, "curve": {"tiers": tiers}},
+    ]
+    with pytest.warns(SpmoptWarning, match="weights sum to 1.1, not 1"):
+        parse_plan({"target_incentive": 1000, "measures": measures})
+    measures[0]["weight"] = 0.8
+    parse_plan({"target_incentive": 1000, "measures": measures})
+    assert not [w for w in recwarn if issubclass(w.category, SpmoptWarning)]
