@@ -18,6 +18,9 @@ from spmopt.payout.plan import parse_plan
 
 from .helpers import book, one_measure_plan
 
+# These tests build plans with any measure weights on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:plan .*measure weights sum to")
+
 ACCEL = {
     "tiers": [
         {"from": 0, "to": 0.5, "rate": 0},

@@ -16,6 +16,9 @@ from spmopt.payout.engine import PayoutEngine, RepBook, rep_book
 from spmopt.payout.plan import PlanConfig, parse_plan
 from spmopt.payout.reference import CalcResult, ReferenceCalculator
 
+# These tests build plans with any measure weights on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:plan .*measure weights sum to")
+
 YEAR = date(2027, 1, 1)
 
 
