@@ -240,17 +240,13 @@ class LPRoundModel:
         balance_penalty: float = 0.0,
     ) -> LPRoundModel:
         """Objective 7 (same arguments as :meth:`AlignmentModel.set_objective`)."""
-        p = self.problem
-        weight = (
-            np.ones(p.n_units)
-            if distance_weight == "none"
-            else p.measure(distance_weight)
+        cost = self.problem.pair_costs(
+            self.pair_unit,
+            self.pair_rep,
+            distance_weight,
+            disruption_measure,
+            disruption_penalty,
         )
-        i, k = self.pair_unit, self.pair_rep
-        cost = p.distance[i, k] * weight[i]
-        if disruption_penalty > 0 and p.has_current:
-            moved = disruption_penalty * p.measure(disruption_measure)[i]
-            cost += np.where((p.current[i] != NO_REP) & (p.current[i] != k), moved, 0)
         if balance_penalty > 0:
             raise ConfigError(
                 "objective.balance_penalty needs solver.method: cpsat (or auto); "

@@ -310,17 +310,10 @@ class AlignmentModel:
             an objective rather than, or besides, a band).
         """
         p = self.problem
-        weight = (
-            np.ones(p.n_units)
-            if distance_weight == "none"
-            else p.measure(distance_weight)
+        units, reps = np.indices((p.n_units, p.n_reps))
+        cost = p.pair_costs(
+            units, reps, distance_weight, disruption_measure, disruption_penalty
         )
-        cost = p.distance * weight[:, None]
-        if disruption_penalty > 0 and p.has_current:
-            moved = disruption_penalty * p.measure(disruption_measure)
-            rows = np.flatnonzero(p.current != NO_REP)
-            cost[rows, :] += moved[rows, None]
-            cost[rows, p.current[rows]] -= moved[rows]
         self._cost = cost
         self._cost_factor = cost_scale(np.where(self.allowed, cost, 0.0))
         coef = to_int(np.where(self.allowed, cost, 0.0), self._cost_factor)

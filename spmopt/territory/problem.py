@@ -113,6 +113,32 @@ class TerritoryProblem:
             return self.workload
         return np.ones(self.n_units)
 
+    def pair_costs(
+        self,
+        units: NDArray[np.int64],
+        reps: NDArray[np.int64],
+        distance_weight: str = "none",
+        disruption_measure: str = "potential",
+        disruption_penalty: float = 0.0,
+    ) -> NDArray[np.float64]:
+        """Objective cost of giving ``units[j]`` to ``reps[j]``, element-wise.
+
+        Distance to the rep, weighted by ``distance_weight`` (a measure or
+        ``"none"``), plus ``disruption_penalty`` objective units per unit
+        of ``disruption_measure`` moved away from a current owner.
+        """
+        weight = (
+            np.ones(self.n_units)
+            if distance_weight == "none"
+            else self.measure(distance_weight)
+        )
+        cost = self.distance[units, reps] * weight[units]
+        if disruption_penalty > 0 and self.has_current:
+            moved = disruption_penalty * self.measure(disruption_measure)[units]
+            owner = self.current[units]
+            cost += np.where((owner != NO_REP) & (owner != reps), moved, 0.0)
+        return cost
+
 
 def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
     """Load and check every table named in ``cfg``; raise DataError on problems.
