@@ -302,7 +302,7 @@ class RunDir:
         self.headline = self._writer.headline
         self._started = time.perf_counter()
         self._started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self._interrupts = _INTERRUPTS[0]
+        self._interrupts = interrupts()
         return self
 
     def __exit__(
@@ -311,7 +311,7 @@ class RunDir:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None and _INTERRUPTS[0] == self._interrupts:
+        if exc_type is None and interrupts() == self._interrupts:
             self.commit()
             return
         if self._tmp is not None:
