@@ -67,6 +67,17 @@ class Curve(Config):
     excess only"). With ``points`` (``[[x, y], ...]``, x from 0 and
     increasing) the payout is interpolated linearly; beyond the last point
     it stays flat or extends the last slope.
+
+    A curve whose payout *falls* somewhere as the basis rises (a retroactive
+    tier with a lower rate than the tiers below it, or points whose y
+    decreases) pays a rep less for selling more, which is almost always a
+    typing error: the plan then warns (:class:`~spmopt.errors.SpmoptWarning`)
+    naming the measure and the basis values where the payout falls. Shapes
+    that never lower the payout are taken as intended and do not warn: a
+    decelerator (a lower *marginal* rate: the payout still rises, more
+    slowly) and a cap or plateau (a flat stretch). Set
+    ``allow_decreasing: true`` (or ``allow_negative_rates: true``) to declare
+    a falling payout intentional and silence the warning.
     """
 
     basis: Basis = "attainment"
@@ -76,6 +87,7 @@ class Curve(Config):
     points: list[tuple[float, float]] | None = None
     beyond_last_point: Literal["flat", "extend"] = "flat"
     allow_negative_rates: bool = False
+    allow_decreasing: bool = False
 
     @model_validator(mode="after")
     def _check_shape(self) -> Self:
@@ -86,6 +98,47 @@ class Curve(Config):
         if self.points is not None:
             _check_points(self.points, self.allow_negative_rates)
         return self
+
+    def drops(self) -> list[tuple[float, float, float]]:
+        """Where the payout falls as the basis rises.
+
+        Returns
+        -------
+        list of (x, before, after)
+            ``x`` is the basis value (an attainment, amount, units or deals)
+            where the payout starts to fall, ``before`` and ``after`` the
+            curve's value there and where the fall ends (in rate units: per
+            1.0 of target incentive or per credit, see :class:`Measure`).
+            Empty when the payout never falls.
+        """
+        if self.points is not None:
+            pts = self.points
+            return [
+                (pts[i - 1][0], pts[i - 1][1], pts[i][1])
+                for i in range(1, len(pts))
+                if pts[i][1] < pts[i - 1][1]
+            ]
+        assert self.tiers is not None
+        return _tier_drops(self.tiers, self.application)
+
+
+def _tier_drops(
+    tiers: list[Tier], application: ApplyMode
+) -> list[tuple[float, float, float]]:
+    """Edges where a tier starts below the value the tier before reached."""
+    drops = []
+    base = anchor = slope = 0.0
+    for tier in tiers:
+        before = base + slope * (tier.start - anchor)
+        if (tier.application or application) == "retroactive":
+            base, anchor = 0.0, 0.0
+        else:
+            base, anchor = before, tier.start
+        slope = tier.rate
+        after = base + slope * (tier.start - anchor)
+        if after < before - 1e-12 * max(abs(before), 1.0):
+            drops.append((tier.start, before, after))
+    return drops
 
 
 def _check_tiers(tiers: list[Tier], allow_negative: bool) -> None:
@@ -372,6 +425,7 @@ class PlanConfig(Config):
         _check_refs(self, names)
         _check_seasonality(self.seasonality, self.n_periods, self.period)
         _warn_weights(self)
+        _warn_drops(self)
         return self
 
 
@@ -386,6 +440,32 @@ def _warn_weights(plan: PlanConfig) -> None:
             SpmoptWarning,
             stacklevel=2,
         )
+
+
+def _warn_drops(plan: PlanConfig) -> None:
+    """Warn for each curve whose payout falls as the basis rises."""
+    curves = [(f"measure {m.name!r}", m.curve) for m in plan.measures]
+    curves += [
+        (f"measure {m.name!r} payout_tiers", m.payout_tiers)
+        for m in plan.measures
+        if m.payout_tiers is not None
+    ]
+    curves += [(f"spif {s.name!r}", s.curve) for s in plan.spifs]
+    for owner, curve in curves:
+        if curve.allow_decreasing or curve.allow_negative_rates:
+            continue
+        falls = "; ".join(
+            f"at {curve.basis} {x:g} from {before:g} to {after:g}"
+            for x, before, after in curve.drops()
+        )
+        if falls:
+            warnings.warn(
+                f"plan {plan.name!r}: {owner} pays less for more: its payout "
+                f"curve falls {falls}; if intended, set curve.allow_decreasing: "
+                "true",
+                SpmoptWarning,
+                stacklevel=2,
+            )
 
 
 def _check_refs(plan: PlanConfig, names: list[str]) -> None:

@@ -19,7 +19,10 @@ from spmopt.payout.plan import parse_plan
 from .helpers import book, one_measure_plan
 
 # These tests build plans with any measure weights on purpose.
-pytestmark = pytest.mark.filterwarnings("ignore:plan .*measure weights sum to")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:plan .*measure weights sum to"),
+    pytest.mark.filterwarnings("ignore:plan .*pays less for more"),
+]
 
 ACCEL = {
     "tiers": [

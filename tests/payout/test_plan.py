@@ -107,3 +107,57 @@ def test_weights_not_summing_to_one_warn(recwarn: pytest.WarningsRecorder) -> No
     measures[0]["weight"] = 0.8
     parse_plan({"target_incentive": 1000, "measures": measures})
     assert not [w for w in recwarn if issubclass(w.category, SpmoptWarning)]
+
+
+@pytest.mark.parametrize(
+    ("curve", "pattern"),
+    [
+        (
+            {
+                "application": "retroactive",
+                "tiers": [{"from": 0, "to": 1, "rate": 2}, {"from": 1, "rate": 1.5}],
+            },
+            r"measure 'revenue' pays less for more: .* falls at attainment 1 "
+            r"from 2 to 1\.5",
+        ),
+        (
+            {"points": [[0, 0], [1, 1], [1.5, 0.8], [2, 1.2]]},
+            r"falls at attainment 1 from 1 to 0\.8",
+        ),
+    ],
+)
+def test_falling_payout_curve_warns_naming_measure_and_points(
+    curve: dict, pattern: str
+) -> None:
+    with pytest.warns(SpmoptWarning, match=pattern):
+        parse_plan({"measures": [{"name": "revenue", "curve": curve}]})
+
+
+@pytest.mark.parametrize(
+    "curve",
+    [
+        {  # decelerator: a lower marginal rate still raises the payout
+            "tiers": [{"from": 0, "to": 1, "rate": 2}, {"from": 1, "rate": 0.5}]
+        },
+        {"points": [[0, 0], [1, 1], [2, 1]]},  # a plateau (cap)
+        {
+            "application": "retroactive",
+            "tiers": [{"from": 0, "to": 1, "rate": 2}, {"from": 1, "rate": 1}],
+            "allow_decreasing": True,
+        },
+    ],
+)
+def test_rising_or_declared_curves_do_not_warn(
+    curve: dict, recwarn: pytest.WarningsRecorder
+) -> None:
+    parse_plan({"measures": [{"name": "revenue", "curve": curve}]})
+    assert not [w for w in recwarn if issubclass(w.category, SpmoptWarning)]
+
+
+def test_falling_spif_curve_warns_naming_the_spif() -> None:
+    tiers = [{"from": 0, "to": 5, "rate": 100}, {"from": 5, "rate": 50}]
+    spif = {"name": "logos", "curve": {"basis": "deals", "tiers": tiers}}
+    spif["curve"]["application"] = "retroactive"
+    plan = plan_with_tiers([{"from": 0, "rate": 1}])
+    with pytest.warns(SpmoptWarning, match=r"spif 'logos' .* at deals 5 from 500"):
+        parse_plan({**plan, "spifs": [spif]})
