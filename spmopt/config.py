@@ -93,7 +93,7 @@ def load_config(cls: type[C], path: str | Path) -> C:
 
 
 def _describe_error(cls: type[BaseModel], err: Any) -> str:
-    loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    loc = ".".join(str(p) for p in _field_path(cls, err["loc"])) or "(top level)"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_fields(cls, err["loc"][:-1])
         return f"unknown field '{loc}'; allowed fields here: {allowed}"
@@ -130,6 +130,24 @@ def _allowed_fields(cls: type[BaseModel], loc: tuple[Any, ...]) -> str:
         model = members[0] if members else None
     names = sorted(getattr(model, "model_fields", {}) or [])
     return ", ".join(names) if names else "(none)"
+
+
+def _field_path(cls: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
+    """``loc`` without the tags pydantic adds for a tagged union's member."""
+    model: Any = cls
+    members: list[Any] = []
+    path = []
+    for part in loc:
+        tag = next((m for m in members if _kind(m) == part), None)
+        if len(members) > 1 and tag is not None:  # right after the union
+            model, members = tag, []
+            continue
+        path.append(part)
+        if not isinstance(part, int):
+            field = getattr(model, "model_fields", {}).get(part)
+            members = _models_of(field.annotation) if field is not None else []
+            model = members[0] if members else None
+    return path
 
 
 def _kind(model: Any) -> Any:

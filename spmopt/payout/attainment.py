@@ -16,7 +16,14 @@ import math
 from typing import Annotated, Any, Literal, Self
 
 import numpy as np
-from pydantic import Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    model_validator,
+)
 
 from spmopt.config import Config, TablePath
 from spmopt.data import check_schema, load_table, require_nonnegative
@@ -651,10 +658,33 @@ def _kind_of(value: Any) -> str:
     return str(getattr(value, "kind", "lognormal"))
 
 
+KINDS = ("lognormal", "history", "deals")
+
+
+def _check_kind(value: Any) -> Any:
+    """Refuse an unknown ``kind`` (or a non-mapping) in plain words."""
+    if isinstance(value, Config):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"must be a mapping of fields with a kind ({', '.join(KINDS)})"
+        )
+    kind = value.get("kind", "lognormal")
+    if kind not in KINDS:
+        raise ValueError(
+            f"unknown attainment model kind {kind!r}; allowed kinds: "
+            f"{', '.join(KINDS)} (lognormal if omitted)"
+        )
+    return value
+
+
 AttainmentModel = Annotated[
-    Annotated[LognormalAttainment, Tag("lognormal")]
-    | Annotated[HistoryAttainment, Tag("history")]
-    | Annotated[DealAttainment, Tag("deals")],
-    Discriminator(_kind_of),
+    Annotated[
+        Annotated[LognormalAttainment, Tag("lognormal")]
+        | Annotated[HistoryAttainment, Tag("history")]
+        | Annotated[DealAttainment, Tag("deals")],
+        Discriminator(_kind_of),
+    ],
+    BeforeValidator(_check_kind),
 ]
 """Any attainment model, chosen by its ``kind`` field (default lognormal)."""

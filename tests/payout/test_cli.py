@@ -69,6 +69,23 @@ def test_simulate_writes_a_run_folder(tmp_path: Path, capsys) -> None:  # type: 
             "attainment: {spif_counts: {logo: {history_column: deals}}}\n",
             "needs attainment kind: history",
         ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {kind: gaussian}\n",
+            "field 'attainment' is invalid: unknown attainment model kind "
+            "'gaussian'; allowed kinds: lognormal, history, deals",
+        ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: normal\n",
+            "must be a mapping of fields with a kind (lognormal, history, deals), "
+            "got 'normal'",
+        ),
+        (
+            "rep_id,quota\nA,100\n",
+            "attainment: {kind: history, mean: 1.0}\n",
+            "field 'attainment.history' is required; unknown field 'attainment.mean'",
+        ),
     ],
 )
 def test_bad_inputs_exit_2_with_one_message(  # type: ignore[no-untyped-def]
@@ -79,7 +96,7 @@ def test_bad_inputs_exit_2_with_one_message(  # type: ignore[no-untyped-def]
     assert main(["payout", "simulate", str(config), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and pattern in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "tag" not in err
     assert list(tmp_path.glob("run*")) == [] and list(tmp_path.glob(".run*")) == []
 
 
