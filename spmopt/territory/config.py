@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from spmopt.config import Config, TablePath
 
@@ -223,16 +223,27 @@ class RemediesSpec(Config):
     """Fixes for alignments that cannot balance as posed (see the explanation).
 
     ``drop_reps`` removes bases (crowded or unreachable ones; their units
-    lose their current owner). ``dedicated`` gives each named unit a
-    territory of its own: its nearest remaining rep takes it alone, outside
-    every band, and the other reps share the rest. ``split`` cuts a unit into
-    that many equal parts at the same place (ids ``<id>#1``...). ``wider_band``
-    sets a rep's balance tolerance. ``auto`` applies the first two where the
-    explanation finds oversized units and unreachable or crowded bases, and
-    logs what it did.
+    lose their current owner). ``move_base`` puts a rep's base at the
+    location of a unit (``{rep_id: unit_id}``; distances to that rep are
+    recomputed from coordinates, current owners and locks stay).
+    ``add_reps`` adds new bases ``new-1``, ``new-2``, ...: a count placed
+    greedily where the most potential is unserved, or a list of unit ids to
+    place them at; each gets ``new_rep_capacity`` (workload; default the
+    median rep's) and ``new_rep_share`` times the median rep's target share.
+    ``dedicated`` gives each named unit a territory of its own: its nearest
+    remaining rep takes it alone, outside every band, and the other reps
+    share the rest. ``split`` cuts a unit into that many equal parts at the
+    same place (ids ``<id>#1``...). ``wider_band`` sets a rep's balance
+    tolerance. ``auto`` dedicates oversized units, moves crowded or
+    stranded bases to where potential is unserved (drops them when nothing
+    is unserved or a moved base is flagged again), and logs what it did.
     """
 
     drop_reps: list[str] = Field(default_factory=list)
+    move_base: dict[str, str] = Field(default_factory=dict)
+    add_reps: int | list[str] = 0
+    new_rep_capacity: float | None = Field(None, gt=0)
+    new_rep_share: float = Field(1.0, gt=0, le=100)
     dedicated: list[str] = Field(default_factory=list)
     split: dict[str, int] = Field(default_factory=dict)
     wider_band: dict[str, float] = Field(default_factory=dict)
@@ -251,6 +262,18 @@ class RemediesSpec(Config):
                     f"wider_band: rep {rep!r} tolerance must be in [0, 10], got {tol}"
                 )
         return self
+
+    @field_validator("add_reps", mode="before")
+    @classmethod
+    def _count_or_units(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | list):
+            raise ValueError("must be a count >= 0 or a list of unit ids")
+        if isinstance(value, int) and value < 0:
+            raise ValueError("must be a count >= 0 or a list of unit ids")
+        if isinstance(value, list) and len({str(u) for u in value}) < len(value):
+            twice = next(u for u in value if value.count(u) > 1)
+            raise ValueError(f"names unit {twice!r} twice")
+        return value
 
 
 class TerritoryConfig(Config):

@@ -2,8 +2,21 @@
 
 The explanation of an infeasible alignment names units too large for any
 band and bases that crowd together or cannot reach their band; the remedies
-here let a user (or ``remedies.auto``) fix those from the config: drop
-bases, give a unit a dedicated territory, split a unit, widen a rep's band.
+here let a user (or ``remedies.auto``) fix those from the config: drop,
+move or add bases, give a unit a dedicated territory, split a unit, widen a
+rep's band.
+
+Where potential is unserved
+    Every unit goes to its nearest base (dedicated bases take only their
+    locked units). A base whose cell holds more than its band maximum of a
+    balanced measure (or more workload than its capacity) keeps only the
+    fraction ``max / held`` of it; the rest of each unit's potential in that
+    cell is *unserved* (:func:`unserved_potential`). A new or moved base is
+    placed greedily at the unit that would take over the most unserved
+    potential, i.e. whose own nearest-base cell would gather it
+    (:func:`best_site`; deterministic, no seed needed, ties to the first
+    unit in table order). When nothing is unserved, ``add_reps`` falls back
+    to the unit farthest from its base, weighted by its potential.
 """
 
 from __future__ import annotations
@@ -16,7 +29,9 @@ from numpy.typing import NDArray
 
 from spmopt._logging import logger
 from spmopt.errors import DataError
-from spmopt.territory.config import TerritoryConfig
+from spmopt.territory.config import RemediesSpec, TerritoryConfig
+from spmopt.territory.geometry import euclidean, haversine_km
+from spmopt.territory.model import allowed_pairs, balance_band
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
 AUTO_ROUNDS = 20
@@ -24,6 +39,15 @@ AUTO_ROUNDS = 20
 
 SHORT_NEIGHBOURS = 8
 """Nearest bases spared around a base dropped for a shortfall (same round)."""
+
+MAX_SITES = 512
+"""Candidate units scored per placed base: those with most unserved potential."""
+
+CHUNK_PAIRS = 2_000_000
+"""Unit-site distances held at once while scoring sites."""
+
+CROWD_RADIUS_KM = 50.0
+"""Smallest radius (km) of the neighbourhood named when a crowded base moves."""
 
 
 def apply_remedies(
@@ -44,6 +68,13 @@ def apply_remedies(
         applied.append(f"split unit {unit} into {parts} parts")
     problem = drop_reps(problem, spec.drop_reps)
     applied += [f"dropped base {rep}" for rep in spec.drop_reps]
+    problem = move_bases(problem, spec.move_base)
+    applied += [
+        f"moved base {rep} to unit {unit}"
+        for rep, unit in sorted(spec.move_base.items())
+    ]
+    problem, added = add_reps(problem, cfg, spec)
+    applied += added
     problem = dedicate(problem, spec.dedicated)
     applied += [f"dedicated territory for unit {unit}" for unit in spec.dedicated]
     problem = widen(problem, spec.wider_band)
@@ -174,15 +205,287 @@ def widen(problem: TerritoryProblem, bands: dict[str, float]) -> TerritoryProble
     return replace(problem, rep_tolerance=tol)
 
 
-def auto_remedies(
-    problem: TerritoryProblem, cfg: TerritoryConfig
-) -> tuple[TerritoryProblem, list[str]]:
-    """Dedicated territories for oversized units, then drop crowded bases.
+def move_bases(problem: TerritoryProblem, moves: dict[str, str]) -> TerritoryProblem:
+    """Each rep's base moved to the location of a unit (``{rep_id: unit_id}``).
 
-    Bases are dropped one per named group and round (the one nearest to
-    another base of its group) until the counting checks find nothing, then
-    one per short area and round while the relaxation cannot reach every
-    band minimum (see :meth:`LPRoundModel.shortfall`).
+    The distances of a moved rep are recomputed from coordinates (km for
+    lat/lon), also when a distance table was given; current owners, locks
+    and the rep's capacity and target stay.
+    """
+    if not moves:
+        return problem
+    lat, lon = problem.rep_lat.copy(), problem.rep_lon.copy()
+    moved = []
+    for rep, unit in sorted(moves.items()):
+        k = _rep_index(problem, rep, "remedies.move_base")
+        i = _unit_index(problem, unit, "remedies.move_base")
+        lat[k], lon[k] = problem.unit_lat[i], problem.unit_lon[i]
+        moved.append(k)
+    distance = problem.distance.copy()
+    distance[:, moved] = coordinate_distance(problem, lat[moved], lon[moved])
+    return replace(problem, rep_lat=lat, rep_lon=lon, distance=distance)
+
+
+def add_reps(
+    problem: TerritoryProblem, cfg: TerritoryConfig, spec: RemediesSpec
+) -> tuple[TerritoryProblem, list[str]]:
+    """New bases from ``spec.add_reps``: at the named units, or placed greedily.
+
+    A count places one base at a time at :func:`best_site` (recomputed after
+    each), falling back to :func:`_far_site` when nothing is unserved.
+    """
+    request = spec.add_reps
+    cap, share = spec.new_rep_capacity, spec.new_rep_share
+    if isinstance(request, list):
+        done = []
+        for unit in request:
+            i = _unit_index(problem, unit, "remedies.add_reps")
+            problem = add_bases(problem, [i], cap, share)
+            done.append(f"added base {problem.rep_ids[-1]} at unit {unit}")
+        return problem, done
+    if request > problem.n_units:
+        raise DataError(
+            f"remedies.add_reps={request} but the units table has only "
+            f"{problem.n_units} units; give at most {problem.n_units}"
+        )
+    done = []
+    for _ in range(request):
+        site = best_site(problem, cfg)
+        i, taken = (_far_site(problem), 0.0) if site is None else site
+        problem = add_bases(problem, [i], cap, share)
+        done.append(
+            f"added base {problem.rep_ids[-1]} at {unit_label(problem, i)}, "
+            f"where it takes {taken / _share(problem):.1f} territories' unserved "
+            f"potential (make it permanent with remedies.add_reps: "
+            f"[{problem.unit_ids[i]}])"
+        )
+    return problem, done
+
+
+def add_bases(
+    problem: TerritoryProblem,
+    units: list[int],
+    capacity: float | None = None,
+    share: float = 1.0,
+) -> TerritoryProblem:
+    """New reps ``new-1``, ``new-2``, ... based at the units ``units`` (indices).
+
+    Each new rep gets ``capacity`` (workload; None: the median rep's) and
+    ``share`` times the median rep's target share; all shares are then
+    normalised again. New reps own no unit and have no lock.
+    """
+    banded = ~problem.is_dedicated
+    n = len(units)
+    cap = float(np.median(problem.capacity[banded])) if capacity is None else capacity
+    shares = np.concatenate(
+        [
+            problem.target_share,
+            np.full(n, share * np.median(problem.target_share[banded])),
+        ]
+    )
+    lat, lon = problem.unit_lat[units], problem.unit_lon[units]
+    return replace(
+        problem,
+        rep_ids=np.concatenate([problem.rep_ids, _new_ids(problem.rep_ids, n)]),
+        rep_lat=np.concatenate([problem.rep_lat, lat]),
+        rep_lon=np.concatenate([problem.rep_lon, lon]),
+        capacity=np.concatenate([problem.capacity, np.full(n, cap)]),
+        target_share=shares / shares.sum(),
+        distance=np.hstack([problem.distance, coordinate_distance(problem, lat, lon)]),
+        dedicated=(
+            None
+            if problem.dedicated is None
+            else np.concatenate([problem.dedicated, np.zeros(n, dtype=bool)])
+        ),
+        rep_tolerance=(
+            None
+            if problem.rep_tolerance is None
+            else np.concatenate([problem.rep_tolerance, np.full(n, np.nan)])
+        ),
+    )
+
+
+def _new_ids(taken: NDArray[np.object_], n: int) -> NDArray[np.object_]:
+    """``n`` rep ids ``new-<j>`` not in ``taken`` (smallest free ``j`` first)."""
+    used, ids, j = set(map(str, taken)), list[str](), 1
+    while len(ids) < n:
+        if f"new-{j}" not in used:
+            ids.append(f"new-{j}")
+        j += 1
+    return np.array(ids, dtype=object)
+
+
+def coordinate_distance(
+    problem: TerritoryProblem,
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    rows: NDArray[np.int64] | None = None,
+) -> NDArray[np.float64]:
+    """Distance from units to the points ``(lat, lon)``, shape (n_rows, m).
+
+    km for lat/lon (haversine), coordinate units for x/y; ``rows`` selects
+    units (default: all).
+    """
+    ulat, ulon = problem.unit_lat, problem.unit_lon
+    if rows is not None:
+        ulat, ulon = ulat[rows], ulon[rows]
+    if problem.coords == "xy":
+        return euclidean(ulat, ulon, lat, lon)
+    return haversine_km(ulat, ulon, lat, lon)
+
+
+def nearest_bases(problem: TerritoryProblem) -> NDArray[np.int64]:
+    """Each unit's nearest base (not a dedicated one); locked units' owners."""
+    distance = np.where(problem.is_dedicated[None, :], np.inf, problem.distance)
+    near = np.argmin(distance, axis=1)
+    stuck = ~np.isfinite(distance).any(axis=1)
+    near[stuck] = np.argmin(problem.distance[stuck], axis=1)
+    return np.where(problem.locked != NO_REP, problem.locked, near).astype(np.int64)
+
+
+def unserved_potential(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    cells: NDArray[np.int64] | None = None,
+) -> NDArray[np.float64]:
+    """Per unit, the potential its nearest base cannot take (see module doc).
+
+    Parameters
+    ----------
+    cells : ndarray of int, shape (n_units,), optional
+        Base of each unit; :func:`nearest_bases` when None.
+
+    Returns
+    -------
+    ndarray of shape (n_units,)
+        In the unit of potential; 0 for locked units and served cells.
+    """
+    cells = nearest_bases(problem) if cells is None else cells
+    over = np.zeros(problem.n_reps)
+    for measure, highs in _limits(problem, cfg):
+        held = np.bincount(cells, problem.measure(measure), problem.n_reps)
+        safe = np.where(held > 0, held, 1.0)
+        over = np.maximum(over, np.where(held > highs, 1 - highs / safe, 0.0))
+    out = problem.potential * over[cells]
+    out[problem.locked != NO_REP] = 0.0
+    return out
+
+
+def _limits(
+    problem: TerritoryProblem, cfg: TerritoryConfig
+) -> list[tuple[str, NDArray[np.float64]]]:
+    """``(measure, per-rep maximum)``: band maxima, else targets; capacity."""
+    limits: list[tuple[str, NDArray[np.float64]]] = []
+    for spec in cfg.balance:
+        _, highs = balance_band(
+            problem, spec.measure, spec.tolerance, spec.min, spec.max
+        )
+        limits.append((spec.measure, highs))
+    if not cfg.balance:
+        limits.append(("potential", problem.targets("potential")))
+    if cfg.capacity:
+        limits.append(("workload", problem.capacity))
+    return limits
+
+
+def best_site(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    among: NDArray[np.bool_] | None = None,
+) -> tuple[int, float] | None:
+    """Unit where one more base would best serve the unserved potential.
+
+    The greedy p-median step weighted by unserved potential: a base at unit
+    ``u`` saves, for every unit nearer to ``u`` than to its own base, the
+    distance difference times the unit's unserved potential; the site with
+    the largest saving wins (ties: the first unit in table order).
+
+    Parameters
+    ----------
+    among : ndarray of bool, shape (n_units,), optional
+        Units allowed as the site (default: all).
+
+    Returns
+    -------
+    (unit index, unserved potential) or None
+        The site and the unserved potential of the units nearer to it than
+        to their base; None when no potential is unserved (among the sites).
+    """
+    cells = nearest_bases(problem)
+    unserved = unserved_potential(problem, cfg, cells)
+    rows = np.flatnonzero(unserved > 0)
+    sites = rows if among is None else rows[among[rows]]
+    if sites.size == 0:
+        return None
+    sites = np.sort(sites[np.argsort(-unserved[sites], kind="stable")[:MAX_SITES]])
+    own = coordinate_distance(problem, problem.rep_lat, problem.rep_lon, rows)
+    own_d = own[np.arange(rows.size), cells[rows]]
+    step = max(1, CHUNK_PAIRS // rows.size)
+    parts = [
+        _savings(problem, rows, unserved[rows], own_d, sites[j : j + step])
+        for j in range(0, sites.size, step)
+    ]
+    saving = np.concatenate([s for s, _ in parts])
+    j = int(np.argmax(saving))
+    return int(sites[j]), float(np.concatenate([t for _, t in parts])[j])
+
+
+def _savings(
+    problem: TerritoryProblem,
+    rows: NDArray[np.int64],
+    unserved: NDArray[np.float64],
+    own_d: NDArray[np.float64],
+    sites: NDArray[np.int64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per site: distance saved times unserved potential, and that potential."""
+    lat, lon = problem.unit_lat[sites], problem.unit_lon[sites]
+    closer = np.maximum(
+        own_d[:, None] - coordinate_distance(problem, lat, lon, rows), 0
+    )
+    return unserved @ closer, unserved @ (closer > 0)
+
+
+def _far_site(problem: TerritoryProblem) -> int:
+    """Unlocked unit with the largest potential times distance to its base."""
+    cells = nearest_bases(problem)
+    own = coordinate_distance(problem, problem.rep_lat, problem.rep_lon)
+    score = problem.potential * own[np.arange(problem.n_units), cells]
+    score = np.where(problem.locked != NO_REP, -1.0, score)
+    return int(np.argmax(score))
+
+
+def _share(problem: TerritoryProblem) -> float:
+    """A territory's share of potential: the mean target of banded reps."""
+    banded = ~problem.is_dedicated
+    return float(problem.targets("potential")[banded].mean()) or 1.0
+
+
+def unit_label(problem: TerritoryProblem, i: int) -> str:
+    """``<unit id> (<name>, <state>)`` with whatever descriptive columns exist."""
+    parts = [
+        str(problem.extra[c].iloc[i])
+        for c in ("name", "city", "state")
+        if c in problem.extra.columns and pd.notna(problem.extra[c].iloc[i])
+    ]
+    return (
+        f"{problem.unit_ids[i]} ({', '.join(parts)})"
+        if parts
+        else str(problem.unit_ids[i])
+    )
+
+
+def auto_remedies(
+    problem: TerritoryProblem, cfg: TerritoryConfig, move: bool = True
+) -> tuple[TerritoryProblem, list[str]]:
+    """Dedicated territories for oversized units, then move or drop bases.
+
+    Each round flags bases by counting (unreachable ones, and from each
+    crowded group the one nearest to another base of the group) or, when
+    counting finds nothing, one per short area while the relaxation cannot
+    reach every band minimum (see :meth:`LPRoundModel.shortfall`). A flagged
+    base moves to :func:`best_site` (computed without it); it is dropped
+    when nothing is unserved, when it was moved before, or with
+    ``move=False`` (the drop-only behaviour).
     """
     from spmopt.territory.explain import crowded_reps, oversized_units
 
@@ -190,16 +493,100 @@ def auto_remedies(
     big = [str(u) for u in problem.unit_ids[oversized_units(problem, cfg)]]
     problem = dedicate(problem, big)
     done += [f"dedicated territory for oversized unit {u}" for u in big]
+    moved: set[str] = set()
     for _ in range(AUTO_ROUNDS):
         mask = crowded_reps(problem, cfg)
         if not mask.any():
             mask = short_reps(problem, cfg)
-        drop = [str(r) for r in problem.rep_ids[mask]]
-        if not drop:
+        if not mask.any():
             break
+        drop = []
+        for rep in map(str, problem.rep_ids[mask]):
+            line = None
+            if move and rep not in moved:
+                problem, line = move_to_unserved(problem, cfg, rep)
+            if line is None:
+                drop.append(rep)
+            else:
+                moved.add(rep)
+                done.append(line)
         problem = drop_reps(problem, drop)
         done += [f"dropped crowded or unreachable base {r}" for r in drop]
     return problem, done
+
+
+def move_to_unserved(
+    problem: TerritoryProblem, cfg: TerritoryConfig, rep: str
+) -> tuple[TerritoryProblem, str | None]:
+    """``rep``'s base moved to where potential is unserved, and why in words.
+
+    Returns the problem unchanged and None when nothing is unserved.
+    """
+    k = _rep_index(problem, rep, "remedies.auto")
+    site = best_site(problem, cfg)
+    if site is None:
+        return problem, None
+    i, taken = site
+    why = base_reason(problem, cfg, k)
+    origin = _nearest_unit(problem, *_base(problem, k))
+    line = (
+        f"moved base {rep} from {unit_label(problem, origin)} to "
+        f"{unit_label(problem, i)}: {why}; there it takes "
+        f"{taken / _share(problem):.1f} territories' unserved potential (make it "
+        f"permanent with remedies.move_base: {{{rep}: {problem.unit_ids[i]}}})"
+    )
+    return move_bases(problem, {rep: str(problem.unit_ids[i])}), line
+
+
+def base_reason(problem: TerritoryProblem, cfg: TerritoryConfig, k: int) -> str:
+    """Why base ``k`` is badly placed, in territories' shares of potential."""
+    share = _share(problem)
+    allowed = allowed_pairs(problem, cfg.solver.k_nearest)
+    reach = float(problem.potential[allowed[:, k]].sum())
+    if reach < problem.targets("potential")[k] * (1 - _tolerance(cfg)):
+        return (
+            f"it can reach only {reach / share:.2f} territories' potential from "
+            f"units that have it among their nearest bases"
+        )
+    unit = "km" if problem.coords == "latlon" else "distance units"
+    base_d = _base_distance(problem)[k]
+    others = np.delete(base_d, k)
+    radius = max(CROWD_RADIUS_KM, 1.5 * float(others.min()) if others.size else 0)
+    radius = float(np.ceil(radius / 10) * 10)
+    group = np.flatnonzero((base_d <= radius) & ~problem.is_dedicated)
+    held = float(problem.potential[np.isin(nearest_bases(problem), group)].sum())
+    origin = problem.unit_ids[_nearest_unit(problem, *_base(problem, k))]
+    return (
+        f"{group.size} bases within {radius:.0f} {unit} of {origin} share "
+        f"{held / share:.1f} territories' potential"
+    )
+
+
+def _tolerance(cfg: TerritoryConfig) -> float:
+    """Tolerance of the first potential band (0 when there is none)."""
+    for spec in cfg.balance:
+        if spec.measure == "potential" and spec.tolerance is not None:
+            return spec.tolerance
+    return 0.0
+
+
+def _base_distance(problem: TerritoryProblem) -> NDArray[np.float64]:
+    """Distance between rep bases, shape (n_reps, n_reps)."""
+    lat, lon = problem.rep_lat, problem.rep_lon
+    if problem.coords == "xy":
+        return euclidean(lat, lon, lat, lon)
+    return haversine_km(lat, lon, lat, lon)
+
+
+def _base(problem: TerritoryProblem, k: int) -> tuple[float, float]:
+    """Latitude and longitude (or x, y) of rep ``k``'s base."""
+    return float(problem.rep_lat[k]), float(problem.rep_lon[k])
+
+
+def _nearest_unit(problem: TerritoryProblem, lat: float, lon: float) -> int:
+    """Index of the unit nearest to the point ``(lat, lon)``."""
+    d = coordinate_distance(problem, np.array([lat]), np.array([lon]))
+    return int(np.argmin(d[:, 0]))
 
 
 def short_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.bool_]:

@@ -1,0 +1,224 @@
+"""Remedies that move or add a base: placement, auto moves, errors, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spmopt.cli import main
+from spmopt.config import parse_config
+from spmopt.errors import DataError, InfeasibleError
+from spmopt.territory import TerritoryConfig, solve_config
+from spmopt.territory.problem import build_problem
+from spmopt.territory.remedies import (
+    add_bases,
+    best_site,
+    move_bases,
+    nearest_bases,
+    unserved_potential,
+)
+from tests.territory.conftest import MakeProblem
+
+# Two clusters of units on a plane: west around x=0, east around x=100.
+# Base A sits in the west; base S is stranded far away from both.
+UNITS = "unit_id,x,y,sales\n" + "\n".join(
+    f"{side}{i},{x0 + (i % 3) * 2},{(i // 3) * 2},{10 + i % 3}"
+    for side, x0 in (("w", 0), ("e", 100))
+    for i in range(6)
+)
+CONFIG = """units:
+  table: units.csv
+  coords: xy
+  lat: x
+  lon: y
+  potential: {column: sales}
+reps:
+  rows:
+    - {rep_id: A, lat: 2, lon: 1}
+    - {rep_id: S, lat: 1000, lon: 1000}
+capacity: false
+balance:
+  - {measure: potential, tolerance: 0.1}
+solver: {time_limit_seconds: 10, workers: 1, k_nearest: 1}
+track: false
+"""
+
+
+def write(tmp_path: Path, remedies: str = "") -> Path:
+    (tmp_path / "units.csv").write_text(UNITS)
+    path = tmp_path / "territory.yaml"
+    path.write_text(CONFIG + remedies)
+    return path
+
+
+def cfg_at(tmp_path: Path, remedies: dict | None = None) -> TerritoryConfig:
+    from spmopt.config import load_config
+
+    cfg = load_config(TerritoryConfig, write(tmp_path))
+    if remedies is None:
+        return cfg
+    spec = cfg.remedies.model_validate(remedies)
+    return cfg.model_copy(update={"remedies": spec})
+
+
+def test_stranded_base_is_moved_and_becomes_feasible(tmp_path: Path) -> None:
+    posed = cfg_at(tmp_path)
+    with pytest.raises(InfeasibleError, match=r"rep S can reach only potential 0"):
+        solve_config(posed)
+    problem, result = solve_config(cfg_at(tmp_path, {"auto": True}))
+    assert problem.n_reps == 2
+    (line,) = problem.remedies
+    assert line.startswith("moved base S from e5 to e")  # e5 nearest (1000, 1000)
+    assert "remedies.move_base: {S: e" in line
+    assert problem.rep_lat[1] >= 100  # now in the east cluster
+    east = np.char.startswith(problem.unit_ids.astype(str), "e")
+    assert (result.assignment[east] == 1).all()
+    assert (result.assignment[~east] == 0).all()
+
+
+def test_move_base_recomputes_distances_keeps_owners(
+    make_problem: MakeProblem,
+) -> None:
+    p = make_problem(3, n_units=6, n_reps=3, with_current=True, locked_units=2)
+    q = move_bases(p, {"r1": "u4"})
+    assert (q.rep_lat[1], q.rep_lon[1]) == (p.unit_lat[4], p.unit_lon[4])
+    assert q.distance[4, 1] == 0.0
+    expected = np.hypot(p.unit_lat - p.unit_lat[4], p.unit_lon - p.unit_lon[4])
+    assert q.distance[:, 1] == pytest.approx(expected)
+    assert (q.distance[:, [0, 2]] == p.distance[:, [0, 2]]).all()
+    assert (q.current == p.current).all() and (q.locked == p.locked).all()
+
+
+def test_add_bases_get_median_capacity_and_share(make_problem: MakeProblem) -> None:
+    p = make_problem(4, n_units=8, n_reps=3, capacity=30.0)
+    p = move_bases(p, {})
+    q = add_bases(p, [5, 6])
+    assert list(q.rep_ids[-2:]) == ["new-1", "new-2"]
+    assert (q.capacity[-2:] == 30.0).all()
+    assert q.target_share == pytest.approx(np.full(5, 0.2))
+    assert q.distance[5, 3] == 0.0 and q.distance[6, 4] == 0.0
+    r = add_bases(q, [0], capacity=12.0, share=0.5)
+    assert r.rep_ids[-1] == "new-3" and r.capacity[-1] == 12.0
+    assert r.target_share[-1] == pytest.approx(0.5 * r.target_share[0])
+
+
+def _brute_force_site(problem, cfg) -> int:  # type: ignore[no-untyped-def]
+    """Site by plain loops over every unit (slow reference)."""
+    cells = nearest_bases(problem)
+    unserved = unserved_potential(problem, cfg, cells)
+    best, best_saving = -1, -1.0
+    for u in range(problem.n_units):
+        if unserved[u] <= 0:
+            continue
+        saving = 0.0
+        for i in range(problem.n_units):
+            here = (problem.unit_lat[u], problem.unit_lon[u])
+            to_u = np.hypot(
+                problem.unit_lat[i] - here[0], problem.unit_lon[i] - here[1]
+            )
+            k = cells[i]
+            to_base = np.hypot(
+                problem.unit_lat[i] - problem.rep_lat[k],
+                problem.unit_lon[i] - problem.rep_lon[k],
+            )
+            saving += unserved[i] * max(to_base - to_u, 0.0)
+        if saving > best_saving * (1 + 1e-12):
+            best, best_saving = u, saving
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_best_site_matches_brute_force(make_problem: MakeProblem, seed: int) -> None:
+    p = make_problem(seed, n_units=12, n_reps=2)
+    cfg = parse_config(
+        TerritoryConfig,
+        {
+            "units": {"table": "x.csv", "potential": {"column": "p"}},
+            "reps": {"rows": [{"rep_id": "a", "lat": 0, "lon": 0}]},
+            "balance": [{"measure": "potential", "tolerance": 0.0}],
+            "capacity": False,
+        },
+    )
+    site = best_site(p, cfg)
+    assert site is not None
+    assert site[0] == _brute_force_site(p, cfg)
+
+
+def test_added_base_lands_where_potential_is_unserved(tmp_path: Path) -> None:
+    cfg = cfg_at(tmp_path, {"drop_reps": ["S"], "add_reps": 1})
+    problem = build_problem(cfg)
+    assert list(problem.rep_ids) == ["A", "new-1"]
+    assert problem.rep_lat[1] >= 100  # the east cluster had no base
+    assert "remedies.add_reps: [e" in problem.remedies[-1]
+    named = cfg_at(tmp_path, {"add_reps": ["e4"], "new_rep_capacity": 5})
+    problem = build_problem(named)
+    assert problem.rep_ids[-1] == "new-1" and problem.capacity[-1] == 5.0
+    assert (problem.rep_lat[-1], problem.rep_lon[-1]) == (102.0, 2.0)
+
+
+BAD = {
+    "unknown rep": (
+        "remedies: {move_base: {Z: e1}}\n",
+        "remedies.move_base names unknown rep 'Z'",
+    ),
+    "unknown unit": (
+        "remedies: {move_base: {S: nope}}\n",
+        "remedies.move_base names unit 'nope', which is not in the units table",
+    ),
+    "negative count": (
+        "remedies: {add_reps: -2}\n",
+        "remedies.add_reps' is invalid: must be a count >= 0",
+    ),
+    "count above units": (
+        "remedies: {add_reps: 13}\n",
+        "remedies.add_reps=13 but the units table has only 12 units",
+    ),
+    "unknown added unit": (
+        "remedies: {add_reps: [e1, zz]}\n",
+        "remedies.add_reps names unit 'zz'",
+    ),
+    "bad capacity": (
+        "remedies: {add_reps: 1, new_rep_capacity: -3}\n",
+        "new_rep_capacity",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_values_exit_2_without_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    remedies, message = BAD[case]
+    out = tmp_path / "run"
+    code = main(
+        ["-q", "territory", "solve", str(write(tmp_path, remedies)), "--out", str(out)]
+    )
+    text = capsys.readouterr()
+    assert code == 2
+    assert message in text.err
+    assert "Traceback" not in text.err + text.out
+    assert not out.exists()
+
+
+def test_same_seed_same_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "remedies: {drop_reps: [S], add_reps: 1}\n")
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["-q", "territory", "solve", str(config), "--out", str(out)]) == 0
+        runs.append(out)
+    capsys.readouterr()
+    for name in ("assignments.csv", "territories.csv", "map.html"):
+        assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes()
+    territories = pd.read_csv(runs[0] / "territories.csv")
+    assert "new-1" in set(territories["rep_id"])
+
+
+def test_count_larger_than_units_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="at most 12"):
+        build_problem(cfg_at(tmp_path, {"add_reps": 13}))
