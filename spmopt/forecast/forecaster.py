@@ -109,6 +109,23 @@ class WinForecaster(ClassifierMixin, BaseEstimator):
                 frame = derived.transform(frame)
         return frame
 
+    def input_columns(self) -> list[str]:
+        """Columns a frame to score must hold, before any derived column.
+
+        The model's features, less those the history and amount patterns
+        add, plus the columns those two read (keys, dates, amount).
+        """
+        derived: set[str] = set()
+        inputs: list[str] = []
+        if self.history is not None:
+            derived |= set(self.history.columns)
+            inputs += [*self.history.keys, self.history.prediction_date]
+        if self.amounts is not None:
+            derived |= set(self.amounts.columns)
+            inputs += [self.amounts.amount, self.amounts.prediction_date or ""]
+        own = [c for c in self.feature_names if c not in derived]
+        return [c for c in dict.fromkeys([*own, *inputs]) if c]
+
     @property
     def feature_names(self) -> list[str]:
         """Feature columns in model order."""

@@ -79,13 +79,56 @@ def _cell(value: Any) -> str:
     return "missing" if pd.isna(value) or str(value).strip() == "" else str(value)
 
 
-def open_deals(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Rows to score: all rows, or only open ones when the outcome is present."""
+def require_inputs(
+    forecaster: WinForecaster,
+    frame: pd.DataFrame,
+    table: str,
+    in_file: list[str] | None = None,
+) -> None:
+    """Refuse ``frame`` when a column the model reads is missing.
+
+    Parameters
+    ----------
+    forecaster : WinForecaster
+        The model (see :meth:`WinForecaster.input_columns`).
+    frame : DataFrame
+        Deals to score, after the config's joins.
+    table : str
+        Name of the scored file, shown in the message.
+    in_file : list of str, optional
+        The file's own columns, listed in the message (default: ``frame``'s).
+
+    Raises
+    ------
+    DataError
+        Naming the file, the missing columns and the file's columns.
+    """
+    missing = [c for c in forecaster.input_columns() if c not in frame.columns]
+    if missing:
+        have = ", ".join(in_file if in_file is not None else map(str, frame.columns))
+        raise DataError(
+            f"{table}: column(s) {missing} needed by the model are missing; "
+            f"columns in the file: {have}"
+        )
+
+
+def open_deals(
+    cfg: ForecastConfig,
+    frame: pd.DataFrame,
+    table: str,
+    in_file: list[str] | None = None,
+) -> pd.DataFrame:
+    """Rows to score: all rows, or only open ones when the outcome is present.
+
+    ``in_file`` lists the file's own columns for messages (default:
+    ``frame``'s).
+    """
     cols = cfg.columns
     if cols.deal_id not in frame.columns:
-        have = ", ".join(map(str, frame.columns))
+        have = ", ".join(in_file if in_file is not None else map(str, frame.columns))
         raise DataError(
-            f"{table}: deal id column '{cols.deal_id}' missing; have {have}"
+            f"{table}: deal id column '{cols.deal_id}' missing; columns in the "
+            f"file: {have}"
         )
     if cols.outcome in frame.columns:
         text = frame[cols.outcome].astype("string").str.strip()
@@ -184,9 +227,11 @@ def run_score(
     """
     table = str(input_path)
     frame = read_table(input_path, name=table)
-    frame = open_deals(cfg, apply_joins(cfg, frame), table)
+    in_file = [str(c) for c in frame.columns]
+    frame = open_deals(cfg, apply_joins(cfg, frame), table, in_file)
     uri = parse_model_ref(model, cfg)
     forecaster = load_forecaster(uri, cfg)
+    require_inputs(forecaster, frame, table, in_file)
     warn_if_no_signal(uri, cfg)
     scores = score_table(forecaster, cfg, frame, table)
     summary = pipeline_summary(scores, n_samples, seed)

@@ -227,3 +227,18 @@ def test_mlflow_output_is_logged_at_debug_after_the_block(capsys, caplog) -> Non
         "mlflow: Created version '1' of model 'm'.",
     ]
     assert {r.levelname for r in caplog.records} == {"DEBUG"}
+
+
+def test_score_cli_names_the_input_file_and_its_own_columns(store, capsys) -> None:
+    root: Path = store["root"]
+    bad = root / "open_without_score.csv"
+    pd.read_csv(root / "open.csv").drop(columns="score").to_csv(bad, index=False)
+    argv = ["forecast", "score", str(root / "forecast.yaml"), "--model"]
+    argv += ["spmopt-forecast-synthetic@champion", "--input", str(bad)]
+    assert main([*argv, "--out", str(root / "bad-input")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}: column(s) ['score'] needed by the model")
+    assert err.rstrip().endswith(
+        "columns in the file: deal, created, closed, owner, region, amount"
+    )
+    assert "Traceback" not in err and not (root / "bad-input").exists()

@@ -1,0 +1,54 @@
+import pytest
+
+from spmopt.config import parse_config
+from spmopt.errors import DataError
+from spmopt.forecast.config import ForecastConfig
+from spmopt.forecast.score import open_deals, require_inputs
+from spmopt.forecast.train import fit_models, prepare
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, make_config, deals_factory):  # type: ignore[no-untyped-def]
+    """A forecaster with history and amount-pattern features, and open deals."""
+    path = tmp_path_factory.mktemp("score") / "deals.csv"
+    frame = deals_factory()
+    frame.to_csv(path, index=False)
+    data = make_config(str(path))
+    data["columns"] |= {
+        "close_date": "closed",
+        "history": ["owner"],
+        "amount_patterns": True,
+    }
+    cfg = parse_config(ForecastConfig, data)
+    forecaster = fit_models(cfg, prepare(cfg, 0), 0).forecaster
+    open_rows = frame.loc[frame["stage"] == "Open"].drop(columns="stage")
+    return cfg, forecaster, open_rows.reset_index(drop=True)
+
+
+def test_input_columns_are_raw_columns_not_derived_ones(fitted) -> None:  # type: ignore[no-untyped-def]
+    _, forecaster, _ = fitted
+    assert "owner_past_win_rate" in forecaster.feature_names
+    assert "amount_round_digits" in forecaster.feature_names
+    needed = forecaster.input_columns()
+    assert not [c for c in needed if "_past_" in c or c.startswith("amount_")]
+    assert {"owner", "region", "score", "amount", "created"} <= set(needed)
+
+
+def test_missing_input_names_the_file_and_only_its_columns(fitted) -> None:  # type: ignore[no-untyped-def]
+    _, forecaster, open_rows = fitted
+    require_inputs(forecaster, open_rows, "open.csv")  # complete: no error
+    short = open_rows.drop(columns=["owner", "amount"])
+    pattern = (
+        r"^open\.csv: column\(s\) \['owner', 'amount'\] needed by the model are "
+        r"missing; columns in the file: deal, created, closed, region, score$"
+    )
+    with pytest.raises(DataError, match=pattern):
+        require_inputs(forecaster, short, "open.csv")
+
+
+def test_missing_deal_id_lists_the_file_columns_not_joined_ones(fitted) -> None:  # type: ignore[no-untyped-def]
+    cfg, _, open_rows = fitted
+    frame = open_rows.drop(columns="deal").assign(joined=1)
+    with pytest.raises(DataError, match=r"columns in the file: created, closed,"):
+        open_deals(cfg, frame, "open.csv", [c for c in frame if c != "joined"])
+    assert len(open_deals(cfg, open_rows, "open.csv")) == len(open_rows)
