@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,11 +35,58 @@ def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
+            if not isinstance(frame.index, pd.RangeIndex):  # rows > header
+                raise _malformed(path, label, "a row is longer than the header")
+    except pd.errors.ParserError as exc:
+        raise _malformed(path, label, str(exc)) from None
+    except (ValueError, OSError) as exc:
         raise DataError(f"{label}: cannot read {path}: {exc}") from None
     if frame.empty:
         raise DataError(f"{label}: table {path} has no rows")
     return frame
+
+
+_TOKENIZING = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _malformed(path: Path, label: str, parser_message: str) -> DataError:
+    """A malformed CSV row: its line, the header's field count and its own.
+
+    When a data row has more fields than the header, pandas either stops
+    (a later row) or silently takes the extra leading fields as an index
+    (the first row). Either way the file is scanned to find the first such
+    row and its physical line (a quoted field may span lines).
+    """
+    found = _first_long_row(path)
+    if found is None:
+        match = _TOKENIZING.search(parser_message)
+        if match is None:
+            return DataError(f"{label}: cannot read {path}: {parser_message}")
+        expected, line, seen = (int(g) for g in match.groups())
+        found = (line, expected, seen)
+    line, expected, seen = found
+    return DataError(
+        f"{label}: malformed row at line {line} of {path}: expected {expected} "
+        f"fields (as in the header), found {seen}; check for an unquoted comma "
+        "or a stray delimiter"
+    )
+
+
+def _first_long_row(path: Path) -> tuple[int, int, int] | None:
+    """(line, header fields, row fields) of the first row longer than the header."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+            reader = csv.reader(f)
+            width = next((len(row) for row in reader if row), 0)
+            start = reader.line_num + 1
+            for row in reader:
+                if len(row) > width:
+                    return start, width, len(row)
+                start = reader.line_num + 1
+    except (OSError, csv.Error):
+        return None
+    return None
 
 
 def check_schema(

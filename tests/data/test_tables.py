@@ -55,3 +55,43 @@ def test_infinite_or_huge_numbers_rejected(value: str) -> None:
     frame = pd.DataFrame({"amount": ["10", value]})
     with pytest.raises(DataError, match=r"'amount' must be a finite number.*row 2"):
         check_schema(frame, {"amount": "float"}, "credits")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "found"),
+    [
+        ("rep_id,quota\nA,100\nB,120,7\nC,5\n", 3, 3),  # a later row
+        ("rep_id,quota\nA,100,5\nB,120,7\n", 2, 3),  # first row: not an index
+        ('rep_id,quota\n"A\nstill A",100\nB,1,2,3\n', 4, 4),  # quoted newline
+    ],
+)
+def test_row_longer_than_header_is_a_malformed_row(
+    tmp_path: Path, text: str, line: int, found: int
+) -> None:
+    path = tmp_path / "quotas.csv"
+    path.write_text(text)
+    pattern = (
+        rf"^quotas: malformed row at line {line} of {path}: expected 2 fields "
+        rf"\(as in the header\), found {found}"
+    )
+    with pytest.raises(DataError, match=pattern):
+        read_table(path, name="quotas")
+
+
+def test_gzip_csv_with_a_long_row_names_its_line(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "q.csv.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("a,b\n1,2\n\n3,4,5\n")
+    with pytest.raises(DataError, match=r"line 4 of .*: expected 2 .* found 3"):
+        read_table(path)
+
+
+def test_short_rows_and_parquet_indexes_still_read(tmp_path: Path) -> None:
+    short = tmp_path / "short.csv"
+    short.write_text("a,b\n1\n2,3\n")
+    assert read_table(short)["b"].tolist() == ["", "3"]
+    parquet = tmp_path / "t.parquet"
+    pd.DataFrame({"a": [1, 2]}, index=["x", "y"]).to_parquet(parquet)
+    assert read_table(parquet)["a"].tolist() == [1, 2]
