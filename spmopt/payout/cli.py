@@ -103,9 +103,13 @@ def whatif(
     from spmopt.runs import RunDir
 
     inputs = load_calc_inputs(plan, quotas, credits)
-    lines, payouts = run_whatif(inputs, change)
-    if out is not None:
+    if out is None:
+        lines, payouts = run_whatif(inputs, change)
+    else:  # --out is checked (as for every command) before any work
         with RunDir(out, "payout-whatif", config={"changes": change}) as run:
+            for path in (plan, quotas, credits):
+                run.add_input(path)
+            lines, payouts = run_whatif(inputs, change)
             run.write_csv("whatif_lines.csv", lines)
             run.write_csv("whatif_payouts.csv", payouts)
     typer.echo("changed lines:")

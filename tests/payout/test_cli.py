@@ -289,3 +289,29 @@ def test_whatif_with_bad_split_shares_exits_2(capsys) -> None:  # type: ignore[n
     ]
     assert main(args) == 2
     assert "sum to 0.9" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["file", "foreign folder"])
+def test_whatif_checks_out_before_any_work(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, monkeypatch, kind: str
+) -> None:
+    import spmopt.payout.calc
+
+    def fail(*args: object) -> None:
+        raise AssertionError("what-if computed before --out was checked")
+
+    monkeypatch.setattr(spmopt.payout.calc, "whatif", fail)
+    out = tmp_path / "w"
+    if kind == "file":
+        out.write_text("x")
+        pattern = f"--out {out} exists and is not a folder"
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+        pattern = "holds files that spmopt did not write"
+    args = ["payout", "whatif", *CALC, "--credits", str(CFG / "credits_small.csv")]
+    args += ["--change", "recredit:D002=R04", "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and pattern in err and "Traceback" not in err
+    assert not list(tmp_path.glob(".w*"))
