@@ -23,6 +23,7 @@ import json
 import resource
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from spmopt.territory.explain import conflict_causes
 from spmopt.territory.job import settings_from
 from spmopt.territory.outputs import max_balance_deviation, moved_share, rep_totals
 from spmopt.territory.problem import TerritoryProblem
+from spmopt.territory.remedies import auto_remedies
 
 
 def config(limit: float, k: int, n_reps: int) -> TerritoryConfig:
@@ -130,6 +132,9 @@ def describe(sub: TerritoryProblem, a: np.ndarray) -> dict[str, object]:
             float(totals.workload.max() / totals.workload.mean()), 3
         ),
         "moved_share_vs_nearest": round(moved_share(sub, a, "potential"), 4),
+        "moved_share_incl_dropped_bases": round(
+            float(sub.potential[sub.current != a].sum() / sub.potential.sum()), 4
+        ),
     }
 
 
@@ -155,6 +160,11 @@ def main() -> None:
     parser.add_argument(
         "--baseline", action="store_true", help="Also solve with one CP-SAT model."
     )
+    parser.add_argument(
+        "--compare-drop-only",
+        action="store_true",
+        help="Also solve after the drop-only remedies.auto (no moved bases).",
+    )
     args = parser.parse_args()
     zips = args.instance == "zips"
     n_reps = args.reps or (200 if zips else 50)
@@ -177,24 +187,55 @@ def main() -> None:
             }
         )
     )
+    if args.compare_drop_only:
+        start = time.perf_counter()
+        before, applied = auto_remedies(problem, cfg, move=False)
+        seconds = time.perf_counter() - start
+        before = replace(before, remedies=tuple(applied))
+        report_remedies(problem, before, "auto, drop only", seconds)
+        name = f"us_{args.instance}_{before.n_units}_into_{before.n_reps}"
+        row = solve_row(name, before, with_method(cfg, "lp_round"))
+        print(json.dumps({"remedies": "auto, drop only", **row}))
     cfg = cfg.model_copy(update={"remedies": RemediesSpec(auto=True)})
+    start = time.perf_counter()
     sub = build_problem(cfg)
+    report_remedies(problem, sub, "auto", time.perf_counter() - start)
     name = f"us_{args.instance}_{sub.n_units}_into_{sub.n_reps}"
     print(
         json.dumps(
+            {"remedies": "auto", **solve_row(name, sub, with_method(cfg, "lp_round"))}
+        )
+    )
+    if args.baseline:
+        print(json.dumps(solve_row(name, sub, with_method(cfg, "cpsat"))))
+
+
+def report_remedies(
+    posed: TerritoryProblem, sub: TerritoryProblem, label: str, seconds: float
+) -> None:
+    """One JSON line: what ``remedies.auto`` did and the nearest-base balance."""
+    print(
+        json.dumps(
             {
-                "remedies": "remedies.auto: true",
+                "remedies": label,
+                "remedies_seconds": round(seconds, 1),
                 "applied": len(sub.remedies),
+                "moved_bases": sum(r.startswith("moved base") for r in sub.remedies),
+                "dropped_bases": sum(r.startswith("dropped") for r in sub.remedies),
                 "dedicated_units": int(sub.is_dedicated.sum()),
-                "first_applied": list(sub.remedies[:6]),
+                "first_applied": list(sub.remedies[:8]),
                 "reps_left": sub.n_reps,
                 "nearest_alignment": describe(sub, _nearest(sub)),
+                "posed_nearest_vs_now": round(_lost_owner(posed, sub), 4),
             }
         )
     )
-    print(json.dumps(solve_row(name, sub, with_method(cfg, "lp_round"))))
-    if args.baseline:
-        print(json.dumps(solve_row(name, sub, with_method(cfg, "cpsat"))))
+
+
+def _lost_owner(posed: TerritoryProblem, sub: TerritoryProblem) -> float:
+    """Share of potential whose nearest-base rep (as posed) is gone."""
+    kept = np.isin(posed.rep_ids[posed.current], sub.rep_ids)
+    return float(posed.potential[~kept].sum() / posed.potential.sum())
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ for a small set of constraint families that conflict on their own.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +27,48 @@ from spmopt.territory.problem import NO_REP, TerritoryProblem
 
 MAX_CAUSES = 5
 """Causes listed in one message; the rest are counted."""
+
+MAX_SUGGESTED_SITES = 12
+"""Concrete sites for moved or added bases named in one explanation."""
+
+
+class SitePool:
+    """Sites for moved or added bases, handed out in order to the causes.
+
+    Sites are placed as ``remedies.add_reps`` would place them (greedily
+    where potential is unserved, see :func:`remedies.best_site`), on the
+    problem with every oversized unit dedicated first (as ``remedies.auto``
+    does); each site handed out counts as a base there for the next one.
+    """
+
+    def __init__(self, problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
+        self.problem = problem
+        self.cfg = cfg
+        self.given = 0
+        self._ready = False
+
+    def take(self, n: int, among: NDArray[np.bool_] | None = None) -> list[str]:
+        """Unit ids of up to ``n`` further sites (``among`` limits the units)."""
+        from spmopt.territory.remedies import add_bases, best_site
+
+        self._prepare()
+        out: list[str] = []
+        while len(out) < n and self.given < MAX_SUGGESTED_SITES:
+            site = best_site(self.problem, self.cfg, among)
+            if site is None:
+                break
+            self.problem = add_bases(self.problem, [site[0]])
+            self.given += 1
+            out.append(str(self.problem.unit_ids[site[0]]))
+        return out
+
+    def _prepare(self) -> None:
+        from spmopt.territory.remedies import dedicate
+
+        if not self._ready:
+            big = oversized_units(self.problem, self.cfg)
+            self.problem = dedicate(self.problem, list(self.problem.unit_ids[big]))
+            self._ready = True
 
 
 def raise_no_solution(
@@ -50,6 +92,7 @@ def raise_no_solution(
 def conflict_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str]:
     """Certain reasons for infeasibility found by counting, in user terms."""
     allowed = allowed_pairs(problem, cfg.solver.k_nearest)
+    pool = SitePool(problem, cfg)
     causes: list[str] = []
     if cfg.capacity:
         causes += _capacity_causes(problem, allowed)
@@ -57,7 +100,7 @@ def conflict_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str
         lows, highs = balance_band(
             problem, spec.measure, spec.tolerance, spec.min, spec.max
         )
-        causes += _band_causes(problem, allowed, spec.measure, lows, highs)
+        causes += _band_causes(problem, allowed, spec.measure, lows, highs, pool)
     if cfg.locked:
         causes += _locked_causes(problem, cfg)
     if cfg.disruption is not None and problem.has_current:
@@ -71,9 +114,12 @@ def _capacity_causes(
     causes = []
     total_w, total_c = problem.workload.sum(), problem.capacity.sum()
     if np.isfinite(total_c) and total_w > total_c:
+        each = float(np.median(problem.capacity))
+        more = int(np.ceil((total_w - total_c) / each))
         causes.append(
             f"total workload {total_w:,.1f} exceeds total capacity {total_c:,.1f} "
-            f"by {total_w - total_c:,.1f}: add reps or raise capacity"
+            f"by {total_w - total_c:,.1f}: add reps (remedies.add_reps: {more} adds "
+            f"{more} with the median capacity {each:,.1f}) or raise capacity"
         )
     reach = np.where(allowed, problem.capacity[None, :], -np.inf).max(axis=1)
     for i in np.flatnonzero(problem.workload > reach):
@@ -91,6 +137,7 @@ def _band_causes(
     measure: str,
     lows: NDArray[np.float64],
     highs: NDArray[np.float64],
+    pool: SitePool | None = None,
 ) -> list[str]:
     values = problem.measure(measure)
     causes = []
@@ -119,16 +166,34 @@ def _band_causes(
         )
     reachable = (values[:, None] * allowed).sum(axis=0)
     for k in np.flatnonzero(reachable < lows * (1 - 1e-9)):
+        rep = problem.rep_ids[k]
         causes.append(
-            f"rep {problem.rep_ids[k]} can reach only {measure} "
-            f"{reachable[k]:,.0f} from units that have it among their "
-            f"solver.k_nearest={_k(allowed)} nearest reps, below its band min "
-            f"{lows[k]:,.0f}: move its base (reps: lat, lon), remove it "
-            f"(remedies.drop_reps: [{problem.rep_ids[k]}]) or raise k_nearest"
+            f"rep {rep} can reach only {measure} {reachable[k]:,.0f} from units "
+            f"that have it among their solver.k_nearest={_k(allowed)} nearest "
+            f"reps, below its band min {lows[k]:,.0f}: "
+            f"{_move_words([rep], pool)}, remove it (remedies.drop_reps: [{rep}]) "
+            f"or raise k_nearest; remedies.auto: true moves it"
         )
     if not causes:
-        causes += crowded_causes(problem, allowed, measure, lows, highs)
+        causes += crowded_causes(problem, allowed, measure, lows, highs, pool)
     return causes
+
+
+def _move_words(reps: list[str], pool: SitePool | None) -> str:
+    """``move ... (remedies.move_base: {rep: unit, ...})`` with pool sites."""
+    sites = [] if pool is None else pool.take(len(reps))
+    if len(sites) < len(reps):
+        pairs = ", ".join(f"{r}: <unit id>" for r in reps)
+        return f"move {_them(reps)} (remedies.move_base: {{{pairs}}})"
+    pairs = ", ".join(f"{r}: {u}" for r, u in zip(reps, sites, strict=True))
+    return (
+        f"move {_them(reps)} to where potential is unserved "
+        f"(remedies.move_base: {{{pairs}}})"
+    )
+
+
+def _them(reps: list[str]) -> str:
+    return "its base" if len(reps) == 1 else f"{len(reps)} of these bases"
 
 
 CROWD_GROUP = 24
@@ -141,6 +206,7 @@ def crowded_causes(
     measure: str,
     lows: NDArray[np.float64],
     highs: NDArray[np.float64],
+    pool: SitePool | None = None,
 ) -> list[str]:
     """Groups of neighbouring bases that cannot all reach their bands.
 
@@ -148,10 +214,20 @@ def crowded_causes(
     :data:`CROWD_GROUP`): the units that may go to one of them hold less
     than the group's summed band minimum (bases crowd together), or the
     units that may go only to them hold more than its summed band maximum
-    (too few bases for the area). The smallest such group per rep is named.
+    (too few bases for the area). The smallest such group per rep is named,
+    with sites from ``pool`` for the bases to move or add.
     """
     groups = _crowded_groups(problem, allowed, measure, lows, highs)
-    return [cause for _, _, cause in groups]
+    return [_group_words(problem, measure, g, lows, highs, pool) for g in groups]
+
+
+class _Group(NamedTuple):
+    """A failing group of bases: crowded, or too few for its ``area``."""
+
+    reps: NDArray[np.int64]
+    crowded: bool
+    held: float
+    area: NDArray[np.bool_]
 
 
 def _crowded_groups(
@@ -160,14 +236,14 @@ def _crowded_groups(
     measure: str,
     lows: NDArray[np.float64],
     highs: NDArray[np.float64],
-) -> list[tuple[NDArray[np.int64], bool, str]]:
-    """``(group, crowded, cause)`` per smallest failing group of each rep."""
+) -> list[_Group]:
+    """The smallest failing group of each rep (each group once)."""
     from spmopt.territory.lpround import _rep_distance
 
     values = problem.measure(measure)
     order = np.argsort(_rep_distance(problem), axis=1, kind="stable")
     per_unit = allowed.sum(axis=1)
-    found: list[tuple[NDArray[np.int64], bool, str]] = []
+    found: list[_Group] = []
     seen: set[frozenset[int]] = set()
     for k in np.flatnonzero(~problem.is_dedicated):
         reach = np.zeros(problem.n_units, dtype=bool)
@@ -176,14 +252,12 @@ def _crowded_groups(
             reach |= allowed[:, order[k, g]]
             inside += allowed[:, order[k, g]]
             group = order[k, : g + 1]
-            cause = _group_cause(
-                problem, group, measure, values, reach, inside == per_unit, lows, highs
-            )
-            if cause is None:
+            failed = _group_check(group, values, reach, inside == per_unit, lows, highs)
+            if failed is None:
                 continue
             if frozenset(group.tolist()) not in seen:
                 seen.add(frozenset(group.tolist()))
-                found.append((group, "crowd together" in cause, cause))
+                found.append(failed)
             break
     return found
 
@@ -208,10 +282,7 @@ def crowded_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.
 
     From a crowded group the base nearest to another base of the group goes.
     """
-    from spmopt.territory.lpround import _rep_distance
-
     allowed = allowed_pairs(problem, cfg.solver.k_nearest)
-    between = _rep_distance(problem) + np.diag(np.full(problem.n_reps, np.inf))
     drop = np.zeros(problem.n_reps, dtype=bool)
     for spec in cfg.balance:
         values = problem.measure(spec.measure)
@@ -222,48 +293,75 @@ def crowded_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.
         drop |= (reachable < lows * (1 - 1e-9)) & ~problem.is_dedicated
         if drop.any():
             continue
-        for group, crowded, _ in _crowded_groups(
-            problem, allowed, spec.measure, lows, highs
-        ):
-            if crowded and not drop[group].any():
-                inner = between[np.ix_(group, group)].min(axis=1)
-                drop[group[int(np.argmin(inner))]] = True
+        for group in _crowded_groups(problem, allowed, spec.measure, lows, highs):
+            if group.crowded and not drop[group.reps].any():
+                drop[_closest_bases(problem, group.reps, 1)] = True
     locked_to = np.zeros(problem.n_reps, dtype=bool)
     locked_to[problem.locked[problem.locked != NO_REP]] = True
     return drop & ~locked_to
 
 
-def _group_cause(
-    problem: TerritoryProblem,
+def _group_check(
     group: NDArray[np.int64],
-    measure: str,
     values: NDArray[np.float64],
     reach: NDArray[np.bool_],
     only: NDArray[np.bool_],
     lows: NDArray[np.float64],
     highs: NDArray[np.float64],
-) -> str | None:
+) -> _Group | None:
     if len(group) < 2:
         return None
-    names = ", ".join(str(r) for r in problem.rep_ids[group])
-    need, got = float(lows[group].sum()), float(values[reach].sum())
-    if got < need * (1 - 1e-9):
-        drop = int(np.ceil((need - got) / max(float(lows[group].mean()), 1e-9)))
+    got = float(values[reach].sum())
+    if got < float(lows[group].sum()) * (1 - 1e-9):
+        return _Group(group, True, got, reach)
+    held = float(values[only].sum())
+    if held > float(highs[group].sum()) * (1 + 1e-9):
+        return _Group(group, False, held, only)
+    return None
+
+
+def _group_words(
+    problem: TerritoryProblem,
+    measure: str,
+    group: _Group,
+    lows: NDArray[np.float64],
+    highs: NDArray[np.float64],
+    pool: SitePool | None,
+) -> str:
+    reps = group.reps
+    names = ", ".join(str(r) for r in problem.rep_ids[reps])
+    if group.crowded:
+        need = float(lows[reps].sum())
+        n = int(np.ceil((need - group.held) / max(float(lows[reps].mean()), 1e-9)))
+        movers = [str(r) for r in problem.rep_ids[_closest_bases(problem, reps, n)]]
         return (
             f"reps {names} crowd together: the units that may go to one of them "
-            f"hold {measure} {got:,.0f}, below their summed band min {need:,.0f}: "
-            f"remove {drop} of these bases (remedies.drop_reps), move them apart "
-            f"(reps: lat, lon), or raise solver.k_nearest"
+            f"hold {measure} {group.held:,.0f}, below their summed band min "
+            f"{need:,.0f}: {_move_words(movers, pool)}, remove them "
+            f"(remedies.drop_reps: [{', '.join(movers)}]), or raise "
+            f"solver.k_nearest"
         )
-    cap, held = float(highs[group].sum()), float(values[only].sum())
-    if held > cap * (1 + 1e-9):
-        return (
-            f"reps {names} are too few for their area: the units that may go only "
-            f"to them hold {measure} {held:,.0f}, above their summed band max "
-            f"{cap:,.0f}: add a base nearby, widen their band "
-            f"(remedies.wider_band), or raise solver.k_nearest"
-        )
-    return None
+    cap = float(highs[reps].sum())
+    n = int(np.ceil((group.held - cap) / max(float(highs[reps].mean()), 1e-9)))
+    sites = [] if pool is None else pool.take(n, group.area)
+    add = f"[{', '.join(sites)}]" if len(sites) == n else f"{n}"
+    return (
+        f"reps {names} are too few for their area: the units that may go only "
+        f"to them hold {measure} {group.held:,.0f}, above their summed band max "
+        f"{cap:,.0f}: add {n} base(s) there (remedies.add_reps: {add}), widen "
+        f"their band (remedies.wider_band), or raise solver.k_nearest"
+    )
+
+
+def _closest_bases(
+    problem: TerritoryProblem, group: NDArray[np.int64], n: int
+) -> NDArray[np.int64]:
+    """The ``n`` bases of ``group`` nearest to another base of the group."""
+    from spmopt.territory.lpround import _rep_distance
+
+    between = _rep_distance(problem)[np.ix_(group, group)]
+    np.fill_diagonal(between, np.inf)
+    return group[np.argsort(between.min(axis=1), kind="stable")[:n]]
 
 
 def _k(allowed: NDArray[np.bool_]) -> int:
