@@ -188,7 +188,10 @@ class CalcResult:
             "period_start": first.isoformat(),
             "period_end": last.isoformat(),
         }
-        row.update({k: float(quantize(v, decimals) + 0) for k, v in money.items()})
+        mode = self.plan.rounding.mode
+        row.update(
+            {k: float(quantize(v, decimals, mode) + 0) for k, v in money.items()}
+        )
         return row
 
 

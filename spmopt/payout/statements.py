@@ -82,8 +82,8 @@ def render_statement(result: CalcResult, rep_id: str) -> str:
     decimals = plan.rounding.decimals
     out = [
         f"Statement for {rep_id} - plan {plan.name} ({plan.currency})",
-        f"Plan year {cal.start} to {cal.end}; amounts exact, paid rounded to "
-        f"{decimals} decimals",
+        f"Plan year {cal.start} to {cal.end}; line amounts exact, paid and draw "
+        f"balances rounded to {decimals} decimals",
         _terms(result, rep_id),
     ]
     for p in range(cal.n_periods):
@@ -92,9 +92,30 @@ def render_statement(result: CalcResult, rep_id: str) -> str:
         out += _period_lines([x for x in rep.lines if x.period == p], decimals)
         out.append(_total("Paid this period", rep.paid[p], decimals))
         if plan.draw is not None and plan.draw.recoverable:
-            out.append(_total("Draw balance owed", rep.draw_balance[p], decimals))
+            owed = draw_balance_owed(result, rep_id, p)
+            out.append(_total("Draw balance owed", owed, decimals))
     out += ["", _total("Paid in the year", sum(rep.paid, Decimal(0)), decimals)]
     return "\n".join(out) + "\n"
+
+
+def draw_balance_owed(result: CalcResult, rep_id: str, p: int) -> Decimal:
+    """Draw balance a rep owes after period ``p``, rounded like payments.
+
+    The exact balance (the running sum of the draw lines, with the carried
+    balance) is rounded once, with the plan's rounding, as the amount paid
+    to date is; it is never rebuilt from rounded period changes, so rounding
+    cannot drift. It equals ``draw_balance`` in ``payouts.csv`` and moves
+    from one period to the next by that period's draw line to within one
+    unit of the last decimal (a cent).
+
+    Returns
+    -------
+    Decimal
+        Currency, ``plan.rounding.decimals`` places.
+    """
+    rounding = result.plan.rounding
+    exact = result.reps[rep_id].draw_balance[p]
+    return quantize(exact, rounding.decimals, rounding.mode) + 0
 
 
 def _terms(result: CalcResult, rep_id: str) -> str:

@@ -10,6 +10,7 @@ from spmopt.payout.statements import (
 )
 
 CFG = Path(__file__).resolve().parents[2] / "configs" / "payout"
+FLAT = {"tiers": [{"from": 0, "rate": 1.0}]}
 
 
 def test_show_amount_keeps_exact_digits() -> None:
@@ -33,3 +34,50 @@ def test_lines_table_and_text_statement_agree() -> None:
     text = render_statement(result, "R01")
     assert "Statement for R01" in text and "Annual quota: revenue 800,000" in text
     assert text.rstrip().endswith("42850.00")
+
+
+def _balances(text: str) -> list[str]:
+    return [
+        line.split()[-1] for line in text.splitlines() if "Draw balance owed" in line
+    ]
+
+
+def test_draw_balances_are_in_cents_and_add_up() -> None:
+    inputs = load_calc_inputs(
+        CFG / "plan_quarterly.yaml", CFG / "quotas_small.csv", CFG / "credits_small.csv"
+    )
+    result = compute(inputs)
+    payouts = result.payouts().set_index(["rep_id", "period"])
+    lines = lines_frame(result)
+    for rep_id, rep in result.reps.items():
+        shown = _balances(render_statement(result, rep_id))
+        assert len(shown) == result.calendar.n_periods
+        assert all(len(value.partition(".")[2]) == 2 for value in shown)
+        before = Decimal(0)
+        for p, value in enumerate(shown):
+            label = result.calendar.label(p)
+            assert float(value) == payouts.loc[(rep_id, label), "draw_balance"]
+            assert abs(Decimal(value) - rep.draw_balance[p]) <= Decimal("0.005")
+            draw = lines.query("rep_id == @rep_id and period == @label")
+            moved = Decimal(str(draw.loc[draw["section"] == "draw", "amount"].sum()))
+            assert abs(Decimal(value) - before - moved) <= Decimal("0.01")
+            before = Decimal(value)
+    # R02's balance is 10,273.68421... exactly after Q3: shown in cents.
+    assert _balances(render_statement(result, "R02"))[2:] == ["10273.68", "11497.35"]
+
+
+def test_draw_balance_uses_the_plan_rounding_mode() -> None:
+    from .test_reference import calc
+
+    plan = {
+        "period": "quarter",
+        "target_incentive": 4_000,
+        "measures": [{"name": "revenue", "curve": FLAT}],
+        "draw": {"amount": 100.005, "recoverable": True},
+    }
+    reps = [{"rep_id": "A", "quota": 400}]
+    credits = [{"credit_id": "D1", "rep_id": "A", "date": "2027-12-01", "amount": 0}]
+    for mode, owed in (("half_up", "100.01"), ("half_even", "100.00")):
+        result = calc(plan | {"rounding": {"mode": mode}}, reps, credits)
+        assert _balances(render_statement(result, "A"))[0] == owed
+        assert result.payouts()["draw_balance"].iloc[0] == float(owed)
