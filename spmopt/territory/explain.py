@@ -47,9 +47,18 @@ class SitePool:
         self.given = 0
         self._ready = False
 
-    def take(self, n: int, among: NDArray[np.bool_] | None = None) -> list[str]:
-        """Unit ids of up to ``n`` further sites (``among`` limits the units)."""
-        from spmopt.territory.remedies import add_bases, best_site
+    def take(
+        self,
+        n: int,
+        among: NDArray[np.bool_] | None = None,
+        movers: list[str] | None = None,
+    ) -> list[str]:
+        """Unit ids of up to ``n`` further sites (``among`` limits the units).
+
+        With ``movers`` (rep ids, one per site) the sites are for those
+        bases to move to, else for added bases.
+        """
+        from spmopt.territory.remedies import add_bases, best_site, move_bases
 
         self._prepare()
         out: list[str] = []
@@ -57,9 +66,13 @@ class SitePool:
             site = best_site(self.problem, self.cfg, among)
             if site is None:
                 break
-            self.problem = add_bases(self.problem, [site[0]])
+            unit = str(self.problem.unit_ids[site[0]])
+            if movers is None:
+                self.problem = add_bases(self.problem, [site[0]])
+            else:
+                self.problem = move_bases(self.problem, {movers[len(out)]: unit})
             self.given += 1
-            out.append(str(self.problem.unit_ids[site[0]]))
+            out.append(unit)
         return out
 
     def _prepare(self) -> None:
@@ -181,7 +194,7 @@ def _band_causes(
 
 def _move_words(reps: list[str], pool: SitePool | None) -> str:
     """``move ... (remedies.move_base: {rep: unit, ...})`` with pool sites."""
-    sites = [] if pool is None else pool.take(len(reps))
+    sites = [] if pool is None else pool.take(len(reps), movers=reps)
     if len(sites) < len(reps):
         pairs = ", ".join(f"{r}: <unit id>" for r in reps)
         return f"move {_them(reps)} (remedies.move_base: {{{pairs}}})"
@@ -461,26 +474,41 @@ def _shortfall_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[s
     assert isinstance(model, LPRoundModel)
     short = model.shortfall(min(60.0, cfg.solver.time_limit_seconds))
     under = [str(problem.rep_ids[k]) for k in np.argsort(-short) if short[k] > 1e-6]
-    over = [str(problem.rep_ids[k]) for k in np.argsort(short) if short[k] < -1e-6]
+    over = np.array([k for k in np.argsort(short) if short[k] < -1e-6], dtype=int)
+    pool = SitePool(problem, cfg)
     causes = []
     if under:
         causes.append(
             f"reps {', '.join(under[:8])} cannot reach their band minimum even "
             f"fractionally (bases crowd together or units have too few of them "
             f"among their solver.k_nearest={cfg.solver.k_nearest} nearest reps): "
-            f"remove or move some of these bases (remedies.drop_reps, or "
-            f"remedies.auto: true), or raise solver.k_nearest"
+            f"{_move_words(under[:3], pool)}, remove some of these bases "
+            f"(remedies.drop_reps), let remedies.auto: true move or drop them, or "
+            f"raise solver.k_nearest"
         )
-    if over:
-        causes.append(
-            f"reps {', '.join(over[:8])} must hold more than their band maximum "
-            f"even fractionally: add a base nearby, widen their band "
-            f"(remedies.wider_band), or raise solver.k_nearest"
-        )
+    if over.size:
+        causes.append(_over_words(problem, over, pool))
     return causes or [
         "the constraints conflict (no relaxed alignment exists): widen the balance "
         "bands, raise solver.k_nearest, or relax the disruption budget"
     ]
+
+
+def _over_words(
+    problem: TerritoryProblem, over: NDArray[np.int_], pool: SitePool
+) -> str:
+    """Reps above their band maximum, with sites for added bases in their area."""
+    from spmopt.territory.remedies import nearest_bases
+
+    area = np.isin(nearest_bases(problem), over)
+    sites = pool.take(min(3, over.size), area)
+    add = f": [{', '.join(sites)}]" if sites else ""
+    names = ", ".join(str(r) for r in problem.rep_ids[over[:8]])
+    return (
+        f"reps {names} must hold more than their band maximum even "
+        f"fractionally: add bases in their area (remedies.add_reps{add}), "
+        f"widen their band (remedies.wider_band), or raise solver.k_nearest"
+    )
 
 
 def _family_words(name: str, cfg: TerritoryConfig) -> str:

@@ -111,3 +111,16 @@ def test_pool_sites_are_distinct_and_bounded(make_problem: MakeProblem) -> None:
     sites = pool.take(4) + pool.take(20)
     assert len(sites) == len(set(sites)) <= 12
     assert sites[:4] == SitePool(p, cfg_for(k=None, tolerance=0.0)).take(4)
+
+
+def test_relaxation_causes_name_moves_and_additions() -> None:
+    from spmopt.territory.explain import _shortfall_causes
+
+    bases = {"W1": (0.0, 0.5), "W2": (2.0, 0.5), "E": (101.0, 0.5)}
+    problem = two_clusters(bases, west=10, east=10)
+    under, over = _shortfall_causes(problem, cfg_for())
+    assert under.startswith("reps W2 cannot reach their band minimum")
+    assert re.search(r"remedies\.move_base: \{W2: e\d\}", under)
+    assert over.startswith("reps E must hold more than their band maximum")
+    # the moved W2 relieves E, so no further site is offered
+    assert "add bases in their area (remedies.add_reps)" in over
