@@ -291,27 +291,42 @@ def oversized_units(
 
 
 def crowded_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.bool_]:
-    """Bases to drop: unreachable ones, and one per crowded group.
+    """Bases to move or drop: unreachable ones, and one per crowded group.
 
     From a crowded group the base nearest to another base of the group goes.
     """
-    allowed = allowed_pairs(problem, cfg.solver.k_nearest)
     drop = np.zeros(problem.n_reps, dtype=bool)
+    drop[list(crowded_areas(problem, cfg))] = True
+    return drop
+
+
+def crowded_areas(
+    problem: TerritoryProblem, cfg: TerritoryConfig
+) -> dict[int, NDArray[np.bool_] | None]:
+    """:func:`crowded_reps` by index, each with the units its group reaches.
+
+    A base moved away from a crowded group should not land among the units
+    the group already reaches (there is too little for the group there);
+    unreachable bases map to None (any site will do).
+    """
+    allowed = allowed_pairs(problem, cfg.solver.k_nearest)
+    areas: dict[int, NDArray[np.bool_] | None] = {}
     for spec in cfg.balance:
         values = problem.measure(spec.measure)
         lows, highs = balance_band(
             problem, spec.measure, spec.tolerance, spec.min, spec.max
         )
         reachable = (values[:, None] * allowed).sum(axis=0)
-        drop |= (reachable < lows * (1 - 1e-9)) & ~problem.is_dedicated
-        if drop.any():
+        short = (reachable < lows * (1 - 1e-9)) & ~problem.is_dedicated
+        areas.update({int(k): None for k in np.flatnonzero(short)})
+        if areas:
             continue
         for group in _crowded_groups(problem, allowed, spec.measure, lows, highs):
-            if group.crowded and not drop[group.reps].any():
-                drop[_closest_bases(problem, group.reps, 1)] = True
-    locked_to = np.zeros(problem.n_reps, dtype=bool)
-    locked_to[problem.locked[problem.locked != NO_REP]] = True
-    return drop & ~locked_to
+            if group.crowded and not any(int(k) in areas for k in group.reps):
+                k = int(_closest_bases(problem, group.reps, 1)[0])
+                areas[k] = group.area
+    locked_to = set(problem.locked[problem.locked != NO_REP].tolist())
+    return {k: area for k, area in areas.items() if k not in locked_to}
 
 
 def _group_check(

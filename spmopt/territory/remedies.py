@@ -487,7 +487,7 @@ def auto_remedies(
     when nothing is unserved, when it was moved before, or with
     ``move=False`` (the drop-only behaviour).
     """
-    from spmopt.territory.explain import crowded_reps, oversized_units
+    from spmopt.territory.explain import crowded_areas, oversized_units
 
     done: list[str] = []
     big = [str(u) for u in problem.unit_ids[oversized_units(problem, cfg)]]
@@ -495,16 +495,17 @@ def auto_remedies(
     done += [f"dedicated territory for oversized unit {u}" for u in big]
     moved: set[str] = set()
     for _ in range(AUTO_ROUNDS):
-        mask = crowded_reps(problem, cfg)
-        if not mask.any():
-            mask = short_reps(problem, cfg)
-        if not mask.any():
+        areas = crowded_areas(problem, cfg)
+        if not areas:
+            short = short_reps(problem, cfg)
+            areas = {int(k): None for k in np.flatnonzero(short)}
+        if not areas:
             break
         drop = []
-        for rep in map(str, problem.rep_ids[mask]):
+        for rep, area in [(str(problem.rep_ids[k]), a) for k, a in areas.items()]:
             line = None
             if move and rep not in moved:
-                problem, line = move_to_unserved(problem, cfg, rep)
+                problem, line = move_to_unserved(problem, cfg, rep, area)
             if line is None:
                 drop.append(rep)
             else:
@@ -516,14 +517,19 @@ def auto_remedies(
 
 
 def move_to_unserved(
-    problem: TerritoryProblem, cfg: TerritoryConfig, rep: str
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    rep: str,
+    avoid: NDArray[np.bool_] | None = None,
 ) -> tuple[TerritoryProblem, str | None]:
     """``rep``'s base moved to where potential is unserved, and why in words.
 
-    Returns the problem unchanged and None when nothing is unserved.
+    ``avoid`` marks units that may not be the new site (the area of the
+    crowded group the base leaves). Returns the problem unchanged and None
+    when nothing is unserved elsewhere.
     """
     k = _rep_index(problem, rep, "remedies.auto")
-    site = best_site(problem, cfg)
+    site = best_site(problem, cfg, None if avoid is None else ~avoid)
     if site is None:
         return problem, None
     i, taken = site
