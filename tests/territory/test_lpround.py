@@ -154,3 +154,20 @@ def test_auto_remedies_drop_short_bases(make_problem: MakeProblem) -> None:
         },
     )
     assert short_reps(p, cfg).tolist() == [False, True, False]
+
+
+def test_narrowed_bands_stay_finite_without_an_upper_bound(
+    make_problem: MakeProblem,
+) -> None:
+    p = make_problem(2, n_units=8, n_reps=3)
+    model = LPRoundModel(p, k_nearest=None).add_balance("potential", None, low=20.0)
+    model.add_balance("workload", 0.3).set_objective()
+    lp = model._assemble()
+    narrow = model._narrowed(lp)
+    assert not np.isnan(narrow.row_lower).any()
+    assert not np.isnan(narrow.row_upper).any()
+    one_sided = model._band_rows[0]
+    assert (narrow.row_upper[one_sided] == np.inf).all()
+    two_sided = model._band_rows[1]
+    assert (narrow.row_lower[two_sided] > lp.row_lower[two_sided]).all()
+    assert (narrow.row_upper[two_sided] < lp.row_upper[two_sided]).all()
