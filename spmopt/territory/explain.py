@@ -9,7 +9,7 @@ for a small set of constraint families that conflict on their own.
 
 from __future__ import annotations
 
-from typing import NamedTuple, NoReturn
+from typing import Literal, NamedTuple, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
@@ -301,13 +301,18 @@ def crowded_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.
 
 
 def crowded_areas(
-    problem: TerritoryProblem, cfg: TerritoryConfig
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    pick: Literal["closest", "cheapest"] = "closest",
 ) -> dict[int, NDArray[np.bool_] | None]:
     """:func:`crowded_reps` by index, each with the units its group reaches.
 
     A base moved away from a crowded group should not land among the units
     the group already reaches (there is too little for the group there);
-    unreachable bases map to None (any site will do).
+    unreachable bases map to None (any site will do). ``pick`` chooses the
+    base of a crowded group: the one nearest to another base of the group,
+    or the one whose leaving overloads its neighbours least
+    (:func:`remedies.leave_costs`; ties to the nearest).
     """
     allowed = allowed_pairs(problem, cfg.solver.k_nearest)
     areas: dict[int, NDArray[np.bool_] | None] = {}
@@ -323,10 +328,22 @@ def crowded_areas(
             continue
         for group in _crowded_groups(problem, allowed, spec.measure, lows, highs):
             if group.crowded and not any(int(k) in areas for k in group.reps):
-                k = int(_closest_bases(problem, group.reps, 1)[0])
-                areas[k] = group.area
+                areas[_pick(problem, cfg, group.reps, pick)] = group.area
     locked_to = set(problem.locked[problem.locked != NO_REP].tolist())
     return {k: area for k, area in areas.items() if k not in locked_to}
+
+
+def _pick(
+    problem: TerritoryProblem, cfg: TerritoryConfig, group: NDArray[np.int64], how: str
+) -> int:
+    """The base of a crowded ``group`` to move or drop (see crowded_areas)."""
+    from spmopt.territory.remedies import leave_costs
+
+    ordered = _closest_bases(problem, group, len(group))
+    if how == "closest":
+        return int(ordered[0])
+    costs = leave_costs(problem, cfg, ordered)
+    return int(ordered[np.argmin(np.round(costs, 9))])
 
 
 def _group_check(

@@ -445,6 +445,37 @@ def _savings(
     return unserved @ closer, unserved @ (closer > 0)
 
 
+def leave_costs(
+    problem: TerritoryProblem, cfg: TerritoryConfig, reps: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Per rep of ``reps``: the overload its leaving adds, in territories.
+
+    The units of its nearest-base cell go to their next-nearest base; the
+    result is the rise of the summed excess over every rep's maximum of
+    each balanced measure (and capacity), in units of a mean maximum.
+    """
+    distance = np.where(problem.is_dedicated[None, :], np.inf, problem.distance)
+    second = np.argsort(distance, axis=1, kind="stable")[:, 1 % problem.n_reps]
+    cells = nearest_bases(problem)
+    free = problem.locked == NO_REP
+    costs = np.zeros(len(reps))
+    for measure, highs in _limits(problem, cfg):
+        values = problem.measure(measure)
+        held = np.bincount(cells, values, problem.n_reps)
+        scale = (
+            float(np.mean(highs[np.isfinite(highs)]))
+            if np.isfinite(highs).any()
+            else 1.0
+        )
+        before = np.maximum(held - highs, 0).sum()
+        for j, k in enumerate(reps):
+            leaving = (cells == k) & free
+            after = held + np.bincount(second[leaving], values[leaving], problem.n_reps)
+            after[k] -= values[leaving].sum()
+            costs[j] += (np.maximum(after - highs, 0).sum() - before) / (scale or 1.0)
+    return costs
+
+
 def _far_site(problem: TerritoryProblem) -> int:
     """Unlocked unit with the largest potential times distance to its base."""
     cells = nearest_bases(problem)
@@ -495,10 +526,9 @@ def auto_remedies(
     done += [f"dedicated territory for oversized unit {u}" for u in big]
     moved: set[str] = set()
     for _ in range(AUTO_ROUNDS):
-        areas = crowded_areas(problem, cfg)
+        areas = crowded_areas(problem, cfg, "cheapest" if move else "closest")
         if not areas:
-            short = short_reps(problem, cfg)
-            areas = {int(k): None for k in np.flatnonzero(short)}
+            areas = short_areas(problem, cfg)
         if not areas:
             break
         drop = []
@@ -622,6 +652,24 @@ def short_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.bo
             drop[k] = True
             covered[near[k]] = True
     return drop
+
+
+def short_areas(
+    problem: TerritoryProblem, cfg: TerritoryConfig
+) -> dict[int, NDArray[np.bool_] | None]:
+    """:func:`short_reps` by index, each with the units its area reaches.
+
+    The area of a short base is every unit allowed to it or to one of its
+    :data:`SHORT_NEIGHBOURS` nearest bases; a base moved away from there
+    should land elsewhere.
+    """
+    short = np.flatnonzero(short_reps(problem, cfg))
+    if short.size == 0:
+        return {}
+    allowed = allowed_pairs(problem, cfg.solver.k_nearest)
+    near = np.argsort(_base_distance(problem), axis=1, kind="stable")
+    near = near[:, : SHORT_NEIGHBOURS + 1]
+    return {int(k): np.asarray(allowed[:, near[k]].any(axis=1)) for k in short}
 
 
 def remedies_frame(applied: list[str]) -> pd.DataFrame:

@@ -222,3 +222,41 @@ def test_same_seed_same_files(
 def test_count_larger_than_units_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="at most 12"):
         build_problem(cfg_at(tmp_path, {"add_reps": 13}))
+
+
+def test_leave_costs_by_hand() -> None:
+    from spmopt.territory.geometry import euclidean
+    from spmopt.territory.problem import NO_REP, TerritoryProblem
+    from spmopt.territory.remedies import leave_costs
+
+    x, bx = np.array([0.0, 5.9, 10.0]), np.array([0.0, 5.5, 10.0])
+    zero = np.zeros(3)
+    problem = TerritoryProblem(
+        unit_ids=np.array(["u0", "u1", "u2"], dtype=object),
+        rep_ids=np.array(["A", "B", "C"], dtype=object),
+        unit_lat=x,
+        unit_lon=zero,
+        rep_lat=bx,
+        rep_lon=zero,
+        potential=np.array([10.0, 2.0, 18.0]),
+        workload=np.ones(3),
+        capacity=np.full(3, np.inf),
+        target_share=np.full(3, 1 / 3),
+        distance=euclidean(x, zero, bx, zero),
+        current=np.full(3, NO_REP),
+        locked=np.full(3, NO_REP),
+        coords="xy",
+    )
+    cfg = parse_config(
+        TerritoryConfig,
+        {
+            "units": {"table": "x.csv", "potential": {"column": "p"}},
+            "reps": {"rows": [{"rep_id": "a", "lat": 0, "lon": 0}]},
+            "balance": [{"measure": "potential", "tolerance": 0.5}],
+            "capacity": False,
+        },
+    )
+    # bands [5, 15]; held 10, 2, 18 (3 over). A's unit to B: 12, nothing new
+    # over; B's to C: 20 (5 over); C's to B: 20 (5 over); per max of 15.
+    costs = leave_costs(problem, cfg, np.array([0, 1, 2]))
+    assert costs == pytest.approx([0.0, 2 / 15, 2 / 15])
