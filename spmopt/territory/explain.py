@@ -209,6 +209,10 @@ def _them(reps: list[str]) -> str:
     return "its base" if len(reps) == 1 else f"{len(reps)} of these bases"
 
 
+def _it(reps: list[str]) -> str:
+    return "it" if len(reps) == 1 else "them"
+
+
 CROWD_GROUP = 24
 """Largest group of neighbouring bases checked by :func:`crowded_causes`."""
 
@@ -382,7 +386,7 @@ def _group_words(
         return (
             f"reps {names} crowd together: the units that may go to one of them "
             f"hold {measure} {group.held:,.0f}, below their summed band min "
-            f"{need:,.0f}: {_move_words(movers, pool)}, remove them "
+            f"{need:,.0f}: {_move_words(movers, pool)}, remove {_it(movers)} "
             f"(remedies.drop_reps: [{', '.join(movers)}]), or raise "
             f"solver.k_nearest"
         )
