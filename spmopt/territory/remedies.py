@@ -11,12 +11,12 @@ Where potential is unserved
     locked units). A base whose cell holds more than its band maximum of a
     balanced measure (or more workload than its capacity) keeps only the
     fraction ``max / held`` of it; the rest of each unit's potential in that
-    cell is *unserved* (:func:`unserved_potential`). A new or moved base is
-    placed greedily at the unit that would take over the most unserved
-    potential, i.e. whose own nearest-base cell would gather it
-    (:func:`best_site`; deterministic, no seed needed, ties to the first
-    unit in table order). When nothing is unserved, ``add_reps`` falls back
-    to the unit farthest from its base, weighted by its potential.
+    cell is *unserved* (:func:`unserved_potential`). A new or moved base
+    goes to the unit that best serves it: the greedy p-median step weighted
+    by unserved potential (:func:`best_site`; deterministic, no seed
+    needed, ties to the first unit in table order). When nothing is
+    unserved, ``add_reps`` falls back to the unit farthest from its base,
+    weighted by its potential.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from spmopt.territory.model import allowed_pairs, balance_band
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
 AUTO_ROUNDS = 20
-"""Rounds of automatic base removal at most."""
+"""Rounds of automatic base moves or removals at most."""
 
 SHORT_NEIGHBOURS = 8
-"""Nearest bases spared around a base dropped for a shortfall (same round)."""
+"""Nearest bases spared around a base moved or dropped for a shortfall."""
 
 MAX_SITES = 512
 """Candidate units scored per placed base: those with most unserved potential."""
@@ -510,13 +510,15 @@ def auto_remedies(
 ) -> tuple[TerritoryProblem, list[str]]:
     """Dedicated territories for oversized units, then move or drop bases.
 
-    Each round flags bases by counting (unreachable ones, and from each
-    crowded group the one nearest to another base of the group) or, when
-    counting finds nothing, one per short area while the relaxation cannot
-    reach every band minimum (see :meth:`LPRoundModel.shortfall`). A flagged
-    base moves to :func:`best_site` (computed without it); it is dropped
-    when nothing is unserved, when it was moved before, or with
-    ``move=False`` (the drop-only behaviour).
+    Each round flags bases by counting (unreachable ones, and one per
+    crowded group: the one whose leaving overloads its neighbours least, or
+    with ``move=False`` the one nearest to another base of the group) or,
+    when counting finds nothing, one per short area while the relaxation
+    cannot reach every band minimum (see :meth:`LPRoundModel.shortfall`).
+    A flagged base moves to :func:`best_site` outside the area its group
+    already reaches; it is dropped when nothing is unserved there, when it
+    was moved before, or with ``move=False`` (the drop-only behaviour of
+    earlier versions, kept for comparison).
     """
     from spmopt.territory.explain import crowded_areas, oversized_units
 
