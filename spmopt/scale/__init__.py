@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import Any
 
 from spmopt.scale.batches import Batch, batch_seed_sequence, plan_batches
-from spmopt.scale.cluster import dask_client, worker_count
+from spmopt.scale.cluster import dask_client, release, worker_count
 from spmopt.scale.config import (
     SCHEDULER_ENV,
     SCHEDULER_HELP,
@@ -74,6 +74,7 @@ __all__ = [
     "plan_batches",
     "price_plan",
     "price_plans",
+    "release",
     "resolve_scheduler",
     "run_monte_carlo",
     "run_sweep",

@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 
 from spmopt.quota.attainment import AttainmentResult, simulate_attainment
 from spmopt.scale.batches import batch_seed_sequence
+from spmopt.scale.cluster import release
 
 TASK_CELLS = 20_000_000
 """Scenario x rep cells per batch: about 0.5-1 s of drawing here."""
@@ -105,7 +106,7 @@ def simulate_attainment_batches(
         try:
             parts = client.gather(futures)
         finally:
-            client.cancel([*futures, shared])
+            release([*futures, shared])
     return merge_attainment(parts, q)
 
 

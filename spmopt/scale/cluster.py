@@ -9,7 +9,7 @@ scheduler at a configured address, which it leaves running.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -90,6 +90,7 @@ def _started_cluster(cfg: SchedulerConfig) -> Iterator[Any]:
     )
     try:
         with Client(cluster) as client:
+            _quiet_shutdown(client)
             logger.info(
                 "dask: local cluster of %d workers x %d threads at %s",
                 cfg.n_workers,
@@ -99,6 +100,17 @@ def _started_cluster(cfg: SchedulerConfig) -> Iterator[Any]:
             yield client
     finally:
         cluster.close()
+
+
+def _quiet_shutdown(client: Any) -> None:
+    """Drop the heartbeat race that workers of this cluster log at shutdown.
+
+    Narrow on purpose: one message, one logger, only while a worker
+    closes (see :mod:`spmopt.scale._quiet`).
+    """
+    from spmopt.scale._quiet import QuietShutdown
+
+    client.register_plugin(QuietShutdown())
 
 
 @contextmanager
@@ -117,6 +129,31 @@ def _remote_client(cfg: SchedulerConfig) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+def release(futures: Iterable[Any]) -> None:
+    """Let the cluster forget ``futures``: results freed, pending work stopped.
+
+    Use this, not ``Client.cancel``, to drop a job's futures once their
+    results are in (or the job failed). ``cancel`` also cancels every task
+    that depends on a cancelled one, and the scheduler of ``distributed``
+    asserts that each of those is still wanted by a client. A dependent
+    whose future the job already let go (an intermediate merge of a tree
+    of merges, a training task on persisted data) fails that assertion:
+    the scheduler then drops the client's connection, logging an
+    ``AssertionError`` in ``register-client``, and the client's attempt to
+    reconnect while the cluster shuts down logs a ``CancelledError``.
+    Releasing a future only says this client no longer wants it; a task
+    nobody wants is forgotten, and stops if it has not run.
+
+    Parameters
+    ----------
+    futures : iterable of distributed.Future or persisted Dask collections
+    """
+    from distributed import futures_of
+
+    for future in futures_of(list(futures)):
+        future.release()
 
 
 def worker_count(client: Any) -> int:

@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 from spmopt._logging import logger
 from spmopt.errors import ConfigError
 from spmopt.scale.batches import DEFAULT_BATCH_SIZE, Batch, plan_batches
-from spmopt.scale.cluster import worker_count
+from spmopt.scale.cluster import release, worker_count
 from spmopt.scale.merge import DEFAULT_BINS, Summary, as_columns, padded_range
 
 Simulate = Callable[[np.random.Generator, int], Mapping[str, np.ndarray]]
@@ -270,7 +270,7 @@ def _merge_batches(
         try:
             merged = final.result()
         finally:
-            client.cancel([*futures, final])
+            release([*futures, final])
     return {k: v[0] for k, v in merged.items()}, {k: v[1] for k, v in merged.items()}
 
 

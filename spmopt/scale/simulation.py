@@ -30,6 +30,7 @@ from spmopt.payout.simulate import (
     chunk_sizes,
     simulate,
 )
+from spmopt.scale.cluster import release
 
 TASK_ELEMENTS = 20_000_000
 """Rep-period-measure values priced per task: 0.5-1 s of work on the build
@@ -147,7 +148,7 @@ def simulate_on_cluster(
     try:
         parts = client.gather(futures)
     finally:
-        client.cancel([*futures, inputs])
+        release([*futures, inputs])
     result = _join(parts, [n for _, _, n in groups], keep_rep_scenarios)
     result.seconds = time.perf_counter() - start
     logger.debug("payout simulate: %d tasks on the cluster", len(groups))

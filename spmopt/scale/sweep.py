@@ -33,7 +33,7 @@ import pandas as pd
 
 from spmopt._logging import logger
 from spmopt.errors import ConfigError
-from spmopt.scale.cluster import worker_count
+from spmopt.scale.cluster import release, worker_count
 
 Status = Literal["ok", "error", "timeout"]
 
@@ -328,7 +328,7 @@ def _run_on_cluster(tasks: Sequence[SweepTask], client: Any) -> list[TaskOutcome
     try:
         return [_collect(task, p) for task, p in zip(tasks, pending, strict=True)]
     finally:
-        client.cancel(futures)
+        release(futures)
 
 
 def _submit(task: SweepTask, client: Any) -> Any:

@@ -25,7 +25,7 @@ import lightgbm as lgb
 import numpy as np
 
 from spmopt._logging import logger
-from spmopt.scale.cluster import worker_count
+from spmopt.scale.cluster import release, worker_count
 
 _LOCAL_ONLY = ("num_threads", "n_jobs", "verbosity", "verbose")
 EPS = 1e-15
@@ -185,7 +185,7 @@ def train_booster_on_cluster(
                 stopper.update(valid.losses(booster, done, raw), done)
             done = booster.num_trees()
     finally:
-        client.cancel(data)
+        release(data)
     assert booster is not None
     best = stopper.best_index + 1 if valid is not None else booster.num_trees()
     logger.debug("lightgbm.dask: %d trees, best %d", booster.num_trees(), best)

@@ -1,3 +1,5 @@
+import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -125,3 +127,36 @@ def test_merge_tree_keeps_order_and_a_fixed_shape() -> None:
         assert (
             merge_tree(iter(letters), join).replace("(", "").replace(")", "") == letters
         )
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_many_small_batches_leave_the_client_connected_and_log_nothing(
+    client_2: Any,
+) -> None:
+    # Dropping the futures of a merge tree once its result is in used to
+    # trip an assertion in the scheduler, which closed the client's
+    # connection with tracebacks logged (register-client, CancelledError).
+    handler = _Records()
+    watched = [logging.getLogger(name) for name in ("distributed", "asyncio")]
+    for lg in watched:
+        lg.addHandler(handler)
+    try:
+        for seed in range(3):
+            run_monte_carlo(
+                lognormal_costs, 3000, seed=seed, batch_size=30, client=client_2
+            )
+        time.sleep(0.5)  # the scheduler handles the client's messages
+        assert client_2.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+    finally:
+        for lg in watched:
+            lg.removeHandler(handler)
+    assert client_2.status == "running"
+    assert [r.getMessage() for r in handler.records] == []

@@ -1,0 +1,52 @@
+"""Keep a local cluster's shutdown quiet without hiding real worker errors.
+
+A worker whose heartbeat to the scheduler is in flight when the worker is
+told to close has its connection closed under that heartbeat by its own
+shutdown; ``distributed`` then logs "Failed to communicate with scheduler
+during heartbeat" with a traceback, although nothing failed. spmopt cannot
+time the heartbeat, so :class:`QuietShutdown` drops exactly that message,
+from the ``distributed.worker`` logger only, and only once the worker is
+closing. Any other record, and the same record from a running worker,
+is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from distributed.core import Status
+from distributed.diagnostics.plugin import WorkerPlugin
+
+HEARTBEAT_AT_CLOSE = "Failed to communicate with scheduler during heartbeat"
+CLOSING = frozenset({Status.closing, Status.closing_gracefully, Status.closed})
+WORKER_LOGGER = "distributed.worker"
+
+
+class HeartbeatAtClose(logging.Filter):
+    """Drop the failed-heartbeat record of ``worker`` once it is closing.
+
+    Parameters
+    ----------
+    worker : distributed.Worker
+        Any object with a ``status`` (a :class:`distributed.core.Status`).
+    """
+
+    def __init__(self, worker: Any) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) for the heartbeat failure of a closing worker."""
+        closing = getattr(self.worker, "status", None) in CLOSING
+        return not (closing and record.getMessage().startswith(HEARTBEAT_AT_CLOSE))
+
+
+class QuietShutdown(WorkerPlugin):
+    """Worker plugin installing :class:`HeartbeatAtClose` on each worker."""
+
+    name = "spmopt-quiet-shutdown"
+
+    def setup(self, worker: Any) -> None:
+        """Attach the filter to the ``distributed.worker`` logger."""
+        logging.getLogger(WORKER_LOGGER).addFilter(HeartbeatAtClose(worker))

@@ -1,0 +1,33 @@
+import logging
+from types import SimpleNamespace
+from typing import Any
+
+from distributed.core import Status
+
+from spmopt.scale._quiet import HEARTBEAT_AT_CLOSE, WORKER_LOGGER, HeartbeatAtClose
+
+
+def _record(message: str) -> logging.LogRecord:
+    return logging.LogRecord(
+        WORKER_LOGGER, logging.ERROR, __file__, 1, message, (), None
+    )
+
+
+def test_only_the_heartbeat_race_of_a_closing_worker_is_dropped() -> None:
+    worker = SimpleNamespace(status=Status.running)
+    quiet = HeartbeatAtClose(worker)
+    race = _record(HEARTBEAT_AT_CLOSE + ".")
+    assert quiet.filter(race)  # a running worker that cannot reach it: kept
+    for status in (Status.closing, Status.closing_gracefully, Status.closed):
+        worker.status = status
+        assert not quiet.filter(race)
+        assert quiet.filter(_record("Unexpected exception during heartbeat."))
+
+
+def _has_filter() -> bool:
+    filters = logging.getLogger("distributed.worker").filters
+    return any(type(f).__name__ == "HeartbeatAtClose" for f in filters)
+
+
+def test_local_cluster_workers_carry_the_filter(client_2: Any) -> None:
+    assert set(client_2.run(_has_filter).values()) == {True}
