@@ -7,11 +7,14 @@ measure and the reps. See ``docs/territory.md`` for a worked example.
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from spmopt.config import Config, TablePath
+from spmopt.errors import SpmoptWarning
 
 MeasureName = Literal["potential", "workload", "units"]
 
@@ -161,6 +164,10 @@ class SolverSpec(Config):
     units; no contiguity or balance penalty) or ``auto`` (``lp_round`` from
     ``lp_round_pairs`` allowed unit-rep pairs up when it applies, else
     ``cpsat``).
+
+    ``workers`` above the machine's CPU cores (``os.cpu_count()``) is
+    accepted, since a config may be written for a larger machine, but warns:
+    the extra workers only compete for the same cores.
     """
 
     method: Literal["auto", "cpsat", "lp_round"] = "auto"
@@ -175,6 +182,20 @@ class SolverSpec(Config):
     deterministic: bool = True
     relative_gap: float = Field(1e-4, ge=0, lt=1)
     k_nearest: int | None = Field(5, ge=1)
+
+    @field_validator("workers")
+    @classmethod
+    def _warn_more_workers_than_cores(cls, value: int) -> int:
+        cores = os.cpu_count()
+        if cores is not None and value > cores:
+            warnings.warn(
+                f"solver.workers is {value} but this machine has {cores} CPU "
+                f"core(s); the extra workers compete for the same cores (set "
+                f"solver.workers to at most {cores})",
+                SpmoptWarning,
+                stacklevel=2,
+            )
+        return value
 
 
 class DesignSpec(Config):
