@@ -260,3 +260,36 @@ def test_leave_costs_by_hand() -> None:
     # over; B's to C: 20 (5 over); C's to B: 20 (5 over); per max of 15.
     costs = leave_costs(problem, cfg, np.array([0, 1, 2]))
     assert costs == pytest.approx([0.0, 2 / 15, 2 / 15])
+
+
+def test_drop_only_auto_drops_the_stranded_base(tmp_path: Path) -> None:
+    from spmopt.territory.remedies import auto_remedies
+
+    cfg = cfg_at(tmp_path)
+    problem, done = auto_remedies(build_problem(cfg), cfg, move=False)
+    assert done == ["dropped crowded or unreachable base S"]
+    assert list(problem.rep_ids) == ["A"]
+
+
+def test_nothing_unserved_adds_at_the_farthest_potential(
+    make_problem: MakeProblem,
+) -> None:
+    from spmopt.territory.remedies import add_reps
+
+    p = make_problem(5, n_units=10, n_reps=2)
+    cfg = parse_config(
+        TerritoryConfig,
+        {
+            "units": {"table": "x.csv", "potential": {"column": "p"}},
+            "reps": {"rows": [{"rep_id": "a", "lat": 0, "lon": 0}]},
+            "balance": [{"measure": "potential", "tolerance": 1.0}],
+            "capacity": False,
+            "remedies": {"add_reps": 1},
+        },
+    )
+    assert best_site(p, cfg) is None  # a band of ±100% holds every cell
+    q, (line,) = add_reps(p, cfg, cfg.remedies)
+    nearest = p.distance.min(axis=1)
+    far = int(np.argmax(p.potential * nearest))
+    assert (q.rep_lat[-1], q.rep_lon[-1]) == (p.unit_lat[far], p.unit_lon[far])
+    assert line.startswith(f"added base new-1 at u{far}")
