@@ -525,7 +525,10 @@ def auto_remedies(
     done: list[str] = []
     big = [str(u) for u in problem.unit_ids[oversized_units(problem, cfg)]]
     problem = dedicate(problem, big)
-    done += [f"dedicated territory for oversized unit {u}" for u in big]
+    done += [
+        f"dedicated territory for oversized unit {u} (remedies.dedicated: [{u}])"
+        for u in big
+    ]
     moved: set[str] = set()
     for _ in range(AUTO_ROUNDS):
         areas = crowded_areas(problem, cfg, "cheapest" if move else "closest")
@@ -544,7 +547,10 @@ def auto_remedies(
                 moved.add(rep)
                 done.append(line)
         problem = drop_reps(problem, drop)
-        done += [f"dropped crowded or unreachable base {r}" for r in drop]
+        done += [
+            f"dropped crowded or unreachable base {r} (remedies.drop_reps: [{r}])"
+            for r in drop
+        ]
     return problem, done
 
 

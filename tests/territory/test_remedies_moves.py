@@ -267,7 +267,7 @@ def test_drop_only_auto_drops_the_stranded_base(tmp_path: Path) -> None:
 
     cfg = cfg_at(tmp_path)
     problem, done = auto_remedies(build_problem(cfg), cfg, move=False)
-    assert done == ["dropped crowded or unreachable base S"]
+    assert done == ["dropped crowded or unreachable base S (remedies.drop_reps: [S])"]
     assert list(problem.rep_ids) == ["A"]
 
 
