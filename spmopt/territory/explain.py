@@ -9,12 +9,13 @@ for a small set of constraint families that conflict on their own.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Literal, NamedTuple, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
 
-from spmopt.errors import InfeasibleError
+from spmopt.errors import DataError, InfeasibleError
 from spmopt.territory.config import TerritoryConfig
 from spmopt.territory.model import (
     AlignmentModel,
@@ -80,7 +81,8 @@ class SitePool:
 
         if not self._ready:
             big = oversized_units(self.problem, self.cfg)
-            self.problem = dedicate(self.problem, list(self.problem.unit_ids[big]))
+            with suppress(DataError):  # too few reps to dedicate all: as posed
+                self.problem = dedicate(self.problem, list(self.problem.unit_ids[big]))
             self._ready = True
 
 
@@ -341,13 +343,23 @@ def _pick(
     problem: TerritoryProblem, cfg: TerritoryConfig, group: NDArray[np.int64], how: str
 ) -> int:
     """The base of a crowded ``group`` to move or drop (see crowded_areas)."""
+    if how == "closest":
+        return int(_closest_bases(problem, group, 1)[0])
+    return int(_cheapest_bases(problem, cfg, group, 1)[0])
+
+
+def _cheapest_bases(
+    problem: TerritoryProblem, cfg: TerritoryConfig, group: NDArray[np.int64], n: int
+) -> NDArray[np.int64]:
+    """The ``n`` bases of ``group`` whose leaving overloads the others least.
+
+    Ties go to the base nearest to another base of the group.
+    """
     from spmopt.territory.remedies import leave_costs
 
     ordered = _closest_bases(problem, group, len(group))
-    if how == "closest":
-        return int(ordered[0])
-    costs = leave_costs(problem, cfg, ordered)
-    return int(ordered[np.argmin(np.round(costs, 9))])
+    costs = np.round(leave_costs(problem, cfg, ordered), 9)
+    return ordered[np.argsort(costs, kind="stable")[:n]]
 
 
 def _group_check(
@@ -382,7 +394,12 @@ def _group_words(
     if group.crowded:
         need = float(lows[reps].sum())
         n = int(np.ceil((need - group.held) / max(float(lows[reps].mean()), 1e-9)))
-        movers = [str(r) for r in problem.rep_ids[_closest_bases(problem, reps, n)]]
+        chosen = (
+            _closest_bases(problem, reps, n)
+            if pool is None
+            else _cheapest_bases(problem, pool.cfg, reps, n)
+        )
+        movers = [str(r) for r in problem.rep_ids[chosen]]
         return (
             f"reps {names} crowd together: the units that may go to one of them "
             f"hold {measure} {group.held:,.0f}, below their summed band min "
