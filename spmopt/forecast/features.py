@@ -115,8 +115,13 @@ def with_history(deals: DealTable, cols: ColumnMap) -> tuple[DealTable, Any]:
     return replace(deals, frame=frame, numeric=numeric), encoder
 
 
-def apply_joins(cfg: ForecastConfig, frame: pd.DataFrame) -> pd.DataFrame:
+def apply_joins(
+    cfg: ForecastConfig, frame: pd.DataFrame, table: str | None = None
+) -> pd.DataFrame:
     """Left-join every ``cfg.joins`` table onto ``frame`` by its key.
+
+    ``table`` names ``frame`` in messages (default ``cfg.table``; the
+    scored file when scoring).
 
     Raises
     ------
@@ -124,9 +129,11 @@ def apply_joins(cfg: ForecastConfig, frame: pd.DataFrame) -> pd.DataFrame:
         A key column is missing on either side, is not unique in the
         lookup table, or a requested column does not exist.
     """
+    own = [str(c) for c in frame.columns]
     for join in cfg.joins:
         lookup = load_table(join.table)
-        _require_columns(frame, [join.key], cfg.table, f"(join key of {join.table})")
+        why = f"(join key of {join.table})"
+        _require_columns(frame, [join.key], table or cfg.table, why, own)
         wanted = join.columns or [c for c in lookup.columns if c != join.key]
         _require_columns(lookup, [join.key, *wanted], join.table)
         lookup = lookup[[join.key, *wanted]].dropna(subset=[join.key])
@@ -230,10 +237,16 @@ def _require_columns(
     columns: list[str],
     table: str,
     why: str = "named in the config",
+    present: list[str] | None = None,
 ) -> None:
+    """Raise naming ``table``, the missing columns and ``present`` ones.
+
+    ``present`` lists the table's own columns (default ``frame``'s), so
+    that columns joined or derived on the way are not shown as the file's.
+    """
     missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
     if missing:
-        have = ", ".join(map(str, frame.columns))
+        have = ", ".join(present if present is not None else map(str, frame.columns))
         raise DataError(
             f"{table}: column(s) {missing} {why} are missing; columns present: {have}"
         )

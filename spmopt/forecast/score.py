@@ -228,7 +228,7 @@ def run_score(
     table = str(input_path)
     frame = read_table(input_path, name=table)
     in_file = [str(c) for c in frame.columns]
-    frame = open_deals(cfg, apply_joins(cfg, frame), table, in_file)
+    frame = open_deals(cfg, apply_joins(cfg, frame, table), table, in_file)
     uri = parse_model_ref(model, cfg)
     forecaster = load_forecaster(uri, cfg)
     require_inputs(forecaster, frame, table, in_file)

@@ -3,6 +3,7 @@ import pytest
 from spmopt.config import parse_config
 from spmopt.errors import DataError
 from spmopt.forecast.config import ForecastConfig
+from spmopt.forecast.features import apply_joins
 from spmopt.forecast.score import open_deals, require_inputs
 from spmopt.forecast.train import fit_models, prepare
 
@@ -52,3 +53,26 @@ def test_missing_deal_id_lists_the_file_columns_not_joined_ones(fitted) -> None:
     with pytest.raises(DataError, match=r"columns in the file: created, closed,"):
         open_deals(cfg, frame, "open.csv", [c for c in frame if c != "joined"])
     assert len(open_deals(cfg, open_rows, "open.csv")) == len(open_rows)
+
+
+def test_missing_join_key_names_the_scored_file_not_the_training_table(
+    tmp_path, make_config, deals_factory
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "owners.csv").write_text("owner,team\nann,t1\nbob,t2\ncy,t1\n")
+    (tmp_path / "regions.csv").write_text("region,zone\nEast,z1\nWest,z2\n")
+    data = make_config("deals.csv")
+    data["joins"] = [
+        {"table": "owners.csv", "key": "owner"},
+        {"table": "regions.csv", "key": "region"},
+    ]
+    cfg = parse_config(ForecastConfig, data, base_dir=tmp_path)
+    frame = deals_factory(n=20).drop(columns="region")
+    pattern = (
+        r"^open\.csv: column\(s\) \['region'\] \(join key of .*regions\.csv\) are "
+        r"missing; columns present: deal, created, closed, stage, owner, score, "
+        r"amount$"
+    )
+    with pytest.raises(DataError, match=pattern):
+        apply_joins(cfg, frame, "open.csv")
+    joined = apply_joins(cfg, deals_factory(n=20), "open.csv")
+    assert {"team", "zone"} <= set(joined.columns)
