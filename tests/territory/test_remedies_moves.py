@@ -293,3 +293,17 @@ def test_nothing_unserved_adds_at_the_farthest_potential(
     far = int(np.argmax(p.potential * nearest))
     assert (q.rep_lat[-1], q.rep_lon[-1]) == (p.unit_lat[far], p.unit_lon[far])
     assert line.startswith(f"added base new-1 at u{far}")
+
+
+def test_reason_for_a_crowded_base_counts_shares_nearby() -> None:
+    from spmopt.territory.remedies import base_reason
+    from tests.territory.test_explain_sites import cfg_for, two_clusters
+
+    bases = {"W1": (0.0, 0.5), "W2": (2.0, 0.5), "E": (101.0, 0.5)}
+    problem = two_clusters(bases, west=10, east=10)
+    # W1 and W2 share the west (60 of 120, a share is 40); W1 reaches 40
+    assert base_reason(problem, cfg_for(), 0) == (
+        "2 bases within 50 distance units of w0 share 1.5 territories' potential"
+    )
+    far = two_clusters({**bases, "W2": (1000.0, 0.5)}, west=10, east=10)
+    assert base_reason(far, cfg_for(), 1).startswith("it can reach only 0.00")
