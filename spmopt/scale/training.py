@@ -203,6 +203,10 @@ def _boost(
     """``rounds`` more rounds through ``lightgbm.dask``, from ``booster``."""
     from lightgbm.dask import DaskLGBMClassifier
 
+    # TODO(#8): each worker's native LightGBM prints its network set-up
+    # ("Trying to bind port", "Connecting to rank 1 failed, waiting ...") to
+    # stdout: it runs before ``verbose`` is read, in a task thread that the
+    # Python log callback (registered per thread at import) does not cover.
     model = DaskLGBMClassifier(client=client, n_estimators=rounds, verbose=-1, **params)
     X, y, weight = data
     model.fit(
