@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ import typer
 from spmopt._logging import logger
 from spmopt.config import Config, load_config
 from spmopt.data import bundled_files
+from spmopt.errors import SpmoptWarning
 from spmopt.runs import RunDir, RunWriter, default_out
 
 C = TypeVar("C", bound=Config)
@@ -47,12 +49,37 @@ def setup_logging(level: str = "INFO", quiet: bool = False) -> None:
     logger.setLevel(logging.WARNING if quiet else level.upper())
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.captureWarnings(True)
+    warnings.showwarning = _spmopt_warnings_plain(warnings.showwarning)
     warn_logger = logging.getLogger("py.warnings")
     if not any(isinstance(h, logging.StreamHandler) for h in warn_logger.handlers):
         warnings_handler = _CurrentStderrHandler()
         warnings_handler.setFormatter(handler.formatter)
         warnings_handler.addFilter(_drop_dependency_notices)
         warn_logger.addHandler(warnings_handler)
+
+
+def _spmopt_warnings_plain(show: Callable[..., None]) -> Callable[..., None]:
+    """Log spmopt's own warnings as ``Kind: message``, others through ``show``.
+
+    A warning raised while a config is validated would otherwise point at
+    the validation library's source line, which reads like a traceback.
+    """
+
+    def show_warning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if file is None and issubclass(category, SpmoptWarning):
+            text = f"{category.__name__}: {message}"
+            logging.getLogger("py.warnings").warning("%s", text)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return show_warning
 
 
 def _drop_dependency_notices(record: logging.LogRecord) -> bool:

@@ -68,3 +68,25 @@ def test_counties_are_hashed_by_every_file_they_join() -> None:
     files = bundled_files("bundled:us_counties")
     assert len(files) == 3 and all(path.is_file() for path in files.values())
     assert bundled_files("bundled:nope") == {} == bundled_files("counties.csv")
+
+
+def test_spmopt_warnings_are_logged_as_kind_and_message(capsys) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+
+    from spmopt.clikit import setup_logging
+    from spmopt.errors import LeakageWarning
+
+    handlers = list(logging.getLogger("py.warnings").handlers)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            setup_logging()
+            warnings.warn("column 'x' dropped", LeakageWarning, stacklevel=1)
+            warnings.warn("something else", UserWarning, stacklevel=1)
+            logging.captureWarnings(False)
+    finally:
+        logging.getLogger("py.warnings").handlers = handlers
+    err = capsys.readouterr().err.splitlines()
+    assert "WARNING py.warnings: LeakageWarning: column 'x' dropped" in err
+    assert any(line.endswith("UserWarning: something else") for line in err)
+    assert any("test_clikit.py" in line for line in err)  # others keep their place

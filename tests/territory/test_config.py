@@ -34,3 +34,22 @@ def test_unknown_core_count_does_not_warn(monkeypatch: pytest.MonkeyPatch) -> No
     with warnings.catch_warnings():
         warnings.simplefilter("error", SpmoptWarning)
         assert parse_config(SolverSpec, {"workers": 64}).workers == 64
+
+
+def test_cli_shows_the_warning_as_one_plain_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from spmopt.cli import main
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    config = tmp_path / "territory.yaml"
+    config.write_text("solver: {workers: 2}\ncolour: red\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(["territory", "solve", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "WARNING py.warnings: SpmoptWarning: solver.workers is 2 but this machine "
+        "has 1 CPU core(s)" in err
+    )
+    assert "pydantic" not in err and "Traceback" not in err
