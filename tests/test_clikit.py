@@ -80,6 +80,7 @@ def test_spmopt_warnings_are_logged_as_kind_and_message(capsys) -> None:  # type
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always")
+            logging.captureWarnings(False)  # as in a fresh process
             setup_logging()
             warnings.warn("column 'x' dropped", LeakageWarning, stacklevel=1)
             warnings.warn("something else", UserWarning, stacklevel=1)
