@@ -49,6 +49,9 @@ CHUNK_PAIRS = 2_000_000
 CROWD_RADIUS_KM = 50.0
 """Smallest radius (km) of the neighbourhood named when a crowded base moves."""
 
+CROWD_RADIUS_MAX_KM = 500.0
+"""Largest such radius (km, lat/lon only): 1.5 times the nearest other base."""
+
 
 def apply_remedies(
     problem: TerritoryProblem, cfg: TerritoryConfig
@@ -533,7 +536,7 @@ def auto_remedies(
     for _ in range(AUTO_ROUNDS):
         areas = crowded_areas(problem, cfg, "cheapest" if move else "closest")
         if not areas:
-            areas = short_areas(problem, cfg)
+            areas = short_areas(problem, cfg, cheapest=move)
         if not areas:
             break
         drop = []
@@ -596,12 +599,16 @@ def base_reason(problem: TerritoryProblem, cfg: TerritoryConfig, k: int) -> str:
     base_d = _base_distance(problem)[k]
     others = np.delete(base_d, k)
     radius = max(CROWD_RADIUS_KM, 1.5 * float(others.min()) if others.size else 0)
+    if problem.coords == "latlon":
+        radius = min(radius, CROWD_RADIUS_MAX_KM)
     radius = float(np.ceil(radius / 10) * 10)
     group = np.flatnonzero((base_d <= radius) & ~problem.is_dedicated)
     held = float(problem.potential[np.isin(nearest_bases(problem), group)].sum())
     origin = problem.unit_ids[_nearest_unit(problem, *_base(problem, k))]
+    bases = "1 base" if group.size == 1 else f"{group.size} bases"
+    verb = "holds" if group.size == 1 else "share"
     return (
-        f"{group.size} bases within {radius:.0f} {unit} of {origin} share "
+        f"{bases} within {radius:.0f} {unit} of {origin} {verb} "
         f"{held / share:.1f} territories' potential"
     )
 
@@ -663,13 +670,16 @@ def short_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.bo
 
 
 def short_areas(
-    problem: TerritoryProblem, cfg: TerritoryConfig
+    problem: TerritoryProblem, cfg: TerritoryConfig, cheapest: bool = False
 ) -> dict[int, NDArray[np.bool_] | None]:
     """:func:`short_reps` by index, each with the units its area reaches.
 
     The area of a short base is every unit allowed to it or to one of its
     :data:`SHORT_NEIGHBOURS` nearest bases; a base moved away from there
-    should land elsewhere.
+    should land elsewhere. With ``cheapest`` the base of each area that
+    goes is the one whose leaving overloads the others least
+    (:func:`leave_costs`; ties to the short base itself): the relaxation
+    may put the shortfall of an area on any of its bases.
     """
     short = np.flatnonzero(short_reps(problem, cfg))
     if short.size == 0:
@@ -677,7 +687,30 @@ def short_areas(
     allowed = allowed_pairs(problem, cfg.solver.k_nearest)
     near = np.argsort(_base_distance(problem), axis=1, kind="stable")
     near = near[:, : SHORT_NEIGHBOURS + 1]
-    return {int(k): np.asarray(allowed[:, near[k]].any(axis=1)) for k in short}
+    areas: dict[int, NDArray[np.bool_] | None] = {}
+    for k in short:
+        area = np.asarray(allowed[:, near[k]].any(axis=1))
+        areas[_leaver(problem, cfg, near[k], areas) if cheapest else int(k)] = area
+    return areas
+
+
+def _leaver(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    nearby: NDArray[np.int64],
+    taken: dict[int, NDArray[np.bool_] | None],
+) -> int:
+    """Base among ``nearby`` (first: the short one) whose leaving costs least."""
+    locked_to = set(problem.locked[problem.locked != NO_REP].tolist())
+    free = [
+        int(j)
+        for j in nearby
+        if not problem.is_dedicated[j] and int(j) not in locked_to | set(taken)
+    ]
+    if not free:
+        return int(nearby[0])
+    costs = np.round(leave_costs(problem, cfg, np.array(free)), 9)
+    return free[int(np.argmin(costs))]
 
 
 def remedies_frame(applied: list[str]) -> pd.DataFrame:

@@ -307,3 +307,18 @@ def test_reason_for_a_crowded_base_counts_shares_nearby() -> None:
     )
     far = two_clusters({**bases, "W2": (1000.0, 0.5)}, west=10, east=10)
     assert base_reason(far, cfg_for(), 1).startswith("it can reach only 0.00")
+
+
+def test_short_area_moves_its_cheapest_base() -> None:
+    from spmopt.territory.remedies import short_areas
+    from tests.territory.test_explain_sites import cfg_for, two_clusters
+
+    bases = {"W1": (0.0, 0.5), "W2": (2.0, 0.5), "E": (101.0, 0.5)}
+    problem = two_clusters(bases, west=10, east=10)
+    cfg = cfg_for()
+    # the relaxation leaves W2 short; W1 or W2 leaving costs the same (their
+    # cells join and exceed a band max by 16), E leaving costs more (20)
+    assert list(short_areas(problem, cfg)) == [1]
+    (k, area), *_ = short_areas(problem, cfg, cheapest=True).items()
+    assert k == 1
+    assert area is not None and area.all()  # every unit reaches one of them
