@@ -182,6 +182,7 @@ class BranchAndPrice:
             A feasible assignment (centre per unit) to start from.
         """
         deadline = time.perf_counter() + time_limit
+        self._add_nearest_columns()
         if incumbent is not None:
             self._offer(incumbent)
             self._add_assignment_columns(incumbent)
@@ -221,6 +222,22 @@ class BranchAndPrice:
         value = float(self.cost[np.arange(len(assignment)), assignment].sum())
         if value < self.best - TOL:
             self.best, self.best_assignment = round(value), assignment.copy()
+
+    def _add_nearest_columns(self) -> None:
+        """One starting column per centre: its nearest units that fit.
+
+        Without them the first master LPs lean on the artificial columns
+        and column generation spends most of its rounds leaving them.
+        """
+        m = self.allowed.shape[1]
+        take = np.zeros(self.allowed.shape, dtype=bool)
+        for j in range(m):
+            units = np.flatnonzero(self.allowed[:, j])
+            units = units[np.argsort(self.cost[units, j], kind="stable")]
+            fits = np.cumsum(self.demand[units]) <= self.capacity[j]
+            take[units[fits], j] = True
+        useful = take.any(axis=0)
+        self.master.add(take[:, useful], np.flatnonzero(useful))
 
     def _add_assignment_columns(self, assignment: NDArray[np.int64]) -> None:
         centres = np.unique(assignment)
