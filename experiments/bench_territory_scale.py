@@ -15,13 +15,15 @@ moved share (against the nearest-base alignment) and compactness.
 ``--compare-drop-only`` first solves after the drop-only ``remedies.auto``
 of earlier versions (flagged bases are dropped, never moved), then after
 the current one, in the same run. Measured (``--instance counties --limit
-60 --k 8 --compare-drop-only``, shared 2-core machine, two runs): drop only
-keeps 45 reps, gap 1.16% / 2.27%, LP bound 1,459,246 km, workload max/mean
-1.20, 63.7% / 63.4% of potential moved (counting the units of dropped
-bases); with moves 49 / 50 reps, gap 2.71% / 3.55%, LP bound 1,119,066 /
-1,156,023 km, workload max/mean 1.22 / 1.24, 57.0% / 58.3% moved. Balance
-5.0% in all four. ZIPs (``--instance zips --limit 300 --k 16
---workload-tolerance -1 --compare-drop-only``, one run): drop only keeps
+60 --k 8 --compare-drop-only``, shared 2-core machine, three runs while
+the choice of the base to move was refined, see docs/territory.md): drop
+only keeps 45 reps, gap 1.16% / 2.27% / 2.27%, LP bound 1,459,246 km,
+workload max/mean 1.20, 63.4-63.7% of potential moved (counting the units
+of dropped bases); with moves 49 / 50 / 50 reps, gap 2.71% / 3.55% /
+4.57%, LP bound 1,119,066 / 1,156,023 / 1,015,974 km, workload max/mean
+1.22 / 1.24 / 1.24, 57.0% / 58.3% / 50.6% moved. Balance 5.0% in all.
+ZIPs (``--instance zips --limit 300 --k 16 --workload-tolerance -1
+--compare-drop-only``, one run, before run 3's refinement): drop only keeps
 144 reps, gap 0.16%, LP bound 9,150,447 km, workload max/mean 3.35, 73.6%
 moved; with moves 198 reps, gap 3.90%, LP bound 6,054,955 km, workload
 max/mean 2.01, 74.1% moved.

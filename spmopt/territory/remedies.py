@@ -517,7 +517,8 @@ def auto_remedies(
     crowded group: the one whose leaving overloads its neighbours least, or
     with ``move=False`` the one nearest to another base of the group) or,
     when counting finds nothing, one per short area while the relaxation
-    cannot reach every band minimum (see :meth:`LPRoundModel.shortfall`).
+    cannot reach every band minimum (see :meth:`LPRoundModel.shortfall`
+    and :func:`short_areas`).
     A flagged base moves to :func:`best_site` outside the area its group
     already reaches; it is dropped when nothing is unserved there, when it
     was moved before, or with ``move=False`` (the drop-only behaviour of
