@@ -46,6 +46,7 @@ class SitePool:
         self.problem = problem
         self.cfg = cfg
         self.given = 0
+        self.moved: dict[str, str] = {}
         self._ready = False
 
     def take(
@@ -57,10 +58,13 @@ class SitePool:
         """Unit ids of up to ``n`` further sites (``among`` limits the units).
 
         With ``movers`` (rep ids, one per site) the sites are for those
-        bases to move to, else for added bases.
+        bases to move to (a base named again keeps its site), else for
+        added bases.
         """
         from spmopt.territory.remedies import add_bases, best_site, move_bases
 
+        if movers is not None and all(r in self.moved for r in movers):
+            return [self.moved[r] for r in movers]
         self._prepare()
         out: list[str] = []
         while len(out) < n and self.given < MAX_SUGGESTED_SITES:
@@ -72,6 +76,7 @@ class SitePool:
                 self.problem = add_bases(self.problem, [site[0]])
             else:
                 self.problem = move_bases(self.problem, {movers[len(out)]: unit})
+                self.moved[movers[len(out)]] = unit
             self.given += 1
             out.append(unit)
         return out

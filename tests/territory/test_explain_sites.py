@@ -124,3 +124,13 @@ def test_relaxation_causes_name_moves_and_additions() -> None:
     assert over.startswith("reps E must hold more than their band maximum")
     # the moved W2 relieves E, so no further site is offered
     assert "add bases in their area (remedies.add_reps)" in over
+
+
+def test_a_base_named_twice_keeps_its_site() -> None:
+    bases = {"W": (1.0, 0.5), "E": (101.0, 0.5), "S": (1000.0, 1000.0)}
+    problem = two_clusters(bases, west=10, east=10)
+    pool = SitePool(problem, cfg_for())
+    first = pool.take(1, movers=["S"])
+    assert len(first) == 1
+    assert pool.take(1, movers=["S"]) == first
+    assert pool.given == 1
