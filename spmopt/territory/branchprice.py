@@ -364,17 +364,18 @@ class BranchAndPrice:
     ) -> tuple[int, tuple[NDArray[np.bool_], NDArray[np.int64]]] | None:
         """Largest target up to incumbent - 1 with few enough columns.
 
-        Enumerates once up to the incumbent (at most ``8 * enumerate_limit``
-        columns), ranks the columns by the least cost of a solution using
-        them and keeps the ``enumerate_limit`` cheapest whole targets;
-        falls back to the smallest target.
+        Enumerates up to the incumbent (at most ``8 * enumerate_limit``
+        columns; the target is halved towards the bound while there are
+        more), ranks the columns by the least cost of a solution using
+        them and keeps the ``enumerate_limit`` cheapest whole targets.
         """
         low = math.ceil(bound - TOL)
         top = int(self.best) - 1 if math.isfinite(self.best) else low
         terms = (lp, reduced, values, adj, const)
         found = self._pool(node, *terms, top, 8 * self.enumerate_limit)
-        if found is None and top > low:
-            top, found = low, self._pool(node, *terms, low, self.enumerate_limit)
+        while found is None and top > low:
+            top = (low + top) // 2
+            found = self._pool(node, *terms, top, 8 * self.enumerate_limit)
         if found is None:
             return None
         members, centre, least = found
