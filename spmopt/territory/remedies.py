@@ -534,6 +534,9 @@ def auto_remedies(
         for u in big
     ]
     moved: set[str] = set()
+    # TODO(#3): areas with too few bases (the explanation's "too few for their
+    # area") get no automatic fix; adding reps changes headcount, so auto
+    # leaves remedies.add_reps to the user and only moves or drops bases.
     for _ in range(AUTO_ROUNDS):
         areas = crowded_areas(problem, cfg, "cheapest" if move else "closest")
         if not areas:
