@@ -490,10 +490,11 @@ class BranchAndPrice:
         seq: int,
         deadline: float,
     ) -> list[Node]:
-        """Children on the group whose weaker child has the highest bound.
+        """Children on the group whose children's bounds rise most.
 
-        Each candidate's two children are bounded by column generation
-        (strong branching); a child already pruned is not returned.
+        Each candidate's two children are bounded by a few rounds of column
+        generation (strong branching) and scored by the product of their
+        gains. A child already pruned is not returned.
         """
         best: tuple[float, list[Node]] | None = None
         evaluate = self.best - bound > STRONG_GAP * abs(self.best)
