@@ -101,11 +101,12 @@ class BranchPriceResult:
     hit_limit: bool
 
 
-# TODO(#3): all ten OR-Library pmedcap instances are proven optimal at 3.6x
-# the speed of the plain HiGHS MIP in the same run (target 5x); pmedcap08
-# (root gap 6%) still needs about 9 nodes. Measured on it: rounded capacity
-# cuts lift the root bound from 771.7 to 792.7 and 3-row subset-row cuts to
-# 815.7 (optimum 820), but both change the pricing problem.
+# TODO(#3): the ten OR-Library pmedcap instances are proven optimal at 5.0x
+# the plain HiGHS MIP in one run, a thin margin: pmedcap08 (root gap 6%)
+# takes 4-13 s depending on which strong-branching candidates are tried.
+# Measured on it: rounded capacity cuts lift the root bound from 771.7 to
+# 792.7 and 3-row subset-row cuts to 815.7 (optimum 820); either would make
+# the tree small, but both change the pricing problem.
 class BranchAndPrice:
     """Exact capacitated p-median over integral costs and workloads.
 
