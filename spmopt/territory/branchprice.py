@@ -46,6 +46,9 @@ STRONG_ROUNDS = 10
 STRONG_GAP = 0.02
 """Strong branching only while the node's gap exceeds this share."""
 
+WORK_PER_SECOND = 200
+"""Work units per deterministic second (about one wall second here)."""
+
 FRACTIONAL_GROUP = 0.1
 """Least distance of a group's open count to an integer to branch on it."""
 
@@ -145,6 +148,11 @@ class BranchAndPrice:
     relative_gap : float
         Stop once the incumbent is within this share of the bound (0:
         prove optimality).
+    work_limit : int, optional
+        Stop after this many work units (one per master LP solve and per
+        set-partitioning MIP), so that a stopped search does not depend on
+        the machine's speed; the wall-clock limit of :meth:`solve` still
+        applies.
     """
 
     def __init__(
@@ -156,6 +164,7 @@ class BranchAndPrice:
         p: int,
         enumerate_limit: int = 3000,
         relative_gap: float = 0.0,
+        work_limit: int | None = None,
     ) -> None:
         self.cost = np.where(allowed, cost, 0).astype(float)
         self.allowed = allowed
@@ -167,6 +176,8 @@ class BranchAndPrice:
         self.master = SetPartitionMaster(self.cost, self.p)
         self.best = math.inf
         self.best_assignment: NDArray[np.int64] | None = None
+        self.work_limit = work_limit
+        self.work = 0
 
     def solve(
         self,
@@ -190,7 +201,7 @@ class BranchAndPrice:
         none = np.zeros(self.allowed.shape[1], dtype=bool)
         heap = [Node(-math.inf, 0, self.allowed, none, none)]
         nodes, root_bound, seq = 0, -math.inf, 1
-        while heap and time.perf_counter() < deadline:
+        while heap and not self._out(deadline):
             node = heapq.heappop(heap)
             if self._pruned(node.bound):
                 continue
@@ -211,6 +222,12 @@ class BranchAndPrice:
                 heapq.heappush(heap, child)
                 seq += 1
         return self._result(heap, root_bound, nodes, deadline)
+
+    def _out(self, deadline: float) -> bool:
+        """True when the wall-clock deadline or the work limit is reached."""
+        if self.work_limit is not None and self.work >= self.work_limit:
+            return True
+        return time.perf_counter() > deadline
 
     def _pruned(self, bound: float) -> bool:
         """True when no solution below ``bound`` can improve the incumbent."""
@@ -262,6 +279,7 @@ class BranchAndPrice:
         bound, centre, best = node.bound, None, -math.inf
         for _ in itertools.count() if rounds is None else range(rounds):
             lp = self.master.solve()
+            self.work += 1
             adj, const = self._group_terms(node, lp)
             for u in _price_points(lp.u, centre):
                 values, take = knapsack_columns(
@@ -273,7 +291,7 @@ class BranchAndPrice:
                 if lagrange > best:
                     best, centre = lagrange, u
                 bound = max(bound, lagrange)
-                if self._pruned(bound) or time.perf_counter() > deadline:
+                if self._pruned(bound) or self._out(deadline):
                     return bound, None
                 new = self._improving(lp, take, node.closed)
                 if len(new):
@@ -335,7 +353,7 @@ class BranchAndPrice:
             (self.master.groups[g], lo, hi)
             for g, (lo, hi) in node.group_bounds().items()
         ]
-        while not self._pruned(bound) and time.perf_counter() < deadline:
+        while not self._pruned(bound) and not self._out(deadline):
             found = self._largest_pool(node, lp, reduced, values, bound, adj, const)
             if found is None:
                 return bound
@@ -344,6 +362,7 @@ class BranchAndPrice:
             solved = partition_mip(
                 self.cost, *pool, self.p, target + 1, left, node.opened, True, groups
             )
+            self.work += 1
             if solved is not None and solved[0] is not None:
                 self._offer(solved[0])
             if solved is not None and not solved[1]:
@@ -523,7 +542,7 @@ class BranchAndPrice:
             score = _product_score(bound, bounds)
             if best is None or score > best[0]:
                 best = (score, children)
-            if all(self._pruned(b) for b in bounds) or time.perf_counter() > deadline:
+            if all(self._pruned(b) for b in bounds) or self._out(deadline):
                 break
         assert best is not None
         return [c for c in best[1] if not self._pruned(c.bound)]

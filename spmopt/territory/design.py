@@ -19,7 +19,11 @@ from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
 from spmopt._logging import logger
-from spmopt.territory.branchprice import BranchAndPrice, BranchPriceResult
+from spmopt.territory.branchprice import (
+    WORK_PER_SECOND,
+    BranchAndPrice,
+    BranchPriceResult,
+)
 from spmopt.territory.geometry import nearest_mask
 from spmopt.territory.lagrange import DP_CELLS, lagrangian_bound, reduced_cost_fixing
 from spmopt.territory.model import SolverSettings, _apply, _warn_limit
@@ -202,6 +206,7 @@ class PMedianModel:
             capacity,
             self.p,
             relative_gap=settings.relative_gap,
+            work_limit=_work_units(settings),
         )
         left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
         return self._from_branch(solver.solve(left), start)
@@ -513,6 +518,13 @@ class PMedianModel:
             lagrange,
             kept,
         )
+
+
+def _work_units(settings: SolverSettings) -> int | None:
+    """Branch-and-price work limit of ``settings.deterministic_time``."""
+    if settings.deterministic_time is None:
+        return None
+    return max(1, round(settings.deterministic_time * WORK_PER_SECOND))
 
 
 def _quick(settings: SolverSettings, work: float) -> SolverSettings:

@@ -82,3 +82,26 @@ def test_infeasible_when_capacity_is_short() -> None:
     result = BranchAndPrice(cost, allowed, demand, capacity, 1).solve(30)
     assert result.status == "infeasible"
     assert result.assignment is None
+
+
+def test_work_limit_stops_the_same_way_every_time() -> None:
+    cost, demand, _ = tiny(5, n=30)
+    capacity = np.full(30, int(np.ceil(demand.sum() / 4 * 1.05)))
+    allowed = np.ones(cost.shape, dtype=bool)
+
+    def run(work: int | None):
+        solver = BranchAndPrice(cost, allowed, demand, capacity, 4, work_limit=work)
+        return solver.solve(120), solver.work
+
+    (first, used), (again, _) = run(3), run(3)
+    assert used >= 3
+    assert first.hit_limit
+    assert first.status in ("feasible", "unknown")
+    assert (first.objective, first.bound, first.nodes) == (
+        again.objective,
+        again.bound,
+        again.nodes,
+    )
+    full, _ = run(None)
+    assert full.status == "optimal"
+    assert first.bound <= full.objective <= first.objective
