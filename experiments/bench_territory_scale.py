@@ -23,10 +23,10 @@ of dropped bases); with moves 49 / 50 / 50 reps, gap 2.71% / 3.55% /
 4.57%, LP bound 1,119,066 / 1,156,023 / 1,015,974 km, workload max/mean
 1.22 / 1.24 / 1.24, 57.0% / 58.3% / 50.6% moved. Balance 5.0% in all.
 ZIPs (``--instance zips --limit 300 --k 16 --workload-tolerance -1
---compare-drop-only``, one run, before run 3's refinement): drop only keeps
-144 reps, gap 0.16%, LP bound 9,150,447 km, workload max/mean 3.35, 73.6%
-moved; with moves 198 reps, gap 3.90%, LP bound 6,054,955 km, workload
-max/mean 2.01, 74.1% moved.
+--compare-drop-only``, current code, one run): drop only keeps 144 reps,
+gap 0.15%, LP bound 9,150,447 km, workload max/mean 3.35, 73.6% moved;
+with moves all 200 reps, gap 0.51%, LP bound 5,395,871 km, workload
+max/mean 2.00, 71.9% moved.
 
 Usage: ``python experiments/bench_territory_scale.py --instance counties
 --limit 60 --baseline`` or ``--instance zips --limit 600 --k 8``.
