@@ -8,6 +8,9 @@ import sys
 
 import highspy
 
+INF = highspy.kHighsInf
+"""HiGHS's infinity (bounds at or beyond it are unbounded)."""
+
 
 @functools.cache
 def silence_highs_banner() -> None:

@@ -24,9 +24,7 @@ import highspy
 import numpy as np
 from numpy.typing import NDArray
 
-from spmopt._highs import quiet_highs
-
-INF = highspy.kHighsInf
+from spmopt._highs import INF, quiet_highs
 
 
 def knapsack_columns(
