@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from spmopt.errors import InfeasibleError
 from spmopt.territory.config import BalanceSpec, TerritoryConfig
 from spmopt.territory.design import DesignResult, PMedianModel
+from spmopt.territory.explain import format_pair
 from spmopt.territory.model import SolverSettings
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
@@ -83,14 +84,16 @@ def _precheck(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
     p, causes = cfg.design.territories, []
     cap = problem.capacity[0] if cfg.capacity else np.inf
     if problem.workload.sum() > p * cap:
+        noun = "territory" if p == 1 else "territories"
         causes.append(
-            f"total workload {problem.workload.sum():,.1f} exceeds {p} territories "
+            f"total workload {problem.workload.sum():,.1f} exceeds {p} {noun} "
             f"x design.capacity {cap:,.1f}"
         )
     for i in np.flatnonzero(problem.workload > cap):
+        own, limit = format_pair(problem.workload[i], cap)
         causes.append(
-            f"unit {problem.unit_ids[i]} alone has workload "
-            f"{problem.workload[i]:,.1f} > design.capacity {cap:,.1f}"
+            f"unit {problem.unit_ids[i]} alone has workload {own} > "
+            f"design.capacity {limit}"
         )
     for spec in cfg.balance:
         values = problem.measure(spec.measure)

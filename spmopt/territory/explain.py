@@ -91,6 +91,19 @@ class SitePool:
             self._ready = True
 
 
+def format_pair(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` with thousands separators and enough decimals to differ.
+
+    One decimal unless that shows two different numbers as equal (e.g. a
+    workload of 10.04 against a capacity of 10), then up to six.
+    """
+    for digits in range(1, 7):
+        left, right = f"{a:,.{digits}f}", f"{b:,.{digits}f}"
+        if left != right:
+            break
+    return left, right
+
+
 def raise_no_solution(
     problem: TerritoryProblem, cfg: TerritoryConfig, result: SolveResult
 ) -> NoReturn:
@@ -143,10 +156,11 @@ def _capacity_causes(
         )
     reach = np.where(allowed, problem.capacity[None, :], -np.inf).max(axis=1)
     for i in np.flatnonzero(problem.workload > reach):
+        own, cap = format_pair(problem.workload[i], reach[i])
         causes.append(
-            f"unit {problem.unit_ids[i]} alone has workload "
-            f"{problem.workload[i]:,.1f}, above the capacity of every rep it may "
-            f"go to (largest {reach[i]:,.1f}): give it a dedicated rep or split it"
+            f"unit {problem.unit_ids[i]} alone has workload {own}, above the "
+            f"capacity of every rep it may go to (largest {cap}): give it a "
+            f"dedicated rep or split it"
         )
     return causes
 

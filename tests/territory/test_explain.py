@@ -101,3 +101,11 @@ def test_solve_config_raises_with_explanation(tmp_path, make_problem) -> None:  
     )
     with pytest.raises(InfeasibleError, match="unit a alone holds potential 100"):
         solve_config(cfg)
+
+
+def test_format_pair_shows_close_numbers_as_different() -> None:
+    from spmopt.territory.explain import format_pair
+
+    assert format_pair(10.04, 10.0) == ("10.04", "10.00")
+    assert format_pair(1234.5, 99.0) == ("1,234.5", "99.0")
+    assert format_pair(3.0, 3.0) == ("3.000000", "3.000000")
