@@ -199,7 +199,11 @@ def require_unique(frame: pd.DataFrame, column: str, table: str) -> None:
         raise DataError(f"{table}: column '{column}' is empty in data row {row + 1}")
     dup = values[values.duplicated()]
     if not dup.empty:
+        first = dup.iloc[0]
+        rows = np.flatnonzero((values == first).to_numpy())[:5] + 1
+        where = ", ".join(str(row) for row in rows)
         raise DataError(
-            f"{table}: column '{column}' must be unique, {show(dup.iloc[0])} appears "
-            f"more than once"
+            f"{table}: column '{column}' must be unique, {show(first)} appears "
+            f"more than once (data rows {where}; {dup.nunique()} duplicated "
+            "value(s) in all)"
         )

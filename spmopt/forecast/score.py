@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
-from spmopt.data import read_table
+from spmopt.data import read_table, require_unique
+from spmopt.data.tables import MAX_ABS
 from spmopt.errors import DataError, show
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import apply_joins
@@ -130,6 +131,7 @@ def open_deals(
             f"{table}: deal id column '{cols.deal_id}' missing; columns in the "
             f"file: {have}"
         )
+    require_unique(frame, cols.deal_id, table)
     if cols.outcome in frame.columns:
         text = frame[cols.outcome].astype("string").str.strip()
         closed = text.isin([*cols.won_values, *cols.lost_values]).to_numpy()
@@ -145,11 +147,12 @@ def _amounts(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> np.ndarray
         return np.full(len(frame), np.nan)
     text = frame[column].astype("string").str.strip().replace("", pd.NA)
     parsed = pd.to_numeric(text, errors="coerce")
-    bad = (text.notna() & parsed.isna()) | (parsed < 0)
+    bad = (text.notna() & parsed.isna()) | (parsed < 0) | (parsed > MAX_ABS)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
-            f"{table}: column '{column}' (amount) must be a number >= 0, got "
+            f"{table}: column '{column}' (amount) must be a number >= 0 and a "
+            f"finite number within ±{MAX_ABS:.0e}, got "
             f"{show(frame[column].iloc[row])} in data row {row + 1}"
         )
     return parsed.to_numpy(dtype=float, na_value=np.nan)

@@ -1,10 +1,11 @@
+import pandas as pd
 import pytest
 
 from spmopt.config import parse_config
 from spmopt.errors import DataError
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import apply_joins
-from spmopt.forecast.score import open_deals, require_inputs
+from spmopt.forecast.score import _amounts, open_deals, require_inputs
 from spmopt.forecast.train import fit_models, prepare
 
 
@@ -76,3 +77,27 @@ def test_missing_join_key_names_the_scored_file_not_the_training_table(
         apply_joins(cfg, frame, "open.csv")
     joined = apply_joins(cfg, deals_factory(n=20), "open.csv")
     assert {"team", "zone"} <= set(joined.columns)
+
+
+def test_duplicate_deal_ids_are_refused_naming_the_rows(fitted) -> None:  # type: ignore[no-untyped-def]
+    cfg, _, open_rows = fitted
+    frame = pd.concat([open_rows, open_rows.iloc[[1]]], ignore_index=True)
+    value = repr(str(open_rows["deal"].iloc[1]))
+    pattern = (
+        rf"^open\.csv: column 'deal' must be unique, {value} appears more than "
+        rf"once \(data rows 2, {len(frame)};"
+    )
+    with pytest.raises(DataError, match=pattern):
+        open_deals(cfg, frame, "open.csv")
+
+
+@pytest.mark.parametrize("amount", ["1e300", "1e16", "-5", "lots"])
+def test_huge_negative_or_text_amounts_are_refused(fitted, amount) -> None:  # type: ignore[no-untyped-def]
+    cfg, _, open_rows = fitted
+    frame = open_rows.astype(str)
+    frame.loc[2, "amount"] = amount
+    pattern = rf"'amount' \(amount\) must be .*±1e\+15, got '{amount}' in data row 3"
+    with pytest.raises(DataError, match=pattern):
+        _amounts(cfg, frame, "open.csv")
+    frame.loc[2, "amount"] = "1e15"
+    assert _amounts(cfg, frame, "open.csv")[2] == 1e15
