@@ -239,4 +239,4 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
         "n_reps",
         "wall_seconds",
     )
-    return {key: summary[key] for key in keys}
+    return {key: summary[key] for key in keys if summary[key] is not None}

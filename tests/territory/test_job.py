@@ -142,3 +142,4 @@ def test_design_example_config_solves(tmp_path: Path) -> None:
     assert headline["status"] in ("optimal", "feasible")
     assert headline["n_reps"] == 4
     assert headline["max_balance_deviation"] <= 0.15 + 1e-6
+    assert "moved_share" not in headline  # nothing moves in a design
