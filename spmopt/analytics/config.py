@@ -26,6 +26,9 @@ class PipelineTable(Config):
     won_stages: tuple[str, ...] = Field(default=("Won",), min_length=1)
     lost_stages: tuple[str, ...] = Field(default=("Lost",), min_length=1)
     stage_order: tuple[str, ...] = ("Prospecting", "Engaging")
+    unknown_stages: Literal["warn", "refuse"] = "warn"
+    """A stage outside won, lost and ``stage_order``: counted as open with a
+    warning (``warn``), or refused (``refuse``: those lists are closed)."""
 
     @model_validator(mode="after")
     def _stages_disjoint(self) -> PipelineTable:

@@ -49,9 +49,40 @@ def read_pipeline(spec: PipelineTable) -> pd.DataFrame:
     frame = check_schema(load_table(spec.path, name=table), schema, table, optional)
     require_unique(frame, spec.deal_id, table)
     _require_present(frame, spec.rep_id, table)
+    check_stages(frame[spec.stage], spec, table)
     values = frame[spec.value].dropna()
     require_nonnegative(values.to_frame(), spec.value, table)
     return frame
+
+
+def check_stages(stage: pd.Series, spec: PipelineTable, table: str) -> None:
+    """Warn about (or refuse) stages that are not won, lost or listed as open.
+
+    Such deals count as open. A misspelt ``Wonn`` would silently turn a won
+    deal into an open one, so the unknown stages are named with their
+    counts. With ``unknown_stages: refuse`` the stage lists are closed and
+    any other stage, or a blank one, raises :class:`DataError`.
+    """
+    known = (*spec.won_stages, *spec.lost_stages, *spec.stage_order)
+    text = stage.astype(object).where(stage.notna(), "(blank)")
+    unknown = text[~text.isin(known)]
+    if unknown.empty:
+        return
+    counts = unknown.value_counts(sort=False)
+    found = ", ".join(f"{value!r} ({n} deals)" for value, n in counts.items())
+    message = (
+        f"{table}: column '{spec.stage}' has stage(s) that are not won, lost or "
+        f"in stage_order: {found}; known stages: {list(known)}"
+    )
+    if spec.unknown_stages == "refuse":
+        row = int(np.flatnonzero(~text.isin(known).to_numpy())[0])
+        raise DataError(f"{message}; first in data row {row + 1}")
+    warnings.warn(
+        f"{message}; these deals count as open (list them in stage_order, or "
+        "set unknown_stages: refuse)",
+        SpmoptWarning,
+        stacklevel=2,
+    )
 
 
 def _require_present(frame: pd.DataFrame, column: str, table: str) -> None:

@@ -1,10 +1,18 @@
 """Preparing deals from a pipeline table."""
 
+import warnings
+
 import pandas as pd
 import pytest
 
 from spmopt.analytics.config import PipelineTable
-from spmopt.analytics.inputs import check_rep_ids, deal_outcomes, prepare_deals
+from spmopt.analytics.inputs import (
+    check_rep_ids,
+    check_stages,
+    deal_outcomes,
+    prepare_deals,
+)
+from spmopt.data import load_maven_pipeline
 from spmopt.errors import DataError, SpmoptWarning
 
 
@@ -67,3 +75,27 @@ def test_new_hire_without_deals_does_not_warn(
     deals = pd.DataFrame({"rep_id": ["r1", "r2"]})
     check_rep_ids(_quotas("r1", "r3"), deals, "quotas")
     assert not [w for w in recwarn if issubclass(w.category, SpmoptWarning)]
+
+
+def test_unknown_stage_warns_naming_values_counts_and_known_stages() -> None:
+    stage = pd.Series(["Won", "Wonn", "Lost", "Wonn", None, "Engaging"])
+    pattern = (
+        r"column 'deal_stage' has stage\(s\) that are not won, lost or in "
+        r"stage_order: 'Wonn' \(2 deals\), '\(blank\)' \(1 deals\); known stages: "
+        r"\['Won', 'Lost', 'Prospecting', 'Engaging'\]; these deals count as open"
+    )
+    with pytest.warns(SpmoptWarning, match=pattern):
+        check_stages(stage, PipelineTable(), "pipeline")
+
+
+def test_unknown_stage_is_refused_when_the_lists_are_closed() -> None:
+    spec = PipelineTable(unknown_stages="refuse")
+    check_stages(pd.Series(["Won", "Lost", "Prospecting"]), spec, "pipeline")
+    with pytest.raises(DataError, match=r"'Wonn' \(1 deals\).*first in data row 2"):
+        check_stages(pd.Series(["Won", "Wonn"]), spec, "pipeline")
+
+
+def test_bundled_maven_stages_are_all_known() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_stages(load_maven_pipeline()["deal_stage"], PipelineTable(), "maven")
