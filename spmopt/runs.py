@@ -13,8 +13,12 @@ import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -58,6 +62,107 @@ def note_interrupt() -> None:
 def interrupts() -> int:
     """How many interrupts this process has counted so far."""
     return _INTERRUPTS[0]
+
+
+_PUBLISHED: list[Path] = []
+"""Run folders this process has published, oldest first."""
+
+_OPEN: dict[Path, list[Path]] = {}
+"""Temporary folders of open runs, with the parent folders each created."""
+
+
+def published() -> list[Path]:
+    """Run folders this process has published so far, oldest first."""
+    return list(_PUBLISHED)
+
+
+_HELD: list[int] = []
+_DEFERRING = [0]
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while the block runs; deliver them after.
+
+    Clean-up and publishing must not stop half-way: a signal arriving in
+    the block is counted (Ctrl-C via :func:`note_interrupt`) and re-raised
+    as ``KeyboardInterrupt`` (or ``SystemExit``) once the outermost such
+    block is done. Outside the main thread, where handlers cannot change,
+    this does nothing.
+    """
+    if _DEFERRING[0] or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _DEFERRING[0] = 1
+    try:
+        previous = {s: signal.signal(s, _hold) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+    finally:
+        _DEFERRING[0] = 0
+    held, _HELD[:] = list(_HELD), []
+    _deliver(held)
+
+
+def _hold(signum: int, frame: object) -> None:
+    """Signal handler of :func:`deferred_signals`: remember, do not raise."""
+    if signum == signal.SIGINT:
+        note_interrupt()
+    _HELD.append(signum)
+
+
+def _deliver(held: list[int]) -> None:
+    """Raise the first signal ``deferred_signals`` held back, if any."""
+    if not held:
+        return
+    if signal.SIGTERM in held:
+        raise SystemExit(128 + signal.SIGTERM)
+    raise KeyboardInterrupt
+
+
+def discard_open_runs() -> None:
+    """Remove the temporary folders of runs still open (after an interrupt).
+
+    The CLI calls this last, so even an interrupt that landed inside a
+    run's own clean-up leaves no ``.partial-`` folder behind.
+    """
+    with deferred_signals():
+        for tmp in list(_OPEN):
+            _discard(tmp, _OPEN.pop(tmp))
+
+
+def _discard(tmp: Path, made_parents: list[Path]) -> None:
+    """Delete ``tmp`` and then the parent folders made for it, if empty."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    for parent in made_parents:  # deepest first
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
+def _remove_stale(out: Path) -> None:
+    """Delete leftovers of earlier runs to ``out`` whose process has ended."""
+    for pattern in (f".{out.name}.partial-*", f".{out.name}.old-*"):
+        for path in out.parent.glob(pattern):
+            if path.is_dir() and not _pid_alive(path.name.rsplit("-", 2)[-2]):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_alive(text: str) -> bool:
+    """Whether ``text`` is the id of a running process (this one included)."""
+    if not text.isdigit() or int(text) <= 0:
+        return False  # an older name without a process id
+    try:
+        os.kill(int(text), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def default_out(job: str, root: str | Path = "runs") -> Path:
@@ -153,12 +258,13 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def check_out(out: Path) -> None:
+def check_out(out: Path) -> list[Path]:
     """Refuse an output folder that a run must not replace.
 
     A run replaces its ``--out`` folder as a whole, so the folder must be
     absent, empty, or a folder an earlier spmopt run wrote (it holds a
-    ``manifest.json``). Its parent folders are created.
+    ``manifest.json``). Its missing parent folders are created and
+    returned, deepest first, so a failed run can remove them again.
     """
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
@@ -173,12 +279,16 @@ def check_out(out: Path) -> None:
         )
     if out.is_dir() and (out / "manifest.json").is_file():
         _refuse_added_files(out)
+    missing = [p for p in out.parents if not p.exists()]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        for parent in missing:
+            _discard(parent, [])
         raise ConfigError(
             f"--out {out}: cannot create its parent folder: {exc}"
         ) from None
+    return missing
 
 
 def _refuse_added_files(out: Path) -> None:
@@ -294,10 +404,11 @@ class RunDir:
         return self._tmp
 
     def __enter__(self) -> RunDir:
-        check_out(self.out)
-        self._tmp = Path(
-            tempfile.mkdtemp(dir=self.out.parent, prefix=f".{self.out.name}.partial-")
-        )
+        with deferred_signals():
+            made = check_out(self.out)
+            prefix = f".{self.out.name}.partial-{os.getpid()}-"
+            self._tmp = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=prefix))
+            _OPEN[self._tmp] = made
         self._writer = RunWriter(self._tmp)
         self.headline = self._writer.headline
         self._started = time.perf_counter()
@@ -311,14 +422,23 @@ class RunDir:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc_type is None and interrupts() == self._interrupts:
-            self.commit()
-            return
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        with deferred_signals():
+            if exc_type is None and interrupts() == self._interrupts:
+                try:
+                    self.commit()
+                    return
+                except BaseException:
+                    self._abandon()
+                    raise
+            self._abandon()
         if exc_type is None:
             raise KeyboardInterrupt(f"{self.job}: interrupted; nothing was published")
+
+    def _abandon(self) -> None:
+        """Delete the unpublished folder and the parents made for it."""
+        if self._tmp is not None:
+            _discard(self._tmp, _OPEN.pop(self._tmp, []))
+            self._tmp = None
 
     @property
     def writer(self) -> RunWriter:
@@ -373,15 +493,19 @@ class RunDir:
         }
         atomic_write_bytes(tmp / "manifest.json", to_json_text(manifest).encode())
         os.chmod(tmp, 0o777 & ~_umask())
-        self._publish(tmp)
-        self._tmp = None
+        with deferred_signals():
+            self._publish(tmp)
+            _OPEN.pop(tmp, None)
+            self._tmp = None
+            _PUBLISHED.append(self.out)
+            _remove_stale(self.out)
         logger.info("%s: wrote %d files to %s", self.job, len(files) + 1, self.out)
         return self.out
 
     def _publish(self, tmp: Path) -> None:
         old = None
         if self.out.exists():
-            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}")
+            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}-0")
             os.replace(self.out, old)
         os.replace(tmp, self.out)
         if old is not None:

@@ -1,5 +1,7 @@
 import json
 import os
+import shutil
+import signal
 import stat
 from pathlib import Path
 
@@ -7,7 +9,13 @@ import pandas as pd
 import pytest
 
 from spmopt.errors import ConfigError
-from spmopt.runs import RunDir, neutralise_for_spreadsheet, note_interrupt
+from spmopt.runs import (
+    RunDir,
+    discard_open_runs,
+    neutralise_for_spreadsheet,
+    note_interrupt,
+    published,
+)
 
 
 def test_run_publishes_files_and_manifest(tmp_path: Path) -> None:
@@ -112,3 +120,80 @@ def test_a_file_added_to_an_earlier_run_is_never_deleted(tmp_path: Path) -> None
         run.write_text("a.txt", "second")
     assert (out / "my_analysis.xlsx").read_text() == "mine"
     assert (out / "a.txt").read_text() == "first"
+
+
+def _ctrl_c() -> None:
+    """Send this process Ctrl-C (SIGINT), as a terminal would."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_ctrl_c_inside_publish_completes_it_then_interrupts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = RunDir._publish
+
+    def publish_with_ctrl_c(self: RunDir, tmp: Path) -> None:
+        _ctrl_c()
+        real(self, tmp)
+
+    monkeypatch.setattr(RunDir, "_publish", publish_with_ctrl_c)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt), RunDir(out, "job") as run:
+        run.write_text("a.txt", "done")
+    assert (out / "a.txt").read_text() == "done"
+    assert (out / "manifest.json").is_file()
+    assert published()[-1] == out
+    assert _leftovers(tmp_path) == []
+
+
+def test_ctrl_c_inside_cleanup_still_removes_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = shutil.rmtree
+
+    def rmtree_with_ctrl_c(path: Path, **kwargs: object) -> None:
+        _ctrl_c()
+        real(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("spmopt.runs.shutil.rmtree", rmtree_with_ctrl_c)
+    out = tmp_path / "new" / "deeper" / "run"
+    with pytest.raises(KeyboardInterrupt), RunDir(out, "job") as run:
+        run.write_text("quotas.csv", "half")
+        raise KeyboardInterrupt
+    assert not (tmp_path / "new").exists()  # parents made for the run are gone
+
+
+def test_failed_run_removes_the_parent_folders_it_made(tmp_path: Path) -> None:
+    (tmp_path / "kept").mkdir()
+    out = tmp_path / "kept" / "runs" / "a" / "run"
+    with pytest.raises(ValueError), RunDir(out, "job"):
+        raise ValueError("boom")
+    assert (tmp_path / "kept").is_dir()
+    assert list((tmp_path / "kept").iterdir()) == []
+
+
+def test_discard_open_runs_removes_an_abandoned_partial(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "runs" / "run", "job").__enter__()
+    run.write_text("a.txt", "half")
+    discard_open_runs()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_success_removes_stale_partials_of_ended_processes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    stale = [
+        tmp_path / ".run.partial-abcd1234",
+        tmp_path / ".run.partial-999999999-x_1",
+    ]
+    live = tmp_path / f".run.partial-{os.getpid()}-zz"
+    other = tmp_path / ".other.partial-abcd"
+    for folder in (*stale, live, other):
+        folder.mkdir()
+        (folder / "quotas.csv").write_text("half")
+    with RunDir(out, "job") as run:
+        run.write_text("a.txt", "done")
+    assert _leftovers(tmp_path) == sorted([live.name, other.name])
