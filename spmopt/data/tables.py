@@ -138,10 +138,7 @@ def _convert(series: pd.Series, kind: Kind, table: str, column: str) -> pd.Serie
         text = text.mask(text == "")
         return text.astype("category") if kind == "category" else text.astype(object)
     if kind == "date":
-        text = series.astype("string").str.strip().replace("", pd.NA)
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-        _report_bad(text.notna() & parsed.isna(), series, table, column, "a date")
-        return parsed
+        return _to_date(series, table, column)
     if kind == "bool":
         return _to_bool(series, table, column)
     numeric = pd.to_numeric(series.replace("", np.nan), errors="coerce")
@@ -153,6 +150,27 @@ def _convert(series: pd.Series, kind: Kind, table: str, column: str) -> pd.Serie
         frac = numeric.notna() & (numeric % 1 != 0)
         _report_bad(frac, series, table, column, "a whole number")
     return numeric.astype(float)
+
+
+_ISO_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+)
+"""``YYYY-MM-DD``, optionally followed by a time and a UTC offset."""
+
+
+def _to_date(series: pd.Series, table: str, column: str) -> pd.Series:
+    """Parse ISO 8601 dates; refuse any other form rather than guess it.
+
+    ``04/03/2027`` is the 3rd of April in one country and the 4th of March
+    in another, so slash, dotted or worded dates are refused with the row,
+    as are impossible dates such as ``2027-02-30``.
+    """
+    text = series.astype("string").str.strip().replace("", pd.NA)
+    iso = text.str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
+    parsed = pd.to_datetime(text.where(iso), errors="coerce", format="ISO8601")
+    what = "a date written YYYY-MM-DD (ISO 8601, e.g. 2027-03-04)"
+    _report_bad(text.notna() & parsed.isna(), series, table, column, what)
+    return parsed
 
 
 def _to_bool(series: pd.Series, table: str, column: str) -> pd.Series:

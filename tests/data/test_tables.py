@@ -95,3 +95,24 @@ def test_short_rows_and_parquet_indexes_still_read(tmp_path: Path) -> None:
     parquet = tmp_path / "t.parquet"
     pd.DataFrame({"a": [1, 2]}, index=["x", "y"]).to_parquet(parquet)
     assert read_table(parquet)["a"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "value", ["04/03/2027", "2027/03/04", "4 Mar 2027", "2027-02-30"]
+)
+def test_non_iso_or_impossible_dates_are_refused_naming_column_and_row(value) -> None:  # type: ignore[no-untyped-def]
+    frame = pd.DataFrame({"d": ["2027-03-04", "", value]})
+    pattern = (
+        rf"^t: column 'd' must be a date written YYYY-MM-DD \(ISO 8601, "
+        rf"e\.g\. 2027-03-04\), got '{value}' in data row 3"
+    )
+    with pytest.raises(DataError, match=pattern):
+        check_schema(frame, {"d": "date"}, "t")
+
+
+def test_iso_dates_with_times_parse_and_blanks_are_missing() -> None:
+    frame = pd.DataFrame({"d": ["2027-03-04", "2027-03-04T10:30:00", " "]})
+    out = check_schema(frame, {"d": "date"}, "t")["d"]
+    assert out.iloc[0] == pd.Timestamp("2027-03-04")
+    assert out.iloc[1] == pd.Timestamp("2027-03-04 10:30")
+    assert pd.isna(out.iloc[2])
