@@ -50,13 +50,50 @@ Relative paths are resolved against the folder of the config file.
 """
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping that names the same key twice (YAML itself keeps the last)."""
+
+    def __init__(self, key: object, line: int, first: int) -> None:
+        super().__init__(f"key {key!r} appears twice")
+        self.key, self.line, self.first = key, line, first
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML loader that refuses a key repeated within one mapping."""
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<``: may be overridden
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)):
+            continue
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise _DuplicateKey(key, line, seen[key])
+        seen[key] = line
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping
+)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping from ``path`` with user-facing errors."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"{path} line {exc.line}: key {exc.key!r} appears twice (first on "
+            f"line {exc.first}); keep one"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:

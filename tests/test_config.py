@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,29 @@ def test_a_whole_config_check_names_the_problem_not_the_whole_file(
     message = str(caught.value)
     assert message.endswith("is invalid: low 5.0 is above high 2.0")
     assert "{" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "first"),
+    [
+        ("table: a.csv\ninner: {capacity: 1}\ntable: b.csv\n", 3, 1),
+        ("table: a.csv\ninner:\n  capacity: 1\n  capacity: 2\n", 4, 3),
+        ("table: a.csv\ninner: {capacity: 1, capacity: 2}\n", 2, 2),
+    ],
+)
+def test_a_repeated_key_is_refused_naming_its_lines(
+    tmp_path: Path, text: str, line: int, first: int
+) -> None:
+    path = write(tmp_path, text)
+    key = "table" if line == 3 else "capacity"
+    message = f"{path} line {line}: key '{key}' appears twice (first on line {first})"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(Outer, path)
+
+
+def test_the_same_key_in_two_mappings_and_merge_keys_are_fine(tmp_path: Path) -> None:
+    text = "base: &b {capacity: 3}\ntable: a.csv\ninner:\n  <<: *b\n  capacity: 4\n"
+    with pytest.raises(ConfigError, match="unknown field 'base'"):
+        load_config(Outer, write(tmp_path, text))
+    text = "table: a.csv\ninner: {capacity: 4}\nmode: capacity\n"
+    assert load_config(Outer, write(tmp_path, text)).inner.capacity == 4
