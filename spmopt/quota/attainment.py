@@ -4,7 +4,9 @@ Bookings of rep ``i`` in the period are drawn from a distribution centred
 on the rep's ramped potential: lognormal or normal with a stated
 coefficient of variation, or a two-piece distribution through given
 P10/P50/P90 values. Attainment is bookings / quota; a rep "attains" when
-bookings >= quota.
+bookings >= quota. Reps marked ``never_attain`` (in ``quota set``: reps
+with potential 0, who get quota 0) count as not attaining, so they cannot
+inflate the share of reps expected to attain.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class AttainmentResult:
     Attributes
     ----------
     p_attain : ndarray of shape (n_reps,)
-        Probability each rep's bookings reach quota, in [0, 1].
+        Probability each rep's bookings reach quota, in [0, 1]; 0 for reps
+        marked ``never_attain``.
     mean_attainment : ndarray of shape (n_reps,)
         Expected bookings / quota (NaN where quota is 0).
     mean_bookings : ndarray of shape (n_reps,)
@@ -194,6 +197,7 @@ def simulate_attainment(
     seed: int | np.random.Generator = 0,
     deals: OpenDeals | None = None,
     market_correlation: float = 0.0,
+    never_attain: ArrayLike | None = None,
 ) -> AttainmentResult:
     """Estimate each rep's probability of reaching quota.
 
@@ -223,12 +227,17 @@ def simulate_attainment(
         market factor per scenario. Each rep's chance of attaining is
         unchanged; good and bad years for everyone widen the spread of
         the share attaining.
+    never_attain : array_like of bool, shape (n_reps,), optional
+        Reps that count as not attaining whatever their bookings, e.g.
+        reps with potential 0 and so quota 0, who would otherwise "attain"
+        with no bookings at all.
 
     Returns
     -------
     AttainmentResult
     """
     q = np.asarray(quota, dtype=float)
+    never = None if never_attain is None else np.asarray(never_attain, dtype=bool)
     rng = np.random.default_rng(seed)
     market = rng.standard_normal(n_scenarios) if market_correlation > 0 else None
     hits, booked = np.zeros(q.size), np.zeros(q.size)
@@ -244,6 +253,8 @@ def simulate_attainment(
         if deals is not None:
             deals.add_wins(draws, part, rng)
         attained = draws >= q[part]
+        if never is not None:
+            attained &= ~never[part]
         hits[part] = attained.sum(axis=0)
         per_scenario += attained.sum(axis=1)
         booked[part] = draws.mean(axis=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import Any
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from spmopt._logging import logger
 from spmopt.data import check_schema, load_table
-from spmopt.errors import InfeasibleError
+from spmopt.errors import InfeasibleError, SpmoptWarning
 from spmopt.quota.allocation import (
     AllocationResult,
     QuotaAllocator,
@@ -72,7 +73,10 @@ def attainment(
     seed: int,
     deals: OpenDeals | None = None,
 ) -> AttainmentResult:
-    """Simulate attainment of ``quota`` (currency) for ``book`` (seeded)."""
+    """Simulate attainment of ``quota`` (currency) for ``book`` (seeded).
+
+    Reps with ramped potential 0 (quota 0) count as not attaining.
+    """
     settings = cfg.attainment
     quantiles = None
     if book.quantiles is not None:
@@ -94,6 +98,7 @@ def attainment(
         seed=seed,
         deals=deals,
         market_correlation=settings.market_correlation,
+        never_attain=book.ramped_potential <= 0,
     )
 
 
@@ -295,6 +300,7 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
         target = remaining_target(book, cfg)
     result = allocate(book, cfg, target)
     quota = to_currency(result.quota_units, cfg.rounding_decimals)
+    warn_zero_quotas(book, quota)
     sim = attainment(book, quota, cfg, seed, deals)
     out.write_csv("quotas.csv", quotas_table(book, result, sim, cfg, target))
     info = summary(book, result, sim, cfg, target)
@@ -310,6 +316,28 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     out.write_json("summary.json", info)
     _log(info, result)
     return {key: info[key] for key in HEADLINE_KEYS}
+
+
+def warn_zero_quotas(book: RepBook, quota: np.ndarray) -> None:
+    """Warn naming the reps whose quota (currency) is 0.
+
+    Reps with potential 0 get quota 0 and count as not attaining in
+    ``share_expected_to_attain`` (see :func:`attainment`).
+    """
+    zero = np.flatnonzero(quota <= 0)
+    if zero.size == 0:
+        return
+    shown = ", ".join(
+        f"{book.rep_id[i]!s} (potential {book.ramped_potential[i]:g})"
+        for i in zero[:10]
+    )
+    more = f" and {zero.size - 10} more" if zero.size > 10 else ""
+    warnings.warn(
+        f"{zero.size} rep(s) get quota 0: {shown}{more}; reps with potential 0 "
+        "count as not attaining in share_expected_to_attain",
+        SpmoptWarning,
+        stacklevel=2,
+    )
 
 
 def _track(cfg: QuotaConfig, info: dict[str, Any], seed: int) -> str | None:

@@ -115,3 +115,15 @@ def test_market_factor_keeps_each_rep_but_widens_the_share() -> None:
     assert linked.share_by_scenario.var() > 10 * independent_var
     low, _, high = linked.share_quantiles()
     assert low < 0.3 and high > 0.7
+
+
+def test_reps_marked_never_attain_do_not_count_as_attaining() -> None:
+    quota, mean = np.array([0.0, 100.0]), np.array([0.0, 100.0])
+    plain = simulate_attainment(quota, mean, cv=0.3, n_scenarios=2000, seed=1)
+    assert plain.p_attain[0] == 1.0  # bookings 0 >= quota 0
+    sim = simulate_attainment(
+        quota, mean, cv=0.3, n_scenarios=2000, seed=1, never_attain=[True, False]
+    )
+    assert sim.p_attain[0] == 0.0 and sim.p_attain[1] == plain.p_attain[1]
+    assert sim.share_expected_to_attain == pytest.approx(sim.p_attain[1] / 2)
+    assert (sim.share_by_scenario <= 0.5).all()

@@ -264,3 +264,18 @@ def test_broken_midyear_reset(
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_rep_with_potential_zero_is_named_and_does_not_attain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "rep_id,potential\nA,600\nB,900\nZ,0\n")
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "r")]) == 0
+    assert "SpmoptWarning: 1 rep(s) get quota 0: Z (potential 0)" in (
+        capsys.readouterr().err
+    )
+    quotas = pd.read_csv(tmp_path / "r" / "quotas.csv").set_index("rep_id")
+    assert quotas.loc["Z", "quota"] == 0 and quotas.loc["Z", "p_attain"] == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    share = quotas.loc[["A", "B"], "p_attain"].sum() / 3
+    assert summary["share_expected_to_attain"] == pytest.approx(share, abs=1e-6)
