@@ -2,108 +2,148 @@
 
 User errors (bad config, bad table, infeasible model) print one message
 and exit with status 2; no traceback is shown for them.
+
+Ctrl-C prints one ``error:`` line and exits with status 130, at any
+moment: while the libraries load, while a job works, while its output is
+removed or published. Unfinished output is always removed. If the run
+folder was already published when Ctrl-C arrived, the line says so; the
+folder is complete and the status is still 130, as the command did not
+finish (its summary may not have been printed).
+
+This module imports only the standard library at first, so the signal
+handlers are in place before the heavy libraries load; the command tree
+(:data:`app`) is built on first use.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
-import typer
-
-from spmopt import __version__
-from spmopt.analytics.cli import app as analytics_app
-from spmopt.clikit import OUT_HELP, SEED_HELP, setup_logging
-from spmopt.errors import SpmoptError
-from spmopt.forecast.cli import app as forecast_app
-from spmopt.payout.cli import app as payout_app
-from spmopt.quota.cli import app as quota_app
-from spmopt.report.cli import report as report_command
-from spmopt.runs import interrupts, note_interrupt
-from spmopt.scale.cli import app as scale_app
-from spmopt.territory.cli import app as territory_app
-
-app = typer.Typer(
-    name="spmopt",
-    help="Open Sales Performance Management: territories, forecasts, quotas, payouts.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(territory_app, name="territory", help="Territory alignment.")
-app.add_typer(forecast_app, name="forecast", help="Deal-win forecasting.")
-app.add_typer(quota_app, name="quota", help="Quota setting and capacity.")
-app.add_typer(payout_app, name="payout", help="Payout calculation and pricing.")
-app.add_typer(analytics_app, name="analytics", help="KPIs and rep scorecards.")
-app.add_typer(scale_app, name="scale", help="Scale-out on Dask: batches and sweeps.")
-app.command("report")(report_command)
+_EARLY: list[int] = []
+"""Signals that arrived while this module loaded (console script only)."""
 
 
-@app.callback()
-def _root(
-    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings."),
-) -> None:
-    setup_logging(log_level, quiet)
+def _hold_early(signum: int, frame: object) -> None:
+    _EARLY.append(signum)
 
 
-@app.command()
-def version() -> None:
-    """Print the spmopt version."""
-    typer.echo(__version__)
+if os.path.basename(sys.argv[0]) == "spmopt":  # the console script: catch
+    for _signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C from the start
+        signal.signal(_signum, _hold_early)
 
-
-@app.command()
-def demo(
-    out: Path = typer.Option(Path("runs/demo"), help=OUT_HELP),
-    seed: int = typer.Option(0, help=SEED_HELP),
-    config: Path | None = typer.Option(
-        None, help="Demo config YAML (default: the bundled demo settings)."
-    ),
-) -> None:
-    """Run the whole chain on bundled real data and write one run folder."""
-    from spmopt.demo import run_demo
-
-    run_demo(out=out, seed=seed, config_path=config)
+from spmopt import runs  # noqa: E402
 
 
 def _terminate(signum: int, frame: object) -> None:
     """Turn SIGTERM into an exit that unwinds, so partial output is removed."""
-    typer.echo("error: terminated (SIGTERM); nothing was published", err=True)
     raise SystemExit(128 + signum)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     """Count Ctrl-C (see :func:`spmopt.runs.note_interrupt`), then interrupt."""
-    note_interrupt()
+    runs.note_interrupt()
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     previous = _install({signal.SIGTERM: _terminate, signal.SIGINT: _interrupt})
-    before = interrupts()
+    watcher = _SignalWatcher() if previous else None
+    before, done = runs.interrupts(), len(runs.published())
+    code = 130
     try:
+        _raise_early()
         code = _run(argv)
+    except BaseException as exc:
+        if not _is_signal(exc, runs.interrupts() > before):
+            raise  # a bug: keep its traceback
+        code = _code_of(exc)
     finally:
-        _install(previous)
-    if interrupts() > before or code == 130:
-        typer.echo("error: interrupted (Ctrl-C); unfinished output removed", err=True)
+        code = _finish(previous, watcher, code)
+    return _report(code, runs.interrupts() > before, runs.published()[done:])
+
+
+def _raise_early() -> None:
+    """Act on a signal that arrived before :func:`main` took over."""
+    held, _EARLY[:] = list(_EARLY), []
+    if signal.SIGTERM in held:
+        raise SystemExit(128 + signal.SIGTERM)
+    if held:
+        runs.note_interrupt()
+        raise KeyboardInterrupt
+
+
+def _finish(previous: dict[int, Any], watcher: Any, code: int) -> int:
+    """Remove unfinished output, restore the handlers; a signal there is kept."""
+    try:
+        runs.discard_open_runs()
+    except BaseException as exc:  # a signal held back during the clean-up
+        code = _code_of(exc)
+    if watcher is not None:
+        watcher.close()
+    _install(previous)
+    return code
+
+
+def _is_signal(exc: BaseException, interrupted: bool) -> bool:
+    """Whether ``exc`` ends the command because of a signal.
+
+    After Ctrl-C, libraries often fail with errors of their own (a locked
+    database, a half-initialised module); those count as the interrupt.
+    """
+    return interrupted or isinstance(exc, KeyboardInterrupt | SystemExit)
+
+
+def _code_of(exc: BaseException) -> int:
+    """Exit status for an exception that ended the command."""
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 1
+    return 130
+
+
+def _report(code: int, interrupted: bool, new_runs: list[Any]) -> int:
+    """Print the one line an interrupted or terminated command ends with."""
+    if code == 128 + signal.SIGTERM:
+        _echo_error("terminated (SIGTERM); nothing was published")
+    elif interrupted or code == 130:
+        if new_runs:
+            _echo_error(
+                f"interrupted (Ctrl-C) after the run was written to {new_runs[-1]}; "
+                "that folder is complete"
+            )
+        else:
+            _echo_error("interrupted (Ctrl-C); unfinished output removed")
         return 130
     return code
 
 
+def _echo_error(text: str) -> None:
+    """Write ``error: text`` to stderr (nothing if stderr is closed)."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"error: {text}\n")
+        sys.stderr.flush()
+
+
 def _run(argv: list[str] | None) -> int:
+    from spmopt.errors import SpmoptError
+
+    before = runs.interrupts()
     try:
-        app(args=argv, prog_name="spmopt")
+        _app()(args=argv, prog_name="spmopt")
     except SpmoptError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        _echo_error(str(exc))
         return 2
     except KeyboardInterrupt:
         return 130
+    except ImportError:
+        if runs.interrupts() > before:  # a library was stopped while loading
+            return 130
+        raise
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -117,8 +157,102 @@ def _install(handlers: dict[int, Any]) -> dict[int, Any]:
     return {signum: signal.signal(signum, h) for signum, h in handlers.items()}
 
 
+def _app() -> Any:
+    """The command tree (imported on first use; tests may replace ``app``)."""
+    app = sys.modules[__name__].app
+    guard_cp_sat()
+    return app
+
+
+_ACTIVE_SOLVERS: set[Any] = set()
+
+
+def guard_cp_sat() -> None:
+    """Let Ctrl-C stop CP-SAT solves the way it stops the rest of spmopt.
+
+    By default a CP-SAT solve takes over Ctrl-C and, when it returns,
+    leaves the signal's default action behind, so a later Ctrl-C kills
+    the process before it can remove unfinished output. The guarded
+    solve keeps spmopt's handler in place and, through a watcher thread
+    woken by the signal, stops the search at once; the interrupt is then
+    raised as soon as the solve returns. Idempotent.
+    """
+    module = sys.modules.get("ortools.sat.python.cp_model")
+    solver = getattr(module, "CpSolver", None)
+    if solver is None or getattr(solver.solve, "_spmopt_guarded", False):
+        return
+    original = solver.solve
+
+    def solve(self: Any, model: Any, solution_callback: Any = None) -> Any:
+        self.parameters.catch_sigint_signal = False
+        _ACTIVE_SOLVERS.add(self)
+        try:
+            return original(self, model, solution_callback)
+        finally:
+            _ACTIVE_SOLVERS.discard(self)
+
+    solve._spmopt_guarded = True  # type: ignore[attr-defined]
+    solver.solve = solver.Solve = solve
+
+
+def _stop_solvers() -> None:
+    """Stop every CP-SAT search in progress (called on Ctrl-C)."""
+    for solver in list(_ACTIVE_SOLVERS):
+        solver.stop_search()
+
+
+class _SignalWatcher:
+    """Runs :func:`_stop_solvers` when Ctrl-C arrives, even mid-solve.
+
+    Python runs signal handlers only between bytecodes of the main thread;
+    the wake-up pipe tells this thread at once, while the main thread is
+    still inside a solver.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._previous = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        self._thread = threading.Thread(
+            target=self._watch, name="spmopt-signals", daemon=True
+        )
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            data = os.read(self._read, 64)
+            if not data or 0 in data:
+                return
+            if signal.SIGINT in data:
+                _stop_solvers()
+
+    def close(self) -> None:
+        """Stop the thread and give the wake-up descriptor back."""
+        signal.set_wakeup_fd(self._previous)
+        os.write(self._write, b"\0")
+        self._thread.join()
+        os.close(self._read)
+        os.close(self._write)
+
+
+def __getattr__(name: str) -> Any:
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from spmopt._commands import app
+
+    globals()["app"] = app
+    return app
+
+
 def _console() -> None:
-    sys.exit(main())
+    """Run :func:`main`; Ctrl-C during the interpreter's shutdown is ignored.
+
+    The command is over by then and its output complete; without this, a
+    late Ctrl-C would end the process silently with status 130.
+    """
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,13 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import pandas as pd
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from spmopt._logging import logger
 from spmopt.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TRACKED_PACKAGES = (
     "spmopt",
@@ -186,6 +186,8 @@ def neutralise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     Spreadsheet programs execute such cells as formulas; the quote makes
     them plain text. Numeric columns are left alone.
     """
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         series = out[column]
@@ -198,6 +200,8 @@ def neutralise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _json_default(value: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, Path):

@@ -1,7 +1,13 @@
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from spmopt import __version__
 from spmopt.cli import main
+from spmopt.runs import RunDir, note_interrupt
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,5 +39,96 @@ def test_interrupt_is_one_line_and_exit_130(
     monkeypatch.setattr("spmopt.cli.app", interrupted)
     assert main(["demo"]) == 130
     assert capsys.readouterr().err.strip() == (
+        "error: interrupted (Ctrl-C); unfinished output removed"
+    )
+
+
+def test_ctrl_c_after_publishing_names_the_complete_run(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "runs" / "done"
+
+    def publish_then_interrupted(**kwargs: object) -> None:
+        with RunDir(out, "job") as run:
+            run.write_text("a.txt", "complete")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("spmopt.cli.app", publish_then_interrupted)
+    assert main(["demo"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        f"error: interrupted (Ctrl-C) after the run was written to {out}; "
+        "that folder is complete"
+    )
+    assert (out / "a.txt").read_text() == "complete"
+
+
+def test_ctrl_c_while_libraries_load_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def import_broken_by_ctrl_c(**kwargs: object) -> None:
+        note_interrupt()
+        raise ImportError("initialization failed")
+
+    monkeypatch.setattr("spmopt.cli.app", import_broken_by_ctrl_c)
+    assert main(["demo"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "error: interrupted (Ctrl-C); unfinished output removed"
+
+
+def test_ctrl_c_before_main_took_over_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("spmopt.cli._EARLY", [signal.SIGINT])
+    assert main(["version"]) == 130
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().startswith("error: interrupted (Ctrl-C)")
+
+
+def test_an_import_error_without_ctrl_c_is_not_hidden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(**kwargs: object) -> None:
+        raise ImportError("no module named x")
+
+    monkeypatch.setattr("spmopt.cli.app", broken)
+    with pytest.raises(ImportError, match="no module named x"):
+        main(["demo"])
+
+
+_AFTER_CP_SAT = """
+import os, signal, time
+from ortools.sat.python import cp_model
+from spmopt import cli
+
+def app(**kwargs):
+    model = cp_model.CpModel()
+    x = model.new_int_var(0, 10, "x")
+    model.maximize(x)
+    cp_model.CpSolver().solve(model)
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the solve
+    time.sleep(5)
+    print("not interrupted")
+
+cli.app = app
+cli.guard_cp_sat()
+raise SystemExit(cli.main(["x"]))
+"""
+
+
+def test_ctrl_c_after_a_cp_sat_solve_still_cleans_up(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _AFTER_CP_SAT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 130  # not killed by the signal (-2)
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines()[-1] == (
         "error: interrupted (Ctrl-C); unfinished output removed"
     )

@@ -1,0 +1,60 @@
+"""The command tree of ``spmopt``; :mod:`spmopt.cli` loads it on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from spmopt import __version__
+from spmopt.analytics.cli import app as analytics_app
+from spmopt.clikit import OUT_HELP, SEED_HELP, setup_logging
+from spmopt.forecast.cli import app as forecast_app
+from spmopt.payout.cli import app as payout_app
+from spmopt.quota.cli import app as quota_app
+from spmopt.report.cli import report as report_command
+from spmopt.scale.cli import app as scale_app
+from spmopt.territory.cli import app as territory_app
+
+app = typer.Typer(
+    name="spmopt",
+    help="Open Sales Performance Management: territories, forecasts, quotas, payouts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(territory_app, name="territory", help="Territory alignment.")
+app.add_typer(forecast_app, name="forecast", help="Deal-win forecasting.")
+app.add_typer(quota_app, name="quota", help="Quota setting and capacity.")
+app.add_typer(payout_app, name="payout", help="Payout calculation and pricing.")
+app.add_typer(analytics_app, name="analytics", help="KPIs and rep scorecards.")
+app.add_typer(scale_app, name="scale", help="Scale-out on Dask: batches and sweeps.")
+app.command("report")(report_command)
+
+
+@app.callback()
+def _root(
+    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings."),
+) -> None:
+    setup_logging(log_level, quiet)
+
+
+@app.command()
+def version() -> None:
+    """Print the spmopt version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help=OUT_HELP),
+    seed: int = typer.Option(0, help=SEED_HELP),
+    config: Path | None = typer.Option(
+        None, help="Demo config YAML (default: the bundled demo settings)."
+    ),
+) -> None:
+    """Run the whole chain on bundled real data and write one run folder."""
+    from spmopt.demo import run_demo
+
+    run_demo(out=out, seed=seed, config_path=config)
