@@ -60,7 +60,7 @@ _COUNTY_ALIASES = {"AK|KUSILVAK": "AK|WADEHAMPTON", "SD|OGLALALAKOTA": "SD|SHANN
 
 
 def _raw(name: str) -> pd.DataFrame:
-    return read_table(bundled_path(name), name=f"bundled:{name}")
+    return read_table(bundled_path(name), name=f"bundled:{name}", check_rows=False)
 
 
 def _snake(name: str) -> str:

@@ -20,11 +20,15 @@ Kind = str
 """One of :data:`KINDS`."""
 
 
-def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, name: str | None = None, check_rows: bool = True
+) -> pd.DataFrame:
     """Read a CSV (optionally gzip) or Parquet table with clear errors.
 
     Text is read as text and identifiers are never parsed as numbers;
-    use :func:`check_schema` to convert and validate columns.
+    use :func:`check_schema` to convert and validate columns. With
+    ``check_rows`` a CSV row with fewer fields than the header is refused
+    (pandas would pad it with blanks); bundled files skip that scan.
     """
     path = Path(path)
     label = name or path.name
@@ -43,6 +47,10 @@ def read_table(path: str | Path, name: str | None = None) -> pd.DataFrame:
         raise DataError(f"{label}: cannot read {path}: {exc}") from None
     if frame.empty:
         raise DataError(f"{label}: table {path} has no rows")
+    if check_rows and path.suffix.lower() not in {".parquet", ".pq"}:
+        found = _first_malformed_row(path)
+        if found is not None:
+            raise _malformed(path, label, "a row is shorter than the header")
     return frame
 
 
@@ -57,7 +65,7 @@ def _malformed(path: Path, label: str, parser_message: str) -> DataError:
     (the first row). Either way the file is scanned to find the first such
     row and its physical line (a quoted field may span lines).
     """
-    found = _first_long_row(path)
+    found = _first_malformed_row(path)
     if found is None:
         match = _TOKENIZING.search(parser_message)
         if match is None:
@@ -65,15 +73,19 @@ def _malformed(path: Path, label: str, parser_message: str) -> DataError:
         expected, line, seen = (int(g) for g in match.groups())
         found = (line, expected, seen)
     line, expected, seen = found
+    hint = (
+        "an unquoted comma or a stray delimiter"
+        if seen > expected
+        else "a missing delimiter or a line break inside an unquoted cell"
+    )
     return DataError(
         f"{label}: malformed row at line {line} of {path}: expected {expected} "
-        f"fields (as in the header), found {seen}; check for an unquoted comma "
-        "or a stray delimiter"
+        f"fields (as in the header), found {seen}; check for {hint}"
     )
 
 
-def _first_long_row(path: Path) -> tuple[int, int, int] | None:
-    """(line, header fields, row fields) of the first row longer than the header."""
+def _first_malformed_row(path: Path) -> tuple[int, int, int] | None:
+    """(line, header fields, row fields) of the first row unlike the header."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
@@ -81,7 +93,7 @@ def _first_long_row(path: Path) -> tuple[int, int, int] | None:
             width = next((len(row) for row in reader if row), 0)
             start = reader.line_num + 1
             for row in reader:
-                if len(row) > width:
+                if row and len(row) != width:
                     return start, width, len(row)
                 start = reader.line_num + 1
     except (OSError, csv.Error):
@@ -203,9 +215,11 @@ def require_nonnegative(frame: pd.DataFrame, column: str, table: str) -> None:
     bad = values.isna() | (values < 0)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
+        value = values.iloc[row]
+        got = "a blank cell" if pd.isna(value) else show(value)
         raise DataError(
             f"{table}: column '{column}' must be a number >= 0, "
-            f"got {show(values.iloc[row])} in data row {row + 1}"
+            f"got {got} in data row {row + 1}"
         )
 
 

@@ -63,6 +63,7 @@ def test_infinite_or_huge_numbers_rejected(value: str) -> None:
         ("rep_id,quota\nA,100\nB,120,7\nC,5\n", 3, 3),  # a later row
         ("rep_id,quota\nA,100,5\nB,120,7\n", 2, 3),  # first row: not an index
         ('rep_id,quota\n"A\nstill A",100\nB,1,2,3\n', 4, 4),  # quoted newline
+        ("rep_id,quota\nA,100\n\nB\nC,5\n", 4, 1),  # short row after a blank
     ],
 )
 def test_row_longer_than_header_is_a_malformed_row(
@@ -88,9 +89,14 @@ def test_gzip_csv_with_a_long_row_names_its_line(tmp_path: Path) -> None:
         read_table(path)
 
 
-def test_short_rows_and_parquet_indexes_still_read(tmp_path: Path) -> None:
+def test_short_rows_are_malformed_and_parquet_indexes_still_read(
+    tmp_path: Path,
+) -> None:
     short = tmp_path / "short.csv"
     short.write_text("a,b\n1\n2,3\n")
+    with pytest.raises(DataError, match=r"line 2 .* found 1; check for a missing"):
+        read_table(short)
+    short.write_text("a,b\n1,\n2,3\n")  # an empty cell is not a short row
     assert read_table(short)["b"].tolist() == ["", "3"]
     parquet = tmp_path / "t.parquet"
     pd.DataFrame({"a": [1, 2]}, index=["x", "y"]).to_parquet(parquet)
@@ -116,3 +122,11 @@ def test_iso_dates_with_times_parse_and_blanks_are_missing() -> None:
     assert out.iloc[0] == pd.Timestamp("2027-03-04")
     assert out.iloc[1] == pd.Timestamp("2027-03-04 10:30")
     assert pd.isna(out.iloc[2])
+
+
+def test_a_missing_number_is_called_blank_not_nan() -> None:
+    frame = pd.DataFrame({"q": [1.0, float("nan")]})
+    with pytest.raises(DataError, match=r"^t: column 'q' must be a number >= 0, got a"):
+        require_nonnegative(frame, "q", "t")
+    with pytest.raises(DataError, match=r"got a blank cell in data row 2$"):
+        require_nonnegative(frame, "q", "t")
