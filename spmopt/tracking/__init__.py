@@ -10,15 +10,24 @@ Only MLflow's public API is used.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from spmopt._logging import logger
+from spmopt.errors import ConfigError
+from spmopt.runs import deferred_signals
 
 DEFAULT_DB = "mlruns.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
+QUICK_HTTP = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+}
+"""MLflow HTTP settings for the store check, unless the user set them."""
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def resolve_tracking_uri(configured: str | None = None) -> str:
@@ -50,6 +59,78 @@ def ensure_experiment(experiment: str, tracking_uri: str) -> str:
     return str(client.create_experiment(experiment, artifact_location=location))
 
 
+def check_store(uri: str) -> None:
+    """Fail fast, with one clear message, when ``uri`` is not a usable store.
+
+    A local SQLite file must be an SQLite database; any store must answer
+    a cheap query. For a server, MLflow's HTTP retries are turned off and
+    its timeout lowered to 5 s for this one query (unless the user set
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` / ``MLFLOW_HTTP_REQUEST_TIMEOUT``),
+    so an unreachable server is reported in seconds, not minutes.
+
+    Raises
+    ------
+    ConfigError
+        Naming the URI and what is wrong with it.
+    """
+    _check_sqlite_file(uri)
+    import mlflow
+
+    with _quick_http():
+        try:
+            mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        except Exception as exc:
+            raise _store_error(uri, exc) from None
+
+
+def _check_sqlite_file(uri: str) -> None:
+    """Refuse a ``sqlite:///`` file that is not an SQLite database."""
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri[len("sqlite:///") :])
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return  # MLflow creates it
+    except OSError as exc:
+        raise _store_error(uri, exc) from None
+    if head and head != _SQLITE_HEADER:
+        raise _store_error(uri, ValueError("the file is not an SQLite database"))
+
+
+def _store_error(uri: str, exc: BaseException) -> ConfigError:
+    """The one-line error for an unusable tracking store."""
+    text = str(exc).strip()
+    errno = re.search(r"\[Errno -?\d+\] [^'\")]*", text)
+    reason = errno.group(0) if errno else (text.splitlines() or [""])[0]
+    reason = f"{type(exc).__name__}: {reason}"
+    reason = reason if len(reason) <= 200 else reason[:197] + "..."
+    if uri.startswith("sqlite:///"):
+        return ConfigError(
+            f"tracking store {uri} is not a usable MLflow database ({reason}); "
+            "move the file away or choose another store (MLFLOW_TRACKING_URI "
+            "or the config's tracking URI)"
+        )
+    return ConfigError(
+        f"tracking store {uri} cannot be reached ({reason}); start the MLflow "
+        "server, or choose another store (MLFLOW_TRACKING_URI or the config's "
+        "tracking URI)"
+    )
+
+
+@contextmanager
+def _quick_http() -> Iterator[None]:
+    """Apply :data:`QUICK_HTTP` to the environment while the block runs."""
+    added = [name for name in QUICK_HTTP if name not in os.environ]
+    os.environ.update({name: QUICK_HTTP[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 @contextmanager
 def tracked_run(
     experiment: str,
@@ -70,19 +151,69 @@ def tracked_run(
         Overrides the default resolution (see module docstring).
     params, tags : mapping, optional
         Logged at the start of the run.
+
+    Raises
+    ------
+    ConfigError
+        When the store is unusable (see :func:`check_store`); checked
+        before anything is logged.
+
+    Notes
+    -----
+    The run ends FINISHED when the block completes, KILLED when it is
+    interrupted (Ctrl-C, SIGTERM) and FAILED on any other error; a store
+    that cannot record the end is reported as a warning, and the block's
+    own exception is raised.
     """
     import mlflow
 
     uri = resolve_tracking_uri(tracking_uri)
+    check_store(uri)
     mlflow.set_tracking_uri(uri)
-    experiment_id = ensure_experiment(experiment, uri)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+    try:
+        experiment_id = ensure_experiment(experiment, uri)
+    except Exception as exc:
+        raise _store_error(uri, exc) from None
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=run_name)
+    try:
         if params:
             mlflow.log_params({k: _param(v) for k, v in params.items()})
         if tags:
             mlflow.set_tags(dict(tags))
         logger.debug("mlflow run %s in %s", run.info.run_id, uri)
         yield run
+    except BaseException as exc:
+        stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+        _end_run(run.info.run_id, uri, "KILLED" if stopped else "FAILED")
+        raise
+    _end_run(run.info.run_id, uri, "FINISHED")
+
+
+def _end_run(run_id: str, uri: str, status: str) -> None:
+    """End the active run as ``status``, even if the store hiccups once.
+
+    Signals are held back meanwhile so the run is not left RUNNING. If the
+    active-run bookkeeping fails (e.g. an interrupted write left SQLite
+    locked), the status is set again through a fresh client.
+    """
+    import mlflow
+
+    with deferred_signals():
+        try:
+            mlflow.end_run(status=status)
+            return
+        except Exception as exc:
+            first = exc
+        try:
+            mlflow.MlflowClient(tracking_uri=uri).set_terminated(run_id, status)
+        except Exception as exc:
+            logger.warning(
+                "MLflow run %s could not be marked %s (%s; then %s)",
+                run_id,
+                status,
+                first,
+                exc,
+            )
 
 
 def log_metrics(metrics: Mapping[str, Any]) -> None:
@@ -105,6 +236,7 @@ def _param(value: Any) -> str:
 
 
 __all__ = [
+    "check_store",
     "ensure_experiment",
     "log_metrics",
     "resolve_tracking_uri",
