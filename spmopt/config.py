@@ -33,6 +33,18 @@ class Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class FieldValueError(ValueError):
+    """A whole-model check that blames one field (a dotted path below the model).
+
+    Raise it from a ``model_validator`` so the message names the field,
+    e.g. ``measures.1.gates``, instead of the model as a whole.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _resolve_table_path(value: str, info: ValidationInfo) -> str:
     if value.startswith(BUNDLED_PREFIX):
         return value
@@ -130,7 +142,11 @@ def load_config(cls: type[C], path: str | Path) -> C:
 
 
 def _describe_error(cls: type[BaseModel], err: Any) -> str:
-    loc = ".".join(str(p) for p in _field_path(cls, err["loc"])) or "(top level)"
+    parts = [str(p) for p in _field_path(cls, err["loc"])]
+    blamed = (err.get("ctx") or {}).get("error")
+    if isinstance(blamed, FieldValueError):
+        parts.append(blamed.field)
+    loc = ".".join(parts) or "(top level)"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_fields(cls, err["loc"][:-1])
         return f"unknown field '{loc}'; allowed fields here: {allowed}"

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from pydantic import Field, model_validator
 
-from spmopt.config import Config, TablePath, load_config
+from spmopt.config import Config, FieldValueError, TablePath, load_config
 from spmopt.errors import ConfigError
 
 
@@ -119,3 +119,26 @@ def test_the_same_key_in_two_mappings_and_merge_keys_are_fine(tmp_path: Path) ->
         load_config(Outer, write(tmp_path, text))
     text = "table: a.csv\ninner: {capacity: 4}\nmode: capacity\n"
     assert load_config(Outer, write(tmp_path, text)).inner.capacity == 4
+
+
+class Blamed(Config):
+    low: float = 0.0
+    high: float = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Blamed":
+        if self.low > self.high:
+            raise FieldValueError("high", f"high {self.high} is below low {self.low}")
+        return self
+
+
+class Holder(Config):
+    table: TablePath
+    checked: Blamed
+
+
+def test_a_whole_model_check_can_name_the_field_it_blames(tmp_path: Path) -> None:
+    text = "table: a.csv\nchecked: {low: 2, high: 1}\n"
+    message = "field 'checked.high' is invalid: high 1.0 is below low 2.0"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(Holder, write(tmp_path, text))

@@ -27,7 +27,7 @@ from typing import Any, Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from spmopt.config import Config, load_config, parse_config
+from spmopt.config import Config, FieldValueError, load_config, parse_config
 from spmopt.errors import SpmoptWarning
 
 ApplyMode = Literal["marginal", "retroactive"]
@@ -421,7 +421,9 @@ class PlanConfig(Config):
     def _check_plan(self) -> Self:
         names = [m.name for m in self.measures]
         if len(set(names)) != len(names):
-            raise ValueError(f"measure names must be unique, got {names}")
+            raise FieldValueError(
+                "measures", f"measure names must be unique, got {names}"
+            )
         _check_refs(self, names)
         _check_seasonality(self.seasonality, self.n_periods, self.period)
         _warn_weights(self)
@@ -470,25 +472,30 @@ def _warn_drops(plan: PlanConfig) -> None:
 
 def _check_refs(plan: PlanConfig, names: list[str]) -> None:
     if plan.revenue_measure is not None and plan.revenue_measure not in names:
-        raise ValueError(
+        raise FieldValueError(
+            "revenue_measure",
             f"revenue_measure {plan.revenue_measure!r} is not a measure; "
-            f"measures: {names}"
+            f"measures: {names}",
         )
-    gates = list(plan.gates) + [g for m in plan.measures for g in m.gates]
-    for gate in gates:
+    gates = [(f"gates.{j}", g) for j, g in enumerate(plan.gates)]
+    for i, measure in enumerate(plan.measures):
+        gates += [(f"measures.{i}.gates.{j}", g) for j, g in enumerate(measure.gates)]
+    for where, gate in gates:
         if gate.measure is not None and gate.measure not in names:
-            raise ValueError(
-                f"gate measure {gate.measure!r} is not a measure; measures: {names}"
+            raise FieldValueError(
+                f"{where}.measure",
+                f"gate measure {gate.measure!r} is not a measure; measures: {names}",
             )
-    for measure in plan.measures:
+    for i, measure in enumerate(plan.measures):
         if measure.team_of is not None and measure.team_of not in names:
-            raise ValueError(
+            raise FieldValueError(
+                f"measures.{i}.team_of",
                 f"measures '{measure.name}'.team_of {measure.team_of!r} is not a "
-                f"measure; measures: {names}"
+                f"measure; measures: {names}",
             )
-    for gate in plan.gates:
+    for where, gate in gates[: len(plan.gates)]:
         if gate.measure is None:
-            raise ValueError("a plan-level gate must name its 'measure'")
+            raise FieldValueError(where, "a plan-level gate must name its 'measure'")
 
 
 def _check_seasonality(shares: list[float] | None, n: int, period: str) -> None:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from spmopt.config import Config, TablePath
+from spmopt.config import Config, FieldValueError, TablePath
 from spmopt.data.tables import MAX_ABS
 
 
@@ -230,10 +230,11 @@ class QuotaConfig(Config):
             return self
         units = self.target * 10.0**self.rounding_decimals
         if abs(units - round(units)) > 1e-6:
-            raise ValueError(
+            raise FieldValueError(
+                "target",
                 f"target {self.target} is not a whole number of rounding units "
                 f"{10.0**-self.rounding_decimals:g} "
-                f"(rounding_decimals={self.rounding_decimals})"
+                f"(rounding_decimals={self.rounding_decimals})",
             )
         return self
 

@@ -78,7 +78,11 @@ def test_unknown_field_lists_allowed_fields() -> None:
 def test_gate_must_name_an_existing_measure() -> None:
     data = plan_with_tiers([{"from": 0, "rate": 1}])
     data["measures"][0]["gates"] = [{"measure": "logos", "min_attainment": 0.5}]
-    with pytest.raises(ConfigError, match="gate measure 'logos' is not a measure"):
+    pattern = (
+        r"field 'measures\.0\.gates\.0\.measure' is invalid: gate measure "
+        r"'logos' is not a measure"
+    )
+    with pytest.raises(ConfigError, match=pattern):
         parse_plan(data)
 
 

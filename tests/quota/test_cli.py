@@ -92,7 +92,12 @@ BROKEN = [
         "sum of floors 1,350 exceeds target 1,000 by 350",
     ),
     (GOOD, {"bounds": {"cap": 0.5}}, "sum of caps 750 falls short of target 1,000"),
-    (GOOD, {"target": 1000.005}, "not a whole number of rounding units"),
+    (
+        GOOD,
+        {"target": 1000.005},
+        "field 'target' is invalid: target 1000.005 is not a whole number of "
+        "rounding units",
+    ),
 ]
 
 
