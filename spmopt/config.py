@@ -70,8 +70,41 @@ class _DuplicateKey(yaml.YAMLError):
         self.key, self.line, self.first = key, line, first
 
 
+class _BadDate(yaml.YAMLError):
+    """A YAML date that is not on the calendar, e.g. ``2027-02-30``."""
+
+    def __init__(self, node: yaml.Node, reason: str) -> None:
+        super().__init__(reason)
+        self.node, self.reason, self.path = node, reason, list[str]()
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """Safe YAML loader that refuses a key repeated within one mapping."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as exc:
+        raise _BadDate(node, str(exc)) from None
+
+
+def _blame(exc: _BadDate, children: list[tuple[str, yaml.Node]]) -> None:
+    """Prepend to ``exc.path`` the name of the child holding the bad date."""
+    index = exc.node.start_mark.index
+    for name, child in children:
+        inside = child.start_mark.index <= index < child.end_mark.index
+        if inside or child is exc.node:
+            exc.path.insert(0, name)
+            return
+
+
+def _sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> Any:
+    try:
+        return loader.construct_sequence(node, deep=True)
+    except _BadDate as exc:
+        _blame(exc, [(str(i), child) for i, child in enumerate(node.value)])
+        raise
 
 
 def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
@@ -86,12 +119,20 @@ def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
         if key in seen:
             raise _DuplicateKey(key, line, seen[key])
         seen[key] = line
-    return loader.construct_mapping(node, deep=True)
+    try:
+        return loader.construct_mapping(node, deep=True)
+    except _BadDate as exc:
+        _blame(exc, [(str(k.value), v) for k, v in node.value])
+        raise
 
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping
 )
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence
+)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -101,6 +142,12 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}")
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except _BadDate as exc:
+        field = ".".join(exc.path) or "(top level)"
+        raise ConfigError(
+            f"{path} line {exc.node.start_mark.line + 1}: field '{field}' is not a "
+            f"real date: {exc.node.value!r} ({exc.reason}); write YYYY-MM-DD"
+        ) from None
     except _DuplicateKey as exc:
         raise ConfigError(
             f"{path} line {exc.line}: key {exc.key!r} appears twice (first on "

@@ -1,10 +1,11 @@
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 from pydantic import Field, model_validator
 
-from spmopt.config import Config, FieldValueError, TablePath, load_config
+from spmopt.config import Config, FieldValueError, TablePath, load_config, read_yaml
 from spmopt.errors import ConfigError
 
 
@@ -142,3 +143,25 @@ def test_a_whole_model_check_can_name_the_field_it_blames(tmp_path: Path) -> Non
     message = "field 'checked.high' is invalid: high 1.0 is below low 2.0"
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(Holder, write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field"),
+    [
+        ("year_start: 2027-02-30\n", 1, "year_start"),
+        ("plan:\n  measures:\n    - name: a\n      start: 2027-13-01\n", 4, None),
+    ],
+)
+def test_an_impossible_date_names_its_field_and_line(
+    tmp_path: Path, text: str, line: int, field: str | None
+) -> None:
+    field = field or "plan.measures.0.start"
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=rf"line {line}: field '{field}' is not a"):
+        read_yaml(path)
+
+
+def test_real_dates_still_load_as_dates(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: 2027-02-28\nb: [2028-02-29]\nc: '2027-02-30'\n")
+    data = read_yaml(path)
+    assert data == {"a": date(2027, 2, 28), "b": [date(2028, 2, 29)], "c": "2027-02-30"}
