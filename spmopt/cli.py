@@ -8,7 +8,8 @@ moment: while the libraries load, while a job works, while its output is
 removed or published. Unfinished output is always removed. If the run
 folder was already published when Ctrl-C arrived, the line says so; the
 folder is complete and the status is still 130, as the command did not
-finish (its summary may not have been printed).
+finish (its summary may not have been printed). SIGTERM is handled the
+same way with status 143.
 
 This module imports only the standard library at first, so the signal
 handlers are in place before the heavy libraries load; the command tree
@@ -109,17 +110,20 @@ def _code_of(exc: BaseException) -> int:
 def _report(code: int, interrupted: bool, new_runs: list[Any]) -> int:
     """Print the one line an interrupted or terminated command ends with."""
     if code == 128 + signal.SIGTERM:
-        _echo_error("terminated (SIGTERM); nothing was published")
+        _echo_error(_stopped("terminated (SIGTERM)", new_runs))
     elif interrupted or code == 130:
-        if new_runs:
-            _echo_error(
-                f"interrupted (Ctrl-C) after the run was written to {new_runs[-1]}; "
-                "that folder is complete"
-            )
-        else:
-            _echo_error("interrupted (Ctrl-C); unfinished output removed")
+        _echo_error(_stopped("interrupted (Ctrl-C)", new_runs))
         return 130
     return code
+
+
+def _stopped(what: str, new_runs: list[Any]) -> str:
+    """``what``, then whether a run folder was already published."""
+    if new_runs:
+        return f"{what} after the run was written to {new_runs[-1]}; " + (
+            "that folder is complete"
+        )
+    return f"{what}; unfinished output removed"
 
 
 def _echo_error(text: str) -> None:

@@ -132,3 +132,16 @@ def test_ctrl_c_after_a_cp_sat_solve_still_cleans_up(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         "error: interrupted (Ctrl-C); unfinished output removed"
     )
+
+
+def test_sigterm_is_one_line_and_exit_143(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def terminated(**kwargs: object) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    monkeypatch.setattr("spmopt.cli.app", terminated)
+    assert main(["demo"]) == 143
+    assert capsys.readouterr().err.strip() == (
+        "error: terminated (SIGTERM); unfinished output removed"
+    )
