@@ -145,3 +145,42 @@ def test_sigterm_is_one_line_and_exit_143(
     assert capsys.readouterr().err.strip() == (
         "error: terminated (SIGTERM); unfinished output removed"
     )
+
+
+_DURING_CP_SAT = """
+import os, random, signal, threading
+from ortools.sat.python import cp_model
+from spmopt import cli
+
+def app(**kwargs):
+    rnd = random.Random(0)
+    model = cp_model.CpModel()
+    xs = [model.new_int_var(0, 50, f"x{i}") for i in range(300)]
+    for _ in range(150):
+        terms = rnd.sample(xs, 20)
+        model.add(sum(rnd.randint(1, 9) * x for x in terms) <= rnd.randint(300, 900))
+    model.maximize(sum(rnd.randint(1, 20) * x for x in xs))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 900  # far beyond the test's timeout
+    solver.parameters.num_workers = 1
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    solver.solve(model)
+    print("not interrupted")
+
+cli.app = app
+cli.guard_cp_sat()
+raise SystemExit(cli.main(["x"]))
+"""
+
+
+def test_ctrl_c_stops_a_cp_sat_solve_in_progress(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _DURING_CP_SAT],
+        capture_output=True,
+        text=True,
+        timeout=120,  # the solve alone would run 900 s
+        cwd=tmp_path,
+    )
+    assert done.returncode == 130
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines()[-1].startswith("error: interrupted")
