@@ -39,6 +39,23 @@ class NoSignalWarning(SpmoptWarning):
 
 
 def show(value: object) -> str:
-    """``repr`` of a table cell for messages, without numpy's type wrapper."""
+    """``repr`` of a table cell for messages, without numpy's type wrapper.
+
+    A missing cell (None, NaN, NaT or pandas' NA) shows as ``a blank cell``
+    rather than ``nan``.
+    """
+    if _is_blank(value):
+        return "a blank cell"
     item = getattr(value, "item", None)
     return repr(item() if callable(item) else value)
+
+
+def _is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN and NaT differ from themselves
+    except TypeError:  # pandas' NA has no truth value
+        return True
+    except ValueError:  # an array: not a cell
+        return False

@@ -215,11 +215,9 @@ def require_nonnegative(frame: pd.DataFrame, column: str, table: str) -> None:
     bad = values.isna() | (values < 0)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        value = values.iloc[row]
-        got = "a blank cell" if pd.isna(value) else show(value)
         raise DataError(
             f"{table}: column '{column}' must be a number >= 0, "
-            f"got {got} in data row {row + 1}"
+            f"got {show(values.iloc[row])} in data row {row + 1}"
         )
 
 
