@@ -69,7 +69,7 @@ def check_stages(stage: pd.Series, spec: PipelineTable, table: str) -> None:
     if unknown.empty:
         return
     counts = unknown.value_counts(sort=False)
-    found = ", ".join(f"{value!r} ({n} deals)" for value, n in counts.items())
+    found = ", ".join(f"{v!r} ({n} deal{'s' * (n != 1)})" for v, n in counts.items())
     message = (
         f"{table}: column '{spec.stage}' has stage(s) that are not won, lost or "
         f"in stage_order: {found}; known stages: {list(known)}"

@@ -81,7 +81,7 @@ def test_unknown_stage_warns_naming_values_counts_and_known_stages() -> None:
     stage = pd.Series(["Won", "Wonn", "Lost", "Wonn", None, "Engaging"])
     pattern = (
         r"column 'deal_stage' has stage\(s\) that are not won, lost or in "
-        r"stage_order: 'Wonn' \(2 deals\), '\(blank\)' \(1 deals\); known stages: "
+        r"stage_order: 'Wonn' \(2 deals\), '\(blank\)' \(1 deal\); known stages: "
         r"\['Won', 'Lost', 'Prospecting', 'Engaging'\]; these deals count as open"
     )
     with pytest.warns(SpmoptWarning, match=pattern):
@@ -91,7 +91,7 @@ def test_unknown_stage_warns_naming_values_counts_and_known_stages() -> None:
 def test_unknown_stage_is_refused_when_the_lists_are_closed() -> None:
     spec = PipelineTable(unknown_stages="refuse")
     check_stages(pd.Series(["Won", "Lost", "Prospecting"]), spec, "pipeline")
-    with pytest.raises(DataError, match=r"'Wonn' \(1 deals\).*first in data row 2"):
+    with pytest.raises(DataError, match=r"'Wonn' \(1 deal\).*first in data row 2"):
         check_stages(pd.Series(["Won", "Wonn"]), spec, "pipeline")
 
 
