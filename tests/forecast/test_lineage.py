@@ -151,6 +151,27 @@ def test_score_cli_refuses_a_missing_model_or_input(store, capsys) -> None:
         assert not out.exists()
 
 
+def test_score_cli_refuses_a_huge_amount_or_a_repeated_deal(store, capsys) -> None:
+    root: Path = store["root"]
+    deals = pd.read_csv(root / "open.csv", dtype=str, keep_default_na=False)
+    huge = deals.copy()
+    huge.loc[4, "amount"] = "1e300"
+    twice = pd.concat([deals, deals.iloc[[0]]], ignore_index=True)
+    cases = [
+        (huge, "(amount) must be a number >= 0 and a finite number within ±1e+15"),
+        (twice, "column 'deal' must be unique"),
+    ]
+    base = ["forecast", "score", str(root / "forecast.yaml")]
+    base += ["--model", "spmopt-forecast-synthetic@champion"]
+    for frame, message in cases:
+        path, out = root / "broken_open.csv", root / "bad"
+        frame.to_csv(path, index=False)
+        assert main([*base, "--input", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {path}: ") and message in err
+        assert "Traceback" not in err and not out.exists()
+
+
 def test_compare_lists_every_run(store, capsys) -> None:
     uri = store["cfg"].tracking.uri
     csv = store["root"] / "runs.csv"
