@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import pytest
 
 from spmopt import __version__
 from spmopt.cli import main
-from spmopt.runs import RunDir, note_interrupt
+from spmopt.runs import RunDir, RunWriter, note_interrupt
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,3 +185,24 @@ def test_ctrl_c_stops_a_cp_sat_solve_in_progress(tmp_path: Path) -> None:
     assert done.returncode == 130
     assert done.stdout == ""
     assert done.stderr.strip().splitlines()[-1].startswith("error: interrupted")
+
+
+def test_ctrl_c_while_a_job_writes_leaves_no_folder_at_all(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    real = RunWriter.write_csv
+
+    def write_then_ctrl_c(self: RunWriter, name: str, frame: object) -> Path:
+        path = real(self, name, frame)  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)
+        return path
+
+    monkeypatch.setattr(RunWriter, "write_csv", write_then_ctrl_c)
+    config = Path(__file__).parent.parent / "configs" / "quota" / "small_team.yaml"
+    out = tmp_path / "runs" / "q"
+    assert main(["quota", "set", str(config), "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "error: interrupted (Ctrl-C); unfinished output removed"
+    assert not (tmp_path / "runs").exists()  # no .partial, no empty parent
