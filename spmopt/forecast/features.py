@@ -18,6 +18,7 @@ import pandas as pd
 
 from spmopt._logging import logger
 from spmopt.data import IBM_LEAKY_COLUMNS, check_schema, load_table
+from spmopt.data.tables import MAX_ABS
 from spmopt.errors import DataError, LeakageWarning, show
 from spmopt.forecast.config import ColumnMap, ForecastConfig
 
@@ -403,18 +404,23 @@ class FeatureEncoder:
 
 
 def _numbers(values: pd.Series, column: str) -> np.ndarray:
+    """A numeric feature as floats; text, NaN for blanks, |x| <= MAX_ABS."""
     if pd.api.types.is_numeric_dtype(values):
-        return values.to_numpy(dtype=float, na_value=np.nan)
-    text = values.astype("string").str.strip().replace("", pd.NA)
-    parsed = pd.to_numeric(text, errors="coerce")
-    bad = text.notna() & parsed.isna()
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        bad = np.zeros(len(numbers), dtype=bool)
+    else:
+        text = values.astype("string").str.strip().replace("", pd.NA)
+        parsed = pd.to_numeric(text, errors="coerce")
+        numbers = parsed.to_numpy(dtype=float, na_value=np.nan)
+        bad = (text.notna() & parsed.isna()).to_numpy(dtype=bool, copy=True)
+    bad = bad | (np.abs(numbers) > MAX_ABS)
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"deals: column '{column}' must be a number, got "
-            f"{show(values.iloc[row])} in data row {row + 1}"
+            f"deals: column '{column}' must be a finite number within "
+            f"±{MAX_ABS:.0e}, got {show(values.iloc[row])} in data row {row + 1}"
         )
-    return parsed.to_numpy(dtype=float, na_value=np.nan)
+    return numbers
 
 
 def describe(deals: DealTable) -> dict[str, Any]:

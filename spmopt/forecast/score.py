@@ -162,9 +162,9 @@ def score_table(
     forecaster: WinForecaster, cfg: ForecastConfig, frame: pd.DataFrame, table: str
 ) -> pd.DataFrame:
     """Per-deal probability, expected value and top reasons."""
+    amount = _amounts(cfg, frame, table)
     frame = forecaster.add_history(frame)
     p = win_probability(forecaster, frame)  # over partitions with --scheduler
-    amount = _amounts(cfg, frame, table)
     scores = pd.DataFrame(
         {
             "deal_id": frame[cfg.columns.deal_id].to_numpy(),

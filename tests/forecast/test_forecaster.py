@@ -1,6 +1,8 @@
 import numpy as np
 import pandas as pd
+import pytest
 
+from spmopt.errors import DataError
 from spmopt.forecast.features import load_deals
 from spmopt.forecast.forecaster import WinForecaster
 
@@ -45,6 +47,20 @@ def test_unseen_category_and_text_numbers_are_scored(cfg) -> None:
     text = frame.astype(str).assign(region="Atlantis", owner="new rep")
     p = model.win_probability(text)
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+
+
+@pytest.mark.parametrize("value", ["1e300", "-2e15", "seven"])
+def test_huge_or_text_numbers_are_refused_when_scoring(cfg, value) -> None:  # type: ignore[no-untyped-def]
+    model, frame = _fitted(cfg)
+    text = frame.astype(str)
+    text.loc[3, "score"] = value
+    pattern = rf"column 'score' must be a finite number .*got '{value}' in data row 4"
+    with pytest.raises(DataError, match=pattern):
+        model.win_probability(text)
+    parsed = frame.assign(score=frame["score"].astype(float))
+    parsed.loc[3, "score"] = 1e300
+    with pytest.raises(DataError, match=r"got 1e\+300 in data row 4"):
+        model.win_probability(parsed)
 
 
 def test_contributions_sum_to_raw_log_odds(cfg) -> None:
