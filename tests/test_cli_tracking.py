@@ -46,3 +46,27 @@ def test_corrupt_sqlite_store_is_one_error_and_leaves_nothing(
     )
     assert not (tmp_path / "runs").exists()
     assert db.read_text() == "garbage\n"
+
+
+def test_forecast_compare_and_score_check_the_store_first(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")  # closed port
+    assert main(["forecast", "compare"]) == 2
+    assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
+    score = [
+        "forecast",
+        "score",
+        str(CONFIGS / "forecast" / "ibm.yaml"),
+        "--model",
+        "spmopt-forecast-ibm@champion",
+        "--input",
+        str(CONFIGS / "forecast" / "ibm_open_deals.csv"),
+        "--out",
+        str(tmp_path / "runs" / "s"),
+    ]
+    assert main(score) == 2
+    assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
+    assert not (tmp_path / "runs").exists()

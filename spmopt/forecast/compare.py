@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from spmopt.errors import ConfigError
-from spmopt.tracking import resolve_tracking_uri
+from spmopt.tracking import check_store, resolve_tracking_uri
 
 COLUMNS = {
     "run_id": "run_id",
@@ -40,6 +40,7 @@ def list_runs(
 
     uri = resolve_tracking_uri(tracking_uri)
     _check_local_store(uri)
+    check_store(uri)
     try:
         client = mlflow.MlflowClient(tracking_uri=uri)
         found = client.get_experiment_by_name(experiment)

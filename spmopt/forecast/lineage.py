@@ -32,7 +32,12 @@ from spmopt._logging import logger
 from spmopt.errors import ConfigError, NoSignalWarning
 from spmopt.forecast.forecaster import WinForecaster
 from spmopt.forecast.metrics import paired_bootstrap
-from spmopt.tracking import log_metrics, resolve_tracking_uri, tracked_run
+from spmopt.tracking import (
+    check_store,
+    log_metrics,
+    resolve_tracking_uri,
+    tracked_run,
+)
 
 if TYPE_CHECKING:
     from spmopt.forecast.config import ForecastConfig
@@ -372,6 +377,7 @@ def load_forecaster(model_uri: str, cfg: ForecastConfig | None = None) -> WinFor
     from mlflow.exceptions import MlflowException
 
     uri = resolve_tracking_uri(cfg.tracking.uri if cfg is not None else None)
+    check_store(uri)
     mlflow.set_tracking_uri(uri)
     try:
         with mlflow_output_to_debug():
