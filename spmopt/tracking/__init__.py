@@ -112,10 +112,16 @@ def _store_error(uri: str, exc: BaseException) -> ConfigError:
             "move the file away or choose another store (MLFLOW_TRACKING_URI "
             "or the config's tracking URI)"
         )
+    if uri.startswith(("http://", "https://")):
+        return ConfigError(
+            f"tracking store {uri} cannot be reached ({reason}); start the MLflow "
+            "server, or choose another store (MLFLOW_TRACKING_URI or the config's "
+            "tracking URI)"
+        )
     return ConfigError(
-        f"tracking store {uri} cannot be reached ({reason}); start the MLflow "
-        "server, or choose another store (MLFLOW_TRACKING_URI or the config's "
-        "tracking URI)"
+        f"cannot read tracking store {uri} ({reason}); use a sqlite:///FILE.db or "
+        "http(s)://HOST:PORT store (MLFLOW_TRACKING_URI or the config's tracking "
+        "URI)"
     )
 
 
