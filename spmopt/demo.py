@@ -35,7 +35,7 @@ from spmopt.quota import QuotaConfig, run_set
 from spmopt.report import build_report
 from spmopt.runs import RunDir, RunWriter
 from spmopt.territory import TerritoryConfig, run_solve
-from spmopt.tracking import resolve_tracking_uri
+from spmopt.tracking import check_store, resolve_tracking_uri
 
 DEMO_CONFIG = "demo.yaml"
 FULLY_RAMPED_MONTHS = 120
@@ -136,6 +136,7 @@ def run_demo(out: Path, seed: int = 0, config_path: Path | None = None) -> Path:
         cfg = bundled_demo_config()
     else:
         cfg = load_config(DemoConfig, config_path)
+    check_store(resolve_tracking_uri(cfg.forecast_ibm.tracking.uri))
     with RunDir(out, "demo", config=cfg, seed=seed) as run, status_ticker("demo"):
         if config_path is not None:
             run.add_input(config_path)

@@ -70,3 +70,14 @@ def test_forecast_compare_and_score_check_the_store_first(
     assert main(score) == 2
     assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
     assert not (tmp_path / "runs").exists()
+
+
+def test_demo_checks_the_store_before_any_step(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")  # closed port
+    assert main(["demo", "--out", str(tmp_path / "runs" / "demo")]) == 2
+    assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
+    assert not (tmp_path / "runs").exists()
