@@ -514,26 +514,17 @@ class BranchAndPrice:
 
         Each candidate's two children are bounded by a few rounds of column
         generation (strong branching) and scored by the product of their
-        gains. A child already pruned is not returned.
+        gains; at a node within ``STRONG_GAP`` of the incumbent (or without
+        one) the first group is taken as is. A child already pruned is not
+        returned.
         """
+        if self.best - bound <= STRONG_GAP * abs(self.best):
+            return self._group_children(node, bound, *groups[0], seq)
         best: tuple[float, list[Node]] | None = None
-        evaluate = self.best - bound > STRONG_GAP * abs(self.best)
-        for mask, total in groups if evaluate else groups[:1]:
-            g = self.master.add_group(mask)
-            children = [
-                replace(node, bound=bound, seq=seq + side, groups=(*node.groups, row))
-                for side, row in enumerate(
-                    [
-                        (g, -math.inf, float(math.floor(total))),
-                        (g, float(math.ceil(total)), math.inf),
-                    ]
-                )
-            ]
+        for mask, total in groups:
+            children = self._group_children(node, bound, mask, total, seq)
             bounds = [
-                self._column_generation(c, deadline, STRONG_ROUNDS)[0]
-                if evaluate
-                else bound
-                for c in children
+                self._column_generation(c, deadline, STRONG_ROUNDS)[0] for c in children
             ]
             children = [
                 replace(c, bound=max(bound, b))
@@ -546,6 +537,25 @@ class BranchAndPrice:
                 break
         assert best is not None
         return [c for c in best[1] if not self._pruned(c.bound)]
+
+    def _group_children(
+        self,
+        node: Node,
+        bound: float,
+        mask: NDArray[np.bool_],
+        total: float,
+        seq: int,
+    ) -> list[Node]:
+        """``sum_{j in mask} y_j <= floor(total)`` and ``>= ceil(total)``."""
+        g = self.master.add_group(mask)
+        rows = [
+            (g, -math.inf, float(math.floor(total))),
+            (g, float(math.ceil(total)), math.inf),
+        ]
+        return [
+            replace(node, bound=bound, seq=seq + side, groups=(*node.groups, row))
+            for side, row in enumerate(rows)
+        ]
 
     def _result(
         self, heap: list[Node], root_bound: float, nodes: int, deadline: float
