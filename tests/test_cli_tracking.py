@@ -21,14 +21,41 @@ def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
     return errors[0]
 
 
+UNREACHABLE = "http://127.0.0.1:1"  # a closed port on this machine
+FORECAST = CONFIGS / "forecast"
+COMMANDS = {
+    "payout simulate": [
+        "payout",
+        "simulate",
+        str(CONFIGS / "payout" / "simulate.yaml"),
+    ],
+    "forecast compare": ["forecast", "compare"],
+    "forecast score": [
+        "forecast",
+        "score",
+        str(FORECAST / "ibm.yaml"),
+        "--model",
+        "spmopt-forecast-ibm@champion",
+        "--input",
+        str(FORECAST / "ibm_open_deals.csv"),
+    ],
+    "demo": ["demo"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_unreachable_server_is_one_error_and_leaves_nothing(
+    command: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")  # closed port
-    assert _simulate(tmp_path / "runs" / "p") == 2
-    assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", UNREACHABLE)
+    argv = COMMANDS[command]
+    if command != "forecast compare":
+        argv = [*argv, "--out", str(tmp_path / "runs" / "x")]
+    assert main(argv) == 2
+    assert f"tracking store {UNREACHABLE} cannot be reached" in _error_line(capsys)
     assert not (tmp_path / "runs").exists()
 
 
@@ -46,38 +73,3 @@ def test_corrupt_sqlite_store_is_one_error_and_leaves_nothing(
     )
     assert not (tmp_path / "runs").exists()
     assert db.read_text() == "garbage\n"
-
-
-def test_forecast_compare_and_score_check_the_store_first(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")  # closed port
-    assert main(["forecast", "compare"]) == 2
-    assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
-    score = [
-        "forecast",
-        "score",
-        str(CONFIGS / "forecast" / "ibm.yaml"),
-        "--model",
-        "spmopt-forecast-ibm@champion",
-        "--input",
-        str(CONFIGS / "forecast" / "ibm_open_deals.csv"),
-        "--out",
-        str(tmp_path / "runs" / "s"),
-    ]
-    assert main(score) == 2
-    assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
-    assert not (tmp_path / "runs").exists()
-
-
-def test_demo_checks_the_store_before_any_step(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")  # closed port
-    assert main(["demo", "--out", str(tmp_path / "runs" / "demo")]) == 2
-    assert "tracking store http://127.0.0.1:1 cannot be reached" in _error_line(capsys)
-    assert not (tmp_path / "runs").exists()
