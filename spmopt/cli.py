@@ -134,14 +134,21 @@ def _echo_error(text: str) -> None:
 
 
 def _run(argv: list[str] | None) -> int:
+    from typer import Abort, TyperException
+
     from spmopt.errors import SpmoptError
 
     before = runs.interrupts()
     try:
-        _app()(args=argv, prog_name="spmopt")
+        result = _app()(args=argv, prog_name="spmopt", standalone_mode=False)
     except SpmoptError as exc:
         _echo_error(str(exc))
         return 2
+    except TyperException as exc:  # a command-line mistake, not a bug
+        return _usage_error(exc)
+    except Abort:
+        _echo_error("aborted")
+        return 1
     except KeyboardInterrupt:
         return 130
     except ImportError:
@@ -151,7 +158,26 @@ def _run(argv: list[str] | None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+    return result if isinstance(result, int) else 0
+
+
+def _usage_error(exc: Any) -> int:
+    """Show a command-line mistake as the usage, a help hint and one error line.
+
+    ``exc`` is the parser's exception (unknown option or command, missing
+    or bad value). The help a group prints when called with no arguments
+    has already been shown; nothing is added to it. Returns its exit
+    status (2 for usage errors).
+    """
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        return int(exc.exit_code)
+    if ctx is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(f"{ctx.get_usage()}\n")
+            sys.stderr.write(f"Try '{ctx.command_path} --help' for help.\n")
+    _echo_error(exc.format_message())
+    return int(exc.exit_code)
 
 
 def _install(handlers: dict[int, Any]) -> dict[int, Any]:

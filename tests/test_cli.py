@@ -22,6 +22,36 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
 
 @pytest.mark.parametrize(
+    ("argv", "command", "message"),
+    [
+        (["payout", "--bogus"], "spmopt payout", "No such option: --bogus"),
+        (["payout", "calc"], "spmopt payout calc", "Missing option '--plan'."),
+        (["quota", "set", "--seed", "x", "a.yaml"], "spmopt quota set", "'--seed'"),
+    ],
+)
+def test_parse_error_is_usage_hint_and_one_plain_error_line(
+    argv: list[str], command: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"Usage: {command} [OPTIONS]")
+    assert lines[1] == f"Try '{command} --help' for help."
+    assert lines[2].startswith("error: ") and message in lines[2]
+    assert "\u256d" not in err and "\u2502" not in err  # no boxed panel
+
+
+def test_group_without_command_shows_help_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["payout"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("Usage: spmopt payout") == 1
+    assert "error" not in captured.err
+
+
+@pytest.mark.parametrize(
     "group", ["territory", "forecast", "quota", "payout", "analytics"]
 )
 def test_every_job_group_lists_its_commands(
