@@ -38,6 +38,7 @@ def read_table(
         if path.suffix.lower() in {".parquet", ".pq"}:
             frame = pd.read_parquet(path)
         else:
+            _refuse_other_delimiter(path, label)
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
             if not isinstance(frame.index, pd.RangeIndex):  # rows > header
                 raise _malformed(path, label, "a row is longer than the header")
@@ -52,6 +53,39 @@ def read_table(
         if found is not None:
             raise _malformed(path, label, "a row is shorter than the header")
     return frame
+
+
+_OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab"}
+
+
+def _refuse_other_delimiter(path: Path, label: str) -> None:
+    """Refuse a CSV whose header is split by ``;`` or tabs, not commas.
+
+    Such files (the default CSV of spreadsheets in many European locales)
+    usually also write decimal commas, so reading them as semicolon-separated
+    could misread every amount; the user is asked to save them with commas.
+    """
+    header = _header_line(path)
+    if header is None or "," in header:
+        return
+    for delimiter, name in _OTHER_DELIMITERS.items():
+        if delimiter in header:
+            shown = header if len(header) <= 60 else header[:57] + "..."
+            raise DataError(
+                f"{label}: {path} seems to use {name} as its delimiter (header "
+                f"{shown!r}); spmopt reads comma-separated files: save it as "
+                "CSV with commas and '.' as the decimal point"
+            )
+
+
+def _header_line(path: Path) -> str | None:
+    """The first non-blank line of a CSV (gzip or not), or None if unreadable."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            return next((line.strip() for line in f if line.strip()), None)
+    except (OSError, EOFError):
+        return None
 
 
 _TOKENIZING = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")

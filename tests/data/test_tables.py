@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -130,3 +131,33 @@ def test_a_missing_number_is_called_blank_not_nan() -> None:
         require_nonnegative(frame, "q", "t")
     with pytest.raises(DataError, match=r"got a blank cell in data row 2$"):
         require_nonnegative(frame, "q", "t")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("rep_id;quota\nA;100,5\nB;120\n", "';' (semicolon)"),
+        ("rep_id\tquota\nA\t100\n", "a tab"),
+        ("\n rep_id;quota;region\nA;1;N\n", "';' (semicolon)"),
+    ],
+)
+def test_semicolon_or_tab_delimited_csv_is_named_not_one_odd_column(
+    tmp_path: Path, text: str, name: str
+) -> None:
+    path = tmp_path / "quotas.csv"
+    path.write_text(text)
+    pattern = (
+        rf"^quotas: {path} seems to use {re.escape(name)} as its delimiter "
+        r"\(header 'rep_id.{1,2}quota.*'\); spmopt reads comma-separated files"
+    )
+    with pytest.raises(DataError, match=pattern):
+        read_table(path, name="quotas")
+
+
+def test_commas_with_semicolons_inside_cells_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('name,note\nA,"x;y"\n')
+    assert read_table(path)["note"].tolist() == ["x;y"]
+    single = tmp_path / "one.csv"
+    single.write_text("rep_id\nA\n")
+    assert read_table(single)["rep_id"].tolist() == ["A"]

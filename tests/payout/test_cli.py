@@ -40,6 +40,7 @@ def test_simulate_writes_a_run_folder(tmp_path: Path, capsys) -> None:  # type: 
         ("rep_id,quota\n", "", "no rows"),
         ("rep_id,quota\nA,1,000\n", "", "malformed row at line 2 of"),
         ("rep_id,quota\nA,100\nB,1,000\n", "", "expected 2 fields (as in the"),
+        ("rep_id;quota\nA;100,5\n", "", "seems to use ';' (semicolon) as its"),
         ("rep_id,quota\nA,100\n", "n_scenarioz: 5\n", "unknown field 'n_scenarioz'"),
         (
             "rep_id,quota\nA,100\n",
