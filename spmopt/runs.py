@@ -17,7 +17,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
@@ -199,6 +199,25 @@ def neutralise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def format_money(
+    frame: pd.DataFrame, columns: Iterable[str], decimals: int = 2
+) -> pd.DataFrame:
+    """``frame`` with the money ``columns`` as text with ``decimals`` places.
+
+    ``1696000`` is written ``1696000.00`` and ``1234567.8900000001``
+    ``1234567.89``; a missing or infinite amount is a blank cell. Amounts
+    should already be rounded to ``decimals`` places by the job (so that
+    totals add up as printed); this only fixes how they are written.
+    """
+    out = frame.copy()
+    for column in columns:
+        values = out[column].astype(float)
+        out[column] = [
+            f"{v + 0.0:.{decimals}f}" if math.isfinite(v) else "" for v in values
+        ]
+    return out
+
+
 def _json_default(value: Any) -> Any:
     from pydantic import BaseModel
 
@@ -352,9 +371,19 @@ class RunWriter:
         """Write deterministic JSON (sorted keys, NaN as null)."""
         return self.write_text(name, to_json_text(obj))
 
-    def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
-        """Write a spreadsheet-safe CSV without the index."""
-        safe = neutralise_for_spreadsheet(frame)
+    def write_csv(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        money: Iterable[str] = (),
+        decimals: int = 2,
+    ) -> Path:
+        """Write a spreadsheet-safe CSV without the index.
+
+        Columns named in ``money`` are written with exactly ``decimals``
+        places (see :func:`format_money`).
+        """
+        safe = format_money(neutralise_for_spreadsheet(frame), money, decimals)
         return self.write_text(name, safe.to_csv(index=False, lineterminator="\n"))
 
 
@@ -462,9 +491,15 @@ class RunDir:
         """
         self.inputs[label or str(path)] = sha256_file(path)
 
-    def write_csv(self, name: str, frame: pd.DataFrame) -> Path:
+    def write_csv(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        money: Iterable[str] = (),
+        decimals: int = 2,
+    ) -> Path:
         """Write a spreadsheet-safe CSV in the run's top folder."""
-        return self.writer.write_csv(name, frame)
+        return self.writer.write_csv(name, frame, money, decimals)
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write deterministic JSON in the run's top folder."""

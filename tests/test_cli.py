@@ -224,8 +224,10 @@ def test_ctrl_c_while_a_job_writes_leaves_no_folder_at_all(
 ) -> None:
     real = RunWriter.write_csv
 
-    def write_then_ctrl_c(self: RunWriter, name: str, frame: object) -> Path:
-        path = real(self, name, frame)  # type: ignore[arg-type]
+    def write_then_ctrl_c(
+        self: RunWriter, name: str, frame: object, *args: object
+    ) -> Path:
+        path = real(self, name, frame, *args)  # type: ignore[arg-type]
         os.kill(os.getpid(), signal.SIGINT)
         return path
 

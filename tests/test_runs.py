@@ -12,6 +12,7 @@ from spmopt.errors import ConfigError
 from spmopt.runs import (
     RunDir,
     discard_open_runs,
+    format_money,
     neutralise_for_spreadsheet,
     note_interrupt,
     published,
@@ -49,6 +50,30 @@ def test_spreadsheet_cells_are_neutralised() -> None:
     safe = neutralise_for_spreadsheet(frame)
     assert safe["name"].tolist() == ["'=cmd()", "'+1", "'-x", "'@a", "ok"]
     assert safe["v"].tolist() == [-1] * 5
+
+
+def test_money_columns_are_written_with_fixed_decimals(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "rep": ["A", "B", "C", "D"],
+            "quota": [1696000.0, 1234567.8900000001, -2273.68, float("nan")],
+            "rate": [0.5, 0.25, 1.0, 2.0],
+        }
+    )
+    with RunDir(tmp_path / "run", "unit") as run:
+        run.write_csv("m.csv", frame, money=["quota"])
+        run.view("sub").write_csv("c.csv", frame.iloc[:1], money=["quota"], decimals=0)
+    lines = (tmp_path / "run" / "m.csv").read_text().splitlines()
+    assert lines[1:] == [
+        "A,1696000.00,0.5",
+        "B,1234567.89,0.25",
+        "C,-2273.68,1.0",
+        "D,,2.0",
+    ]
+    text = (tmp_path / "run" / "sub" / "c.csv").read_text()
+    assert text == "rep,quota,rate\nA,1696000,0.5\n"
+    assert format_money(frame, ["quota"])["quota"].tolist()[2] == "-2273.68"
+    assert format_money(pd.DataFrame({"x": [-0.0]}), ["x"])["x"].tolist() == ["0.00"]
 
 
 def test_outputs_follow_the_umask(tmp_path: Path) -> None:
