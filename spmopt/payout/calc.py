@@ -57,9 +57,22 @@ def statement_name(rep_id: str) -> str:
     return f"statements/{_SAFE.sub('_', rep_id)}.txt"
 
 
+PAYOUT_MONEY = [
+    "earned",
+    "spif",
+    "clawback",
+    "draw",
+    "paid",
+    "paid_to_date",
+    "draw_balance",
+]
+"""Columns of ``payouts.csv`` in the plan's currency, rounded as paid."""
+
+
 def write_calc(result: CalcResult, out: RunWriter) -> dict[str, Any]:
     """Write payouts, statement lines and one statement per rep."""
-    out.write_csv("payouts.csv", result.payouts())
+    decimals = result.plan.rounding.decimals
+    out.write_csv("payouts.csv", result.payouts(), PAYOUT_MONEY, decimals)
     out.write_csv("statement_lines.csv", lines_frame(result))
     for rep_id in result.reps:
         out.write_text(statement_name(rep_id), render_statement(result, rep_id))
@@ -213,7 +226,7 @@ def line_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
     tiny = Decimal(1).scaleb(-decimals - 3)
     merged = merged[merged["difference"].abs() >= tiny].reset_index()
     for column in ("amount_before", "amount_after", "difference"):
-        merged[column] = [show_amount(v, decimals) for v in merged[column]]
+        merged[column] = [float(show_amount(v, decimals)) for v in merged[column]]
     return merged.rename(columns={"amount_before": "before", "amount_after": "after"})
 
 
@@ -232,6 +245,46 @@ def payout_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
     out = a[["rep_id", "period"]].copy()
     out["paid_before"] = a["paid"]
     out["paid_after"] = b["paid"]
-    diff = [round(y - x, 6) for x, y in zip(a["paid"], b["paid"], strict=True)]
+    decimals = before.plan.rounding.decimals
+    diff = [round(y - x, decimals) for x, y in zip(a["paid"], b["paid"], strict=True)]
     out["difference"] = diff
     return out[[d != 0 for d in diff]].reset_index(drop=True)
+
+
+WHATIF_MONEY = ["paid_before", "paid_after", "difference"]
+"""Columns of ``whatif_payouts.csv`` in the plan's currency."""
+
+
+def whatif_text(lines: pd.DataFrame, payouts: pd.DataFrame, decimals: int) -> str:
+    """The what-if differences as printed: amounts as on statements.
+
+    Lines paid at no rate (draws, gates, true-ups, clawbacks, rounding)
+    show a blank rate and tier rather than ``NaN``.
+    """
+    shown = lines.copy()
+    shown["rate"] = [_show_rate(rate) for rate in shown["rate"]]
+    shown["tier"] = shown["tier"].fillna("")
+    for column in ("before", "after", "difference"):
+        shown[column] = [_show_float(v, decimals) for v in shown[column]]
+    paid = payouts.copy()
+    for column in WHATIF_MONEY:
+        paid[column] = [f"{v + 0.0:.{decimals}f}" for v in paid[column]]
+    return "\n".join(
+        [
+            "changed lines:",
+            shown.to_string(index=False) if len(shown) else "  (none)",
+            "changed payouts:",
+            paid.to_string(index=False) if len(paid) else "  (none)",
+        ]
+    )
+
+
+def _show_rate(rate: Any) -> str:
+    """A line's rate as text; blank for a line not paid at a rate."""
+    if rate is None or pd.isna(rate) or rate == "":
+        return ""
+    return f"{float(rate):g}"
+
+
+def _show_float(value: float, decimals: int) -> str:
+    return show_amount(Decimal(repr(float(value))), decimals)

@@ -98,11 +98,12 @@ def whatif(
     out: Path | None = typer.Option(None, help="Also write the differences here."),
 ) -> None:
     """Dispute what-if: rerun with proposed changes, show differences per line."""
-    from spmopt.payout.calc import load_calc_inputs
+    from spmopt.payout.calc import WHATIF_MONEY, load_calc_inputs, whatif_text
     from spmopt.payout.calc import whatif as run_whatif
     from spmopt.runs import RunDir
 
     inputs = load_calc_inputs(plan, quotas, credits)
+    decimals = inputs.plan.rounding.decimals
     if out is None:
         lines, payouts = run_whatif(inputs, change)
     else:  # --out is checked (as for every command) before any work
@@ -111,11 +112,8 @@ def whatif(
                 run.add_input(path)
             lines, payouts = run_whatif(inputs, change)
             run.write_csv("whatif_lines.csv", lines)
-            run.write_csv("whatif_payouts.csv", payouts)
-    typer.echo("changed lines:")
-    typer.echo(lines.to_string(index=False) if len(lines) else "  (none)")
-    typer.echo("changed payouts:")
-    typer.echo(payouts.to_string(index=False) if len(payouts) else "  (none)")
+            run.write_csv("whatif_payouts.csv", payouts, WHATIF_MONEY, decimals)
+    typer.echo(whatif_text(lines, payouts, decimals))
 
 
 @app.command()

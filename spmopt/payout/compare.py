@@ -34,6 +34,11 @@ COLUMNS = [
     "p_any_cap",
     "mc_standard_error",
 ]
+MONEY = [
+    *(c for c in COLUMNS if c.startswith("cost_") and c != "cost_pct_revenue"),
+    "mc_standard_error",
+]
+"""Columns of ``comparison.csv`` in the plans' currency."""
 
 
 def design_names(plans: list[PlanConfig]) -> list[str]:
@@ -69,7 +74,8 @@ def run_compare(
         run_simulate(design, out.view(name), seed)
         rows.append(_row(name, out.view(name)))
     table = pd.DataFrame(rows, columns=COLUMNS)
-    out.write_csv("comparison.csv", table)
+    decimals = max(plan.rounding.decimals for plan in plans)
+    out.write_csv("comparison.csv", _rounded(table, decimals), MONEY, decimals)
     out.write_text("plots.html", _plots(out, table))
     cheapest = table.loc[table["cost_mean"].idxmin(), "plan"]
     return {"n_designs": len(plans), "cheapest_mean_cost": str(cheapest)}
@@ -92,6 +98,15 @@ def _row(name: str, view: RunWriter) -> dict[str, Any]:
         "p_any_cap": summary["p_any_cap"],
         "mc_standard_error": summary["mc_standard_error"],
     }
+
+
+def _rounded(table: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """Money to ``decimals`` places, percentages and probabilities to 6."""
+    out = table.copy()
+    out[MONEY] = out[MONEY].astype(float).round(decimals)
+    shares = ["accelerator_gap_pct", "cost_pct_revenue", "p_any_cap"]
+    out[shares] = out[shares].astype(float).round(6)
+    return out
 
 
 def _plots(out: RunWriter, table: pd.DataFrame) -> str:

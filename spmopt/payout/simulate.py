@@ -402,6 +402,12 @@ def cost_summary(result: SimulationResult) -> dict[str, Any]:
     }
 
 
+COST_MONEY = ["cost_low", "cost_high"]
+"""Columns of ``cost_distribution.csv`` in the plan's currency."""
+REP_MONEY = ["quota", "payout_mean", "payout_p10", "payout_p50", "payout_p90"]
+"""Columns of ``rep_payouts.csv`` in the plan's currency."""
+
+
 def cost_distribution(cost: np.ndarray, bins: int) -> pd.DataFrame:
     """Histogram of yearly cost: cost_low, cost_high, count."""
     counts, edges = np.histogram(cost, bins=bins)
@@ -630,8 +636,10 @@ def _write(
 
     distribution = cost_distribution(result.cost, cfg.histogram_bins)
     curve = payout_curve(plan, book)
+    decimals = plan.rounding.decimals
     out.write_json("summary.json", summary)
-    out.write_csv("cost_distribution.csv", distribution)
-    out.write_csv("rep_payouts.csv", rep_payouts(book, plan, result))
-    out.write_csv("payout_curve.csv", curve)
+    out.write_csv("cost_distribution.csv", distribution, COST_MONEY, decimals)
+    reps = rep_payouts(book, plan, result)
+    out.write_csv("rep_payouts.csv", reps, REP_MONEY, decimals)
+    out.write_csv("payout_curve.csv", curve, ["payout"], decimals)
     out.write_text("plots.html", plots_html(distribution, curve, summary, plan))

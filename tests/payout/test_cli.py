@@ -1,7 +1,10 @@
 """`spmopt payout ...` in-process: success and one clear error per bad input."""
 
+import json
+from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from spmopt.cli import main
@@ -144,6 +147,34 @@ def test_calc_writes_payouts_and_one_statement_per_rep(tmp_path: Path, capsys) -
     assert main([*args, "--out", str(again)]) == 0
     for name in ("payouts.csv", "statement_lines.csv", "statements/R01.txt"):
         assert (out / name).read_bytes() == (again / name).read_bytes()
+    money = pd.read_csv(out / "payouts.csv", dtype=str)
+    assert money["paid"].str.fullmatch(r"-?\d+\.\d\d").all()  # 7950.00, not 7950.0
+    for _, rep in money.groupby("rep_id"):  # paid adds up to paid_to_date as printed
+        paid = [Decimal(v) for v in rep["paid"]]
+        to_date = [sum(paid[: i + 1], Decimal(0)) for i in range(len(paid))]
+        assert [Decimal(v) for v in rep["paid_to_date"]] == to_date
+    summary = json.loads((out / "summary.json").read_text())
+    total = sum((Decimal(v) for v in money["paid"]), Decimal(0))
+    assert Decimal(summary["total_paid"]) == total
+
+
+def test_whatif_prints_no_nan_and_writes_numbers(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["payout", "whatif", *CALC, "--credits", str(CFG / "credits_small.csv")]
+    changes = ["--change", "amount:D001=90000", "--change", "recredit:D002=R02"]
+    assert main([*args, *changes, "--out", str(tmp_path / "w")]) == 0
+    text = capsys.readouterr().out
+    assert "nan" not in text.lower() and "gate" in text and "draw" in text
+    gate = next(line for line in text.splitlines() if " gate " in line).split()
+    assert gate[-3:] == ["0.00", "-500.00", "-500.00"]  # no rate column shown
+    lines = pd.read_csv(tmp_path / "w" / "whatif_lines.csv", dtype=str)
+    assert lines["rate"].isna().sum() > 0  # blank, not NaN text
+    assert (
+        lines[["rate", "before", "after", "difference"]]
+        .apply(lambda col: pd.to_numeric(col.dropna()).notna().all())
+        .all()
+    )  # numbers: a negative amount is not turned into quoted text
+    paid = pd.read_csv(tmp_path / "w" / "whatif_payouts.csv", dtype=str)
+    assert paid["difference"].tolist() == ["-3950.00", "-3750.00", "3284.21"]
 
 
 def test_explain_prints_the_statement(capsys) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@ from pathlib import Path
 import pandas as pd
 
 from spmopt.cli import main
-from spmopt.payout.compare import design_names
+from spmopt.payout.compare import MONEY, design_names
 from spmopt.payout.plan import load_plan
 
 CFG = Path(__file__).resolve().parents[2] / "configs" / "payout"
@@ -46,6 +46,13 @@ def test_compare_prices_designs_on_the_same_years(tmp_path: Path, capsys) -> Non
     assert (out / "linear" / "summary.json").is_file() and (
         out / "plots.html"
     ).is_file()
+    text = pd.read_csv(out / "comparison.csv", dtype=str)
+    for column in MONEY:  # cents, never 1234567.8900000001 nor 450000.0
+        assert text[column].str.fullmatch(r"-?\d+\.\d\d").all(), column
+    assert text["p_any_cap"].str.fullmatch(r"\d(\.\d{1,6})?").all()
+    for name in ("linear", "ae_accelerator"):
+        reps = pd.read_csv(out / name / "rep_payouts.csv", dtype=str)
+        assert reps["quota"].str.fullmatch(r"\d+\.\d\d").all()
 
 
 def test_compare_bad_plan_exits_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
