@@ -156,9 +156,14 @@ def plan_frame(table: dict[str, np.ndarray]) -> pd.DataFrame:
         frame[column] = frame[column].astype(np.int64)
     for column in ("expected_headcount", "expected_leavers", "ramped_fte"):
         frame[column] = frame[column].round(4)
-    for column in ("expected_bookings", "cumulative_bookings"):
-        frame[column] = frame[column].round(2)
+    cents = np.round(frame["expected_bookings"].to_numpy() * 100).astype(np.int64)
+    frame["expected_bookings"] = cents / 100
+    frame["cumulative_bookings"] = np.cumsum(cents) / 100  # adds up as printed
     return frame
+
+
+PLAN_MONEY = ["expected_bookings", "cumulative_bookings"]
+"""Columns of ``headcount_plan.csv`` in currency, written in cents."""
 
 
 def capacity_summary(
@@ -176,7 +181,7 @@ def capacity_summary(
         "hires_by_month": result.hires.tolist(),
         "ending_expected_headcount": round(float(table["expected_headcount"][-1]), 4),
         "expected_rep_months": round(rep_months, 4),
-        "expected_bookings": round(float(table["expected_bookings"].sum()), 2),
+        "expected_bookings": _cents_total(table["expected_bookings"]),
         "bookings_p10": round(float(np.percentile(totals, 10)), 2),
         "bookings_p50": round(float(np.percentile(totals, 50)), 2),
         "bookings_p90": round(float(np.percentile(totals, 90)), 2),
@@ -189,6 +194,11 @@ def capacity_summary(
     if cfg.cost_per_rep_month is not None:
         info["expected_cost"] = round(rep_months * cfg.cost_per_rep_month, 2)
     return info
+
+
+def _cents_total(values: np.ndarray) -> float:
+    """Sum of ``values`` rounded to cents one by one, as the plan table shows."""
+    return int(np.round(np.asarray(values) * 100).astype(np.int64).sum()) / 100
 
 
 def _p_reach(cfg: CapacityConfig, totals: np.ndarray) -> float | None:
@@ -212,7 +222,7 @@ def run_capacity(cfg: CapacityConfig, out: RunWriter, seed: int) -> dict[str, An
     existing = existing_reps(cfg)
     result, totals, planned = plan_hires(cfg, workforce, existing, seed)
     table = plan_table(workforce, existing, result.hires, cfg.hiring_lag_months)
-    out.write_csv("headcount_plan.csv", plan_frame(table))
+    out.write_csv("headcount_plan.csv", plan_frame(table), PLAN_MONEY)
     info = capacity_summary(cfg, result, table, totals)
     info["starting_headcount"] = int(existing.size)
     info["confidence"] = cfg.confidence

@@ -186,6 +186,27 @@ def quotas_table(
     return table
 
 
+MONEY = (
+    "potential",
+    "potential_p10",
+    "potential_p50",
+    "potential_p90",
+    "history",
+    "reference_quota",
+    "quota",
+    "floor",
+    "cap",
+    "bookings_ytd",
+    "full_period_quota",
+)
+"""Columns of ``quotas.csv`` in currency, written in cents."""
+
+
+def money_columns(table: pd.DataFrame) -> list[str]:
+    """The :data:`MONEY` columns present in a ``quotas.csv`` table."""
+    return [column for column in MONEY if column in table.columns]
+
+
 def _ratio(quota: np.ndarray, potential: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(potential > 0, quota / potential, np.nan)
@@ -302,7 +323,8 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     quota = to_currency(result.quota_units, cfg.rounding_decimals)
     warn_zero_quotas(book, quota)
     sim = attainment(book, quota, cfg, seed, deals)
-    out.write_csv("quotas.csv", quotas_table(book, result, sim, cfg, target))
+    table = quotas_table(book, result, sim, cfg, target)
+    out.write_csv("quotas.csv", table, money_columns(table))
     info = summary(book, result, sim, cfg, target)
     if deals is not None:
         info["open_deals"] = {
@@ -311,7 +333,7 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
         }
     if cfg.phasing is not None:
         phased, info["phasing"] = phase_table(book, result, cfg)
-        out.write_csv("quotas_by_period.csv", phased)
+        out.write_csv("quotas_by_period.csv", phased, ["quota"])
     info["mlflow_run_id"] = _track(cfg, info, seed)
     out.write_json("summary.json", info)
     _log(info, result)

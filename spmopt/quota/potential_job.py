@@ -168,6 +168,10 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
     return {key: round(value, 6) for key, value in scores.items()}
 
 
+MONEY = ["p10", "p50", "p90", "last_period_bookings", "trailing_mean"]
+"""Columns of ``potential.csv`` in currency, written in cents."""
+
+
 def potential_table(
     panel: Panel, split: Split, model: Any, cfg: PotentialConfig
 ) -> pd.DataFrame:
@@ -214,7 +218,7 @@ def run_potential(cfg: PotentialConfig, out: RunWriter, seed: int) -> dict[str, 
     metrics = _metrics(cfg, panel, split, chosen, valid_scores, test_scores)
     metrics["calibration_offsets"] = list(offsets)
     metrics["mlflow_run_id"] = _track(cfg, metrics, seed)
-    out.write_csv("potential.csv", potential_table(panel, split, final, cfg))
+    out.write_csv("potential.csv", potential_table(panel, split, final, cfg), MONEY)
     out.write_csv("importance.csv", _importance(panel, labelled, cfg, seed))
     out.write_json("potential_metrics.json", metrics)
     _log(metrics)

@@ -1,6 +1,7 @@
 """`spmopt quota capacity` end to end, including broken inputs."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,12 @@ def test_plan_reaches_the_target_in_expectation(tmp_path: Path) -> None:
     assert plan["hires_starting"].max() <= 4
     assert plan.loc[plan["month"] <= 2, "hires_starting"].sum() == 0
     assert 0.0 <= summary["p_reach_target"] <= 1.0
+    text = pd.read_csv(out / "headcount_plan.csv", dtype=str)
+    monthly = [Decimal(v) for v in text["expected_bookings"]]
+    running = [sum(monthly[: i + 1], Decimal(0)) for i in range(len(monthly))]
+    assert [Decimal(v) for v in text["cumulative_bookings"]] == running  # as printed
+    assert Decimal(str(summary["expected_bookings"])) == running[-1]
+    assert text["cumulative_bookings"].str.fullmatch(r"\d+\.\d\d").all()
 
 
 def test_reverse_mode_prices_the_given_hires(tmp_path: Path) -> None:

@@ -41,6 +41,9 @@ def test_example_config_runs_and_sums_to_the_cent(
     target = Decimal(str(yaml.safe_load(EXAMPLE.read_text())["target"]))
     assert total == target
     assert "p_attain" in text and "binding" in text
+    money = pd.read_csv(out / "quotas.csv", dtype=str)
+    for column in ("potential", "history", "reference_quota", "quota", "floor", "cap"):
+        assert money[column].str.fullmatch(r"\d+\.\d\d").all(), column  # 1696000.00
     floors = pd.read_csv(out / "quotas.csv")
     assert (floors["quota"] >= floors["floor"] - 1e-9).all()
     assert (floors["quota"] <= floors["cap"] + 1e-9).all()
@@ -149,6 +152,7 @@ def test_phasing_rows_sum_to_each_annual_quota(tmp_path: Path) -> None:
     annual = dict(zip(quotas["rep_id"], map(Decimal, quotas["quota"]), strict=True))
     for rep, group in phased.groupby("rep_id"):
         assert sum(Decimal(q) for q in group["quota"]) == annual[rep]
+    assert phased["quota"].str.fullmatch(r"\d+\.\d\d").all()
 
 
 def test_phasing_needs_one_source(
