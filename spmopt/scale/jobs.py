@@ -26,6 +26,7 @@ from pydantic import Field
 from spmopt.config import Config, TablePath, load_config
 from spmopt.errors import ConfigError, InfeasibleError
 from spmopt.payout import SimulateConfig
+from spmopt.payout.simulate import COST_MONEY, REP_MONEY
 from spmopt.runs import RunWriter
 from spmopt.scale.cluster import dask_client, worker_count
 from spmopt.scale.config import SchedulerConfig, resolve_scheduler
@@ -96,9 +97,11 @@ def run_price(
     summary.update(plan=pricing.plan.name, currency=pricing.plan.currency, seed=seed)
     summary.update({k: v for k, v in extra.items() if k.startswith("mlflow_")})
     out.write_json("summary.json", summary)
-    out.write_csv("rep_payouts.csv", pricing.rep_payouts())
+    decimals = pricing.plan.rounding.decimals
+    out.write_csv("rep_payouts.csv", pricing.rep_payouts(), REP_MONEY, decimals)
     cost = pricing.result["cost"].summary
-    out.write_csv("cost_distribution.csv", cost_distribution(cost, cfg.histogram_bins))
+    distribution = cost_distribution(cost, cfg.histogram_bins)
+    out.write_csv("cost_distribution.csv", distribution, COST_MONEY, decimals)
     return headline
 
 
@@ -204,7 +207,9 @@ def run_plan_sweep(
     setting = resolve_scheduler(cfg.scheduler, scheduler)
     with dask_client(setting) as client:
         sweep = price_plans(designs, seed, client, cfg.time_limit_seconds)
-    return _write_sweep(out, outcomes_frame(sweep), sweep)
+    decimals = max(d.resolved_plan().rounding.decimals for d in designs.values())
+    frame = _rounded(outcomes_frame(sweep), SWEEP_MONEY, decimals)
+    return _write_sweep(out, frame, sweep, SWEEP_MONEY, decimals)
 
 
 def run_disruption_sweep(
@@ -231,7 +236,7 @@ def run_disruption_sweep(
     designs = disruption_designs(cfg, sorted(budgets))
     with dask_client(resolve_scheduler(None, scheduler)) as client:
         sweep = solve_alignments(designs, seed, client, time_limit_seconds)
-    return _write_sweep(out, outcomes_frame(sweep), sweep)
+    return _write_sweep(out, _rounded(outcomes_frame(sweep), [], 6), sweep)
 
 
 def check_rebalance(cfg: TerritoryConfig) -> None:
@@ -277,8 +282,35 @@ def require_feasible(out: Path) -> None:
     )
 
 
-def _write_sweep(out: RunWriter, frame: pd.DataFrame, sweep: Any) -> dict[str, Any]:
-    out.write_csv("designs.csv", frame)
+SWEEP_MONEY = [
+    "cost_mean",
+    *(f"cost_{k}" for k in ("p5", "p10", "p50", "p90", "p95", "p99")),
+    "cost_at_mean_attainment",
+]
+"""Columns of a plan sweep's ``designs.csv`` in the plans' currency."""
+
+
+def _rounded(frame: pd.DataFrame, money: list[str], decimals: int) -> pd.DataFrame:
+    """Money columns to ``decimals`` places, other figures to 6 places.
+
+    A failed design has no figures; its cells stay blank.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(decimals if column in money else 6)
+    return out
+
+
+def _write_sweep(
+    out: RunWriter,
+    frame: pd.DataFrame,
+    sweep: Any,
+    money: list[str] | None = None,
+    decimals: int = 2,
+) -> dict[str, Any]:
+    money = [c for c in money or [] if c in frame.columns]  # none if all failed
+    out.write_csv("designs.csv", frame, money, decimals)
     counts = frame["status"].value_counts().to_dict()
     summary = {
         "n_designs": len(frame),

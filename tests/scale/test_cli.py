@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from spmopt.cli import main
@@ -140,6 +141,9 @@ def test_sweep_plans_reports_each_design(
     designs = (target / "designs.csv").read_text().splitlines()
     assert designs[0].startswith("design,status,plan,cost_mean")
     assert len(designs) == 3
+    table = pd.read_csv(target / "designs.csv", dtype=str, keep_default_na=False)
+    for column in ("cost_mean", "cost_p50", "cost_p99", "cost_at_mean_attainment"):
+        assert table[column].str.fullmatch(r"\d+\.\d\d").all(), column
     assert json.loads((target / "summary.json").read_text())["n_ok"] == 2
 
 
