@@ -164,11 +164,16 @@ def _is_file(text: str) -> bool:
 
 
 def echo_headline(target: Path, headline: dict[str, Any]) -> None:
-    """Print the run folder and its headline figures to stdout."""
+    """Print the run folder and its headline figures to stdout.
+
+    Figures of 10,000 or more (amounts, mostly) are shown in full to the
+    cent (``14,250,000.00``, not ``1.425e+07``); smaller ones with four
+    significant digits.
+    """
     typer.echo(f"wrote {target}")
     for key, value in headline.items():
         if isinstance(value, float):
-            value = f"{value:,.4g}"
+            value = f"{value:,.2f}" if abs(value) >= 1e4 else f"{value:,.4g}"
         typer.echo(f"  {key}: {value}")
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from spmopt._logging import logger
-from spmopt.clikit import bundled_inputs, status_ticker
+from spmopt.clikit import bundled_inputs, echo_headline, status_ticker
 from spmopt.config import Config
 from spmopt.data import bundled_files
 
@@ -91,3 +91,16 @@ def test_spmopt_warnings_are_logged_as_kind_and_message(capsys) -> None:  # type
     assert "WARNING py.warnings: LeakageWarning: column 'x' dropped" in err
     assert any(line.endswith("UserWarning: something else") for line in err)
     assert any("test_clikit.py" in line for line in err)  # others keep their place
+
+
+def test_headline_amounts_are_shown_in_full_not_in_e_notation(capsys) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    figures = {"target": 14250000.0, "cost": -480534.157, "share": 0.64213, "n": 12}
+    echo_headline(Path("runs/q"), figures)
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "  target: 14,250,000.00",
+        "  cost: -480,534.16",
+        "  share: 0.6421",
+        "  n: 12",
+    ]
