@@ -6,6 +6,7 @@ validated before anything is computed or written.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -67,6 +68,60 @@ PAYOUT_MONEY = [
     "draw_balance",
 ]
 """Columns of ``payouts.csv`` in the plan's currency, rounded as paid."""
+
+
+CALC_JOB = "payout-calc"
+"""Job name in the manifest of a ``payout calc`` run folder."""
+
+
+def statement_from_run(run: Path, rep_id: str) -> str:
+    """The statement of ``rep_id`` saved in a ``payout calc`` run folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``--run`` and its value when the folder is missing, is not a
+        run folder, or was written by another command; or naming the rep
+        and the reps that have statements.
+    """
+    _check_calc_run(run)
+    path = run / statement_name(rep_id)
+    if not path.is_file():
+        reps = sorted(p.stem for p in (run / "statements").glob("*.txt"))
+        shown = ", ".join(reps[:10]) + (", ..." if len(reps) > 10 else "")
+        raise ConfigError(
+            f"no statement for rep {rep_id!r} in --run {run} "
+            f"(statements/{path.name}); reps with statements: {shown or 'none'}"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def _check_calc_run(run: Path) -> None:
+    """Refuse a ``--run`` value that is not a ``payout calc`` run folder."""
+    allowed = "a folder written by 'spmopt payout calc'"
+    if not run.is_dir():
+        what = "is a file, not a folder" if run.exists() else "does not exist"
+        raise ConfigError(f"--run {run} {what}; give {allowed}")
+    manifest = run / "manifest.json"
+    try:
+        job = json.loads(manifest.read_text(encoding="utf-8")).get("job")
+    except (OSError, ValueError, AttributeError):
+        raise ConfigError(
+            f"--run {run} is not a spmopt run folder (no readable manifest.json); "
+            f"give {allowed}"
+        ) from None
+    if job != CALC_JOB:
+        raise ConfigError(
+            f"--run {run} was written by {show_job(job)}, not by 'spmopt payout "
+            f"calc'; give {allowed}"
+        )
+
+
+def show_job(job: object) -> str:
+    """The command that wrote a run folder, from its manifest's job name."""
+    if not isinstance(job, str) or not job:
+        return "an unknown command"
+    return "'spmopt " + job.replace("-", " ").replace(".", " ") + "'"
 
 
 def write_calc(result: CalcResult, out: RunWriter) -> dict[str, Any]:

@@ -70,18 +70,24 @@ def explain(
     Give either --run (a calc folder) or --plan, --credits and --quotas.
     """
     from spmopt.payout.calc import explain as explain_rep
-    from spmopt.payout.calc import load_calc_inputs, statement_name
+    from spmopt.payout.calc import load_calc_inputs, statement_from_run
 
+    given = {"--plan": plan, "--credits": credits, "--quotas": quotas}
     if run is not None:
-        path = run / statement_name(rep)
-        if not run.is_dir():
-            raise ConfigError(f"--run {run}: no such folder; give a payout calc run")
-        if not path.is_file():
-            raise ConfigError(f"no statement for rep {rep!r} in {run} ({path.name})")
-        typer.echo(path.read_text(encoding="utf-8"), nl=False)
+        both = ", ".join(f"{flag} {value}" for flag, value in given.items() if value)
+        if both:
+            raise ConfigError(
+                f"give either --run DIR or --plan, --credits and --quotas, not "
+                f"both (got --run {run} and {both})"
+            )
+        typer.echo(statement_from_run(run, rep), nl=False)
         return
     if plan is None or credits is None or quotas is None:
-        raise ConfigError("give --run DIR, or all of --plan, --credits and --quotas")
+        missing = ", ".join(flag for flag, value in given.items() if value is None)
+        raise ConfigError(
+            f"give --run DIR, or all of --plan, --credits and --quotas (missing: "
+            f"{missing})"
+        )
     typer.echo(explain_rep(load_calc_inputs(plan, quotas, credits), rep), nl=False)
 
 

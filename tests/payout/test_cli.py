@@ -291,6 +291,40 @@ def test_explain_from_a_calc_folder(tmp_path: Path, capsys) -> None:  # type: ig
     assert "give --run DIR" in capsys.readouterr().err
 
 
+def test_explain_run_must_be_a_calc_folder_and_not_mixed_with_inputs(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
+    quota_run = tmp_path / "quota"
+    quota_cfg = REPO / "configs" / "quota" / "small_team.yaml"
+    assert main(["quota", "set", str(quota_cfg), "--out", str(quota_run)]) == 0
+    calc = tmp_path / "calc"
+    credits = ["--credits", str(CFG / "credits_small.csv")]
+    assert main(["payout", "calc", *CALC, *credits, "--out", str(calc)]) == 0
+    (tmp_path / "plain").mkdir()
+    capsys.readouterr()
+    cases = {
+        str(quota_run): f"--run {quota_run} was written by 'spmopt quota set', "
+        "not by 'spmopt payout calc'; give a folder written by 'spmopt payout calc'",
+        str(tmp_path / "plain"): "is not a spmopt run folder (no readable manifest",
+        str(CFG / "plan_linear.yaml"): "plan_linear.yaml is a file, not a folder",
+        str(tmp_path / "none"): f"--run {tmp_path / 'none'} does not exist",
+    }
+    for run, message in cases.items():
+        assert main(["payout", "explain", "R01", "--run", run]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err, err
+        assert len(err.splitlines()) == 1
+    plan = str(CFG / "plan_quarterly.yaml")
+    both = ["payout", "explain", "R01", "--run", str(calc), "--plan", plan]
+    assert main(both) == 2
+    assert capsys.readouterr().err == (
+        "error: give either --run DIR or --plan, --credits and --quotas, not both "
+        f"(got --run {calc} and --plan {plan})\n"
+    )
+    assert main(["payout", "explain", "R01", "--plan", plan]) == 2
+    assert "(missing: --credits, --quotas)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "command",
     [
