@@ -98,7 +98,7 @@ def prepare(
 def with_amount_patterns(cfg: ForecastConfig, data: TrainingData) -> TrainingData:
     """Add the amount-pattern columns, learned from the training part only."""
     cols = cfg.columns
-    amounts = AmountPatterns(str(cols.amount), cols.prediction_date)
+    amounts = AmountPatterns(str(cols.amount), cols.prediction_date, cols.deal_id)
     frames = {"train": amounts.fit_transform(data.frames["train"])}
     frames |= {part: amounts.transform(data.frames[part]) for part in PARTS[1:]}
     numeric = [*data.deals.numeric, *amounts.columns]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spmopt.errors import DataError
+from spmopt.errors import DataError, SpmoptWarning
 from spmopt.forecast.amounts import AmountPatterns, round_digits
 
 
@@ -77,3 +77,61 @@ def test_missing_amount_column_is_a_data_error() -> None:
     patterns = AmountPatterns("amount").fit(pd.DataFrame({"amount": [1.0]}))
     with pytest.raises(DataError, match="'amount'"):
         patterns.transform(pd.DataFrame({"price": [1.0]}))
+
+
+def _brute_distinct(train: pd.DataFrame, rows: pd.DataFrame, dated: bool) -> list:
+    """Distinct other deal ids with the same amount (earliest date before)."""
+    counts = []
+    for _, row in rows.iterrows():
+        same = train[train["amount"] == row["amount"]]
+        if dated:
+            first = same.groupby("deal")["created"].min()
+            same_ids = set(first[first < row["created"]].index)
+        else:
+            same_ids = set(same["deal"])
+        counts.append(len(same_ids - {row["deal"]}))
+    return counts
+
+
+@pytest.mark.parametrize("dated", [False, True])
+def test_rows_repeating_a_deal_id_count_as_one_deal_never_itself(dated: bool) -> None:
+    train = _deals(150, 3)
+    rng = np.random.default_rng(4)
+    train["deal"] = [f"D{k}" for k in rng.integers(0, 60, len(train))]  # repeats
+    patterns = AmountPatterns("amount", "created" if dated else None, "deal")
+    with pytest.warns(SpmoptWarning, match=r"deal id\(s\) in column 'deal' are on"):
+        got = patterns.fit_transform(train)["amount_same_amount_deals"].to_numpy()
+    known = train["amount"].notna().to_numpy()
+    brute = np.array(_brute_distinct(train, train, dated), dtype=float)
+    np.testing.assert_array_equal(got[known], brute[known])
+    other = _deals(40, 5)
+    other["deal"] = [f"D{k}" for k in range(30, 70)]  # some ids seen in training
+    got = patterns.transform(other)["amount_same_amount_deals"].to_numpy()
+    brute = np.array(_brute_distinct(train, other, dated), dtype=float)
+    known = other["amount"].notna().to_numpy()
+    np.testing.assert_array_equal(got[known], brute[known])
+
+
+def test_a_deal_exported_twice_does_not_count_its_copy() -> None:
+    train = pd.DataFrame({"deal": ["A", "A", "B"], "amount": [500.0, 500.0, 700.0]})
+    with pytest.warns(SpmoptWarning, match=r"1 deal id\(s\) .* \('A'\)"):
+        out = AmountPatterns("amount", deal_id="deal").fit_transform(train)
+    assert out["amount_same_amount_deals"].tolist() == [0, 0, 0]
+    scored = pd.DataFrame({"amount": [500.0, 700.0]})  # no id column: new deals
+    patterns = AmountPatterns("amount", deal_id="deal")
+    with pytest.warns(SpmoptWarning):
+        patterns.fit(train)
+    assert patterns.transform(scored)["amount_same_amount_deals"].tolist() == [1, 1]
+
+
+def test_patterns_pickled_before_deal_ids_still_transform() -> None:
+    import pickle
+
+    patterns = AmountPatterns("amount").fit(pd.DataFrame({"amount": [10.0, 10.0]}))
+    state = dict(patterns.__dict__)
+    del state["deal_id"]
+    old = AmountPatterns.__new__(AmountPatterns)
+    old.__setstate__(state)
+    loaded = pickle.loads(pickle.dumps(old))
+    got = loaded.transform(pd.DataFrame({"amount": [10.0]}))
+    assert got["amount_same_amount_deals"].tolist() == [2]
