@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
-from spmopt.quota.config import CapacityConfig, PotentialConfig
+from spmopt.quota.config import CapacityConfig
 from spmopt.scale.config import SCHEDULER_HELP
 
 app = typer.Typer(no_args_is_help=True)
@@ -45,8 +45,11 @@ def potential(
     config: Path = typer.Argument(..., help="Potential model config YAML."),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
+    scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:
     """Forecast next-period bookings (P10/P50/P90) per account or rep."""
     from spmopt.quota.potential_job import run_potential
+    from spmopt.scale.dispatch import ScheduledPotentialConfig, on_scheduler
 
-    run_job("quota-potential", PotentialConfig, config, out, seed, run_potential)
+    runner = on_scheduler(run_potential, scheduler)
+    run_job("quota-potential", ScheduledPotentialConfig, config, out, seed, runner)

@@ -16,6 +16,7 @@ P90, currency): :class:`LastPeriodBaseline`,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -317,28 +318,43 @@ class QuantileLightGBM:
         self.n_jobs = n_jobs
 
     def fit(self, X: pd.DataFrame, y: ArrayLike) -> QuantileLightGBM:
-        """Fit the P10, P50 and P90 models; returns self."""
-        from lightgbm import LGBMRegressor
+        """Fit the P10, P50 and P90 models; returns self.
+
+        Inside a job run with a Dask scheduler, each quantile's model is
+        one task on the cluster (:mod:`spmopt.scale.quantiles`); the
+        fitted models are the same as in process.
+        """
+        from spmopt.scale.context import active_client
 
         target = np.asarray(y, dtype=float)
-        self.models_ = [
-            LGBMRegressor(
-                objective="quantile",
-                alpha=q,
-                n_estimators=self.n_estimators,
-                learning_rate=self.learning_rate,
-                num_leaves=self.num_leaves,
-                min_child_samples=self.min_child_samples,
-                random_state=self.seed,
-                n_jobs=self.n_jobs,
-                deterministic=True,
-                force_row_wise=True,
-                verbose=-1,
-            ).fit(X, target)
-            for q in QUANTILES
-        ]
+        regressors = [self._regressor(q) for q in QUANTILES]
+        client = active_client(len(target))
+        if client is not None:
+            from spmopt.scale.quantiles import fit_quantiles_on_cluster
+
+            self.models_ = fit_quantiles_on_cluster(client, regressors, X, target)
+        else:
+            self.models_ = [regressor.fit(X, target) for regressor in regressors]
         self.feature_names_ = list(X.columns)
         return self
+
+    def _regressor(self, quantile: float) -> Any:
+        """An unfitted LightGBM regressor for ``quantile`` (pinball loss)."""
+        from lightgbm import LGBMRegressor
+
+        return LGBMRegressor(
+            objective="quantile",
+            alpha=quantile,
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            random_state=self.seed,
+            n_jobs=self.n_jobs,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
 
     def predict(self, X: pd.DataFrame) -> NDArray[np.float64]:
         """P10, P50, P90 per row, shape (n_rows, 3), sorted, currency >= 0."""

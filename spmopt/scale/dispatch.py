@@ -1,12 +1,13 @@
 """The execution setting on the jobs themselves.
 
-``spmopt forecast train``, ``spmopt quota set`` and ``spmopt payout
-simulate`` take ``--scheduler``, read ``SPMOPT_DASK_SCHEDULER`` and accept
-a ``scheduler:`` section in their config (precedence: command line, then
-environment, then config, then in process). Their configs are the job's
-own plus that section (:class:`ScheduledForecastConfig`,
-:class:`ScheduledQuotaConfig`, :class:`ScheduledSimulateConfig`) and their
-runners are wrapped by :func:`on_scheduler`, which opens a
+``spmopt forecast train``, ``spmopt quota set``, ``spmopt quota
+potential`` and ``spmopt payout simulate`` take ``--scheduler``, read
+``SPMOPT_DASK_SCHEDULER`` and accept a ``scheduler:`` section in their
+config (precedence: command line, then environment, then config, then in
+process). Their configs are the job's own plus that section
+(:class:`ScheduledForecastConfig`, :class:`ScheduledQuotaConfig`,
+:class:`ScheduledPotentialConfig`, :class:`ScheduledSimulateConfig`) and
+their runners are wrapped by :func:`on_scheduler`, which opens a
 :func:`~spmopt.scale.context.scheduler_scope` around the job. The job
 dispatches its heavy work to the cluster where it asks for it
 (:func:`~spmopt.scale.context.active_client`):
@@ -14,6 +15,7 @@ dispatches its heavy work to the cluster where it asks for it
 - forecast training: the LightGBM booster through ``lightgbm.dask``
   (:mod:`spmopt.scale.training`);
 - quota attainment: seeded scenario batches (:mod:`spmopt.scale.attainment`);
+- quota potential: one task per quantile model (:mod:`spmopt.scale.quantiles`);
 - payout simulation: runs of the simulator's chunks
   (:mod:`spmopt.scale.simulation`).
 
@@ -27,7 +29,7 @@ from typing import Any, TypeVar
 
 from spmopt.forecast.config import ForecastConfig
 from spmopt.payout.simulate import SimulateConfig
-from spmopt.quota.config import QuotaConfig
+from spmopt.quota.config import PotentialConfig, QuotaConfig
 from spmopt.runs import RunWriter
 from spmopt.scale.config import SchedulerConfig, resolve_scheduler
 from spmopt.scale.context import scheduler_scope
@@ -55,6 +57,18 @@ class ScheduledQuotaConfig(QuotaConfig):
     ----------
     scheduler : SchedulerConfig, optional
         Where the attainment Monte-Carlo runs.
+    """
+
+    scheduler: SchedulerConfig | None = None
+
+
+class ScheduledPotentialConfig(PotentialConfig):
+    """A ``quota potential`` config with an optional ``scheduler:`` section.
+
+    Parameters
+    ----------
+    scheduler : SchedulerConfig, optional
+        Where the quantile models train (one task per quantile).
     """
 
     scheduler: SchedulerConfig | None = None

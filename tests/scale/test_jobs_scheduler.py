@@ -1,4 +1,4 @@
-"""The execution setting on forecast train, quota set and payout simulate.
+"""The execution setting on forecast train, quota set and potential, payout simulate.
 
 Clusters are the shared local test clusters (worker processes on
 127.0.0.1); the command-line tests reach them through their address, so
@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 PAYOUT = REPO / "configs" / "payout" / "simulate.yaml"
 PAYOUT_HISTORY = REPO / "configs" / "payout" / "simulate_history.yaml"
 QUOTA = REPO / "configs" / "quota" / "small_team.yaml"
+POTENTIAL = REPO / "configs" / "quota" / "potential_maven_accounts.yaml"
 
 
 def _address(client: Any) -> str:
@@ -201,6 +202,22 @@ def test_payout_simulate_on_a_scheduler_writes_the_same_files(
     assert "dask_workers" not in _headline(local)
 
 
+def test_quota_potential_on_a_scheduler_writes_the_same_files(
+    tmp_path: Path, client_2: Any
+) -> None:
+    config = tmp_path / "potential.yaml"
+    config.write_text(
+        yaml.safe_dump({"lightgbm": {"n_estimators": 30}, "track": False})
+    )
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert _cli(["quota", "potential", config, "--out", local]) == 0
+    args = ["quota", "potential", config, "--out", remote]
+    assert _cli([*args, "--scheduler", _address(client_2)]) == 0
+    _same_files(local, remote)
+    assert _headline(remote)["dask_workers"] == 2
+    assert "dask_workers" not in _headline(local)
+
+
 def _quota_config(tmp_path: Path, **extra: Any) -> Path:
     data = yaml.safe_load(QUOTA.read_text())
     data["reps"] = str(QUOTA.parent / data["reps"])
@@ -240,6 +257,7 @@ def test_quota_set_reads_the_environment_and_the_config_key(
     [
         (["payout", "simulate"], PAYOUT),
         (["quota", "set"], QUOTA),
+        (["quota", "potential"], POTENTIAL),
         (["forecast", "train"], REPO / "configs" / "forecast" / "ibm.yaml"),
         (
             ["forecast", "score", "--model", "m@champion", "--input", PAYOUT],
