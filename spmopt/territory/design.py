@@ -2,9 +2,11 @@
 
 The capacitated p-median. With integral workloads and capacities and no
 balance band it is solved by branch-and-price over a set-partitioning
-model (:mod:`spmopt.territory.branchprice`); otherwise by CP-SAT after a
-Lagrangian bound has removed every centre and pair that cannot improve on
-a quickly found incumbent (see :mod:`spmopt.territory.lagrange`).
+model (:mod:`spmopt.territory.branchprice`). Larger models without a band
+get a sparse Lagrangian bound, centres from a dived linear relaxation and
+locate-allocate (:mod:`spmopt.territory.designlp`). Otherwise CP-SAT runs
+after a Lagrangian bound has removed every centre and pair that cannot
+improve on a quickly found incumbent (see :mod:`spmopt.territory.lagrange`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ from spmopt.territory.branchprice import (
     BranchAndPrice,
     BranchPriceResult,
 )
+from spmopt.territory.designlp import (
+    CANDIDATES_PER_CENTRE,
+    PAIRS_PER_CENTRE,
+    CentreDive,
+    SparseBound,
+    assign_nearest,
+    locate_allocate_nearest,
+    sparse_pairs,
+    subgradient,
+)
 from spmopt.territory.geometry import nearest_mask
 from spmopt.territory.lagrange import DP_CELLS, lagrangian_bound, reduced_cost_fixing
 from spmopt.territory.model import SolverSettings, _apply, _warn_limit
@@ -33,13 +45,20 @@ BOUND_SHARE = 0.4
 """Share of the time limit the Lagrangian phase of the CP-SAT path may use."""
 
 LARGE_PAIRS = 200_000
-"""Above this many kept pairs, CP-SAT only sees each unit's nearest centres."""
+"""Above this many allowed pairs: the :mod:`designlp` path without a band;
+with one, CP-SAT only sees each unit's nearest centres."""
 
 NEAREST_LARGE = 10
 """Centres per unit CP-SAT sees on large models (plus the incumbent's)."""
 
 HEURISTIC_CALLS_LARGE = 3
 """Regret heuristic calls allowed in the Lagrangian phase of large models."""
+
+LARGE_BOUND_SHARE = 0.25
+"""Share of the time limit the sparse Lagrangian bound of large models may use."""
+
+LARGE_DIVE_SHARE = 0.6
+"""Share of the time limit after which the dive of large models stops."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +80,7 @@ class DesignResult:
     pairs_kept : int
         Pairs left after reduced-cost fixing (all allowed pairs under
         branch-and-price).
-    method : {"branch-and-price", "cp-sat"}
+    method : {"branch-and-price", "cp-sat", "lp-dive"}
     nodes : int
         Branch-and-price nodes solved (0 for CP-SAT).
     """
@@ -107,6 +126,14 @@ class PMedianModel:
     :class:`~spmopt.territory.branchprice.BranchAndPrice` instead (columns:
     a centre with the units it serves); costs are scaled to integers as
     for CP-SAT, so ``ceil(bound) >= incumbent`` proves optimality.
+
+    Without a band and above ``LARGE_PAIRS`` allowed pairs (when
+    branch-and-price does not apply), the bound is the Lagrangian dual of
+    (1) over fractional knapsacks, which equals the linear relaxation of
+    (1-4) and holds for the full model; the design comes from a dive of
+    that relaxation over the most promising centres, locate-allocate, and
+    CP-SAT over each unit's nearest centres for the time left
+    (:mod:`spmopt.territory.designlp`).
 
     Parameters
     ----------
@@ -239,14 +266,12 @@ class PMedianModel:
             found.nodes,
         )
 
-    # TODO(#3): above DP_CELLS (e.g. 1,000 units into 50) the bound comes from
-    # a few dozen subgradient steps over fractional knapsacks and stays weak
-    # (74% gap at 1000x50, negative at 2000x100 in 60 s); pricing only the
-    # negative-reduced-cost pairs would let branch-and-price bound them.
     def _cp_sat(
         self, settings: SolverSettings, start: float, use_bounds: bool
     ) -> DesignResult:
         """Incumbent, Lagrangian fixing, then the exact CP-SAT model."""
+        if use_bounds and not self.bands and self.allowed.sum() > LARGE_PAIRS:
+            return self._large(settings, start)
         keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
         if use_bounds:
             budget = BOUND_SHARE * settings.time_limit_seconds
@@ -264,6 +289,104 @@ class PMedianModel:
         if restricted and result.has_solution:
             return self._with_lagrange_bound(result, lower)
         return result
+
+    def _large(self, settings: SolverSettings, start: float) -> DesignResult:
+        """Sparse Lagrangian bound, LP dive, locate-allocate, CP-SAT polish.
+
+        See :mod:`spmopt.territory.designlp`; the bound holds for the full
+        model, every pair allowed.
+        """
+        limit = settings.time_limit_seconds
+        cost = np.where(self.allowed, self.cost, np.inf)
+        per_unit = PAIRS_PER_CENTRE * math.ceil(cost.shape[0] / self.p)
+        pairs = sparse_pairs(cost, per_unit)
+        lower = subgradient(
+            pairs, self.demand, self.capacity, self.p, start + LARGE_BOUND_SHARE * limit
+        )
+        self._lagrange = lower.bound
+        logger.debug(
+            "design bound: %.6g after %d subgradient steps, %.2f s",
+            lower.bound,
+            lower.iterations,
+            time.perf_counter() - start,
+        )
+        pool = np.sort(
+            np.argsort(lower.values, kind="stable")[: CANDIDATES_PER_CENTRE * self.p]
+        )
+        dive = CentreDive(cost, self.demand, self.capacity, self.p, pool)
+        centres = dive.dive(start + LARGE_DIVE_SHARE * limit)
+        if centres is None:
+            centres = np.sort(pool[np.argsort(lower.values[pool])[: self.p]])
+        logger.debug("design dive: %.2f s", time.perf_counter() - start)
+        found = locate_allocate_nearest(
+            cost, self.allowed, self.demand, self.capacity, centres, start + limit
+        )
+        if found is None:
+            left = max(limit - (time.perf_counter() - start), 1.0)
+            found = assign_nearest(
+                cost, self.demand, self.capacity, centres, left, len(centres)
+            )
+        if found is None:
+            return self._large_result(None, lower, False, start)
+        logger.debug(
+            "design locate-allocate: %.6g, %.2f s",
+            self.cost[np.arange(len(found)), found].sum(),
+            time.perf_counter() - start,
+        )
+        return self._polish(found, pool, lower, settings, start)
+
+    def _polish(
+        self,
+        incumbent: NDArray[np.int64],
+        pool: NDArray[np.int64],
+        lower: SparseBound,
+        settings: SolverSettings,
+        start: float,
+    ) -> DesignResult:
+        """CP-SAT from ``incumbent`` over each unit's nearest pool centres."""
+        left = settings.time_limit_seconds - (time.perf_counter() - start)
+        if left < 1.0:
+            return self._large_result(incumbent, lower, True, start)
+        in_pool = np.zeros(self.cost.shape[1], dtype=bool)
+        in_pool[pool] = True
+        in_pool[incumbent] = True
+        near = np.where(self.allowed & in_pool[None, :], self.cost, np.inf)
+        keep = nearest_mask(near, NEAREST_LARGE) & np.isfinite(near)
+        keep[np.arange(len(incumbent)), incumbent] = True
+        final = replace(settings, time_limit_seconds=left)
+        found = self._exact(keep, None, -math.inf, incumbent, final, start)
+        rows = np.arange(len(incumbent))
+        best = incumbent
+        if found.has_solution and found.objective < self.cost[rows, best].sum():
+            best = found.assignment
+        return self._large_result(best, lower, found.hit_limit, start)
+
+    def _large_result(
+        self,
+        assignment: NDArray[np.int64] | None,
+        lower: SparseBound,
+        hit: bool,
+        start: float,
+    ) -> DesignResult:
+        """Design of :meth:`_large` with the full model's Lagrangian bound."""
+        seconds, kept = time.perf_counter() - start, int(self.allowed.sum())
+        bound = lower.bound
+        if np.all(np.mod(self.cost[self.allowed], 1) == 0):
+            bound = math.ceil(bound - 1e-6)
+        if assignment is None:
+            nan, empty = float("nan"), np.empty(0, dtype=np.int64)
+            return DesignResult(
+                "unknown", nan, bound, nan, seconds, empty, empty, hit,
+                lower.bound, kept, "lp-dive",
+            )  # fmt: skip
+        objective = float(self.cost[np.arange(len(assignment)), assignment].sum())
+        bound = min(bound, objective)
+        gap = (objective - bound) / max(abs(objective), 1e-9)
+        status = "optimal" if gap <= 1e-9 else "feasible"
+        return DesignResult(
+            status, objective, bound, gap, seconds, assignment,
+            np.unique(assignment), hit, lower.bound, kept, "lp-dive",
+        )  # fmt: skip
 
     def _with_lagrange_bound(self, result: DesignResult, lower: float) -> DesignResult:
         """A design of the restricted model, bounded by the full model's bound.

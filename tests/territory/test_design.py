@@ -143,3 +143,38 @@ def test_large_model_bound_holds_for_the_full_model(monkeypatch) -> None:
     assert result.has_solution
     assert result.bound <= exact.objective + 1e-6 <= result.objective + 1e-6
     assert result.gap == pytest.approx(0.0) or result.status == "feasible"
+
+
+def test_large_design_is_feasible_and_bounded_by_the_full_model(monkeypatch) -> None:
+    import spmopt.territory.design as design
+
+    from .test_designlp import mip_value, planar
+
+    cost, demand, caps = planar(5, 30, 3)
+    demand, caps = demand + 0.5, caps * 1.05
+    caps[::2] *= 0.9
+    cost[0, 10:] = np.inf
+    optimum = mip_value(np.where(np.isinf(cost), 1e6, cost), demand, caps, 3)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 100)
+    result = PMedianModel(cost, demand, caps, 3).solve(FAST)
+    assert result.method == "lp-dive" and result.has_solution
+    assert result.bound <= optimum + 1e-6 <= result.objective + 1e-6
+    assert result.gap == pytest.approx((result.objective - result.bound) / optimum)
+    assert np.isfinite(cost[np.arange(30), result.assignment]).all()
+    loads = np.bincount(result.assignment, demand, 30)
+    assert (loads <= caps + 1e-9).all() and len(result.centres) <= 3
+
+
+def test_large_design_warns_when_the_limit_stops_it(monkeypatch) -> None:
+    import spmopt.territory.design as design
+
+    from .test_designlp import planar
+
+    cost, demand, caps = planar(6, 300, 12)
+    demand = demand + 0.5
+    monkeypatch.setattr(design, "LARGE_PAIRS", 100)
+    settings = SolverSettings(time_limit_seconds=3, workers=1, relative_gap=0.0)
+    with pytest.warns(TimeLimitWarning):
+        result = PMedianModel(cost, demand, caps, 12).solve(settings)
+    assert result.method == "lp-dive" and result.hit_limit
+    assert 0 < result.bound <= result.objective and result.gap < 0.05

@@ -1,0 +1,429 @@
+"""Large capacitated p-median designs: a sparse Lagrangian bound, then an LP dive.
+
+Above the size branch-and-price handles, design mode works in three steps.
+
+1. **Bound.** Relaxing the assignment rows ``sum_j x_ij = 1`` with
+   multipliers ``u`` leaves, for every candidate centre j, a knapsack over
+   the units with negative reduced cost ``c_ij - u_i``; with the knapsacks
+   solved fractionally,
+
+       L(u) = sum_i u_i + sum of the p smallest v_j(u)
+
+   is a lower bound for every ``u``, and its maximum equals the linear
+   relaxation of the strong formulation (with ``x_ij <= y_j``). Each unit
+   keeps only its ``k`` cheapest candidates, and ``u_i`` is held at or below
+   the cost of its next one: every pair left out then has a non-negative
+   reduced cost and adds nothing, so the sparse ``L(u)`` is exactly the full
+   model's. Subgradient ascent maximises it.
+2. **Centres.** The strong linear relaxation restricted to the candidates
+   with the smallest knapsack values (each unit to its nearest few of them)
+   is solved by HiGHS and dived: centres the relaxation opens (almost)
+   fully are fixed open, then the most open fractional ones, a share per
+   round, until ``p`` are open.
+3. **Assignment.** Locate-allocate from those centres: the cheapest
+   single-source assignment to each unit's nearest open centres (a HiGHS
+   MIP), then each centre moved to its territory's cheapest site.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from spmopt._highs import INF, quiet_highs
+from spmopt.territory.allocate import allocate, relocate
+
+PAIRS_PER_CENTRE = 3
+"""Pairs kept per unit in the bound, as a multiple of ``n / p``."""
+
+CANDIDATES_PER_CENTRE = 4
+"""Candidates of the dived relaxation, as a multiple of ``p``."""
+
+DIVE_NEIGHBOURS = 10
+"""Candidates each unit may join in the dived relaxation."""
+
+ALLOCATE_NEIGHBOURS = 10
+"""Open centres each unit may join in the assignment MIP."""
+
+OPEN = 0.6
+"""A centre open at least this much in the relaxation is fixed open."""
+
+DIVE_SHARE = 0.25
+"""Share of the centres still to open that one dive round fixes, at least."""
+
+
+@dataclass(frozen=True)
+class SparsePairs:
+    """Each unit's cheapest candidates, grouped by candidate.
+
+    Attributes
+    ----------
+    unit, centre : ndarray of int, shape (k,)
+        Pair indices, sorted by centre.
+    cost : ndarray of shape (k,)
+        Pair costs, cost units.
+    ceiling : ndarray of shape (n,)
+        Cost of each unit's cheapest pair left out (``inf`` when none is):
+        the largest multiplier for which the sparse bound is exact.
+    n, m : int
+        Units and candidates.
+    """
+
+    unit: NDArray[np.int64]
+    centre: NDArray[np.int64]
+    cost: NDArray[np.float64]
+    ceiling: NDArray[np.float64]
+    n: int
+    m: int
+
+
+def sparse_pairs(cost: NDArray[np.float64], k: int) -> SparsePairs:
+    """The ``k`` cheapest finite pairs of every unit.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (n, m)
+        Unit-to-candidate costs; ``inf`` forbids a pair.
+    k : int
+        Pairs kept per unit.
+    """
+    n, m = cost.shape
+    if k >= m:
+        nearest, ceiling = np.tile(np.arange(m), (n, 1)), np.full(n, np.inf)
+    else:
+        part = np.argpartition(cost, k, axis=1)
+        nearest = part[:, :k]
+        ceiling = cost[np.arange(n), part[:, k]]
+    unit = np.repeat(np.arange(n), nearest.shape[1])
+    centre = nearest.ravel()
+    finite = np.isfinite(cost[unit, centre])
+    order = np.argsort(centre[finite], kind="stable")
+    unit, centre = unit[finite][order], centre[finite][order]
+    return SparsePairs(unit, centre, cost[unit, centre], ceiling, n, m)
+
+
+@dataclass(frozen=True)
+class LagrangeStep:
+    """``L(u)`` and the relaxation's solution at one multiplier vector.
+
+    Attributes
+    ----------
+    value : float
+        ``L(u)``, a lower bound on the optimum, cost units.
+    served : ndarray of shape (n,)
+        Share of each unit served by the ``p`` chosen knapsacks.
+    values : ndarray of shape (m,)
+        Knapsack value of every candidate, cost units (at most 0).
+    chosen : ndarray of int, shape (p,)
+        Candidates with the ``p`` smallest values.
+    """
+
+    value: float
+    served: NDArray[np.float64]
+    values: NDArray[np.float64]
+    chosen: NDArray[np.int64]
+
+
+def lagrangian(
+    pairs: SparsePairs,
+    u: NDArray[np.float64],
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    p: int,
+) -> LagrangeStep:
+    """Evaluate ``L(u)`` with fractional knapsacks over ``pairs``.
+
+    Exact for the full model when ``u <= pairs.ceiling``.
+    """
+    reduced = pairs.cost - u[pairs.unit]
+    neg = reduced < 0
+    unit, centre, gain = pairs.unit[neg], pairs.centre[neg], reduced[neg]
+    weight = np.maximum(demand[unit], 1e-12)
+    order = np.lexsort((gain / weight, centre))
+    unit, centre, gain, weight = unit[order], centre[order], gain[order], weight[order]
+
+    total = np.cumsum(weight)
+    first = np.searchsorted(centre, centre, side="left")
+    before = total - weight - (total[first] - weight[first])
+    share = np.clip((capacity[centre] - before) / weight, 0.0, 1.0)
+    values = np.bincount(centre, share * gain, pairs.m).astype(float)
+
+    chosen = np.argsort(values, kind="stable")[:p]
+    picked = np.zeros(pairs.m, dtype=bool)
+    picked[chosen] = True
+    served = np.bincount(unit, share * picked[centre], pairs.n).astype(float)
+    return LagrangeStep(float(u.sum() + values[chosen].sum()), served, values, chosen)
+
+
+@dataclass(frozen=True)
+class SparseBound:
+    """Best Lagrangian bound of :func:`subgradient`.
+
+    Attributes
+    ----------
+    bound : float
+        Lower bound on the optimum of the full model, cost units.
+    multipliers : ndarray of shape (n,)
+    values : ndarray of shape (m,)
+        Knapsack values at the best multipliers.
+    iterations : int
+        Subgradient steps taken.
+    """
+
+    bound: float
+    multipliers: NDArray[np.float64]
+    values: NDArray[np.float64]
+    iterations: int
+
+
+def subgradient(
+    pairs: SparsePairs,
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    p: int,
+    deadline: float,
+    iterations: int = 5000,
+) -> SparseBound:
+    """Maximise ``L(u)`` by subgradient steps towards a moving target.
+
+    The target starts 5% above the best bound and the step length halves
+    after 20 steps without a better bound; the search stops at
+    ``deadline`` (a ``time.perf_counter()`` value), after ``iterations``
+    steps, or when the step length has shrunk below 1e-4.
+    """
+    u = _start(pairs, p)
+    best: SparseBound | None = None
+    step, stall = 2.0, 0
+    for it in range(1, iterations + 1):
+        found = lagrangian(pairs, u, demand, capacity, p)
+        if best is None or found.value > best.bound + 1e-9:
+            best, stall = SparseBound(found.value, u, found.values, it), 0
+        else:
+            stall += 1
+        if stall >= 20:
+            step, stall = step / 2, 0
+        grad = 1.0 - found.served
+        norm = float(grad @ grad)
+        if norm < 1e-12 or step < 1e-4 or time.perf_counter() > deadline:
+            break
+        target = best.bound + 0.05 * abs(best.bound) + 1.0
+        u = np.minimum(u + step * (target - found.value) / norm * grad, pairs.ceiling)
+    assert best is not None
+    return SparseBound(best.bound, best.multipliers, best.values, it)
+
+
+def _start(pairs: SparsePairs, p: int) -> NDArray[np.float64]:
+    """First multipliers: each unit's cost to about its ``n / p``-th candidate."""
+    order = np.lexsort((pairs.cost, pairs.unit))
+    counts = np.bincount(pairs.unit, minlength=pairs.n)
+    first = np.cumsum(counts) - counts
+    rank = np.clip(np.minimum(max(pairs.n // p, 1), counts) - 1, 0, None)
+    pick = np.minimum(first + rank, max(len(order) - 1, 0))
+    u = np.where(counts > 0, pairs.cost[order][pick], 0.0) if len(order) else first
+    return np.minimum(u.astype(float), pairs.ceiling)
+
+
+class CentreDive:
+    """Strong linear relaxation over a few candidates, dived to ``p`` centres.
+
+    Formulation (i: units, j in J: the candidates, N(i): each unit's
+    nearest candidates in J; x_ij, y_j in [0, 1]):
+
+    1. ``sum_{j in N(i)} x_ij = 1`` for every unit i.
+    2. ``sum_j y_j = p``.
+    3. ``sum_i w_i x_ij <= C_j y_j`` for every candidate j.
+    4. ``x_ij <= y_j`` for every pair.
+    5. Minimise ``sum_ij c_ij x_ij``.
+
+    Restricted to J and N(i) its value bounds nothing; it only ranks the
+    centres. Each round fixes ``y_j = 1`` on the centres the relaxation
+    opens at least ``OPEN``, or on the ``DIVE_SHARE`` most open of those
+    still to choose, and solves again from the previous basis.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (n, m)
+        Unit-to-candidate costs; ``inf`` forbids a pair.
+    demand : ndarray of shape (n,)
+        Workload per unit.
+    capacity : ndarray of shape (m,)
+        Workload capacity per candidate.
+    p : int
+        Centres to open.
+    candidates : ndarray of int, shape (mc,)
+        The candidates J.
+    neighbours : int
+        Size of every N(i).
+    """
+
+    def __init__(
+        self,
+        cost: NDArray[np.float64],
+        demand: NDArray[np.float64],
+        capacity: NDArray[np.float64],
+        p: int,
+        candidates: NDArray[np.int64],
+        neighbours: int = DIVE_NEIGHBOURS,
+    ) -> None:
+        self.p = int(p)
+        self.candidates = np.asarray(candidates, dtype=np.int64)
+        sub = cost[:, self.candidates]
+        k = min(neighbours, len(self.candidates))
+        near = np.argpartition(sub, k - 1, axis=1)[:, :k]
+        unit = np.repeat(np.arange(len(demand)), k)
+        slot = near.ravel()
+        finite = np.isfinite(sub[unit, slot])
+        self.unit, self.slot = unit[finite], slot[finite]
+        self.pair_cost = sub[self.unit, self.slot]
+        self.highs = self._lp(demand, capacity[self.candidates])
+
+    def _lp(
+        self, demand: NDArray[np.float64], capacity: NDArray[np.float64]
+    ) -> highspy.Highs:
+        """Rows 1-4 over columns ``y`` (one per candidate) then ``x``."""
+        n, mc, k = len(demand), len(self.candidates), len(self.unit)
+        y, x, link = np.arange(mc), mc + np.arange(k), n + 1 + mc + np.arange(k)
+        rows = np.concatenate(
+            [np.full(mc, n), n + 1 + y, self.unit, n + 1 + self.slot, link, link]
+        )
+        cols = np.concatenate([y, y, x, x, x, self.slot])
+        ones = np.ones(k)
+        vals = np.concatenate(
+            [np.ones(mc), -capacity, ones, demand[self.unit], ones, -ones]
+        )
+        matrix = sparse.csc_matrix((vals, (rows, cols)), shape=(n + 1 + mc + k, mc + k))
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = mc + k, n + 1 + mc + k
+        lp.col_cost_ = np.concatenate([np.zeros(mc), self.pair_cost])
+        lp.col_lower_, lp.col_upper_ = np.zeros(mc + k), np.ones(mc + k)
+        lp.row_lower_ = np.concatenate([np.ones(n), [self.p], np.full(mc + k, -INF)])
+        lp.row_upper_ = np.concatenate([np.ones(n), [self.p], np.zeros(mc + k)])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        highs = quiet_highs()
+        highs.setOptionValue("threads", 1)
+        highs.passModel(lp)
+        return highs
+
+    def _solve(self, deadline: float) -> NDArray[np.float64] | None:
+        """Open share of every candidate; None when HiGHS finds no optimum."""
+        self.highs.setOptionValue(
+            "time_limit", max(deadline - time.perf_counter(), 0.01)
+        )
+        self.highs.run()
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(self.highs.getSolution().col_value)[: len(self.candidates)]
+
+    def dive(self, deadline: float) -> NDArray[np.int64] | None:
+        """``p`` centres (candidate indices, ascending), or None.
+
+        None when the first relaxation is infeasible or not solved by
+        ``deadline``; a dive stopped by the deadline opens the most open
+        centres of its last relaxation.
+        """
+        self.highs.setOptionValue("solver", "ipm")
+        opened = self._solve(deadline)
+        if opened is None:
+            return None
+        self.highs.setOptionValue("solver", "simplex")
+        fixed = np.zeros(len(self.candidates), dtype=bool)
+        while True:
+            fixed |= self._next(opened, fixed)
+            if fixed.sum() >= self.p or time.perf_counter() > deadline:
+                break
+            index = np.flatnonzero(fixed).astype(np.int32)
+            ones = np.ones(len(index))
+            self.highs.changeColsBounds(len(index), index, ones, ones)
+            again = self._solve(deadline)
+            if again is None:
+                break
+            opened = again
+        rest = np.argsort(-np.where(fixed, np.inf, opened), kind="stable")
+        return np.sort(self.candidates[rest[: self.p]])
+
+    def _next(
+        self, opened: NDArray[np.float64], fixed: NDArray[np.bool_]
+    ) -> NDArray[np.bool_]:
+        """Centres to fix open this round."""
+        left = self.p - int(fixed.sum())
+        want = max(1, math.ceil(DIVE_SHARE * left))
+        score = np.where(fixed, -np.inf, opened)
+        order = np.argsort(-score, kind="stable")
+        count = max(min(int((score >= OPEN).sum()), left), min(want, left))
+        out = np.zeros(len(fixed), dtype=bool)
+        out[order[:count]] = True
+        return out
+
+
+def assign_nearest(
+    cost: NDArray[np.float64],
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    centres: NDArray[np.int64],
+    time_limit: float,
+    neighbours: int = ALLOCATE_NEIGHBOURS,
+) -> NDArray[np.int64] | None:
+    """Cheapest assignment of every unit to one of its nearest open centres.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (n, m)
+    demand : ndarray of shape (n,)
+    capacity : ndarray of shape (m,)
+    centres : ndarray of int, shape (p,)
+    time_limit : float
+        Wall seconds for the HiGHS MIP.
+    neighbours : int
+        Open centres each unit may join.
+
+    Returns
+    -------
+    ndarray of int, shape (n,) or None
+        Candidate of each unit; None when no assignment was found.
+    """
+    n = len(demand)
+    k = min(neighbours, len(centres))
+    sub = cost[:, centres]
+    near = np.argpartition(sub, k - 1, axis=1)[:, :k]
+    mask = np.zeros(cost.shape, dtype=bool)
+    mask[np.repeat(np.arange(n), k), centres[near.ravel()]] = True
+    mask &= np.isfinite(cost)
+    return allocate(cost, mask, demand, capacity, centres, time_limit)
+
+
+def locate_allocate_nearest(
+    cost: NDArray[np.float64],
+    allowed: NDArray[np.bool_],
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    centres: NDArray[np.int64],
+    deadline: float,
+) -> NDArray[np.int64] | None:
+    """Alternate :func:`assign_nearest` and relocation until no gain or deadline.
+
+    Returns the cheapest assignment found, None when the first fails.
+    """
+    best, best_cost = None, np.inf
+    rows = np.arange(len(demand))
+    while True:
+        left = deadline - time.perf_counter()
+        found = assign_nearest(cost, demand, capacity, centres, max(left, 1.0))
+        if found is None:
+            return best
+        value = float(cost[rows, found].sum())
+        if value >= best_cost - 1e-9:
+            return best
+        best, best_cost = found, value
+        moved = relocate(cost, allowed, demand, capacity, found)
+        if np.array_equal(moved, centres) or time.perf_counter() > deadline:
+            return best
+        centres = moved

@@ -1,0 +1,162 @@
+"""Large-design helpers: sparse Lagrangian bound, LP dive, nearest allocation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from scipy import optimize, sparse
+
+from spmopt.territory.designlp import (
+    CentreDive,
+    lagrangian,
+    locate_allocate_nearest,
+    sparse_pairs,
+    subgradient,
+)
+from spmopt.territory.geometry import euclidean
+from spmopt.territory.lagrange import knapsack_values
+
+from .test_design import brute_force, instance
+
+
+def planar(seed: int, n: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random points (every one a candidate), workloads, capacity 1.3 x mean."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.integers(0, 100, n), rng.integers(0, 100, n)
+    demand = rng.integers(1, 10, n).astype(float)
+    return np.floor(euclidean(x, y, x, y)), demand, np.full(n, demand.sum() / p * 1.3)
+
+
+def compact(
+    cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray, p: int
+) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """The full strong model: x_ij (row-major) then y_j; rows = (1, 2, 3, 4)."""
+    n, m = cost.shape
+    nx = n * m
+    pair = np.arange(nx).reshape(n, m)
+    assign = sparse.csr_matrix(
+        (np.ones(nx), (np.repeat(np.arange(n), m), pair.ravel())), (n, nx + m)
+    )
+    count = sparse.csr_matrix(
+        (np.ones(m), (np.zeros(m), nx + np.arange(m))), (1, nx + m)
+    )
+    rows = np.concatenate([np.tile(np.arange(m), n), np.arange(m)])
+    cols = np.concatenate([pair.ravel(), nx + np.arange(m)])
+    load = sparse.csr_matrix(
+        (np.concatenate([np.repeat(demand, m), -capacity]), (rows, cols)), (m, nx + m)
+    )
+    link = sparse.hstack([sparse.eye(nx), -sparse.vstack([sparse.eye(m)] * n)])
+    matrix = sparse.vstack([assign, count, load, link]).tocsr()
+    low = np.concatenate([np.ones(n), [p], np.full(m + nx, -np.inf)])
+    high = np.concatenate([np.ones(n), [p], np.zeros(m + nx)])
+    return np.concatenate([cost.ravel(), np.zeros(m)]), pair, matrix, low, high
+
+
+def lp_value(cost: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int) -> float:
+    c, _, matrix, low, high = compact(cost, demand, cap, p)
+    found = optimize.linprog(
+        c,
+        A_ub=sparse.vstack([matrix, -matrix]),
+        b_ub=np.concatenate([high, -low]).clip(-1e9, 1e9),
+        bounds=(0, 1),
+        method="highs",
+    )
+    assert found.status == 0
+    return float(found.fun)
+
+
+def mip_value(cost: np.ndarray, demand: np.ndarray, cap: np.ndarray, p: int) -> float:
+    c, _, matrix, low, high = compact(cost, demand, cap, p)
+    found = optimize.milp(
+        c,
+        constraints=optimize.LinearConstraint(matrix, low, high),
+        integrality=np.ones(len(c)),
+        bounds=optimize.Bounds(0, 1),
+        options={"time_limit": 60},
+    )
+    assert found.status == 0
+    return float(found.fun)
+
+
+@pytest.mark.parametrize("k", [3, 6, 30])
+def test_sparse_lagrangian_equals_dense_below_the_ceiling(k: int) -> None:
+    cost, demand, cap = planar(0, 30, 3)
+    pairs = sparse_pairs(cost, k)
+    assert len(pairs.unit) == 30 * min(k, 30)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        u = np.minimum(rng.uniform(0, 60, 30), pairs.ceiling)
+        step = lagrangian(pairs, u, demand, cap, 3)
+        values, take, _ = knapsack_values(cost - u[:, None], demand, cap, exact=False)
+        chosen = np.argsort(values, kind="stable")[:3]
+        assert step.value == pytest.approx(u.sum() + values[chosen].sum(), abs=1e-9)
+        assert np.allclose(step.values, values)
+        assert np.allclose(step.served, take[:, chosen].sum(axis=1))
+
+
+def test_forbidden_pairs_are_left_out() -> None:
+    cost, _, _ = planar(0, 10, 2)
+    cost[0, 1:] = np.inf
+    pairs = sparse_pairs(cost, 4)
+    assert list(pairs.centre[pairs.unit == 0]) == [0]
+    assert pairs.ceiling[0] == np.inf and np.isfinite(pairs.ceiling[1:]).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bound_is_below_brute_force_optimum(seed: int) -> None:
+    cost, demand, cap = instance(seed)
+    caps = np.full(len(demand), cap)
+    pairs = sparse_pairs(cost, 3)
+    found = subgradient(pairs, demand, caps, 2, time.perf_counter() + 30)
+    optimum = brute_force(cost, demand, cap, 2)
+    values, _, _ = knapsack_values(
+        cost - found.multipliers[:, None], demand, caps, exact=False
+    )
+    full = found.multipliers.sum() + np.sort(values)[:2].sum()
+    assert found.bound == pytest.approx(full)
+    assert found.bound <= optimum + 1e-9
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bound_reaches_the_strong_lp_and_stays_below_the_mip(seed: int) -> None:
+    cost, demand, cap = planar(seed, 24, 3)
+    pairs = sparse_pairs(cost, 12)
+    found = subgradient(pairs, demand, cap, 3, time.perf_counter() + 60)
+    relaxed = lp_value(cost, demand, cap, 3)
+    assert found.bound <= relaxed + 1e-6
+    assert found.bound >= relaxed * (1 - 2e-3)
+    assert relaxed <= mip_value(cost, demand, cap, 3) + 1e-6
+
+
+def test_dive_opens_p_distinct_candidates() -> None:
+    cost, demand, cap = planar(3, 60, 4)
+    pool = np.arange(0, 60, 3)
+    centres = CentreDive(cost, demand, cap, 4, pool).dive(time.perf_counter() + 30)
+    assert centres is not None
+    assert len(np.unique(centres)) == 4 and set(centres) <= set(pool)
+
+
+def test_dive_without_a_feasible_relaxation_returns_none() -> None:
+    cost, demand, _ = planar(3, 20, 2)
+    tight = np.full(20, demand.sum() / 4)
+    dive = CentreDive(cost, demand, tight, 2, np.arange(20))
+    assert dive.dive(time.perf_counter() + 30) is None
+
+
+def test_locate_allocate_is_feasible_and_near_the_mip() -> None:
+    cost, demand, cap = planar(4, 24, 3)
+    centres = CentreDive(cost, demand, cap, 3, np.arange(24)).dive(
+        time.perf_counter() + 30
+    )
+    assert centres is not None
+    allowed = np.ones(cost.shape, dtype=bool)
+    found = locate_allocate_nearest(
+        cost, allowed, demand, cap, centres, time.perf_counter() + 30
+    )
+    assert found is not None
+    assert len(np.unique(found)) <= 3
+    assert (np.bincount(found, demand, 24) <= cap + 1e-9).all()
+    value = cost[np.arange(24), found].sum()
+    assert mip_value(cost, demand, cap, 3) - 1e-6 <= value
