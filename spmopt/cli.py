@@ -37,24 +37,34 @@ if os.path.basename(sys.argv[0]) == "spmopt":  # the console script: catch
     for _signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C from the start
         signal.signal(_signum, _hold_early)
 
-from spmopt import runs  # noqa: E402
+from spmopt import _stoppable, runs  # noqa: E402
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """Turn SIGTERM into an exit that unwinds, so partial output is removed."""
-    raise SystemExit(128 + signum)
+    """Turn SIGTERM into an exit that unwinds, so partial output is removed.
+
+    Inside a solve the exit is held until the (stopped) solve returns.
+    """
+    exit_ = SystemExit(128 + signum)
+    if not _stoppable.hold(exit_):
+        raise exit_
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """Count Ctrl-C (see :func:`spmopt.runs.note_interrupt`), then interrupt."""
+    """Count Ctrl-C (see :func:`spmopt.runs.note_interrupt`), then interrupt.
+
+    Inside a solve the interrupt is held until the (stopped) solve returns.
+    """
     runs.note_interrupt()
-    raise KeyboardInterrupt
+    if not _stoppable.hold(KeyboardInterrupt()):
+        raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     previous = _install({signal.SIGTERM: _terminate, signal.SIGINT: _interrupt})
     watcher = _SignalWatcher() if previous else None
+    _stoppable.watching(watcher is not None)
     before, done = runs.interrupts(), len(runs.published())
     code = 130
     try:
@@ -87,6 +97,7 @@ def _finish(previous: dict[int, Any], watcher: Any, code: int) -> int:
         code = _code_of(exc)
     if watcher is not None:
         watcher.close()
+        _stoppable.watching(False)
     _install(previous)
     return code
 
@@ -253,8 +264,9 @@ class _SignalWatcher:
             data = os.read(self._read, 64)
             if not data or 0 in data:
                 return
-            if signal.SIGINT in data:
+            if signal.SIGINT in data or signal.SIGTERM in data:
                 _stop_solvers()
+                _stoppable.stop_all()
 
     def close(self) -> None:
         """Stop the thread and give the wake-up descriptor back."""

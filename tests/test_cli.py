@@ -134,18 +134,18 @@ _AFTER_CP_SAT = """
 import os, signal, time
 from ortools.sat.python import cp_model
 from spmopt import cli
+from spmopt._stoppable import solve_cp_sat
 
 def app(**kwargs):
     model = cp_model.CpModel()
     x = model.new_int_var(0, 10, "x")
     model.maximize(x)
-    cp_model.CpSolver().solve(model)
+    solve_cp_sat(cp_model.CpSolver(), model)
     os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C after the solve
     time.sleep(5)
     print("not interrupted")
 
 cli.app = app
-cli.guard_cp_sat()
 raise SystemExit(cli.main(["x"]))
 """
 
@@ -179,9 +179,10 @@ def test_sigterm_is_one_line_and_exit_143(
 
 
 _DURING_CP_SAT = """
-import os, random, signal, threading
+import os, random, signal, sys, threading
 from ortools.sat.python import cp_model
 from spmopt import cli
+from spmopt._stoppable import solve_cp_sat
 
 def app(**kwargs):
     rnd = random.Random(0)
@@ -194,27 +195,72 @@ def app(**kwargs):
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = 900  # far beyond the test's timeout
     solver.parameters.num_workers = 1
-    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
-    solver.solve(model)
+    sig = getattr(signal, sys.argv[1])
+    threading.Timer(1.0, os.kill, (os.getpid(), sig)).start()
+    solve_cp_sat(solver, model)
     print("not interrupted")
 
 cli.app = app
-cli.guard_cp_sat()
+raise SystemExit(cli.main(["x"]))
+"""
+
+_DURING_HIGHS = """
+import os, random, signal, sys, threading
+import highspy
+import numpy as np
+from spmopt import cli
+from spmopt._highs import quiet_highs
+from spmopt._stoppable import run_highs
+
+def app(**kwargs):
+    # a market-split MIP: 5 equality rows over 40 binaries, hard for B&B
+    rnd = random.Random(0)
+    m, n = 5, 40
+    h = quiet_highs()
+    h.setOptionValue("time_limit", 900.0)  # far beyond the test's timeout
+    h.setOptionValue("threads", 1)
+    for _ in range(n):
+        h.addVar(0, 1)
+    for _ in range(2 * m):
+        h.addVar(0, highspy.kHighsInf)
+    slack = np.arange(n, n + 2 * m, dtype=np.int32)
+    h.changeColsCost(2 * m, slack, np.ones(2 * m))
+    kinds = np.array([highspy.HighsVarType.kInteger] * n)
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), kinds)
+    for i in range(m):
+        a = [rnd.randint(0, 99) for _ in range(n)]
+        idx = np.array([*range(n), n + 2 * i, n + 2 * i + 1], dtype=np.int32)
+        h.addRow(sum(a) // 2, sum(a) // 2, n + 2, idx, np.array([*a, 1.0, -1.0]))
+    sig = getattr(signal, sys.argv[1])
+    threading.Timer(1.0, os.kill, (os.getpid(), sig)).start()
+    run_highs(h)
+    print("not interrupted")
+
+cli.app = app
 raise SystemExit(cli.main(["x"]))
 """
 
 
-def test_ctrl_c_stops_a_cp_sat_solve_in_progress(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "program", [_DURING_CP_SAT, _DURING_HIGHS], ids=["cp_sat", "highs"]
+)
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [("SIGINT", 130, "error: interrupted"), ("SIGTERM", 143, "error: terminated")],
+)
+def test_a_signal_stops_a_solve_in_progress(
+    tmp_path: Path, program: str, sig: str, code: int, line: str
+) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _DURING_CP_SAT],
+        [sys.executable, "-c", program, sig],
         capture_output=True,
         text=True,
         timeout=120,  # the solve alone would run 900 s
         cwd=tmp_path,
     )
-    assert done.returncode == 130
+    assert done.returncode == code
     assert done.stdout == ""
-    assert done.stderr.strip().splitlines()[-1].startswith("error: interrupted")
+    assert done.stderr.strip().splitlines()[-1].startswith(line)
 
 
 def test_ctrl_c_while_a_job_writes_leaves_no_folder_at_all(

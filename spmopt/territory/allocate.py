@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spmopt._highs import INF, quiet_highs
+from spmopt._stoppable import run_highs
 
 
 def allocate(
@@ -73,7 +74,7 @@ def allocate(
     h.changeColsIntegrality(
         k, np.arange(k, dtype=np.int32), np.full(k, highspy.HighsVarType.kInteger)
     )
-    h.run()
+    run_highs(h)
     if h.getInfo().primal_solution_status != 2:
         return None
     chosen = np.asarray(h.getSolution().col_value) > 0.5

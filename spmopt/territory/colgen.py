@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spmopt._highs import INF, quiet_highs
+from spmopt._stoppable import run_highs
 
 
 def knapsack_columns(
@@ -282,7 +283,7 @@ class SetPartitionMaster:
 
     def solve(self) -> MasterSolution:
         """Re-optimise the LP from its last basis."""
-        self.highs.run()
+        run_highs(self.highs)
         solution = self.highs.getSolution()
         dual = np.asarray(solution.row_dual)
         values = np.asarray(solution.col_value)

@@ -23,6 +23,7 @@ from scipy import sparse
 
 from spmopt._highs import quiet_highs
 from spmopt._logging import logger
+from spmopt._stoppable import run_highs
 from spmopt.errors import ConfigError
 from spmopt.territory.geometry import euclidean, haversine_km
 from spmopt.territory.model import (
@@ -710,13 +711,13 @@ def _run_highs(
         solution.col_value = start.tolist()
         solution.value_valid = True
         h.setSolution(solution)
-    h.run()
+    run_highs(h)
     status = _HIGHS_STATUS.get(h.getModelStatus(), "unknown")
     if status == "unknown" and integral is None:
         # the dual simplex can fail on large, nearly infeasible programs
         h.setOptionValue("solver", "ipm")
         h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
-        h.run()
+        run_highs(h)
         status = _HIGHS_STATUS.get(h.getModelStatus(), "unknown")
     info = h.getInfo()
     has_x = info.primal_solution_status == 2

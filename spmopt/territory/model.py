@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
 from spmopt._logging import logger
+from spmopt._stoppable import solve_cp_sat
 from spmopt.errors import TimeLimitWarning
 from spmopt.territory.geometry import nearest_mask
 from spmopt.territory.problem import NO_REP, TerritoryProblem
@@ -383,7 +384,7 @@ class AlignmentModel:
         solver = cp_model.CpSolver()
         _apply(solver.parameters, settings)
         start = time.perf_counter()
-        code = solver.solve(self.model)
+        code = solve_cp_sat(solver, self.model)
         seconds = time.perf_counter() - start
         if _interrupted(solver, code, seconds, settings):
             logger.warning("territory solve interrupted (SIGINT) after %.1f s", seconds)
@@ -409,7 +410,7 @@ class AlignmentModel:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = seconds
         solver.parameters.num_workers = 1
-        code = solver.solve(self.model)
+        code = solve_cp_sat(solver, self.model)
         self.model.clear_assumptions()
         if code != cp_model.INFEASIBLE:
             return None

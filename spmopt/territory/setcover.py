@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spmopt._highs import INF, quiet_highs
+from spmopt._stoppable import run_highs
 
 
 def columns_within(
@@ -195,7 +196,7 @@ def partition_mip(
         ones = np.ones(len(rows))
         h.changeRowsBounds(len(rows), rows, ones, ones)  # type: ignore[attr-defined]
     h.setOptionValue("time_limit", float(time_limit))
-    h.run()
+    run_highs(h)
     status = h.getModelStatus()
     proven = status in (
         highspy.HighsModelStatus.kOptimal,
