@@ -23,7 +23,7 @@ import typer
 from spmopt._logging import logger
 from spmopt.config import Config, load_config
 from spmopt.data import bundled_files
-from spmopt.errors import SpmoptWarning
+from spmopt.errors import ConfigError, SpmoptWarning
 from spmopt.runs import RunDir, RunWriter, default_out
 
 C = TypeVar("C", bound=Config)
@@ -40,8 +40,22 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+"""Values of ``--log-level`` (any case)."""
+
+
 def setup_logging(level: str = "INFO", quiet: bool = False) -> None:
-    """Send the package logger to stderr at ``level`` (WARNING if quiet)."""
+    """Send the package logger to stderr at ``level`` (WARNING if quiet).
+
+    Raises
+    ------
+    ConfigError
+        When ``level`` is not one of :data:`LOG_LEVELS`.
+    """
+    if level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {level!r}"
+        )
     handler = _CurrentStderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger.handlers = [h for h in logger.handlers if isinstance(h, logging.NullHandler)]

@@ -104,3 +104,13 @@ def test_headline_amounts_are_shown_in_full_not_in_e_notation(capsys) -> None:  
         "  share: 0.6421",
         "  n: 12",
     ]
+
+
+def test_unknown_log_level_is_one_error_line(capsys) -> None:  # type: ignore[no-untyped-def]
+    from spmopt.cli import main
+
+    assert main(["--log-level", "LOUD", "version"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --log-level must be one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'\n"
+    )
+    assert main(["--log-level", "debug", "version"]) == 0
