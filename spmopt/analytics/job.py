@@ -46,14 +46,14 @@ def run_kpis(cfg: AnalyticsConfig, out: RunWriter, seed: int = 0) -> dict[str, A
     cards = scorecards(kpis, cfg.flags)
     accuracy = _accuracy(inputs.forecasts, kpis, cfg.naive_forecast)
     summary = _summary(kpis, cards, accuracy, cfg)
-    out.write_csv("kpis.csv", _rounded(kpis))
-    out.write_csv("scorecards.csv", _rounded(cards))
+    out.write_csv("kpis.csv", _rounded(kpis), _money(kpis))
+    out.write_csv("scorecards.csv", _rounded(cards), _money(cards))
     if cfg.pipeline.stage_order:
         deals = inputs.deals
         funnel = stage_funnel(deals, deals["stage"], cfg.pipeline.stage_order)
         out.write_csv("stages.csv", _rounded(funnel))
     if accuracy is not None:
-        out.write_csv("forecast_accuracy.csv", _rounded(accuracy))
+        out.write_csv("forecast_accuracy.csv", _rounded(accuracy), _money(accuracy))
     out.write_json("summary.json", summary)
     _log(summary)
     return {key: summary[key] for key in _HEADLINE}
@@ -137,6 +137,25 @@ def _overall(accuracy: pd.DataFrame | None, column: str) -> float | None:
 
 def _plain(value: Any) -> float | None:
     return None if pd.isna(value) else round(float(value), 6)
+
+
+MONEY = (
+    "won_value",
+    "lost_value",
+    "open_value",
+    "quota",
+    "payout",
+    "avg_deal_size",
+    "velocity_per_day",
+    "forecast",
+    "actual",
+    "error",
+)
+"""Columns in currency (``velocity_per_day``: per day), written in cents."""
+
+
+def _money(frame: pd.DataFrame) -> list[str]:
+    return [column for column in MONEY if column in frame.columns]
 
 
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:

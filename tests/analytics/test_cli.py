@@ -1,6 +1,7 @@
 """`spmopt analytics kpis`: a good run and every kind of broken input."""
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +63,22 @@ def test_kpis_writes_tables(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert bob["open_value"] == pytest.approx(40.0)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_reps"] == 4 and summary["has_quotas"] is True
+
+
+def test_money_is_written_in_cents_and_adds_up(tmp_path: Path) -> None:
+    pipeline = PIPELINE.replace(",100\n", ",100.10\n").replace(",50\n", ",49.95\n")
+    config = _write(tmp_path, pipeline)
+    out = tmp_path / "run"
+    assert main(["analytics", "kpis", str(config), "--out", str(out)]) == 0
+    kpis = pd.read_csv(out / "kpis.csv", dtype=str, keep_default_na=False)
+    for column in ("won_value", "lost_value", "open_value", "avg_deal_size"):
+        assert kpis[column].str.fullmatch(r"-?\d+\.\d\d|").all(), column
+    total = kpis[(kpis["level"] == "company") & (kpis["period"] == "all")]
+    reps = kpis[(kpis["level"] == "rep") & (kpis["period"] == "all")]
+    assert total["won_value"].tolist() == ["170.05"]
+    assert sum(Decimal(v) for v in reps["won_value"]) == Decimal("170.05")
+    cards = pd.read_csv(out / "scorecards.csv", dtype=str, keep_default_na=False)
+    assert cards["quota"].tolist().count("200.00") == 1
 
 
 def test_same_inputs_give_same_bytes(tmp_path: Path) -> None:
