@@ -158,6 +158,10 @@ def _amounts(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> np.ndarray
     return parsed.to_numpy(dtype=float, na_value=np.nan)
 
 
+SCORE_MONEY = ["amount", "expected_value"]
+"""Columns of ``scores.csv`` in currency, written in cents."""
+
+
 def score_table(
     forecaster: WinForecaster, cfg: ForecastConfig, frame: pd.DataFrame, table: str
 ) -> pd.DataFrame:
@@ -239,7 +243,7 @@ def run_score(
     scores = score_table(forecaster, cfg, frame, table)
     summary = pipeline_summary(scores, n_samples, seed)
     summary |= {"mlflow_model_uri": uri, "input_sha256": sha256_file(input_path)}
-    out.write_csv("scores.csv", scores)
+    out.write_csv("scores.csv", scores, SCORE_MONEY)
     out.write_json("pipeline.json", summary)
     logger.info(
         "forecast score: %d open deals, expected won value %.0f (P10 %.0f, P90 %.0f)",

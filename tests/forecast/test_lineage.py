@@ -121,6 +121,9 @@ def test_score_cli_writes_probabilities_reasons_and_pipeline(store, capsys) -> N
     assert "expected_won_value" in capsys.readouterr().out
     scores = pd.read_csv(out / "scores.csv")
     assert len(scores) == 300 and scores["deal_id"].is_unique
+    text = pd.read_csv(out / "scores.csv", dtype=str, keep_default_na=False)
+    assert text["expected_value"].str.fullmatch(r"\d+\.\d\d").all()
+    assert text["amount"].str.fullmatch(r"\d+\.\d\d|").all()
     assert scores["win_probability"].between(0, 1).all()
     assert scores["reason_1"].str.match(r"^\w+=.+ \([+-]\d+\.\d\d\)$").all()
     summary = json.loads((out / "pipeline.json").read_text())
