@@ -112,12 +112,12 @@ def _check_calc_run(run: Path) -> None:
         ) from None
     if job != CALC_JOB:
         raise ConfigError(
-            f"--run {run} was written by {show_job(job)}, not by 'spmopt payout "
+            f"--run {run} was written by {_show_job(job)}, not by 'spmopt payout "
             f"calc'; give {allowed}"
         )
 
 
-def show_job(job: object) -> str:
+def _show_job(job: object) -> str:
     """The command that wrote a run folder, from its manifest's job name."""
     if not isinstance(job, str) or not job:
         return "an unknown command"
@@ -342,4 +342,5 @@ def _show_rate(rate: Any) -> str:
 
 
 def _show_float(value: float, decimals: int) -> str:
+    """A line amount as on statements (``decimals`` to ``decimals + 3``)."""
     return show_amount(Decimal(repr(float(value))), decimals)
