@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+import numbers
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -135,13 +136,26 @@ def _template() -> go.layout.Template:
     return go.layout.Template(layout=layout)
 
 
-def table(frame: pd.DataFrame, max_rows: int = 40, css: str = "") -> str:
-    """An HTML table of ``frame`` (first ``max_rows`` rows), values escaped."""
+def table(
+    frame: pd.DataFrame,
+    max_rows: int = 40,
+    css: str = "",
+    money: Collection[str] = (),
+) -> str:
+    """An HTML table of ``frame`` (first ``max_rows`` rows), values escaped.
+
+    Columns named in ``money`` show amounts to the cent (``1,696,603.86``),
+    as the run's CSV files and statements do.
+    """
     shown = frame.head(max_rows)
     head = "".join(_cell("th", col, is_text=True) for col in shown.columns)
+    is_money = [column in money for column in shown.columns]
     rows = []
     for values in shown.itertuples(index=False):
-        cells = "".join(_cell("td", v, is_text=isinstance(v, str)) for v in values)
+        cells = "".join(
+            _money_cell(v) if cents else _cell("td", v, is_text=isinstance(v, str))
+            for v, cents in zip(values, is_money, strict=True)
+        )
         rows.append(f"<tr>{cells}</tr>")
     note = ""
     if len(frame) > max_rows:
@@ -154,6 +168,13 @@ def table(frame: pd.DataFrame, max_rows: int = 40, css: str = "") -> str:
 def _cell(tag: str, value: Any, is_text: bool) -> str:
     css = " class='text'" if is_text else ""
     return f"<{tag}{css}>{html.escape(format_value(value))}</{tag}>"
+
+
+def _money_cell(value: Any) -> str:
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if real and math.isfinite(value):
+        return f"<td>{float(value) + 0.0:,.2f}</td>"
+    return _cell("td", value, is_text=isinstance(value, str))
 
 
 def format_value(value: Any) -> str:

@@ -25,6 +25,33 @@ from spmopt.report.html import (
 )
 from spmopt.report.locate import read_csv, read_json
 
+QUOTA_MONEY = (
+    "potential",
+    "potential_p10",
+    "potential_p50",
+    "potential_p90",
+    "history",
+    "reference_quota",
+    "quota",
+    "floor",
+    "cap",
+    "bookings_ytd",
+    "full_period_quota",
+)
+"""Amounts of ``quotas.csv``, shown to the cent."""
+REP_MONEY = ("quota", "payout_mean", "payout_p10", "payout_p50", "payout_p90")
+"""Amounts of ``rep_payouts.csv``, shown to the cent."""
+PAYOUT_MONEY = (
+    "earned",
+    "spif",
+    "clawback",
+    "draw",
+    "paid",
+    "paid_to_date",
+    "draw_balance",
+)
+"""Amounts of ``payouts.csv``, shown to the cent as on statements."""
+
 
 @dataclass(frozen=True)
 class Options:
@@ -222,7 +249,7 @@ def quota(folder: Path, prefix: str, options: Options) -> list[str]:
     for key, values, title, axis, height in charts:
         chart = figs.bar_chart(reps, values, title, axis, False)
         parts.append(figure(chart, f"{prefix}-{key}", height))
-    return [*parts, heading("Quotas"), table(ordered)]
+    return [*parts, heading("Quotas"), table(ordered, money=QUOTA_MONEY)]
 
 
 def _quota_fairness(quotas: pd.DataFrame) -> str:
@@ -255,7 +282,7 @@ def payout(folder: Path, prefix: str, options: Options) -> list[str]:
     parts += _payout_curve(folder / "payout_curve.csv", prefix)
     reps = read_csv(folder / "rep_payouts.csv")
     if reps is not None:
-        parts += [heading("Payout per rep"), table(reps)]
+        parts += [heading("Payout per rep"), table(reps, money=REP_MONEY)]
     return [*parts, *_page_links(folder, ("plots.html",), options)]
 
 
@@ -272,7 +299,8 @@ def payouts(folder: Path, prefix: str, options: Options) -> list[str]:
         totals["rep_id"], totals["paid"], "Paid per rep", "paid", False
     )
     parts += [figure(chart, f"{prefix}-paid"), heading("Totals per rep")]
-    parts += [table(totals), heading("Per rep and period"), table(lines)]
+    parts += [table(totals, money=amounts), heading("Per rep and period")]
+    parts.append(table(lines, money=PAYOUT_MONEY))
     return [*parts, *_statement_links(folder, totals["rep_id"], options)]
 
 
@@ -300,7 +328,8 @@ def comparison(folder: Path, prefix: str, options: Options) -> list[str]:
     table_ = read_csv(folder / "comparison.csv")
     if table_ is None:
         return [missing("comparison.csv is empty.")]
-    parts = [table(table_)]
+    money = [c for c in table_.columns if c.startswith("cost_") and "pct" not in c]
+    parts = [table(table_, money=[*money, "mc_standard_error"])]
     if {"cost_p10", "cost_p50", "cost_p90"} <= set(table_.columns):
         chart = figs.percentile_chart(table_)
         parts.append(figure(chart, f"{prefix}-percentiles", 360))

@@ -193,7 +193,9 @@ def test_calc_run_gets_a_payouts_section(tmp_path: Path) -> None:
     assert "Totals per rep" in section and "Paid per rep" in section
     assert "<a href='statements/R01.txt'>R01.txt</a>" in section
     paid = pd.read_csv(out / "payouts.csv").groupby("rep_id")["paid"].sum()
-    assert f"<td>{paid['R01']:,.0f}</td>" in section  # 42,850 for R01
+    assert f"<td>{paid['R01']:,.2f}</td>" in section  # 42,850.00 for R01
+    assert f"<td>{paid['R02']:,.2f}</td>" == "<td>19,492.11</td>"  # as statements
+    assert "<td>19,492.11</td>" in section
 
 
 def test_manifest_lists_the_rewritten_report(full_run: Path) -> None:
