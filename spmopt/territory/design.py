@@ -54,11 +54,20 @@ NEAREST_LARGE = 10
 HEURISTIC_CALLS_LARGE = 3
 """Regret heuristic calls allowed in the Lagrangian phase of large models."""
 
-LARGE_BOUND_SHARE = 0.25
+LARGE_BOUND_SHARE = 0.2
 """Share of the time limit the sparse Lagrangian bound of large models may use."""
 
-LARGE_DIVE_SHARE = 0.6
+LARGE_DIVE_SHARE = 0.75
 """Share of the time limit after which the dive of large models stops."""
+
+REGION_TERRITORIES = 4
+"""Neighbouring territories re-solved together when improving large designs."""
+
+REGION_SECONDS = 5.0
+"""Time limit of one such re-solve, s."""
+
+REGION_SITES = 3
+"""Nearest candidates of each unit offered as centres in a re-solve."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,17 @@ class PMedianModel:
         return result
 
     @property
+    def _is_large(self) -> bool:
+        return bool(self.allowed.sum() > LARGE_PAIRS)
+
+    def _solve_small(self, settings: SolverSettings) -> DesignResult:
+        """Branch-and-price or CP-SAT, never :meth:`_large`; no log, no warning."""
+        start = time.perf_counter()
+        if self.uses_branch_and_price:
+            return self._branch_and_price(settings, start)
+        return self._cp_sat(settings, start, True, large=False)
+
+    @property
     def uses_branch_and_price(self) -> bool:
         """True when :meth:`solve` uses branch-and-price (see class notes)."""
         if self.bands:
@@ -267,10 +287,18 @@ class PMedianModel:
         )
 
     def _cp_sat(
-        self, settings: SolverSettings, start: float, use_bounds: bool
+        self,
+        settings: SolverSettings,
+        start: float,
+        use_bounds: bool,
+        large: bool = True,
     ) -> DesignResult:
-        """Incumbent, Lagrangian fixing, then the exact CP-SAT model."""
-        if use_bounds and not self.bands and self.allowed.sum() > LARGE_PAIRS:
+        """Incumbent, Lagrangian fixing, then the exact CP-SAT model.
+
+        Large models without a band go to :meth:`_large` unless ``large`` is
+        False.
+        """
+        if large and use_bounds and not self.bands and self._is_large:
             return self._large(settings, start)
         keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
         if use_bounds:
@@ -333,33 +361,82 @@ class PMedianModel:
             self.cost[np.arange(len(found)), found].sum(),
             time.perf_counter() - start,
         )
-        return self._polish(found, pool, lower, settings, start)
+        return self._polish(found, lower, settings, start)
 
     def _polish(
         self,
         incumbent: NDArray[np.int64],
-        pool: NDArray[np.int64],
         lower: SparseBound,
         settings: SolverSettings,
         start: float,
     ) -> DesignResult:
-        """CP-SAT from ``incumbent`` over each unit's nearest pool centres."""
-        left = settings.time_limit_seconds - (time.perf_counter() - start)
-        if left < 1.0:
-            return self._large_result(incumbent, lower, True, start)
-        in_pool = np.zeros(self.cost.shape[1], dtype=bool)
-        in_pool[pool] = True
-        in_pool[incumbent] = True
-        near = np.where(self.allowed & in_pool[None, :], self.cost, np.inf)
-        keep = nearest_mask(near, NEAREST_LARGE) & np.isfinite(near)
-        keep[np.arange(len(incumbent)), incumbent] = True
-        final = replace(settings, time_limit_seconds=left)
-        found = self._exact(keep, None, -math.inf, incumbent, final, start)
-        rows = np.arange(len(incumbent))
-        best = incumbent
-        if found.has_solution and found.objective < self.cost[rows, best].sum():
-            best = found.assignment
-        return self._large_result(best, lower, found.hit_limit, start)
+        """Re-solve groups of neighbouring territories exactly while time is left.
+
+        Every territory in turn, with its ``REGION_TERRITORIES - 1`` nearest
+        neighbours (mean cost of its units to their centres), is solved as
+        its own capacitated p-median over its units and their nearest
+        candidates (branch-and-price or CP-SAT, at most ``REGION_SECONDS``);
+        a cheaper result replaces it. Passes repeat until one improves
+        nothing; a group (territories and units) already solved is skipped.
+        """
+        deadline = start + settings.time_limit_seconds
+        assignment, seen = incumbent.copy(), set[bytes]()
+        improved, hit = True, False
+        while improved and not hit:
+            improved = False
+            for t in np.unique(assignment):
+                if time.perf_counter() > deadline - 0.5:
+                    hit = True
+                    break
+                improved |= self._region(assignment, int(t), settings, deadline, seen)
+        return self._large_result(assignment, lower, hit, start)
+
+    def _region(
+        self,
+        assignment: NDArray[np.int64],
+        t: int,
+        settings: SolverSettings,
+        deadline: float,
+        seen: set[bytes],
+    ) -> bool:
+        """Re-solve territory ``t`` with its neighbours, in place.
+
+        Returns True when the group got cheaper. ``seen`` holds the groups
+        (territories and their units) already solved without gain.
+        """
+        centres = np.unique(assignment)
+        group = centres[np.argsort(_spread(self.cost, assignment, t, centres))]
+        group = np.sort(group[:REGION_TERRITORIES])
+        units = np.flatnonzero(np.isin(assignment, group))
+        key = group.tobytes() + assignment[units].tobytes()
+        if key in seen:
+            return False
+        seen.add(key)
+        sites = self._sites(units, np.setdiff1d(centres, group))
+        sub = PMedianModel(
+            np.where(self.allowed[np.ix_(units, sites)],
+                     self.cost[np.ix_(units, sites)], np.inf),
+            self.demand[units], self.capacity[sites], len(group),
+        )  # fmt: skip
+        left = min(REGION_SECONDS, deadline - time.perf_counter())
+        found = sub._solve_small(
+            replace(settings, time_limit_seconds=max(left, 0.1), relative_gap=0.0)
+        )
+        before = float(self.cost[units, assignment[units]].sum())
+        if not found.has_solution or found.objective >= before - 1e-9:
+            return False
+        assignment[units] = sites[found.assignment]
+        return True
+
+    def _sites(
+        self, units: NDArray[np.int64], taken: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """Candidates near ``units`` (and their centres) not in ``taken``."""
+        near = np.where(self.allowed[units], self.cost[units], np.inf)
+        k = min(REGION_SITES, near.shape[1])
+        nearest = np.argpartition(near, k - 1, axis=1)[:, :k]
+        sites = np.unique(nearest[np.isfinite(np.take_along_axis(near, nearest, 1))])
+        return np.setdiff1d(sites, taken)
 
     def _large_result(
         self,
@@ -670,3 +747,15 @@ def _weighted(
     return cp_model.LinearExpr.weighted_sum(
         [x[i, j] for i in units], [int(coef[i]) for i in units]
     )
+
+
+def _spread(
+    cost: NDArray[np.float64],
+    assignment: NDArray[np.int64],
+    t: int,
+    centres: NDArray[np.int64],
+) -> NDArray[np.float64]:
+    """Mean cost from the units of territory ``t`` to each of ``centres``."""
+    members = assignment == t
+    near = cost[np.ix_(members, centres)]
+    return np.where(np.isfinite(near), near, 1e18).mean(axis=0)

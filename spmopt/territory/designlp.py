@@ -57,6 +57,9 @@ OPEN = 0.6
 DIVE_SHARE = 0.25
 """Share of the centres still to open that one dive round fixes, at least."""
 
+STALL = 1e-5
+"""Least relative rise of the bound over 100 subgradient steps."""
+
 
 @dataclass(frozen=True)
 class SparsePairs:
@@ -195,11 +198,12 @@ def subgradient(
     The target starts 5% above the best bound and the step length halves
     after 20 steps without a better bound; the search stops at
     ``deadline`` (a ``time.perf_counter()`` value), after ``iterations``
-    steps, or when the step length has shrunk below 1e-4.
+    steps, when the step length has shrunk below 1e-4, or when 100 steps
+    raised the bound by less than ``STALL`` of its value.
     """
     u = _start(pairs, p)
     best: SparseBound | None = None
-    step, stall = 2.0, 0
+    step, stall, mark = 2.0, 0, -math.inf
     for it in range(1, iterations + 1):
         found = lagrangian(pairs, u, demand, capacity, p)
         if best is None or found.value > best.bound + 1e-9:
@@ -208,6 +212,10 @@ def subgradient(
             stall += 1
         if stall >= 20:
             step, stall = step / 2, 0
+        if it % 100 == 0:
+            if best.bound - mark <= STALL * abs(best.bound):
+                break
+            mark = best.bound
         grad = 1.0 - found.served
         norm = float(grad @ grad)
         if norm < 1e-12 or step < 1e-4 or time.perf_counter() > deadline:
