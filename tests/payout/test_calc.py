@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from spmopt.errors import ConfigError, SpmoptError
-from spmopt.payout.calc import apply_change, compute, load_calc_inputs, whatif
+from spmopt.payout.calc import (
+    apply_change,
+    compute,
+    load_calc_inputs,
+    whatif,
+    whatif_text,
+)
 from spmopt.payout.credits import split_amount
 from spmopt.payout.engine import PayoutEngine
 
@@ -277,3 +283,31 @@ def test_whatif_resplit_rows_keep_their_place_and_row_number(inputs) -> None:  #
 def test_whatif_bad_change_values_name_the_change(inputs, change, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=message):
         whatif(inputs, [change])
+
+
+def test_whatif_text_shows_blank_rates_and_statement_amounts() -> None:
+    lines = pd.DataFrame(
+        {
+            "rep_id": ["R01", "R01"],
+            "period": ["2027-Q1", "2027-Q1"],
+            "section": ["draw", "revenue"],
+            "kind": ["draw", "slice"],
+            "credit_id": ["", "D001"],
+            "tier": ["", "1"],
+            "rate": [float("nan"), 0.0125],
+            "before": [0.0, 2021.05263],
+            "after": [150.0, 0.0],
+            "difference": [150.0, -2021.05263],
+        }
+    )
+    paid = pd.DataFrame(
+        {"rep_id": ["R01"], "period": ["2027-Q1"], "paid_before": [7950.0]}
+        | {"paid_after": [4000.0], "difference": [-3950.0]}
+    )
+    text = whatif_text(lines, paid, 2)
+    assert "nan" not in text.lower()
+    rows = text.splitlines()
+    assert rows[2].split()[-3:] == ["0.00", "150.00", "150.00"]
+    assert rows[3].split()[-4:] == ["0.0125", "2021.05263", "0.00", "-2021.05263"]
+    assert rows[-1].split()[-3:] == ["7950.00", "4000.00", "-3950.00"]
+    assert whatif_text(lines.iloc[:0], paid.iloc[:0], 2).count("(none)") == 2
