@@ -11,16 +11,29 @@ JSON line per solver with objective, bound, proven optimality and seconds:
 Distances are Euclidean truncated to integers (the OR-Library convention),
 so objectives are comparable with the best-known values in the files.
 Usage: ``python experiments/bench_territory_orlib.py [--limit 120] [files]``.
+
 ``--synthetic 2000x100`` instead writes a random pmedcap file (2,000 points,
-100 medians, capacity 1.2 times the mean load) and runs the design mode on
-it, reporting objective, bound, gap, seconds and whether the time limit
-warning was raised.
+100 medians, capacity 1.2 times the mean load, ``--seed``), reads it back
+and runs the design mode on it (``spmopt_design``: at this size the sparse
+Lagrangian bound, LP dive and locate-allocate of
+:mod:`spmopt.territory.designlp`), then the same model on the earlier path
+in the same run (``spmopt_design_cpsat``: Lagrangian fixing then CP-SAT over
+each unit's 10 nearest centres), reporting objective, bound, gap, seconds and
+whether the time limit warning was raised. Measured here (shared 2-core
+machine, 60 s limit each, seed 0):
+
+=========  =============  ======================  =====================
+instance   solver         objective / bound       gap
+=========  =============  ======================  =====================
+1000x50    spmopt_design  see docs/territory.md   see docs/territory.md
+=========  =============  ======================  =====================
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import tempfile
 import time
 import warnings
@@ -105,17 +118,19 @@ def cpsat_plain(inst: PMedCapInstance, d: np.ndarray, limit: float) -> dict:
     )
 
 
-def spmopt_design(inst: PMedCapInstance, d: np.ndarray, limit: float) -> dict:
+def spmopt_design(
+    inst: PMedCapInstance, d: np.ndarray, limit: float, large: bool = True
+) -> dict:
     """spmopt design mode (branch-and-price is single-threaded)."""
     model = PMedianModel(d, inst.demand, np.full(inst.n, inst.capacity), inst.p)
     settings = SolverSettings(
         time_limit_seconds=limit, workers=2, deterministic=False, relative_gap=0.0
     )
     start = time.perf_counter()
-    result = model.solve(settings)
+    result = model.solve(settings, large=large)
     seconds = time.perf_counter() - start
     row = _row(
-        "spmopt_design",
+        "spmopt_design" if large else "spmopt_design_cpsat",
         result.status == "optimal",
         result.objective,
         result.bound,
@@ -142,21 +157,29 @@ def synthetic_file(size: str, folder: Path, seed: int = 0) -> Path:
     return path
 
 
-def run_synthetic(size: str, limit: float) -> None:
-    """Design mode on a synthetic instance read back through the reader."""
+def run_synthetic(size: str, limit: float, seed: int, baseline: bool) -> None:
+    """Design mode on a synthetic instance read back through the reader.
+
+    With ``baseline``, the earlier CP-SAT path solves it next, in the same run.
+    """
     with tempfile.TemporaryDirectory() as folder:
-        (inst,) = read_pmedcap(synthetic_file(size, Path(folder)))
+        (inst,) = read_pmedcap(synthetic_file(size, Path(folder), seed))
     d = truncated_distances(inst)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        row = spmopt_design(inst, d, limit)
-    row.update(
-        instance=inst.name,
-        gap=None,
-        time_limit_warning=any(w.category is TimeLimitWarning for w in caught),
-    )
-    row["gap"] = round((row["objective"] - row["bound"]) / row["objective"], 5)
-    print(json.dumps(row), flush=True)
+    for large in (True, False) if baseline else (True,):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            row = spmopt_design(inst, d, limit, large)
+        gap = (row["objective"] - row["bound"]) / row["objective"]
+        row.update(
+            instance=inst.name,
+            seed=seed,
+            gap=round(gap, 5),
+            time_limit_warning=any(w.category is TimeLimitWarning for w in caught),
+            peak_rss_mb=round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            ),
+        )
+        print(json.dumps(row), flush=True)
 
 
 def _row(
@@ -177,9 +200,15 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=120.0, help="seconds per solve")
     parser.add_argument("--solvers", default="highs_plain,cpsat_plain,spmopt_design")
     parser.add_argument("--synthetic", help="NxP: random instance, design mode only")
+    parser.add_argument("--seed", type=int, default=0, help="synthetic instance seed")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="synthetic: skip the earlier CP-SAT path",
+    )
     args = parser.parse_args()
     if args.synthetic:
-        run_synthetic(args.synthetic, args.limit)
+        run_synthetic(args.synthetic, args.limit, args.seed, not args.no_baseline)
         return
     files = args.files or sorted(DATA.glob("pmedcap*.txt"))
     solvers = {f.__name__: f for f in (highs_plain, cpsat_plain, spmopt_design)}

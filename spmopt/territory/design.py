@@ -31,7 +31,9 @@ from spmopt.territory.designlp import (
     PAIRS_PER_CENTRE,
     CentreDive,
     SparseBound,
+    SparsePairs,
     assign_nearest,
+    lagrangian,
     locate_allocate_nearest,
     sparse_pairs,
     subgradient,
@@ -183,18 +185,23 @@ class PMedianModel:
         return self
 
     def solve(
-        self, settings: SolverSettings | None = None, use_bounds: bool = True
+        self,
+        settings: SolverSettings | None = None,
+        use_bounds: bool = True,
+        large: bool = True,
     ) -> DesignResult:
-        """Branch-and-price when it applies, else CP-SAT after Lagrangian fixing.
+        """Branch-and-price, the large-model path, or CP-SAT (see class notes).
 
-        ``use_bounds=False`` solves the plain formulation (1-6) with CP-SAT.
+        ``use_bounds=False`` solves the plain formulation (1-6) with CP-SAT;
+        ``large=False`` keeps large models on CP-SAT after Lagrangian fixing
+        (the earlier method, kept for comparison).
         """
         settings = settings or SolverSettings()
         start = time.perf_counter()
         if use_bounds and self.uses_branch_and_price:
             result = self._branch_and_price(settings, start)
         else:
-            result = self._cp_sat(settings, start, use_bounds)
+            result = self._cp_sat(settings, start, use_bounds, large)
         logger.info(
             "territory design (%s): %d units, %d candidates, p=%d, pairs kept %d, "
             "status %s, objective %.6g, bound %.6g, %.2f s",
@@ -318,6 +325,10 @@ class PMedianModel:
             return self._with_lagrange_bound(result, lower)
         return result
 
+    # TODO(#3): the large-model path counts wall seconds, not work: a run
+    # stopped by its time limit (or the bound's share of it) can give a
+    # different design on a slower or busier machine, even with
+    # solver.deterministic_time set.
     def _large(self, settings: SolverSettings, start: float) -> DesignResult:
         """Sparse Lagrangian bound, LP dive, locate-allocate, CP-SAT polish.
 
@@ -345,6 +356,8 @@ class PMedianModel:
         centres = dive.dive(start + LARGE_DIVE_SHARE * limit)
         if centres is None:
             centres = np.sort(pool[np.argsort(lower.values[pool])[: self.p]])
+        if dive.duals is not None:
+            lower = _better_bound(lower, pairs, dive.duals, self)
         logger.debug("design dive: %.2f s", time.perf_counter() - start)
         found = locate_allocate_nearest(
             cost, self.allowed, self.demand, self.capacity, centres, start + limit
@@ -759,3 +772,17 @@ def _spread(
     members = assignment == t
     near = cost[np.ix_(members, centres)]
     return np.where(np.isfinite(near), near, 1e18).mean(axis=0)
+
+
+def _better_bound(
+    lower: SparseBound,
+    pairs: SparsePairs,
+    duals: NDArray[np.float64],
+    model: PMedianModel,
+) -> SparseBound:
+    """``lower``, or the Lagrangian bound at the relaxation's duals if higher."""
+    u = np.minimum(duals, pairs.ceiling)
+    step = lagrangian(pairs, u, model.demand, model.capacity, model.p)
+    if step.value <= lower.bound:
+        return lower
+    return SparseBound(step.value, u, step.values, lower.iterations)

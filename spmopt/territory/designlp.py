@@ -249,10 +249,12 @@ class CentreDive:
     4. ``x_ij <= y_j`` for every pair.
     5. Minimise ``sum_ij c_ij x_ij``.
 
-    Restricted to J and N(i) its value bounds nothing; it only ranks the
-    centres. Each round fixes ``y_j = 1`` on the centres the relaxation
-    opens at least ``OPEN``, or on the ``DIVE_SHARE`` most open of those
-    still to choose, and solves again from the previous basis.
+    Restricted to J and N(i) its value bounds nothing; it ranks the
+    centres, and the duals of (1) in the first solve (``duals``) are
+    multipliers for :func:`lagrangian`, which bounds the full model. Each
+    round fixes ``y_j = 1`` on the centres the relaxation opens at least
+    ``OPEN``, or on the ``DIVE_SHARE`` most open of those still to
+    choose, and solves again from the previous basis.
 
     Parameters
     ----------
@@ -289,6 +291,8 @@ class CentreDive:
         finite = np.isfinite(sub[unit, slot])
         self.unit, self.slot = unit[finite], slot[finite]
         self.pair_cost = sub[self.unit, self.slot]
+        self.n = len(demand)
+        self.duals: NDArray[np.float64] | None = None
         self.highs = self._lp(demand, capacity[self.candidates])
 
     def _lp(
@@ -342,6 +346,7 @@ class CentreDive:
         opened = self._solve(deadline)
         if opened is None:
             return None
+        self.duals = np.asarray(self.highs.getSolution().row_dual)[: self.n]
         self.highs.setOptionValue("solver", "simplex")
         fixed = np.zeros(len(self.candidates), dtype=bool)
         while True:

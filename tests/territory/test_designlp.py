@@ -130,6 +130,16 @@ def test_bound_reaches_the_strong_lp_and_stays_below_the_mip(seed: int) -> None:
     assert relaxed <= mip_value(cost, demand, cap, 3) + 1e-6
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bound_at_the_relaxation_duals_equals_the_strong_lp(seed: int) -> None:
+    cost, demand, cap = planar(seed, 24, 3)
+    dive = CentreDive(cost, demand, cap, 3, np.arange(24), neighbours=24)
+    assert dive.dive(time.perf_counter() + 30) is not None
+    assert dive.duals is not None
+    step = lagrangian(sparse_pairs(cost, 24), dive.duals, demand, cap, 3)
+    assert step.value == pytest.approx(lp_value(cost, demand, cap, 3), rel=1e-6)
+
+
 def test_dive_opens_p_distinct_candidates() -> None:
     cost, demand, cap = planar(3, 60, 4)
     pool = np.arange(0, 60, 3)
