@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
 from spmopt._logging import logger
+from spmopt._stoppable import solve_cp_sat
 from spmopt.territory.branchprice import (
     WORK_PER_SECOND,
     BranchAndPrice,
@@ -390,7 +391,8 @@ class PMedianModel:
         its own capacitated p-median over its units and their nearest
         candidates (branch-and-price or CP-SAT, at most ``REGION_SECONDS``);
         a cheaper result replaces it. Passes repeat until one improves
-        nothing; a group (territories and units) already solved is skipped.
+        nothing or the gap is within ``settings.relative_gap``; a group
+        (territories and units) already solved is skipped.
         """
         deadline = start + settings.time_limit_seconds
         assignment, seen = incumbent.copy(), set[bytes]()
@@ -398,11 +400,23 @@ class PMedianModel:
         while improved and not hit:
             improved = False
             for t in np.unique(assignment):
+                if self._large_gap(assignment, lower) <= settings.relative_gap:
+                    return self._large_result(assignment, lower, False, start, True)
                 if time.perf_counter() > deadline - 0.5:
                     hit = True
                     break
                 improved |= self._region(assignment, int(t), settings, deadline, seen)
         return self._large_result(assignment, lower, hit, start)
+
+    def _large_bound(self, lower: SparseBound) -> float:
+        """The bound in cost units, rounded up when every allowed cost is whole."""
+        if np.all(np.mod(self.cost[self.allowed], 1) == 0):
+            return float(math.ceil(lower.bound - 1e-6))
+        return lower.bound
+
+    def _large_gap(self, assignment: NDArray[np.int64], lower: SparseBound) -> float:
+        objective = float(self.cost[np.arange(len(assignment)), assignment].sum())
+        return (objective - self._large_bound(lower)) / max(abs(objective), 1e-9)
 
     def _region(
         self,
@@ -457,12 +471,15 @@ class PMedianModel:
         lower: SparseBound,
         hit: bool,
         start: float,
+        within_gap: bool = False,
     ) -> DesignResult:
-        """Design of :meth:`_large` with the full model's Lagrangian bound."""
+        """Design of :meth:`_large` with the full model's Lagrangian bound.
+
+        Status "optimal" when the gap is zero or ``within_gap`` (the
+        requested relative gap is reached), else "feasible".
+        """
         seconds, kept = time.perf_counter() - start, int(self.allowed.sum())
-        bound = lower.bound
-        if np.all(np.mod(self.cost[self.allowed], 1) == 0):
-            bound = math.ceil(bound - 1e-6)
+        bound = self._large_bound(lower)
         if assignment is None:
             nan, empty = float("nan"), np.empty(0, dtype=np.int64)
             return DesignResult(
@@ -472,7 +489,7 @@ class PMedianModel:
         objective = float(self.cost[np.arange(len(assignment)), assignment].sum())
         bound = min(bound, objective)
         gap = (objective - bound) / max(abs(objective), 1e-9)
-        status = "optimal" if gap <= 1e-9 else "feasible"
+        status = "optimal" if gap <= 1e-9 or within_gap else "feasible"
         return DesignResult(
             status, objective, bound, gap, seconds, assignment,
             np.unique(assignment), hit, lower.bound, kept, "lp-dive",
@@ -679,7 +696,7 @@ class PMedianModel:
                 model.add_hint(var, int(incumbent[i] == j))
         solver = cp_model.CpSolver()
         _apply(solver.parameters, settings)
-        code = solver.solve(model)
+        code = solve_cp_sat(solver, model)
         return self._result(solver, code, x, keep, start)
 
     def _result(

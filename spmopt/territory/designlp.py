@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from spmopt._highs import INF, quiet_highs
+from spmopt._stoppable import run_highs
 from spmopt.territory.allocate import allocate, relocate
 
 PAIRS_PER_CENTRE = 3
@@ -330,7 +331,7 @@ class CentreDive:
         self.highs.setOptionValue(
             "time_limit", max(deadline - time.perf_counter(), 0.01)
         )
-        self.highs.run()
+        run_highs(self.highs)
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return np.asarray(self.highs.getSolution().col_value)[: len(self.candidates)]

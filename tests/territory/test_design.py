@@ -178,3 +178,20 @@ def test_large_design_warns_when_the_limit_stops_it(monkeypatch) -> None:
         result = PMedianModel(cost, demand, caps, 12).solve(settings)
     assert result.method == "lp-dive" and result.hit_limit
     assert 0 < result.bound <= result.objective and result.gap < 0.05
+
+
+def test_large_design_stops_within_the_requested_gap(monkeypatch) -> None:
+    import warnings
+
+    import spmopt.territory.design as design
+
+    from .test_designlp import planar
+
+    cost, demand, caps = planar(6, 300, 12)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 100)
+    settings = SolverSettings(time_limit_seconds=60, workers=1, relative_gap=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TimeLimitWarning)
+        result = PMedianModel(cost, demand + 0.5, caps, 12).solve(settings)
+    assert result.method == "lp-dive" and result.status == "optimal"
+    assert not result.hit_limit and result.gap <= 0.05
