@@ -20,13 +20,19 @@ Lagrangian bound, LP dive and locate-allocate of
 in the same run (``spmopt_design_cpsat``: Lagrangian fixing then CP-SAT over
 each unit's 10 nearest centres), reporting objective, bound, gap, seconds and
 whether the time limit warning was raised. Measured here (shared 2-core
-machine, 60 s limit each, seed 0):
+machine, 60 s limit each, seed 0; every bound holds for the full model):
 
-=========  =============  ======================  =====================
-instance   solver         objective / bound       gap
-=========  =============  ======================  =====================
-1000x50    spmopt_design  see docs/territory.md   see docs/territory.md
-=========  =============  ======================  =====================
+==========  ===================  =========  =========  ======
+instance    solver               objective  bound      gap
+==========  ===================  =========  =========  ======
+1000x50     spmopt_design        47,957     47,890     0.14%
+1000x50     spmopt_design_cpsat  179,683    47,486     73.6%
+2000x100    spmopt_design        67,276     67,095     0.27%
+2000x100    spmopt_design_cpsat  489,142    -125,723   --
+==========  ===================  =========  =========  ======
+
+``peak_rss_mb`` is the process's peak so far (the baseline row includes
+the run before it).
 """
 
 from __future__ import annotations
