@@ -200,50 +200,11 @@ def _install(handlers: dict[int, Any]) -> dict[int, Any]:
 
 def _app() -> Any:
     """The command tree (imported on first use; tests may replace ``app``)."""
-    app = sys.modules[__name__].app
-    guard_cp_sat()
-    return app
-
-
-_ACTIVE_SOLVERS: set[Any] = set()
-
-
-def guard_cp_sat() -> None:
-    """Let Ctrl-C stop CP-SAT solves the way it stops the rest of spmopt.
-
-    By default a CP-SAT solve takes over Ctrl-C and, when it returns,
-    leaves the signal's default action behind, so a later Ctrl-C kills
-    the process before it can remove unfinished output. The guarded
-    solve keeps spmopt's handler in place and, through a watcher thread
-    woken by the signal, stops the search at once; the interrupt is then
-    raised as soon as the solve returns. Idempotent.
-    """
-    module = sys.modules.get("ortools.sat.python.cp_model")
-    solver = getattr(module, "CpSolver", None)
-    if solver is None or getattr(solver.solve, "_spmopt_guarded", False):
-        return
-    original = solver.solve
-
-    def solve(self: Any, model: Any, solution_callback: Any = None) -> Any:
-        self.parameters.catch_sigint_signal = False
-        _ACTIVE_SOLVERS.add(self)
-        try:
-            return original(self, model, solution_callback)
-        finally:
-            _ACTIVE_SOLVERS.discard(self)
-
-    solve._spmopt_guarded = True  # type: ignore[attr-defined]
-    solver.solve = solver.Solve = solve
-
-
-def _stop_solvers() -> None:
-    """Stop every CP-SAT search in progress (called on Ctrl-C)."""
-    for solver in list(_ACTIVE_SOLVERS):
-        solver.stop_search()
+    return sys.modules[__name__].app
 
 
 class _SignalWatcher:
-    """Runs :func:`_stop_solvers` when Ctrl-C arrives, even mid-solve.
+    """Stops running solves (:mod:`spmopt._stoppable`) when a signal arrives.
 
     Python runs signal handlers only between bytecodes of the main thread;
     the wake-up pipe tells this thread at once, while the main thread is
@@ -265,7 +226,6 @@ class _SignalWatcher:
             if not data or 0 in data:
                 return
             if signal.SIGINT in data or signal.SIGTERM in data:
-                _stop_solvers()
                 _stoppable.stop_all()
 
     def close(self) -> None:

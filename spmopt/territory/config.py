@@ -176,7 +176,10 @@ class SolverSpec(Config):
     )
     time_limit_seconds: float = Field(60.0, gt=0)
     deterministic_time: float | None = Field(
-        None, gt=0, description="Work limit in CP-SAT deterministic seconds."
+        None,
+        gt=0,
+        description="Work limit in deterministic seconds (every method); "
+        "the same limit gives the same alignment on any machine.",
     )
     workers: int = Field(2, ge=1, le=64)
     deterministic: bool = True

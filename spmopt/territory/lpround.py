@@ -57,6 +57,12 @@ MEND_RING = 4
 NARROW = 0.1
 """Share of each band's width cut from both sides for the rounding start."""
 
+ITERATIONS_PER_SECOND = 2_500.0
+"""Simplex iterations counted as one second of ``deterministic_time``."""
+
+NODES_PER_MIP = 200
+"""Branch-and-bound nodes of one HiGHS MIP when the solve has a work limit."""
+
 
 @dataclass
 class _Rows:
@@ -290,20 +296,20 @@ class LPRoundModel:
         """
         settings = settings or SolverSettings()
         start = time.perf_counter()
-        deadline = start + settings.time_limit_seconds
+        budget = _Budget.of(settings, start)
         lp = self._assemble()
-        relax = _run_highs(lp, None, settings, deadline)
+        relax = _run_highs(lp, None, settings, budget)
         if relax.status != "optimal":
             return self._finish(_no_solution(relax, start), settings)
         best = _Incumbent(bound=relax.objective)
-        first = self._first_alignment(lp, relax, settings, deadline)
+        first = self._first_alignment(lp, relax, settings, budget)
         self._offer(lp, first, best)
         if best.assignment is None:
-            self._mend(lp, first, best, settings, deadline)
+            self._mend(lp, first, best, settings, budget)
         self._descend(lp, best)
-        self._lns(lp, best, settings, deadline)
-        self._improve(lp, relax, best, settings, deadline)
-        return self._finish(self._result(best, start, deadline, settings), settings)
+        self._lns(lp, best, settings, budget)
+        self._improve(lp, relax, best, settings, budget)
+        return self._finish(self._result(best, start, budget, settings), settings)
 
     def _assemble(self) -> _Lp:
         """Columns, bounds and rows of 1-7 in HiGHS form."""
@@ -321,12 +327,12 @@ class LPRoundModel:
         lp: _Lp,
         relax: _HighsOutcome,
         settings: SolverSettings,
-        deadline: float,
+        budget: _Budget,
     ) -> NDArray[np.int64]:
         """Steps (b) and (c): place big units, round the rest, repair bands."""
         x = relax.x
         if _fractional_units(self, x).size:
-            inner = _run_highs(self._narrowed(lp), None, settings, deadline)
+            inner = _run_highs(self._narrowed(lp), None, settings, budget)
             logger.debug("lp_round: narrowed relaxation %s", inner.status)
             if inner.x.size:
                 x = inner.x
@@ -385,7 +391,11 @@ class LPRoundModel:
             lp.row_upper,
         )
         found = _run_highs(
-            program, None, SolverSettings(), time.perf_counter() + seconds, ipm=True
+            program,
+            None,
+            SolverSettings(),
+            _Budget(time.perf_counter() + seconds),
+            ipm=True,
         )
         out = np.zeros(self.problem.n_reps)
         if found.x.size:
@@ -450,7 +460,7 @@ class LPRoundModel:
         assignment: NDArray[np.int64],
         best: _Incumbent,
         settings: SolverSettings,
-        deadline: float,
+        budget: _Budget,
     ) -> None:
         """Free the reps still outside a band and their nearest reps; MIP them.
 
@@ -466,13 +476,13 @@ class LPRoundModel:
             bad[:] = True
         ring = MEND_RING
         base_distance = _rep_distance(p)
-        while best.assignment is None and time.perf_counter() < deadline:
+        while best.assignment is None and not budget.exhausted():
             near = np.argsort(base_distance[bad], axis=1, kind="stable")[:, :ring]
             reps = np.zeros(p.n_reps, dtype=bool)
             reps[near.ravel()] = True
             free = np.flatnonzero(reps[assignment])
             found = self._round(
-                lp, free, assignment, None, settings, deadline, first_only=True
+                lp, free, assignment, None, settings, budget, first_only=True
             )
             if found.x.size:
                 self._offer(lp, _argmax_rep(self, found.x), best)
@@ -481,7 +491,7 @@ class LPRoundModel:
             ring *= 2
 
     def _lns(
-        self, lp: _Lp, best: _Incumbent, settings: SolverSettings, deadline: float
+        self, lp: _Lp, best: _Incumbent, settings: SolverSettings, budget: _Budget
     ) -> None:
         """Re-solve the units of each rep and its nearest reps, in turn.
 
@@ -495,9 +505,9 @@ class LPRoundModel:
         while best.assignment is not None and not best.done(settings):
             before = best.objective
             for k in range(p.n_reps):
-                if time.perf_counter() >= deadline or best.done(settings):
+                if budget.exhausted() or best.done(settings):
                     return
-                self._group_mip(lp, order[k, :group], best, settings, deadline)
+                self._group_mip(lp, order[k, :group], best, settings, budget)
             logger.debug(
                 "lp_round: pass of %d-rep groups -> %.6g", group, best.objective
             )
@@ -512,7 +522,7 @@ class LPRoundModel:
         reps: NDArray[np.int64],
         best: _Incumbent,
         settings: SolverSettings,
-        deadline: float,
+        budget: _Budget,
     ) -> None:
         """Best alignment of the units of ``reps`` among ``reps``; offer it."""
         assert best.assignment is not None
@@ -526,8 +536,10 @@ class LPRoundModel:
         x = np.zeros(self.n_pairs)
         x[self.columns_of(best.assignment)] = 1.0
         sub = _restricted(lp, cols, x)
-        cap = min(deadline, time.perf_counter() + LNS_SECONDS)
-        found = _run_highs(sub, np.ones(len(cols), dtype=bool), settings, cap, x[cols])
+        integral = np.ones(len(cols), dtype=bool)
+        found = _run_highs(
+            sub, integral, settings, budget, x[cols], seconds=LNS_SECONDS
+        )
         if found.x.size:
             x[cols] = found.x
             self._offer(lp, _argmax_rep(self, x), best)
@@ -538,19 +550,19 @@ class LPRoundModel:
         relax: _HighsOutcome,
         best: _Incumbent,
         settings: SolverSettings,
-        deadline: float,
+        budget: _Budget,
     ) -> None:
         """Step (d): MIPs over growing neighbourhoods while time and gap allow."""
         size = max(FIRST_FREE, 2 * int(_fractional_units(self, relax.x).size))
         while (
             best.assignment is not None
             and not best.done(settings)
-            and time.perf_counter() < deadline
+            and not budget.exhausted()
         ):
             free = self._neighbourhood(relax.x, relax.reduced_cost, size)
             whole = free.size == self.problem.n_units
             found = self._round(
-                lp, free, best.assignment, best.assignment, settings, deadline
+                lp, free, best.assignment, best.assignment, settings, budget
             )
             if found.x.size:
                 self._offer(lp, _argmax_rep(self, found.x), best)
@@ -567,7 +579,7 @@ class LPRoundModel:
         base: NDArray[np.int64],
         start: NDArray[np.int64] | None,
         settings: SolverSettings,
-        deadline: float,
+        budget: _Budget,
         first_only: bool = False,
     ) -> _HighsOutcome:
         """MIP with units outside ``free`` fixed to ``base``; from ``start``.
@@ -587,7 +599,7 @@ class LPRoundModel:
             x0 = np.zeros(self.n_pairs)
             x0[self.columns_of(start)] = 1.0
         everything = np.ones(self.n_pairs, dtype=bool)
-        found = _run_highs(sub, everything, settings, deadline, x0, first_only)
+        found = _run_highs(sub, everything, settings, budget, x0, first_only)
         logger.debug(
             "lp_round: %d units free, MIP %s, objective %.6g",
             free.size,
@@ -600,15 +612,17 @@ class LPRoundModel:
         self,
         best: _Incumbent,
         start: float,
-        deadline: float,
+        budget: _Budget,
         settings: SolverSettings,
     ) -> SolveResult:
         seconds = time.perf_counter() - start
         if best.assignment is None:
             empty = np.empty(0, dtype=np.int64)
-            hit = time.perf_counter() >= deadline
+            hit = budget.exhausted()
             status = "unknown" if hit else "infeasible"
-            return SolveResult(status, np.nan, best.bound, np.nan, seconds, empty, hit)
+            return SolveResult(
+                status, np.nan, best.bound, np.nan, seconds, empty, hit, budget.used
+            )
         done = best.done(settings)
         return SolveResult(
             "optimal" if done else "feasible",
@@ -618,6 +632,7 @@ class LPRoundModel:
             seconds,
             best.assignment,
             hit_limit=not done,
+            deterministic_seconds=budget.used,
         )
 
     def _finish(self, result: SolveResult, settings: SolverSettings) -> SolveResult:
@@ -648,6 +663,53 @@ class _Lp:
     matrix: sparse.csc_matrix
     row_lower: NDArray[np.float64]
     row_upper: NDArray[np.float64]
+
+
+@dataclass
+class _Budget:
+    """When to stop: a wall-clock deadline and, optionally, a work limit.
+
+    Work is counted in simplex iterations, which HiGHS reports the same on
+    every machine for the same model and options. Under a work limit each
+    MIP is capped in nodes (:data:`NODES_PER_MIP`) rather than in seconds,
+    so the whole search, and the alignment it returns, repeat exactly; the
+    deadline then only guards against a run far slower than expected.
+    """
+
+    deadline: float
+    work_limit: float | None = None
+    spent: float = 0.0
+
+    @classmethod
+    def of(cls, settings: SolverSettings, start: float) -> _Budget:
+        """The budget of ``settings``, starting at ``start`` (perf_counter s)."""
+        work = settings.deterministic_time
+        limit = None if work is None else work * ITERATIONS_PER_SECOND
+        return cls(start + settings.time_limit_seconds, limit)
+
+    @property
+    def used(self) -> float:
+        """Work spent so far, deterministic seconds."""
+        return self.spent / ITERATIONS_PER_SECOND
+
+    def exhausted(self) -> bool:
+        """True once the work limit or the deadline is reached."""
+        if self.work_limit is not None and self.spent >= self.work_limit:
+            return True
+        return time.perf_counter() >= self.deadline
+
+    def seconds_left(self, cap: float | None = None) -> float:
+        """Time limit for the next HiGHS run, s (``cap`` ignored under work)."""
+        left = self.deadline - time.perf_counter()
+        if cap is not None and self.work_limit is None:
+            left = min(left, cap)
+        return max(left, 0.01)
+
+    def charge(self, highs: Any) -> None:
+        """Count the simplex and interior-point iterations of a finished run."""
+        info = highs.getInfo()
+        self.spent += max(info.simplex_iteration_count, 0)
+        self.spent += max(info.ipm_iteration_count, 0)
 
 
 @dataclass
@@ -690,16 +752,23 @@ def _run_highs(
     lp: _Lp,
     integral: NDArray[np.bool_] | None,
     settings: SolverSettings,
-    deadline: float,
+    budget: _Budget,
     start: NDArray[np.float64] | None = None,
     first_only: bool = False,
     ipm: bool = False,
+    seconds: float | None = None,
 ) -> _HighsOutcome:
-    """Solve ``lp`` (``integral`` columns integer; None: LP) until ``deadline``."""
+    """Solve ``lp`` (``integral`` columns integer; None: LP) within ``budget``.
+
+    ``seconds`` caps this run's time unless the budget counts work, where
+    MIPs are capped at :data:`NODES_PER_MIP` nodes instead.
+    """
     h = quiet_highs()
     h.setOptionValue("random_seed", int(settings.seed) % (2**31))
-    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+    h.setOptionValue("time_limit", budget.seconds_left(seconds))
     h.setOptionValue("mip_rel_gap", settings.relative_gap)
+    if budget.work_limit is not None and integral is not None:
+        h.setOptionValue("mip_max_nodes", NODES_PER_MIP)
     if first_only:
         h.setOptionValue("mip_max_improving_sols", 1)
     if ipm:
@@ -712,12 +781,14 @@ def _run_highs(
         solution.value_valid = True
         h.setSolution(solution)
     run_highs(h)
+    budget.charge(h)
     status = _HIGHS_STATUS.get(h.getModelStatus(), "unknown")
     if status == "unknown" and integral is None:
         # the dual simplex can fail on large, nearly infeasible programs
         h.setOptionValue("solver", "ipm")
-        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        h.setOptionValue("time_limit", budget.seconds_left())
         run_highs(h)
+        budget.charge(h)
         status = _HIGHS_STATUS.get(h.getModelStatus(), "unknown")
     info = h.getInfo()
     has_x = info.primal_solution_status == 2

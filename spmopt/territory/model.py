@@ -58,7 +58,8 @@ class SolveResult:
     hit_limit : bool
         True when the time or work limit stopped the search.
     deterministic_seconds : float
-        CP-SAT's deterministic work measure (reproducible per seed).
+        Work done, in deterministic seconds (reproducible per seed): CP-SAT's
+        own measure, or HiGHS simplex iterations for ``lp_round``.
     """
 
     status: str

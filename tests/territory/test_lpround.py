@@ -171,3 +171,25 @@ def test_narrowed_bands_stay_finite_without_an_upper_bound(
     two_sided = model._band_rows[1]
     assert (narrow.row_lower[two_sided] > lp.row_lower[two_sided]).all()
     assert (narrow.row_upper[two_sided] < lp.row_upper[two_sided]).all()
+
+
+def test_work_limit_repeats_the_search_exactly() -> None:
+    data = dict(SOUTH_CAROLINA)
+    data["balance"] = [{"measure": "potential", "tolerance": 0.02}]
+    data["solver"] = {"method": "lp_round", "k_nearest": 4, "relative_gap": 0.0}
+    problem = build_problem(parse_config(TerritoryConfig, data))
+    runs = []
+    for work in (0.05, 0.05, 2.0):
+        settings = SolverSettings(
+            time_limit_seconds=600, deterministic_time=work, relative_gap=0.0
+        )
+        model = LPRoundModel(problem, k_nearest=4).add_balance("potential", 0.02)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs.append(model.set_objective().solve(settings))
+    first, again, longer = runs
+    assert first.has_solution and first.hit_limit
+    np.testing.assert_array_equal(first.assignment, again.assignment)
+    assert first.deterministic_seconds == again.deterministic_seconds >= 0.05
+    assert longer.deterministic_seconds > first.deterministic_seconds
+    assert longer.objective <= first.objective + 1e-9
