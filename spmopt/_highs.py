@@ -31,9 +31,28 @@ def silence_highs_banner() -> None:
         os.close(saved)
 
 
-def quiet_highs() -> highspy.Highs:
-    """A new HiGHS instance that writes nothing to the terminal."""
+_THREADS: list[int] = []
+"""Thread count of HiGHS's process-wide scheduler, once spmopt started it."""
+
+
+def use_threads(threads: int) -> None:
+    """Let the next HiGHS solve run with ``threads`` threads.
+
+    HiGHS starts one scheduler per process at its first solve and refuses
+    any later solve that asks for a different thread count (its status is
+    then "not solved"), so a territory solve on two threads followed by a
+    quota solve on one would fail in the same Python session. A different
+    count restarts the scheduler; no HiGHS solve may be running then.
+    """
+    if _THREADS and _THREADS[0] != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _THREADS[:] = [threads]
+
+
+def quiet_highs(threads: int = 1) -> highspy.Highs:
+    """A new HiGHS instance on ``threads`` threads that writes nothing."""
     silence_highs_banner()
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", threads)
     return highs

@@ -90,7 +90,14 @@ def solve_cp_sat(solver: Any, model: Any, callback: Any = None) -> Any:
 
 
 def run_highs(highs: Any) -> Any:
-    """``highs.run()``, stoppable by Ctrl-C; its HiGHS status."""
+    """``highs.run()``, stoppable by Ctrl-C; its HiGHS status.
+
+    The process-wide HiGHS scheduler is first set to the instance's thread
+    count (see :func:`spmopt._highs.use_threads`).
+    """
+    from spmopt._highs import use_threads  # HiGHS loads only when it solves
+
+    use_threads(int(highs.getOptionValue("threads")[1]))
     if _WATCHING.is_set():
         highs.HandleUserInterrupt = True
     with _registered(highs):

@@ -6,7 +6,7 @@ import warnings
 
 import pulp
 
-from spmopt._highs import silence_highs_banner
+from spmopt._highs import silence_highs_banner, use_threads
 from spmopt.errors import ConfigError
 
 SOLVERS = ("highs", "cbc")
@@ -23,6 +23,7 @@ def pulp_backend(
     """
     if solver == "highs":
         silence_highs_banner()
+        use_threads(threads)  # PuLP's HiGHS shares the process's scheduler
         extra = {"solver": "ipm"} if interior else {}
         return pulp.HiGHS(msg=False, timeLimit=time_limit, threads=threads, **extra)
     if solver == "cbc":

@@ -51,7 +51,6 @@ def allocate(
     units, slot = np.nonzero(allowed[:, centres])
     k = len(units)
     h = quiet_highs()
-    h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("time_limit", float(time_limit))
     caps = np.minimum(capacity[centres], demand.sum())

@@ -183,7 +183,6 @@ class SetPartitionMaster:
     def _empty_lp(self, p: int) -> highspy.Highs:
         h = quiet_highs()
         h.setOptionValue("presolve", "off")
-        h.setOptionValue("threads", 1)
         lower = np.concatenate([np.ones(self.n), [p], np.full(self.m, -INF)])
         upper = np.concatenate([np.ones(self.n), [p], np.ones(self.m)])
         h.addRows(len(lower), lower, upper, 0, np.zeros(1, np.int32), [], [])

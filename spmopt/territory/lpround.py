@@ -763,7 +763,7 @@ def _run_highs(
     ``seconds`` caps this run's time unless the budget counts work, where
     MIPs are capped at :data:`NODES_PER_MIP` nodes instead.
     """
-    h = quiet_highs()
+    h = quiet_highs(threads=settings.workers)
     h.setOptionValue("random_seed", int(settings.seed) % (2**31))
     h.setOptionValue("time_limit", budget.seconds_left(seconds))
     h.setOptionValue("mip_rel_gap", settings.relative_gap)

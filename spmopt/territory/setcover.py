@@ -224,7 +224,6 @@ def _partition_model(
     n, m = cost.shape
     k = len(centre)
     h = quiet_highs()
-    h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("presolve", "off")
     top = float(upper) - 1 if np.isfinite(upper) else INF
