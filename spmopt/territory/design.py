@@ -331,35 +331,21 @@ class PMedianModel:
     # different design on a slower or busier machine, even with
     # solver.deterministic_time set.
     def _large(self, settings: SolverSettings, start: float) -> DesignResult:
-        """Sparse Lagrangian bound, LP dive, locate-allocate, CP-SAT polish.
+        """Sparse Lagrangian bound, LP dive, locate-allocate, group re-solves.
 
         See :mod:`spmopt.territory.designlp`; the bound holds for the full
         model, every pair allowed.
         """
         limit = settings.time_limit_seconds
         cost = np.where(self.allowed, self.cost, np.inf)
-        per_unit = PAIRS_PER_CENTRE * math.ceil(cost.shape[0] / self.p)
-        pairs = sparse_pairs(cost, per_unit)
-        lower = subgradient(
-            pairs, self.demand, self.capacity, self.p, start + LARGE_BOUND_SHARE * limit
+        pairs = sparse_pairs(cost, PAIRS_PER_CENTRE * math.ceil(len(cost) / self.p))
+        deadline = start + LARGE_BOUND_SHARE * limit
+        lower = subgradient(pairs, self.demand, self.capacity, self.p, deadline)
+        logger.debug("design bound %.6g, %d steps", lower.bound, lower.iterations)
+
+        centres, lower = self._dive(
+            cost, pairs, lower, start + LARGE_DIVE_SHARE * limit
         )
-        self._lagrange = lower.bound
-        logger.debug(
-            "design bound: %.6g after %d subgradient steps, %.2f s",
-            lower.bound,
-            lower.iterations,
-            time.perf_counter() - start,
-        )
-        pool = np.sort(
-            np.argsort(lower.values, kind="stable")[: CANDIDATES_PER_CENTRE * self.p]
-        )
-        dive = CentreDive(cost, self.demand, self.capacity, self.p, pool)
-        centres = dive.dive(start + LARGE_DIVE_SHARE * limit)
-        if centres is None:
-            centres = np.sort(pool[np.argsort(lower.values[pool])[: self.p]])
-        if dive.duals is not None:
-            lower = _better_bound(lower, pairs, dive.duals, self)
-        logger.debug("design dive: %.2f s", time.perf_counter() - start)
         found = locate_allocate_nearest(
             cost, self.allowed, self.demand, self.capacity, centres, start + limit
         )
@@ -370,12 +356,29 @@ class PMedianModel:
             )
         if found is None:
             return self._large_result(None, lower, False, start)
-        logger.debug(
-            "design locate-allocate: %.6g, %.2f s",
-            self.cost[np.arange(len(found)), found].sum(),
-            time.perf_counter() - start,
-        )
         return self._polish(found, lower, settings, start)
+
+    def _dive(
+        self,
+        cost: NDArray[np.float64],
+        pairs: SparsePairs,
+        lower: SparseBound,
+        deadline: float,
+    ) -> tuple[NDArray[np.int64], SparseBound]:
+        """Centres from the dived relaxation over the cheapest knapsacks.
+
+        Also returns the better of ``lower`` and the bound at the
+        relaxation's duals. Without a relaxation, the centres are the ``p``
+        cheapest knapsacks.
+        """
+        pool = np.argsort(lower.values, kind="stable")[: CANDIDATES_PER_CENTRE * self.p]
+        dive = CentreDive(cost, self.demand, self.capacity, self.p, np.sort(pool))
+        centres = dive.dive(deadline)
+        if centres is None:
+            centres = np.sort(pool[: self.p])
+        if dive.duals is not None:
+            lower = _better_bound(lower, pairs, dive.duals, self)
+        return centres, lower
 
     def _polish(
         self,
@@ -439,7 +442,7 @@ class PMedianModel:
         if key in seen:
             return False
         seen.add(key)
-        sites = self._sites(units, np.setdiff1d(centres, group))
+        sites = self._sites(units, group, np.setdiff1d(centres, group))
         sub = PMedianModel(
             np.where(self.allowed[np.ix_(units, sites)],
                      self.cost[np.ix_(units, sites)], np.inf),
@@ -456,14 +459,17 @@ class PMedianModel:
         return True
 
     def _sites(
-        self, units: NDArray[np.int64], taken: NDArray[np.int64]
+        self,
+        units: NDArray[np.int64],
+        group: NDArray[np.int64],
+        taken: NDArray[np.int64],
     ) -> NDArray[np.int64]:
-        """Candidates near ``units`` (and their centres) not in ``taken``."""
+        """The ``group`` centres and the candidates near ``units``, not ``taken``."""
         near = np.where(self.allowed[units], self.cost[units], np.inf)
         k = min(REGION_SITES, near.shape[1])
         nearest = np.argpartition(near, k - 1, axis=1)[:, :k]
-        sites = np.unique(nearest[np.isfinite(np.take_along_axis(near, nearest, 1))])
-        return np.setdiff1d(sites, taken)
+        sites = nearest[np.isfinite(np.take_along_axis(near, nearest, 1))]
+        return np.setdiff1d(np.union1d(sites, group), taken)
 
     def _large_result(
         self,
