@@ -102,14 +102,13 @@ class _Rows:
         return coo.tocsc()
 
 
-# TODO(#3): all US counties into 49 reps (±5% potential, ±20% workload with
-# one workload unit per county) stop at a 5.0% gap in 60 s, not the 0.1%
-# target. Rounding the relaxation's argmax is only 0.03% above the bound but
-# leaves bands broken by a few counties; narrowing the bands by a tenth of
-# their width already costs 7.7% in the relaxation, and HiGHS on the whole
-# MIP moves its bound by 0.1% in 120 s. Next: a bound that sees the lumps
-# (cuts or branching on the fractional counties) and repair moves that
-# shift whole boundaries across several reps.
+# TODO(#3): all US counties into 50 reps within ±5% potential stop 0.8-1.2%
+# above the relaxation in 60 s, not the 0.1% target (±20% workload too:
+# about 6%). Cuts and mixed relaxations with the big counties integral lift
+# the bound by 0.2% at most, and HiGHS, CP-SAT and diving all stall near the
+# same alignments (docs/territory.md, "Where the counties' gap lies"). Next:
+# a bound that sees how the last small counties must fill 50 tight bands at
+# once, or a search that finds alignments near the relaxation.
 class LPRoundModel:
     """The alignment model as a sparse LP, solved by relaxation and rounding.
 
@@ -136,6 +135,9 @@ class LPRoundModel:
     over a growing neighbourhood (units cheapest to move by reduced cost of
     (a)) starts from the best alignment and improves it. Coefficients stay
     real (no integer scaling). The balance penalty is not supported.
+    With ``settings.deterministic_time`` the search stops on work (HiGHS
+    simplex iterations) and each MIP on a node count, so it repeats exactly;
+    otherwise it stops on the wall clock.
 
     Parameters
     ----------
