@@ -495,17 +495,18 @@ class LPRoundModel:
     def _lns(
         self, lp: _Lp, best: _Incumbent, settings: SolverSettings, budget: _Budget
     ) -> None:
-        """Re-solve the units of each rep and its nearest reps, in turn.
+        """Re-solve the units of each rep and its closest neighbours, in turn.
 
-        Groups of :data:`LNS_GROUP` reps (each rep with its nearest by base
-        distance) are solved exactly among themselves, the rest fixed; a pass
-        without gain doubles the group, up to all reps.
+        Groups of :data:`LNS_GROUP` reps (each rep with the reps it shares
+        the most movable units with, see :meth:`_neighbours`, recounted
+        every pass) are solved exactly among themselves, the rest fixed; a
+        pass without gain doubles the group, up to all reps.
         """
         p = self.problem
         group = min(LNS_GROUP, p.n_reps)
-        order = np.argsort(_rep_distance(p), axis=1, kind="stable")
         while best.assignment is not None and not best.done(settings):
             before = best.objective
+            order = self._neighbours(best.assignment)
             for k in range(p.n_reps):
                 if budget.exhausted() or best.done(settings):
                     return
@@ -517,6 +518,26 @@ class LPRoundModel:
                 if group >= p.n_reps:
                     return
                 group = min(2 * group, p.n_reps)
+
+    def _neighbours(self, assignment: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Per rep, every rep by how many units could move between the two.
+
+        A unit with rep l in ``assignment`` that may go to rep k (an allowed
+        pair) counts for k and l alike. Row k starts with k itself; ties
+        keep the lower index. Reps that share a boundary in the alignment
+        come first, which base distance misses where a base serves a
+        sparse region or several bases crowd one metro.
+
+        Returns
+        -------
+        ndarray of int, shape (n_reps, n_reps)
+        """
+        n = self.problem.n_reps
+        shared = np.zeros((n, n))
+        np.add.at(shared, (self.pair_rep, assignment[self.pair_unit]), 1.0)
+        shared += shared.T
+        np.fill_diagonal(shared, np.inf)
+        return np.argsort(-shared, axis=1, kind="stable")
 
     def _group_mip(
         self,

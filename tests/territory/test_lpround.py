@@ -193,3 +193,20 @@ def test_work_limit_repeats_the_search_exactly() -> None:
     assert first.deterministic_seconds == again.deterministic_seconds >= 0.05
     assert longer.deterministic_seconds > first.deterministic_seconds
     assert longer.objective <= first.objective + 1e-9
+
+
+def test_neighbours_rank_reps_by_movable_units(make_problem: MakeProblem) -> None:
+    p = make_problem(3, n_units=12, n_reps=4)
+    model = LPRoundModel(p, k_nearest=2)
+    assignment = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3])
+    order = model._neighbours(assignment)
+    shared = np.zeros((4, 4))
+    for unit, rep in zip(model.pair_unit, model.pair_rep, strict=True):
+        owner = assignment[unit]
+        if owner != rep:
+            shared[rep, owner] += 1
+            shared[owner, rep] += 1
+    for k in range(4):
+        assert order[k, 0] == k
+        counts = shared[k, order[k, 1:]]
+        assert np.all(np.diff(counts) <= 0)  # most shared units first
