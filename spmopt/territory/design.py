@@ -341,11 +341,18 @@ class PMedianModel:
         pairs = sparse_pairs(cost, PAIRS_PER_CENTRE * math.ceil(len(cost) / self.p))
         deadline = start + LARGE_BOUND_SHARE * limit
         lower = subgradient(pairs, self.demand, self.capacity, self.p, deadline)
-        logger.debug("design bound %.6g, %d steps", lower.bound, lower.iterations)
+        seconds = time.perf_counter() - start
+        logger.debug(
+            "design bound %.6g, %d steps, %.2f s",
+            lower.bound,
+            lower.iterations,
+            seconds,
+        )
 
         centres, lower = self._dive(
             cost, pairs, lower, start + LARGE_DIVE_SHARE * limit
         )
+        logger.debug("design centres chosen, %.2f s", time.perf_counter() - start)
         found = locate_allocate_nearest(
             cost, self.allowed, self.demand, self.capacity, centres, start + limit
         )
