@@ -10,8 +10,10 @@ from scipy import optimize, sparse
 
 from spmopt.territory.designlp import (
     CentreDive,
+    assign_nearest,
     lagrangian,
     locate_allocate_nearest,
+    rounded_assignment,
     sparse_pairs,
     subgradient,
 )
@@ -170,3 +172,20 @@ def test_locate_allocate_is_feasible_and_near_the_mip() -> None:
     assert (np.bincount(found, demand, 24) <= cap + 1e-9).all()
     value = cost[np.arange(24), found].sum()
     assert mip_value(cost, demand, cap, 3) - 1e-6 <= value
+
+
+def test_rounded_assignment_respects_capacity_and_the_mask() -> None:
+    cost, demand, cap = planar(7, 80, 5)
+    cap = cap * (1.1 / 1.3)
+    centres = np.array([3, 17, 29, 44, 61])
+    mask = np.zeros(cost.shape, dtype=bool)
+    near = np.argsort(cost[:, centres], axis=1)[:, :3]
+    mask[np.repeat(np.arange(80), 3), centres[near.ravel()]] = True
+    found = rounded_assignment(cost, mask, demand, cap, centres, 30)
+    assert found is not None
+    assert mask[np.arange(80), found].all()
+    assert (np.bincount(found, demand, 80) <= cap + 1e-9).all()
+    single = assign_nearest(cost, demand, cap, centres, 30, neighbours=3)
+    assert single is not None
+    rows = np.arange(80)
+    assert cost[rows, single].sum() <= cost[rows, found].sum() + 1e-9
