@@ -28,13 +28,17 @@ _HELD: list[BaseException] = []
 _WATCHING = threading.Event()
 
 
-def watching(on: bool) -> None:
-    """Declare whether a signal watcher will call :func:`stop_all`."""
+def watching(on: bool | None = None) -> bool:
+    """Declare whether a signal watcher will call :func:`stop_all`.
+
+    Returns whether one does (after the change, if ``on`` is given).
+    """
     if on:
         _WATCHING.set()
-    else:
+    elif on is not None:
         _WATCHING.clear()
         _HELD.clear()
+    return _WATCHING.is_set()
 
 
 def stop_all() -> None:

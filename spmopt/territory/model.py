@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 
 from spmopt._logging import logger
-from spmopt._stoppable import solve_cp_sat
+from spmopt._stoppable import solve_cp_sat, watching
 from spmopt.errors import TimeLimitWarning
 from spmopt.territory.geometry import nearest_mask
 from spmopt.territory.problem import NO_REP, TerritoryProblem
@@ -24,6 +24,9 @@ from spmopt.territory.scaling import (
     row_scale,
     to_int,
 )
+
+EARLY_SECONDS = 0.05
+"""How far before its time limit a CP-SAT stop must come to count as Ctrl-C, s."""
 
 _STATUS: dict[Any, str] = {
     cp_model.OPTIMAL: "optimal",
@@ -473,17 +476,21 @@ class AlignmentModel:
 def _interrupted(
     solver: cp_model.CpSolver, code: Any, seconds: float, settings: SolverSettings
 ) -> bool:
-    """True when CP-SAT stopped before any limit without a proof: a SIGINT.
+    """True when CP-SAT stopped well before any limit without a proof.
 
-    CP-SAT catches SIGINT itself and returns its best state; only an
-    interrupt ends a search early with status FEASIBLE or UNKNOWN.
+    Outside the ``spmopt`` command (:func:`spmopt._stoppable.watching` is
+    off) CP-SAT catches SIGINT itself and returns its best state; only an
+    interrupt ends a search early with status FEASIBLE or UNKNOWN. CP-SAT
+    may return a few hundred microseconds before a tiny time limit, so an
+    interrupt must come at least :data:`EARLY_SECONDS` before it. Under the
+    command the interrupt is raised exactly by :mod:`spmopt._stoppable`.
     """
-    if code not in (cp_model.FEASIBLE, cp_model.UNKNOWN):
+    if watching() or code not in (cp_model.FEASIBLE, cp_model.UNKNOWN):
         return False
     work = settings.deterministic_time
     if work is not None and solver.deterministic_time >= 0.99 * work:
         return False
-    return seconds < 0.99 * settings.time_limit_seconds
+    return seconds < 0.99 * settings.time_limit_seconds - EARLY_SECONDS
 
 
 def _warn_limit(settings: SolverSettings, status: str, gap: float) -> None:

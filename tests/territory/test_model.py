@@ -7,11 +7,14 @@ import warnings
 
 import numpy as np
 import pytest
+from ortools.sat.python import cp_model
 
+from spmopt import _stoppable
 from spmopt.errors import TimeLimitWarning
 from spmopt.territory.model import (
     AlignmentModel,
     SolverSettings,
+    _interrupted,
     balance_band,
 )
 from spmopt.territory.problem import NO_REP, TerritoryProblem
@@ -168,3 +171,28 @@ def test_time_limit_warns(make_problem: MakeProblem) -> None:
         result = model.solve(tiny)
     assert result.hit_limit
     assert any(issubclass(w.category, TimeLimitWarning) for w in caught)
+
+
+class _Stopped:
+    deterministic_time = 0.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "limit", "under_cli", "expected"),
+    [
+        (0.0008, 0.001, False, False),  # CP-SAT returned just before a 1 ms limit
+        (59.99, 60.0, False, False),  # the time limit itself
+        (1.0, 60.0, False, True),  # stopped after 1 s of 60: Ctrl-C
+        (1.0, 60.0, True, False),  # the command raises the interrupt itself
+    ],
+)
+def test_an_early_stop_counts_as_ctrl_c_only_well_before_the_limit(
+    seconds: float, limit: float, under_cli: bool, expected: bool
+) -> None:
+    settings = SolverSettings(time_limit_seconds=limit, workers=1)
+    _stoppable.watching(under_cli)
+    try:
+        code = cp_model.FEASIBLE
+        assert _interrupted(_Stopped(), code, seconds, settings) is expected
+    finally:
+        _stoppable.watching(False)
