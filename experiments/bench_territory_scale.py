@@ -128,6 +128,7 @@ def solve_row(
         "method": cfg.solver.method,
         "status": result.status,
         "seconds": round(seconds, 2),
+        "deterministic_seconds": round(result.deterministic_seconds, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "gap": None if not result.has_solution else round(result.gap, 5),
         "bound_km": round(result.bound, 1),
@@ -165,6 +166,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instance", choices=["counties", "zips"], default="counties")
     parser.add_argument("--limit", type=float, default=60.0)
+    parser.add_argument(
+        "--work",
+        type=float,
+        default=None,
+        help="Work limit in deterministic seconds (repeatable; --limit then "
+        "only guards the wall clock).",
+    )
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument(
@@ -185,6 +193,9 @@ def main() -> None:
     zips = args.instance == "zips"
     n_reps = args.reps or (200 if zips else 50)
     cfg = (zips_config if zips else config)(args.limit, args.k, n_reps)
+    if args.work is not None:
+        solver = cfg.solver.model_copy(update={"deterministic_time": args.work})
+        cfg = cfg.model_copy(update={"solver": solver})
     if args.workload_tolerance >= 0:
         bands = [
             *cfg.balance,
