@@ -1,4 +1,4 @@
-"""Keep a local cluster's shutdown quiet without hiding real worker errors.
+"""Keep a local cluster quiet without hiding real worker errors.
 
 A worker whose heartbeat to the scheduler is in flight when the worker is
 told to close has its connection closed under that heartbeat by its own
@@ -8,11 +8,20 @@ time the heartbeat, so :class:`QuietShutdown` drops exactly that message,
 from the ``distributed.worker`` logger only, and only once the worker is
 closing. Any other record, and the same record from a running worker,
 is kept.
+
+The workers of a local cluster also inherit the command's standard
+output, which carries its results; native libraries print their chatter
+there (LightGBM's network set-up, "Trying to bind port ..."), before any
+Python log setting applies. :class:`MuteStdout` points each worker's file
+descriptor 1 at the null device; worker logs go to standard error as
+before.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from typing import Any
 
 from distributed.core import Status
@@ -50,3 +59,18 @@ class QuietShutdown(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         """Attach the filter to the ``distributed.worker`` logger."""
         logging.getLogger(WORKER_LOGGER).addFilter(HeartbeatAtClose(worker))
+
+
+class MuteStdout(WorkerPlugin):
+    """Worker plugin sending the worker process's standard output to null."""
+
+    name = "spmopt-mute-stdout"
+
+    def setup(self, worker: Any) -> None:
+        """Point file descriptor 1 (and ``sys.stdout``) at the null device."""
+        sys.stdout.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+        finally:
+            os.close(null)

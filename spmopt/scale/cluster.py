@@ -90,7 +90,7 @@ def _started_cluster(cfg: SchedulerConfig) -> Iterator[Any]:
     )
     try:
         with Client(cluster) as client:
-            _quiet_shutdown(client)
+            _quiet_workers(client)
             logger.info(
                 "dask: local cluster of %d workers x %d threads at %s",
                 cfg.n_workers,
@@ -102,15 +102,18 @@ def _started_cluster(cfg: SchedulerConfig) -> Iterator[Any]:
         cluster.close()
 
 
-def _quiet_shutdown(client: Any) -> None:
-    """Drop the heartbeat race that workers of this cluster log at shutdown.
+def _quiet_workers(client: Any) -> None:
+    """Keep this local cluster's workers off the command's output.
 
-    Narrow on purpose: one message, one logger, only while a worker
-    closes (see :mod:`spmopt.scale._quiet`).
+    Drops the heartbeat race they log at shutdown (narrow on purpose: one
+    message, one logger, only while a worker closes) and sends their
+    standard output, where native libraries print, to the null device
+    (see :mod:`spmopt.scale._quiet`).
     """
-    from spmopt.scale._quiet import QuietShutdown
+    from spmopt.scale._quiet import MuteStdout, QuietShutdown
 
     client.register_plugin(QuietShutdown())
+    client.register_plugin(MuteStdout())
 
 
 @contextmanager

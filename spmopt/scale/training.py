@@ -203,10 +203,9 @@ def _boost(
     """``rounds`` more rounds through ``lightgbm.dask``, from ``booster``."""
     from lightgbm.dask import DaskLGBMClassifier
 
-    # TODO(#8): each worker's native LightGBM prints its network set-up
-    # ("Trying to bind port", "Connecting to rank 1 failed, waiting ...") to
-    # stdout: it runs before ``verbose`` is read, in a task thread that the
-    # Python log callback (registered per thread at import) does not cover.
+    # Each worker's native LightGBM prints its network set-up ("Trying to
+    # bind port ...") to stdout before ``verbose`` is read; local clusters
+    # send their workers' stdout to the null device (spmopt.scale._quiet).
     model = DaskLGBMClassifier(client=client, n_estimators=rounds, verbose=-1, **params)
     X, y, weight = data
     model.fit(

@@ -1,4 +1,5 @@
 import logging
+import os
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,3 +32,14 @@ def _has_filter() -> bool:
 
 def test_local_cluster_workers_carry_the_filter(client_2: Any) -> None:
     assert set(client_2.run(_has_filter).values()) == {True}
+
+
+def _stdout_is_null() -> bool:
+    return os.path.samestat(os.fstat(1), os.stat(os.devnull))
+
+
+def test_local_cluster_workers_print_nothing_on_the_commands_output(
+    client_2: Any,
+) -> None:
+    # native libraries (LightGBM's network set-up) write to fd 1 directly
+    assert set(client_2.run(_stdout_is_null).values()) == {True}
