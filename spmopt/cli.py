@@ -18,6 +18,7 @@ handlers are in place before the heavy libraries load; the command tree
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -247,14 +248,36 @@ def __getattr__(name: str) -> Any:
 
 
 def _console() -> None:
-    """Run :func:`main`; Ctrl-C during the interpreter's shutdown is ignored.
+    """Run :func:`main` and exit with its status through :func:`_exit_now`."""
+    status = [1]  # an uncaught error (a bug) exits 1 after its traceback
+    atexit.register(_exit_now, len(runs.published()), status)  # runs last
+    status[0] = main()
+    sys.exit(status[0])
 
-    The command is over by then and its output complete; without this, a
-    late Ctrl-C would end the process silently with status 130.
+
+def _exit_now(before: int, status: list[int]) -> None:
+    """Last exit handler: act on a late signal, then end the process.
+
+    A signal that arrives once :func:`main` has returned, while Python
+    joins threads and runs the other exit handlers (the tracking store's
+    among them), is held by :func:`_hold_early`; it still makes the status
+    130 (143 for SIGTERM) with one line, so a calling shell script stops
+    as it would for an interrupted command, though the output is complete.
+    Python's own teardown after this point restores the default handlers,
+    under which a late Ctrl-C would kill the process without a word; every
+    exit handler has run, so the process ends here instead.
     """
-    code = main()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(code)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    held, _EARLY[:] = list(_EARLY), []
+    code = status[0]
+    if held:
+        code = 128 + signal.SIGTERM if signal.SIGTERM in held else 130
+        _report(code, code == 130, runs.published()[before:])
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

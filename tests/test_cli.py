@@ -284,3 +284,40 @@ def test_ctrl_c_while_a_job_writes_leaves_no_folder_at_all(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "error: interrupted (Ctrl-C); unfinished output removed"
     assert not (tmp_path / "runs").exists()  # no .partial, no empty parent
+
+
+_DURING_SHUTDOWN = """
+import atexit, os, signal, sys
+sys.argv[0] = "spmopt"  # as the console script
+from spmopt import cli
+
+def app(**kwargs):
+    print("summary")
+    sig = getattr(signal, sys.argv[1])
+    atexit.register(os.kill, os.getpid(), sig)  # a signal while Python shuts down
+
+cli.app = app
+cli._console()
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [
+        ("SIGINT", 130, "error: interrupted (Ctrl-C); unfinished output removed"),
+        ("SIGTERM", 143, "error: terminated (SIGTERM); unfinished output removed"),
+    ],
+)
+def test_a_signal_during_shutdown_still_sets_the_status(
+    tmp_path: Path, sig: str, code: int, line: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _DURING_SHUTDOWN, sig],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == code  # a calling script stops, as for Ctrl-C
+    assert done.stdout == "summary\n"
+    assert done.stderr.strip().splitlines()[-1] == line
