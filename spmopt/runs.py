@@ -137,9 +137,16 @@ def discard_open_runs() -> None:
 def _discard(tmp: Path, made_parents: list[Path]) -> None:
     """Delete ``tmp`` and then the parent folders made for it, if empty."""
     shutil.rmtree(tmp, ignore_errors=True)
-    for parent in made_parents:  # deepest first
+    _remove_empty(made_parents)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty."""
+    for folder in folders:
+        if not folder.exists():
+            continue
         try:
-            parent.rmdir()
+            folder.rmdir()
         except OSError:
             break
 
@@ -302,16 +309,35 @@ def check_out(out: Path) -> list[Path]:
         )
     if out.is_dir() and (out / "manifest.json").is_file():
         _refuse_added_files(out)
+    blocking = [p for p in out.parents if p.exists() and not p.is_dir()]
+    if blocking:
+        raise ConfigError(f"--out {out}: {blocking[-1]} is a file, not a folder")
     missing = [p for p in out.parents if not p.exists()]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        for parent in missing:
-            _discard(parent, [])
+        _remove_empty(missing)
         raise ConfigError(
-            f"--out {out}: cannot create its parent folder: {exc}"
+            f"--out {out}: cannot create its parent folder ({_reason(exc)})"
         ) from None
     return missing
+
+
+def _reason(exc: OSError) -> str:
+    """``exc`` in words, without Python's error number and path."""
+    return (exc.strerror or str(exc)).lower()
+
+
+def _temporary_folder(out: Path, made: list[Path]) -> Path:
+    """A new hidden folder next to ``out`` for a run in progress."""
+    prefix = f".{out.name}.partial-{os.getpid()}-"
+    try:
+        return Path(tempfile.mkdtemp(dir=out.parent, prefix=prefix))
+    except OSError as exc:
+        _remove_empty(made)
+        raise ConfigError(
+            f"--out {out}: cannot write in {out.parent} ({_reason(exc)})"
+        ) from None
 
 
 def _refuse_added_files(out: Path) -> None:
@@ -439,8 +465,7 @@ class RunDir:
     def __enter__(self) -> RunDir:
         with deferred_signals():
             made = check_out(self.out)
-            prefix = f".{self.out.name}.partial-{os.getpid()}-"
-            self._tmp = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=prefix))
+            self._tmp = _temporary_folder(self.out, made)
             _OPEN[self._tmp] = made
         self._writer = RunWriter(self._tmp)
         self.headline = self._writer.headline

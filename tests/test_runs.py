@@ -3,6 +3,7 @@ import os
 import shutil
 import signal
 import stat
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -112,7 +113,10 @@ def test_current_folder_refused_empty_and_earlier_run_accepted(
 def test_bad_out_parent_and_negative_seed(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     bad = tmp_path / "afile" / "sub"
-    with pytest.raises(ConfigError, match="cannot create"), RunDir(bad, "unit"):
+    with (
+        pytest.raises(ConfigError, match=r"afile is a file, not a folder$"),
+        RunDir(bad, "unit"),
+    ):
         pass
     with pytest.raises(ConfigError, match="--seed must be a whole number >= 0"):
         RunDir(tmp_path / "r", "unit", seed=-1)
@@ -222,3 +226,19 @@ def test_success_removes_stale_partials_of_ended_processes(tmp_path: Path) -> No
     with RunDir(out, "job") as run:
         run.write_text("a.txt", "done")
     assert _leftovers(tmp_path) == sorted([live.name, other.name])
+
+
+def test_an_unwritable_out_folder_is_one_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(**kwargs: object) -> str:
+        raise PermissionError(1, "Operation not permitted", str(kwargs["dir"]))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    out = tmp_path / "new" / "deeper" / "run"
+    with pytest.raises(ConfigError) as caught:
+        RunDir(out, "unit").__enter__()
+    assert str(caught.value) == (
+        f"--out {out}: cannot write in {out.parent} (operation not permitted)"
+    )
+    assert not (tmp_path / "new").exists()  # the parents it made are gone
