@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,7 @@ from numpy.typing import NDArray
 from spmopt.errors import InfeasibleError
 from spmopt.territory.config import BalanceSpec, TerritoryConfig
 from spmopt.territory.design import DesignResult, PMedianModel
-from spmopt.territory.explain import format_pair
+from spmopt.territory.explain import format_pair, limit_words
 from spmopt.territory.model import SolverSettings
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
@@ -70,13 +71,27 @@ def solve_design(
     model = design_model(problem, cfg)
     result = model.solve(settings, use_bounds=cfg.design.use_bounds)
     if not result.has_solution:
-        raise InfeasibleError(
-            f"no design with {cfg.design.territories} territories satisfies the "
-            f"constraints (status {result.status}): widen the balance band, raise "
-            f"design.capacity or design.k_nearest, or change design.territories"
-        )
+        _raise_no_design(cfg, result.status)
     named, assignment, centre_ids = named_territories(problem, result)
     return named, replace(result, assignment=assignment), centre_ids
+
+
+def _raise_no_design(cfg: TerritoryConfig, status: str) -> NoReturn:
+    """Say whether the design is proven impossible or was not found in time."""
+    assert cfg.design is not None
+    p = cfg.design.territories
+    band = "widen the balance band, " if cfg.balance else ""
+    if status == "infeasible":
+        raise InfeasibleError(
+            f"no design with {p} territories satisfies the constraints: {band}"
+            f"raise design.capacity or design.k_nearest, or change "
+            f"design.territories"
+        )
+    raise InfeasibleError(
+        f"no design with {p} territories found within {limit_words(cfg)}; "
+        f"none is proven impossible: raise the limit, or {band}raise "
+        f"design.capacity or design.k_nearest"
+    )
 
 
 def _precheck(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:

@@ -110,16 +110,26 @@ def raise_no_solution(
     """Raise an :class:`InfeasibleError` naming the conflicting constraints."""
     if result.status == "unknown":
         raise InfeasibleError(
-            f"no alignment found within solver.time_limit_seconds="
-            f"{cfg.solver.time_limit_seconds}; the problem may be infeasible or "
-            f"too hard for the limit: raise the limit or solver.k_nearest, or "
-            f"widen the balance tolerance"
+            f"no alignment found within {limit_words(cfg)}; the problem may be "
+            f"infeasible or too hard for the limit: raise the limit or "
+            f"solver.k_nearest, or widen the balance tolerance"
         )
     causes = conflict_causes(problem, cfg) or family_causes(problem, cfg)
     shown = causes[:MAX_CAUSES]
     if len(causes) > MAX_CAUSES:
         shown.append(f"and {len(causes) - MAX_CAUSES} more")
     raise InfeasibleError("no alignment satisfies the constraints: " + "; ".join(shown))
+
+
+def limit_words(cfg: TerritoryConfig) -> str:
+    """The solver limit that stopped a search, as the config names it."""
+    s = cfg.solver
+    if s.deterministic_time is None:
+        return f"solver.time_limit_seconds={s.time_limit_seconds:g}"
+    return (
+        f"the work limit solver.deterministic_time={s.deterministic_time:g} "
+        f"(or solver.time_limit_seconds={s.time_limit_seconds:g})"
+    )
 
 
 def conflict_causes(problem: TerritoryProblem, cfg: TerritoryConfig) -> list[str]:

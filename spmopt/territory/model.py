@@ -498,7 +498,9 @@ def _warn_limit(settings: SolverSettings, status: str, gap: float) -> None:
         f"territory solve stopped at its limit "
         f"(time_limit_seconds={settings.time_limit_seconds}, "
         f"deterministic_time={settings.deterministic_time}) with status "
-        f"{status} and gap {gap:.3%}; raise the limit for a proven optimum",
+        f"{status} and "
+        + (f"gap {gap:.3%}" if math.isfinite(gap) else "no solution yet")
+        + "; raise the limit for a proven optimum",
         TimeLimitWarning,
         stacklevel=4,
     )

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from spmopt.config import load_config, parse_config
+from spmopt.errors import InfeasibleError
 from spmopt.runs import RunWriter
 from spmopt.territory import TerritoryConfig, run_solve
 from tests.conftest import CONFIGS
@@ -143,3 +144,32 @@ def test_design_example_config_solves(tmp_path: Path) -> None:
     assert headline["n_reps"] == 4
     assert headline["max_balance_deviation"] <= 0.15 + 1e-6
     assert "moved_share" not in headline  # nothing moves in a design
+
+
+@pytest.mark.parametrize(
+    ("status", "balance", "says", "not_says"),
+    [
+        ("unknown", [], "found within the work limit", "widen the balance band"),
+        ("infeasible", [], "satisfies the constraints", "widen the balance band"),
+        ("infeasible", [{"measure": "potential"}], "widen the balance band", "limit"),
+    ],
+)
+def test_no_design_says_whether_it_is_impossible_or_out_of_time(
+    tmp_path: Path, status: str, balance: list[object], says: str, not_says: str
+) -> None:
+    from spmopt.territory.designjob import _raise_no_design
+
+    (tmp_path / "units.csv").write_text("unit_id,lat,lon,sales\nu1,30,-85,5\n")
+    data = {
+        "mode": "design",
+        "units": {"table": "units.csv", "potential": {"column": "sales"}},
+        "design": {"territories": 1, "capacity": 6},
+        "balance": balance,
+        "solver": {"time_limit_seconds": 120, "deterministic_time": 60},
+        "track": False,
+    }
+    cfg = parse_config(TerritoryConfig, data, base_dir=tmp_path)
+    with pytest.raises(InfeasibleError) as caught:
+        _raise_no_design(cfg, status)
+    assert says in str(caught.value)
+    assert not_says not in str(caught.value)
