@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +196,21 @@ def test_large_design_stops_within_the_requested_gap(monkeypatch) -> None:
         result = PMedianModel(cost, demand + 0.5, caps, 12).solve(settings)
     assert result.method == "lp-dive" and result.status == "optimal"
     assert not result.hit_limit and result.gap <= 0.05
+
+
+def test_large_models_take_the_dive_even_where_branch_and_price_applies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import spmopt.territory.design as design
+
+    cost, demand, cap = instance(0)
+    capacity = np.full(len(demand), np.floor(cap))
+    model = PMedianModel(cost, demand, capacity, 2)
+    assert model.uses_branch_and_price
+    monkeypatch.setattr(design, "LARGE_PAIRS", int(model.allowed.sum()) - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = model.solve(FAST)
+    assert result.method == "lp-dive"
+    assert result.has_solution
+    assert result.objective >= brute_force(cost, demand, capacity, 2) - 1e-6
