@@ -51,14 +51,43 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(_num(value))
 
 
+def shown_amounts(lines: list[Line], paid: Decimal, decimals: int) -> list[str]:
+    """Amounts of one rep's lines in one period as printed.
+
+    Each line shows :func:`show_amount`; the rounding line, if any, shows
+    what is paid less the other lines as shown, so that the printed lines
+    add up exactly to the printed payment (its exact value differs by less
+    than one unit of the last shown place).
+    """
+    texts = [show_amount(line.amount, decimals) for line in lines]
+    rounding = [i for i, line in enumerate(lines) if line.kind == "rounding"]
+    if rounding:
+        i = rounding[-1]
+        others = sum((Decimal(t) for j, t in enumerate(texts) if j != i), Decimal(0))
+        texts[i] = show_amount(paid - others, decimals)
+    return texts
+
+
 def lines_frame(result: CalcResult) -> pd.DataFrame:
     """All statement lines, one row each (``statement_lines.csv``)."""
     decimals = result.plan.rounding.decimals
-    rows = [_line_row(result, line, decimals) for line in result.lines]
+    groups: dict[tuple[str, int], list[int]] = {}
+    for k, line in enumerate(result.lines):
+        groups.setdefault((line.rep_id, line.period), []).append(k)
+    shown = [""] * len(result.lines)
+    for (rep_id, p), members in groups.items():
+        paid = result.reps[rep_id].paid[p]
+        lines = [result.lines[k] for k in members]
+        for k, text in zip(members, shown_amounts(lines, paid, decimals), strict=True):
+            shown[k] = text
+    rows = [
+        _line_row(result, line, text)
+        for line, text in zip(result.lines, shown, strict=True)
+    ]
     return pd.DataFrame(rows, columns=LINE_COLUMNS)
 
 
-def _line_row(result: CalcResult, line: Line, decimals: int) -> dict[str, object]:
+def _line_row(result: CalcResult, line: Line, amount: str) -> dict[str, object]:
     return {
         "rep_id": line.rep_id,
         "period": result.calendar.label(line.period),
@@ -70,7 +99,7 @@ def _line_row(result: CalcResult, line: Line, decimals: int) -> dict[str, object
         "rate": _float(line.rate),
         "basis_from": _float(line.basis_from),
         "basis_to": _float(line.basis_to),
-        "amount": float(show_amount(line.amount, decimals)),
+        "amount": float(amount),
         "note": line.note,
     }
 
@@ -82,14 +111,16 @@ def render_statement(result: CalcResult, rep_id: str) -> str:
     decimals = plan.rounding.decimals
     out = [
         f"Statement for {rep_id} - plan {plan.name} ({plan.currency})",
-        f"Plan year {cal.start} to {cal.end}; line amounts exact, paid and draw "
-        f"balances rounded to {decimals} decimals",
+        f"Plan year {cal.start} to {cal.end}; line amounts exact (a rounding "
+        f"line makes them add up to what is paid), paid and draw balances "
+        f"rounded to {decimals} decimals",
         _terms(result, rep_id),
     ]
     for p in range(cal.n_periods):
         first, last = cal.bounds(p)
         out += ["", f"Period {cal.label(p)} ({first} to {last})"]
-        out += _period_lines([x for x in rep.lines if x.period == p], decimals)
+        lines = [x for x in rep.lines if x.period == p]
+        out += _period_lines(lines, shown_amounts(lines, rep.paid[p], decimals))
         out.append(_total("Paid this period", rep.paid[p], decimals))
         if plan.draw is not None and plan.draw.recoverable:
             owed = draw_balance_owed(result, rep_id, p)
@@ -132,17 +163,18 @@ def _terms(result: CalcResult, rep_id: str) -> str:
     return text
 
 
-def _period_lines(lines: list[Line], decimals: int) -> list[str]:
+def _period_lines(lines: list[Line], amounts: list[str]) -> list[str]:
     if not lines:
         return ["  (no credits)"]
     header = (
         f"  {'date':<10}  {'credit':<10}  {'section':<16}  {'what':<12}  "
         f"{'tier':>4}  {'rate':>9}  {'basis':<23}  {'amount':>14}  note"
     )
-    return [header] + [_text_line(line, decimals) for line in lines]
+    pairs = zip(lines, amounts, strict=True)
+    return [header] + [_text_line(line, amount) for line, amount in pairs]
 
 
-def _text_line(line: Line, decimals: int) -> str:
+def _text_line(line: Line, amount: str) -> str:
     basis = ""
     if line.basis_to is not None:
         lo = "" if line.basis_from is None else _num(line.basis_from, 4) + " -> "
@@ -153,7 +185,7 @@ def _text_line(line: Line, decimals: int) -> str:
     return (
         f"  {day:<10}  {line.credit_id:<10}  {line.section:<16}  {what:<12}  "
         f"{tier:>4}  {_num(line.rate, 4):>9}  {basis:<23}  "
-        f"{show_amount(line.amount, decimals):>14}  {line.note}"
+        f"{amount:>14}  {line.note}"
     ).rstrip()
 
 

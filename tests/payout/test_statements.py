@@ -81,3 +81,24 @@ def test_draw_balance_uses_the_plan_rounding_mode() -> None:
         result = calc(plan | {"rounding": {"mode": mode}}, reps, credits)
         assert _balances(render_statement(result, "A"))[0] == owed
         assert result.payouts()["draw_balance"].iloc[0] == float(owed)
+
+
+def test_printed_lines_add_up_to_the_printed_payment() -> None:
+    inputs = load_calc_inputs(
+        CFG / "plan_quarterly.yaml", CFG / "quotas_small.csv", CFG / "credits_small.csv"
+    )
+    result = compute(inputs)
+    frame = lines_frame(result)
+    frame["shown"] = [Decimal(repr(x)) for x in frame["amount"]]
+    labels = [result.calendar.label(p) for p in range(result.calendar.n_periods)]
+    checked = 0
+    for (rep_id, period), group in frame.groupby(["rep_id", "period"]):
+        paid = result.reps[rep_id].paid[labels.index(period)]
+        assert sum(group["shown"], Decimal(0)) == paid, (rep_id, period)
+        checked += "rounding" in set(group["kind"])
+    assert checked > 0  # some periods carry a rounding line
+    rounding = frame[(frame["rep_id"] == "R02") & (frame["kind"] == "rounding")]
+    text = render_statement(result, "R02")
+    lines = [x.split() for x in text.splitlines()]
+    printed = [x[-6] for x in lines if x[:2] == ["rounding", "rounding"]]
+    assert printed == [show_amount(x, 2) for x in rounding["shown"]]
