@@ -186,9 +186,14 @@ def echo_headline(target: Path, headline: dict[str, Any]) -> None:
     """
     typer.echo(f"wrote {target}")
     for key, value in headline.items():
-        if isinstance(value, float):
-            value = f"{value:,.2f}" if abs(value) >= 1e4 else f"{value:,.4g}"
-        typer.echo(f"  {key}: {value}")
+        typer.echo(f"  {key}: {show_figure(value)}")
+
+
+def show_figure(value: Any) -> Any:
+    """A headline figure as printed (see :func:`echo_headline`)."""
+    if not isinstance(value, float):
+        return value
+    return f"{value:,.2f}" if abs(value) >= 1e4 else f"{value:,.4g}"
 
 
 @contextmanager

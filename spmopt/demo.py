@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 
 from spmopt._logging import logger
 from spmopt.analytics import AnalyticsConfig, run_kpis
-from spmopt.clikit import record_inputs, status_ticker
+from spmopt.clikit import record_inputs, show_figure, status_ticker
 from spmopt.config import Config, load_config, parse_config, read_yaml
 from spmopt.forecast import ForecastConfig, run_train
 from spmopt.payout import PlanConfig, SimulateConfig, run_simulate
@@ -153,8 +153,7 @@ def _echo_summary(out: Path, headline: dict[str, Any], report: str) -> None:
     for key, value in headline.items():
         if key.endswith("_seconds") or key.startswith("mlflow"):
             continue
-        shown = f"{value:,.4g}" if isinstance(value, float) else value
-        typer.echo(f"  {key}: {shown}")
+        typer.echo(f"  {key}: {show_figure(value)}")
     typer.echo(f"\nreport: {out / report} (open it in a browser)")
     uri = resolve_tracking_uri()
     typer.echo(f"MLflow runs: mlflow ui --backend-store-uri {uri}")

@@ -3,6 +3,7 @@
 import io
 import logging
 import time
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,14 @@ def test_unknown_log_level_is_one_error_line(capsys) -> None:  # type: ignore[no
         "error: --log-level must be one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'\n"
     )
     assert main(["--log-level", "debug", "version"]) == 0
+
+
+def test_demo_summary_prints_amounts_in_full(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spmopt.demo import _echo_summary
+
+    _echo_summary(tmp_path, {"payout.cost_mean": 461_300.0, "share": 0.6421}, "r.html")
+    out = capsys.readouterr().out
+    assert "payout.cost_mean: 461,300.00" in out  # not 4.613e+05
+    assert "share: 0.6421" in out
