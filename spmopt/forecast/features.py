@@ -9,6 +9,7 @@ codes fixed at fit time, so scoring sees exactly the training codes.
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,7 +20,7 @@ import pandas as pd
 from spmopt._logging import logger
 from spmopt.data import IBM_LEAKY_COLUMNS, check_schema, load_table
 from spmopt.data.tables import MAX_ABS
-from spmopt.errors import DataError, LeakageWarning, show
+from spmopt.errors import DataError, LeakageWarning, SpmoptWarning, show
 from spmopt.forecast.config import ColumnMap, ForecastConfig
 
 LEAKY_NAME_HINTS = ("close", "probability", "result", "outcome", "won", "lost")
@@ -196,7 +197,33 @@ def outcome_labels(outcome: pd.Series, cols: ColumnMap, table: str) -> np.ndarra
                 f"(values meaning {name}: {wanted}); values seen: {seen}. "
                 "A model needs both won and lost deals"
             )
+    _warn_near_outcomes(text, cols, table)
     return label
+
+
+def _warn_near_outcomes(text: pd.Series, cols: ColumnMap, table: str) -> None:
+    """Warn about values that look like a mistyped won or lost value.
+
+    Anything that is neither counts as an open deal; a value such as
+    ``Wonn`` or ``lost`` next to ``Won``/``Lost`` is most likely a typo that
+    would silently drop a closed deal from training.
+    """
+    known = [*cols.won_values, *cols.lost_values]
+    counts = text[~text.isin(known)].dropna().value_counts()
+    for value, n in counts.items():
+        near = difflib.get_close_matches(str(value).lower(), [k.lower() for k in known])
+        if not near:
+            continue
+        meant = next(k for k in known if k.lower() == near[0])
+        warnings.warn(
+            f"{table}: outcome column '{cols.outcome}' has {n} row(s) with "
+            f"{value!r}, which is neither a won value {cols.won_values} nor a "
+            f"lost value {cols.lost_values} but looks like {meant!r}; those deals "
+            f"count as open (not trained on): fix the value, or add it to "
+            f"columns.won_values or columns.lost_values",
+            SpmoptWarning,
+            stacklevel=3,
+        )
 
 
 def _as_text(series: pd.Series) -> pd.Series:

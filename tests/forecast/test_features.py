@@ -130,3 +130,22 @@ def test_joins_bring_lookup_columns_and_refuse_duplicate_keys(
     data["joins"] = [{"table": str(tmp_path / "owners.csv"), "key": "team"}]
     with pytest.raises(DataError, match=r"\['team'\]"):
         load_deals(parse_config(ForecastConfig, data))
+
+
+def test_a_mistyped_outcome_value_warns_and_open_stages_do_not() -> None:
+    from spmopt.errors import SpmoptWarning
+    from spmopt.forecast.config import ColumnMap
+    from spmopt.forecast.features import outcome_labels
+
+    cols = ColumnMap(
+        deal_id="id", outcome="stage", won_values=["Won"], lost_values=["Lost"]
+    )
+    stages = pd.Series(["Won", "Lost", "Wonn", "Engaging", "Prospecting", "lost"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        labels = outcome_labels(stages, cols, "deals")
+    messages = [str(w.message) for w in caught if w.category is SpmoptWarning]
+    assert len(messages) == 2
+    assert any("'Wonn'" in m and "looks like 'Won'" in m for m in messages)
+    assert any("'lost'" in m and "looks like 'Lost'" in m for m in messages)
+    assert np.isnan(labels[2:]).all()  # still open deals, as documented
