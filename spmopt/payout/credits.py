@@ -227,8 +227,14 @@ def apply_splits(credits: list[Credit], plan: PlanConfig, table: str) -> list[Cr
 
 def _check_split(credits: list[Credit], rows: list[int], cid: str, table: str) -> None:
     total = sum((credits[i].share for i in rows), Decimal(0))
+    listed = ", ".join(str(r) for r in sorted({credits[i].row for i in rows}))
+    if len(rows) > 1 and all(credits[i].share == 1 for i in rows):
+        raise DataError(
+            f"{table}: credit_id {cid!r} appears {len(rows)} times (data rows "
+            f"{listed}), each with the whole credit (no split share): give a "
+            f"credit once, or one row per rep with split shares that sum to 1"
+        )
     if abs(total - 1) > Decimal("1e-9"):
-        listed = ", ".join(str(credits[i].row) for i in rows)
         raise DataError(
             f"{table}: split shares of credit_id {cid!r} (data rows {listed}) "
             f"sum to {total}, must sum to 1"

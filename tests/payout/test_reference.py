@@ -376,3 +376,18 @@ def test_engine_matches_reference_on_random_plans(plan: dict, data) -> None:  # 
         for p in range(cfg.n_periods):
             lines = sum((x.amount for x in rep.lines if x.period == p), Decimal(0))
             assert abs(lines - rep.paid[p]) < Decimal("1e-20")  # 28-digit decimals
+
+
+def test_a_repeated_credit_without_split_shares_is_named_as_such() -> None:
+    row = {"credit_id": "D1", "rep_id": "A", "date": "2027-01-02", "amount": "5"}
+    with pytest.raises(DataError) as caught:
+        calc(
+            amount_plan([{"from": 0, "rate": 1}]),
+            [{"rep_id": "A", "quota": 1}],
+            [row, dict(row)],
+        )
+    assert str(caught.value).endswith(
+        "credit_id 'D1' appears 2 times (data rows 1, 2), each with the whole "
+        "credit (no split share): give a credit once, or one row per rep with "
+        "split shares that sum to 1"
+    )
