@@ -51,13 +51,24 @@ def territories_frame(
         np.isfinite(problem.capacity), problem.capacity, np.nan
     )
     frame["target_potential"] = target
-    frame["share_of_target"] = after["potential"] / target
+    frame["share_of_target"] = _share(after["potential"], target)
     if problem.has_current:
         before = rep_totals(problem, problem.current)
         for column in ("units", "potential", "workload", "distance_km"):
             frame[f"{column}_before"] = before[column]
-        frame["share_of_target_before"] = before["potential"] / target
+        frame["share_of_target_before"] = _share(before["potential"], target)
     return _rounded(frame)
+
+
+def _share(potential: pd.Series, target: NDArray[np.float64]) -> pd.Series:
+    """Potential over target; blank (NaN) for a rep without a target.
+
+    A dedicated territory has no share of the balanced potential, so its
+    target is 0 and a ratio would read ``inf``.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = potential / np.where(target > 0, target, np.nan)
+    return share
 
 
 def assignments_frame(

@@ -109,3 +109,20 @@ def test_bad_remedies_are_refused() -> None:
 
     with pytest.raises(ConfigError, match="2 or more parts"):
         _cfg(remedies={"split": {"45045": 1}})
+
+
+def test_a_dedicated_territory_has_no_share_of_target(
+    make_problem: MakeProblem,
+) -> None:
+    from spmopt.territory.outputs import territories_frame
+
+    p = make_problem(2, n_units=6, n_reps=3, with_current=True)
+    q = dedicate(p, ["u0"])
+    k = int(q.locked[0])
+    nearest = np.argmin(np.where(q.is_dedicated, np.inf, q.distance), axis=1)
+    a = np.where(q.locked >= 0, q.locked, nearest)
+    frame = territories_frame(q, a)
+    assert np.isnan(frame.loc[k, "share_of_target"])  # blank, not inf
+    assert np.isnan(frame.loc[k, "share_of_target_before"])
+    others = frame.drop(index=k)["share_of_target"]
+    assert np.isfinite(others).all()
