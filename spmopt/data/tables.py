@@ -42,6 +42,8 @@ def read_table(
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
             if not isinstance(frame.index, pd.RangeIndex):  # rows > header
                 raise _malformed(path, label, "a row is longer than the header")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{label}: {path} is empty (not even a header row)") from None
     except pd.errors.ParserError as exc:
         raise _malformed(path, label, str(exc)) from None
     except (ValueError, OSError) as exc:

@@ -15,6 +15,10 @@ def test_missing_file_and_empty_table(tmp_path: Path) -> None:
     empty.write_text("a,b\n")
     with pytest.raises(DataError, match="no rows"):
         read_table(empty)
+    blank = tmp_path / "blank.csv"
+    blank.write_text("")
+    with pytest.raises(DataError, match=r"blank.csv is empty \(not even a header"):
+        read_table(blank)
 
 
 def test_missing_column_names_it() -> None:
