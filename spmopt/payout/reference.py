@@ -687,8 +687,13 @@ class _RepContext:
             -earned * share,
             credit,
             note=f"{rule.mode} clawback, cancelled after {elapsed} "
-            f"months; commission {earned:f}",
+            f"months; commission {self._shown(earned)}",
         )
+
+    def _shown(self, amount: Decimal) -> str:
+        """``amount`` to at most three places beyond the currency's, for notes."""
+        fine = quantize(amount, self.plan.rounding.decimals + 3).normalize()
+        return f"{fine:f}"
 
     def _clawback_share(self, credit: Credit, elapsed: int, rule: Clawback) -> Decimal:
         if rule.mode == "full":

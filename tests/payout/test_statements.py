@@ -102,3 +102,15 @@ def test_printed_lines_add_up_to_the_printed_payment() -> None:
     lines = [x.split() for x in text.splitlines()]
     printed = [x[-6] for x in lines if x[:2] == ["rounding", "rounding"]]
     assert printed == [show_amount(x, 2) for x in rounding["shown"]]
+
+
+def test_clawback_notes_show_the_commission_like_line_amounts() -> None:
+    inputs = load_calc_inputs(
+        CFG / "plan_quarterly.yaml", CFG / "quotas_small.csv", CFG / "credits_small.csv"
+    )
+    notes = lines_frame(compute(inputs))["note"]
+    clawbacks = [n for n in notes if "; commission " in n]
+    assert clawbacks
+    for note in clawbacks:
+        figure = note.rsplit(" ", 1)[-1]
+        assert len(figure.partition(".")[2]) <= 5  # not 28 decimals
