@@ -293,6 +293,10 @@ def reliability_frame(y: np.ndarray, test_proba: dict[str, np.ndarray]) -> pd.Da
     return pd.concat(tables, ignore_index=True)
 
 
+PERIOD_MONEY = ("actual_value", "predicted_value", "value_p10", "value_p90")
+"""Money columns of ``by_period.csv``, written in cents."""
+
+
 def period_table(
     cfg: ForecastConfig,
     data: TrainingData,
@@ -376,7 +380,9 @@ def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
         metrics.update(record_run(cfg, data, result, metrics, reliability, importance))
     out.write_json("metrics.json", metrics)
     for name, table in tables.items():
-        out.write_csv(name, table)
+        out.write_csv(
+            name, table, money=PERIOD_MONEY if name == "by_period.csv" else ()
+        )
     figures = headline(metrics, result.seconds)
     _log_headline(cfg, figures)
     return figures

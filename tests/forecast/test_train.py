@@ -48,6 +48,9 @@ def test_signal_is_found_and_every_file_follows_the_contract(
     assert (counts == metrics["n_test"]).all()
     periods = pd.read_csv(tmp_path / "a" / "by_period.csv")
     assert periods["deals"].sum() == metrics["n_test"]
+    text = pd.read_csv(tmp_path / "a" / "by_period.csv", dtype=str)
+    for column in ("actual_value", "predicted_value", "value_p10", "value_p90"):
+        assert text[column].dropna().str.match(r"^-?\d+\.\d\d$").all()  # cents
     assert periods["period"].str.match(r"^2024-\d\d$").all()
     importance = pd.read_csv(tmp_path / "a" / "importance.csv")
     assert list(importance.columns) == ["feature", "importance"]
