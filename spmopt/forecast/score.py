@@ -27,7 +27,7 @@ from spmopt.forecast.lineage import (
     warn_if_no_signal,
 )
 from spmopt.forecast.metrics import sample_won_value
-from spmopt.runs import RunWriter, sha256_file
+from spmopt.runs import RunWriter, format_money, sha256_file
 from spmopt.scale.scoring import win_probability
 
 N_REASONS = 3
@@ -161,6 +161,9 @@ def _amounts(cfg: ForecastConfig, frame: pd.DataFrame, table: str) -> np.ndarray
 SCORE_MONEY = ["amount", "expected_value"]
 """Columns of ``scores.csv`` in currency, written in cents."""
 
+PROBABILITY_PLACES = 6
+"""Decimal places of ``win_probability`` in ``scores.csv`` (no ``1e-06``)."""
+
 
 def score_table(
     forecaster: WinForecaster, cfg: ForecastConfig, frame: pd.DataFrame, table: str
@@ -181,6 +184,12 @@ def score_table(
     return pd.concat([scores, reasons.reset_index(drop=True)], axis=1)
 
 
+def _cents_total(values: pd.Series) -> float:
+    """Sum of amounts as written in cents, exactly (no float drift)."""
+    cents = sum(round(v * 100) for v in values.dropna())
+    return cents / 100
+
+
 def pipeline_summary(scores: pd.DataFrame, n_samples: int, seed: int) -> dict[str, Any]:
     """Expected and sampled P10/P50/P90 won value and won count."""
     p = scores["win_probability"].to_numpy()
@@ -192,7 +201,8 @@ def pipeline_summary(scores: pd.DataFrame, n_samples: int, seed: int) -> dict[st
     return {
         "n_deals": len(scores),
         "n_missing_amount": int(np.isnan(amount).sum()),
-        "expected_won_value": float(np.nansum(p * amount)),
+        # the sum of the expected_value column as written (each in cents)
+        "expected_won_value": _cents_total(scores["expected_value"]),
         "won_value_p10": float(q[0]),
         "won_value_p50": float(q[1]),
         "won_value_p90": float(q[2]),
@@ -243,7 +253,8 @@ def run_score(
     scores = score_table(forecaster, cfg, frame, table)
     summary = pipeline_summary(scores, n_samples, seed)
     summary |= {"mlflow_model_uri": uri, "input_sha256": sha256_file(input_path)}
-    out.write_csv("scores.csv", scores, SCORE_MONEY)
+    shown = format_money(scores, ["win_probability"], PROBABILITY_PLACES)
+    out.write_csv("scores.csv", shown, SCORE_MONEY)
     out.write_json("pipeline.json", summary)
     logger.info(
         "forecast score: %d open deals, expected won value %.0f (P10 %.0f, P90 %.0f)",

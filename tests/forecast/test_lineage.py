@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +125,14 @@ def test_score_cli_writes_probabilities_reasons_and_pipeline(store, capsys) -> N
     text = pd.read_csv(out / "scores.csv", dtype=str, keep_default_na=False)
     assert text["expected_value"].str.fullmatch(r"\d+\.\d\d").all()
     assert text["amount"].str.fullmatch(r"\d+\.\d\d|").all()
+    assert text["win_probability"].str.fullmatch(r"[01]\.\d{6}").all()  # no 1e-06
     assert scores["win_probability"].between(0, 1).all()
     assert scores["reason_1"].str.match(r"^\w+=.+ \([+-]\d+\.\d\d\)$").all()
     summary = json.loads((out / "pipeline.json").read_text())
     expected = (scores["win_probability"] * scores["amount"]).sum()
     assert summary["expected_won_value"] == pytest.approx(expected, rel=1e-4)
+    as_printed = sum(Decimal(x) for x in text["expected_value"])
+    assert Decimal(str(summary["expected_won_value"])) == as_printed
     assert (
         summary["won_value_p10"] < summary["won_value_p50"] < summary["won_value_p90"]
     )
