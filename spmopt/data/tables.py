@@ -74,10 +74,15 @@ def _refuse_other_delimiter(path: Path, label: str) -> None:
         if delimiter in header:
             shown = header if len(header) <= 60 else header[:57] + "..."
             raise DataError(
-                f"{label}: {path} seems to use {name} as its delimiter (header "
+                f"{_where(label, path)} seems to use {name} as its delimiter (header "
                 f"{shown!r}); spmopt reads comma-separated files: save it as "
                 "CSV with commas and '.' as the decimal point"
             )
+
+
+def _where(label: str, path: Path) -> str:
+    """``label: path``, or the path alone when the label is the path."""
+    return str(path) if label == str(path) else f"{label}: {path}"
 
 
 def _header_line(path: Path) -> str | None:

@@ -165,3 +165,11 @@ def test_commas_with_semicolons_inside_cells_still_read(tmp_path: Path) -> None:
     single = tmp_path / "one.csv"
     single.write_text("rep_id\nA\n")
     assert read_table(single)["rep_id"].tolist() == ["A"]
+
+
+def test_a_file_named_by_its_path_is_named_once(tmp_path: Path) -> None:
+    path = tmp_path / "open.csv"
+    path.write_text("deal_id;amount\nD1;5\n")
+    with pytest.raises(DataError) as caught:
+        read_table(path, name=str(path))
+    assert str(caught.value).startswith(f"{path} seems to use")
