@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def kpis(
-    config: Path = typer.Argument(..., help="Analytics config YAML."),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="Analytics config YAML."),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int | None = typer.Option(None, help=SEED_HELP),
 ) -> None:

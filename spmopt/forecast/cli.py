@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def train(
-    config: Path = typer.Argument(..., help="Forecast config YAML."),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="Forecast config YAML."),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
     scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
@@ -31,7 +31,9 @@ def train(
 
 @app.command()
 def score(
-    config: Path = typer.Argument(..., help="Forecast config YAML (column map)."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Forecast config YAML (column map)."
+    ),
     model: str = typer.Option(
         ..., "--model", help="NAME@ALIAS (e.g. spmopt-forecast-ibm@champion)."
     ),

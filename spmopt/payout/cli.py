@@ -15,7 +15,9 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def simulate(
-    config: Path = typer.Argument(..., help="Simulation config YAML."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Simulation config YAML."
+    ),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
@@ -57,7 +59,9 @@ def calc(
 
 @app.command()
 def explain(
-    rep: str = typer.Argument(..., help="Rep id whose statement to print."),
+    rep: str = typer.Argument(
+        ..., metavar="REP", help="Rep id whose statement to print."
+    ),
     run: Path | None = typer.Option(
         None, help="A folder written by 'payout calc': print its statement."
     ),
@@ -124,7 +128,9 @@ def whatif(
 
 @app.command()
 def compare(
-    plans: list[Path] = typer.Argument(..., help="Two or more plan YAML files."),
+    plans: list[Path] = typer.Argument(
+        ..., metavar="PLAN", help="Two or more plan YAML files."
+    ),
     config: Path = typer.Option(
         ..., help="Simulation config (reps, attainment model); its plan is replaced."
     ),

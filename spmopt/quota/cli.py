@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("set")
 def set_quotas(
-    config: Path = typer.Argument(..., help="Quota config YAML."),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="Quota config YAML."),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
@@ -30,7 +30,7 @@ def set_quotas(
 
 @app.command("capacity")
 def capacity(
-    config: Path = typer.Argument(..., help="Capacity config YAML."),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="Capacity config YAML."),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
@@ -42,7 +42,9 @@ def capacity(
 
 @app.command("potential")
 def potential(
-    config: Path = typer.Argument(..., help="Potential model config YAML."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Potential model config YAML."
+    ),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),

@@ -11,7 +11,7 @@ from spmopt.report.build import build_report
 
 
 def report(
-    run_dir: Path = typer.Argument(..., help="A run folder."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run folder."),
     mlflow_links: bool = typer.Option(
         False, help="Show MLflow run ids (the report then differs between runs)."
     ),

@@ -17,7 +17,9 @@ TIME_LIMIT_HELP = "Time limit of each design, seconds (default: none)."
 
 @app.command()
 def price(
-    config: Path = typer.Argument(..., help="Payout simulate config YAML."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Payout simulate config YAML."
+    ),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
@@ -40,7 +42,9 @@ def price(
 
 @app.command("sweep-plans")
 def sweep_plans(
-    config: Path = typer.Argument(..., help="Plan sweep YAML (designs: {name: path})."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Plan sweep YAML (designs: {name: path})."
+    ),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
@@ -63,7 +67,7 @@ def sweep_plans(
 
 @app.command("sweep-disruption")
 def sweep_disruption(
-    config: Path = typer.Argument(..., help="Territory config YAML."),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="Territory config YAML."),
     budgets: str = typer.Option(
         ..., help="Comma-separated disruption budgets in [0, 1], e.g. 0.05,0.1,0.2."
     ),

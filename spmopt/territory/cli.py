@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def solve(
-    config: Path = typer.Argument(..., help="Territory config YAML."),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="Territory config YAML."),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
@@ -26,7 +26,9 @@ def solve(
 
 @app.command()
 def pareto(
-    config: Path = typer.Argument(..., help="Territory config YAML (rebalance)."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Territory config YAML (rebalance)."
+    ),
     out: Path | None = typer.Option(None, help=OUT_HELP),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
