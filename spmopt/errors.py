@@ -42,12 +42,16 @@ def show(value: object) -> str:
     """``repr`` of a table cell for messages, without numpy's type wrapper.
 
     A missing cell (None, NaN, NaT or pandas' NA) shows as ``a blank cell``
-    rather than ``nan``.
+    rather than ``nan``; a whole number read as a float shows without
+    ``.0``.
     """
     if _is_blank(value):
         return "a blank cell"
     item = getattr(value, "item", None)
-    return repr(item() if callable(item) else value)
+    plain = item() if callable(item) else value
+    if isinstance(plain, float) and plain.is_integer() and abs(plain) < 1e15:
+        return str(int(plain))  # a cell read as 5 shows as 5, not 5.0
+    return repr(plain)
 
 
 def _is_blank(value: object) -> bool:
