@@ -68,14 +68,15 @@ def _why(
     if "below" in bands[new]:
         return f"balance: {names[new]} {bands[new]}; this unit adds {_p(problem, i)}"
     d_old, d_new = problem.distance[i, old], problem.distance[i, new]
+    km = " km" if cfg.distances is None and cfg.units.coords == "latlon" else ""
     if d_new < d_old:
         return (
-            f"compactness: {names[new]}'s base is {d_new:,.0f} away instead of "
-            f"{d_old:,.0f} (saves {d_old - d_new:,.0f})"
+            f"compactness: {names[new]}'s base is {d_new:,.0f}{km} away instead "
+            f"of {d_old:,.0f}{km} (saves {d_old - d_new:,.0f}{km})"
         )
     return (
         f"balance: makes room in {names[old]} for the overall balance; "
-        f"{names[new]}'s base is {d_new - d_old:,.0f} farther"
+        f"{names[new]}'s base is {d_new - d_old:,.0f}{km} farther"
     )
 
 

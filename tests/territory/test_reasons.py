@@ -42,7 +42,16 @@ def test_capacity_then_balance_then_compactness(make_problem: MakeProblem) -> No
     no_cap = move_reasons(p, cfg(capacity=False), new)
     assert no_cap[2].startswith("balance: r0 potential 40 above band max 21")
     no_band = move_reasons(p, cfg(capacity=False, balance=[]), new)
-    assert no_band[3] == "compactness: r1's base is 1 away instead of 9 (saves 8)"
+    assert no_band[3] == (
+        "compactness: r1's base is 1 km away instead of 9 km (saves 8 km)"
+    )
+    planar = cfg(capacity=False, balance=[])
+    planar = planar.model_copy(
+        update={"units": planar.units.model_copy(update={"coords": "xy"})}
+    )
+    assert move_reasons(p, planar, new)[3] == (
+        "compactness: r1's base is 1 away instead of 9 (saves 8)"  # no unit
+    )
     assert no_band[2].startswith("balance: makes room in r0")
 
 
