@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -274,6 +275,7 @@ def _exit_now(before: int, status: list[int]) -> None:
     if held:
         code = 128 + signal.SIGTERM if signal.SIGTERM in held else 130
         _report(code, code == 130, runs.published()[before:])
+    logging.shutdown()  # registered before this handler: it would run after
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
