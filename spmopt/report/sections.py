@@ -14,6 +14,8 @@ import pandas as pd
 
 from spmopt.analytics.fairness import gini, spread_summary
 from spmopt.analytics.scorecards import SCORED
+from spmopt.payout.calc import PAYOUT_MONEY
+from spmopt.payout.simulate import REP_MONEY
 from spmopt.report import figures as figs
 from spmopt.report.html import (
     figure,
@@ -24,33 +26,6 @@ from spmopt.report.html import (
     table,
 )
 from spmopt.report.locate import read_csv, read_json
-
-QUOTA_MONEY = (
-    "potential",
-    "potential_p10",
-    "potential_p50",
-    "potential_p90",
-    "history",
-    "reference_quota",
-    "quota",
-    "floor",
-    "cap",
-    "bookings_ytd",
-    "full_period_quota",
-)
-"""Amounts of ``quotas.csv``, shown to the cent."""
-REP_MONEY = ("quota", "payout_mean", "payout_p10", "payout_p50", "payout_p90")
-"""Amounts of ``rep_payouts.csv``, shown to the cent."""
-PAYOUT_MONEY = (
-    "earned",
-    "spif",
-    "clawback",
-    "draw",
-    "paid",
-    "paid_to_date",
-    "draw_balance",
-)
-"""Amounts of ``payouts.csv``, shown to the cent as on statements."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +224,10 @@ def quota(folder: Path, prefix: str, options: Options) -> list[str]:
     for key, values, title, axis, height in charts:
         chart = figs.bar_chart(reps, values, title, axis, False)
         parts.append(figure(chart, f"{prefix}-{key}", height))
-    return [*parts, heading("Quotas"), table(ordered, money=QUOTA_MONEY)]
+    # imported here: importing spmopt.quota loads its LP solvers (about 0.7 s)
+    from spmopt.quota.job import MONEY
+
+    return [*parts, heading("Quotas"), table(ordered, money=MONEY)]
 
 
 def _quota_fairness(quotas: pd.DataFrame) -> str:
