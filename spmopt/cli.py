@@ -189,8 +189,32 @@ def _usage_error(exc: Any) -> int:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"{ctx.get_usage()}\n")
             sys.stderr.write(f"Try '{ctx.command_path} --help' for help.\n")
-    _echo_error(exc.format_message())
+    _echo_error(exc.format_message() + _given_value(exc) + _commands_of(exc))
     return int(exc.exit_code)
+
+
+def _commands_of(exc: Any) -> str:
+    """``" Commands: a, b."`` when ``exc`` names an unknown command."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None or not exc.format_message().startswith("No such command"):
+        return ""
+    with contextlib.suppress(Exception):
+        names = ctx.command.list_commands(ctx)
+        if names:
+            return " Commands: " + ", ".join(names) + "."
+    return ""
+
+
+def _given_value(exc: Any) -> str:
+    """``" (got 'abc')"`` when the parser rejected a value it can name."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors):
+        return ""
+    with contextlib.suppress(Exception):
+        given = errors()[0]["input"]
+        if isinstance(given, str):
+            return f" (got {given!r})"
+    return ""
 
 
 def _install(handlers: dict[int, Any]) -> dict[int, Any]:

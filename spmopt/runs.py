@@ -207,22 +207,35 @@ def neutralise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_money(
-    frame: pd.DataFrame, columns: Iterable[str], decimals: int = 2
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    decimals: int = 2,
+    max_decimals: int | None = None,
 ) -> pd.DataFrame:
     """``frame`` with the money ``columns`` as text with ``decimals`` places.
 
     ``1696000`` is written ``1696000.00`` and ``1234567.8900000001``
     ``1234567.89``; a missing or infinite amount is a blank cell. Amounts
     should already be rounded to ``decimals`` places by the job (so that
-    totals add up as printed); this only fixes how they are written.
+    totals add up as printed); this only fixes how they are written. With
+    ``max_decimals``, exact amounts keep up to that many places (trailing
+    zeros beyond ``decimals`` dropped): ``4800`` is ``4800.00`` and
+    ``4210.52632`` stays ``4210.52632``.
     """
     out = frame.copy()
     for column in columns:
         values = out[column].astype(float)
-        out[column] = [
-            f"{v + 0.0:.{decimals}f}" if math.isfinite(v) else "" for v in values
-        ]
+        out[column] = [_money_text(v, decimals, max_decimals) for v in values]
     return out
+
+
+def _money_text(value: float, decimals: int, max_decimals: int | None) -> str:
+    if not math.isfinite(value):
+        return ""
+    if max_decimals is None or max_decimals <= decimals:
+        return f"{value + 0.0:.{decimals}f}"
+    whole, _, frac = f"{value + 0.0:.{max_decimals}f}".partition(".")
+    return f"{whole}.{frac.rstrip('0').ljust(decimals, '0')}"
 
 
 def _json_default(value: Any) -> Any:
@@ -403,13 +416,16 @@ class RunWriter:
         frame: pd.DataFrame,
         money: Iterable[str] = (),
         decimals: int = 2,
+        max_decimals: int | None = None,
     ) -> Path:
         """Write a spreadsheet-safe CSV without the index.
 
-        Columns named in ``money`` are written with exactly ``decimals``
-        places (see :func:`format_money`).
+        Columns named in ``money`` are written with ``decimals`` places, or
+        up to ``max_decimals`` for exact amounts (see :func:`format_money`).
         """
-        safe = format_money(neutralise_for_spreadsheet(frame), money, decimals)
+        safe = format_money(
+            neutralise_for_spreadsheet(frame), money, decimals, max_decimals
+        )
         return self.write_text(name, safe.to_csv(index=False, lineterminator="\n"))
 
 
@@ -522,9 +538,10 @@ class RunDir:
         frame: pd.DataFrame,
         money: Iterable[str] = (),
         decimals: int = 2,
+        max_decimals: int | None = None,
     ) -> Path:
         """Write a spreadsheet-safe CSV in the run's top folder."""
-        return self.writer.write_csv(name, frame, money, decimals)
+        return self.writer.write_csv(name, frame, money, decimals, max_decimals)
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write deterministic JSON in the run's top folder."""

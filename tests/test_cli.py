@@ -26,7 +26,12 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     [
         (["payout", "--bogus"], "spmopt payout", "No such option: --bogus"),
         (["payout", "calc"], "spmopt payout calc", "Missing option '--plan'."),
-        (["quota", "set", "--seed", "x", "a.yaml"], "spmopt quota set", "'--seed'"),
+        (["quota", "set", "--seed", "x", "a.yaml"], "spmopt quota set", "(got 'x')"),
+        (
+            ["payout", "compute"],
+            "spmopt payout",
+            "Commands: simulate, calc, explain, whatif, compare.",
+        ),
     ],
 )
 def test_parse_error_is_usage_hint_and_one_plain_error_line(

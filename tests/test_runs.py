@@ -75,6 +75,13 @@ def test_money_columns_are_written_with_fixed_decimals(tmp_path: Path) -> None:
     assert text == "rep,quota,rate\nA,1696000,0.5\n"
     assert format_money(frame, ["quota"])["quota"].tolist()[2] == "-2273.68"
     assert format_money(pd.DataFrame({"x": [-0.0]}), ["x"])["x"].tolist() == ["0.00"]
+    exact = pd.DataFrame({"x": [4800.0, 4210.52632, -0.5, 1.23456789]})
+    assert format_money(exact, ["x"], 2, 5)["x"].tolist() == [
+        "4800.00",
+        "4210.52632",
+        "-0.50",
+        "1.23457",
+    ]
 
 
 def test_outputs_follow_the_umask(tmp_path: Path) -> None:

@@ -22,7 +22,13 @@ from spmopt.payout.credits import Credit, quantize, read_credits
 from spmopt.payout.engine import RepBook, rep_book
 from spmopt.payout.plan import PlanConfig, load_plan
 from spmopt.payout.reference import CalcResult, ReferenceCalculator
-from spmopt.payout.statements import lines_frame, render_statement, show_amount
+from spmopt.payout.statements import (
+    EXACT_PLACES,
+    LINE_MONEY,
+    lines_frame,
+    render_statement,
+    show_amount,
+)
 from spmopt.runs import RunWriter
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -128,7 +134,13 @@ def write_calc(result: CalcResult, out: RunWriter) -> dict[str, Any]:
     """Write payouts, statement lines and one statement per rep."""
     decimals = result.plan.rounding.decimals
     out.write_csv("payouts.csv", result.payouts(), PAYOUT_MONEY, decimals)
-    out.write_csv("statement_lines.csv", lines_frame(result))
+    out.write_csv(
+        "statement_lines.csv",
+        lines_frame(result),
+        LINE_MONEY,
+        decimals,
+        decimals + EXACT_PLACES,
+    )
     for rep_id in result.reps:
         out.write_text(statement_name(rep_id), render_statement(result, rep_id))
     summary = calc_summary(result)
@@ -278,7 +290,7 @@ def line_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
     merged = merged.fillna(Decimal(0))
     merged["difference"] = merged["amount_after"] - merged["amount_before"]
     decimals = before.plan.rounding.decimals
-    tiny = Decimal(1).scaleb(-decimals - 3)
+    tiny = Decimal(1).scaleb(-decimals - EXACT_PLACES)
     merged = merged[merged["difference"].abs() >= tiny].reset_index()
     for column in ("amount_before", "amount_after", "difference"):
         merged[column] = [float(show_amount(v, decimals)) for v in merged[column]]
@@ -308,6 +320,9 @@ def payout_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
 
 WHATIF_MONEY = ["paid_before", "paid_after", "difference"]
 """Columns of ``whatif_payouts.csv`` in the plan's currency."""
+
+WHATIF_LINE_MONEY = ["before", "after", "difference"]
+"""Exact amounts of ``whatif_lines.csv`` (as on statements)."""
 
 
 def whatif_text(lines: pd.DataFrame, payouts: pd.DataFrame, decimals: int) -> str:
@@ -342,5 +357,5 @@ def _show_rate(rate: Any) -> str:
 
 
 def _show_float(value: float, decimals: int) -> str:
-    """A line amount as on statements (``decimals`` to ``decimals + 3``)."""
+    """A line amount as on statements (``decimals`` to ``decimals + EXACT_PLACES``)."""
     return show_amount(Decimal(repr(float(value))), decimals)

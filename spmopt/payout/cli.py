@@ -108,8 +108,14 @@ def whatif(
     out: Path | None = typer.Option(None, help="Also write the differences here."),
 ) -> None:
     """Dispute what-if: rerun with proposed changes, show differences per line."""
-    from spmopt.payout.calc import WHATIF_MONEY, load_calc_inputs, whatif_text
+    from spmopt.payout.calc import (
+        WHATIF_LINE_MONEY,
+        WHATIF_MONEY,
+        load_calc_inputs,
+        whatif_text,
+    )
     from spmopt.payout.calc import whatif as run_whatif
+    from spmopt.payout.statements import EXACT_PLACES
     from spmopt.runs import RunDir
 
     inputs = load_calc_inputs(plan, quotas, credits)
@@ -121,7 +127,13 @@ def whatif(
             for path in (plan, quotas, credits):
                 run.add_input(path)
             lines, payouts = run_whatif(inputs, change)
-            run.write_csv("whatif_lines.csv", lines)
+            run.write_csv(
+                "whatif_lines.csv",
+                lines,
+                WHATIF_LINE_MONEY,
+                decimals,
+                decimals + EXACT_PLACES,
+            )
             run.write_csv("whatif_payouts.csv", payouts, WHATIF_MONEY, decimals)
     typer.echo(whatif_text(lines, payouts, decimals))
 

@@ -38,6 +38,7 @@ from spmopt.payout.engine import (
     sum_periods,
 )
 from spmopt.payout.plan import PlanConfig, load_plan
+from spmopt.rounding import largest_remainder
 from spmopt.runs import RunWriter
 
 QUANTILES = {"p5": 5, "p10": 10, "p50": 50, "p90": 90, "p95": 95, "p99": 99}
@@ -423,17 +424,25 @@ def cost_distribution(cost: np.ndarray, bins: int) -> pd.DataFrame:
 def rep_payouts(
     book: RepBook, plan: PlanConfig, result: SimulationResult
 ) -> pd.DataFrame:
-    """Per-rep payout distribution: mean, P10/P50/P90 and cap probability."""
+    """Per-rep payout distribution: mean, P10/P50/P90 and cap probability.
+
+    Amounts are rounded to the plan's decimals; the means by the largest
+    remainder rule, so that they add up to the mean cost as rounded.
+    """
     m = [x.name for x in plan.measures].index(plan.revenue)
+    decimals = plan.rounding.decimals
     p10, p50, p90 = np.percentile(result.rep_sample, [10, 50, 90], axis=0)
+    unit = 10.0**decimals
+    total = round(float(result.cost.mean()) * unit)
+    mean = largest_remainder(result.rep_mean * unit, total) / unit
     return pd.DataFrame(
         {
             "rep_id": list(book.rep_ids),
             "quota": book.quotas[:, m],
-            "payout_mean": np.round(result.rep_mean, 2),
-            "payout_p10": np.round(p10, 2),
-            "payout_p50": np.round(p50, 2),
-            "payout_p90": np.round(p90, 2),
+            "payout_mean": mean,
+            "payout_p10": np.round(p10, decimals),
+            "payout_p50": np.round(p50, decimals),
+            "payout_p90": np.round(p90, decimals),
             "p_cap": np.round(result.rep_p_cap, 6),
         }
     )

@@ -32,9 +32,16 @@ _KIND_TEXT = {
 }
 
 
+EXACT_PLACES = 3
+"""Places shown on a statement line beyond the plan's rounding decimals."""
+
+LINE_MONEY = ["amount"]
+"""Exact amounts of ``statement_lines.csv``."""
+
+
 def show_amount(value: Decimal, decimals: int) -> str:
-    """Exact amount with at least ``decimals`` and at most ``decimals + 3``."""
-    fine = quantize(value, decimals + 3) + 0
+    """Exact amount with ``decimals`` to ``decimals + EXACT_PLACES`` places."""
+    fine = quantize(value, decimals + EXACT_PLACES) + 0
     text = f"{fine:f}"
     whole, _, frac = text.partition(".")
     frac = frac.rstrip("0").ljust(decimals, "0")

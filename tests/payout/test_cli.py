@@ -173,6 +173,8 @@ def test_whatif_prints_no_nan_and_writes_numbers(tmp_path: Path, capsys) -> None
         .apply(lambda col: pd.to_numeric(col.dropna()).notna().all())
         .all()
     )  # numbers: a negative amount is not turned into quoted text
+    for column in ("before", "after", "difference"):
+        assert lines[column].str.fullmatch(r"-?\d+\.\d{2,5}").all()
     paid = pd.read_csv(tmp_path / "w" / "whatif_payouts.csv", dtype=str)
     assert paid["difference"].tolist() == ["-3950.00", "-3750.00", "3284.21"]
 

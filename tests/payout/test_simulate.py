@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,9 @@ def test_run_simulate_writes_contract_files(tmp_path: Path) -> None:
         "payout_p90",
         "p_cap",
     ]
+    means = pd.read_csv(tmp_path / "a" / "rep_payouts.csv", dtype=str)["payout_mean"]
+    as_printed = sum((Decimal(v) for v in means), Decimal(0))
+    assert as_printed == round(Decimal(summary["cost"]["mean"]), 2)
     curve = pd.read_csv(tmp_path / "a" / "payout_curve.csv")
     at_quota = curve.loc[curve["attainment"] == 1.0, "payout_pct_of_target_incentive"]
     assert at_quota.item() == pytest.approx(100.0)
