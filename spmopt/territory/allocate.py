@@ -10,6 +10,8 @@ Alternates two exact steps until the centres stop changing:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import highspy
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +27,7 @@ def allocate(
     capacity: NDArray[np.float64],
     centres: NDArray[np.int64],
     time_limit: float = 2.0,
+    run: Callable[[highspy.Highs], None] = run_highs,
 ) -> NDArray[np.int64] | None:
     """Cheapest assignment of every unit to one of ``centres`` within capacity.
 
@@ -41,6 +44,9 @@ def allocate(
         Open candidates.
     time_limit : float
         Wall seconds for HiGHS.
+    run : callable, optional
+        Runs the HiGHS MIP (may set its limits first, overriding
+        ``time_limit``); :func:`~spmopt._stoppable.run_highs` by default.
 
     Returns
     -------
@@ -73,7 +79,7 @@ def allocate(
     h.changeColsIntegrality(
         k, np.arange(k, dtype=np.int32), np.full(k, highspy.HighsVarType.kInteger)
     )
-    run_highs(h)
+    run(h)
     if h.getInfo().primal_solution_status != 2:
         return None
     chosen = np.asarray(h.getSolution().col_value) > 0.5

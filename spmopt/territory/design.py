@@ -30,6 +30,7 @@ from spmopt.territory.branchprice import (
 from spmopt.territory.designlp import (
     CANDIDATES_PER_CENTRE,
     PAIRS_PER_CENTRE,
+    Budget,
     CentreDive,
     SparseBound,
     SparsePairs,
@@ -72,6 +73,12 @@ REGION_SECONDS = 5.0
 REGION_SITES = 3
 """Nearest candidates of each unit offered as centres in a re-solve."""
 
+REGION_WORK_SCALE = {"branch-and-price": 7.0, "cp-sat": 2.0}
+"""Deterministic seconds of the large path per deterministic second a
+re-solve reports, so that either is about a wall second here: measured,
+branch-and-price's work unit (calibrated on whole models) runs five to
+nine times slower on these groups, CP-SAT's about twice."""
+
 
 @dataclass(frozen=True)
 class DesignResult:
@@ -95,6 +102,10 @@ class DesignResult:
     method : {"branch-and-price", "cp-sat", "lp-dive"}
     nodes : int
         Branch-and-price nodes solved (0 for CP-SAT).
+    work_seconds : float
+        Work done, deterministic seconds (reproducible): branch-and-price
+        work units over ``WORK_PER_SECOND``, CP-SAT's deterministic time,
+        or the large path's count (:class:`~spmopt.territory.designlp.Budget`).
     """
 
     status: str
@@ -109,6 +120,7 @@ class DesignResult:
     pairs_kept: int = 0
     method: str = "cp-sat"
     nodes: int = 0
+    work_seconds: float = 0.0
 
     @property
     def has_solution(self) -> bool:
@@ -226,7 +238,10 @@ class PMedianModel:
         return bool(self.allowed.sum() > LARGE_PAIRS)
 
     def _solve_small(self, settings: SolverSettings) -> DesignResult:
-        """Branch-and-price or CP-SAT, never :meth:`_large`; no log, no warning."""
+        """Branch-and-price or CP-SAT, never :meth:`_large`; no log, no warning.
+
+        The result's ``work_seconds`` is the work done (deterministic s).
+        """
         start = time.perf_counter()
         if self.uses_branch_and_price:
             return self._branch_and_price(settings, start)
@@ -267,7 +282,8 @@ class PMedianModel:
             work_limit=_work_units(settings),
         )
         left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
-        return self._from_branch(solver.solve(left), start)
+        found = self._from_branch(solver.solve(left), start)
+        return replace(found, work_seconds=solver.work / WORK_PER_SECOND)
 
     def _from_branch(self, found: BranchPriceResult, start: float) -> DesignResult:
         seconds = time.perf_counter() - start
@@ -329,51 +345,43 @@ class PMedianModel:
             return self._with_lagrange_bound(result, lower)
         return result
 
-    # TODO(#3): the large-model path counts wall seconds, not work: a run
-    # stopped by its time limit (or the bound's share of it) can give a
-    # different design on a slower or busier machine, even with
-    # solver.deterministic_time set.
     def _large(self, settings: SolverSettings, start: float) -> DesignResult:
         """Sparse Lagrangian bound, LP dive, locate-allocate, group re-solves.
 
         See :mod:`spmopt.territory.designlp`; the bound holds for the full
-        model, every pair allowed.
+        model, every pair allowed. Each step stops at its share of the
+        time limit, or of ``settings.deterministic_time`` when set (work,
+        so the design repeats exactly; the time limit is then a guard).
         """
-        limit = settings.time_limit_seconds
+        budget = Budget.of(
+            start, settings.time_limit_seconds, settings.deterministic_time
+        )
         cost = np.where(self.allowed, self.cost, np.inf)
         pairs = sparse_pairs(cost, PAIRS_PER_CENTRE * math.ceil(len(cost) / self.p))
-        deadline = start + LARGE_BOUND_SHARE * limit
-        lower = subgradient(pairs, self.demand, self.capacity, self.p, deadline)
-        seconds = time.perf_counter() - start
-        logger.debug(
-            "design bound %.6g, %d steps, %.2f s",
-            lower.bound,
-            lower.iterations,
-            seconds,
+        lower = subgradient(
+            pairs, self.demand, self.capacity, self.p, budget.share(LARGE_BOUND_SHARE)
         )
-
-        centres, lower = self._dive(
-            cost, pairs, lower, start + LARGE_DIVE_SHARE * limit
-        )
-        logger.debug("design centres chosen, %.2f s", time.perf_counter() - start)
+        _log_step("bound", budget, start, lower.iterations)
+        centres, lower = self._dive(cost, pairs, lower, budget.share(LARGE_DIVE_SHARE))
+        _log_step("dive", budget, start)
         found = locate_allocate_nearest(
-            cost, self.allowed, self.demand, self.capacity, centres, start + limit
+            cost, self.allowed, self.demand, self.capacity, centres, budget
         )
-        if found is None:
-            left = max(limit - (time.perf_counter() - start), 1.0)
+        if found is None and not budget.exhausted():
             found = assign_nearest(
-                cost, self.demand, self.capacity, centres, left, len(centres)
+                cost, self.demand, self.capacity, centres, budget, len(centres)
             )
+        _log_step("locate-allocate", budget, start)
         if found is None:
-            return self._large_result(None, lower, False, start)
-        return self._polish(found, lower, settings, start)
+            return self._large_result(None, lower, budget.exhausted(), budget)
+        return self._polish(found, lower, settings, budget)
 
     def _dive(
         self,
         cost: NDArray[np.float64],
         pairs: SparsePairs,
         lower: SparseBound,
-        deadline: float,
+        budget: Budget,
     ) -> tuple[NDArray[np.int64], SparseBound]:
         """Centres from the dived relaxation over the cheapest knapsacks.
 
@@ -383,7 +391,7 @@ class PMedianModel:
         """
         pool = np.argsort(lower.values, kind="stable")[: CANDIDATES_PER_CENTRE * self.p]
         dive = CentreDive(cost, self.demand, self.capacity, self.p, np.sort(pool))
-        centres = dive.dive(deadline)
+        centres = dive.dive(budget)
         if centres is None:
             centres = np.sort(pool[: self.p])
         if dive.duals is not None:
@@ -395,31 +403,32 @@ class PMedianModel:
         incumbent: NDArray[np.int64],
         lower: SparseBound,
         settings: SolverSettings,
-        start: float,
+        budget: Budget,
     ) -> DesignResult:
-        """Re-solve groups of neighbouring territories exactly while time is left.
+        """Re-solve groups of neighbouring territories exactly while budget lasts.
 
         Every territory in turn, with its ``REGION_TERRITORIES - 1`` nearest
         neighbours (mean cost of its units to their centres), is solved as
         its own capacitated p-median over its units and their nearest
-        candidates (branch-and-price or CP-SAT, at most ``REGION_SECONDS``);
-        a cheaper result replaces it. Passes repeat until one improves
-        nothing or the gap is within ``settings.relative_gap``; a group
-        (territories and units) already solved is skipped.
+        candidates (branch-and-price or CP-SAT, at most ``REGION_SECONDS``
+        of time or of work); a cheaper result replaces it. Passes repeat
+        until one improves nothing or the gap is within
+        ``settings.relative_gap``; a group (territories and units) already
+        solved is skipped.
         """
-        deadline = start + settings.time_limit_seconds
         assignment, seen = incumbent.copy(), set[bytes]()
         improved, hit = True, False
         while improved and not hit:
             improved = False
             for t in np.unique(assignment):
                 if self._large_gap(assignment, lower) <= settings.relative_gap:
-                    return self._large_result(assignment, lower, False, start, True)
-                if time.perf_counter() > deadline - 0.5:
+                    return self._large_result(assignment, lower, False, budget, True)
+                if budget.exhausted():
                     hit = True
                     break
-                improved |= self._region(assignment, int(t), settings, deadline, seen)
-        return self._large_result(assignment, lower, hit, start)
+                improved |= self._region(assignment, int(t), settings, budget, seen)
+        _log_step("polish", budget, budget.begin)
+        return self._large_result(assignment, lower, hit, budget)
 
     def _large_bound(self, lower: SparseBound) -> float:
         """The bound in cost units, rounded up when every allowed cost is whole."""
@@ -436,7 +445,7 @@ class PMedianModel:
         assignment: NDArray[np.int64],
         t: int,
         settings: SolverSettings,
-        deadline: float,
+        budget: Budget,
         seen: set[bytes],
     ) -> bool:
         """Re-solve territory ``t`` with its neighbours, in place.
@@ -458,10 +467,11 @@ class PMedianModel:
                      self.cost[np.ix_(units, sites)], np.inf),
             self.demand[units], self.capacity[sites], len(group),
         )  # fmt: skip
-        left = min(REGION_SECONDS, deadline - time.perf_counter())
-        found = sub._solve_small(
-            replace(settings, time_limit_seconds=max(left, 0.1), relative_gap=0.0)
-        )
+        scale = REGION_WORK_SCALE[
+            "branch-and-price" if sub.uses_branch_and_price else "cp-sat"
+        ]
+        found = sub._solve_small(_region_settings(settings, budget, scale))
+        budget.charge(found.work_seconds * scale)
         before = float(self.cost[units, assignment[units]].sum())
         if not found.has_solution or found.objective >= before - 1e-9:
             return False
@@ -486,7 +496,7 @@ class PMedianModel:
         assignment: NDArray[np.int64] | None,
         lower: SparseBound,
         hit: bool,
-        start: float,
+        budget: Budget,
         within_gap: bool = False,
     ) -> DesignResult:
         """Design of :meth:`_large` with the full model's Lagrangian bound.
@@ -494,13 +504,14 @@ class PMedianModel:
         Status "optimal" when the gap is zero or ``within_gap`` (the
         requested relative gap is reached), else "feasible".
         """
-        seconds, kept = time.perf_counter() - start, int(self.allowed.sum())
+        seconds, kept = time.perf_counter() - budget.begin, int(self.allowed.sum())
+        work = budget.meter.spent
         bound = self._large_bound(lower)
         if assignment is None:
             nan, empty = float("nan"), np.empty(0, dtype=np.int64)
             return DesignResult(
                 "unknown", nan, bound, nan, seconds, empty, empty, hit,
-                lower.bound, kept, "lp-dive",
+                lower.bound, kept, "lp-dive", 0, work,
             )  # fmt: skip
         objective = float(self.cost[np.arange(len(assignment)), assignment].sum())
         bound = min(bound, objective)
@@ -508,7 +519,7 @@ class PMedianModel:
         status = "optimal" if gap <= 1e-9 or within_gap else "feasible"
         return DesignResult(
             status, objective, bound, gap, seconds, assignment,
-            np.unique(assignment), hit, lower.bound, kept, "lp-dive",
+            np.unique(assignment), hit, lower.bound, kept, "lp-dive", 0, work,
         )  # fmt: skip
 
     def _with_lagrange_bound(self, result: DesignResult, lower: float) -> DesignResult:
@@ -727,6 +738,7 @@ class PMedianModel:
         lagrange = getattr(self, "_lagrange", float("nan"))
         hit = code in (cp_model.FEASIBLE, cp_model.UNKNOWN)
         kept = int(keep.sum())
+        work = float(solver.deterministic_time)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             status = "infeasible" if code == cp_model.INFEASIBLE else "unknown"
             empty = np.empty(0, dtype=np.int64)
@@ -741,6 +753,7 @@ class PMedianModel:
                 hit,
                 lagrange,
                 kept,
+                work_seconds=work,
             )
         assignment = self._read(solver, x)
         int_obj, int_bound = (
@@ -763,6 +776,7 @@ class PMedianModel:
             hit,
             lagrange,
             kept,
+            work_seconds=work,
         )
 
 
@@ -771,6 +785,38 @@ def _work_units(settings: SolverSettings) -> int | None:
     if settings.deterministic_time is None:
         return None
     return max(1, round(settings.deterministic_time * WORK_PER_SECOND))
+
+
+def _region_settings(
+    settings: SolverSettings, budget: Budget, scale: float
+) -> SolverSettings:
+    """Settings of one group re-solve of :meth:`PMedianModel._polish`.
+
+    At most ``REGION_SECONDS`` of time, or of the large path's work under a
+    work limit (``scale`` of them per deterministic second of the re-solve;
+    one worker; the time left is then only a guard); no gap tolerance.
+    """
+    if not budget.counts_work:
+        left = min(REGION_SECONDS, budget.deadline - time.perf_counter())
+        return replace(settings, time_limit_seconds=max(left, 0.01), relative_gap=0.0)
+    return replace(
+        settings,
+        time_limit_seconds=budget.seconds_left(),
+        deterministic_time=max(min(REGION_SECONDS, budget.work_left()) / scale, 1e-3),
+        relative_gap=0.0,
+        workers=1,
+    )
+
+
+def _log_step(step: str, budget: Budget, start: float, iterations: int = 0) -> None:
+    """Debug line: a large-path step's end, in wall and deterministic seconds."""
+    logger.debug(
+        "design %s done: %.2f s, %.3f deterministic s%s",
+        step,
+        time.perf_counter() - start,
+        budget.meter.spent,
+        f", {iterations} steps" if iterations else "",
+    )
 
 
 def _quick(settings: SolverSettings, work: float) -> SolverSettings:

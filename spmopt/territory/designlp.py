@@ -23,13 +23,22 @@ Above the size branch-and-price handles, design mode works in three steps.
 3. **Assignment.** Locate-allocate from those centres: the cheapest
    single-source assignment to each unit's nearest open centres (a HiGHS
    MIP), then each centre moved to its territory's cheapest site.
+
+Every step stops on a :class:`Budget`: a wall-clock deadline and,
+optionally, a work limit in deterministic seconds, counted from
+subgradient steps (pairs visited), HiGHS simplex and interior-point
+iterations (weighted by the model's nonzeros) and the work of exact
+sub-solves. Under a work limit a HiGHS LP is stopped by iteration limits
+and a MIP by ``NODES_PER_MIP`` nodes, never by its clock, so the design
+repeats exactly; the deadline then only guards against a far slower run.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -63,6 +72,135 @@ DIVE_SHARE = 0.25
 
 STALL = 1e-5
 """Least relative rise of the bound over 100 subgradient steps."""
+
+PAIR_STEPS_PER_SECOND = 1.2e7
+"""Pairs one deterministic second of subgradient steps visits."""
+
+SIMPLEX_NONZEROS_PER_SECOND = 3.0e8
+"""LP simplex iterations times model nonzeros per deterministic second."""
+
+IPM_NONZEROS_PER_SECOND = 1.5e6
+"""Interior-point iterations times model nonzeros per deterministic second."""
+
+MIP_NONZEROS_PER_SECOND = 6.0e7
+"""MIP simplex iterations times model nonzeros per deterministic second."""
+
+NODES_PER_MIP = 100
+"""Node limit of one assignment MIP under a work limit."""
+
+
+@dataclass
+class WorkMeter:
+    """Work spent by one solve, deterministic seconds."""
+
+    spent: float = 0.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When a step stops: a wall-clock deadline and, optionally, a work limit.
+
+    Attributes
+    ----------
+    begin, deadline : float
+        ``time.perf_counter()`` values, s: the solve's start and the step's
+        deadline (a safety guard only under a work limit).
+    work_end : float or None
+        Stop once ``meter.spent`` reaches this, deterministic seconds; None
+        counts wall seconds only.
+    meter : WorkMeter
+        Work counter shared by every step of the solve.
+    """
+
+    begin: float
+    deadline: float
+    work_end: float | None = None
+    meter: WorkMeter = field(default_factory=WorkMeter)
+
+    @classmethod
+    def of(cls, start: float, seconds: float, work: float | None = None) -> Budget:
+        """A budget of ``seconds`` wall seconds from ``start`` and ``work``."""
+        return cls(start, start + seconds, work)
+
+    @classmethod
+    def wall(cls, seconds: float) -> Budget:
+        """``seconds`` wall seconds from now, no work limit."""
+        return cls.of(time.perf_counter(), seconds)
+
+    @property
+    def counts_work(self) -> bool:
+        """True under a work limit."""
+        return self.work_end is not None
+
+    def share(self, fraction: float) -> Budget:
+        """The first ``fraction`` of this budget (same meter), from ``begin``."""
+        deadline = self.begin + fraction * (self.deadline - self.begin)
+        work = None if self.work_end is None else fraction * self.work_end
+        return replace(self, deadline=deadline, work_end=work)
+
+    def exhausted(self) -> bool:
+        """True once the work limit or the deadline is reached."""
+        if self.work_end is not None and self.meter.spent >= self.work_end:
+            return True
+        return time.perf_counter() >= self.deadline
+
+    def seconds_left(self, cap: float | None = None) -> float:
+        """Time limit for the next run, s (``cap`` ignored under a work limit)."""
+        left = self.deadline - time.perf_counter()
+        if cap is not None and self.work_end is None:
+            left = min(left, cap)
+        return max(left, 0.001)
+
+    def work_left(self) -> float:
+        """Work left, deterministic seconds (``inf`` without a work limit)."""
+        if self.work_end is None:
+            return math.inf
+        return max(self.work_end - self.meter.spent, 0.0)
+
+    def charge(self, seconds: float) -> None:
+        """Count ``seconds`` deterministic seconds of work."""
+        self.meter.spent += seconds
+
+    def run(
+        self, highs: highspy.Highs, cap: float | None = None, mip: bool = False
+    ) -> None:
+        """Run ``highs`` within the budget and count its iterations.
+
+        ``cap`` (s) bounds the run's time without a work limit; under one,
+        an LP stops at the iterations the work left allows and a MIP
+        (``mip``) at ``NODES_PER_MIP`` nodes.
+        """
+        highs.setOptionValue("time_limit", self.seconds_left(cap))
+        if self.work_end is not None and mip:
+            highs.setOptionValue("mip_max_nodes", NODES_PER_MIP)
+        elif self.work_end is not None:
+            self._limit_iterations(highs)
+        run_highs(highs)
+        self.charge(highs_work(highs, mip))
+
+    def _limit_iterations(self, highs: highspy.Highs) -> None:
+        """Simplex and interior-point iteration limits of the work left."""
+        nonzeros = max(highs.getNumNz(), 1)
+        left = self.work_left()
+        simplex = left * SIMPLEX_NONZEROS_PER_SECOND / nonzeros
+        ipm = left * IPM_NONZEROS_PER_SECOND / nonzeros
+        highs.setOptionValue("simplex_iteration_limit", int(min(simplex, 2**30)) + 1)
+        highs.setOptionValue("ipm_iteration_limit", int(min(ipm, 2**30)) + 1)
+
+
+def highs_work(highs: highspy.Highs, mip: bool = False) -> float:
+    """Deterministic seconds of the last run of ``highs``.
+
+    Simplex (with crossover; every LP of a MIP when ``mip``) and
+    interior-point iterations, each times the model's nonzeros.
+    """
+    info = highs.getInfo()
+    nonzeros = max(highs.getNumNz(), 1)
+    simplex = max(info.simplex_iteration_count, 0)
+    simplex += max(info.crossover_iteration_count, 0)
+    ipm = max(info.ipm_iteration_count, 0)
+    rate = MIP_NONZEROS_PER_SECOND if mip else SIMPLEX_NONZEROS_PER_SECOND
+    return nonzeros * (simplex / rate + ipm / IPM_NONZEROS_PER_SECOND)
 
 
 @dataclass(frozen=True)
@@ -194,14 +332,15 @@ def subgradient(
     demand: NDArray[np.float64],
     capacity: NDArray[np.float64],
     p: int,
-    deadline: float,
+    budget: Budget,
     iterations: int = 5000,
 ) -> SparseBound:
     """Maximise ``L(u)`` by subgradient steps towards a moving target.
 
     The target starts 5% above the best bound and the step length halves
-    after 20 steps without a better bound; the search stops at
-    ``deadline`` (a ``time.perf_counter()`` value), after ``iterations``
+    after 20 steps without a better bound; the search stops when
+    ``budget`` is spent (each step costs its pairs over
+    ``PAIR_STEPS_PER_SECOND`` deterministic seconds), after ``iterations``
     steps, when the step length has shrunk below 1e-4, or when 100 steps
     raised the bound by less than ``STALL`` of its value.
     """
@@ -210,6 +349,7 @@ def subgradient(
     step, stall, mark = 2.0, 0, -math.inf
     for it in range(1, iterations + 1):
         found = lagrangian(pairs, u, demand, capacity, p)
+        budget.charge(max(len(pairs.unit), 1) / PAIR_STEPS_PER_SECOND)
         if best is None or found.value > best.bound + 1e-9:
             best, stall = SparseBound(found.value, u, found.values, it), 0
         else:
@@ -222,7 +362,7 @@ def subgradient(
             mark = best.bound
         grad = 1.0 - found.served
         norm = float(grad @ grad)
-        if norm < 1e-12 or step < 1e-4 or time.perf_counter() > deadline:
+        if norm < 1e-12 or step < 1e-4 or budget.exhausted():
             break
         target = best.bound + 0.05 * abs(best.bound) + 1.0
         u = np.minimum(u + step * (target - found.value) / norm * grad, pairs.ceiling)
@@ -329,25 +469,22 @@ class CentreDive:
         highs.passModel(lp)
         return highs
 
-    def _solve(self, deadline: float) -> NDArray[np.float64] | None:
+    def _solve(self, budget: Budget) -> NDArray[np.float64] | None:
         """Open share of every candidate; None when HiGHS finds no optimum."""
-        self.highs.setOptionValue(
-            "time_limit", max(deadline - time.perf_counter(), 0.01)
-        )
-        run_highs(self.highs)
+        budget.run(self.highs)
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return np.asarray(self.highs.getSolution().col_value)[: len(self.candidates)]
 
-    def dive(self, deadline: float) -> NDArray[np.int64] | None:
+    def dive(self, budget: Budget) -> NDArray[np.int64] | None:
         """``p`` centres (candidate indices, ascending), or None.
 
-        None when the first relaxation is infeasible or not solved by
-        ``deadline``; a dive stopped by the deadline opens the most open
+        None when the first relaxation is infeasible or not solved within
+        ``budget``; a dive stopped by the budget opens the most open
         centres of its last relaxation.
         """
         self.highs.setOptionValue("solver", "ipm")
-        opened = self._solve(deadline)
+        opened = self._solve(budget)
         if opened is None:
             return None
         self.duals = np.asarray(self.highs.getSolution().row_dual)[: self.n]
@@ -355,12 +492,12 @@ class CentreDive:
         fixed = np.zeros(len(self.candidates), dtype=bool)
         while True:
             fixed |= self._next(opened, fixed)
-            if fixed.sum() >= self.p or time.perf_counter() > deadline:
+            if fixed.sum() >= self.p or budget.exhausted():
                 break
             index = np.flatnonzero(fixed).astype(np.int32)
             ones = np.ones(len(index))
             self.highs.changeColsBounds(len(index), index, ones, ones)
-            again = self._solve(deadline)
+            again = self._solve(budget)
             if again is None:
                 break
             opened = again
@@ -386,14 +523,15 @@ def assign_nearest(
     demand: NDArray[np.float64],
     capacity: NDArray[np.float64],
     centres: NDArray[np.int64],
-    time_limit: float,
+    budget: Budget,
     neighbours: int = ALLOCATE_NEIGHBOURS,
 ) -> NDArray[np.int64] | None:
     """Assignment of every unit to one of its nearest open centres.
 
     The cheaper of two: the rounded transportation relaxation
     (:func:`rounded_assignment`) and the cheapest assignment by a HiGHS
-    MIP stopped after at most ``MIP_SECONDS``.
+    MIP stopped after at most ``MIP_SECONDS`` (``NODES_PER_MIP`` nodes
+    under a work limit), run only while ``budget`` lasts.
 
     Parameters
     ----------
@@ -401,8 +539,8 @@ def assign_nearest(
     demand : ndarray of shape (n,)
     capacity : ndarray of shape (m,)
     centres : ndarray of int, shape (p,)
-    time_limit : float
-        Wall seconds for HiGHS.
+    budget : Budget
+        When to stop.
     neighbours : int
         Open centres each unit may join.
 
@@ -411,11 +549,12 @@ def assign_nearest(
     ndarray of int, shape (n,) or None
         Candidate of each unit; None when no assignment was found.
     """
-    deadline = time.perf_counter() + time_limit
     mask = _nearest_open(cost, centres, neighbours)
-    found = [rounded_assignment(cost, mask, demand, capacity, centres, time_limit)]
-    left = min(max(deadline - time.perf_counter(), 1.0), MIP_SECONDS)
-    found.append(allocate(cost, mask, demand, capacity, centres, left))
+    found = [rounded_assignment(cost, mask, demand, capacity, centres, budget)]
+    if not budget.exhausted():
+        run = functools.partial(budget.run, cap=MIP_SECONDS, mip=True)
+        left = budget.seconds_left(MIP_SECONDS)
+        found.append(allocate(cost, mask, demand, capacity, centres, left, run))
     rows = np.arange(len(demand))
     ok = [a for a in found if a is not None]
     return min(ok, key=lambda a: float(cost[rows, a].sum())) if ok else None
@@ -438,7 +577,7 @@ def rounded_assignment(
     demand: NDArray[np.float64],
     capacity: NDArray[np.float64],
     centres: NDArray[np.int64],
-    time_limit: float,
+    budget: Budget,
 ) -> NDArray[np.int64] | None:
     """The transportation relaxation with room kept back, then rounded.
 
@@ -446,16 +585,17 @@ def rounded_assignment(
     with each centre's capacity reduced by the largest workload it split;
     units the second assigns whole keep their centre, and the units it
     splits go, largest first, to the cheapest of their centres with room.
-    None when a relaxation is infeasible or a split unit fits nowhere.
+    None when a relaxation is infeasible, not solved within ``budget``, or
+    a split unit fits nowhere.
     """
     units, cols = np.nonzero(mask)
-    x = _transport(cost, units, cols, demand, capacity, centres, time_limit)
+    x = _transport(cost, units, cols, demand, capacity, centres, budget)
     if x is None:
         return None
     split = (x > 1e-6) & (x < 1 - 1e-6)
     kept = np.zeros(len(capacity))
     np.maximum.at(kept, cols[split], demand[units[split]])
-    x = _transport(cost, units, cols, demand, capacity - kept, centres, time_limit)
+    x = _transport(cost, units, cols, demand, capacity - kept, centres, budget)
     if x is None:
         return None
     out = np.full(len(demand), -1, dtype=np.int64)
@@ -471,15 +611,13 @@ def _transport(
     demand: NDArray[np.float64],
     capacity: NDArray[np.float64],
     centres: NDArray[np.int64],
-    time_limit: float,
+    budget: Budget,
 ) -> NDArray[np.float64] | None:
     """Optimal share of every pair (``units``, ``cols``), or None."""
     n, p, k = len(demand), len(centres), len(units)
     slot = np.full(cost.shape[1], -1)
     slot[centres] = np.arange(p)
     highs = quiet_highs()
-    highs.setOptionValue("threads", 1)
-    highs.setOptionValue("time_limit", float(time_limit))
     lower = np.concatenate([np.ones(n), np.full(p, -INF)])
     upper = np.concatenate([np.ones(n), np.maximum(capacity[centres], 0.0)])
     highs.addRows(n + p, lower, upper, 0, np.zeros(1, np.int32), [], [])
@@ -489,7 +627,7 @@ def _transport(
     highs.addCols(
         k, cost[units, cols], np.zeros(k), np.ones(k), 2 * k, starts, index, coef
     )
-    run_highs(highs)
+    budget.run(highs)
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.asarray(highs.getSolution().col_value)
@@ -523,17 +661,16 @@ def locate_allocate_nearest(
     demand: NDArray[np.float64],
     capacity: NDArray[np.float64],
     centres: NDArray[np.int64],
-    deadline: float,
+    budget: Budget,
 ) -> NDArray[np.int64] | None:
-    """Alternate :func:`assign_nearest` and relocation until no gain or deadline.
+    """Alternate :func:`assign_nearest` and relocation until no gain or budget.
 
     Returns the cheapest assignment found, None when the first fails.
     """
     best, best_cost = None, np.inf
     rows = np.arange(len(demand))
     while True:
-        left = deadline - time.perf_counter()
-        found = assign_nearest(cost, demand, capacity, centres, max(left, 1.0))
+        found = assign_nearest(cost, demand, capacity, centres, budget)
         if found is None:
             return best
         value = float(cost[rows, found].sum())
@@ -541,6 +678,6 @@ def locate_allocate_nearest(
             return best
         best, best_cost = found, value
         moved = relocate(cost, allowed, demand, capacity, found)
-        if np.array_equal(moved, centres) or time.perf_counter() > deadline:
+        if np.array_equal(moved, centres) or budget.exhausted():
             return best
         centres = moved

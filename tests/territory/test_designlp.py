@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+import warnings
+from collections.abc import Callable
+from typing import Any
 
+import highspy
 import numpy as np
 import pytest
 from scipy import optimize, sparse
 
+from spmopt.errors import TimeLimitWarning
+from spmopt.territory import designlp
+from spmopt.territory.design import PMedianModel
 from spmopt.territory.designlp import (
+    PAIR_STEPS_PER_SECOND,
+    Budget,
     CentreDive,
     assign_nearest,
+    highs_work,
     lagrangian,
     locate_allocate_nearest,
     rounded_assignment,
@@ -19,6 +30,7 @@ from spmopt.territory.designlp import (
 )
 from spmopt.territory.geometry import euclidean
 from spmopt.territory.lagrange import knapsack_values
+from spmopt.territory.model import SolverSettings
 
 from .test_design import brute_force, instance
 
@@ -111,7 +123,7 @@ def test_bound_is_below_brute_force_optimum(seed: int) -> None:
     cost, demand, cap = instance(seed)
     caps = np.full(len(demand), cap)
     pairs = sparse_pairs(cost, 3)
-    found = subgradient(pairs, demand, caps, 2, time.perf_counter() + 30)
+    found = subgradient(pairs, demand, caps, 2, Budget.wall(30))
     optimum = brute_force(cost, demand, cap, 2)
     values, _, _ = knapsack_values(
         cost - found.multipliers[:, None], demand, caps, exact=False
@@ -125,7 +137,7 @@ def test_bound_is_below_brute_force_optimum(seed: int) -> None:
 def test_bound_reaches_the_strong_lp_and_stays_below_the_mip(seed: int) -> None:
     cost, demand, cap = planar(seed, 24, 3)
     pairs = sparse_pairs(cost, 12)
-    found = subgradient(pairs, demand, cap, 3, time.perf_counter() + 60)
+    found = subgradient(pairs, demand, cap, 3, Budget.wall(60))
     relaxed = lp_value(cost, demand, cap, 3)
     assert found.bound <= relaxed + 1e-6
     assert found.bound >= relaxed * (1 - 2e-3)
@@ -136,7 +148,7 @@ def test_bound_reaches_the_strong_lp_and_stays_below_the_mip(seed: int) -> None:
 def test_bound_at_the_relaxation_duals_equals_the_strong_lp(seed: int) -> None:
     cost, demand, cap = planar(seed, 24, 3)
     dive = CentreDive(cost, demand, cap, 3, np.arange(24), neighbours=24)
-    assert dive.dive(time.perf_counter() + 30) is not None
+    assert dive.dive(Budget.wall(30)) is not None
     assert dive.duals is not None
     step = lagrangian(sparse_pairs(cost, 24), dive.duals, demand, cap, 3)
     assert step.value == pytest.approx(lp_value(cost, demand, cap, 3), rel=1e-6)
@@ -145,7 +157,7 @@ def test_bound_at_the_relaxation_duals_equals_the_strong_lp(seed: int) -> None:
 def test_dive_opens_p_distinct_candidates() -> None:
     cost, demand, cap = planar(3, 60, 4)
     pool = np.arange(0, 60, 3)
-    centres = CentreDive(cost, demand, cap, 4, pool).dive(time.perf_counter() + 30)
+    centres = CentreDive(cost, demand, cap, 4, pool).dive(Budget.wall(30))
     assert centres is not None
     assert len(np.unique(centres)) == 4 and set(centres) <= set(pool)
 
@@ -154,18 +166,16 @@ def test_dive_without_a_feasible_relaxation_returns_none() -> None:
     cost, demand, _ = planar(3, 20, 2)
     tight = np.full(20, demand.sum() / 4)
     dive = CentreDive(cost, demand, tight, 2, np.arange(20))
-    assert dive.dive(time.perf_counter() + 30) is None
+    assert dive.dive(Budget.wall(30)) is None
 
 
 def test_locate_allocate_is_feasible_and_near_the_mip() -> None:
     cost, demand, cap = planar(4, 24, 3)
-    centres = CentreDive(cost, demand, cap, 3, np.arange(24)).dive(
-        time.perf_counter() + 30
-    )
+    centres = CentreDive(cost, demand, cap, 3, np.arange(24)).dive(Budget.wall(30))
     assert centres is not None
     allowed = np.ones(cost.shape, dtype=bool)
     found = locate_allocate_nearest(
-        cost, allowed, demand, cap, centres, time.perf_counter() + 30
+        cost, allowed, demand, cap, centres, Budget.wall(30)
     )
     assert found is not None
     assert len(np.unique(found)) <= 3
@@ -181,11 +191,142 @@ def test_rounded_assignment_respects_capacity_and_the_mask() -> None:
     mask = np.zeros(cost.shape, dtype=bool)
     near = np.argsort(cost[:, centres], axis=1)[:, :3]
     mask[np.repeat(np.arange(80), 3), centres[near.ravel()]] = True
-    found = rounded_assignment(cost, mask, demand, cap, centres, 30)
+    found = rounded_assignment(cost, mask, demand, cap, centres, Budget.wall(30))
     assert found is not None
     assert mask[np.arange(80), found].all()
     assert (np.bincount(found, demand, 80) <= cap + 1e-9).all()
-    single = assign_nearest(cost, demand, cap, centres, 30, neighbours=3)
+    single = assign_nearest(cost, demand, cap, centres, Budget.wall(30), neighbours=3)
     assert single is not None
     rows = np.arange(80)
     assert cost[rows, single].sum() <= cost[rows, found].sum() + 1e-9
+
+
+def test_budget_share_keeps_the_meter_and_scales_both_limits() -> None:
+    budget = Budget.of(100.0, 60.0, 10.0)
+    bound = budget.share(0.2)
+    assert (bound.begin, bound.deadline, bound.work_end) == (100.0, 112.0, 2.0)
+    bound.charge(2.5)
+    assert budget.meter.spent == 2.5 and bound.exhausted()
+    assert budget.work_left() == pytest.approx(7.5)
+    wall = Budget.of(100.0, 60.0)
+    assert wall.share(0.5).work_end is None and wall.work_left() == np.inf
+
+
+def test_budget_caps_time_only_without_a_work_limit() -> None:
+    now = time.perf_counter()
+    wall, work = Budget.of(now, 100.0), Budget.of(now, 100.0, 5.0)
+    assert wall.seconds_left(cap=2.0) <= 2.0
+    assert work.seconds_left(cap=2.0) > 50.0
+    assert Budget.of(now - 10, 1.0).seconds_left() > 0
+
+
+def test_budget_stops_an_lp_by_iterations_and_charges_them() -> None:
+    cost, demand, cap = planar(3, 120, 6)
+    dive = CentreDive(cost, demand, cap, 6, np.arange(120))
+    dive.highs.setOptionValue("solver", "simplex")
+    budget = Budget.of(time.perf_counter(), 600.0, 1e-7)
+    budget.run(dive.highs)
+    info = dive.highs.getInfo()
+    assert dive.highs.getModelStatus() == highspy.HighsModelStatus.kIterationLimit
+    assert 0 < info.simplex_iteration_count <= 2
+    assert budget.meter.spent == pytest.approx(highs_work(dive.highs))
+    assert budget.exhausted()
+
+
+def test_work_limited_subgradient_takes_the_same_steps_on_any_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cost, demand, cap = planar(1, 60, 4)
+    pairs = sparse_pairs(cost, 45)
+    work = 40 * len(pairs.unit) / PAIR_STEPS_PER_SECOND
+    first = subgradient(pairs, demand, cap, 4, Budget.of(time.perf_counter(), 60, work))
+    slow = _slow_clock(monkeypatch, 0.25)
+    again = subgradient(pairs, demand, cap, 4, Budget.of(slow(), 1e6, work))
+    assert first.iterations == again.iterations == 40
+    assert first.bound == again.bound
+    assert np.array_equal(first.multipliers, again.multipliers)
+
+
+def _slow_clock(monkeypatch: pytest.MonkeyPatch, step: float) -> Callable[[], float]:
+    """Make ``time.perf_counter`` jump ``step`` s at every call (a slow machine)."""
+    real = time.perf_counter
+    calls = itertools.count(1)
+
+    def slow() -> float:
+        return real() + step * next(calls)
+
+    monkeypatch.setattr(time, "perf_counter", slow)
+    return slow
+
+
+@pytest.mark.parametrize("extra", [0.0, 0.5])
+def test_work_limited_large_design_repeats_on_a_slower_machine(
+    monkeypatch: pytest.MonkeyPatch, extra: float
+) -> None:
+    """Integral workloads re-solve groups by branch-and-price, 0.5 by CP-SAT."""
+    import spmopt.territory.design as design
+
+    cost, demand, caps = planar(6, 300, 12)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 100)
+    settings = SolverSettings(
+        time_limit_seconds=1e5, deterministic_time=1.0, workers=1, relative_gap=0.0
+    )
+    model = PMedianModel(cost, demand + extra, caps, 12)
+    with pytest.warns(TimeLimitWarning):
+        first = model.solve(settings)
+    real_lagrangian = designlp.lagrangian
+
+    def sluggish(*args: Any) -> Any:
+        time.sleep(0.002)
+        return real_lagrangian(*args)
+
+    monkeypatch.setattr(designlp, "lagrangian", sluggish)
+    _slow_clock(monkeypatch, 0.05)
+    with pytest.warns(TimeLimitWarning):
+        again = model.solve(settings)
+    assert first.method == again.method == "lp-dive"
+    assert first.hit_limit and 1.0 <= first.work_seconds < 1.0 + 5.0
+    assert np.array_equal(first.centres, again.centres)
+    assert np.array_equal(first.assignment, again.assignment)
+    assert (first.objective, first.bound) == (again.objective, again.bound)
+    assert first.work_seconds == again.work_seconds
+
+
+def test_wall_clock_path_gives_no_highs_run_more_than_the_time_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every HiGHS time limit ends by the solve's deadline (no timing asserted).
+
+    The clock runs four times fast, so the late steps run short of time.
+    """
+    import spmopt.territory.design as design
+
+    cost, demand, caps = planar(6, 300, 12)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 100)
+    starts: list[float] = []
+    real_large = design.PMedianModel._large
+
+    def large(self: PMedianModel, settings: SolverSettings, start: float) -> Any:
+        starts.append(start)
+        return real_large(self, settings, start)
+
+    limits: list[tuple[float, float]] = []
+    real_set = highspy.Highs.setOptionValue
+
+    def spy(self: highspy.Highs, name: str, value: Any) -> Any:
+        if name == "time_limit":
+            limits.append((time.perf_counter(), float(value)))
+        return real_set(self, name, value)
+
+    monkeypatch.setattr(design.PMedianModel, "_large", large)
+    monkeypatch.setattr(highspy.Highs, "setOptionValue", spy)
+    real = time.perf_counter
+    zero = real()
+    monkeypatch.setattr(time, "perf_counter", lambda: zero + 4 * (real() - zero))
+    settings = SolverSettings(time_limit_seconds=2.0, workers=1, relative_gap=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        PMedianModel(cost, demand + 0.5, caps, 12).solve(settings)
+    deadline = starts[0] + settings.time_limit_seconds
+    assert len(limits) >= 3
+    assert all(at + limit <= deadline + 1e-3 for at, limit in limits)
