@@ -40,6 +40,7 @@ counties into 50 centres instead (haversine km, workload
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import tempfile
@@ -129,12 +130,24 @@ def cpsat_plain(inst: PMedCapInstance, d: np.ndarray, limit: float) -> dict:
 
 
 def spmopt_design(
-    inst: PMedCapInstance, d: np.ndarray, limit: float, large: bool = True
+    inst: PMedCapInstance,
+    d: np.ndarray,
+    limit: float,
+    large: bool = True,
+    work: float | None = None,
 ) -> dict:
-    """spmopt design mode (branch-and-price is single-threaded)."""
+    """spmopt design mode (branch-and-price is single-threaded).
+
+    ``work``: ``solver.deterministic_time`` (the design then repeats exactly;
+    ``design_digest`` identifies it).
+    """
     model = PMedianModel(d, inst.demand, np.full(inst.n, inst.capacity), inst.p)
     settings = SolverSettings(
-        time_limit_seconds=limit, workers=2, deterministic=False, relative_gap=0.0
+        time_limit_seconds=limit,
+        deterministic_time=work,
+        workers=2,
+        deterministic=work is not None,
+        relative_gap=0.0,
     )
     start = time.perf_counter()
     result = model.solve(settings, large=large)
@@ -149,6 +162,9 @@ def spmopt_design(
     row["root_bound"] = round(result.lagrange_bound, 3)
     row["method"] = result.method
     row["nodes"] = result.nodes
+    row["deterministic_time"] = work
+    row["work_seconds"] = round(result.work_seconds, 3)
+    row["design_digest"] = hashlib.sha256(result.assignment.tobytes()).hexdigest()[:16]
     return row
 
 
@@ -167,10 +183,13 @@ def synthetic_file(size: str, folder: Path, seed: int = 0) -> Path:
     return path
 
 
-def run_synthetic(size: str, limit: float, seed: int, baseline: bool) -> None:
+def run_synthetic(
+    size: str, limit: float, seed: int, baseline: bool, work: float | None = None
+) -> None:
     """Design mode on a synthetic instance read back through the reader.
 
-    With ``baseline``, the earlier CP-SAT path solves it next, in the same run.
+    With ``baseline``, the earlier CP-SAT path solves it next, in the same run;
+    ``work`` is the design mode's ``deterministic_time``.
     """
     with tempfile.TemporaryDirectory() as folder:
         (inst,) = read_pmedcap(synthetic_file(size, Path(folder), seed))
@@ -178,7 +197,7 @@ def run_synthetic(size: str, limit: float, seed: int, baseline: bool) -> None:
     for large in (True, False) if baseline else (True,):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            row = spmopt_design(inst, d, limit, large)
+            row = spmopt_design(inst, d, limit, large, work)
         gap = (row["objective"] - row["bound"]) / row["objective"]
         row.update(
             instance=inst.name,
@@ -240,6 +259,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="synthetic instance seed")
     parser.add_argument("--counties", type=int, help="P: US counties into P centres")
     parser.add_argument(
+        "--deterministic-time",
+        type=float,
+        help="synthetic: work limit of the design mode, deterministic seconds",
+    )
+    parser.add_argument(
         "--no-baseline",
         action="store_true",
         help="synthetic: skip the earlier CP-SAT path",
@@ -249,7 +273,13 @@ def main() -> None:
         run_counties(args.counties, args.limit)
         return
     if args.synthetic:
-        run_synthetic(args.synthetic, args.limit, args.seed, not args.no_baseline)
+        run_synthetic(
+            args.synthetic,
+            args.limit,
+            args.seed,
+            not args.no_baseline,
+            args.deterministic_time,
+        )
         return
     files = args.files or sorted(DATA.glob("pmedcap*.txt"))
     solvers = {f.__name__: f for f in (highs_plain, cpsat_plain, spmopt_design)}

@@ -73,16 +73,16 @@ DIVE_SHARE = 0.25
 STALL = 1e-5
 """Least relative rise of the bound over 100 subgradient steps."""
 
-PAIR_STEPS_PER_SECOND = 1.2e7
+PAIR_STEPS_PER_SECOND = 1.1e7
 """Pairs one deterministic second of subgradient steps visits."""
 
 SIMPLEX_NONZEROS_PER_SECOND = 3.0e8
 """LP simplex iterations times model nonzeros per deterministic second."""
 
-IPM_NONZEROS_PER_SECOND = 1.5e6
+IPM_NONZEROS_PER_SECOND = 1.3e6
 """Interior-point iterations times model nonzeros per deterministic second."""
 
-MIP_NONZEROS_PER_SECOND = 6.0e7
+MIP_NONZEROS_PER_SECOND = 5.0e7
 """MIP simplex iterations times model nonzeros per deterministic second."""
 
 NODES_PER_MIP = 100

@@ -238,7 +238,7 @@ def test_work_limited_subgradient_takes_the_same_steps_on_any_clock(
 ) -> None:
     cost, demand, cap = planar(1, 60, 4)
     pairs = sparse_pairs(cost, 45)
-    work = 40 * len(pairs.unit) / PAIR_STEPS_PER_SECOND
+    work = 39.5 * len(pairs.unit) / PAIR_STEPS_PER_SECOND
     first = subgradient(pairs, demand, cap, 4, Budget.of(time.perf_counter(), 60, work))
     slow = _slow_clock(monkeypatch, 0.25)
     again = subgradient(pairs, demand, cap, 4, Budget.of(slow(), 1e6, work))
