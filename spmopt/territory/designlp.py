@@ -29,8 +29,8 @@ optionally, a work limit in deterministic seconds, counted from
 subgradient steps (pairs visited), HiGHS simplex and interior-point
 iterations (weighted by the model's nonzeros) and the work of exact
 sub-solves. Under a work limit a HiGHS LP is stopped by iteration limits
-and a MIP by ``NODES_PER_MIP`` nodes, never by its clock, so the design
-repeats exactly; the deadline then only guards against a far slower run.
+and a MIP by a node limit, never by its clock, so the design repeats
+exactly; the deadline then only guards against a far slower run.
 """
 
 from __future__ import annotations
@@ -76,17 +76,22 @@ STALL = 1e-5
 PAIR_STEPS_PER_SECOND = 1.1e7
 """Pairs one deterministic second of subgradient steps visits."""
 
-SIMPLEX_NONZEROS_PER_SECOND = 3.0e8
-"""LP simplex iterations times model nonzeros per deterministic second."""
+SIMPLEX_NONZEROS_PER_SECOND = {"relaxation": 1.0e8, "transport": 2.0e9, "mip": 1.3e8}
+"""Simplex iterations times model nonzeros per deterministic second, by
+model: the dived relaxation, the transportation LP and the assignment MIP
+(all its LPs). Measured on the synthetic 2000x100 and the county designs
+(0.8-1.2e8, 2-3e9 and 1.3-1.7e8 per wall second)."""
 
-IPM_NONZEROS_PER_SECOND = 1.3e6
-"""Interior-point iterations times model nonzeros per deterministic second."""
+IPM_NONZEROS_PER_SECOND = 1.0e6
+"""Interior-point iterations times model nonzeros per deterministic second
+(measured: 1.3e6 per wall second on 2000x100, 0.7e6 on the counties)."""
 
-MIP_NONZEROS_PER_SECOND = 5.0e7
-"""MIP simplex iterations times model nonzeros per deterministic second."""
+NODE_NONZEROS_PER_SECOND = 2.5e5
+"""Assignment MIP nodes times model nonzeros per deterministic second
+(measured on the counties: 100 nodes of a 62,180-nonzero MIP in 24 s)."""
 
 NODES_PER_MIP = 100
-"""Node limit of one assignment MIP under a work limit."""
+"""Most nodes of one assignment MIP under a work limit."""
 
 
 @dataclass
@@ -161,45 +166,51 @@ class Budget:
         """Count ``seconds`` deterministic seconds of work."""
         self.meter.spent += seconds
 
-    def run(
-        self, highs: highspy.Highs, cap: float | None = None, mip: bool = False
-    ) -> None:
-        """Run ``highs`` within the budget and count its iterations.
+    def run(self, highs: highspy.Highs, kind: str, cap: float | None = None) -> None:
+        """Run ``highs`` within the budget and count its work.
 
+        ``kind`` names the model (a key of ``SIMPLEX_NONZEROS_PER_SECOND``).
         ``cap`` (s) bounds the run's time without a work limit; under one,
-        an LP stops at the iterations the work left allows and a MIP
-        (``mip``) at ``NODES_PER_MIP`` nodes.
+        an LP stops at the iterations the work left allows and the MIP at
+        the nodes ``cap`` deterministic seconds allow (1 to
+        ``NODES_PER_MIP``).
         """
         highs.setOptionValue("time_limit", self.seconds_left(cap))
-        if self.work_end is not None and mip:
-            highs.setOptionValue("mip_max_nodes", NODES_PER_MIP)
+        if self.work_end is not None and kind == "mip":
+            highs.setOptionValue("mip_max_nodes", self._nodes(highs, cap))
         elif self.work_end is not None:
-            self._limit_iterations(highs)
+            self._limit_iterations(highs, kind)
         run_highs(highs)
-        self.charge(highs_work(highs, mip))
+        self.charge(highs_work(highs, kind))
 
-    def _limit_iterations(self, highs: highspy.Highs) -> None:
+    def _nodes(self, highs: highspy.Highs, cap: float | None) -> int:
+        """Node limit of a MIP: the work left (at most ``cap``) as nodes."""
+        seconds = min(self.work_left(), math.inf if cap is None else cap)
+        nodes = seconds * NODE_NONZEROS_PER_SECOND / max(highs.getNumNz(), 1)
+        return int(min(max(nodes, 1), NODES_PER_MIP))
+
+    def _limit_iterations(self, highs: highspy.Highs, kind: str) -> None:
         """Simplex and interior-point iteration limits of the work left."""
         nonzeros = max(highs.getNumNz(), 1)
         left = self.work_left()
-        simplex = left * SIMPLEX_NONZEROS_PER_SECOND / nonzeros
+        simplex = left * SIMPLEX_NONZEROS_PER_SECOND[kind] / nonzeros
         ipm = left * IPM_NONZEROS_PER_SECOND / nonzeros
         highs.setOptionValue("simplex_iteration_limit", int(min(simplex, 2**30)) + 1)
         highs.setOptionValue("ipm_iteration_limit", int(min(ipm, 2**30)) + 1)
 
 
-def highs_work(highs: highspy.Highs, mip: bool = False) -> float:
-    """Deterministic seconds of the last run of ``highs``.
+def highs_work(highs: highspy.Highs, kind: str) -> float:
+    """Deterministic seconds of the last run of ``highs``, a ``kind`` model.
 
-    Simplex (with crossover; every LP of a MIP when ``mip``) and
-    interior-point iterations, each times the model's nonzeros.
+    Simplex (with crossover; every LP of a MIP) and interior-point
+    iterations, each times the model's nonzeros.
     """
     info = highs.getInfo()
     nonzeros = max(highs.getNumNz(), 1)
     simplex = max(info.simplex_iteration_count, 0)
     simplex += max(info.crossover_iteration_count, 0)
     ipm = max(info.ipm_iteration_count, 0)
-    rate = MIP_NONZEROS_PER_SECOND if mip else SIMPLEX_NONZEROS_PER_SECOND
+    rate = SIMPLEX_NONZEROS_PER_SECOND[kind]
     return nonzeros * (simplex / rate + ipm / IPM_NONZEROS_PER_SECOND)
 
 
@@ -471,7 +482,7 @@ class CentreDive:
 
     def _solve(self, budget: Budget) -> NDArray[np.float64] | None:
         """Open share of every candidate; None when HiGHS finds no optimum."""
-        budget.run(self.highs)
+        budget.run(self.highs, "relaxation")
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return np.asarray(self.highs.getSolution().col_value)[: len(self.candidates)]
@@ -530,8 +541,8 @@ def assign_nearest(
 
     The cheaper of two: the rounded transportation relaxation
     (:func:`rounded_assignment`) and the cheapest assignment by a HiGHS
-    MIP stopped after at most ``MIP_SECONDS`` (``NODES_PER_MIP`` nodes
-    under a work limit), run only while ``budget`` lasts.
+    MIP stopped after at most ``MIP_SECONDS`` (of work, as nodes, under a
+    work limit), run only while ``budget`` lasts.
 
     Parameters
     ----------
@@ -552,7 +563,7 @@ def assign_nearest(
     mask = _nearest_open(cost, centres, neighbours)
     found = [rounded_assignment(cost, mask, demand, capacity, centres, budget)]
     if not budget.exhausted():
-        run = functools.partial(budget.run, cap=MIP_SECONDS, mip=True)
+        run = functools.partial(budget.run, kind="mip", cap=MIP_SECONDS)
         left = budget.seconds_left(MIP_SECONDS)
         found.append(allocate(cost, mask, demand, capacity, centres, left, run))
     rows = np.arange(len(demand))
@@ -627,7 +638,7 @@ def _transport(
     highs.addCols(
         k, cost[units, cols], np.zeros(k), np.ones(k), 2 * k, starts, index, coef
     )
-    budget.run(highs)
+    budget.run(highs, "transport")
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.asarray(highs.getSolution().col_value)

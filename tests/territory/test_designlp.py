@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 import warnings
@@ -15,8 +16,10 @@ from scipy import optimize, sparse
 
 from spmopt.errors import TimeLimitWarning
 from spmopt.territory import designlp
+from spmopt.territory.allocate import allocate
 from spmopt.territory.design import PMedianModel
 from spmopt.territory.designlp import (
+    NODES_PER_MIP,
     PAIR_STEPS_PER_SECOND,
     Budget,
     CentreDive,
@@ -225,11 +228,11 @@ def test_budget_stops_an_lp_by_iterations_and_charges_them() -> None:
     dive = CentreDive(cost, demand, cap, 6, np.arange(120))
     dive.highs.setOptionValue("solver", "simplex")
     budget = Budget.of(time.perf_counter(), 600.0, 1e-7)
-    budget.run(dive.highs)
+    budget.run(dive.highs, "relaxation")
     info = dive.highs.getInfo()
     assert dive.highs.getModelStatus() == highspy.HighsModelStatus.kIterationLimit
     assert 0 < info.simplex_iteration_count <= 2
-    assert budget.meter.spent == pytest.approx(highs_work(dive.highs))
+    assert budget.meter.spent == pytest.approx(highs_work(dive.highs, "relaxation"))
     assert budget.exhausted()
 
 
@@ -330,3 +333,30 @@ def test_wall_clock_path_gives_no_highs_run_more_than_the_time_left(
     deadline = starts[0] + settings.time_limit_seconds
     assert len(limits) >= 3
     assert all(at + limit <= deadline + 1e-3 for at, limit in limits)
+
+
+def test_budget_caps_a_mip_by_nodes_of_the_work_left() -> None:
+    cost, demand, cap = planar(2, 60, 4)
+    centres = np.array([5, 20, 35, 50])
+    allowed = np.ones(cost.shape, dtype=bool)
+    seen: list[int] = []
+
+    def run(highs: highspy.Highs, budget: Budget) -> None:
+        budget.run(highs, "mip", cap=10.0)
+        seen.append(int(highs.getOptionValue("mip_max_nodes")[1]))
+
+    tiny = Budget.of(time.perf_counter(), 600.0, 1e-9)
+    ample = Budget.of(time.perf_counter(), 600.0, 1e6)
+    for budget in (tiny, ample, Budget.wall(600.0)):
+        found = allocate(
+            cost,
+            allowed,
+            demand,
+            cap,
+            centres,
+            600.0,
+            functools.partial(run, budget=budget),
+        )
+        assert found is None or (np.bincount(found, demand, 60) <= cap + 1e-9).all()
+    assert seen[0] == 1 and 1 <= seen[1] <= NODES_PER_MIP and seen[2] > 10**9
+    assert tiny.meter.spent > 0 and ample.meter.spent > 0
