@@ -76,19 +76,20 @@ STALL = 1e-5
 PAIR_STEPS_PER_SECOND = 1.1e7
 """Pairs one deterministic second of subgradient steps visits."""
 
-SIMPLEX_NONZEROS_PER_SECOND = {"relaxation": 1.0e8, "transport": 2.0e9, "mip": 1.3e8}
+SIMPLEX_NONZEROS_PER_SECOND = {"relaxation": 1.0e8, "transport": 2.0e9, "mip": 1.0e8}
 """Simplex iterations times model nonzeros per deterministic second, by
 model: the dived relaxation, the transportation LP and the assignment MIP
 (all its LPs). Measured on the synthetic 2000x100 and the county designs
-(0.8-1.2e8, 2-3e9 and 1.3-1.7e8 per wall second)."""
+(0.8-1.2e8, 2-3e9 and 0.9-1.7e8 per wall second)."""
 
 IPM_NONZEROS_PER_SECOND = 1.0e6
 """Interior-point iterations times model nonzeros per deterministic second
 (measured: 1.3e6 per wall second on 2000x100, 0.7e6 on the counties)."""
 
-NODE_NONZEROS_PER_SECOND = 2.5e5
+NODE_NONZEROS_PER_SECOND = 1.2e5
 """Assignment MIP nodes times model nonzeros per deterministic second
-(measured on the counties: 100 nodes of a 62,180-nonzero MIP in 24 s)."""
+(measured on the counties: 40 to 100 nodes of a 62,180-nonzero MIP in
+21 to 24 s; the root takes most of it)."""
 
 NODES_PER_MIP = 100
 """Most nodes of one assignment MIP under a work limit."""
