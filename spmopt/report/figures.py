@@ -77,11 +77,12 @@ def balance_chart(territories: pd.DataFrame, tolerance: float | None) -> go.Figu
                 mode="markers",
                 marker={"symbol": "line-ew-open", "size": 18, "color": "#d62728"},
                 error_y=band,
-                name="target ± tolerance",
+                name="target" if band is None else "target ± tolerance",
             )
         )
+    against = "the target" if tolerance is None else "the band"
     fig.update_layout(
-        title="Potential per rep against the band", yaxis_title="potential"
+        title=f"Potential per rep against {against}", yaxis_title="potential"
     )
     return fig
 

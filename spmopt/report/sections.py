@@ -119,14 +119,18 @@ def _fairness(territories: pd.DataFrame, tolerance: float | None) -> list[str]:
     """Gini, max/min and share within the band, before and after."""
     if "target_potential" not in territories:
         return []
-    band = 0.1 if tolerance is None else float(tolerance)
+    band = 0.0 if tolerance is None else float(tolerance)
     target = territories["target_potential"]
     rows = {"after": spread_summary(territories["potential"], target, band)}
     if "potential_before" in territories:
         before = spread_summary(territories["potential_before"], target, band)
         rows = {"before": before, **rows}
     frame = pd.DataFrame(rows).T.rename_axis("alignment").reset_index()
-    note = f"Band: ±{band:.0%} of each rep's target potential."
+    if tolerance is None:
+        frame = frame.drop(columns="share_within_band")
+        note = "No balance band in this run (no balance tolerance was set)."
+    else:
+        note = f"Band: ±{band:.0%} of each rep's target potential."
     return [heading("Fairness of potential"), table(frame), paragraph(note, "note")]
 
 

@@ -204,3 +204,17 @@ def test_manifest_lists_the_rewritten_report(full_run: Path) -> None:
     build_report(full_run)
     files = json.loads((full_run / "manifest.json").read_text())["files"]
     assert files["report.html"] == sha256_file(report)
+
+
+def test_design_without_balance_band_shows_no_band(
+    tmp_path: Path, make_run: Callable
+) -> None:
+    run = make_run(tmp_path / "run", ("territory",))
+    path = run / "territory" / "summary.json"
+    summary = json.loads(path.read_text())
+    path.write_text(json.dumps({**summary, "balance_tolerance": None}))
+    text = build_report(run).read_text()
+    section = text.split("<section id='territory'")[1].split("</section>")[0]
+    assert "Band: ±" not in section and "share_within_band" not in section
+    assert "No balance band in this run" in section
+    assert "target ± tolerance" not in section
