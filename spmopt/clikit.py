@@ -180,17 +180,28 @@ def _is_file(text: str) -> bool:
 def echo_headline(target: Path, headline: dict[str, Any]) -> None:
     """Print the run folder and its headline figures to stdout.
 
-    Figures of 10,000 or more (amounts, mostly) are shown in full to the
-    cent (``14,250,000.00``, not ``1.425e+07``); smaller ones with four
-    significant digits.
+    Figures of 10,000 or more (amounts, mostly) and every :class:`Money`
+    figure are shown in full to the cent (``14,250,000.00``, not
+    ``1.425e+07``); other ones with four significant digits.
     """
     typer.echo(f"wrote {target}")
     for key, value in headline.items():
         typer.echo(f"  {key}: {show_figure(value)}")
 
 
+class Money(float):
+    """A headline amount in currency units: always printed to the cent.
+
+    A plain ``float`` in every other respect (JSON, arithmetic), so a job
+    marks its money headlines with ``Money(value)`` and ``4700.76`` is shown
+    as ``4,700.76`` rather than rounded to four significant digits.
+    """
+
+
 def show_figure(value: Any) -> Any:
     """A headline figure as printed (see :func:`echo_headline`)."""
+    if isinstance(value, Money):
+        return f"{value:,.2f}"
     if not isinstance(value, float):
         return value
     return f"{value:,.2f}" if abs(value) >= 1e4 else f"{value:,.4g}"

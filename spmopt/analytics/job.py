@@ -13,6 +13,7 @@ from spmopt.analytics.funnel import stage_funnel
 from spmopt.analytics.inputs import read_inputs
 from spmopt.analytics.kpis import ALL_PERIODS, kpi_table
 from spmopt.analytics.scorecards import scorecards
+from spmopt.clikit import Money
 from spmopt.runs import RunWriter
 
 
@@ -56,7 +57,7 @@ def run_kpis(cfg: AnalyticsConfig, out: RunWriter, seed: int = 0) -> dict[str, A
         out.write_csv("forecast_accuracy.csv", _rounded(accuracy), _money(accuracy))
     out.write_json("summary.json", summary)
     _log(summary)
-    return {key: summary[key] for key in _HEADLINE}
+    return _headline(summary)
 
 
 def _accuracy(
@@ -87,6 +88,18 @@ _HEADLINE = (
     "reps_flagged",
     "forecast_mape",
 )
+
+
+def _headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures; money ones print to the cent."""
+    headline = {key: summary[key] for key in _HEADLINE}
+    for key in _HEADLINE_MONEY:
+        if headline[key] is not None:
+            headline[key] = Money(headline[key])
+    return headline
+
+
+_HEADLINE_MONEY = ("won_value",)
 
 
 def _summary(

@@ -183,3 +183,16 @@ def test_own_column_names_without_teams(tmp_path: Path) -> None:
     assert not (out / "stages.csv").exists()
     cards = pd.read_csv(out / "scorecards.csv").set_index("rep_id")
     assert cards.loc["b", "open_value"] == 30.0
+
+
+def test_headline_money_shows_cents(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    pipeline = PIPELINE.replace("2017-01-11,100", "2017-01-11,4630.76")
+    config = _write(tmp_path, pipeline)
+    assert main(["analytics", "kpis", str(config), "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "won_value: 4,700.76" in out  # 4630.76 + 50 + 20, not 4,701
+    kpis = pd.read_csv(tmp_path / "r" / "kpis.csv")
+    company = kpis[(kpis["level"] == "company") & (kpis["period"] == "all")]
+    assert company["won_value"].iloc[0] == pytest.approx(4700.76)
