@@ -43,16 +43,21 @@ def forecast_accuracy(forecasts: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFra
     -------
     DataFrame
         One row per period and one ``"all"`` row: ``n`` (forecasts),
-        ``forecast``, ``actual``, ``error`` (forecast - actual), ``mape``
-        (mean of |error| / actual over forecasts with a positive actual)
-        and ``bias`` (total error / total actual; positive means
-        over-forecasting).
+        ``forecast``, ``actual``, ``error`` (forecast - actual, all sums
+        over the row's forecasts), ``ape`` (|error| / actual of the row
+        itself, from those sums), ``mape`` (mean of |error| / actual over
+        the row's single forecasts with a positive actual: per rep and
+        period for rep forecasts, per period for company ones) and
+        ``bias`` (error / actual; positive means over-forecasting).
     """
     pairs = _pairs(forecasts, kpis)
     rows = [_score(group).assign(period=p) for p, group in pairs.groupby("period")]
     rows.append(_score(pairs).assign(period=ALL_PERIODS))
     table = pd.concat(rows, ignore_index=True)
-    return table[["period", "n", "forecast", "actual", "error", "mape", "bias"]]
+    return table[_COLUMNS]
+
+
+_COLUMNS = ["period", "n", "forecast", "actual", "error", "ape", "mape", "bias"]
 
 
 def _pairs(forecasts: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
@@ -73,13 +78,15 @@ def _score(pairs: pd.DataFrame) -> pd.DataFrame:
     positive = pairs["actual"] > 0
     ape = (error.abs() / pairs["actual"]).where(positive)
     total_actual = float(pairs["actual"].sum())
+    total_error = float(error.sum())
     return pd.DataFrame(
         {
             "n": [len(pairs)],
             "forecast": [float(pairs["forecast"].sum())],
             "actual": [total_actual],
-            "error": [float(error.sum())],
+            "error": [total_error],
+            "ape": [abs(total_error) / total_actual if total_actual else np.nan],
             "mape": [float(ape.mean()) if positive.any() else np.nan],
-            "bias": [float(error.sum()) / total_actual if total_actual else np.nan],
+            "bias": [total_error / total_actual if total_actual else np.nan],
         }
     )

@@ -130,6 +130,7 @@ def _summary(
         "cost_pct_revenue": _plain(row["cost_pct_revenue"]),
         "has_quotas": cfg.quotas is not None,
         "forecast_source": _forecast_source(cfg, accuracy),
+        "forecast_ape": _overall(accuracy, "ape"),
         "forecast_mape": _overall(accuracy, "mape"),
         "forecast_bias": _overall(accuracy, "bias"),
         "reps_flagged": int((cards["n_flags"] > 0).sum()),

@@ -61,3 +61,29 @@ def test_naive_forecast_is_previous_period() -> None:
     naive = naive_forecasts(_kpis())
     assert naive["period"].tolist() == ["2017Q2", "2017Q2"]
     assert naive["forecast"].tolist() == [100.0, 0.0]
+
+
+def test_ape_is_the_rows_own_error_over_actual() -> None:
+    """Each row's ``ape`` is |forecast - actual| / actual of that row."""
+    forecasts = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2", "r1", "r2"],
+            "period": ["2017Q1", "2017Q1", "2017Q2", "2017Q2"],
+            "forecast": [80.0, 10.0, 220.0, 25.0],
+        }
+    )
+    table = forecast_accuracy(forecasts, _kpis())
+    expected = (table["forecast"] - table["actual"]).abs() / table["actual"]
+    assert table["ape"].tolist() == pytest.approx(expected.tolist())
+    assert table.set_index("period").loc["all", "ape"] == pytest.approx(15 / 350)
+    # mape stays the mean over single forecasts, a different figure
+    assert table.set_index("period").loc["all", "mape"] == pytest.approx(0.8 / 3)
+
+
+def test_company_forecasts_ape_over_periods() -> None:
+    forecasts = pd.DataFrame(
+        {"period": ["2017Q1", "2017Q2"], "forecast": [110.0, 200.0]}
+    )
+    table = forecast_accuracy(forecasts, _kpis()).set_index("period")
+    assert table["ape"].tolist() == pytest.approx([0.1, 0.2, 40 / 350])
+    assert table.loc["all", "mape"] == pytest.approx((0.1 + 0.2) / 2)
