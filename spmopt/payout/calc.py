@@ -6,6 +6,8 @@ validated before anything is computed or written.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt.data import load_table
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, DataError
 from spmopt.payout.credits import Credit, quantize, read_credits
 from spmopt.payout.engine import RepBook, rep_book
 from spmopt.payout.plan import PlanConfig, load_plan
@@ -60,8 +62,19 @@ def compute(inputs: CalcInputs) -> CalcResult:
 
 
 def statement_name(rep_id: str) -> str:
-    """File name of a rep's statement (unsafe characters replaced)."""
-    return f"statements/{_SAFE.sub('_', rep_id)}.txt"
+    """File name of a rep's statement, unique per rep id.
+
+    An id made only of letters, digits, ``_``, ``.`` and ``-`` (and not
+    starting with a dot) is its own name: ``statements/R01.txt``. Any other
+    id has its unsafe characters replaced by ``_`` and a short hash of the
+    id appended, so ``R/1`` and ``R_1`` get different files
+    (``statements/R_1-1a2b3c4d.txt`` and ``statements/R_1.txt``).
+    """
+    safe = _SAFE.sub("_", rep_id)
+    if safe != rep_id or not safe or safe.startswith("."):
+        digest = hashlib.sha256(rep_id.encode("utf-8")).hexdigest()[:8]
+        safe = f"{safe}-{digest}"
+    return f"statements/{safe}.txt"
 
 
 PAYOUT_MONEY = [
@@ -92,14 +105,25 @@ def statement_from_run(run: Path, rep_id: str) -> str:
     """
     _check_calc_run(run)
     path = run / statement_name(rep_id)
-    if not path.is_file():
-        reps = sorted(p.stem for p in (run / "statements").glob("*.txt"))
-        shown = ", ".join(reps[:10]) + (", ..." if len(reps) > 10 else "")
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if not text.startswith(f"Statement for {rep_id} - "):
+        reps = _statement_reps(run)
+        shown = ", ".join(map(repr, reps[:10])) + (", ..." if len(reps) > 10 else "")
         raise ConfigError(
             f"no statement for rep {rep_id!r} in --run {run} "
-            f"(statements/{path.name}); reps with statements: {shown or 'none'}"
+            f"({statement_name(rep_id)}); reps with statements: {shown or 'none'}"
         )
-    return path.read_text(encoding="utf-8")
+    return text
+
+
+def _statement_reps(run: Path) -> list[str]:
+    """Rep ids of the statements in a run folder, from their first lines."""
+    reps = []
+    for path in sorted((run / "statements").glob("*.txt")):
+        first = path.read_text(encoding="utf-8").partition("\n")[0]
+        head, sep, _ = first.removeprefix("Statement for ").rpartition(" - plan ")
+        reps.append(head if sep else path.stem)
+    return sorted(reps)
 
 
 def _check_calc_run(run: Path) -> None:
@@ -141,8 +165,16 @@ def write_calc(result: CalcResult, out: RunWriter) -> dict[str, Any]:
         decimals,
         decimals + EXACT_PLACES,
     )
+    names: dict[str, str] = {}
     for rep_id in result.reps:
-        out.write_text(statement_name(rep_id), render_statement(result, rep_id))
+        name = statement_name(rep_id)
+        if name in names:
+            raise DataError(
+                f"reps {names[name]!r} and {rep_id!r} would share the statement "
+                f"file {name}; rename one of them"
+            )
+        names[name] = rep_id
+        out.write_text(name, render_statement(result, rep_id))
     summary = calc_summary(result)
     out.write_json("summary.json", summary)
     return summary
@@ -234,12 +266,23 @@ def _check_change_value(kind: str, value: str, change: str) -> None:
                 f"--change {change!r}: the amount must be a number >= 0, got {value!r}"
             )
     if kind == "date":
-        try:
-            pd.Timestamp(value.strip())
-        except ValueError:
-            raise ConfigError(
-                f"--change {change!r}: the date must be YYYY-MM-DD, got {value!r}"
-            ) from None
+        _check_change_date(value, change)
+
+
+def _check_change_date(value: str, change: str) -> None:
+    """Refuse a ``date`` change that is not a real ``YYYY-MM-DD`` date."""
+    text = value.strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ConfigError(
+            f"--change {change!r}: the date must be YYYY-MM-DD, got {value!r}"
+        )
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"--change {change!r}: {value!r} is not a real date ({exc}); write "
+            "YYYY-MM-DD"
+        ) from None
 
 
 def _resplit(

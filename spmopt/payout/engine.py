@@ -106,6 +106,7 @@ def rep_book(
     }
     frame = check_schema(frame, schema, table, optional=optional)
     require_unique(frame, rep_column, table)
+    _require_dates_in_order(frame, rep_column, table)
     for column in sorted(columns):
         _require_positive(frame, column, table)
     quotas = np.column_stack([_quota(m, frame) for m in plan.measures])
@@ -144,6 +145,21 @@ def _active(plan: PlanConfig, frame: pd.DataFrame) -> np.ndarray | None:
         start, end = (_day(row.get(c)) for c in ("start_date", "end_date"))
         rows.append(calendar.active_share(start, end))
     return np.vstack(rows)
+
+
+def _require_dates_in_order(frame: pd.DataFrame, rep_column: str, table: str) -> None:
+    """Refuse a rep whose ``end_date`` is before its ``start_date``."""
+    if not {"start_date", "end_date"} <= set(frame.columns):
+        return
+    pairs = zip(frame["start_date"], frame["end_date"], strict=True)
+    for i, (start, end) in enumerate(pairs):
+        first, last = _day(start), _day(end)
+        if first is not None and last is not None and last < first:
+            raise DataError(
+                f"{table}: data row {i + 1} (rep {frame[rep_column].iloc[i]!r}) has "
+                f"end_date {last} before start_date {first}; end_date must be on "
+                "or after start_date"
+            )
 
 
 def _day(value: object) -> date | None:

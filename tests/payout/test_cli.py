@@ -293,6 +293,31 @@ def test_explain_from_a_calc_folder(tmp_path: Path, capsys) -> None:  # type: ig
     assert "give --run DIR" in capsys.readouterr().err
 
 
+def test_reps_whose_ids_differ_only_by_unsafe_characters_get_their_own_statement(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "q.csv").write_text("rep_id,quota\nR/1,1000\nR_1,1000\n.x,1000\n")
+    (tmp_path / "c.csv").write_text(
+        "credit_id,rep_id,date,amount\nD1,R/1,2027-02-01,100\n"
+        "D2,R_1,2027-02-01,900\nD3,.x,2027-02-01,50\n"
+    )
+    out = tmp_path / "calc"
+    args = ["payout", "calc", "--plan", str(CFG / "plan_quarterly.yaml")]
+    args += ["--quotas", str(tmp_path / "q.csv"), "--credits", str(tmp_path / "c.csv")]
+    assert main([*args, "--out", str(out)]) == 0
+    assert len(list((out / "statements").glob("*.txt"))) == 3
+    assert (
+        (out / "statements" / "R_1.txt").read_text().startswith("Statement for R_1 - ")
+    )
+    for rep in ("R/1", "R_1", ".x"):
+        capsys.readouterr()
+        assert main(["payout", "explain", rep, "--run", str(out)]) == 0
+        assert capsys.readouterr().out.startswith(f"Statement for {rep} - ")
+    assert main(["payout", "explain", "R:1", "--run", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no statement for rep 'R:1'" in err and "'R/1'" in err
+
+
 def test_explain_run_must_be_a_calc_folder_and_not_mixed_with_inputs(  # type: ignore[no-untyped-def]
     tmp_path: Path, capsys
 ) -> None:

@@ -195,6 +195,18 @@ def test_per_credit_tiers_are_refused() -> None:
             pd.DataFrame({"rep_id": ["a"], "quota": ["1"], "target_incentive": ["-1"]}),
             "target_incentive",
         ),
+        (
+            pd.DataFrame(
+                {
+                    "rep_id": ["a", "R01"],
+                    "quota": ["1", "8"],
+                    "start_date": ["", "2027-03-15"],
+                    "end_date": ["", "2027-02-01"],
+                }
+            ),
+            r"data row 2 \(rep 'R01'\) has end_date 2027-02-01 before start_date "
+            "2027-03-15; end_date must be on or after start_date",
+        ),
     ],
 )
 def test_bad_quotas_tables(frame: pd.DataFrame, pattern: str) -> None:
