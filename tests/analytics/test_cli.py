@@ -196,3 +196,51 @@ def test_headline_money_shows_cents(
     kpis = pd.read_csv(tmp_path / "r" / "kpis.csv")
     company = kpis[(kpis["level"] == "company") & (kpis["period"] == "all")]
     assert company["won_value"].iloc[0] == pytest.approx(4700.76)
+
+
+def test_period_spellings_in_forecasts_and_quotas_are_mapped(
+    tmp_path: Path,
+) -> None:
+    """``2017-Q2`` is the period ``2017Q2``, not an extra one."""
+    (tmp_path / "forecasts.csv").write_text("period,forecast\n2017Q1,80\n2017-Q2,60\n")
+    extra = "forecasts: {path: forecasts.csv}\n"
+    config = _write(tmp_path, extra=extra)
+    (tmp_path / "quotas.csv").write_text(
+        "rep_id,quota,period\nAnn,200,Q1-2017\nBob,100,2017-Q2\n"
+    )
+    text = config.read_text().replace("quotas.csv}", "quotas.csv, period: period}")
+    config.write_text(text)
+    assert main(["analytics", "kpis", str(config), "--out", str(tmp_path / "r")]) == 0
+    accuracy = pd.read_csv(tmp_path / "r" / "forecast_accuracy.csv")
+    assert accuracy["period"].tolist() == ["2017Q1", "2017Q2", "all"]
+    assert accuracy["actual"].tolist() == pytest.approx([100.0, 70.0, 170.0])
+    assert accuracy["bias"].iloc[-1] == pytest.approx((140 - 170) / 170, abs=1e-6)
+    kpis = pd.read_csv(tmp_path / "r" / "kpis.csv")
+    company = kpis[kpis["level"] == "company"]
+    assert sorted(company["period"]) == ["2017Q1", "2017Q2", "all"]
+    assert company.set_index("period").loc["2017Q2", "quota"] == pytest.approx(100)
+
+
+def test_unknown_period_warns_and_quota_rep_without_deals_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    config = _write(tmp_path)
+    (tmp_path / "quotas.csv").write_text(
+        "rep_id,quota,period\nAnn,200,2017Q1\nGhost,100,2018Q3\n"
+    )
+    text = config.read_text().replace("quotas.csv}", "quotas.csv, period: period}")
+    config.write_text(text)
+    assert main(["analytics", "kpis", str(config), "--out", str(tmp_path / "r")]) == 0
+    messages = capsys.readouterr().err
+    assert "no deal in the pipeline: 'Ghost'" in messages
+    assert "closed: 2018Q3;" in messages
+
+
+def test_misspelt_forecast_period_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "forecasts.csv").write_text("period,forecast\n2017Q1,80\n2017-06,60\n")
+    config = _write(tmp_path, extra="forecasts: {path: forecasts.csv}\n")
+    line = _run(config, tmp_path / "out", capsys)
+    assert "forecasts.csv): column 'period' has '2017-06' period" in line
+    assert "data row 2" in line and "'2017Q1'" in line

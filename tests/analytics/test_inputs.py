@@ -7,9 +7,12 @@ import pytest
 
 from spmopt.analytics.config import PipelineTable
 from spmopt.analytics.inputs import (
+    check_period_overlap,
     check_rep_ids,
     check_stages,
     deal_outcomes,
+    normalise_periods,
+    period_label,
     prepare_deals,
 )
 from spmopt.data import load_maven_pipeline
@@ -69,12 +72,73 @@ def test_quotas_matching_no_rep_warn() -> None:
         check_rep_ids(_quotas("R1", "R2"), deals, "quotas")
 
 
-def test_new_hire_without_deals_does_not_warn(
-    recwarn: pytest.WarningsRecorder,
-) -> None:
+def test_quota_rep_without_deals_is_named_in_a_warning() -> None:
     deals = pd.DataFrame({"rep_id": ["r1", "r2"]})
-    check_rep_ids(_quotas("r1", "r3"), deals, "quotas")
+    with pytest.warns(SpmoptWarning, match=r"1 rep\(s\) of the quotas .* 'r3'"):
+        check_rep_ids(_quotas("r1", "r3"), deals, "quotas")
+
+
+def test_reps_all_in_pipeline_do_not_warn(recwarn: pytest.WarningsRecorder) -> None:
+    deals = pd.DataFrame({"rep_id": ["r1", "r2"]})
+    check_rep_ids(_quotas("r1", "r2"), deals, "quotas")
     assert not [w for w in recwarn if issubclass(w.category, SpmoptWarning)]
+
+
+@pytest.mark.parametrize(
+    ("text", "length", "label"),
+    [
+        ("2027Q2", "quarter", "2027Q2"),
+        ("2027-Q2", "quarter", "2027Q2"),
+        (" 2027 q2 ", "quarter", "2027Q2"),
+        ("Q1-2027", "quarter", "2027Q1"),
+        ("q4 2027", "quarter", "2027Q4"),
+        ("2027Q5", "quarter", None),
+        ("2027-04", "quarter", None),
+        ("27Q2", "quarter", None),
+        ("2017-03", "month", "2017-03"),
+        ("2017-3", "month", "2017-03"),
+        ("2017/11", "month", "2017-11"),
+        ("2017-13", "month", None),
+        ("2017Q1", "month", None),
+        ("2017", "year", "2017"),
+        ("FY2017", "year", None),
+        ("2017Q1", "year", None),
+    ],
+)
+def test_period_label_maps_only_unambiguous_spellings(
+    text: str, length: str, label: str | None
+) -> None:
+    assert period_label(text, length) == label  # type: ignore[arg-type]
+
+
+def test_periods_are_normalised_blank_and_all_kept() -> None:
+    labels = pd.Series(["2027-Q2", "Q1-2027", None, "ALL"])
+    out = normalise_periods(labels, "quarter", "quotas (q.csv)", "period", True)
+    assert out.tolist() == ["2027Q2", "2027Q1", None, "all"]
+
+
+def test_bad_period_names_table_column_row_value_and_form() -> None:
+    labels = pd.Series(["2027Q1", "2027-06"])
+    pattern = (
+        r"^forecasts \(f.csv\): column 'when' has '2027-06' period in data row 2; "
+        r"allowed: a quarter written like '2017Q1' \(config period: quarter\)$"
+    )
+    with pytest.raises(DataError, match=pattern):
+        normalise_periods(labels, "quarter", "forecasts (f.csv)", "when", False)
+    with pytest.raises(DataError, match="has a blank period in data row 1"):
+        normalise_periods(pd.Series([None]), "quarter", "f", "p", False)
+
+
+def test_period_without_closed_deals_is_named() -> None:
+    deals = pd.DataFrame(
+        {
+            "outcome": ["won", "lost", "open"],
+            "closed": pd.to_datetime(["2027-02-01", "2027-04-01", None]),
+        }
+    )
+    labels = pd.Series(["2027Q1", "2027Q3", "all", None])
+    with pytest.warns(SpmoptWarning, match=r"quotas table .* closed: 2027Q3;"):
+        check_period_overlap(labels, deals, "quarter", "quotas")
 
 
 def test_unknown_stage_warns_naming_values_counts_and_known_stages() -> None:
