@@ -332,7 +332,9 @@ def test_wall_clock_path_gives_no_highs_run_more_than_the_time_left(
         PMedianModel(cost, demand + 0.5, caps, 12).solve(settings)
     deadline = starts[0] + settings.time_limit_seconds
     assert len(limits) >= 3
-    assert all(at + limit <= deadline + 1e-3 for at, limit in limits)
+    # 20 ms of slack (5 ms of real time) for the calls between the time
+    # limit's computation and its setting; the old floors gave 1 s and more
+    assert all(at + limit <= deadline + 0.02 for at, limit in limits)
 
 
 def test_budget_caps_a_mip_by_nodes_of_the_work_left() -> None:
