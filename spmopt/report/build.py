@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from spmopt._logging import logger
 from spmopt.errors import DataError
-from spmopt.report import sections
+from spmopt.report import sections, standalone
 from spmopt.report.html import missing, navigation, page, paragraph, section
 from spmopt.report.locate import SectionSpec, expected_paths, find_folders, read_json
 from spmopt.runs import atomic_write_bytes, sha256_file, to_json_text
@@ -50,6 +51,7 @@ SECTIONS: tuple[tuple[SectionSpec, Renderer], ...] = (
         SectionSpec("analytics", "KPIs and scorecards", ("analytics", ""), "kpis.csv"),
         sections.analytics,
     ),
+    *standalone.SECTIONS,
 )
 """Report sections in order: where each looks for files and how it renders."""
 
@@ -89,8 +91,8 @@ def build_report(
         raise DataError(f"run folder not found: {run_dir}")
     manifest = read_json(run_dir / "manifest.json")
     options = sections.Options(run_dir, include_mlflow)
-    body, toc, found, expected = _sections(options)
-    overview = _overview(manifest, found, expected)
+    body, toc, found, expected, alone = _sections(options)
+    overview = _overview(manifest, found, expected, alone)
     nav = navigation([("overview", "Overview"), *toc])
     title = f"spmopt report: {run_dir.name}"
     text = page(title, _subtitle(manifest), nav, "\n".join([overview, *body]))
@@ -110,15 +112,27 @@ def _record(path: Path, manifest: dict, filename: str, target: Path) -> None:
     atomic_write_bytes(path, to_json_text(updated).encode())
 
 
-def _sections(
-    options: sections.Options,
-) -> tuple[list[str], list[tuple[str, str]], int, int]:
+class Layout(NamedTuple):
+    """The report's sections, table of contents and what was found."""
+
+    body: list[str]
+    toc: list[tuple[str, str]]
+    found: int
+    expected: int
+    alone: bool
+    """Only stand-alone sections were found (a ``territory pareto`` run,
+    say): the planning-chain sections are left out, not listed as missing."""
+
+
+def _sections(options: sections.Options) -> Layout:
     """Section bodies, table of contents, sections found and expected."""
     run_dir = options.run_dir
+    present = [(spec, r, find_folders(run_dir, spec)) for spec, r in SECTIONS]
+    shown = [spec.optional for spec, _, folders in present if folders]
+    alone = bool(shown) and all(shown)
     body, toc, found, expected = [], [], 0, 0
-    for spec, render in SECTIONS:
-        folders = find_folders(run_dir, spec)
-        if spec.optional and not folders:
+    for spec, render, folders in present:
+        if not folders and (spec.optional or alone):
             continue
         found += bool(folders)
         expected += 1
@@ -131,7 +145,7 @@ def _sections(
                 body.append(section(key, title, [missing(note)]))
             else:
                 body.append(section(key, title, _render(render, folder, key, options)))
-    return body, toc, found, expected
+    return Layout(body, toc, found, expected, alone)
 
 
 def _render(
@@ -158,7 +172,7 @@ def _names(spec: SectionSpec, run_dir: Path, folder: Path | None) -> tuple[str, 
     return key.replace("/", "-"), f"{spec.title} ({sub})"
 
 
-def _overview(manifest: dict, found: int, expected: int) -> str:
+def _overview(manifest: dict, found: int, expected: int, alone: bool) -> str:
     parts = []
     if manifest:
         parts.append(
@@ -171,8 +185,33 @@ def _overview(manifest: dict, found: int, expected: int) -> str:
         parts.append(
             missing("No manifest.json: this folder was not written by spmopt.")
         )
-    parts.append(paragraph(f"{found} of {expected} job sections present."))
+    parts.append(paragraph(_coverage(manifest, found, expected, alone)))
     return section("overview", "Overview", parts)
+
+
+COVERED = (
+    "demo; territory solve and pareto; forecast train and score; quota set, "
+    "capacity and potential; payout simulate, calc, compare and whatif; "
+    "scale price, sweep-plans and sweep-disruption; analytics kpis"
+)
+"""The run types the report draws a section for."""
+
+
+def _coverage(manifest: dict, found: int, expected: int, alone: bool) -> str:
+    """The overview's line on which sections the run has."""
+    job = manifest.get("job") or "unknown"
+    if found == 0:
+        return (
+            f"The report has nothing to show for this run (job {job}): it "
+            f"draws sections for these runs: {COVERED}."
+        )
+    if alone:
+        return (
+            f"{found} section(s) for this {job} run. The planning-chain "
+            "sections (territories, forecast, quotas, plan cost, comparison, "
+            "KPIs) belong to other run types."
+        )
+    return f"{found} of {expected} job sections present."
 
 
 def _subtitle(manifest: dict) -> str:
