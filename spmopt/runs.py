@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal, localcontext
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
@@ -191,13 +192,16 @@ def neutralise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells starting with ``= + - @`` with a quote.
 
     Spreadsheet programs execute such cells as formulas; the quote makes
-    them plain text. Numeric columns are left alone.
+    them plain text. Numeric columns, Decimal columns included, are left
+    alone.
     """
     import pandas as pd
 
     out = frame.copy()
     for column in out.columns:
         series = out[column]
+        if any(isinstance(v, Decimal) for v in series):
+            continue
         if series.dtype == object or pd.api.types.is_string_dtype(series):
             text = series.astype("string")
             risky = text.str.startswith(_FORMULA_PREFIXES, na=False)
@@ -220,12 +224,19 @@ def format_money(
     totals add up as printed); this only fixes how they are written. With
     ``max_decimals``, exact amounts keep up to that many places (trailing
     zeros beyond ``decimals`` dropped): ``4800`` is ``4800.00`` and
-    ``4210.52632`` stays ``4210.52632``.
+    ``4210.52632`` stays ``4210.52632``; with ``decimals`` 0 no decimal
+    point is left (``4800``). A column holding :class:`~decimal.Decimal`
+    values is written exactly (no float rounding, even above 2**53), e.g.
+    ``12345678901234.567``.
     """
     out = frame.copy()
     for column in columns:
-        values = out[column].astype(float)
-        out[column] = [_money_text(v, decimals, max_decimals) for v in values]
+        if any(isinstance(v, Decimal) for v in out[column]):
+            cells = [_decimal_cell(v, decimals, max_decimals) for v in out[column]]
+        else:
+            values = out[column].astype(float)
+            cells = [_money_text(v, decimals, max_decimals) for v in values]
+        out[column] = cells
     return out
 
 
@@ -235,7 +246,38 @@ def _money_text(value: float, decimals: int, max_decimals: int | None) -> str:
     if max_decimals is None or max_decimals <= decimals:
         return f"{value + 0.0:.{decimals}f}"
     whole, _, frac = f"{value + 0.0:.{max_decimals}f}".partition(".")
-    return f"{whole}.{frac.rstrip('0').ljust(decimals, '0')}"
+    frac = frac.rstrip("0").ljust(decimals, "0")
+    return f"{whole}.{frac}" if frac else whole
+
+
+def _decimal_cell(value: Any, decimals: int, max_decimals: int | None) -> str:
+    """A money cell of a Decimal column, written exactly."""
+    if isinstance(value, Decimal):
+        return decimal_text(value, decimals, max_decimals)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    return _money_text(number, decimals, max_decimals)
+
+
+def decimal_text(value: Decimal, decimals: int, max_decimals: int | None = None) -> str:
+    """``value`` written exactly with ``decimals`` to ``max_decimals`` places.
+
+    As :func:`format_money` writes a Decimal: trailing zeros beyond
+    ``decimals`` dropped, no decimal point when none is left (``4800`` with
+    0 decimals, ``4800.00`` with 2), ``4210.526315`` with 2 to 5 places
+    ``4210.52632`` (half even); a non-finite value is blank.
+    """
+    if not value.is_finite():
+        return ""
+    places = max(decimals, max_decimals or 0)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        fine = value.quantize(Decimal(1).scaleb(-places)) + 0
+    whole, _, frac = f"{fine:f}".partition(".")
+    frac = frac.rstrip("0").ljust(decimals, "0")
+    return f"{whole}.{frac}" if frac else whole
 
 
 def _json_default(value: Any) -> Any:

@@ -31,7 +31,7 @@ from spmopt.payout.statements import (
     render_statement,
     show_amount,
 )
-from spmopt.runs import RunWriter
+from spmopt.runs import RunWriter, decimal_text
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -327,22 +327,22 @@ _KEY = ["rep_id", "period", "section", "kind", "credit_id", "tier", "rate"]
 
 
 def line_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
-    """Lines whose amount changed: key columns, before, after, difference."""
+    """Lines whose amount changed: key columns, before, after, difference.
+
+    Amounts are the lines' amounts as their statements show them
+    (:func:`spmopt.payout.statements.shown_amounts`), summed per key, as
+    Decimals; ``difference`` is ``after - before`` as printed.
+    """
     a, b = _keyed(before), _keyed(after)
     merged = a.join(b, how="outer", suffixes=("_before", "_after"))
     merged = merged.fillna(Decimal(0))
     merged["difference"] = merged["amount_after"] - merged["amount_before"]
-    decimals = before.plan.rounding.decimals
-    tiny = Decimal(1).scaleb(-decimals - EXACT_PLACES)
-    merged = merged[merged["difference"].abs() >= tiny].reset_index()
-    for column in ("amount_before", "amount_after", "difference"):
-        merged[column] = [float(show_amount(v, decimals)) for v in merged[column]]
+    merged = merged[merged["difference"] != 0].reset_index()
     return merged.rename(columns={"amount_before": "before", "amount_after": "after"})
 
 
 def _keyed(result: CalcResult) -> pd.DataFrame:
     frame = lines_frame(result)
-    frame["amount"] = [line.amount for line in result.lines]
     grouped = frame.groupby(_KEY, sort=True, dropna=False)["amount"].agg(
         lambda s: sum(s, Decimal(0))
     )
@@ -355,8 +355,7 @@ def payout_diff(before: CalcResult, after: CalcResult) -> pd.DataFrame:
     out = a[["rep_id", "period"]].copy()
     out["paid_before"] = a["paid"]
     out["paid_after"] = b["paid"]
-    decimals = before.plan.rounding.decimals
-    diff = [round(y - x, decimals) for x, y in zip(a["paid"], b["paid"], strict=True)]
+    diff = [y - x for x, y in zip(a["paid"], b["paid"], strict=True)]
     out["difference"] = diff
     return out[[d != 0 for d in diff]].reset_index(drop=True)
 
@@ -377,11 +376,11 @@ def whatif_text(lines: pd.DataFrame, payouts: pd.DataFrame, decimals: int) -> st
     shown = lines.copy()
     shown["rate"] = [_show_rate(rate) for rate in shown["rate"]]
     shown["tier"] = shown["tier"].fillna("")
-    for column in ("before", "after", "difference"):
-        shown[column] = [_show_float(v, decimals) for v in shown[column]]
+    for column in WHATIF_LINE_MONEY:
+        shown[column] = [_show_line(v, decimals) for v in shown[column]]
     paid = payouts.copy()
     for column in WHATIF_MONEY:
-        paid[column] = [f"{v + 0.0:.{decimals}f}" for v in paid[column]]
+        paid[column] = [decimal_text(Decimal(str(v)), decimals) for v in paid[column]]
     return "\n".join(
         [
             "changed lines:",
@@ -399,6 +398,7 @@ def _show_rate(rate: Any) -> str:
     return f"{float(rate):g}"
 
 
-def _show_float(value: float, decimals: int) -> str:
+def _show_line(value: Decimal | float, decimals: int) -> str:
     """A line amount as on statements (``decimals`` to ``decimals + EXACT_PLACES``)."""
-    return show_amount(Decimal(repr(float(value))), decimals)
+    exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return show_amount(exact, decimals)

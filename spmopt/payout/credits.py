@@ -5,8 +5,10 @@ A credits table has one row per deal and rep: ``credit_id``, ``rep_id``,
 (default: the plan's revenue measure), ``units``, ``split`` (the rep's
 share of a deal credited to several reps; shares of one ``credit_id`` sum
 to 1), ``tag`` (for SPIFs), ``cancel_date``, ``contract_months`` and
-``contract_start`` (for clawbacks). Split amounts are rounded to the
-plan's cents so that the parts add up to the deal amount exactly.
+``contract_start`` (for clawbacks). Amounts written as text (CSV) are read
+exactly, digit for digit (up to the accepted 1e15); split amounts are
+rounded to the plan's cents so that the parts add up to the deal amount
+exactly.
 """
 
 from __future__ import annotations
@@ -77,6 +79,22 @@ def to_decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
+def exact_amount(written: object, parsed: Decimal) -> Decimal:
+    """The amount exactly as written in a table cell.
+
+    A text cell (CSV) is read digit for digit, so ``123456789012345.67``
+    keeps its cents (a float would not); a number cell (Parquet) or a text
+    that is not a plain decimal number gives ``parsed``.
+    """
+    if not isinstance(written, str):
+        return parsed
+    try:
+        exact = Decimal(written.strip().replace("_", "x"))
+    except ArithmeticError:
+        return parsed
+    return exact + 0 if exact.is_finite() else parsed
+
+
 def quantize(value: Decimal, decimals: int, mode: str = "half_up") -> Decimal:
     """Round ``value`` to ``decimals`` places (``half_up`` or ``half_even``)."""
     rounding = ROUND_HALF_UP if mode == "half_up" else ROUND_HALF_EVEN
@@ -132,11 +150,17 @@ def read_credits(
     ``rows`` gives each frame row's data row number in the file (1-based,
     for messages and statements); by default the frame's own order.
     """
+    written = frame["amount"] if "amount" in frame.columns else None
     frame = check_schema(frame, REQUIRED, table, optional=OPTIONAL)
     numbers = list(range(1, len(frame) + 1)) if rows is None else list(rows)
     _check_values(frame, table, numbers)
     known, measures = set(reps), [m.name for m in plan.measures]
     credits = [_credit(frame, i, plan, numbers[i]) for i in range(len(frame))]
+    if written is not None:
+        credits = [
+            replace(c, amount=exact_amount(text, c.amount))
+            for c, text in zip(credits, written, strict=True)
+        ]
     for credit in credits:
         if credit.rep_id not in known:
             raise DataError(

@@ -36,6 +36,7 @@ from spmopt.errors import DataError
 from spmopt.payout.credits import Credit, quantize, to_decimal
 from spmopt.payout.curves import Segments, exact_segments
 from spmopt.payout.engine import RepBook
+from spmopt.payout.money import round_to_total
 from spmopt.payout.periods import PlanCalendar, months_between
 from spmopt.payout.plan import Clawback, Gate, Measure, PlanConfig
 
@@ -159,7 +160,14 @@ class CalcResult:
         return [line for rep in self.reps.values() for line in rep.lines]
 
     def payouts(self) -> pd.DataFrame:
-        """One row per rep and period (see ``payouts.csv`` in docs)."""
+        """One row per rep and period (see ``payouts.csv`` in docs).
+
+        Money columns hold Decimals with the plan's decimals. ``paid`` is
+        the rounded payment; ``earned``, ``spif``, ``clawback`` and ``draw``
+        are its exact components rounded by largest remainder
+        (:func:`spmopt.payout.money.round_to_total`) so that, as printed,
+        they add up to ``paid`` (the period's rounding line included).
+        """
         rows = []
         decimals = self.plan.rounding.decimals
         for rep_id, rep in self.reps.items():
@@ -173,26 +181,27 @@ class CalcResult:
         self, rep_id: str, rep: RepPeriods, p: int, to_date: Decimal, decimals: int
     ) -> dict[str, object]:
         first, last = self.calendar.bounds(p)
-        money = {
-            "earned": rep.earned_plan[p],
-            "spif": rep.spif[p],
-            "clawback": rep.clawback[p],
-            "draw": rep.paid_exact[p] - rep.earned[p],
-            "paid": rep.paid[p],
-            "paid_to_date": to_date,
-            "draw_balance": rep.draw_balance[p],
-        }
-        row: dict[str, object] = {
+        mode = self.plan.rounding.mode
+        parts = [
+            rep.earned_plan[p],
+            rep.spif[p],
+            rep.clawback[p],
+            rep.paid_exact[p] - rep.earned[p],
+        ]
+        earned, spif, clawback, draw = round_to_total(parts, rep.paid[p], decimals)
+        return {
             "rep_id": rep_id,
             "period": self.calendar.label(p),
             "period_start": first.isoformat(),
             "period_end": last.isoformat(),
+            "earned": earned,
+            "spif": spif,
+            "clawback": clawback,
+            "draw": draw,
+            "paid": rep.paid[p] + 0,
+            "paid_to_date": to_date + 0,
+            "draw_balance": quantize(rep.draw_balance[p], decimals, mode) + 0,
         }
-        mode = self.plan.rounding.mode
-        row.update(
-            {k: float(quantize(v, decimals, mode) + 0) for k, v in money.items()}
-        )
-        return row
 
 
 class ReferenceCalculator:

@@ -7,7 +7,9 @@ from decimal import Decimal
 import pandas as pd
 
 from spmopt.payout.credits import quantize
+from spmopt.payout.money import round_to_total
 from spmopt.payout.reference import CalcResult, Line
+from spmopt.runs import decimal_text
 
 LINE_COLUMNS = [
     "rep_id",
@@ -36,16 +38,13 @@ EXACT_PLACES = 3
 """Places shown on a statement line beyond the plan's rounding decimals."""
 
 LINE_MONEY = ["amount"]
-"""Exact amounts of ``statement_lines.csv``."""
+"""Amounts of ``statement_lines.csv``, as printed (Decimal, exact)."""
 
 
 def show_amount(value: Decimal, decimals: int) -> str:
-    """Exact amount with ``decimals`` to ``decimals + EXACT_PLACES`` places."""
-    fine = quantize(value, decimals + EXACT_PLACES) + 0
-    text = f"{fine:f}"
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0").ljust(decimals, "0")
-    return f"{whole}.{frac}" if frac else whole
+    """Amount with ``decimals`` to ``decimals + EXACT_PLACES`` places."""
+    fine = quantize(value, decimals + EXACT_PLACES)
+    return decimal_text(fine, decimals, decimals + EXACT_PLACES)
 
 
 def _num(value: Decimal | None, places: int = 6) -> str:
@@ -61,18 +60,16 @@ def _float(value: Decimal | None) -> float | None:
 def shown_amounts(lines: list[Line], paid: Decimal, decimals: int) -> list[str]:
     """Amounts of one rep's lines in one period as printed.
 
-    Each line shows :func:`show_amount`; the rounding line, if any, shows
-    what is paid less the other lines as shown, so that the printed lines
-    add up exactly to the printed payment (its exact value differs by less
-    than one unit of the last shown place).
+    The exact amounts are rounded to ``decimals + EXACT_PLACES`` places by
+    largest remainder (:func:`spmopt.payout.money.round_to_total`) so that,
+    as printed, they add up exactly to what is paid: a line exact at those
+    places shows its exact amount, any other is within one unit of the last
+    printed place of it. Statements, ``statement_lines.csv`` and the
+    what-if all show these amounts.
     """
-    texts = [show_amount(line.amount, decimals) for line in lines]
-    rounding = [i for i, line in enumerate(lines) if line.kind == "rounding"]
-    if rounding:
-        i = rounding[-1]
-        others = sum((Decimal(t) for j, t in enumerate(texts) if j != i), Decimal(0))
-        texts[i] = show_amount(paid - others, decimals)
-    return texts
+    places = decimals + EXACT_PLACES
+    amounts = round_to_total([line.amount for line in lines], paid, places)
+    return [decimal_text(a, decimals, places) for a in amounts]
 
 
 def lines_frame(result: CalcResult) -> pd.DataFrame:
@@ -106,7 +103,7 @@ def _line_row(result: CalcResult, line: Line, amount: str) -> dict[str, object]:
         "rate": _float(line.rate),
         "basis_from": _float(line.basis_from),
         "basis_to": _float(line.basis_to),
-        "amount": float(amount),
+        "amount": Decimal(amount),
         "note": line.note,
     }
 
@@ -118,9 +115,9 @@ def render_statement(result: CalcResult, rep_id: str) -> str:
     decimals = plan.rounding.decimals
     out = [
         f"Statement for {rep_id} - plan {plan.name} ({plan.currency})",
-        f"Plan year {cal.start} to {cal.end}; line amounts exact (a rounding "
-        f"line makes them add up to what is paid), paid and draw balances "
-        f"rounded to {decimals} decimals",
+        f"Plan year {cal.start} to {cal.end}; line amounts to at most "
+        f"{decimals + EXACT_PLACES} decimals, rounded so that they add up to what "
+        f"is paid; paid and draw balances rounded to {decimals} decimals",
         _terms(result, rep_id),
     ]
     for p in range(cal.n_periods):

@@ -312,3 +312,30 @@ def test_whatif_text_shows_blank_rates_and_statement_amounts() -> None:
     assert rows[3].split()[-4:] == ["0.0125", "2021.05263", "0.00", "-2021.05263"]
     assert rows[-1].split()[-3:] == ["7950.00", "4000.00", "-3950.00"]
     assert whatif_text(lines.iloc[:0], paid.iloc[:0], 2).count("(none)") == 2
+
+
+def test_whatif_shows_line_amounts_exactly_as_the_statements(inputs) -> None:  # type: ignore[no-untyped-def]
+    from spmopt.payout.calc import _KEY, apply_change
+    from spmopt.payout.credits import read_credits
+    from spmopt.payout.statements import lines_frame
+
+    changes = ["recredit:D003=R04", "amount:D005=95000.125"]
+    lines, _ = whatif(inputs, changes)
+    frame = inputs.credits_frame
+    for change in changes:
+        frame = apply_change(frame, change)
+    changed = read_credits(frame, inputs.plan, inputs.book.rep_ids)
+    after = compute(type(inputs)(inputs.plan, inputs.book, frame, changed))
+
+    def key(row: pd.Series) -> tuple[object, ...]:
+        return tuple(None if pd.isna(row[k]) else row[k] for k in _KEY)
+
+    for column, result in (("before", compute(inputs)), ("after", after)):
+        shown: dict[tuple[object, ...], Decimal] = {}
+        for _, line in lines_frame(result).iterrows():
+            shown[key(line)] = shown.get(key(line), Decimal(0)) + line["amount"]
+        for _, row in lines.iterrows():
+            assert row[column] == shown.get(key(row), Decimal(0)), (column, key(row))
+    rounding = lines[(lines["rep_id"] == "R02") & (lines["kind"] == "rounding")]
+    assert len(rounding) == 1
+    assert rounding["difference"].iloc[0] == -rounding["before"].iloc[0]

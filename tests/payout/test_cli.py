@@ -408,3 +408,71 @@ def test_whatif_checks_out_before_any_work(  # type: ignore[no-untyped-def]
     err = capsys.readouterr().err
     assert err.startswith("error: ") and pattern in err and "Traceback" not in err
     assert not list(tmp_path.glob(".w*"))
+
+
+MONEY = ["earned", "spif", "clawback", "draw"]
+
+
+def _check_printed_money(out: Path) -> int:
+    """Lines and payouts.csv components add up to paid as printed; rows checked."""
+    lines = pd.read_csv(out / "statement_lines.csv", dtype=str, keep_default_na=False)
+    assert not lines["amount"].str.endswith(".").any()
+    sums: dict[tuple[str, str], Decimal] = {}
+    for key, group in lines.groupby(["rep_id", "period"]):
+        sums[key] = sum(map(Decimal, group["amount"]), Decimal(0))
+    payouts = pd.read_csv(out / "payouts.csv", dtype=str, keep_default_na=False)
+    for _, row in payouts.iterrows():
+        paid = Decimal(row["paid"])
+        assert sum((Decimal(row[c]) for c in MONEY), Decimal(0)) == paid, dict(row)
+        assert sums.get((row["rep_id"], row["period"]), Decimal(0)) == paid
+    for rep_id, group in lines.groupby("rep_id"):
+        text = (out / "statements" / f"{rep_id}.txt").read_text()
+        body = [x.split() for x in text.splitlines() if x.startswith("  ")]
+        rows = [x for x in body if x and x[0] not in ("date", "Paid", "Draw")]
+        assert len(rows) == len(group)
+        assert all(a in r for a, r in zip(group["amount"], rows, strict=True))
+    return len(payouts)
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, 3, 6])
+def test_printed_money_adds_up_for_any_rounding_decimals(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, decimals: int
+) -> None:
+    plan = (CFG / "plan_quarterly.yaml").read_text()
+    assert "rounding: {decimals: 2," in plan
+    plan = plan.replace("rounding: {decimals: 2,", f"rounding: {{decimals: {decimals},")
+    plan = plan.replace("draw: {amount: 4000,", "draw: {amount: 1234.567,")
+    (tmp_path / "plan.yaml").write_text(plan)
+    credits = (CFG / "credits_small.csv").read_text()
+    credits += "D900,R03,2027-05-02,60000.123456789,revenue,,,,,\n"
+    (tmp_path / "credits.csv").write_text(credits)
+    out = tmp_path / "calc"
+    args = ["payout", "calc", "--plan", str(tmp_path / "plan.yaml")]
+    args += ["--quotas", str(CFG / "quotas_small.csv")]
+    assert (
+        main([*args, "--credits", str(tmp_path / "credits.csv"), "--out", str(out)])
+        == 0
+    )
+    assert _check_printed_money(out) == 12 * 4
+
+
+def test_large_amounts_are_read_and_written_exactly(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "plan.yaml").write_text(
+        "name: simple\nperiod: year\nyear_start: 2027-01-01\nmeasures:\n"
+        "  - name: revenue\n    rate_of: credit\n"
+        "    curve: {basis: amount, tiers: [{from: 0, rate: 0.1}]}\n"
+    )
+    (tmp_path / "q.csv").write_text("rep_id,quota\nR01,1000000\n")
+    (tmp_path / "c.csv").write_text(
+        "credit_id,rep_id,date,amount\nD1,R01,2027-01-05,123456789012345.67\n"
+        "D2,R01,2027-01-06,0.01\n"
+    )
+    out = tmp_path / "calc"
+    args = ["payout", "calc", "--plan", str(tmp_path / "plan.yaml")]
+    args += ["--quotas", str(tmp_path / "q.csv"), "--credits", str(tmp_path / "c.csv")]
+    assert main([*args, "--out", str(out)]) == 0
+    lines = pd.read_csv(out / "statement_lines.csv", dtype=str)
+    assert list(lines["amount"]) == ["12345678901234.567", "0.001", "0.002"]
+    payouts = pd.read_csv(out / "payouts.csv", dtype=str)
+    assert payouts["paid"].tolist() == ["12345678901234.57"]
+    assert _check_printed_money(out) == 1

@@ -1,12 +1,16 @@
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from spmopt.payout.calc import compute, load_calc_inputs
+from spmopt.payout.reference import Line
 from spmopt.payout.statements import (
     LINE_COLUMNS,
     lines_frame,
     render_statement,
     show_amount,
+    shown_amounts,
 )
 
 CFG = Path(__file__).resolve().parents[2] / "configs" / "payout"
@@ -56,7 +60,7 @@ def test_draw_balances_are_in_cents_and_add_up() -> None:
         before = Decimal(0)
         for p, value in enumerate(shown):
             label = result.calendar.label(p)
-            assert float(value) == payouts.loc[(rep_id, label), "draw_balance"]
+            assert Decimal(value) == payouts.loc[(rep_id, label), "draw_balance"]
             assert abs(Decimal(value) - rep.draw_balance[p]) <= Decimal("0.005")
             draw = lines.query("rep_id == @rep_id and period == @label")
             moved = Decimal(str(draw.loc[draw["section"] == "draw", "amount"].sum()))
@@ -80,7 +84,7 @@ def test_draw_balance_uses_the_plan_rounding_mode() -> None:
     for mode, owed in (("half_up", "100.01"), ("half_even", "100.00")):
         result = calc(plan | {"rounding": {"mode": mode}}, reps, credits)
         assert _balances(render_statement(result, "A"))[0] == owed
-        assert result.payouts()["draw_balance"].iloc[0] == float(owed)
+        assert result.payouts()["draw_balance"].iloc[0] == Decimal(owed)
 
 
 def test_printed_lines_add_up_to_the_printed_payment() -> None:
@@ -89,7 +93,7 @@ def test_printed_lines_add_up_to_the_printed_payment() -> None:
     )
     result = compute(inputs)
     frame = lines_frame(result)
-    frame["shown"] = [Decimal(repr(x)) for x in frame["amount"]]
+    frame["shown"] = frame["amount"]
     labels = [result.calendar.label(p) for p in range(result.calendar.n_periods)]
     checked = 0
     for (rep_id, period), group in frame.groupby(["rep_id", "period"]):
@@ -114,3 +118,37 @@ def test_clawback_notes_show_the_commission_like_line_amounts() -> None:
     for note in clawbacks:
         figure = note.rsplit(" ", 1)[-1]
         assert len(figure.partition(".")[2]) <= 5  # not 28 decimals
+
+
+@pytest.mark.parametrize(
+    ("amounts", "paid", "decimals", "expected"),
+    [
+        (  # no rounding line: the lines are exact, but not at 6 places
+            ["0.3333334", "0.3333333", "0.3333333"],
+            "1.000",
+            3,
+            ["0.333334", "0.333333", "0.333333"],
+        ),
+        (
+            ["1333.3333", "1333.3333", "1333.3334"],
+            "4000",
+            0,
+            ["1333.333"] * 2 + ["1333.334"],
+        ),
+        (["4800", "-800"], "4000", 0, ["4800", "-800"]),
+        (["0.12345678", "0.87654322"], "1.0", 1, ["0.1235", "0.8765"]),
+        (
+            ["1.23456789012", "-0.23456789012"],
+            "1.000000",
+            6,
+            ["1.23456789", "-0.23456789"],
+        ),
+    ],
+)
+def test_shown_amounts_add_up_to_the_payment_for_any_decimals(
+    amounts: list[str], paid: str, decimals: int, expected: list[str]
+) -> None:
+    lines = [Line("A", 0, "revenue", "slice", Decimal(a)) for a in amounts]
+    shown = shown_amounts(lines, Decimal(paid), decimals)
+    assert shown == expected
+    assert sum(map(Decimal, shown), Decimal(0)) == Decimal(paid)
