@@ -140,11 +140,8 @@ def whatif(folder: Path, prefix: str, options: Options) -> list[str]:
     parts.append(table(changes, 100, money=WHATIF_MONEY))
     lines = read_csv(folder / "whatif_lines.csv")
     if lines is not None:
-        money = ["before", "after", "difference"]
-        parts += [
-            heading("Statement lines that change"),
-            table(lines, 100, money=money),
-        ]
+        # shown as written: line amounts carry more places than cents
+        parts += [heading("Statement lines that change"), table(lines, 100)]
     return parts
 
 

@@ -76,3 +76,28 @@ def test_report_on_every_job(tmp_path: Path) -> None:
     expected = {"territory-map", "territory-balance", "forecast_maven-reliability"}
     expected |= {"payout-cost", "payout-curve", "quota-quotas"}
     assert expected <= _figures(text)
+
+
+def _sections(text: str) -> list[str]:
+    return re.findall(r"<section id='([^']+)'", text)
+
+
+def test_report_on_capacity_and_whatif_runs(tmp_path: Path) -> None:
+    from spmopt.cli import main
+
+    capacity = tmp_path / "capacity"
+    args = ["quota", "capacity", str(CONFIGS / "quota" / "capacity_plan.yaml")]
+    assert main(["--quiet", *args, "--out", str(capacity)]) == 0
+    text = build_report(capacity).read_text()
+    assert _sections(text) == ["overview", "capacity"]
+    assert {"capacity-headcount", "capacity-bookings"} <= _figures(text)
+    payout = CONFIGS / "payout"
+    whatif = tmp_path / "whatif"
+    args = ["payout", "whatif", "--change", "recredit:D003=R04"]
+    args += ["--plan", str(payout / "plan_quarterly.yaml")]
+    args += ["--credits", str(payout / "credits_small.csv")]
+    args += ["--quotas", str(payout / "quotas_small.csv"), "--out", str(whatif)]
+    assert main(["--quiet", *args]) == 0
+    text = build_report(whatif).read_text()
+    assert _sections(text) == ["overview", "whatif"]
+    assert "whatif-difference" in _figures(text) and "Could not draw" not in text
