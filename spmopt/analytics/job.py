@@ -67,7 +67,18 @@ def _accuracy(
         forecasts = naive_forecasts(kpis)
     if forecasts is None or forecasts.empty:
         return None
-    return forecast_accuracy(forecasts, kpis)
+    return _in_cents(forecast_accuracy(forecasts, kpis))
+
+
+def _in_cents(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Forecast and actual to the cent, error their difference as written.
+
+    Rounding each column on its own could show ``3000.00``, ``3700.26``
+    and an error of ``-700.25``; the error is taken after rounding.
+    """
+    forecast = accuracy["forecast"].round(2)
+    actual = accuracy["actual"].round(2)
+    return accuracy.assign(forecast=forecast, actual=actual, error=forecast - actual)
 
 
 def _log(summary: dict[str, Any]) -> None:

@@ -244,3 +244,14 @@ def test_misspelt_forecast_period_is_refused(
     line = _run(config, tmp_path / "out", capsys)
     assert "forecasts.csv): column 'period' has '2017-06' period" in line
     assert "data row 2" in line and "'2017Q1'" in line
+
+
+def test_forecast_error_is_forecast_minus_actual_as_written(tmp_path: Path) -> None:
+    pipeline = PIPELINE.replace("2017-04-01,50", "2017-04-01,50.255")
+    (tmp_path / "forecasts.csv").write_text("period,forecast\n2017Q2,60\n")
+    config = _write(tmp_path, pipeline, extra="forecasts: {path: forecasts.csv}\n")
+    assert main(["analytics", "kpis", str(config), "--out", str(tmp_path / "r")]) == 0
+    text = pd.read_csv(tmp_path / "r" / "forecast_accuracy.csv", dtype=str)
+    for row in text.itertuples():
+        error = Decimal(row.forecast) - Decimal(row.actual)
+        assert Decimal(row.error) == error, row
