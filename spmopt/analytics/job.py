@@ -38,7 +38,8 @@ def run_kpis(cfg: AnalyticsConfig, out: RunWriter, seed: int = 0) -> dict[str, A
     -------
     dict
         Headline figures: reps, deals, company win rate, won value (currency
-        units), reps flagged, forecast MAPE.
+        units), reps flagged, forecast APE (company, all periods) and MAPE
+        (mean over single forecasts).
     """
     inputs = read_inputs(cfg)
     kpis = kpi_table(
@@ -97,6 +98,7 @@ _HEADLINE = (
     "win_rate",
     "won_value",
     "reps_flagged",
+    "forecast_ape",
     "forecast_mape",
 )
 

@@ -193,6 +193,7 @@ def test_headline_money_shows_cents(
     assert main(["analytics", "kpis", str(config), "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "won_value: 4,700.76" in out  # 4630.76 + 50 + 20, not 4,701
+    assert "forecast_ape: " in out and "forecast_mape: " in out
     kpis = pd.read_csv(tmp_path / "r" / "kpis.csv")
     company = kpis[(kpis["level"] == "company") & (kpis["period"] == "all")]
     assert company["won_value"].iloc[0] == pytest.approx(4700.76)
