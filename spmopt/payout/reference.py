@@ -747,7 +747,7 @@ class _RepContext:
                     "rounding",
                     "rounding",
                     pay - paid,
-                    note="year-to-date total rounded to cents",
+                    note=f"year-to-date total rounded to {rounding.decimals} decimals",
                 )
             )
         return pay
