@@ -200,7 +200,7 @@ def neutralise_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns:
         series = out[column]
-        if any(isinstance(v, Decimal) for v in series):
+        if _holds_decimals(series):
             continue
         if series.dtype == object or pd.api.types.is_string_dtype(series):
             text = series.astype("string")
@@ -231,13 +231,18 @@ def format_money(
     """
     out = frame.copy()
     for column in columns:
-        if any(isinstance(v, Decimal) for v in out[column]):
+        if _holds_decimals(out[column]):
             cells = [_decimal_cell(v, decimals, max_decimals) for v in out[column]]
         else:
             values = out[column].astype(float)
             cells = [_money_text(v, decimals, max_decimals) for v in values]
         out[column] = cells
     return out
+
+
+def _holds_decimals(series: pd.Series) -> bool:
+    """Whether a column holds :class:`~decimal.Decimal` amounts (object dtype)."""
+    return series.dtype == object and any(isinstance(v, Decimal) for v in series)
 
 
 def _money_text(value: float, decimals: int, max_decimals: int | None) -> str:

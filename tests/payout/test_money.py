@@ -50,3 +50,26 @@ def test_agrees_with_the_float_rule_on_small_amounts(seed: int) -> None:
     units = largest_remainder([float(v * 100) for v in values], int(total * 100))
     assert [int(s * 100) for s in shown] == units.tolist()
     assert sum(shown, Decimal(0)) == total
+
+
+def test_money_cells_are_written_exactly_and_without_a_trailing_dot() -> None:
+    import pandas as pd
+
+    from spmopt.runs import format_money, neutralise_for_spreadsheet
+
+    frame = pd.DataFrame(
+        {
+            "exact": [Decimal("12345678901234.567"), Decimal("-4800"), None],
+            "float": [4800.0, -0.25, float("nan")],
+        }
+    )
+    safe = neutralise_for_spreadsheet(frame)
+    assert safe["exact"].iloc[1] == Decimal("-4800")  # a number, not a formula
+    assert format_money(safe, ["exact", "float"], 0, 3).to_dict("list") == {
+        "exact": ["12345678901234.567", "-4800", ""],
+        "float": ["4800", "-0.25", ""],
+    }
+    assert format_money(frame, ["exact"], 2)["exact"].tolist()[:2] == [
+        "12345678901234.57",
+        "-4800.00",
+    ]
