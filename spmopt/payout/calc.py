@@ -66,12 +66,15 @@ def statement_name(rep_id: str) -> str:
 
     An id made only of letters, digits, ``_``, ``.`` and ``-`` (and not
     starting with a dot) is its own name: ``statements/R01.txt``. Any other
-    id has its unsafe characters replaced by ``_`` and a short hash of the
-    id appended, so ``R/1`` and ``R_1`` get different files
-    (``statements/R_1-1a2b3c4d.txt`` and ``statements/R_1.txt``).
+    id has its unsafe characters (and leading dots) replaced by ``_`` and a
+    short hash of the id appended, so ``R/1`` and ``R_1`` get different
+    files (``statements/R_1-a74a1770.txt`` and ``statements/R_1.txt``) and
+    ``../x`` is ``statements/__x-<hash>.txt``, never a hidden file.
     """
     safe = _SAFE.sub("_", rep_id)
-    if safe != rep_id or not safe or safe.startswith("."):
+    if safe.startswith("."):  # no hidden files, no ".." names
+        safe = "_" + safe.lstrip(".")
+    if safe != rep_id:
         digest = hashlib.sha256(rep_id.encode("utf-8")).hexdigest()[:8]
         safe = f"{safe}-{digest}"
     return f"statements/{safe}.txt"

@@ -305,7 +305,8 @@ def test_reps_whose_ids_differ_only_by_unsafe_characters_get_their_own_statement
     args = ["payout", "calc", "--plan", str(CFG / "plan_quarterly.yaml")]
     args += ["--quotas", str(tmp_path / "q.csv"), "--credits", str(tmp_path / "c.csv")]
     assert main([*args, "--out", str(out)]) == 0
-    assert len(list((out / "statements").glob("*.txt"))) == 3
+    names = sorted(p.name for p in (out / "statements").iterdir())
+    assert len(names) == 3 and not any(n.startswith(".") for n in names)
     assert (
         (out / "statements" / "R_1.txt").read_text().startswith("Statement for R_1 - ")
     )
