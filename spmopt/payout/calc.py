@@ -10,6 +10,8 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -61,23 +63,44 @@ def compute(inputs: CalcInputs) -> CalcResult:
     return ReferenceCalculator(inputs.plan, inputs.book).compute(inputs.credits)
 
 
-def statement_name(rep_id: str) -> str:
+def statement_name(rep_id: str, hashed: bool = False) -> str:
     """File name of a rep's statement, unique per rep id.
 
     An id made only of letters, digits, ``_``, ``.`` and ``-`` (and not
     starting with a dot) is its own name: ``statements/R01.txt``. Any other
-    id has its unsafe characters (and leading dots) replaced by ``_`` and a
-    short hash of the id appended, so ``R/1`` and ``R_1`` get different
-    files (``statements/R_1-a74a1770.txt`` and ``statements/R_1.txt``) and
-    ``../x`` is ``statements/__x-<hash>.txt``, never a hidden file.
+    id, or any id when ``hashed``, has its unsafe characters (and leading
+    dots) replaced by ``_`` and a short hash of the id appended, so ``R/1``
+    and ``R_1`` get different files (``statements/R_1-a74a1770.txt`` and
+    ``statements/R_1.txt``) and ``../x`` is ``statements/__x-<hash>.txt``,
+    never a hidden file. :func:`statement_names` hashes ids that differ
+    only by letter case, so that they differ on any file system.
     """
     safe = _SAFE.sub("_", rep_id)
     if safe.startswith("."):  # no hidden files, no ".." names
         safe = "_" + safe.lstrip(".")
-    if safe != rep_id:
+    if safe != rep_id or hashed:
         digest = hashlib.sha256(rep_id.encode("utf-8")).hexdigest()[:8]
         safe = f"{safe}-{digest}"
     return f"statements/{safe}.txt"
+
+
+def statement_names(rep_ids: Iterable[str]) -> dict[str, str]:
+    """Statement file name of each rep, distinct even ignoring letter case.
+
+    Reps whose plain names differ only by case (``R01`` and ``r01``, one
+    file on macOS or Windows) both get hashed names.
+    """
+    reps = list(rep_ids)
+    folded = Counter(statement_name(r).casefold() for r in reps)
+    names = {
+        r: statement_name(r, folded[statement_name(r).casefold()] > 1) for r in reps
+    }
+    if len({n.casefold() for n in names.values()}) < len(reps):
+        raise DataError(
+            "two rep ids would share a statement file name; rename one of them: "
+            + ", ".join(sorted(names.values()))
+        )
+    return names
 
 
 PAYOUT_MONEY = [
@@ -107,16 +130,17 @@ def statement_from_run(run: Path, rep_id: str) -> str:
         and the reps that have statements.
     """
     _check_calc_run(run)
-    path = run / statement_name(rep_id)
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if not text.startswith(f"Statement for {rep_id} - "):
-        reps = _statement_reps(run)
-        shown = ", ".join(map(repr, reps[:10])) + (", ..." if len(reps) > 10 else "")
-        raise ConfigError(
-            f"no statement for rep {rep_id!r} in --run {run} "
-            f"({statement_name(rep_id)}); reps with statements: {shown or 'none'}"
-        )
-    return text
+    for hashed in (False, True):
+        path = run / statement_name(rep_id, hashed)
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if text.startswith(f"Statement for {rep_id} - "):
+            return text
+    reps = _statement_reps(run)
+    shown = ", ".join(map(repr, reps[:10])) + (", ..." if len(reps) > 10 else "")
+    raise ConfigError(
+        f"no statement for rep {rep_id!r} in --run {run} "
+        f"({statement_name(rep_id)}); reps with statements: {shown or 'none'}"
+    )
 
 
 def _statement_reps(run: Path) -> list[str]:
@@ -168,15 +192,7 @@ def write_calc(result: CalcResult, out: RunWriter) -> dict[str, Any]:
         decimals,
         decimals + EXACT_PLACES,
     )
-    names: dict[str, str] = {}
-    for rep_id in result.reps:
-        name = statement_name(rep_id)
-        if name in names:
-            raise DataError(
-                f"reps {names[name]!r} and {rep_id!r} would share the statement "
-                f"file {name}; rename one of them"
-            )
-        names[name] = rep_id
+    for rep_id, name in statement_names(result.reps).items():
         out.write_text(name, render_statement(result, rep_id))
     summary = calc_summary(result)
     out.write_json("summary.json", summary)

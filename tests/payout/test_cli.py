@@ -296,7 +296,9 @@ def test_explain_from_a_calc_folder(tmp_path: Path, capsys) -> None:  # type: ig
 def test_reps_whose_ids_differ_only_by_unsafe_characters_get_their_own_statement(  # type: ignore[no-untyped-def]
     tmp_path: Path, capsys
 ) -> None:
-    (tmp_path / "q.csv").write_text("rep_id,quota\nR/1,1000\nR_1,1000\n.x,1000\n")
+    (tmp_path / "q.csv").write_text(
+        "rep_id,quota\nR/1,1000\nR_1,1000\n.x,1000\nab,1000\nAB,1000\nR01,10\n"
+    )
     (tmp_path / "c.csv").write_text(
         "credit_id,rep_id,date,amount\nD1,R/1,2027-02-01,100\n"
         "D2,R_1,2027-02-01,900\nD3,.x,2027-02-01,50\n"
@@ -306,11 +308,12 @@ def test_reps_whose_ids_differ_only_by_unsafe_characters_get_their_own_statement
     args += ["--quotas", str(tmp_path / "q.csv"), "--credits", str(tmp_path / "c.csv")]
     assert main([*args, "--out", str(out)]) == 0
     names = sorted(p.name for p in (out / "statements").iterdir())
-    assert len(names) == 3 and not any(n.startswith(".") for n in names)
+    assert len({n.casefold() for n in names}) == 6  # distinct on any file system
+    assert not any(n.startswith(".") for n in names) and "R01.txt" in names
     assert (
         (out / "statements" / "R_1.txt").read_text().startswith("Statement for R_1 - ")
     )
-    for rep in ("R/1", "R_1", ".x"):
+    for rep in ("R/1", "R_1", ".x", "ab", "AB", "R01"):
         capsys.readouterr()
         assert main(["payout", "explain", rep, "--run", str(out)]) == 0
         assert capsys.readouterr().out.startswith(f"Statement for {rep} - ")
