@@ -86,10 +86,10 @@ def exact_amount(written: object, parsed: Decimal) -> Decimal:
     keeps its cents (a float would not); a number cell (Parquet) or a text
     that is not a plain decimal number gives ``parsed``.
     """
-    if not isinstance(written, str):
+    if not isinstance(written, str) or "_" in written:  # "1_000" is not a table number
         return parsed
     try:
-        exact = Decimal(written.strip().replace("_", "x"))
+        exact = Decimal(written.strip())
     except ArithmeticError:
         return parsed
     return exact + 0 if exact.is_finite() else parsed
