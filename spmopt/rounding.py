@@ -83,3 +83,30 @@ def _add_units(
         step = movable[:count]
         base[step] += sign
         count -= step.size
+
+
+def round_to_total(
+    values: ArrayLike, total: float, decimals: int
+) -> NDArray[np.float64]:
+    """``values`` rounded to ``decimals`` places, adding up to ``total`` rounded.
+
+    Parameters
+    ----------
+    values : array_like of float, shape (n,)
+        Amounts (e.g. each rep's mean payout) summing to about ``total``.
+    total : float
+        Their exact total, in the same currency.
+    decimals : int
+        Places kept (2 for cents).
+
+    Returns
+    -------
+    ndarray of float, shape (n,)
+        Rounded by :func:`largest_remainder`; their sum, written to
+        ``decimals`` places, is ``total`` written to ``decimals`` places.
+    """
+    unit = 10.0**decimals
+    units = largest_remainder(
+        np.asarray(values, dtype=float) * unit, round(total * unit)
+    )
+    return units / unit

@@ -29,7 +29,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from spmopt._logging import logger
 from spmopt.errors import ConfigError, DataError
 from spmopt.forecast.features import FeatureEncoder
-from spmopt.scale.cluster import worker_count
+from spmopt.scale.cluster import release, worker_count
+from spmopt.scale.placement import in_part_order, place_blocks
 
 Frame: TypeAlias = Any
 """A pandas or Dask DataFrame."""
@@ -231,10 +232,14 @@ def train_lgbm(
     target = y.astype(int if kind == "classifier" else float).to_dask_array(
         lengths=True
     )
+    matrix, target = place_blocks(client, matrix, target)
     spread = DaskLGBMClassifier if kind == "classifier" else DaskLGBMRegressor
     cluster_params = {k: v for k, v in params.items() if k != "n_jobs"}
-    model = spread(client=client, **cluster_params)
-    model.fit(matrix, target, categorical_feature=categorical)
+    model = spread(client=in_part_order(client), **cluster_params)
+    try:
+        model.fit(matrix, target, categorical_feature=categorical)
+    finally:
+        release([matrix, target])
     return model.to_local()
 
 

@@ -34,6 +34,7 @@ from spmopt.payout import (
     simulate,
 )
 from spmopt.payout.simulate import chunk_sizes, cost_at_attainment, load_inputs
+from spmopt.rounding import round_to_total
 from spmopt.scale.merge import DEFAULT_BINS
 from spmopt.scale.montecarlo import (
     DEFAULT_EXACT_BUDGET_BYTES,
@@ -156,17 +157,23 @@ class PlanPricing:
         }
 
     def rep_payouts(self) -> pd.DataFrame:
-        """Per rep: quota, mean, P10/P50/P90 payout and cap probability."""
+        """Per rep: quota, mean, P10/P50/P90 payout and cap probability.
+
+        The means are rounded so that they add up to the mean cost as
+        rounded (:func:`spmopt.rounding.round_to_total`).
+        """
         payout = self.result["rep_payout"]
+        decimals = self.plan.rounding.decimals
+        mean = round_to_total(payout.mean, self.result["cost"].mean, decimals)
         revenue = [m.name for m in self.plan.measures].index(self.plan.revenue)
         return pd.DataFrame(
             {
                 "rep_id": list(self.book.rep_ids),
                 "quota": self.book.quotas[:, revenue],
-                "payout_mean": np.round(payout.mean, 2),
-                "payout_p10": np.round(payout.quantile(0.10), 2),
-                "payout_p50": np.round(payout.quantile(0.50), 2),
-                "payout_p90": np.round(payout.quantile(0.90), 2),
+                "payout_mean": mean,
+                "payout_p10": np.round(payout.quantile(0.10), decimals),
+                "payout_p50": np.round(payout.quantile(0.50), decimals),
+                "payout_p90": np.round(payout.quantile(0.90), decimals),
                 "p_cap": np.round(self.result["rep_cap"].mean, 6),
             }
         )

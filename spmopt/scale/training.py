@@ -26,6 +26,7 @@ import numpy as np
 
 from spmopt._logging import logger
 from spmopt.scale.cluster import release, worker_count
+from spmopt.scale.placement import in_part_order, place_blocks
 
 _LOCAL_ONLY = ("num_threads", "n_jobs", "verbosity", "verbose")
 EPS = 1e-15
@@ -120,14 +121,18 @@ def quiet_lightgbm() -> None:
 
 
 def _dask_arrays(client: Any, X: np.ndarray, *vectors: np.ndarray) -> list[Any]:
-    """``X`` and ``vectors`` cut into 2 row blocks per worker, on the workers."""
+    """``X`` and ``vectors`` cut into 2 row blocks per worker, each placed.
+
+    Block ``i`` of every array sits on the same fixed worker
+    (:func:`spmopt.scale.placement.place_blocks`).
+    """
     import dask.array as da
 
     parts = max(2, 2 * worker_count(client))
     rows = max(1, -(-len(X) // parts))
     arrays = [da.from_array(X, chunks=(rows, X.shape[1]))]
     arrays += [da.from_array(v, chunks=(rows,)) for v in vectors]
-    return list(client.persist(arrays))
+    return place_blocks(client, *arrays)
 
 
 def train_booster_on_cluster(
@@ -206,7 +211,10 @@ def _boost(
     # Each worker's native LightGBM prints its network set-up ("Trying to
     # bind port ...") to stdout before ``verbose`` is read; local clusters
     # send their workers' stdout to the null device (spmopt.scale._quiet).
-    model = DaskLGBMClassifier(client=client, n_estimators=rounds, verbose=-1, **params)
+    # in_part_order: rank r holds the same rows on every run (placement.py).
+    model = DaskLGBMClassifier(
+        client=in_part_order(client), n_estimators=rounds, verbose=-1, **params
+    )
     X, y, weight = data
     model.fit(
         X, y, sample_weight=weight, categorical_feature=categorical, init_model=booster

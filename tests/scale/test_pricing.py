@@ -1,3 +1,4 @@
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ def test_example_plan_in_batches_matches_the_simulator(
     assert list(reps.columns[:2]) == ["rep_id", "quota"]
     assert reps["p_cap"].between(0, 1).all()
     assert reps["payout_mean"].sum() == pytest.approx(summary["cost"]["mean"], 1e-6)
+    as_printed = sum(Decimal(f"{v:.2f}") for v in reps["payout_mean"])
+    assert as_printed == round(Decimal(summary["cost"]["mean"]), 2)
 
 
 def test_example_plan_on_one_and_two_workers_matches_the_simulator(

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightgbm as lgb
 import numpy as np
+import pytest
 from sklearn.metrics import log_loss
 
-from spmopt.scale.training import EarlyStopping, ValidationSet
+from spmopt.scale.placement import in_part_order
+from spmopt.scale.training import (
+    EarlyStopping,
+    ValidationSet,
+    train_booster_on_cluster,
+)
 
 
 def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,3 +64,41 @@ def test_early_stopping_picks_lightgbms_best_iteration() -> None:
     assert stopper.stopped
     assert stopper.best_index + 1 == stopped.best_iteration
     assert stopper.best_loss == min(losses[: stopper.best_index + 11])
+
+
+def _trees(booster: lgb.Booster) -> str:
+    """The model text without its parameters (which hold network ports)."""
+    return booster.model_to_string().split("parameters:")[0]
+
+
+def test_cluster_booster_does_not_depend_on_the_order_parts_are_listed(
+    client_2: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y = _data(4_000, 4)
+    weight = np.where(y == 1, 1.5, 1.0)
+    params = {**PARAMS, "deterministic": True, "force_row_wise": True}
+    listed = client_2.who_has
+    boosters = []
+    for backwards in (False, True):
+
+        def fixed_order(futures: Any = None, backwards: bool = backwards) -> Any:
+            found = listed(futures)
+            keys = [f.key for f in futures][:: -1 if backwards else 1]
+            return {key: found[key] for key in keys}
+
+        monkeypatch.setattr(client_2, "who_has", fixed_order)
+        booster, _ = train_booster_on_cluster(client_2, params, X, y, weight, [], 20, 5)
+        boosters.append(_trees(booster))
+    assert boosters[0] == boosters[1]
+
+
+def test_in_part_order_lists_keys_as_asked_and_passes_the_rest() -> None:
+    class Client:
+        scheduler = "tcp://127.0.0.1:1"
+
+        def who_has(self, futures: Any = None) -> dict[str, list[str]]:
+            return {"b": ["w2"], "a": ["w1"], "c": ["w1"]}
+
+    ordered = in_part_order(Client())
+    assert list(ordered.who_has(["a", "b", "c"])) == ["a", "b", "c"]
+    assert ordered.scheduler == "tcp://127.0.0.1:1"
