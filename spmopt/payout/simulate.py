@@ -38,7 +38,7 @@ from spmopt.payout.engine import (
     sum_periods,
 )
 from spmopt.payout.plan import PlanConfig, load_plan
-from spmopt.rounding import largest_remainder
+from spmopt.rounding import round_to_total
 from spmopt.runs import RunWriter
 
 QUANTILES = {"p5": 5, "p10": 10, "p50": 50, "p90": 90, "p95": 95, "p99": 99}
@@ -432,9 +432,7 @@ def rep_payouts(
     m = [x.name for x in plan.measures].index(plan.revenue)
     decimals = plan.rounding.decimals
     p10, p50, p90 = np.percentile(result.rep_sample, [10, 50, 90], axis=0)
-    unit = 10.0**decimals
-    total = round(float(result.cost.mean()) * unit)
-    mean = largest_remainder(result.rep_mean * unit, total) / unit
+    mean = round_to_total(result.rep_mean, float(result.cost.mean()), decimals)
     return pd.DataFrame(
         {
             "rep_id": list(book.rep_ids),
