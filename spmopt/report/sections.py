@@ -178,14 +178,19 @@ def forecast(folder: Path, prefix: str, options: Options) -> list[str]:
     if reliability is not None:
         chart = figs.reliability_chart(reliability)
         parts.append(figure(chart, f"{prefix}-reliability"))
+    return parts + importance_figure(folder, prefix)
+
+
+def importance_figure(folder: Path, prefix: str) -> list[str]:
+    """The 20 most important features of ``importance.csv``, if present."""
     importance = read_csv(folder / "importance.csv")
-    if importance is not None:
-        top = importance.sort_values("importance", ascending=False).head(20)
-        chart = figs.bar_chart(
-            top["feature"], top["importance"], "Feature importance", "importance", True
-        )
-        parts.append(figure(chart, f"{prefix}-importance", 520))
-    return parts
+    if importance is None:
+        return []
+    top = importance.sort_values("importance", ascending=False).head(20)
+    chart = figs.bar_chart(
+        top["feature"], top["importance"], "Feature importance", "importance", True
+    )
+    return [figure(chart, f"{prefix}-importance", 520)]
 
 
 def _mlflow(metrics: dict[str, Any], folder: Path, options: Options) -> str:

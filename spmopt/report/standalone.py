@@ -17,7 +17,7 @@ from spmopt.payout.calc import WHATIF_MONEY
 from spmopt.report import figures as figs
 from spmopt.report.html import figure, heading, missing, paragraph, table
 from spmopt.report.locate import SectionSpec, read_csv, read_json
-from spmopt.report.sections import Options, key_values
+from spmopt.report.sections import Options, importance_figure, key_values
 
 SCORE_MONEY = ("amount", "expected_value")
 """Columns of ``scores.csv`` in currency (as ``spmopt.forecast.score``)."""
@@ -109,13 +109,7 @@ def potential(folder: Path, prefix: str, options: Options) -> list[str]:
     from spmopt.quota.potential_job import MONEY
 
     parts = [key_values(read_json(folder / "potential_metrics.json"))]
-    importance = read_csv(folder / "importance.csv")
-    if importance is not None:
-        top = importance.sort_values("importance", ascending=False).head(20)
-        chart = figs.bar_chart(
-            top["feature"], top["importance"], "Feature importance", "importance", True
-        )
-        parts.append(figure(chart, f"{prefix}-importance", 520))
+    parts += importance_figure(folder, prefix)
     table_ = read_csv(folder / "potential.csv")
     if table_ is None:
         return [*parts, missing("potential.csv is empty.")]
