@@ -3,8 +3,9 @@
 from decimal import Decimal
 
 import numpy as np
+import pytest
 
-from spmopt.rounding import round_to_total
+from spmopt.rounding import largest_remainder, round_exact_to_total, round_to_total
 
 
 def test_rounded_amounts_add_up_to_the_rounded_total_as_printed() -> None:
@@ -21,3 +22,69 @@ def test_rounded_amounts_add_up_to_the_rounded_total_as_printed() -> None:
 def test_whole_units_when_no_decimals() -> None:
     rounded = round_to_total([1.4, 1.4, 1.2], 4.0, 0)
     assert rounded.tolist() == [2.0, 1.0, 1.0]
+
+
+def test_thirds_add_up_to_one_and_stay_within_a_unit() -> None:
+    values = [Decimal("0.3333334"), Decimal("0.3333333"), Decimal("0.3333333")]
+    shown = round_exact_to_total(values, Decimal("1.000"), 6)
+    assert shown == [Decimal("0.333334"), Decimal("0.333333"), Decimal("0.333333")]
+    assert sum(shown, Decimal(0)) == 1
+
+
+def test_exact_amounts_keep_their_value() -> None:
+    values = [Decimal("4800"), Decimal("-800.0004"), Decimal("0.0004")]
+    assert round_exact_to_total(values, Decimal(4000), 3) == [
+        Decimal("4800"),
+        Decimal("-800"),
+        Decimal("0"),
+    ]
+    whole = [Decimal("1250.025"), Decimal("-250.025")]
+    assert round_exact_to_total(whole, Decimal("1000.00"), 3) == whole
+
+
+def test_large_amounts_keep_every_cent() -> None:
+    values = [Decimal("12345678901234.5670"), Decimal("0.001"), Decimal("0.002")]
+    shown = round_exact_to_total(values, Decimal("12345678901234.57"), 5)
+    assert shown == values
+
+
+def test_total_below_the_floors_takes_units_back() -> None:
+    values = [Decimal("1.004"), Decimal("2.001")]
+    shown = round_exact_to_total(values, Decimal("2.99"), 2)
+    assert sum(shown, Decimal(0)) == Decimal("2.99")
+    assert all(abs(s - v) < Decimal("0.02") for s, v in zip(shown, values, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_agrees_with_the_float_rule_on_small_amounts(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    cents = rng.integers(-(10**8), 10**8, size=7)
+    values = [Decimal(int(c)) / 1000 for c in cents]  # three places
+    total = round(sum(values, Decimal(0)), 2)
+    shown = round_exact_to_total(values, total, 2)
+    units = largest_remainder([float(v * 100) for v in values], int(total * 100))
+    assert [int(s * 100) for s in shown] == units.tolist()
+    assert sum(shown, Decimal(0)) == total
+
+
+def test_money_cells_are_written_exactly_and_without_a_trailing_dot() -> None:
+    import pandas as pd
+
+    from spmopt.runs import format_money, neutralise_for_spreadsheet
+
+    frame = pd.DataFrame(
+        {
+            "exact": [Decimal("12345678901234.567"), Decimal("-4800"), None],
+            "float": [4800.0, -0.25, float("nan")],
+        }
+    )
+    safe = neutralise_for_spreadsheet(frame)
+    assert safe["exact"].iloc[1] == Decimal("-4800")  # a number, not a formula
+    assert format_money(safe, ["exact", "float"], 0, 3).to_dict("list") == {
+        "exact": ["12345678901234.567", "-4800", ""],
+        "float": ["4800", "-0.25", ""],
+    }
+    assert format_money(frame, ["exact"], 2)["exact"].tolist()[:2] == [
+        "12345678901234.57",
+        "-4800.00",
+    ]

@@ -36,9 +36,9 @@ from spmopt.errors import DataError
 from spmopt.payout.credits import Credit, quantize, to_decimal
 from spmopt.payout.curves import Segments, exact_segments
 from spmopt.payout.engine import RepBook
-from spmopt.payout.money import round_to_total
 from spmopt.payout.periods import PlanCalendar, months_between
 from spmopt.payout.plan import Clawback, Gate, Measure, PlanConfig
+from spmopt.rounding import round_exact_to_total
 
 ZERO = Decimal(0)
 CREDIT_KINDS = ("slice", "threshold")
@@ -165,7 +165,7 @@ class CalcResult:
         Money columns hold Decimals with the plan's decimals. ``paid`` is
         the rounded payment; ``earned``, ``spif``, ``clawback`` and ``draw``
         are its exact components rounded by largest remainder
-        (:func:`spmopt.payout.money.round_to_total`) so that, as printed,
+        (:func:`spmopt.rounding.round_exact_to_total`) so that, as printed,
         they add up to ``paid`` (the period's rounding line included).
         """
         rows = []
@@ -188,7 +188,9 @@ class CalcResult:
             rep.clawback[p],
             rep.paid_exact[p] - rep.earned[p],
         ]
-        earned, spif, clawback, draw = round_to_total(parts, rep.paid[p], decimals)
+        earned, spif, clawback, draw = round_exact_to_total(
+            parts, rep.paid[p], decimals
+        )
         return {
             "rep_id": rep_id,
             "period": self.calendar.label(p),

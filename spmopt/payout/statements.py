@@ -7,8 +7,8 @@ from decimal import Decimal
 import pandas as pd
 
 from spmopt.payout.credits import quantize
-from spmopt.payout.money import round_to_total
 from spmopt.payout.reference import CalcResult, Line
+from spmopt.rounding import round_exact_to_total
 from spmopt.runs import decimal_text
 
 LINE_COLUMNS = [
@@ -61,14 +61,14 @@ def shown_amounts(lines: list[Line], paid: Decimal, decimals: int) -> list[str]:
     """Amounts of one rep's lines in one period as printed.
 
     The exact amounts are rounded to ``decimals + EXACT_PLACES`` places by
-    largest remainder (:func:`spmopt.payout.money.round_to_total`) so that,
+    largest remainder (:func:`spmopt.rounding.round_exact_to_total`) so that,
     as printed, they add up exactly to what is paid: a line exact at those
     places shows its exact amount, any other is within one unit of the last
     printed place of it. Statements, ``statement_lines.csv`` and the
     what-if all show these amounts.
     """
     places = decimals + EXACT_PLACES
-    amounts = round_to_total([line.amount for line in lines], paid, places)
+    amounts = round_exact_to_total([line.amount for line in lines], paid, places)
     return [decimal_text(a, decimals, places) for a in amounts]
 
 
