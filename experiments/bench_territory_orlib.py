@@ -12,6 +12,12 @@ Distances are Euclidean truncated to integers (the OR-Library convention),
 so objectives are comparable with the best-known values in the files.
 Usage: ``python experiments/bench_territory_orlib.py [--limit 120] [files]``.
 
+Every stdout line is valid JSON: values that are not finite numbers (a
+missing best-known value, an undefined gap) are ``null``, and so is the
+``speedup_vs_highs_plain`` ratio when a total time is 0. A malformed file
+gives one line ``{"file": ..., "error": ...}`` naming the file, the line and
+what was expected there; the other files still run and the exit code is 1.
+
 ``--synthetic 2000x100`` instead writes a random pmedcap file (2,000 points,
 100 medians, capacity 1.2 times the mean load, ``--seed``), reads it back
 and runs the design mode on it (``spmopt_design``: at this size the sparse
@@ -49,7 +55,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import resource
+import sys
 import tempfile
 import time
 import warnings
@@ -59,8 +67,9 @@ import highspy
 import numpy as np
 from ortools.sat.python import cp_model
 
+from spmopt._highs import quiet_highs, use_threads
 from spmopt.data import load_us_counties
-from spmopt.errors import TimeLimitWarning
+from spmopt.errors import DataError, TimeLimitWarning
 from spmopt.territory.design import PMedianModel
 from spmopt.territory.geometry import haversine_km
 from spmopt.territory.model import SolverSettings
@@ -72,10 +81,8 @@ DATA = Path(__file__).parent / "data" / "orlib_pmedcap"
 def highs_plain(inst: PMedCapInstance, d: np.ndarray, limit: float) -> dict:
     """Textbook MIP in HiGHS, one thread."""
     n, nx = inst.n, inst.n * inst.n
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs(threads=1)  # no banner: stdout carries JSON lines only
     h.setOptionValue("time_limit", float(limit))
-    h.setOptionValue("threads", 1)
     h.addVars(nx + n, np.zeros(nx + n), np.ones(nx + n))
     cols = np.arange(nx + n, dtype=np.int32)
     h.changeColsIntegrality(
@@ -93,6 +100,7 @@ def highs_plain(inst: PMedCapInstance, d: np.ndarray, limit: float) -> dict:
             pair = np.array([i * n + j, nx + j], dtype=np.int32)
             h.addRow(-inf, 0, 2, pair, np.array([1.0, -1.0]))
     start = time.perf_counter()
+    use_threads(1)
     h.run()
     seconds = time.perf_counter() - start
     info = h.getInfo()
@@ -205,17 +213,17 @@ def run_synthetic(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             row = spmopt_design(inst, d, limit, large, work)
-        gap = (row["objective"] - row["bound"]) / row["objective"]
+        row.pop("_seconds")
         row.update(
             instance=inst.name,
             seed=seed,
-            gap=round(gap, 5),
+            gap=relative_gap(row["objective"], row["bound"]),
             time_limit_warning=any(w.category is TimeLimitWarning for w in caught),
             peak_rss_mb=round(
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             ),
         )
-        print(json.dumps(row), flush=True)
+        print(json_line(row), flush=True)
 
 
 def run_counties(p: int, limit: float) -> None:
@@ -237,27 +245,120 @@ def run_counties(p: int, limit: float) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         row = spmopt_design(inst, haversine_km(lat, lon, lat, lon), limit)
+    row.pop("_seconds")
     row.update(
         instance=inst.name,
-        gap=round((row["objective"] - row["bound"]) / row["objective"], 5),
+        gap=relative_gap(row["objective"], row["bound"]),
         time_limit_warning=any(w.category is TimeLimitWarning for w in caught),
     )
-    print(json.dumps(row), flush=True)
+    print(json_line(row), flush=True)
+
+
+def relative_gap(objective: float, bound: float) -> float | None:
+    """``(objective - bound) / |objective|`` rounded, None when undefined.
+
+    Undefined without a finite objective and bound; 0 when both are 0.
+    """
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return None
+    if objective == bound:
+        return 0.0
+    if objective == 0:
+        return None
+    return round((objective - bound) / abs(objective), 5)
 
 
 def _row(
     solver: str, proven: bool, objective: float, bound: float, seconds: float
 ) -> dict:
+    """One result row; ``_seconds`` (unrounded) is for the totals only."""
     return {
         "solver": solver,
         "proven_optimal": bool(proven),
         "objective": round(float(objective), 3),
         "bound": round(float(bound), 3),
-        "seconds": round(seconds, 2),
+        "seconds": round(seconds, 4),
+        "_seconds": seconds,
     }
 
 
-def main() -> None:
+def json_line(row: dict) -> str:
+    """``row`` as one line of valid JSON: non-finite numbers become null."""
+
+    def clean(value: object) -> object:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(row), allow_nan=False)
+
+
+def speedup(baseline_seconds: float, seconds: float) -> float | None:
+    """``baseline_seconds / seconds``, or None when that is undefined.
+
+    Undefined when either total is not a positive finite number (e.g. both
+    0 on an instance solved faster than the clock resolves).
+    """
+    times = (baseline_seconds, seconds)
+    if not all(math.isfinite(t) and t > 0 for t in times):
+        return None
+    return round(baseline_seconds / seconds, 2)
+
+
+def run_files(files: list[Path], names: list[str], limit: float) -> bool:
+    """One JSON line per file, instance and solver, then the summaries.
+
+    A malformed file gives one ``error`` line (file, line, what was
+    expected) and the run goes on; returns False when any file failed.
+    """
+    solvers = {f.__name__: f for f in (highs_plain, cpsat_plain, spmopt_design)}
+    totals: dict[str, list[float]] = {name: [] for name in names}
+    proven: dict[str, int] = dict.fromkeys(names, 0)
+    ok = True
+    for path in files:
+        try:
+            instances = read_pmedcap(path)
+        except DataError as exc:
+            print(json_line({"file": str(path), "error": str(exc)}), flush=True)
+            ok = False
+            continue
+        for inst in instances:
+            d = truncated_distances(inst)
+            for name in names:
+                row = solvers[name](inst, d, limit)
+                totals[name].append(row.pop("_seconds"))
+                proven[name] += row["proven_optimal"]
+                row.update(
+                    instance=inst.name,
+                    best_known=inst.best_known,
+                    distances="euclidean truncated to integers",
+                )
+                print(json_line(row), flush=True)
+    _summaries(totals, proven)
+    return ok
+
+
+def _summaries(totals: dict[str, list[float]], proven: dict[str, int]) -> None:
+    for name, seconds in totals.items():
+        row = {
+            "summary": name,
+            "total_seconds": round(sum(seconds), 4),
+            "proven": proven[name],
+            "instances": len(seconds),
+        }
+        print(json_line(row), flush=True)
+    if "highs_plain" in totals and "spmopt_design" in totals:
+        ratio = speedup(sum(totals["highs_plain"]), sum(totals["spmopt_design"]))
+        row = {"summary": "speedup_vs_highs_plain", "ratio": ratio}
+        print(json_line(row), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 1 when a file was malformed, else 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--limit", type=float, default=120.0, help="seconds per solve")
@@ -275,10 +376,10 @@ def main() -> None:
         action="store_true",
         help="synthetic: skip the earlier CP-SAT path",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.counties:
         run_counties(args.counties, args.limit)
-        return
+        return 0
     if args.synthetic:
         run_synthetic(
             args.synthetic,
@@ -287,41 +388,14 @@ def main() -> None:
             not args.no_baseline,
             args.deterministic_time,
         )
-        return
+        return 0
     files = args.files or sorted(DATA.glob("pmedcap*.txt"))
-    solvers = {f.__name__: f for f in (highs_plain, cpsat_plain, spmopt_design)}
-    totals: dict[str, list[float]] = {}
-    for path in files:
-        for inst in read_pmedcap(path):
-            d = truncated_distances(inst)
-            for name in args.solvers.split(","):
-                row = solvers[name](inst, d, args.limit)
-                row.update(
-                    instance=inst.name,
-                    best_known=inst.best_known,
-                    distances="euclidean truncated to integers",
-                )
-                totals.setdefault(name, []).append(row["seconds"])
-                totals.setdefault(name + ":proven", []).append(row["proven_optimal"])
-                print(json.dumps(row), flush=True)
-    for name in args.solvers.split(","):
-        print(
-            json.dumps(
-                {
-                    "summary": name,
-                    "total_seconds": round(sum(totals[name]), 2),
-                    "proven": int(sum(totals[name + ":proven"])),
-                    "instances": len(totals[name]),
-                }
-            ),
-            flush=True,
-        )
-    if "highs_plain" in totals and "spmopt_design" in totals:
-        ratio = sum(totals["highs_plain"]) / max(sum(totals["spmopt_design"]), 1e-9)
-        print(
-            json.dumps({"summary": "speedup_vs_highs_plain", "ratio": round(ratio, 2)})
-        )
+    names = args.solvers.split(",")
+    unknown = sorted(set(names) - {"highs_plain", "cpsat_plain", "spmopt_design"})
+    if unknown:
+        parser.error(f"unknown solver {unknown[0]!r} in --solvers")
+    return 0 if run_files(files, names, args.limit) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
