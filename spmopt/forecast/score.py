@@ -8,6 +8,7 @@ independently, so P10/P50/P90 reflect that deals are all-or-nothing.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -164,49 +165,149 @@ SCORE_MONEY = ["amount", "expected_value"]
 PROBABILITY_PLACES = 6
 """Decimal places of ``win_probability`` in ``scores.csv`` (no ``1e-06``)."""
 
+_MICRO = 10**PROBABILITY_PLACES
+_CENT = Decimal("0.01")
+
+
+def amount_cents(written: pd.Series, parsed: np.ndarray) -> np.ndarray:
+    """Each amount in whole cents (half up), read exactly from its text.
+
+    Parameters
+    ----------
+    written : Series of shape (n_deals,)
+        The amount cells as in the file (text for a CSV).
+    parsed : ndarray of shape (n_deals,)
+        The same amounts as validated floats (currency), NaN when missing.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_deals,)
+        Cents; 0 where the amount is missing. A text cell is read digit for
+        digit, so ``123456789012345.67`` keeps its cents (a float would not).
+    """
+    codes, uniques = pd.factorize(written, use_na_sentinel=True)
+    cents = np.array([_cell_cents(v) for v in uniques] + [0], dtype=np.int64)
+    out = cents[codes]
+    missing = np.isnan(parsed)
+    by_float = np.rint(np.nan_to_num(parsed) * 100).astype(np.int64)
+    unread = (out < 0) & ~missing  # a cell read only as a float (Parquet)
+    out[unread] = by_float[unread]
+    out[missing] = 0
+    return out
+
+
+def _cell_cents(value: Any) -> int:
+    """Cents of one amount cell written as text; -1 when it is not plain text."""
+    if not isinstance(value, str) or "_" in value:
+        return -1
+    try:
+        exact = Decimal(value.strip())
+    except ArithmeticError:
+        return -1
+    if not exact.is_finite() or exact < 0:
+        return -1
+    return int(exact.quantize(_CENT, rounding=ROUND_HALF_UP).scaleb(2))
+
+
+def expected_cents(p: np.ndarray, cents: np.ndarray) -> np.ndarray:
+    """``p x amount`` in cents, rounded half up, as a spreadsheet recomputes it.
+
+    Parameters
+    ----------
+    p : ndarray of shape (n_deals,)
+        Win probabilities with at most :data:`PROBABILITY_PLACES` places
+        (as written).
+    cents : ndarray of int64, shape (n_deals,)
+        Amounts in cents (as written).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_deals,)
+        Exact integer arithmetic: no overflow or float rounding even for
+        amounts of 1e15.
+    """
+    micro = np.rint(np.asarray(p, dtype=float) * _MICRO).astype(np.int64)
+    high, low = np.divmod(np.asarray(cents, dtype=np.int64), _MICRO)
+    return micro * high + (micro * low + _MICRO // 2) // _MICRO
+
+
+def _money(cents: np.ndarray, missing: np.ndarray) -> list[Decimal | None]:
+    """Cents as exact currency amounts; None (a blank cell) where missing."""
+    return [
+        None if gone else Decimal(int(c)).scaleb(-2)
+        for c, gone in zip(cents, missing, strict=True)
+    ]
+
 
 def score_table(
     forecaster: WinForecaster, cfg: ForecastConfig, frame: pd.DataFrame, table: str
 ) -> pd.DataFrame:
-    """Per-deal probability, expected value and top reasons."""
+    """Per-deal probability, expected value and top reasons.
+
+    ``win_probability`` is rounded to :data:`PROBABILITY_PLACES` places and
+    ``amount`` to cents, as written; ``expected_value`` is the product of
+    the two as written, rounded half up to the cent, so that a row
+    recomputed in a spreadsheet gives the value shown. ``amount`` and
+    ``expected_value`` hold exact :class:`~decimal.Decimal` amounts (None
+    where the amount is missing).
+    """
     amount = _amounts(cfg, frame, table)
+    missing = np.isnan(amount)
+    cents = np.zeros(len(frame), dtype=np.int64)
+    if not missing.all():
+        cents = amount_cents(frame[cfg.columns.amount], amount)
     frame = forecaster.add_history(frame)
-    p = win_probability(forecaster, frame)  # over partitions with --scheduler
+    p = np.round(win_probability(forecaster, frame), PROBABILITY_PLACES)
     scores = pd.DataFrame(
         {
             "deal_id": frame[cfg.columns.deal_id].to_numpy(),
-            "win_probability": np.round(p, 6),
-            "amount": amount,
-            "expected_value": np.round(p * amount, 2),
+            "win_probability": p,
+            "amount": _money(cents, missing),
+            "expected_value": _money(expected_cents(p, cents), missing),
         }
     )
     reasons = top_reasons(forecaster.contributions(frame), frame)
     return pd.concat([scores, reasons.reset_index(drop=True)], axis=1)
 
 
-def _cents_total(values: pd.Series) -> float:
-    """Sum of amounts as written in cents, exactly (no float drift)."""
-    cents = sum(round(v * 100) for v in values.dropna())
-    return cents / 100
+def _floats(values: pd.Series) -> np.ndarray:
+    """Exact amounts (None missing) as floats, NaN missing."""
+    return np.array([np.nan if v is None else float(v) for v in values])
+
+
+def _total(values: pd.Series) -> float:
+    """Sum of exact amounts (None skipped), as a float with its cents."""
+    return float(sum((v for v in values if v is not None), Decimal(0)))
+
+
+def _cents(value: float) -> float:
+    """A sampled money figure rounded to the cent (no float noise)."""
+    return round(float(value), 2)
 
 
 def pipeline_summary(scores: pd.DataFrame, n_samples: int, seed: int) -> dict[str, Any]:
-    """Expected and sampled P10/P50/P90 won value and won count."""
-    p = scores["win_probability"].to_numpy()
-    amount = scores["amount"].to_numpy(dtype=float)
+    """Expected and sampled P10/P50/P90 won value and won count.
+
+    Money figures are in cents: ``expected_won_value`` is the sum of the
+    ``expected_value`` column as written, and ``expected_won_count`` the sum
+    of the ``win_probability`` column as written; the sampled percentiles
+    are rounded to the cent.
+    """
+    p = scores["win_probability"].to_numpy(dtype=float)
+    amount = _floats(scores["amount"])
     value = sample_won_value(p, amount, n_samples, seed)
     count = sample_won_value(p, np.ones(len(p)), n_samples, seed + 1)
     q = np.quantile(value, [0.1, 0.5, 0.9])
     c = np.quantile(count, [0.1, 0.5, 0.9])
+    micro = int(np.rint(p * _MICRO).astype(np.int64).sum())
     return {
         "n_deals": len(scores),
         "n_missing_amount": int(np.isnan(amount).sum()),
-        # the sum of the expected_value column as written (each in cents)
-        "expected_won_value": _cents_total(scores["expected_value"]),
-        "won_value_p10": float(q[0]),
-        "won_value_p50": float(q[1]),
-        "won_value_p90": float(q[2]),
-        "expected_won_count": float(p.sum()),
+        "expected_won_value": _total(scores["expected_value"]),
+        "won_value_p10": _cents(q[0]),
+        "won_value_p50": _cents(q[1]),
+        "won_value_p90": _cents(q[2]),
+        "expected_won_count": micro / _MICRO,
         "won_count_p10": float(c[0]),
         "won_count_p50": float(c[1]),
         "won_count_p90": float(c[2]),

@@ -1,12 +1,28 @@
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spmopt.config import parse_config
 from spmopt.errors import DataError
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import apply_joins
-from spmopt.forecast.score import _amounts, open_deals, require_inputs
+from spmopt.forecast.score import (
+    PROBABILITY_PLACES,
+    SCORE_MONEY,
+    _amounts,
+    amount_cents,
+    expected_cents,
+    open_deals,
+    pipeline_summary,
+    require_inputs,
+    score_table,
+)
 from spmopt.forecast.train import fit_models, prepare
+from spmopt.runs import RunWriter, format_money
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +117,67 @@ def test_huge_negative_or_text_amounts_are_refused(fitted, amount) -> None:  # t
         _amounts(cfg, frame, "open.csv")
     frame.loc[2, "amount"] = "1e15"
     assert _amounts(cfg, frame, "open.csv")[2] == 1e15
+
+
+def _recomputed(p: str, amount: str) -> Decimal:
+    """A spreadsheet's ROUND(p * amount, 2) on the cells as written."""
+    return (Decimal(p) * Decimal(amount)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+@given(
+    p=st.integers(0, 10**6),
+    cents=st.integers(0, 10**17),
+)
+def test_expected_cents_is_the_exact_product_rounded_half_up(p, cents) -> None:  # type: ignore[no-untyped-def]
+    got = expected_cents(np.array([p / 10**6]), np.array([cents], dtype=np.int64))
+    exact = Decimal(p) * Decimal(cents) / Decimal(10**6)
+    assert int(got[0]) == int(exact.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def test_expected_cents_rounds_half_cents_up_not_to_even() -> None:
+    # 0.5 x 0.01 = 0.005 and 0.5 x 0.05 = 0.025: a spreadsheet shows 0.01, 0.03
+    got = expected_cents(np.array([0.5, 0.5]), np.array([1, 5], dtype=np.int64))
+    assert got.tolist() == [1, 3]
+
+
+def test_amount_cents_reads_text_exactly_even_for_huge_amounts() -> None:
+    written = pd.Series(["123456789012345.67", "1e3", "", "0.005", " 7.1 "])
+    parsed = np.array([123456789012345.67, 1000.0, np.nan, 0.005, 7.1])
+    got = amount_cents(written, parsed)
+    assert got.tolist() == [12345678901234567, 100000, 0, 1, 710]
+    floats = pd.Series([2.5, np.nan])  # a Parquet column: no text to read
+    assert amount_cents(floats, floats.to_numpy()).tolist() == [250, 0]
+
+
+def test_every_written_expected_value_is_probability_times_amount(
+    fitted, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    cfg, forecaster, open_rows = fitted
+    frame = open_rows.copy()
+    frame["amount"] = [f"{float(a) * 1013 + 0.37:.2f}" for a in frame["amount"]]
+    frame.loc[0, "amount"] = "123456789012345.67"
+    frame.loc[1, "amount"] = ""
+    scores = score_table(forecaster, cfg, frame, "open.csv")
+    shown = format_money(scores, ["win_probability"], PROBABILITY_PLACES)
+    RunWriter(tmp_path).write_csv("scores.csv", shown, SCORE_MONEY)
+    table = pd.read_csv(tmp_path / "scores.csv", dtype=str, keep_default_na=False)
+    assert table.loc[0, "amount"] == "123456789012345.67"
+    assert table.loc[1, ["amount", "expected_value"]].tolist() == ["", ""]
+    rows = table.iloc[2:]
+    cells = zip(rows.win_probability, rows.amount, rows.expected_value, strict=True)
+    for p, amount, value in cells:
+        assert Decimal(value) == _recomputed(p, amount), (p, amount, value)
+
+
+def test_pipeline_totals_add_up_as_written_with_no_float_noise(fitted) -> None:  # type: ignore[no-untyped-def]
+    cfg, forecaster, open_rows = fitted
+    frame = open_rows.copy()
+    frame["amount"] = [f"{float(a) * 771 + 0.1:.2f}" for a in frame["amount"]]
+    scores = score_table(forecaster, cfg, frame, "open.csv")
+    summary = pipeline_summary(scores, 500, 0)
+    values = [v for v in scores["expected_value"] if v is not None]
+    assert Decimal(repr(summary["expected_won_value"])) == sum(values, Decimal(0))
+    written = [Decimal(f"{p:.6f}") for p in scores["win_probability"]]
+    assert Decimal(repr(summary["expected_won_count"])) == sum(written, Decimal(0))
+    for key in ("won_value_p10", "won_value_p50", "won_value_p90"):
+        assert Decimal(repr(summary[key])) == round(Decimal(summary[key]), 2), key
