@@ -422,6 +422,33 @@ class FeatureEncoder:
         codes[codes < 0] = np.nan
         return codes
 
+    def unseen(self, frame: pd.DataFrame) -> dict[str, pd.Series]:
+        """Values of each categorical column that were not seen at fit.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Deals about to be encoded (e.g. open deals at scoring).
+
+        Returns
+        -------
+        dict of str to Series
+            Per column with unseen values: the number of rows of each
+            unseen value (stripped text), in order of first appearance.
+            Blank cells are missing values, not unseen categories.
+        """
+        out = {}
+        for column in self.categorical:
+            if column not in frame.columns:
+                continue
+            text = frame[column].dropna().astype("string").str.strip()
+            text = text[text != ""]
+            known = pd.Index(self.categories_[column], dtype=object)
+            new = text[~text.isin(known)]
+            if len(new):
+                out[column] = new.value_counts(sort=False)
+        return out
+
     def category_mapping(self) -> dict[str, dict[str, int]]:
         """Category text to integer code, per categorical column."""
         return {

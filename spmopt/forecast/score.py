@@ -8,6 +8,7 @@ independently, so P10/P50/P90 reflect that deals are all-or-nothing.
 
 from __future__ import annotations
 
+import warnings
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 from spmopt._logging import logger
 from spmopt.data import read_table, require_unique
 from spmopt.data.tables import MAX_ABS
-from spmopt.errors import DataError, show
+from spmopt.errors import DataError, SpmoptWarning, show
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import apply_joins
 from spmopt.forecast.forecaster import WinForecaster
@@ -111,6 +112,42 @@ def require_inputs(
         raise DataError(
             f"{table}: column(s) {missing} needed by the model are missing; "
             f"columns in the file: {have}"
+        )
+
+
+SHOWN_UNSEEN = 5
+"""Unseen category values listed in a warning, at most."""
+
+
+def warn_unseen_categories(
+    forecaster: WinForecaster, frame: pd.DataFrame, table: str
+) -> None:
+    """Warn once per column whose values were never seen in training.
+
+    Such a value (a new ``sales_agent`` or ``product``) has no category
+    code: the model scores it as a missing value, the way it scores a
+    blank cell. The warning names the column, the number of rows and the
+    first :data:`SHOWN_UNSEEN` values.
+
+    Parameters
+    ----------
+    forecaster : WinForecaster
+        The fitted model (its categories as learned in training).
+    frame : DataFrame
+        Deals to score, after the config's joins.
+    table : str
+        Name of the scored file, shown in the message.
+    """
+    for column, counts in forecaster.encoder_.unseen(frame).items():
+        shown = ", ".join(show(v) for v in counts.index[:SHOWN_UNSEEN])
+        more = len(counts) - SHOWN_UNSEEN
+        extra = f" and {more} more" if more > 0 else ""
+        warnings.warn(
+            f"{table}: column '{column}' has {int(counts.sum())} row(s) with "
+            f"{len(counts)} value(s) never seen in training ({shown}{extra}); "
+            "they are scored as missing values, as a blank cell would be",
+            SpmoptWarning,
+            stacklevel=2,
         )
 
 
@@ -351,6 +388,7 @@ def run_score(
     forecaster = load_forecaster(uri, cfg)
     require_inputs(forecaster, frame, table, in_file)
     warn_if_no_signal(uri, cfg)
+    warn_unseen_categories(forecaster, frame, table)
     scores = score_table(forecaster, cfg, frame, table)
     summary = pipeline_summary(scores, n_samples, seed)
     summary |= {"mlflow_model_uri": uri, "input_sha256": sha256_file(input_path)}

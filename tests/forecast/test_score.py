@@ -1,3 +1,4 @@
+import warnings
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -7,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spmopt.config import parse_config
-from spmopt.errors import DataError
+from spmopt.errors import DataError, SpmoptWarning
 from spmopt.forecast.config import ForecastConfig
 from spmopt.forecast.features import apply_joins
 from spmopt.forecast.score import (
@@ -20,6 +21,7 @@ from spmopt.forecast.score import (
     pipeline_summary,
     require_inputs,
     score_table,
+    warn_unseen_categories,
 )
 from spmopt.forecast.train import fit_models, prepare
 from spmopt.runs import RunWriter, format_money
@@ -181,3 +183,39 @@ def test_pipeline_totals_add_up_as_written_with_no_float_noise(fitted) -> None: 
     assert Decimal(repr(summary["expected_won_count"])) == sum(written, Decimal(0))
     for key in ("won_value_p10", "won_value_p50", "won_value_p90"):
         assert Decimal(repr(summary[key])) == round(Decimal(summary[key]), 2), key
+
+
+def test_unseen_categories_warn_once_per_column_naming_rows_and_values(fitted) -> None:  # type: ignore[no-untyped-def]
+    _, forecaster, open_rows = fitted
+    frame = open_rows.copy()
+    frame.loc[[0, 2, 4], "region"] = ["Mars", "Mars", " Venus "]
+    frame.loc[[1, 3], "region"] = ["", None]  # blank: missing, not unseen
+    frame.loc[5, "owner"] = "zed"
+    with pytest.warns(SpmoptWarning) as record:
+        warn_unseen_categories(forecaster, frame, "open.csv")
+    messages = [str(w.message) for w in record]
+    assert messages == [
+        "open.csv: column 'owner' has 1 row(s) with 1 value(s) never seen in "
+        "training ('zed'); they are scored as missing values, as a blank cell "
+        "would be",
+        "open.csv: column 'region' has 3 row(s) with 2 value(s) never seen in "
+        "training ('Mars', 'Venus'); they are scored as missing values, as a "
+        "blank cell would be",
+    ]
+    blank = frame.assign(region=frame["region"].where(frame.index > 4, ""))
+    p, q = (forecaster.win_probability(f) for f in (frame, blank))
+    assert np.array_equal(p[:5], q[:5])  # treated exactly like a blank cell
+
+
+def test_unseen_category_list_is_cut_after_five(fitted) -> None:  # type: ignore[no-untyped-def]
+    _, forecaster, open_rows = fitted
+    frame = open_rows.head(8).assign(region=[f"R{i}" for i in range(8)])
+    with pytest.warns(SpmoptWarning, match=r"'R3', 'R4' and 3 more\)"):
+        warn_unseen_categories(forecaster, frame, "open.csv")
+
+
+def test_known_categories_do_not_warn(fitted) -> None:  # type: ignore[no-untyped-def]
+    _, forecaster, open_rows = fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_unseen_categories(forecaster, open_rows, "open.csv")
