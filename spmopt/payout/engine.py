@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from spmopt.data import check_schema, require_unique
 from spmopt.errors import ConfigError, DataError, show
+from spmopt.payout.credits import exact_amount, to_decimal
 from spmopt.payout.curves import CurveArrays
 from spmopt.payout.plan import Gate, Measure, PlanConfig
 
@@ -50,6 +52,10 @@ class RepBook:
     opening_draw : ndarray of shape (n_reps,), optional
         Recoverable draw balance carried in from the previous plan year
         (plan currency); zeros when omitted.
+    exact_incentive, exact_opening : tuple of Decimal, optional
+        ``target_incentive`` and ``opening_draw`` exactly as written in the
+        quotas table (every digit of a text cell, e.g. 123456789012345.67),
+        for the reference calculator; by default the floats' decimals.
     """
 
     rep_ids: tuple[str, ...]
@@ -58,6 +64,22 @@ class RepBook:
     managers: tuple[str | None, ...]
     active: np.ndarray | None = None
     opening_draw: np.ndarray | None = None
+    exact_incentive: tuple[Decimal, ...] | None = None
+    exact_opening: tuple[Decimal, ...] | None = None
+
+    def incentive_of(self, r: int) -> Decimal:
+        """Annual target incentive of rep ``r``, exact (plan currency)."""
+        if self.exact_incentive is not None:
+            return self.exact_incentive[r]
+        return to_decimal(self.target_incentive[r])
+
+    def opening_of(self, r: int) -> Decimal:
+        """Draw balance carried in by rep ``r``, exact (plan currency)."""
+        if self.opening_draw is None:
+            return Decimal(0)
+        if self.exact_opening is not None:
+            return self.exact_opening[r]
+        return to_decimal(self.opening_draw[r])
 
     def active_share(self, n_periods: int) -> np.ndarray:
         """Array (n_reps, n_periods) of the share of each period on plan."""
@@ -94,7 +116,10 @@ def rep_book(
     ``start_date`` / ``end_date`` (partial periods are prorated by days
     when ``plan.proration`` is ``days``) and ``draw_balance`` (recoverable
     draw carried in from last year, used when the draw carries forward).
+    ``target_incentive`` and ``draw_balance`` cells written as text (CSV)
+    are also kept exactly, digit for digit, for the reference calculator.
     """
+    written = {c: frame[c] for c in _EXACT if c in frame.columns}
     columns = {m.quota_column for m in plan.measures if m.quota is None}
     schema = {rep_column: "str", **dict.fromkeys(sorted(columns), "float")}
     optional = {
@@ -114,7 +139,38 @@ def rep_book(
     managers = _managers(frame)
     reps = tuple(str(r) for r in frame[rep_column])
     active = _active(plan, frame)
-    return RepBook(reps, quotas, incentive, managers, active, _opening(plan, frame))
+    opening = _opening(plan, frame)
+    exact_incentive = _exact(written.get("target_incentive"), incentive)
+    exact_opening = None
+    if opening is not None:
+        exact_opening = _exact(written.get("draw_balance"), opening)
+    return RepBook(
+        reps,
+        quotas,
+        incentive,
+        managers,
+        active,
+        opening,
+        exact_incentive,
+        exact_opening,
+    )
+
+
+_EXACT = ("target_incentive", "draw_balance")
+"""Money columns of the quotas table read exactly as written."""
+
+
+def _exact(written: pd.Series | None, values: np.ndarray) -> tuple[Decimal, ...]:
+    """Each value as written in its cell (a text cell digit for digit).
+
+    A missing, blank or non-text cell (Parquet, or filled from the plan)
+    gives the decimal of its float ``values`` entry.
+    """
+    cells = [None] * len(values) if written is None else list(written)
+    return tuple(
+        exact_amount(cell, to_decimal(value))
+        for cell, value in zip(cells, values, strict=True)
+    )
 
 
 def _opening(plan: PlanConfig, frame: pd.DataFrame) -> np.ndarray | None:

@@ -296,8 +296,7 @@ class ReferenceCalculator:
         n = self.calendar.n_periods
         measure_lines = [ctx.measure_periods(m) for m in self.plan.measures]
         state = RepPeriods(*([ZERO] * n for _ in range(7)))  # type: ignore[arg-type]
-        opening = self.book.opening_draw
-        balance = ZERO if opening is None else to_decimal(opening[i])
+        balance = self.book.opening_of(i) + ZERO
         for p in range(n):
             lines = [line for per in measure_lines for line in per[p]]
             balance = ctx.close_period(p, lines, state, balance)
@@ -324,7 +323,7 @@ class _RepContext:
             w * to_decimal(a) for w, a in zip(weights, active, strict=True)
         ]
         self.total_weight = sum(weights, ZERO)
-        self.incentive = to_decimal(calc.book.target_incentive[r])
+        self.incentive = calc.book.incentive_of(r)
         self.active = [to_decimal(a) for a in active]
         self.paid_to_date = ZERO
         self.rounded_to_date = ZERO

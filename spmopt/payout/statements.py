@@ -161,9 +161,9 @@ def _terms(result: CalcResult, rep_id: str) -> str:
         f"{m.name} {book.quotas[r, i]:,.10g}"
         for i, m in enumerate(result.plan.measures)
     )
-    text = f"Annual quota: {quotas}; target incentive {book.target_incentive[r]:,.2f}"
-    if book.opening_draw is not None and book.opening_draw[r]:
-        text += f"; draw balance carried in {book.opening_draw[r]:,.2f}"
+    text = f"Annual quota: {quotas}; target incentive {book.incentive_of(r):,.2f}"
+    if book.opening_of(r):
+        text += f"; draw balance carried in {book.opening_of(r):,.2f}"
     return text
 
 

@@ -1,7 +1,7 @@
 """`spmopt payout ...` in-process: success and one clear error per bad input."""
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -480,3 +480,39 @@ def test_large_amounts_are_read_and_written_exactly(tmp_path: Path, capsys) -> N
     payouts = pd.read_csv(out / "payouts.csv", dtype=str)
     assert payouts["paid"].tolist() == ["12345678901234.57"]
     assert _check_printed_money(out) == 1
+
+
+@pytest.mark.parametrize("value", ["123456789012345.67", "987654321098765.43"])
+def test_huge_target_incentive_and_draw_balance_are_read_exactly(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, value: str
+) -> None:
+    # 987654321098765.43 is 987654321098765.38 once read as a float
+    (tmp_path / "plan.yaml").write_text(
+        "name: big\nperiod: quarter\nyear_start: 2027-01-01\n"
+        "draw: {amount: 1000, recoverable: true, carry_forward: true}\n"
+        "measures:\n  - name: revenue\n    quota_column: quota\n"
+        "    curve: {basis: attainment, tiers: [{from: 0, rate: 1.0}]}\n"
+    )
+    (tmp_path / "q.csv").write_text(
+        f"rep_id,quota,target_incentive,draw_balance\nR01,1000000,{value},{value}\n"
+    )
+    (tmp_path / "c.csv").write_text(
+        "credit_id,rep_id,date,amount\nD1,R01,2027-01-05,250000\n"
+    )
+    out = tmp_path / "calc"
+    args = ["payout", "calc", "--plan", str(tmp_path / "plan.yaml")]
+    args += ["--quotas", str(tmp_path / "q.csv"), "--credits", str(tmp_path / "c.csv")]
+    assert main([*args, "--out", str(out)]) == 0
+    exact = Decimal(value)
+    earned = exact / 4  # attainment 1.0 of a quarter's quota, rate 1 x TI
+    cent = Decimal("0.01")
+    payouts = pd.read_csv(out / "payouts.csv", dtype=str)
+    q1 = payouts.iloc[0]
+    assert Decimal(q1["earned"]) == earned.quantize(cent, ROUND_HALF_UP)
+    assert Decimal(q1["draw_balance"]) == (exact - earned + 1000).quantize(
+        cent, ROUND_HALF_UP
+    )
+    shown = f"{exact:,.2f}"
+    header = (out / "statements" / "R01.txt").read_text().splitlines()[2]
+    assert f"target incentive {shown}; draw balance carried in {shown}" in header
+    assert _check_printed_money(out) == 4

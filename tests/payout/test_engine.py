@@ -1,5 +1,7 @@
 """The vectorised engine against closed forms and a per-period loop."""
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -344,3 +346,31 @@ def test_attainment_input_prices_like_credited_input_with_ytd_and_late_starts() 
     assert np.allclose(
         engine.evaluate_attainment(att).paid, fresh.evaluate(credited).paid
     )
+
+
+def test_rep_book_keeps_target_incentive_and_draw_balance_as_written() -> None:
+    plan = parse_plan(
+        {
+            "target_incentive": 40_000,
+            "draw": {"amount": 10, "recoverable": True, "carry_forward": True},
+            "measures": [{"name": "revenue", "curve": {"points": [[0, 0], [1, 1]]}}],
+        }
+    )
+    text = pd.DataFrame(
+        {
+            "rep_id": ["A", "B"],
+            "quota": ["10", "10"],
+            "target_incentive": ["987654321098765.43", ""],  # blank: the plan's
+            "draw_balance": ["", "0.10"],
+        }
+    )
+    book = rep_book(plan, text)
+    assert [book.incentive_of(r) for r in (0, 1)] == [
+        Decimal("987654321098765.43"),
+        Decimal(40_000),
+    ]
+    assert [book.opening_of(r) for r in (0, 1)] == [0, Decimal("0.10")]
+    numbers = text.assign(target_incentive=[2.5, np.nan], draw_balance=[0.0, 0.1])
+    book = rep_book(plan, numbers)  # no text (Parquet): the floats' decimals
+    assert book.incentive_of(0) == Decimal("2.5")
+    assert book.opening_of(1) == Decimal("0.1")
