@@ -8,7 +8,8 @@ to 1), ``tag`` (for SPIFs), ``cancel_date``, ``contract_months`` and
 ``contract_start`` (for clawbacks). Amounts written as text (CSV) are read
 exactly, digit for digit (up to the accepted 1e15); split amounts are
 rounded to the plan's cents so that the parts add up to the deal amount
-exactly.
+exactly. A ``credit_id`` and measure credit each rep at most once: a second
+row for the same rep (a row exported twice) is refused.
 """
 
 from __future__ import annotations
@@ -258,6 +259,7 @@ def _check_split(credits: list[Credit], rows: list[int], cid: str, table: str) -
             f"{listed}), each with the whole credit (no split share): give a "
             f"credit once, or one row per rep with split shares that sum to 1"
         )
+    _refuse_repeated_rep(credits, rows, cid, table)
     if abs(total - 1) > Decimal("1e-9"):
         raise DataError(
             f"{table}: split shares of credit_id {cid!r} (data rows {listed}) "
@@ -269,3 +271,26 @@ def _check_split(credits: list[Credit], rows: list[int], cid: str, table: str) -
             f"{table}: rows of split credit_id {cid!r} give different amounts "
             f"{sorted(map(str, amounts))}; give the deal total on every row"
         )
+
+
+def _refuse_repeated_rep(
+    credits: list[Credit], rows: list[int], cid: str, table: str
+) -> None:
+    """Refuse a credit (and measure) given to the same rep on several rows.
+
+    A rep's share of a deal is one row; a second row for the same rep is
+    almost always the row exported twice, and would pay the rep twice.
+    """
+    by_rep: dict[str, list[int]] = defaultdict(list)
+    for i in rows:
+        by_rep[credits[i].rep_id].append(credits[i].row)
+    for rep, numbers in by_rep.items():
+        if len(numbers) > 1:
+            listed = ", ".join(str(r) for r in sorted(numbers))
+            measure = credits[rows[0]].measure
+            raise DataError(
+                f"{table}: credit_id {cid!r} credits rep_id {rep!r} "
+                f"{len(numbers)} times for measure {measure!r} (data rows "
+                f"{listed}); give each rep's share of a credit on one row (a "
+                "repeated row is most likely exported twice)"
+            )

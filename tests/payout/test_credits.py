@@ -2,9 +2,12 @@
 
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
-from spmopt.payout.credits import exact_amount
+from spmopt.errors import DataError
+from spmopt.payout.credits import Credit, exact_amount, read_credits
+from spmopt.payout.plan import parse_plan
 
 
 @pytest.mark.parametrize(
@@ -22,3 +25,58 @@ from spmopt.payout.credits import exact_amount
 def test_exact_amount_keeps_every_written_digit(written: object, expected: str) -> None:
     assert exact_amount(written, Decimal(-1)) == Decimal(expected)
     assert str(exact_amount(written, Decimal(-1))) == expected
+
+
+def _read(rows: list[tuple[str, ...]]) -> list[Credit]:
+    plan = parse_plan(
+        {
+            "measures": [
+                {"name": "revenue", "curve": {"points": [[0, 0], [1, 1]]}},
+                {
+                    "name": "logos",
+                    "credit": "deals",
+                    "quota": 4,
+                    "curve": {"points": [[0, 0], [1, 1]]},
+                },
+            ]
+        }
+    )
+    columns = ["credit_id", "rep_id", "date", "amount", "measure", "split"]
+    frame = pd.DataFrame(
+        [(*row[:4], "revenue" if len(row) < 6 else row[5], row[4]) for row in rows],
+        columns=columns,
+    )
+    return read_credits(frame, plan, ("R1", "R2", "R3"))
+
+
+def test_a_rep_credited_twice_in_one_split_credit_is_refused_with_its_rows() -> None:
+    # the second R2 row is the first exported twice; shares still sum to 1
+    rows = [
+        ("D1", "R1", "2027-01-02", "100", ""),
+        ("D7", "R2", "2027-01-03", "90", "0.5"),
+        ("D7", "R2", "2027-01-03", "90", "0.5"),
+    ]
+    pattern = (
+        r"^credits: credit_id 'D7' credits rep_id 'R2' 2 times for measure "
+        r"'revenue' \(data rows 2, 3\); give each rep's share of a credit on one "
+        r"row \(a repeated row is most likely exported twice\)$"
+    )
+    with pytest.raises(DataError, match=pattern):
+        _read(rows)
+    three = [*rows[:2], ("D7", "R3", "2027-01-03", "90", "0.5"), rows[2]]
+    with pytest.raises(DataError, match=r"rep_id 'R2' 2 times .*data rows 2, 4\)"):
+        _read(three)  # named as the repeat, not as shares summing to 1.5
+
+
+def test_one_deal_may_credit_several_reps_and_several_measures() -> None:
+    rows = [
+        ("D7", "R2", "2027-01-03", "90", "0.5"),
+        ("D7", "R3", "2027-01-03", "90", "0.5"),
+        ("D7", "R2", "2027-01-03", "1", "", "logos"),
+    ]
+    credits = _read(rows)
+    assert [(c.rep_id, c.measure, c.amount) for c in credits] == [
+        ("R2", "revenue", Decimal("45.00")),
+        ("R3", "revenue", Decimal("45.00")),
+        ("R2", "logos", Decimal("1")),
+    ]
