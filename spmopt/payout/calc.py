@@ -310,6 +310,13 @@ def _resplit(
     parts = [p.split(":") for p in value.split(",")]
     if any(len(p) != 2 for p in parts):
         raise ConfigError(f"--change {change!r}: split value must be REP:SHARE,...")
+    reps = [r.strip() for r, _ in parts]
+    twice = sorted({r for r in reps if reps.count(r) > 1})
+    if twice:
+        raise ConfigError(
+            f"--change {change!r}: rep(s) {twice} given more than once; give each "
+            "rep's share once"
+        )
     first = int(np.flatnonzero(mask)[0])
     template = frame.iloc[first].to_dict()
     new = pd.DataFrame(

@@ -279,6 +279,7 @@ def test_whatif_resplit_rows_keep_their_place_and_row_number(inputs) -> None:  #
         ("amount:D001=-5", "amount must be a number >= 0"),
         ("date:D001=someday", "date must be YYYY-MM-DD, got 'someday'"),
         ("date:D001=2027-02-30", "'2027-02-30' is not a real date .*YYYY-MM-DD"),
+        ("split:D001=R01:0.5,R01:0.5", r"rep\(s\) \['R01'\] given more than once"),
     ],
 )
 def test_whatif_bad_change_values_name_the_change(inputs, change, message) -> None:  # type: ignore[no-untyped-def]
