@@ -21,6 +21,7 @@ from spmopt.territory.model import (
 )
 from spmopt.territory.outputs import (
     assignments_frame,
+    distance_column,
     summary_dict,
     territories_frame,
 )
@@ -219,8 +220,11 @@ def _write(
     centres: pd.DataFrame | None = None,
 ) -> None:
     reasons = move_reasons(problem, cfg, assignment)
-    out.write_csv("assignments.csv", assignments_frame(problem, assignment, reasons))
-    territories = territories_frame(problem, assignment)
+    distance = distance_column(problem, cfg)
+    out.write_csv(
+        "assignments.csv", assignments_frame(problem, assignment, reasons, distance)
+    )
+    territories = territories_frame(problem, assignment, distance)
     if centres is not None:
         territories = pd.concat([territories, centres], axis=1)
     out.write_csv("territories.csv", territories)

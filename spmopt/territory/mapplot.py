@@ -17,6 +17,9 @@ DIV_ID = "spmopt-territory-map"
 def alignment_map(problem: TerritoryProblem, assignment: NDArray[np.int64]) -> str:
     """HTML of a map with units coloured by rep, with a before/after switch.
 
+    Lat/lon units are drawn on a geographic map (US Albers or world); x/y
+    units on plain equal-scale axes in coordinate units.
+
     Returns
     -------
     str
@@ -43,7 +46,10 @@ def alignment_figure(
 
 
 def _scope(problem: TerritoryProblem) -> str:
-    """``usa`` (Albers projection) when every point lies in the US box."""
+    """``usa`` (Albers projection) when every point lies in the US box.
+
+    Only for lat/lon data; x/y data get a plain scatter (:func:`_plane`).
+    """
     lat, lon = problem.unit_lat, problem.unit_lon
     inside = (lat > 17) & (lat < 72) & (lon > -180) & (lon < -64)
     return "usa" if bool(inside.all()) else "world"
@@ -129,8 +135,26 @@ def _layout(fig: go.Figure, problem: TerritoryProblem, views: list[str]) -> None
         )
     fig.update_layout(
         title="Territory alignment (switch before / after)",
-        geo={"scope": _scope(problem), "fitbounds": "locations"},
         updatemenus=[{"buttons": buttons, "direction": "right", "x": 0, "y": 1.08}],
         height=700,
         margin={"l": 0, "r": 0, "t": 60, "b": 0},
+    )
+    if problem.coords == "xy":
+        _plane(fig)
+    else:
+        fig.update_layout(geo={"scope": _scope(problem), "fitbounds": "locations"})
+
+
+def _plane(fig: go.Figure) -> None:
+    """Axes of an x/y plot: labelled, one coordinate unit as long on both."""
+    fig.update_layout(
+        xaxis={"title": {"text": "x (coordinate units)"}, "zeroline": False},
+        yaxis={
+            "title": {"text": "y (coordinate units)"},
+            "zeroline": False,
+            "scaleanchor": "x",
+            "scaleratio": 1,
+        },
+        margin={"l": 60, "r": 10, "t": 60, "b": 50},
+        plot_bgcolor="white",
     )

@@ -14,12 +14,56 @@ from spmopt.territory.model import SolveResult, balance_band
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
 
+def coordinate_columns(problem: TerritoryProblem) -> tuple[str, str]:
+    """Output names of a unit's coordinates: ``lat, lon`` or ``x, y``."""
+    return ("x", "y") if problem.coords == "xy" else ("lat", "lon")
+
+
+def distance_column(
+    problem: TerritoryProblem, cfg: TerritoryConfig | None = None
+) -> str:
+    """Output name of distances: ``distance_km`` only when they are km.
+
+    Haversine km from lat/lon give ``distance_km``; Euclidean distances
+    from x/y (coordinate units) or a distance table's values (its own
+    unit) give ``distance``.
+    """
+    from_table = cfg is not None and cfg.distances is not None
+    return (
+        "distance_km" if problem.coords == "latlon" and not from_table else "distance"
+    )
+
+
+def output_units(problem: TerritoryProblem, cfg: TerritoryConfig) -> dict[str, str]:
+    """What the coordinates and distances of the outputs are measured in."""
+    if problem.coords == "xy":
+        coordinates = "x, y in the units table's coordinate unit (planar)"
+        distance = "coordinate units (Euclidean distance in the x, y plane)"
+    else:
+        coordinates = "lat, lon in degrees (WGS84)"
+        distance = "km (great-circle, haversine)"
+    if cfg.distances is not None:
+        distance = (
+            f"the distance table's unit (column {cfg.distances.value!r}; pairs "
+            f"missing from it for a current or locked owner: {distance})"
+        )
+    return {
+        "coordinates": coordinates,
+        "distance": distance,
+        "distance_column": distance_column(problem, cfg),
+        "objective": _objective_unit(cfg, problem),
+    }
+
+
 def rep_totals(
-    problem: TerritoryProblem, assignment: NDArray[np.int64]
+    problem: TerritoryProblem,
+    assignment: NDArray[np.int64],
+    distance_name: str | None = None,
 ) -> pd.DataFrame:
     """Units, potential, workload and summed distance per rep.
 
-    Units without an owner (``NO_REP``) are left out.
+    Units without an owner (``NO_REP``) are left out. The distance column
+    is ``distance_name`` (default: :func:`distance_column` of ``problem``).
     """
     owned = assignment != NO_REP
     reps = assignment[owned]
@@ -33,17 +77,26 @@ def rep_totals(
             "workload": np.bincount(
                 reps, problem.workload[owned], minlength=problem.n_reps
             ),
-            "distance_km": np.bincount(reps, dist, minlength=problem.n_reps),
+            distance_name or distance_column(problem): np.bincount(
+                reps, dist, minlength=problem.n_reps
+            ),
         }
     )
     return frame
 
 
 def territories_frame(
-    problem: TerritoryProblem, assignment: NDArray[np.int64]
+    problem: TerritoryProblem,
+    assignment: NDArray[np.int64],
+    distance_name: str | None = None,
 ) -> pd.DataFrame:
-    """Per-rep table after (and before, when a current alignment exists)."""
-    after = rep_totals(problem, assignment)
+    """Per-rep table after (and before, when a current alignment exists).
+
+    The summed distance is in ``distance_name`` (default:
+    :func:`distance_column`), so ``distance_km`` only for km.
+    """
+    distance_name = distance_name or distance_column(problem)
+    after = rep_totals(problem, assignment, distance_name)
     target = problem.targets("potential")
     frame = pd.DataFrame({"rep_id": problem.rep_ids})
     frame = pd.concat([frame, after], axis=1)
@@ -53,8 +106,8 @@ def territories_frame(
     frame["target_potential"] = target
     frame["share_of_target"] = _share(after["potential"], target)
     if problem.has_current:
-        before = rep_totals(problem, problem.current)
-        for column in ("units", "potential", "workload", "distance_km"):
+        before = rep_totals(problem, problem.current, distance_name)
+        for column in ("units", "potential", "workload", distance_name):
             frame[f"{column}_before"] = before[column]
         frame["share_of_target_before"] = _share(before["potential"], target)
     return _rounded(frame)
@@ -75,9 +128,16 @@ def assignments_frame(
     problem: TerritoryProblem,
     assignment: NDArray[np.int64],
     reasons: list[str],
+    distance_name: str | None = None,
 ) -> pd.DataFrame:
-    """One row per unit with its new and previous rep and why it moved."""
+    """One row per unit with its new and previous rep and why it moved.
+
+    Coordinates are ``lat, lon`` or ``x, y`` (:func:`coordinate_columns`);
+    the distance to the new rep is ``distance_name`` (default:
+    :func:`distance_column`).
+    """
     rows = np.arange(problem.n_units)
+    first, second = coordinate_columns(problem)
     previous = [None if k == NO_REP else problem.rep_ids[k] for k in problem.current]
     frame = pd.DataFrame(
         {
@@ -86,11 +146,13 @@ def assignments_frame(
             "previous_rep_id": previous,
             "moved": (problem.current != NO_REP) & (problem.current != assignment),
             "reason": reasons,
-            "lat": problem.unit_lat,
-            "lon": problem.unit_lon,
+            first: problem.unit_lat,
+            second: problem.unit_lon,
             "potential": problem.potential,
             "workload": problem.workload,
-            "distance_km": problem.distance[rows, assignment],
+            distance_name or distance_column(problem): problem.distance[
+                rows, assignment
+            ],
             "locked": problem.locked != NO_REP,
         }
     )
@@ -147,6 +209,7 @@ def summary_dict(
         "n_units": problem.n_units,
         "n_reps": problem.n_reps,
         "objective_unit": _objective_unit(cfg, problem),
+        "units": output_units(problem, cfg),
         "hit_limit": result.hit_limit,
         "remedies": list(problem.remedies),
         "dedicated_reps": [str(r) for r in problem.rep_ids[problem.is_dedicated]],
@@ -161,7 +224,10 @@ def summary_dict(
 
 
 def _objective_unit(cfg: TerritoryConfig, problem: TerritoryProblem) -> str:
-    base = "km" if problem.coords == "latlon" else "distance"
+    if cfg.distances is not None:
+        base = "distance table units"
+    else:
+        base = "km" if problem.coords == "latlon" else "coordinate units"
     weight = cfg.objective.distance_weight
     return base if weight == "none" else f"{base} x {weight}"
 

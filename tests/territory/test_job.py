@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -173,3 +174,68 @@ def test_no_design_says_whether_it_is_impossible_or_out_of_time(
         _raise_no_design(cfg, status)
     assert says in str(caught.value)
     assert not_says not in str(caught.value)
+
+
+PLANAR_UNITS = (
+    "unit_id,px,py,sales,owner\n"
+    "a,0,0,10,R1\nb,1,0,12,R1\nc,0,1,9,R1\n"
+    "d,10,10,11,R2\ne,11,10,10,R2\nf,10,11,12,R1\n"
+)
+
+
+def planar_config(tmp_path: Path) -> TerritoryConfig:
+    (tmp_path / "units.csv").write_text(PLANAR_UNITS)
+    data = {
+        "units": {
+            "table": "units.csv",
+            "coords": "xy",
+            "lat": "px",
+            "lon": "py",
+            "potential": {"column": "sales"},
+            "current_owner": "owner",
+        },
+        "reps": {
+            "rows": [
+                {"rep_id": "R1", "lat": 0.5, "lon": 0.5},
+                {"rep_id": "R2", "lat": 10.5, "lon": 10.5},
+            ]
+        },
+        "balance": [{"measure": "potential", "tolerance": 0.2}],
+        "solver": {"workers": 1, "relative_gap": 0},
+        "track": False,
+    }
+    return parse_config(TerritoryConfig, data, base_dir=tmp_path)
+
+
+def test_planar_run_names_columns_and_units_after_xy(tmp_path: Path) -> None:
+    run_solve(planar_config(tmp_path), RunWriter(tmp_path / "xy"), seed=0)
+    out = tmp_path / "xy"
+    assignments = pd.read_csv(out / "assignments.csv")
+    assert {"x", "y", "distance"} <= set(assignments.columns)
+    assert not {"lat", "lon", "distance_km"} & set(assignments.columns)
+    f = assignments.set_index("unit_id").loc["f"]
+    assert (f["rep_id"], f["x"], f["y"]) == ("R2", 10, 11)
+    assert f["distance"] == pytest.approx(np.hypot(0.5, 0.5))  # to R2 at (10.5, 10.5)
+    territories = pd.read_csv(out / "territories.csv")
+    assert {"distance", "distance_before"} <= set(territories.columns)
+    assert not any("_km" in c for c in territories.columns)
+    assert territories["distance"].sum() == pytest.approx(assignments["distance"].sum())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["units"]["distance_column"] == "distance"
+    assert summary["units"]["distance"].startswith("coordinate units")
+    assert "km" not in json.dumps(summary)
+    figure = (out / "map.html").read_text().split("Plotly.newPlot(")[-1]
+    assert '"type":"scatter"' in figure and '"lat":' not in figure
+    assert '"scaleanchor":"x"' in figure and '"scope":' not in figure
+
+
+def test_latlon_run_keeps_lat_lon_and_km(tmp_path: Path) -> None:
+    out = run(tmp_path, "ll")
+    assignments = pd.read_csv(out / "assignments.csv", dtype={"unit_id": str})
+    assert {"lat", "lon", "distance_km"} <= set(assignments.columns)
+    assert not {"x", "y", "distance"} & set(assignments.columns)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["units"]["distance"] == "km (great-circle, haversine)"
+    assert summary["objective_unit"] == "km"
+    figure = (out / "map.html").read_text().split("Plotly.newPlot(")[-1]
+    assert '"lat":' in figure and '"scope":"usa"' in figure
