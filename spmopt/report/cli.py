@@ -7,13 +7,20 @@ from pathlib import Path
 import typer
 
 from spmopt.errors import DataError
-from spmopt.report.build import build_report
+from spmopt.report.build import SECTION_KEYS, build_report
 
 
 def report(
     run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run folder."),
     mlflow_links: bool = typer.Option(
         False, help="Show MLflow run ids (the report then differs between runs)."
+    ),
+    section: list[str] = typer.Option(
+        [],
+        "--section",
+        metavar="NAME",
+        help="A section you expect (repeatable); when the run has no files for "
+        f"it the report says what it needs. Names: {', '.join(SECTION_KEYS)}.",
     ),
 ) -> None:
     """Write report.html for a run folder (sections for the jobs it holds)."""
@@ -22,5 +29,5 @@ def report(
             f"{run_dir} holds no spmopt run (no manifest.json in it or below); "
             "give a folder written by an spmopt command"
         )
-    target = build_report(run_dir, include_mlflow=mlflow_links)
+    target = build_report(run_dir, include_mlflow=mlflow_links, sections=section)
     typer.echo(f"wrote {target}")

@@ -25,11 +25,27 @@ def colour_of(ids: pd.Series) -> dict[str, str]:
     return {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(names)}
 
 
-def territory_map(assignments: pd.DataFrame) -> go.Figure:
-    """Units at their longitude/latitude, coloured by rep, before and after.
+def map_axes(assignments: pd.DataFrame) -> tuple[str, str] | None:
+    """Columns drawn across and up: ``lon, lat`` or ``x, y``; None if neither."""
+    for across, up in (("lon", "lat"), ("x", "y")):
+        if {across, up} <= set(assignments.columns):
+            return across, up
+    return None
 
+
+_AXIS_TITLES = {"lon": "longitude", "lat": "latitude", "x": "x", "y": "y"}
+
+
+def territory_map(assignments: pd.DataFrame) -> go.Figure:
+    """Units at their coordinates, coloured by rep, before and after.
+
+    Longitude/latitude (degrees) or planar x/y (coordinate units, drawn
+    with one unit as long on both axes), whichever ``assignments`` holds.
     Drawn as a plain scatter (no map tiles) so the report works offline.
     """
+    axes = map_axes(assignments)
+    if axes is None:
+        raise KeyError("'lat' and 'lon' (or 'x' and 'y')")
     before = assignments.get("previous_rep_id")
     has_before = before is not None and before.notna().any()
     columns = ["previous_rep_id", "rep_id"] if has_before else ["rep_id"]
@@ -38,19 +54,27 @@ def territory_map(assignments: pd.DataFrame) -> go.Figure:
     colours = colour_of(pd.concat([assignments[c] for c in columns]))
     for col, column in enumerate(columns, start=1):
         for rep, group in assignments.groupby(assignments[column].astype(str)):
-            fig.add_trace(_rep_points(group, rep, colours, col == 1), row=1, col=col)
-        fig.update_xaxes(title_text="longitude", row=1, col=col)
-        fig.update_yaxes(title_text="latitude", row=1, col=col)
+            points = _rep_points(group, rep, colours, col == 1, axes)
+            fig.add_trace(points, row=1, col=col)
+        fig.update_xaxes(title_text=_AXIS_TITLES[axes[0]], row=1, col=col)
+        fig.update_yaxes(title_text=_AXIS_TITLES[axes[1]], row=1, col=col)
+        if axes == ("x", "y"):
+            anchor = "x" if col == 1 else f"x{col}"
+            fig.update_yaxes(scaleanchor=anchor, scaleratio=1, row=1, col=col)
     fig.update_layout(title="Territories", legend_title_text="rep")
     return fig
 
 
 def _rep_points(
-    group: pd.DataFrame, rep: str, colours: dict[str, str], legend: bool
+    group: pd.DataFrame,
+    rep: str,
+    colours: dict[str, str],
+    legend: bool,
+    axes: tuple[str, str] = ("lon", "lat"),
 ) -> go.Scatter:
     return go.Scatter(
-        x=group["lon"],
-        y=group["lat"],
+        x=group[axes[0]],
+        y=group[axes[1]],
         mode="markers",
         marker={"size": 5, "color": colours.get(rep, "#999999")},
         name=rep,

@@ -87,7 +87,7 @@ def territory(folder: Path, prefix: str, options: Options) -> list[str]:
     assignments = read_csv(folder / "assignments.csv")
     territories = read_csv(folder / "territories.csv")
     parts = [key_values(summary)]
-    if assignments is not None and {"lat", "lon"} <= set(assignments.columns):
+    if assignments is not None and figs.map_axes(assignments) is not None:
         parts.append(figure(figs.territory_map(assignments), f"{prefix}-map", 480))
     if territories is not None:
         tol = summary.get("balance_tolerance")
@@ -236,7 +236,41 @@ def quota(folder: Path, prefix: str, options: Options) -> list[str]:
     # imported here: importing spmopt.quota loads its LP solvers (about 0.7 s)
     from spmopt.quota.job import MONEY
 
-    return [*parts, heading("Quotas"), table(ordered, money=MONEY)]
+    parts += [heading("Quotas"), table(ordered, money=MONEY)]
+    return parts + _quota_periods(read_csv(folder / "quotas_by_period.csv"))
+
+
+def _quota_periods(phased: pd.DataFrame | None) -> list[str]:
+    """``quotas_by_period.csv`` as one row per rep and one column per period.
+
+    Reps and periods keep the file's order; ``total`` is the rep's quota
+    and the last row sums every rep. A note gives the phasing weights when every rep
+    shares them.
+    """
+    if phased is None:
+        return []
+    phased = phased.astype({"rep_id": str, "period": str})
+    periods = list(dict.fromkeys(phased["period"]))
+    reps = list(dict.fromkeys(phased["rep_id"]))
+    wide = phased.pivot(index="rep_id", columns="period", values="quota")
+    wide = wide.loc[reps, periods]
+    wide["total"] = wide.sum(axis=1)
+    wide.loc["all reps"] = wide.sum(axis=0)
+    frame = wide.rename_axis(columns=None).reset_index()
+    parts = [heading("Quotas by period"), table(frame, 60, money=[*periods, "total"])]
+    return parts + _phasing_note(phased, periods)
+
+
+def _phasing_note(phased: pd.DataFrame, periods: list[str]) -> list[str]:
+    """The phasing weights in words, when they are the same for every rep."""
+    if "weight" not in phased:
+        return []
+    weights = phased.groupby(phased["period"].astype(str))["weight"]
+    if (weights.nunique() > 1).any():
+        return []
+    first = weights.first()
+    shares = ", ".join(f"{p} {first[p]:.1%}" for p in periods)
+    return [paragraph(f"Phasing weights (every rep): {shares}.", "note")]
 
 
 def _quota_fairness(quotas: pd.DataFrame) -> str:

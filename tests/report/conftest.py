@@ -148,6 +148,15 @@ def write_quota(folder: Path) -> None:
         {"target": 300.0, "quota_sum": 300.0, "rounding": 1.0,
          "share_expected_to_attain": 0.62},
     )  # fmt: skip
+    _csv(
+        folder,
+        "quotas_by_period.csv",
+        pd.DataFrame(
+            {"rep_id": np.repeat(["r1", "r2", "r3"], 2), "period": ["H1", "H2"] * 3,
+             "weight": [0.4, 0.6] * 3,
+             "quota": [40.0, 60.0, 44.01, 65.99, 36.0, 54.0]}
+        ),
+    )  # fmt: skip
 
 
 def write_payout(folder: Path) -> None:

@@ -16,6 +16,12 @@ from pathlib import Path
 import pytest
 
 from spmopt.report import build_report
+from tests.report.standalone_runs import (
+    STANDALONE,
+    SWEEP_DISRUPTION,
+    SWEEP_PLANS,
+    write_files,
+)
 
 FLAGS = (
     "--headless",
@@ -77,10 +83,9 @@ def _figure_rendered(dom: str, div_id: str) -> bool:
     return 'class="main-svg"' in dom[start : end if end > 0 else None]
 
 
-def test_report_renders_without_console_errors(
-    chromium: str, full_run: Path, tmp_path: Path
-) -> None:
-    report = build_report(full_run)
+def _open(chromium: str, run: Path, tmp_path: Path) -> str:
+    """The rendered DOM of ``run``'s report; checks console and screenshot."""
+    report = build_report(run)
     shot = tmp_path / "report.png"
     page = _run(
         chromium, tmp_path / "profile", "--enable-logging=stderr", "--v=0",
@@ -91,16 +96,56 @@ def test_report_renders_without_console_errors(
     assert page.returncode == 0, page.stderr[-2000:]
     console = [m.group(1) for m in CONSOLE.finditer(page.stderr)]
     assert console == [], console
-
-    dom = page.stdout
-    sections = re.findall(r'<section id="([^"]+)"', dom)
-    assert sections == [
-        "overview", "territory", "forecast_ibm", "forecast_maven",
-        "quota", "payout", "compare", "analytics",
-    ]  # fmt: skip
-    figure_ids = re.findall(r'data-figure="([^"]+)"', dom)
-    assert len(figure_ids) == 19
-    not_drawn = [fid for fid in figure_ids if not _figure_rendered(dom, fid)]
-    assert not_drawn == []
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+    return page.stdout
+
+
+def _not_drawn(dom: str) -> list[str]:
+    figure_ids = re.findall(r'data-figure="([^"]+)"', dom)
+    return [fid for fid in figure_ids if not _figure_rendered(dom, fid)]
+
+
+CHAIN = [
+    "overview", "territory", "forecast_ibm", "forecast_maven",
+    "quota", "payout", "compare", "analytics",
+]  # fmt: skip
+
+
+def test_report_renders_without_console_errors(
+    chromium: str, full_run: Path, tmp_path: Path
+) -> None:
+    dom = _open(chromium, full_run, tmp_path)
+    assert re.findall(r'<section id="([^"]+)"', dom) == CHAIN
+    assert len(re.findall(r'data-figure="([^"]+)"', dom)) == 19
+    assert _not_drawn(dom) == []
+    assert "Quotas by period" in dom
+
+
+STANDALONE_FIGURES = {
+    "pareto-tradeoff", "score-probability", "capacity-headcount",
+    "capacity-hires", "capacity-bookings", "potential-importance",
+    "whatif-difference",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sweep", "sweep_figure"),
+    [(SWEEP_PLANS, "sweep-percentiles"), (SWEEP_DISRUPTION, "sweep-objective")],
+)
+def test_stand_alone_sections_render(
+    chromium: str,
+    full_run: Path,
+    tmp_path: Path,
+    sweep: dict[str, str],
+    sweep_figure: str,
+) -> None:
+    for key, files in {**STANDALONE, "sweep": sweep}.items():
+        write_files(full_run / key, files)
+    dom = _open(chromium, full_run, tmp_path)
+    sections = re.findall(r'<section id="([^"]+)"', dom)
+    assert sections == [*CHAIN, *STANDALONE, "sweep"]
+    figure_ids = set(re.findall(r'data-figure="([^"]+)"', dom))
+    assert STANDALONE_FIGURES | {sweep_figure} <= figure_ids
+    assert _not_drawn(dom) == []
+    assert "Could not draw" not in dom

@@ -218,3 +218,81 @@ def test_design_without_balance_band_shows_no_band(
     assert "Band: ±" not in section and "share_within_band" not in section
     assert "No balance band in this run" in section
     assert "target ± tolerance" not in section
+
+
+def _manifest(root: Path, job: str) -> Path:
+    (root / "manifest.json").write_text(json.dumps({"job": job, "seed": 0}))
+    return root
+
+
+def _section_ids(text: str) -> list[str]:
+    return re.findall(r"<section id='([^']+)'", text)
+
+
+def test_scale_price_run_lists_only_its_section(
+    tmp_path: Path, job_writers: dict
+) -> None:
+    job_writers["payout"](tmp_path / "run")
+    text = build_report(_manifest(tmp_path / "run", "scale-price")).read_text()
+    assert _section_ids(text) == ["overview", "payout"]
+    assert "Not in this run" not in text and "of 6 job sections" not in text
+    assert "1 section(s) for this scale-price run." in text
+    assert 'id="payout-cost"' in text
+
+
+def test_single_job_run_without_its_files_says_what_it_needs(
+    tmp_path: Path, job_writers: dict
+) -> None:
+    job_writers["analytics"](tmp_path / "run")
+    text = build_report(_manifest(tmp_path / "run", "scale-price")).read_text()
+    assert _section_ids(text) == ["overview", "payout", "analytics"]
+    assert "looked for payout/cost_distribution.csv or cost_distribution.csv" in text
+    assert "territory/assignments.csv" not in text
+    assert "Expected but not found: Plan cost." in text
+
+
+def test_asked_sections_say_what_they_need(tmp_path: Path, job_writers: dict) -> None:
+    job_writers["payout"](tmp_path / "run")
+    run = _manifest(tmp_path / "run", "scale-price")
+    text = build_report(run, sections=["quota", "payout"]).read_text()
+    assert _section_ids(text) == ["overview", "quota", "payout"]
+    assert "Not in this run: looked for quota/quotas.csv or quotas.csv." in text
+    assert text.count("Not in this run") == 1
+
+
+def test_cli_section_option(
+    tmp_path: Path, job_writers: dict, capsys: pytest.CaptureFixture
+) -> None:
+    job_writers["payout"](tmp_path / "run")
+    run = _manifest(tmp_path / "run", "scale-price")
+    assert main(["report", str(run), "--section", "territory"]) == 0
+    assert "looked for territory/assignments.csv" in (run / "report.html").read_text()
+    (run / "report.html").unlink()
+    capsys.readouterr()
+    assert main(["report", str(run), "--section", "maps"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: report: unknown section 'maps'; sections are: ")
+    assert "Traceback" not in err and not (run / "report.html").exists()
+
+
+def test_quotas_by_period_table(report_text: str) -> None:
+    section = report_text.split("<section id='quota'")[1].split("</section>")[0]
+    part = section.split("Quotas by period")[1]
+    head = "<th class='text'>rep_id</th><th class='text'>H1</th>"
+    assert head + "<th class='text'>H2</th><th class='text'>total</th>" in part
+    r2 = "<td class='text'>r2</td><td>44.01</td><td>65.99</td><td>110.00</td>"
+    assert r2 in part
+    total = "<td class='text'>all reps</td><td>120.01</td><td>179.99</td>"
+    assert total + "<td>300.00</td>" in part
+    assert "Phasing weights (every rep): H1 40.0%, H2 60.0%." in part
+
+
+def test_planar_territory_run_draws_x_y_map(tmp_path: Path, make_run: Callable) -> None:
+    run = make_run(tmp_path / "run", ("territory",))
+    path = run / "territory" / "assignments.csv"
+    frame = pd.read_csv(path).rename(columns={"lat": "x", "lon": "y"})
+    frame.to_csv(path, index=False)
+    text = build_report(run).read_text()
+    section = text.split("<section id='territory'")[1].split("</section>")[0]
+    assert 'id="territory-map"' in section
+    assert '"scaleanchor":"x"' in section and "longitude" not in section
