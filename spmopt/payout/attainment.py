@@ -29,6 +29,7 @@ from spmopt.config import Config, TablePath
 from spmopt.data import check_schema, load_table, require_nonnegative
 from spmopt.errors import DataError, show
 from spmopt.payout.cancellations import Cancellations, DealClawbacks
+from spmopt.payout.deals import deal_index, first_rows
 from spmopt.payout.engine import period_last
 
 
@@ -399,7 +400,11 @@ class DealAttainment(Config):
         Optional ``tag`` and ``units`` columns feed the plan's SPIFs, which
         are then priced deal by deal too; optional ``cancel_probability``
         (in [0, 1]), ``contract_months`` and ``contract_start`` feed the
-        plan's clawback (see :mod:`spmopt.payout.cancellations`).
+        plan's clawback (see :mod:`spmopt.payout.cancellations`). A
+        ``deal_column`` id repeats only to split a deal between reps (one
+        row per rep with its share of the amount; the rows are won and
+        cancelled together); the same id twice for one rep is refused (see
+        :mod:`spmopt.payout.deals`).
     market_sigma : float
         Standard deviation of the shared log-odds shift (0 = independent).
     cancellations : Cancellations, optional
@@ -414,6 +419,7 @@ class DealAttainment(Config):
     rep_column: str = "rep_id"
     amount_column: str = "amount"
     probability_column: str = "win_probability"
+    deal_column: str = "deal_id"
     _deals: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
     _spifs: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
     _clawbacks: DealClawbacks | None = PrivateAttr(default=None)
@@ -438,6 +444,7 @@ class DealAttainment(Config):
         optional = {"period": "int", "close_date": "date", "tag": "str"}
         optional.update(units="float", cancel_probability="float")
         optional.update(contract_months="int", contract_start="date")
+        optional[self.deal_column] = "str"
         frame = check_schema(frame, schema, "pipeline", optional=optional)
         require_nonnegative(frame, self.amount_column, "pipeline")
         p = frame[self.probability_column]
@@ -448,6 +455,10 @@ class DealAttainment(Config):
             _check_contract_months(frame["contract_months"])
         reps = _rep_positions(frame[self.rep_column], book.rep_ids)
         periods = _periods(frame, plan)
+        agree = {self.probability_column: p.to_numpy(dtype=float)}
+        agree["pay period"] = periods + 1.0
+        agree["cancel_probability"] = _optional(frame, "cancel_probability")
+        deal = deal_index(frame, self.deal_column, self.rep_column, agree)
         quotas = PayoutEngine(plan, book).period_quotas()
         m = [x.name for x in plan.measures].index(plan.revenue)
         self._deals = {
@@ -461,6 +472,7 @@ class DealAttainment(Config):
             "anchor_month": _anchor_months(frame, plan, periods),
             "contract_months": _optional(frame, "contract_months"),
             "cancel_probability": _optional(frame, "cancel_probability"),
+            "deal": deal,
         }
         self._spifs = _spif_weights(frame, plan)
         self._clawbacks = None
@@ -483,8 +495,9 @@ class DealAttainment(Config):
 
     @property
     def deals(self) -> dict[str, np.ndarray]:
-        """Per pipeline deal: ``rep``, ``period``, ``amount``, ``anchor_month``,
-        ``contract_months`` and ``cancel_probability`` (NaN where not given).
+        """Per pipeline row: ``rep``, ``period``, ``amount``, ``anchor_month``,
+        ``contract_months``, ``cancel_probability`` (NaN where not given) and
+        ``deal`` (rows of one split deal share a number).
         """
         return self._deals
 
@@ -517,7 +530,9 @@ class DealAttainment(Config):
         logit -= np.log1p(-np.clip(deals["p"], 1e-12, 1 - 1e-12))
         shift = rng.standard_normal((n_scenarios, 1)) * self.market_sigma
         chance = 1.0 / (1.0 + np.exp(-(logit[None, :] + shift)))
-        won_dense = rng.random((n_scenarios, len(logit))) < chance
+        n_deals = len(first_rows(deals["deal"]))  # the rows of a split deal
+        draws = rng.random((n_scenarios, n_deals))[:, deals["deal"]]  # share a draw
+        won_dense = draws < chance
         won = sparse.csr_matrix(won_dense)
         shape = (len(logit), n_reps * n_periods)
         rows = np.arange(len(logit))

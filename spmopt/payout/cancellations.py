@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import Field
 
 from spmopt.config import Config
+from spmopt.payout.deals import expand, first_rows
 from spmopt.payout.plan import Clawback
 
 
@@ -90,8 +91,9 @@ class DealClawbacks:
     deals : dict of arrays, one value per pipeline deal
         ``rep`` (rep position), ``period`` (0-based pay period),
         ``amount``, ``anchor_month`` (month of the anchor date counted
-        from the plan year's first month), ``contract_months`` and
-        ``cancel_probability``.
+        from the plan year's first month), ``contract_months``,
+        ``cancel_probability`` and optionally ``deal`` (rows of one split
+        deal share a number and are cancelled together).
     n_periods : int
         Pay periods in the plan year.
     """
@@ -115,9 +117,14 @@ class DealClawbacks:
         revenue measure's payment per unit credited, period-major (P, S, R).
         """
         deals, n_scenarios = self.deals, won.shape[0]
-        cancelled = won & (rng.random(won.shape) < deals["cancel_probability"])
-        s, d = np.nonzero(cancelled)
+        deal = deals.get("deal", np.arange(won.shape[1]))
+        first = first_rows(deal)  # the rows of a split deal are cancelled together
+        chance = deals["cancel_probability"][first]
+        cancelled = won[:, first] & (rng.random((n_scenarios, len(first))) < chance)
+        s, dd = np.nonzero(cancelled)
         months = rng.integers(0, self.rule.window_months + 1, size=len(s))
+        pair, s, d = expand(deal, s, dd)
+        months = months[pair]
         share = recovery_share(self.rule, months, deals["contract_months"][d])
         rep, period = deals["rep"][d], deals["period"][d]
         commission = deals["amount"][d] * rate[period, s, rep]
