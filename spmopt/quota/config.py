@@ -98,13 +98,17 @@ class OpenDealsConfig(Config):
 
     Each deal adds its amount to its rep's simulated bookings with its
     win probability; the reps' potential then stands for the bookings
-    not yet in the pipeline.
+    not yet in the pipeline. When the table has ``deal_id_column``, a deal
+    id may repeat only across reps (a split deal, each row that rep's
+    share); the same id twice for one rep would count the deal twice and
+    is refused.
     """
 
     table: TablePath
     rep_id_column: str = "rep_id"
     amount_column: str = "amount"
     p_win_column: str = "p_win"
+    deal_id_column: str = "deal_id"
 
 
 class YtdConfig(Config):

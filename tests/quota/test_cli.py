@@ -184,6 +184,12 @@ def test_open_deals_raise_the_chance_of_attaining(tmp_path: Path) -> None:
         ("rep_id,amount,p_win\nZ,1,0.5\n", "rep 'Z' in column 'rep_id' is not in"),
         ("rep_id,amount,p_win\nA,1,1.5\n", "'p_win' must be in [0, 1], got 1.5"),
         ("rep_id,amount\nA,1\n", "missing column(s) ['p_win']"),
+        (
+            "deal_id,rep_id,amount,p_win\nD1,A,5,0.5\nD2,A,1,0.5\nD1,A,5,0.5\n",
+            "open deals: column 'deal_id' must not repeat a deal id for the same "
+            "rep: 'D1' for rep_id 'A' (data rows 1, 3); each row would be won and "
+            "counted again",
+        ),
     ],
 )
 def test_broken_open_deals(
@@ -194,6 +200,17 @@ def test_broken_open_deals(
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_open_deals_may_split_a_deal_between_reps(tmp_path: Path) -> None:
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,rep_id,amount,p_win\nD1,A,300,0.9\nD1,B,100,0.9\n,A,50,0.2\n"
+        ",A,50,0.2\n"  # blank ids: deals of their own
+    )
+    path = _write(tmp_path, GOOD, target=1400.0, open_deals={"table": "deals.csv"})
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "b")]) == 0
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["open_deals"] == {"n_deals": 4, "expected_value": 380.0}
 
 
 def test_chain_from_the_potential_model_uses_its_quantiles(tmp_path: Path) -> None:
