@@ -342,6 +342,26 @@ def headline(metrics: dict[str, Any], seconds: dict[str, float]) -> dict[str, An
     }
 
 
+METRIC_PLACES = 6
+"""Decimal places of the figures in ``metrics.json``."""
+
+
+def rounded_metrics(value: Any) -> Any:
+    """``value`` with every float rounded to :data:`METRIC_PLACES` places.
+
+    Metrics (AUC, Brier score, shares) are written as ``0.878868``, not
+    ``0.8788682581786029``; nested dicts and lists are rounded throughout,
+    other values kept.
+    """
+    if isinstance(value, float):
+        return round(value, METRIC_PLACES)
+    if isinstance(value, dict):
+        return {key: rounded_metrics(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded_metrics(item) for item in value]
+    return value
+
+
 def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     """Train and evaluate the forecaster; write metrics and tables to ``out``.
 
@@ -378,7 +398,7 @@ def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
 
         reliability, importance = tables["reliability.csv"], tables["importance.csv"]
         metrics.update(record_run(cfg, data, result, metrics, reliability, importance))
-    out.write_json("metrics.json", metrics)
+    out.write_json("metrics.json", rounded_metrics(metrics))
     for name, table in tables.items():
         out.write_csv(
             name, table, money=PERIOD_MONEY if name == "by_period.csv" else ()

@@ -583,6 +583,7 @@ def _simulate_and_write(
     )
     summary = cost_summary(result)
     summary.update(_context(plan, cfg, seed, result))
+    summary = rounded_summary(summary, plan.rounding.decimals)
     summary.update(extra)
     _write(out, cfg, plan, book, result, summary)
     headline = headline_of(summary)
@@ -614,6 +615,41 @@ def _context(
         "accelerator_gap_pct": 100 * (mean - at_mean) / at_mean if at_mean else None,
         "simulate_seconds": round(result.seconds, 3),
     }
+
+
+SUMMARY_MONEY = (
+    "cost_at_mean_attainment",
+    "revenue_mean",
+    "mc_standard_error",
+    "clawback_mean",
+)
+"""Money figures of ``summary.json`` besides ``cost`` (plan currency)."""
+
+SUMMARY_SHARES = ("accelerator_gap_pct", "cost_pct_revenue", "p_any_cap")
+"""Percentages and probabilities of ``summary.json``, written to 6 places."""
+
+
+def rounded_summary(summary: dict[str, Any], decimals: int) -> dict[str, Any]:
+    """``summary`` with money to ``decimals`` places and shares to 6.
+
+    Money is rounded as :func:`spmopt.rounding.round_to_total` rounds a
+    total, so ``cost.mean`` is the sum of ``rep_payouts.csv``'s
+    ``payout_mean`` as written; no figure carries float noise such as
+    ``6951646.100000001``. Shares are computed before rounding.
+    """
+    unit = 10**decimals
+
+    def money(value: float | None) -> float | None:
+        return None if value is None else round(value * unit) / unit
+
+    out = dict(summary)
+    out["cost"] = {k: money(v) for k, v in summary["cost"].items()}
+    for key in SUMMARY_MONEY:
+        out[key] = money(summary.get(key))
+    for key in SUMMARY_SHARES:
+        value = summary.get(key)
+        out[key] = None if value is None else round(value, 6)
+    return out
 
 
 def headline_of(summary: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 import json
 import warnings
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,14 @@ from spmopt.config import load_config, parse_config
 from spmopt.data import IBM_LEAKY_COLUMNS
 from spmopt.errors import DataError, NoSignalWarning
 from spmopt.forecast.config import ForecastConfig
-from spmopt.forecast.train import NO_SIGNAL, USABLE, fit_models, prepare, run_train
+from spmopt.forecast.train import (
+    NO_SIGNAL,
+    USABLE,
+    fit_models,
+    prepare,
+    rounded_metrics,
+    run_train,
+)
 from spmopt.runs import RunWriter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,6 +66,30 @@ def test_signal_is_found_and_every_file_follows_the_contract(
     for key in ("lightgbm_auc", "lightgbm_brier", "lightgbm_ece", "logistic_auc"):
         assert key in headline
     assert "base_rate_brier" in headline
+    figures = list(_floats(metrics))
+    assert figures and all(_places(x) <= 6 for x in figures)  # no float noise
+
+
+def _floats(value: object) -> Iterator[float]:
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _floats(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _floats(item)
+
+
+def _places(value: float) -> int:
+    exponent = Decimal(repr(value)).as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
+
+
+def test_rounded_metrics_keep_six_places_throughout() -> None:
+    got = rounded_metrics({"a": 0.1 + 0.2, "b": [1 / 3, 2], "c": "x", "d": None})
+    assert got == {"a": 0.3, "b": [0.333333, 2], "c": "x", "d": None}
 
 
 def test_same_seed_gives_identical_files(cfg, tmp_path) -> None:

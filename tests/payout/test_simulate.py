@@ -13,6 +13,8 @@ from spmopt.config import load_config, parse_config
 from spmopt.errors import ConfigError, SpmoptWarning
 from spmopt.payout.attainment import HistoryAttainment, LognormalAttainment
 from spmopt.payout.simulate import (
+    SUMMARY_MONEY,
+    SUMMARY_SHARES,
     SimulateConfig,
     TrackingSettings,
     chunk_sizes,
@@ -145,7 +147,7 @@ def test_run_simulate_writes_contract_files(tmp_path: Path) -> None:
     ]
     means = pd.read_csv(tmp_path / "a" / "rep_payouts.csv", dtype=str)["payout_mean"]
     as_printed = sum((Decimal(v) for v in means), Decimal(0))
-    assert as_printed == round(Decimal(summary["cost"]["mean"]), 2)
+    assert as_printed == Decimal(repr(summary["cost"]["mean"]))  # as written
     curve = pd.read_csv(tmp_path / "a" / "payout_curve.csv")
     at_quota = curve.loc[curve["attainment"] == 1.0, "payout_pct_of_target_incentive"]
     assert at_quota.item() == pytest.approx(100.0)
@@ -202,6 +204,17 @@ def test_every_example_config_runs(tmp_path: Path, name: str) -> None:
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     if name == "simulate_history.yaml":  # the quarterly plan has a clawback
         assert summary["clawback_mean"] < 0
+    money = [*summary["cost"].values(), *(summary[k] for k in SUMMARY_MONEY)]
+    assert all(_places(v) <= 2 for v in money if v is not None), money
+    shares = [summary[k] for k in SUMMARY_SHARES]
+    assert all(_places(v) <= 6 for v in shares if v is not None), shares
+
+
+def _places(value: float) -> int:
+    """Decimal places of a float as JSON writes it (no float noise: few)."""
+    exponent = Decimal(repr(value)).as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(0, -exponent)
 
 
 def test_deal_by_deal_simulation_prices_spifs(tmp_path: Path) -> None:
