@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from spmopt import __version__
 from spmopt.analytics.cli import app as analytics_app
-from spmopt.clikit import OUT_HELP, SEED_HELP, setup_logging
+from spmopt.clikit import OUT_HELP, SEED_HELP, package_version, setup_logging
 from spmopt.forecast.cli import app as forecast_app
 from spmopt.payout.cli import app as payout_app
 from spmopt.quota.cli import app as quota_app
@@ -22,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # every command
 )
 app.add_typer(territory_app, name="territory", help="Territory alignment.")
 app.add_typer(forecast_app, name="forecast", help="Deal-win forecasting.")
@@ -32,10 +32,24 @@ app.add_typer(scale_app, name="scale", help="Scale-out on Dask: batches and swee
 app.command("report")(report_command)
 
 
+def _show_version(value: bool) -> None:
+    """``--version``: print ``spmopt <version>`` and stop."""
+    if value:
+        typer.echo(f"spmopt {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="Print the spmopt version and exit.",
+    ),
 ) -> None:
     setup_logging(log_level, quiet)
 
@@ -43,7 +57,7 @@ def _root(
 @app.command()
 def version() -> None:
     """Print the spmopt version."""
-    typer.echo(__version__)
+    typer.echo(package_version())
 
 
 @app.command()

@@ -189,8 +189,19 @@ def _usage_error(exc: Any) -> int:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"{ctx.get_usage()}\n")
             sys.stderr.write(f"Try '{ctx.command_path} --help' for help.\n")
-    _echo_error(exc.format_message() + _given_value(exc) + _commands_of(exc))
+    message = exc.format_message() + _given_value(exc)
+    _echo_error(message + _allowed_values(exc) + _commands_of(exc))
     return int(exc.exit_code)
+
+
+_ALLOWED = {"seed": f"a whole number from 0 to {runs.SEED_MAX}"}
+"""What an option whose value the parser rejected allows, by option name."""
+
+
+def _allowed_values(exc: Any) -> str:
+    """``"; allowed: ..."`` when the rejected value's option is in _ALLOWED."""
+    allowed = _ALLOWED.get(getattr(getattr(exc, "param", None), "name", None) or "")
+    return f"; allowed: {allowed}" if allowed else ""
 
 
 def _commands_of(exc: Any) -> str:

@@ -15,6 +15,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -24,12 +25,28 @@ from spmopt._logging import logger
 from spmopt.config import Config, load_config
 from spmopt.data import bundled_files
 from spmopt.errors import ConfigError, SpmoptWarning
-from spmopt.runs import RunDir, RunWriter, default_out
+from spmopt.runs import SEED_MAX, RunDir, RunWriter, check_seed, default_out
 
 C = TypeVar("C", bound=Config)
 
-OUT_HELP = "Output folder (default: runs/<timestamp>-<job>). Replaced on success."
-SEED_HELP = "Seed for every random choice; same inputs and seed give the same files."
+OUT_HELP = (
+    "Output folder (default: runs/<timestamp>-<job>, with -2, -3 ... when that "
+    "name is taken). Replaced on success."
+)
+SEED_HELP = (
+    f"Seed (a whole number from 0 to {SEED_MAX}) for every random choice; "
+    "same inputs and seed give the same files."
+)
+
+
+def package_version() -> str:
+    """The installed spmopt version (package metadata, else the source's)."""
+    try:
+        return metadata.version("spmopt")
+    except metadata.PackageNotFoundError:
+        from spmopt import __version__
+
+        return __version__
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -126,14 +143,17 @@ def run_job(
     runner : callable
         ``runner(config, writer, seed)`` returning the headline figures.
     """
+    seed = check_seed(0 if seed is None else seed)
     cfg = load_config(config_cls, config_path)
     target = out or default_out(job)
-    seed = 0 if seed is None else seed
-    with RunDir(target, job, config=cfg, seed=seed) as run, status_ticker(job):
+    run = RunDir(target, job, config=cfg, seed=seed, unique=out is None)
+    with run, status_ticker(job):
         run.add_input(config_path)
         record_inputs(run, cfg)
         headline = runner(cfg, run.writer, seed)
         run.headline.update(headline)
+    if run.out.name != target.name:  # the default name was taken: -2, -3 ...
+        target = target.with_name(run.out.name)
     echo_headline(target, headline)
     return target
 

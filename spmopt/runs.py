@@ -17,6 +17,7 @@ import signal
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from spmopt._logging import logger
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, SpmoptWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +46,23 @@ TRACKED_PACKAGES = (
     "pydantic",
 )
 _FORMULA_PREFIXES = ("=", "+", "-", "@")
+SEED_MAX = 2**31 - 1
+"""Largest seed: every solver and model takes it (CP-SAT's is a 32-bit int)."""
+
+
+def check_seed(seed: int) -> int:
+    """Return ``seed`` when it is a whole number from 0 to :data:`SEED_MAX`.
+
+    Raises
+    ------
+    ConfigError
+        Naming the value and the allowed range otherwise.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ConfigError(
+            f"--seed must be a whole number from 0 to {SEED_MAX}, got {seed!r}"
+        )
+    return seed
 
 
 _INTERRUPTS = [0]
@@ -174,7 +192,12 @@ def _pid_alive(text: str) -> bool:
 
 
 def default_out(job: str, root: str | Path = "runs") -> Path:
-    """Return ``runs/<timestamp>-<job>`` (local time, second resolution)."""
+    """Return ``runs/<timestamp>-<job>`` (local time, second resolution).
+
+    Two runs started in the same second get the same name: open the run
+    with ``RunDir(..., unique=True)``, which publishes to the first free
+    name of ``NAME``, ``NAME-2``, ``NAME-3`` ... instead of replacing.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path(root) / f"{stamp}-{job}"
 
@@ -348,14 +371,34 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def check_out(out: Path) -> list[Path]:
+def check_out(out: Path, replace: bool = True) -> list[Path]:
     """Refuse an output folder that a run must not replace.
 
     A run replaces its ``--out`` folder as a whole, so the folder must be
     absent, empty, or a folder an earlier spmopt run wrote (it holds a
-    ``manifest.json``). Its missing parent folders are created and
-    returned, deepest first, so a failed run can remove them again.
+    ``manifest.json``). With ``replace`` False (a run that never replaces,
+    see :class:`RunDir`) only its parent is checked. Missing parent
+    folders are created and returned, deepest first, so a failed run can
+    remove them again.
     """
+    if replace:
+        _check_replaceable(out)
+    blocking = [p for p in out.parents if p.exists() and not p.is_dir()]
+    if blocking:
+        raise ConfigError(f"--out {out}: {blocking[-1]} is a file, not a folder")
+    missing = [p for p in out.parents if not p.exists()]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_empty(missing)
+        raise ConfigError(
+            f"--out {out}: cannot create its parent folder ({_reason(exc)})"
+        ) from None
+    return missing
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse ``out`` unless it is absent, empty or an earlier run's folder."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
     if Path.cwd().is_relative_to(out):
@@ -369,18 +412,6 @@ def check_out(out: Path) -> list[Path]:
         )
     if out.is_dir() and (out / "manifest.json").is_file():
         _refuse_added_files(out)
-    blocking = [p for p in out.parents if p.exists() and not p.is_dir()]
-    if blocking:
-        raise ConfigError(f"--out {out}: {blocking[-1]} is a file, not a folder")
-    missing = [p for p in out.parents if not p.exists()]
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _remove_empty(missing)
-        raise ConfigError(
-            f"--out {out}: cannot create its parent folder ({_reason(exc)})"
-        ) from None
-    return missing
 
 
 def _reason(exc: OSError) -> str:
@@ -488,7 +519,12 @@ class RunDir:
     config : pydantic model or dict, optional
         The validated configuration, recorded in the manifest.
     seed : int, optional
-        The seed of a stochastic job.
+        The seed of a stochastic job, from 0 to :data:`SEED_MAX`.
+    unique : bool
+        Never replace: publish to ``out``, or when that name is taken (two
+        runs of a job started in the same second share a default name) to
+        the first free one of ``out-2``, ``out-3`` ...; each name is claimed
+        atomically. :attr:`out` is the folder actually written.
 
     Examples
     --------
@@ -503,13 +539,13 @@ class RunDir:
         job: str,
         config: Any = None,
         seed: int | None = None,
+        unique: bool = False,
     ) -> None:
-        self.out = Path(out).resolve()
+        self.out = self._asked = Path(out).resolve()
         self.job = job
         self.config = config
-        if seed is not None and seed < 0:
-            raise ConfigError(f"--seed must be a whole number >= 0, got {seed}")
-        self.seed = seed
+        self.seed = None if seed is None else check_seed(seed)
+        self.unique = unique
         self.inputs: dict[str, str] = {}
         self.headline: dict[str, Any] = {}
         self.extra: dict[str, Any] = {}
@@ -527,7 +563,7 @@ class RunDir:
 
     def __enter__(self) -> RunDir:
         with deferred_signals():
-            made = check_out(self.out)
+            made = check_out(self.out, replace=not self.unique)
             self._tmp = _temporary_folder(self.out, made)
             _OPEN[self._tmp] = made
         self._writer = RunWriter(self._tmp)
@@ -626,15 +662,96 @@ class RunDir:
             _OPEN.pop(tmp, None)
             self._tmp = None
             _PUBLISHED.append(self.out)
-            _remove_stale(self.out)
+            _remove_stale(self._asked)
         logger.info("%s: wrote %d files to %s", self.job, len(files) + 1, self.out)
         return self.out
 
     def _publish(self, tmp: Path) -> None:
-        old = None
-        if self.out.exists():
-            old = self.out.with_name(f".{self.out.name}.old-{os.getpid()}-0")
-            os.replace(self.out, old)
-        os.replace(tmp, self.out)
+        """Move the finished folder ``tmp`` into place (sets :attr:`out`)."""
+        self.out = _claim(self.out, tmp) if self.unique else _replace(self.out, tmp)
+
+
+def _claim(out: Path, tmp: Path) -> Path:
+    """Move ``tmp`` to the first free name of ``out``, ``out-2``, ``out-3`` ...
+
+    A name is claimed by creating it (which fails when another run has),
+    then the finished folder is renamed onto that empty claimed folder.
+    """
+    for n in range(1, 10_000):
+        name = out if n == 1 else out.with_name(f"{out.name}-{n}")
+        try:
+            name.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _not_published(
+                out, f"cannot create {name} ({_reason(exc)})"
+            ) from None
+        try:
+            os.replace(tmp, name)
+        except OSError as exc:
+            name.rmdir()
+            raise _not_published(
+                name, f"cannot rename into it ({_reason(exc)})"
+            ) from None
+        return name
+    raise _not_published(out, "every name up to -9999 is taken")
+
+
+def _replace(out: Path, tmp: Path) -> Path:
+    """Move ``tmp`` to ``out``; an earlier run there is replaced, or kept intact.
+
+    The earlier folder is first renamed aside; if that fails, nothing has
+    changed. If the new folder cannot take its place, the earlier one is
+    put back. Its aside copy is then deleted; a file that cannot be is
+    named in a :class:`~spmopt.errors.SpmoptWarning`.
+    """
+    old = out.with_name(f".{out.name}.old-{os.getpid()}-0") if out.exists() else None
+    if old is not None:
+        try:
+            os.replace(out, old)
+        except OSError as exc:
+            raise _not_replaced(out, exc) from None
+    try:
+        os.replace(tmp, out)
+    except OSError as exc:
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            os.replace(old, out)
+        raise _not_replaced(out, exc) from None
+    if old is not None:
+        _delete_aside(old)
+    return out
+
+
+def _not_replaced(out: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"--out {out}: cannot replace the earlier run in this folder "
+        f"({_reason(exc)}); that run is unchanged and this run's output was "
+        f"not kept. Make {out} and {out.parent} writable by you (and not "
+        "immutable), or run again with another --out"
+    )
+
+
+def _not_published(out: Path, why: str) -> ConfigError:
+    return ConfigError(
+        f"--out {out}: {why}; this run's output was not kept. Choose another --out"
+    )
+
+
+def _delete_aside(old: Path) -> None:
+    """Delete an earlier run's aside copy; warn naming what could not be."""
+    failed: list[str] = []
+
+    def note(func: Any, path: str, exc_info: Any) -> None:
+        failed.append(f"{path} ({_reason(exc_info[1])})")
+
+    shutil.rmtree(old, onerror=note)
+    if failed or old.exists():
+        shown = "; ".join(failed[:3]) + (" ..." if len(failed) > 3 else "")
+        warnings.warn(
+            SpmoptWarning(
+                f"the earlier run's copy {old} could not be fully deleted "
+                f"({shown or 'folder still present'}); delete it by hand"
+            ),
+            stacklevel=2,
+        )

@@ -2,7 +2,10 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,10 +13,102 @@ from spmopt import __version__
 from spmopt.cli import main
 from spmopt.runs import RunDir, RunWriter, note_interrupt
 
+SMALL_TEAM = Path(__file__).parent.parent / "configs" / "quota" / "small_team.yaml"
+
+
+class _FrozenClock(datetime):
+    """``datetime`` whose ``now()`` is always 2027-01-02 03:04:05."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> "_FrozenClock":
+        return cls(2027, 1, 2, 3, 4, 5, tzinfo=tz)
+
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip() == __version__
+
+
+def test_version_option_prints_the_installed_version(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"spmopt {metadata.version('spmopt')}\n"
+
+
+def _commands(group: Any, path: list[str]) -> list[list[str]]:
+    """Every command path below ``group`` (a click group), groups included."""
+    found = [path]
+    for name, command in getattr(group, "commands", {}).items():
+        found += _commands(command, [*path, name])
+    return found
+
+
+def _every_command() -> list[list[str]]:
+    import typer.main
+
+    from spmopt.cli import app
+
+    return _commands(typer.main.get_command(app), [])
+
+
+@pytest.mark.parametrize("path", _every_command(), ids=" ".join)
+def test_h_is_short_for_help_on_every_command(
+    path: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*path, "-h"]) == 0
+    shown = capsys.readouterr().out
+    assert main([*path, "--help"]) == 0
+    assert capsys.readouterr().out == shown
+    assert f"Usage: {' '.join(['spmopt', *path])}" in " ".join(shown.split())
+
+
+@pytest.mark.parametrize("seed", ["abc", "1.5", "", "1e3"])
+def test_a_seed_that_is_not_a_number_names_the_allowed_range(
+    seed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["quota", "set", "a.yaml", "--seed", seed]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("error: Invalid value for '--seed'")
+    assert f"(got {seed!r}); allowed: a whole number from 0 to 2147483647" in last
+
+
+@pytest.mark.parametrize("seed", ["-1", "2147483648", "99999999999999999999999"])
+def test_a_seed_out_of_range_is_refused_before_any_work(
+    seed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "runs" / "q"
+    args = ["quota", "set", str(SMALL_TEAM), "--seed", seed, "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: --seed must be a whole number from 0 to 2147483647, got {seed}\n"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        "spmopt.runs.datetime", _FrozenClock, raising=True
+    )  # every run starts at 2027-01-02 03:04:05
+    for _ in range(3):
+        assert main(["quota", "set", str(SMALL_TEAM)]) == 0
+    shown = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("wrote")
+    ]
+    names = ["20270102-030405-quota-set", "20270102-030405-quota-set-2"]
+    names.append("20270102-030405-quota-set-3")
+    assert shown == [f"wrote {Path('runs') / name}" for name in names]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == names
+    manifests = [tmp_path / "runs" / name / "manifest.json" for name in names]
+    assert all(path.is_file() for path in manifests)
 
 
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,9 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, SpmoptWarning
 from spmopt.runs import (
+    SEED_MAX,
     RunDir,
+    check_seed,
     discard_open_runs,
     format_money,
     neutralise_for_spreadsheet,
@@ -125,8 +127,116 @@ def test_bad_out_parent_and_negative_seed(tmp_path: Path) -> None:
         RunDir(bad, "unit"),
     ):
         pass
-    with pytest.raises(ConfigError, match="--seed must be a whole number >= 0"):
+    with pytest.raises(ConfigError, match="--seed must be a whole number from 0 to"):
         RunDir(tmp_path / "r", "unit", seed=-1)
+
+
+@pytest.mark.parametrize("seed", [-1, SEED_MAX + 1, 10**30, True, 1.5])
+def test_a_seed_out_of_range_names_the_allowed_range(seed: object) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_seed(seed)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        f"--seed must be a whole number from 0 to 2147483647, got {seed!r}"
+    )
+
+
+def test_seeds_at_both_ends_of_the_range_are_kept() -> None:
+    assert check_seed(0) == 0 and check_seed(SEED_MAX) == 2**31 - 1
+
+
+def test_runs_with_one_default_name_get_distinct_folders(tmp_path: Path) -> None:
+    out = tmp_path / "runs" / "20270101-000000-job"
+    for text in ("first", "second", "third"):
+        with RunDir(out, "job", unique=True) as run:
+            run.write_text("a.txt", text)
+    names = ["20270101-000000-job", "20270101-000000-job-2", "20270101-000000-job-3"]
+    assert sorted(p.name for p in out.parent.iterdir()) == names
+    texts = [(out.parent / name / "a.txt").read_text() for name in names]
+    assert texts == ["first", "second", "third"]
+    assert run.out == out.parent / names[-1] and published()[-1] == run.out
+
+
+def test_a_name_claimed_while_a_run_works_is_left_to_its_claimant(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "runs" / "run"
+    with RunDir(out, "job", unique=True) as run:
+        run.write_text("a.txt", "mine")
+        out.mkdir()  # another run published (or claimed) the name meanwhile
+        (out / "theirs.txt").write_text("theirs")
+    assert (out / "theirs.txt").read_text() == "theirs"
+    assert (out.parent / "run-2" / "a.txt").read_text() == "mine"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run", "run-2"]
+
+
+def _earlier_run(out: Path) -> None:
+    with RunDir(out, "job") as run:
+        run.write_text("a.txt", "earlier")
+
+
+def test_an_earlier_run_that_cannot_be_moved_stays_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "runs" / "run"
+    _earlier_run(out)
+    real = os.replace
+
+    def refuse_moving_out(src: object, dst: object) -> None:
+        if Path(str(src)) == out:
+            raise PermissionError(1, "Operation not permitted", str(src))
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", refuse_moving_out)
+    with pytest.raises(ConfigError) as caught, RunDir(out, "job") as run:
+        run.write_text("a.txt", "new")
+    message = str(caught.value)
+    assert message.startswith(f"--out {out}: cannot replace the earlier run")
+    assert "(operation not permitted)" in message and "another --out" in message
+    assert (out / "a.txt").read_text() == "earlier"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run"]
+
+
+def test_a_new_run_that_cannot_take_the_place_puts_the_earlier_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "runs" / "run"
+    _earlier_run(out)
+    real = os.replace
+
+    def refuse_moving_in(src: object, dst: object) -> None:
+        if Path(str(dst)) == out and ".partial-" in str(src):
+            raise OSError(16, "Device or resource busy", str(dst))
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", refuse_moving_in)
+    busy = pytest.raises(ConfigError, match=r"\(device or resource busy\)")
+    with busy, RunDir(out, "job") as run:
+        run.write_text("a.txt", "new")
+    assert (out / "a.txt").read_text() == "earlier"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["run"]
+
+
+def test_an_undeletable_file_of_the_replaced_run_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "runs" / "run"
+    _earlier_run(out)
+    real = os.unlink
+
+    def refuse(path: object, *args: object, **kwargs: object) -> None:
+        if str(path) == "a.txt" or str(path).endswith(f"old-{os.getpid()}-0/a.txt"):
+            raise PermissionError(13, "Permission denied", str(path))
+        real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    with pytest.warns(SpmoptWarning) as caught, RunDir(out, "job") as run:
+        run.write_text("b.txt", "new")
+    aside = out.parent / f".run.old-{os.getpid()}-0"
+    assert aside.is_dir() and (aside / "a.txt").read_text() == "earlier"
+    message = str(caught[0].message)
+    assert f"earlier run's copy {aside} could not be fully deleted" in message
+    assert "a.txt (permission denied)" in message and "delete it by hand" in message
+    assert (out / "b.txt").read_text() == "new"
 
 
 def test_an_interrupt_a_library_swallowed_publishes_nothing(tmp_path: Path) -> None:
