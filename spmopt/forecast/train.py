@@ -403,7 +403,7 @@ def run_train(cfg: ForecastConfig, out: RunWriter, seed: int) -> dict[str, Any]:
         out.write_csv(
             name, table, money=PERIOD_MONEY if name == "by_period.csv" else ()
         )
-    figures = headline(metrics, result.seconds)
+    figures = rounded_metrics(headline(metrics, result.seconds))
     _log_headline(cfg, figures)
     return figures
 

@@ -66,7 +66,7 @@ def test_signal_is_found_and_every_file_follows_the_contract(
     for key in ("lightgbm_auc", "lightgbm_brier", "lightgbm_ece", "logistic_auc"):
         assert key in headline
     assert "base_rate_brier" in headline
-    figures = list(_floats(metrics))
+    figures = [*_floats(metrics), *_floats(headline)]
     assert figures and all(_places(x) <= 6 for x in figures)  # no float noise
 
 
