@@ -2,7 +2,7 @@
 
 import json
 import warnings
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,12 @@ def test_score_cli_writes_probabilities_reasons_and_pipeline(store, capsys) -> N
     assert summary["expected_won_value"] == pytest.approx(expected, rel=1e-4)
     as_printed = sum(Decimal(x) for x in text["expected_value"])
     assert Decimal(str(summary["expected_won_value"])) == as_printed
+    cells = text[["win_probability", "amount", "expected_value"]]
+    for p, amount, value in cells.itertuples(index=False):  # ROUND(p*amount, 2)
+        product = Decimal(p) * Decimal(amount)
+        assert Decimal(value) == product.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    for key in ("won_value_p10", "won_value_p50", "won_value_p90"):
+        assert Decimal(repr(summary[key])).as_tuple().exponent >= -2  # cents
     assert (
         summary["won_value_p10"] < summary["won_value_p50"] < summary["won_value_p90"]
     )
