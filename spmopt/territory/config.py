@@ -258,9 +258,14 @@ class RemediesSpec(Config):
     remaining rep takes it alone, outside every band, and the other reps
     share the rest. ``split`` cuts a unit into that many equal parts at the
     same place (ids ``<id>#1``...). ``wider_band`` sets a rep's balance
-    tolerance. ``auto`` dedicates oversized units, moves crowded or
-    stranded bases to where potential is unserved (drops them when nothing
-    is unserved or a moved base is flagged again), and logs what it did.
+    tolerance. ``auto`` dedicates oversized units, then gives each crowded
+    or stranded base the least drastic fix that clears it: a wider band for
+    its rep (up to ±50%), else its base moved to where potential is
+    unserved, else dropping it (the log line says why the milder fixes did
+    not do; the last banded rep is never dropped). On small instances (up
+    to 120 allowed unit-rep pairs) fixes are checked exactly: the mildest
+    single fix after which an alignment exists is taken. It logs what it
+    did, with the setting that makes each step permanent.
     """
 
     drop_reps: list[str] = Field(default_factory=list)

@@ -21,6 +21,8 @@ Where potential is unserved
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -28,10 +30,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt._logging import logger
-from spmopt.errors import DataError
+from spmopt.errors import DataError, SpmoptWarning
 from spmopt.territory.config import RemediesSpec, TerritoryConfig
 from spmopt.territory.geometry import euclidean, haversine_km
-from spmopt.territory.model import allowed_pairs, balance_band
+from spmopt.territory.model import SolverSettings, allowed_pairs, balance_band
 from spmopt.territory.problem import NO_REP, TerritoryProblem
 
 AUTO_ROUNDS = 20
@@ -511,7 +513,7 @@ def unit_label(problem: TerritoryProblem, i: int) -> str:
 def auto_remedies(
     problem: TerritoryProblem, cfg: TerritoryConfig, move: bool = True
 ) -> tuple[TerritoryProblem, list[str]]:
-    """Dedicated territories for oversized units, then move or drop bases.
+    """Dedicated territories for oversized units, then fix flagged bases.
 
     Each round flags bases by counting (unreachable ones, and one per
     crowded group: the one whose leaving overloads its neighbours least, or
@@ -519,13 +521,35 @@ def auto_remedies(
     when counting finds nothing, one per short area while the relaxation
     cannot reach every band minimum (see :meth:`LPRoundModel.shortfall`
     and :func:`short_areas`).
-    A flagged base moves to :func:`best_site` outside the area its group
-    already reaches; it is dropped when nothing is unserved there, when it
-    was moved before, or with ``move=False`` (the drop-only behaviour of
-    earlier versions, kept for comparison).
-    """
-    from spmopt.territory.explain import crowded_areas, oversized_units
 
+    A flagged base gets the least drastic fix that clears its flag
+    (:func:`fix_base`): a wider balance band for its rep (at most
+    :data:`WIDEN_MAX`), else its base moved to :func:`best_site` outside
+    the area its group already reaches (once per base), else it is dropped,
+    and the log line says why the milder fixes did not do. The last
+    banded rep is never dropped.
+
+    The flags are necessary conditions only (counts and a relaxation). On a
+    small instance (:func:`is_small`) fixes are also checked exactly with
+    CP-SAT: nothing is done when an alignment exists; else, when one single
+    fix (a wider band for one or two reps, or a dedicated unit; mildest
+    first, :func:`mildest_exact_fix`) makes one exist, that fix alone is
+    applied. Otherwise the rounds above run (moves go where potential is
+    unserved), a base about to be dropped
+    gets the mildest single fix that makes an alignment exist instead, and
+    when no base is flagged but no alignment exists, the mildest such fix is
+    applied, a dropped base being the last resort. With
+    ``move=False`` flagged bases are dropped at once (the drop-only
+    behaviour of earlier versions, kept for comparison).
+    """
+    from spmopt.territory.explain import oversized_units
+
+    if move and is_small(problem, cfg):
+        if solvable(problem, cfg):
+            return problem, []
+        candidate, line = mildest_exact_fix(problem, cfg, moves=False)
+        if line is not None:
+            return candidate, [line]
     done: list[str] = []
     big = [str(u) for u in problem.unit_ids[oversized_units(problem, cfg)]]
     problem = dedicate(problem, big)
@@ -536,29 +560,331 @@ def auto_remedies(
     moved: set[str] = set()
     # TODO(#3): areas with too few bases (the explanation's "too few for their
     # area") get no automatic fix; adding reps changes headcount, so auto
-    # leaves remedies.add_reps to the user and only moves or drops bases.
+    # leaves remedies.add_reps to the user and only widens, moves or drops.
     for _ in range(AUTO_ROUNDS):
-        areas = crowded_areas(problem, cfg, "cheapest" if move else "closest")
-        if not areas:
-            areas = short_areas(problem, cfg, cheapest=move)
+        areas = flagged_bases(problem, cfg, move)
         if not areas:
             break
-        drop = []
-        for rep, area in [(str(problem.rep_ids[k]), a) for k, a in areas.items()]:
-            line = None
-            if move and rep not in moved:
-                problem, line = move_to_unserved(problem, cfg, rep, area)
-            if line is None:
-                drop.append(rep)
-            else:
-                moved.add(rep)
-                done.append(line)
-        problem = drop_reps(problem, drop)
-        done += [
-            f"dropped crowded or unreachable base {r} (remedies.drop_reps: [{r}])"
-            for r in drop
-        ]
+        problem, lines = _auto_round(problem, cfg, areas, moved, move)
+        done += [line for line in lines if line not in done]
+        if all(line.startswith("kept") for line in lines):
+            break  # nothing changed: the next round would flag the same
+    if move and is_small(problem, cfg) and not solvable(problem, cfg):
+        problem, fixed = mildest_exact_fix(problem, cfg, drops=True)
+        done.append(fixed or _no_exact_fix_line(problem))
     return problem, done
+
+
+def _auto_round(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    areas: dict[int, NDArray[np.bool_] | None],
+    moved: set[str],
+    move: bool,
+) -> tuple[TerritoryProblem, list[str]]:
+    """Fix (or with ``move=False`` drop) every flagged base of one round."""
+    drop: list[str] = []
+    lines: list[str] = []
+    for rep, area in [(str(problem.rep_ids[k]), a) for k, a in areas.items()]:
+        if not move:
+            drop.append(rep)
+            lines.append(
+                f"dropped crowded or unreachable base {rep} "
+                f"(remedies.drop_reps: [{rep}])"
+            )
+            continue
+        problem, line = fix_base(problem, cfg, rep, area, moved, areas)
+        lines.append(line)
+        if line.startswith("dropped"):
+            drop.append(rep)
+    return drop_reps(problem, drop), lines
+
+
+def flagged_bases(
+    problem: TerritoryProblem, cfg: TerritoryConfig, cheapest: bool = True
+) -> dict[int, NDArray[np.bool_] | None]:
+    """Bases to fix this round, by index, each with its area (see auto)."""
+    from spmopt.territory.explain import crowded_areas
+
+    areas = crowded_areas(problem, cfg, "cheapest" if cheapest else "closest")
+    return areas or short_areas(problem, cfg, cheapest=cheapest)
+
+
+WIDEN_MAX = 0.5
+"""Widest balance tolerance ``remedies.auto`` gives one rep before moving it."""
+
+WIDEN_STEPS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+"""Tolerances tried in turn when widening one rep's band (up to WIDEN_MAX)."""
+
+
+def fix_base(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    rep: str,
+    area: NDArray[np.bool_] | None,
+    moved: set[str],
+    flagged: dict[int, NDArray[np.bool_] | None],
+) -> tuple[TerritoryProblem, str]:
+    """The least drastic fix of the flagged base ``rep``, and a line saying it.
+
+    In order: widen the rep's band (:func:`widen_to_clear`), move its base
+    where potential is unserved (once per base; ``moved`` records it), or
+    drop it, saying why neither milder fix did; a last banded rep is kept.
+    """
+    problem_after, line = widen_to_clear(problem, cfg, rep, flagged)
+    if line is not None:
+        return problem_after, line
+    k = _rep_index(problem, rep, "remedies.auto")
+    why = base_reason(problem, cfg, k)
+    if rep not in moved:
+        problem_after, line = move_to_unserved(problem, cfg, rep, area)
+        if line is not None:
+            moved.add(rep)
+            return problem_after, line
+    if is_small(problem, cfg):
+        problem_after, line = mildest_exact_fix(problem, cfg)
+        if line is not None:
+            return problem_after, line
+    banded = ~problem.is_dedicated
+    if banded.sum() <= 1:
+        return problem, (
+            f"kept base {rep} although {why}: it is the last rep with a band "
+            "(no remedy clears it; see the explanation if the solve fails)"
+        )
+    return problem, _drop_line(problem, cfg, rep, why, rep in moved)
+
+
+EXACT_PAIRS = 120
+"""Allowed unit-rep pairs up to which auto checks its fixes exactly."""
+
+EXACT_WORK = 2.0
+"""Deterministic seconds (CP-SAT work limit) of one exact check."""
+
+
+def is_small(problem: TerritoryProblem, cfg: TerritoryConfig) -> bool:
+    """True when fixes are checked exactly (at most :data:`EXACT_PAIRS` pairs)."""
+    return int(allowed_pairs(problem, cfg.solver.k_nearest).sum()) <= EXACT_PAIRS
+
+
+def solvable(problem: TerritoryProblem, cfg: TerritoryConfig) -> bool:
+    """True when CP-SAT finds an alignment meeting every constraint of ``cfg``.
+
+    One worker and a work limit of :data:`EXACT_WORK` deterministic seconds,
+    so the answer is the same on every machine; an instance not decided
+    within it counts as not solvable.
+    """
+    import warnings
+
+    from spmopt.territory.job import build_model
+
+    settings = SolverSettings(
+        time_limit_seconds=60.0,
+        deterministic_time=EXACT_WORK,
+        workers=1,
+        relative_gap=0.99,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpmoptWarning)
+        model = build_model(problem, cfg, method="cpsat")
+        return bool(model.solve(settings).has_solution)
+
+
+PAIR_REPS = 6
+"""Banded reps up to which exact checks also widen two reps' bands at once."""
+
+Fix = tuple[TerritoryProblem, str, str]
+"""A candidate fix: the fixed problem, what it does, the setting for it."""
+
+
+def exact_candidates(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    moves: bool = True,
+    drops: bool = False,
+) -> Iterator[Fix]:
+    """Single fixes, mildest first.
+
+    A wider band for one rep (each step of :data:`WIDEN_STEPS`, every rep
+    at a step before the next), then for two reps (with at most
+    :data:`PAIR_REPS` banded reps), a dedicated territory for one unit
+    (largest potential first), with ``moves`` one base moved to a unit
+    (shortest move first), and with ``drops`` one base dropped (least
+    potential reached first).
+    """
+    banded = [str(r) for r in problem.rep_ids[~problem.is_dedicated]]
+    groups = [[rep] for rep in banded]
+    if len(banded) <= PAIR_REPS:
+        groups += [list(pair) for pair in itertools.combinations(banded, 2)]
+    for size in (1, 2):
+        for tol in WIDEN_STEPS:
+            for reps in (g for g in groups if len(g) == size):
+                if all(tol in _widen_steps(problem, cfg, rep) for rep in reps):
+                    yield _widened(problem, reps, tol)
+    yield from _dedicate_candidates(problem)
+    if moves:
+        yield from _move_candidates(problem)
+    if drops:
+        yield from _drop_candidates(problem, cfg)
+
+
+def _widened(problem: TerritoryProblem, reps: list[str], tol: float) -> Fix:
+    """The fix giving each rep of ``reps`` a band of ±``tol``."""
+    names = " and ".join(reps)
+    what = f"widened the band of rep{'s' if len(reps) > 1 else ''} {names}"
+    setting = ", ".join(f"{rep}: {tol:g}" for rep in reps)
+    fixed = widen(problem, dict.fromkeys(reps, tol))
+    return fixed, f"{what} to ±{tol:.0%}", f"remedies.wider_band: {{{setting}}}"
+
+
+def _dedicate_candidates(problem: TerritoryProblem) -> Iterator[Fix]:
+    """A dedicated territory for one free unit, largest potential first."""
+    if (~problem.is_dedicated).sum() <= 2:
+        return
+    for i in np.argsort(-problem.potential, kind="stable"):
+        if problem.locked[i] == NO_REP:
+            unit = str(problem.unit_ids[i])
+            what = f"dedicated territory for unit {unit}"
+            yield dedicate(problem, [unit]), what, f"remedies.dedicated: [{unit}]"
+
+
+def _move_candidates(problem: TerritoryProblem) -> Iterator[Fix]:
+    """One banded base moved to a unit's location, shortest move first."""
+    base_to_unit = coordinate_distance(problem, problem.rep_lat, problem.rep_lon)
+    for flat in np.argsort(base_to_unit, axis=None, kind="stable"):
+        i, k = np.unravel_index(flat, base_to_unit.shape)
+        if problem.is_dedicated[k] or base_to_unit[i, k] == 0:
+            continue
+        rep, unit = str(problem.rep_ids[k]), str(problem.unit_ids[i])
+        what = f"moved base {rep} to {unit_label(problem, int(i))}"
+        setting = f"remedies.move_base: {{{rep}: {unit}}}"
+        yield move_bases(problem, {rep: unit}), what, setting
+
+
+def _drop_candidates(problem: TerritoryProblem, cfg: TerritoryConfig) -> Iterator[Fix]:
+    """One banded base without locks dropped, least potential reached first."""
+    banded = ~problem.is_dedicated
+    if banded.sum() <= 1:
+        return
+    reach = problem.potential @ allowed_pairs(problem, cfg.solver.k_nearest)
+    for k in np.argsort(reach, kind="stable"):
+        if banded[k] and not (problem.locked == k).any():
+            rep = str(problem.rep_ids[k])
+            setting = f"remedies.drop_reps: [{rep}]"
+            yield drop_reps(problem, [rep]), f"dropped base {rep}", setting
+
+
+def mildest_exact_fix(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    moves: bool = True,
+    drops: bool = False,
+) -> tuple[TerritoryProblem, str | None]:
+    """The first of :func:`exact_candidates` after which an alignment exists.
+
+    Returns the fixed problem and a line saying what was done and why, or
+    the problem unchanged and None when no single fix does.
+    """
+    for candidate, what, setting in exact_candidates(problem, cfg, moves, drops):
+        if solvable(candidate, cfg):
+            why = "the mildest single fix after which an alignment exists"
+            if what.startswith("dropped"):
+                why += (
+                    f" (no band up to ±{WIDEN_MAX:.0%} for one or two reps, "
+                    "dedicated unit or moved base gives one)"
+                )
+            return candidate, (
+                f"{what}: {why}, checked exactly (make it permanent with {setting})"
+            )
+    return problem, None
+
+
+def _no_exact_fix_line(problem: TerritoryProblem) -> str:
+    return (
+        f"no wider band (up to ±{WIDEN_MAX:.0%} for one or two reps), dedicated unit, "
+        f"moved or dropped base makes an alignment of these {problem.n_units} units "
+        "exist (checked exactly); the explanation of the failed solve names "
+        "what conflicts"
+    )
+
+
+def _drop_line(
+    problem: TerritoryProblem, cfg: TerritoryConfig, rep: str, why: str, was_moved: bool
+) -> str:
+    """Why a flagged base is dropped: the milder fixes that did not do."""
+    tried = [
+        f"a band of ±{WIDEN_MAX:.0%} for {rep} does not clear it"
+        if _widen_steps(problem, cfg, rep)
+        else f"its band is already ±{_rep_tol(problem, cfg, rep):.0%} or wider"
+    ]
+    if was_moved:
+        tried.append("its base was moved once already and is flagged again")
+    else:
+        tried.append("no potential is unserved elsewhere to move its base to")
+    return (
+        f"dropped base {rep}: {why}; {'; '.join(tried)} (remedies.drop_reps: [{rep}])"
+    )
+
+
+def _rep_tol(problem: TerritoryProblem, cfg: TerritoryConfig, rep: str) -> float:
+    """The balance tolerance rep ``rep`` has now (its own, else the widest)."""
+    k = _rep_index(problem, rep, "remedies.auto")
+    own = np.nan if problem.rep_tolerance is None else problem.rep_tolerance[k]
+    tols = [b.tolerance for b in cfg.balance if b.tolerance is not None]
+    return float(own) if np.isfinite(own) else max(tols, default=0.0)
+
+
+def _widen_steps(
+    problem: TerritoryProblem, cfg: TerritoryConfig, rep: str
+) -> list[float]:
+    """Tolerances to try for ``rep``: wider than every band it has now.
+
+    A rep's tolerance applies to each balanced measure, so a step narrower
+    than any configured tolerance would tighten another band; none is tried.
+    """
+    if not any(b.tolerance is not None for b in cfg.balance):
+        return []
+    now = _rep_tol(problem, cfg, rep)
+    widest = max(b.tolerance for b in cfg.balance if b.tolerance is not None)
+    return [t for t in WIDEN_STEPS if t > max(now, widest) + 1e-12]
+
+
+def widen_to_clear(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    rep: str,
+    flagged: dict[int, NDArray[np.bool_] | None],
+) -> tuple[TerritoryProblem, str | None]:
+    """``rep``'s band widened just enough that no new base is flagged.
+
+    Tries :data:`WIDEN_STEPS` in turn (first checking the widest, so a
+    hopeless case costs one check); a step does when ``rep`` is no longer
+    flagged and every base then flagged was flagged before. Returns the
+    problem unchanged and None when no step up to :data:`WIDEN_MAX` does.
+    """
+    steps = _widen_steps(problem, cfg, rep)
+    if not steps or not _clears(problem, cfg, rep, steps[-1], flagged):
+        return problem, None
+    tol = next(t for t in steps if _clears(problem, cfg, rep, t, flagged))
+    k = _rep_index(problem, rep, "remedies.auto")
+    line = (
+        f"widened the band of rep {rep} to ±{tol:.0%}: {base_reason(problem, cfg, k)}"
+        f"; with this band it is no longer flagged (make it permanent with "
+        f"remedies.wider_band: {{{rep}: {tol:g}}})"
+    )
+    return widen(problem, {rep: tol}), line
+
+
+def _clears(
+    problem: TerritoryProblem,
+    cfg: TerritoryConfig,
+    rep: str,
+    tol: float,
+    flagged: dict[int, NDArray[np.bool_] | None],
+) -> bool:
+    """True when a band of ±``tol`` for ``rep`` removes its flag, adding none."""
+    k = _rep_index(problem, rep, "remedies.auto")
+    after = set(flagged_bases(widen(problem, {rep: tol}), cfg))
+    return k not in after and after <= set(flagged)
 
 
 def move_to_unserved(

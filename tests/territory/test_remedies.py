@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -9,9 +11,16 @@ from spmopt.config import parse_config
 from spmopt.errors import DataError, InfeasibleError
 from spmopt.territory import TerritoryConfig, solve_config
 from spmopt.territory.model import allowed_pairs, balance_band
-from spmopt.territory.problem import build_problem
-from spmopt.territory.remedies import dedicate, drop_reps, split_unit, widen
-from tests.territory.conftest import MakeProblem
+from spmopt.territory.problem import TerritoryProblem, build_problem
+from spmopt.territory.remedies import (
+    auto_remedies,
+    dedicate,
+    drop_reps,
+    exact_candidates,
+    split_unit,
+    widen,
+)
+from tests.territory.conftest import MakeProblem, tiny_problem
 from tests.territory.test_job import SOUTH_CAROLINA
 
 
@@ -126,3 +135,88 @@ def test_a_dedicated_territory_has_no_share_of_target(
     assert np.isnan(frame.loc[k, "share_of_target_before"])
     others = frame.drop(index=k)["share_of_target"]
     assert np.isfinite(others).all()
+
+
+def _tiny_cfg(tolerance: float, k_nearest: int | None) -> TerritoryConfig:
+    data = {
+        "units": {"table": "units.csv", "coords": "xy", "potential": {"column": "p"}},
+        "reps": {"rows": [{"rep_id": "r0", "lat": 0, "lon": 0}]},
+        "balance": [{"measure": "potential", "tolerance": tolerance}],
+        "capacity": False,
+        "solver": {"k_nearest": k_nearest},
+        "track": False,
+    }
+    return parse_config(TerritoryConfig, data)
+
+
+def _feasible(problem: TerritoryProblem, cfg: TerritoryConfig) -> bool:
+    """Brute force: some assignment over the allowed pairs meets every band."""
+    allowed = allowed_pairs(problem, cfg.solver.k_nearest)
+    lows, highs = balance_band(problem, "potential", cfg.balance[0].tolerance)
+    options = [np.flatnonzero(row) for row in allowed]
+    for combo in itertools.product(*options):
+        held = np.bincount(np.array(combo), problem.potential, problem.n_reps)
+        if (held >= lows - 1e-9).all() and (held <= highs + 1e-9).all():
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("seed", "tolerance", "k_nearest"), [(4, 0.02, 2), (2, 0.05, 1)]
+)
+def test_auto_keeps_every_rep_where_wider_bands_do(
+    seed: int, tolerance: float, k_nearest: int
+) -> None:
+    # earlier versions dropped 1 (seed 4) and 2 (seed 2) of these 3 reps
+    p, cfg = tiny_problem(seed, 6, 3), _tiny_cfg(tolerance, k_nearest)
+    assert not _feasible(p, cfg)
+    q, done = auto_remedies(p, cfg)
+    assert q.n_reps == 3 and not any(line.startswith("dropped") for line in done)
+    assert any(line.startswith("widened the band of rep") for line in done)
+    assert _feasible(q, cfg)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("k_nearest", [2, None])
+def test_auto_takes_the_mildest_single_fix_found_by_brute_force(
+    seed: int, k_nearest: int | None
+) -> None:
+    p, cfg = tiny_problem(seed, 6, 3), _tiny_cfg(0.05, k_nearest)
+    q, done = auto_remedies(p, cfg)
+    if _feasible(p, cfg):
+        assert done == [] and q is p
+        return
+    fixes = exact_candidates(p, cfg, moves=False)
+    first = next(((f, what) for f, what, _ in fixes if _feasible(f, cfg)), None)
+    if first is None:
+        pytest.skip("no single fix makes this instance feasible")
+    fixed, what = first
+    assert done == [done[0]] and done[0].startswith(f"{what}: the mildest")
+    for field in ("rep_lat", "rep_lon", "target_share", "locked"):
+        assert getattr(q, field) == pytest.approx(getattr(fixed, field))
+    assert _feasible(q, cfg)
+
+
+@pytest.mark.parametrize(
+    ("seed", "says"),
+    [
+        (9, "(no band up to ±50% for one or two reps, dedicated unit or moved base"),
+        (21, "a band of ±50% for r2 does not clear it; its base was moved once"),
+    ],
+)
+def test_a_dropped_base_says_why(seed: int, says: str) -> None:
+    p, cfg = tiny_problem(seed, 6, 3), _tiny_cfg(0.05, 1)
+    q, done = auto_remedies(p, cfg)
+    dropped = [line for line in done if line.startswith("dropped base")]
+    assert len(dropped) == 1 and says in dropped[0]
+    assert q.n_reps == 2 and _feasible(q, cfg)
+
+
+def test_auto_never_drops_the_last_banded_rep() -> None:
+    # earlier versions dropped both banded reps here (shares became NaN)
+    p, cfg = tiny_problem(1, 6, 3), _tiny_cfg(0.05, 1)
+    q, done = auto_remedies(p, cfg)
+    assert (~q.is_dedicated).sum() >= 1
+    assert np.isfinite(q.target_share).all() and q.target_share.sum() == 1
+    assert done[-1].startswith("no wider band (up to ±50% for one or two reps)")
+    assert not _feasible(q, cfg)
