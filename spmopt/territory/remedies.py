@@ -856,15 +856,23 @@ def widen_to_clear(
 ) -> tuple[TerritoryProblem, str | None]:
     """``rep``'s band widened just enough that no new base is flagged.
 
-    Tries :data:`WIDEN_STEPS` in turn (first checking the widest, so a
-    hopeless case costs one check); a step does when ``rep`` is no longer
-    flagged and every base then flagged was flagged before. Returns the
-    problem unchanged and None when no step up to :data:`WIDEN_MAX` does.
+    A step of :data:`WIDEN_STEPS` does when ``rep`` is no longer flagged
+    and every base then flagged was flagged before. The widest step is
+    checked first (a hopeless case costs one check), then the narrowest
+    step that does is found by bisection. Returns the problem unchanged and
+    None when no step up to :data:`WIDEN_MAX` does.
     """
     steps = _widen_steps(problem, cfg, rep)
     if not steps or not _clears(problem, cfg, rep, steps[-1], flagged):
         return problem, None
-    tol = next(t for t in steps if _clears(problem, cfg, rep, t, flagged))
+    low, high = -1, len(steps) - 1  # steps[high] does; steps[low] is unknown
+    while high - low > 1:
+        mid = (low + high) // 2
+        if _clears(problem, cfg, rep, steps[mid], flagged):
+            high = mid
+        else:
+            low = mid
+    tol = steps[high]
     k = _rep_index(problem, rep, "remedies.auto")
     line = (
         f"widened the band of rep {rep} to ±{tol:.0%}: {base_reason(problem, cfg, k)}"
