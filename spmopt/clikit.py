@@ -22,7 +22,7 @@ from typing import Any, TextIO, TypeVar
 import typer
 
 from spmopt._logging import logger
-from spmopt.config import Config, load_config
+from spmopt.config import Config, check_files, load_config
 from spmopt.data import bundled_files
 from spmopt.errors import ConfigError, SpmoptWarning
 from spmopt.runs import SEED_MAX, RunDir, RunWriter, check_seed, default_out
@@ -128,6 +128,9 @@ def run_job(
 ) -> Path:
     """Validate ``config_path``, run ``runner`` in a fresh run folder.
 
+    The seed, the config and the files it names are checked before any
+    output is opened.
+
     Parameters
     ----------
     job : str
@@ -145,6 +148,7 @@ def run_job(
     """
     seed = check_seed(0 if seed is None else seed)
     cfg = load_config(config_cls, config_path)
+    check_files(cfg, source=str(config_path))
     target = out or default_out(job)
     run = RunDir(target, job, config=cfg, seed=seed, unique=out is None)
     with run, status_ticker(job):

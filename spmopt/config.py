@@ -8,8 +8,9 @@ allowed. Relative table paths resolve against the config file's folder.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -45,6 +46,10 @@ class FieldValueError(ValueError):
         self.field = field
 
 
+class _FileRef(str):
+    """A file path a config names (resolved); :func:`check_files` finds it."""
+
+
 def _resolve_table_path(value: str, info: ValidationInfo) -> str:
     if value.startswith(BUNDLED_PREFIX):
         return value
@@ -52,13 +57,15 @@ def _resolve_table_path(value: str, info: ValidationInfo) -> str:
     base = (info.context or {}).get("base_dir")
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
-    return str(path)
+    return _FileRef(path)
 
 
 TablePath = Annotated[str, AfterValidator(_resolve_table_path)]
-"""A table reference: ``bundled:<name>`` or a CSV/Parquet path.
+"""A table reference: ``bundled:<name>`` or a CSV/Parquet (or YAML) path.
 
 Relative paths are resolved against the folder of the config file.
+:func:`check_files` refuses a path that is missing or a folder, naming the
+field and the config file.
 """
 
 
@@ -138,10 +145,14 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping from ``path`` with user-facing errors."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"config file {path} is a folder, not a file; {_instead(path)}"
+        )
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = yaml.load(_read_text(path), Loader=_UniqueKeyLoader)
     except _BadDate as exc:
         field = ".".join(exc.path) or "(top level)"
         raise ConfigError(
@@ -167,6 +178,31 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _read_text(path: Path) -> str:
+    """The text of a config file; an unreadable file is a ConfigError."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"{path}: cannot read the config file ({reason})") from None
+
+
+def _instead(folder: Path) -> str:
+    """What to give instead of ``folder``: one of its YAML files, if any."""
+    try:
+        names = sorted(
+            p.name for p in folder.iterdir() if p.suffix in {".yaml", ".yml"}
+        )
+    except OSError:
+        names = []
+    if not names:
+        return "give the path of a YAML file"
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return f"give one of the YAML files inside it: {shown}"
+
+
 def parse_config(
     cls: type[C],
     data: dict[str, Any],
@@ -182,10 +218,65 @@ def parse_config(
 
 
 def load_config(cls: type[C], path: str | Path) -> C:
-    """Read ``path`` (YAML) and validate it into ``cls``."""
+    """Read ``path`` (YAML) and validate it into ``cls``.
+
+    Files the config names are not opened here; :func:`check_files` checks
+    that they exist (a chained job may name a file an earlier step writes).
+    """
     path = Path(path)
     data = read_yaml(path)
     return parse_config(cls, data, source=str(path), base_dir=path.parent)
+
+
+def check_files(cfg: BaseModel, source: str = "config") -> None:
+    """Refuse a file named in ``cfg`` that is missing or a folder.
+
+    Every :data:`TablePath` of ``cfg`` read from a YAML file is checked. A
+    field that also takes keywords (``current: nearest`` or a table) is
+    left to the job, which names the keywords in its message.
+
+    Raises
+    ------
+    ConfigError
+        ``<source>: field 'units.table': file not found: <path>`` (or ``<path>
+        is a folder, not a file``) for the first such field.
+    """
+    for loc, path, keywords in _file_refs(cfg, "", ()):
+        if keywords:
+            continue
+        if Path(path).is_dir():
+            raise ConfigError(
+                f"{source}: field '{loc}': {path} is a folder, not a file"
+            )
+        if not Path(path).exists():
+            raise ConfigError(f"{source}: field '{loc}': file not found: {path}")
+
+
+def _file_refs(
+    value: Any, loc: str, keywords: tuple[Any, ...]
+) -> Iterator[tuple[str, str, tuple[Any, ...]]]:
+    """``(field path, file path, keywords of the field)`` for every file in value."""
+    if isinstance(value, _FileRef):
+        yield loc, str(value), keywords
+    elif isinstance(value, BaseModel):
+        for name, field in type(value).model_fields.items():
+            inner = f"{loc}.{name}" if loc else name
+            yield from _file_refs(
+                getattr(value, name), inner, _literals(field.annotation)
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _file_refs(item, f"{loc}.{key}", keywords)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _file_refs(item, f"{loc}.{i}", keywords)
+
+
+def _literals(annotation: Any) -> tuple[Any, ...]:
+    """Every ``Literal`` value inside a field's type (unions, Optional...)."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    return tuple(v for arg in get_args(annotation) for v in _literals(arg))
 
 
 def _describe_error(cls: type[BaseModel], err: Any) -> str:

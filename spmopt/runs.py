@@ -8,6 +8,7 @@ half-written output and never destroys the previous one.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -743,7 +744,8 @@ def _delete_aside(old: Path) -> None:
     failed: list[str] = []
 
     def note(func: Any, path: str, exc_info: Any) -> None:
-        failed.append(f"{path} ({_reason(exc_info[1])})")
+        if getattr(exc_info[1], "errno", None) != errno.ENOTEMPTY:  # files only
+            failed.append(f"{path} ({_reason(exc_info[1])})")
 
     shutil.rmtree(old, onerror=note)
     if failed or old.exists():

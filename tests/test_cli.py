@@ -111,6 +111,36 @@ def test_runs_started_in_the_same_second_get_their_own_folders(
     assert all(path.is_file() for path in manifests)
 
 
+@pytest.mark.parametrize(
+    ("reps", "problem"),
+    [("nowhere.csv", "file not found: {path}"), ("afolder", "{path} is a folder")],
+)
+def test_a_missing_file_named_in_a_config_names_field_and_config(
+    reps: str, problem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afolder").mkdir()
+    config = tmp_path / "team.yaml"
+    config.write_text(SMALL_TEAM.read_text().replace("reps_small.csv", reps))
+    out = tmp_path / "runs" / "q"
+    assert main(["quota", "set", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    detail = problem.format(path=tmp_path / reps)
+    assert err == f"error: {config}: field 'reps': {detail}" + (
+        ", not a file\n" if reps == "afolder" else "\n"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_folder_given_as_the_config_is_called_a_folder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = SMALL_TEAM.parent
+    assert main(["quota", "set", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: config file {folder} is a folder, not a file; ")
+    assert "inside it: capacity_plan.yaml, " in err and len(err.splitlines()) == 1
+
+
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nope"]) == 2
     assert "No such command" in capsys.readouterr().err

@@ -1,11 +1,19 @@
 import re
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from pydantic import Field, model_validator
 
-from spmopt.config import Config, FieldValueError, TablePath, load_config, read_yaml
+from spmopt.config import (
+    Config,
+    FieldValueError,
+    TablePath,
+    check_files,
+    load_config,
+    read_yaml,
+)
 from spmopt.errors import ConfigError
 
 
@@ -22,6 +30,7 @@ class Outer(Config):
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "c.yaml"
     path.write_text(text)
+    (tmp_path / "t.csv").write_text("a\n1\n")
     return path
 
 
@@ -115,10 +124,10 @@ def test_a_repeated_key_is_refused_naming_its_lines(
 
 
 def test_the_same_key_in_two_mappings_and_merge_keys_are_fine(tmp_path: Path) -> None:
-    text = "base: &b {capacity: 3}\ntable: a.csv\ninner:\n  <<: *b\n  capacity: 4\n"
+    text = "base: &b {capacity: 3}\ntable: t.csv\ninner:\n  <<: *b\n  capacity: 4\n"
     with pytest.raises(ConfigError, match="unknown field 'base'"):
         load_config(Outer, write(tmp_path, text))
-    text = "table: a.csv\ninner: {capacity: 4}\nmode: capacity\n"
+    text = "table: t.csv\ninner: {capacity: 4}\nmode: capacity\n"
     assert load_config(Outer, write(tmp_path, text)).inner.capacity == 4
 
 
@@ -165,3 +174,90 @@ def test_real_dates_still_load_as_dates(tmp_path: Path) -> None:
     path = write(tmp_path, "a: 2027-02-28\nb: [2028-02-29]\nc: '2027-02-30'\n")
     data = read_yaml(path)
     assert data == {"a": date(2027, 2, 28), "b": [date(2028, 2, 29)], "c": "2027-02-30"}
+
+
+class Nested(Config):
+    plan: Inner | TablePath
+    tables: dict[str, TablePath] = Field(default_factory=dict)
+    steps: list[Outer] = Field(default_factory=list)
+    current: Literal["nearest"] | TablePath | None = None
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "name"),
+    [
+        ("plan: nosuch.yaml\n", "plan", "nosuch.yaml"),
+        ("plan: {capacity: 1}\ntables: {east: gone.csv}\n", "tables.east", "gone.csv"),
+        (
+            "plan: {capacity: 1}\nsteps: [{table: t.csv, inner: {capacity: 1}}, "
+            "{table: sub/x.csv, inner: {capacity: 1}}]\n",
+            "steps.1.table",
+            "sub/x.csv",
+        ),
+    ],
+)
+def test_a_missing_file_names_its_field_and_the_config_file(
+    tmp_path: Path, text: str, field: str, name: str
+) -> None:
+    path = write(tmp_path, text)
+    cfg = load_config(Nested, path)  # a chained job may write the file first
+    with pytest.raises(ConfigError) as caught:
+        check_files(cfg, str(path))
+    assert str(caught.value) == (
+        f"{path}: field '{field}': file not found: {tmp_path / name}"
+    )
+
+
+def test_a_folder_named_for_a_file_is_called_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "plans").mkdir()
+    path = write(tmp_path, "plan: plans\n")
+    with pytest.raises(ConfigError) as caught:
+        check_files(load_config(Nested, path), str(path))
+    assert str(caught.value) == (
+        f"{path}: field 'plan': {tmp_path / 'plans'} is a folder, not a file"
+    )
+
+
+def test_existing_files_bundled_tables_and_keywords_pass(tmp_path: Path) -> None:
+    (tmp_path / "plan.yaml").write_text("capacity: 1\n")
+    text = "plan: plan.yaml\ntables: {a: 'bundled:us_zips', b: t.csv}\n"
+    cfg = load_config(Nested, write(tmp_path, text + "current: nearest\n"))
+    check_files(cfg)
+    assert cfg.plan == str(tmp_path / "plan.yaml") and cfg.current == "nearest"
+    assert cfg.tables == {"a": "bundled:us_zips", "b": str(tmp_path / "t.csv")}
+
+
+def test_a_keyword_or_file_field_is_left_to_its_job(tmp_path: Path) -> None:
+    cfg = load_config(Nested, write(tmp_path, "plan: t.csv\ncurrent: nearst\n"))
+    check_files(cfg)
+    assert cfg.current == str(tmp_path / "nearst")  # the job names the keyword
+
+
+def test_a_folder_given_as_config_file_is_called_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text("x: 1\n")
+    (tmp_path / "a.yml").write_text("x: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(tmp_path)
+    assert str(caught.value) == (
+        f"config file {tmp_path} is a folder, not a file; give one of the YAML "
+        "files inside it: a.yml, b.yaml"
+    )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="folder, not a file; give the path of a"):
+        read_yaml(tmp_path / "empty")
+
+
+def test_an_unreadable_config_file_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "table: t.csv\n")
+
+    def refused(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", refused)
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(path)
+    assert (
+        str(caught.value) == f"{path}: cannot read the config file (permission denied)"
+    )

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from spmopt.config import Config, TablePath, load_config
-from spmopt.errors import ConfigError, InfeasibleError
+from spmopt.config import Config, TablePath, check_files, load_config
+from spmopt.errors import ConfigError, InfeasibleError, SpmoptError
 from spmopt.payout import SimulateConfig
 from spmopt.payout.simulate import COST_MONEY, REP_MONEY
 from spmopt.runs import RunWriter
@@ -191,8 +191,12 @@ def load_plan_designs(cfg: PlanSweepConfig) -> dict[str, SimulateConfig]:
 
     designs = {}
     for name, path in cfg.designs.items():
-        design = load_config(SimulateConfig, Path(path))
-        load_inputs(design)
+        try:
+            design = load_config(SimulateConfig, Path(path))
+            check_files(design, source=str(path))
+            load_inputs(design)
+        except SpmoptError as exc:
+            raise type(exc)(f"design '{name}' (designs.{name}): {exc}") from None
         designs[name] = design
     return designs
 
