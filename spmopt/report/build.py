@@ -142,9 +142,9 @@ def build_report(
     if not run_dir.is_dir():
         raise DataError(f"run folder not found: {run_dir}")
     manifest = read_json(run_dir / "manifest.json")
-    options = report_sections.Options(run_dir, include_mlflow)
+    job = str(manifest.get("job") or "")
+    options = report_sections.Options(run_dir, include_mlflow, job)
     chain = _is_chain(run_dir, manifest)
-    job = str(manifest.get("job"))
     wanted = set(CHAIN if chain else JOB_SECTIONS.get(job, ())) | asked
     layout = _sections(options, wanted)
     overview = _overview(manifest, layout, chain)

@@ -38,10 +38,14 @@ class Options:
         The run folder; links in the report are relative to it.
     include_mlflow : bool
         Show MLflow run ids (they differ between identical runs).
+    job : str
+        The run's job (``manifest.json``), so a section leaves out notes on
+        files that kind of run never writes.
     """
 
     run_dir: Path
     include_mlflow: bool = False
+    job: str = ""
 
 
 VOLATILE_SUFFIXES = ("_seconds",)
@@ -150,9 +154,14 @@ _TRUE = ("true", "1", "yes", "1.0")
 
 
 def _pareto(path: Path, prefix: str) -> list[str]:
+    """The curve of a ``pareto.csv`` next to the alignment, when there is one.
+
+    ``territory solve`` writes none (``territory pareto`` runs get their own
+    section), so its absence is not noted.
+    """
     frame = read_csv(path)
     if frame is None:
-        return [paragraph("No balance-versus-disruption curve in this run.", "note")]
+        return []
     x, y = _pareto_axes(frame)
     chart = figs.line_chart(frame, x, y, "Balance versus disruption")
     return [heading("Balance versus disruption"), figure(chart, f"{prefix}-pareto")]
@@ -300,7 +309,9 @@ def payout(folder: Path, prefix: str, options: Options) -> list[str]:
         at_mean = {"at mean attainment": summary.get("cost_at_mean_attainment")}
         chart = figs.add_markers(chart, at_mean, colour=green, position="bottom left")
         parts.append(figure(chart, f"{prefix}-cost"))
-    parts += _payout_curve(folder / "payout_curve.csv", prefix)
+    # pricing on Dask (scale price) writes no curve: no note that it lacks one
+    note = options.job != "scale-price"
+    parts += _payout_curve(folder / "payout_curve.csv", prefix, note)
     reps = read_csv(folder / "rep_payouts.csv")
     if reps is not None:
         parts += [heading("Payout per rep"), table(reps, money=REP_MONEY)]
@@ -335,10 +346,10 @@ def _statement_links(folder: Path, reps: pd.Series, options: Options) -> list[st
     return [f"<p class='note'>Statements, line by line: {links}</p>"]
 
 
-def _payout_curve(path: Path, prefix: str) -> list[str]:
+def _payout_curve(path: Path, prefix: str, note: bool = True) -> list[str]:
     curve = read_csv(path)
     if curve is None or len(curve.columns) < 2:
-        return [paragraph("No payout curve in this run.", "note")]
+        return [paragraph("No payout curve in this run.", "note")] if note else []
     y = curve.columns[1]
     chart = figs.line_chart(curve, "attainment", y, "Payout curve")
     return [figure(chart, f"{prefix}-curve")]

@@ -296,3 +296,21 @@ def test_planar_territory_run_draws_x_y_map(tmp_path: Path, make_run: Callable) 
     section = text.split("<section id='territory'")[1].split("</section>")[0]
     assert 'id="territory-map"' in section
     assert '"scaleanchor":"x"' in section and "longitude" not in section
+
+
+def test_notes_only_for_files_the_run_kind_writes(
+    tmp_path: Path, job_writers: dict
+) -> None:
+    job_writers["payout"](tmp_path / "price")
+    (tmp_path / "price" / "payout_curve.csv").unlink()
+    text = build_report(_manifest(tmp_path / "price", "scale-price")).read_text()
+    assert "No payout curve" not in text and 'id="payout-cost"' in text
+    job_writers["payout"](tmp_path / "simulate")
+    (tmp_path / "simulate" / "payout_curve.csv").unlink()
+    run = _manifest(tmp_path / "simulate", "payout-simulate")
+    assert "No payout curve in this run." in build_report(run).read_text()
+    job_writers["territory"](tmp_path / "solve")
+    (tmp_path / "solve" / "pareto.csv").unlink()
+    text = build_report(_manifest(tmp_path / "solve", "territory-solve")).read_text()
+    assert "balance-versus-disruption" not in text.lower()
+    assert 'id="territory-map"' in text
