@@ -38,8 +38,34 @@ class Measure(Config):
         return self
 
 
+def planar_aliases(data: object, where: str) -> object:
+    """Input with ``x``/``y`` keys renamed ``lat``/``lon`` (planar coordinates).
+
+    With ``coords: xy`` the first coordinate is x and the second y; they are
+    held in the ``lat``/``lon`` fields, and ``x``/``y`` may name them.
+    """
+    if not isinstance(data, dict) or not {"x", "y"} & set(data):
+        return data
+    out = dict(data)
+    for alias, field in (("x", "lat"), ("y", "lon")):
+        if alias in out:
+            if field in out:
+                raise ValueError(
+                    f"{where}: give {alias!r} or {field!r}, not both "
+                    f"({alias!r} is the planar name of {field!r})"
+                )
+            out[field] = out.pop(alias)
+    return out
+
+
 class UnitsSpec(Config):
-    """The accounts or geographic units to align."""
+    """The accounts or geographic units to align.
+
+    ``coords`` says what the two coordinate columns hold: ``latlon``
+    (degrees; ``lat``, ``lon``; distances in km, haversine) or ``xy``
+    (planar, one length unit; ``x`` and ``y`` may be written for ``lat``
+    and ``lon``; Euclidean distances in that unit).
+    """
 
     table: TablePath
     id: str = "unit_id"
@@ -55,15 +81,31 @@ class UnitsSpec(Config):
         description="Keep only rows whose column value is in the list.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _planar_names(cls, data: object) -> object:
+        planar = isinstance(data, dict) and data.get("coords", "latlon") == "xy"
+        if isinstance(data, dict) and {"x", "y"} & set(data) and not planar:
+            raise ValueError(
+                "'x' and 'y' name planar coordinate columns; set coords: xy "
+                "(or name latitude and longitude columns with 'lat' and 'lon')"
+            )
+        return planar_aliases(data, "units")
+
 
 class RepRow(Config):
-    """One rep given inline in the config."""
+    """One rep given inline in the config (``x``/``y`` may stand for lat/lon)."""
 
     rep_id: str = Field(min_length=1)
     lat: float
     lon: float
     capacity: float | None = Field(None, gt=0)
     target_share: float | None = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _planar_names(cls, data: object) -> object:
+        return planar_aliases(data, "rep row")
 
 
 class RepsSpec(Config):
@@ -77,6 +119,11 @@ class RepsSpec(Config):
     capacity: str | None = "capacity"
     target_share: str | None = "target_share"
     default_capacity: float | None = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _planar_names(cls, data: object) -> object:
+        return planar_aliases(data, "reps")
 
     @model_validator(mode="after")
     def _one_source(self) -> RepsSpec:

@@ -1,11 +1,12 @@
 import os
+import re
 import warnings
 
 import pytest
 
 from spmopt.config import parse_config
-from spmopt.errors import SpmoptWarning
-from spmopt.territory.config import SolverSpec
+from spmopt.errors import ConfigError, SpmoptWarning
+from spmopt.territory.config import RepsSpec, SolverSpec, TerritoryConfig
 
 
 def test_more_workers_than_cores_warns_naming_field_value_and_cores(
@@ -53,3 +54,38 @@ def test_cli_shows_the_warning_as_one_plain_line(
         "has 1 CPU core(s)" in err
     )
     assert "pydantic" not in err and "Traceback" not in err
+
+
+def _planar(units: dict[str, object], row: dict[str, object]) -> TerritoryConfig:
+    data = {
+        "units": {"table": "u.csv", "potential": {"column": "p"}, **units},
+        "reps": {"rows": [{"rep_id": "a", **row}]},
+    }
+    return parse_config(TerritoryConfig, data, source="territory.yaml")
+
+
+def test_planar_coordinates_may_be_named_x_and_y() -> None:
+    named = _planar({"coords": "xy", "x": "east", "y": "north"}, {"x": 3, "y": 4})
+    plain = _planar(
+        {"coords": "xy", "lat": "east", "lon": "north"}, {"lat": 3, "lon": 4}
+    )
+    assert named == plain
+    assert (named.units.lat, named.units.lon) == ("east", "north")
+    assert (named.reps.rows[0].lat, named.reps.rows[0].lon) == (3, 4)  # type: ignore[union-attr,index]
+    table = parse_config(RepsSpec, {"table": "r.csv", "x": "bx", "y": "by"})
+    assert (table.lat, table.lon) == ("bx", "by")
+
+
+@pytest.mark.parametrize(
+    ("units", "row", "says"),
+    [
+        ({"x": "east", "y": "north"}, {"lat": 1, "lon": 2}, "set coords: xy"),
+        ({"coords": "xy", "x": "e", "lat": "e"}, {"lat": 1, "lon": 2}, "not both"),
+        ({"coords": "xy"}, {"x": 1, "lat": 2, "lon": 3}, "give 'x' or 'lat'"),
+    ],
+)
+def test_planar_names_are_refused_where_ambiguous(
+    units: dict[str, object], row: dict[str, object], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        _planar(units, row)
