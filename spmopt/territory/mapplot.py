@@ -134,7 +134,7 @@ def _layout(fig: go.Figure, problem: TerritoryProblem, views: list[str]) -> None
             {"label": label, "method": "update", "args": [{"visible": visible}]}
         )
     fig.update_layout(
-        title="Territory alignment (switch before / after)",
+        title={"text": "Territory alignment (switch before / after)", "x": 0.5},
         updatemenus=[{"buttons": buttons, "direction": "right", "x": 0, "y": 1.08}],
         height=700,
         margin={"l": 0, "r": 0, "t": 60, "b": 0},
