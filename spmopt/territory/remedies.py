@@ -22,6 +22,7 @@ Where potential is unserved
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -535,12 +536,11 @@ def auto_remedies(
     fix (a wider band for one or two reps, or a dedicated unit; mildest
     first, :func:`mildest_exact_fix`) makes one exist, that fix alone is
     applied. Otherwise the rounds above run (moves go where potential is
-    unserved), a base about to be dropped
-    gets the mildest single fix that makes an alignment exist instead, and
-    when no base is flagged but no alignment exists, the mildest such fix is
-    applied, a dropped base being the last resort. With
-    ``move=False`` flagged bases are dropped at once (the drop-only
-    behaviour of earlier versions, kept for comparison).
+    unserved), a base about to be dropped gets the mildest single fix that
+    makes an alignment exist instead, and when no base is flagged but no
+    alignment exists, the mildest such fix is applied, a dropped base being
+    the last resort. With ``move=False`` flagged bases are dropped at once
+    (the drop-only behaviour of earlier versions, kept for comparison).
     """
     from spmopt.territory.explain import oversized_units
 
@@ -673,8 +673,6 @@ def solvable(problem: TerritoryProblem, cfg: TerritoryConfig) -> bool:
     so the answer is the same on every machine; an instance not decided
     within it counts as not solvable.
     """
-    import warnings
-
     from spmopt.territory.job import build_model
 
     settings = SolverSettings(
