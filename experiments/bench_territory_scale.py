@@ -182,6 +182,12 @@ def main() -> None:
         help="Band on workload besides potential (negative: none).",
     )
     parser.add_argument(
+        "--distance-weight",
+        choices=["none", "potential", "workload"],
+        default="none",
+        help="objective.distance_weight: total or weighted distance to the base.",
+    )
+    parser.add_argument(
         "--baseline", action="store_true", help="Also solve with one CP-SAT model."
     )
     parser.add_argument(
@@ -196,6 +202,8 @@ def main() -> None:
     if args.work is not None:
         solver = cfg.solver.model_copy(update={"deterministic_time": args.work})
         cfg = cfg.model_copy(update={"solver": solver})
+    weight = cfg.objective.model_copy(update={"distance_weight": args.distance_weight})
+    cfg = cfg.model_copy(update={"objective": weight})
     if args.workload_tolerance >= 0:
         bands = [
             *cfg.balance,

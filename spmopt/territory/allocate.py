@@ -139,3 +139,124 @@ def locate_allocate(
             break
         current = moved
     return best
+
+
+GAIN = 1e-9
+"""Least saving of a move or swap, relative to the cost of the units moved."""
+
+
+def shift_swap(
+    cost: NDArray[np.float64],
+    allowed: NDArray[np.bool_],
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    assignment: NDArray[np.int64],
+    passes: int = 20,
+) -> tuple[NDArray[np.int64], int]:
+    """Improve ``assignment`` by single moves and pairwise swaps within capacity.
+
+    Each pass lists every move of a unit to another centre it may join
+    (``allowed``, an open centre of ``assignment``) and every swap of two
+    units between their centres that saves cost, then applies them,
+    largest saving first, skipping those that no longer fit or touch a
+    unit already changed in the pass. Passes repeat until none saves.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (n, m)
+        Unit-to-candidate costs.
+    allowed : ndarray of bool, shape (n, m)
+    demand : ndarray of shape (n,)
+    capacity : ndarray of shape (m,)
+    assignment : ndarray of int, shape (n,)
+        A feasible assignment (every unit to an open, allowed centre).
+    passes : int
+        Most passes.
+
+    Returns
+    -------
+    assignment : ndarray of int, shape (n,)
+        The improved assignment (same centres, never costlier).
+    evaluated : int
+        Moves and swaps evaluated (the work done).
+    """
+    out = assignment.copy()
+    load = np.bincount(out, demand, minlength=cost.shape[1]).astype(float)
+    evaluated = 0
+    for _ in range(passes):
+        moves, count = _candidates(cost, allowed, out)
+        evaluated += count
+        if not _apply(moves, demand, capacity, out, load):
+            break
+    return out, evaluated
+
+
+def _candidates(
+    cost: NDArray[np.float64],
+    allowed: NDArray[np.bool_],
+    out: NDArray[np.int64],
+) -> tuple[NDArray[np.float64], int]:
+    """Saving moves and swaps, largest saving first, with the count evaluated.
+
+    Rows ``(saving, u, to, v)``: unit ``u`` goes to centre ``to`` and, for a
+    swap, unit ``v`` (at ``to``) goes to ``u``'s centre; ``v = -1`` for a
+    move.
+    """
+    centres = np.unique(out)
+    units, to = np.nonzero(allowed[:, centres])
+    to = centres[to]
+    keep = to != out[units]
+    units, to = units[keep], to[keep]
+    here = cost[units, out[units]]
+    shift = here - cost[units, to]
+    order = np.argsort(out, kind="stable")
+    start = np.searchsorted(out[order], to)
+    size = np.searchsorted(out[order], to, side="right") - start
+    u = np.repeat(units, size)
+    offset = np.arange(len(u)) - np.repeat(np.cumsum(size) - size, size)
+    v = order[np.repeat(start, size) + offset]
+    back = out[u]
+    ok = allowed[v, back]
+    u, v, back = u[ok], v[ok], back[ok]
+    dest = out[v]
+    swap = cost[u, back] + cost[v, dest] - cost[u, dest] - cost[v, back]
+    rows = np.concatenate(
+        [
+            np.column_stack([shift, units, to, np.full(len(units), -1)]),
+            np.column_stack([swap, u, dest, v]),
+        ]
+    )
+    scale = np.abs(here).mean() if len(here) else 0.0
+    rows = rows[rows[:, 0] > GAIN * max(scale, 1.0)]
+    return rows[np.argsort(-rows[:, 0], kind="stable")], len(units) + len(u)
+
+
+def _apply(
+    moves: NDArray[np.float64],
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    out: NDArray[np.int64],
+    load: NDArray[np.float64],
+) -> bool:
+    """Apply ``moves`` in order where they still fit; True if any applied.
+
+    ``out`` and ``load`` are updated in place; a unit changes at most once.
+    """
+    touched = np.zeros(len(out), dtype=bool)
+    applied = False
+    for _, u_, to_, v_ in moves:
+        u, to, v = int(u_), int(to_), int(v_)
+        if touched[u] or (v >= 0 and touched[v]):
+            continue
+        here = int(out[u])
+        change = demand[u] - (demand[v] if v >= 0 else 0.0)
+        if load[to] + change > capacity[to] + 1e-9 or load[here] - change > (
+            capacity[here] + 1e-9
+        ):
+            continue
+        out[u], load[to], load[here] = to, load[to] + change, load[here] - change
+        touched[u] = True
+        if v >= 0:
+            out[v], touched[v] = here, True
+        applied = True
+    return applied

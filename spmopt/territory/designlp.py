@@ -47,7 +47,7 @@ from scipy import sparse
 
 from spmopt._highs import INF, quiet_highs
 from spmopt._stoppable import run_highs
-from spmopt.territory.allocate import allocate, relocate
+from spmopt.territory.allocate import allocate, relocate, shift_swap
 
 PAIRS_PER_CENTRE = 3
 """Pairs kept per unit in the bound, as a multiple of ``n / p``."""
@@ -92,6 +92,11 @@ NODE_NONZEROS_PER_SECOND = 1.2e5
 21 to 24 s; the root takes most of it)."""
 
 NODES_PER_MIP = 100
+
+SWAPS_PER_SECOND = 6.0e6
+"""Moves and swaps :func:`~spmopt.territory.allocate.shift_swap` evaluates
+per deterministic second (measured on the counties into 50: 5.7 million in
+0.9 s on a loaded machine)."""
 """Most nodes of one assignment MIP under a work limit."""
 
 
@@ -530,10 +535,6 @@ class CentreDive:
         return out
 
 
-# TODO(#3): under a work limit the county assignment MIP (3,109 units into
-# 50) spends over 20 s at its root whatever its node limit: with 60
-# deterministic seconds the design ends 9.3% above the bound, against 4.9%
-# with 60 wall seconds (where the MIP stops at 10 s).
 def assign_nearest(
     cost: NDArray[np.float64],
     demand: NDArray[np.float64],
@@ -541,13 +542,16 @@ def assign_nearest(
     centres: NDArray[np.int64],
     budget: Budget,
     neighbours: int = ALLOCATE_NEIGHBOURS,
+    exact: bool = True,
 ) -> NDArray[np.int64] | None:
     """Assignment of every unit to one of its nearest open centres.
 
     The cheaper of two: the rounded transportation relaxation
-    (:func:`rounded_assignment`) and the cheapest assignment by a HiGHS
-    MIP stopped after at most ``MIP_SECONDS`` (of work, as nodes, under a
-    work limit), run only while ``budget`` lasts.
+    (:func:`rounded_assignment`) improved by moves and swaps
+    (:func:`~spmopt.territory.allocate.shift_swap`), and, when ``exact``,
+    the cheapest assignment by a HiGHS MIP stopped after at most
+    ``MIP_SECONDS`` (of work, as nodes, under a work limit), run only while
+    ``budget`` lasts.
 
     Parameters
     ----------
@@ -559,6 +563,9 @@ def assign_nearest(
         When to stop.
     neighbours : int
         Open centres each unit may join.
+    exact : bool
+        Also run the assignment MIP (on the 3,109 counties into 50 its root
+        alone takes about 20 s, for 0.1-0.2% less than the moves and swaps).
 
     Returns
     -------
@@ -567,7 +574,10 @@ def assign_nearest(
     """
     mask = _nearest_open(cost, centres, neighbours)
     found = [rounded_assignment(cost, mask, demand, capacity, centres, budget)]
-    if not budget.exhausted():
+    if found[0] is not None:
+        found[0], evaluated = shift_swap(cost, mask, demand, capacity, found[0])
+        budget.charge(evaluated / SWAPS_PER_SECOND)
+    if exact and not budget.exhausted():
         run = functools.partial(budget.run, kind="mip", cap=MIP_SECONDS)
         left = budget.seconds_left(MIP_SECONDS)
         found.append(allocate(cost, mask, demand, capacity, centres, left, run))
@@ -669,8 +679,9 @@ def _place(
 
 
 # TODO(#3): on the US counties into 50 centres (workload capacity 1.2 times
-# the mean) the bound and the dive take 27 of 60 s and locate-allocate still
-# moves the centres far from the dive's: the design ends 5.4% above the bound.
+# the mean) the bound and the dive take 31 of 60 deterministic seconds and
+# locate-allocate still moves the centres far from the dive's: the design
+# ends 4.7% above the bound.
 def locate_allocate_nearest(
     cost: NDArray[np.float64],
     allowed: NDArray[np.bool_],
@@ -681,19 +692,25 @@ def locate_allocate_nearest(
 ) -> NDArray[np.int64] | None:
     """Alternate :func:`assign_nearest` and relocation until no gain or budget.
 
-    Returns the cheapest assignment found, None when the first fails.
+    The rounds assign by rounding, moves and swaps only; the centres they
+    end at are then assigned once more with the MIP as well, while budget
+    lasts. Returns the cheapest assignment found, None when the first fails.
     """
     best, best_cost = None, np.inf
     rows = np.arange(len(demand))
     while True:
-        found = assign_nearest(cost, demand, capacity, centres, budget)
-        if found is None:
-            return best
-        value = float(cost[rows, found].sum())
-        if value >= best_cost - 1e-9:
-            return best
+        found = assign_nearest(cost, demand, capacity, centres, budget, exact=False)
+        value = np.inf if found is None else float(cost[rows, found].sum())
+        if found is None or value >= best_cost - 1e-9:
+            break
         best, best_cost = found, value
         moved = relocate(cost, allowed, demand, capacity, found)
         if np.array_equal(moved, centres) or budget.exhausted():
-            return best
+            break
         centres = moved
+    if best is None or budget.exhausted():
+        return best
+    final = assign_nearest(cost, demand, capacity, np.unique(best), budget)
+    if final is not None and float(cost[rows, final].sum()) < best_cost:
+        return final
+    return best

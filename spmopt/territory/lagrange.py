@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,6 +44,8 @@ class LagrangeBound:
         ``tail[i, j]``: lower bound on v_j when unit i is forced into centre j.
     exact : bool
         True when knapsacks were solved exactly.
+    steps : int
+        Subgradient steps taken (the whole ascent, not only to the best).
     """
 
     bound: float
@@ -51,12 +53,24 @@ class LagrangeBound:
     values: NDArray[np.float64]
     tail: NDArray[np.float64]
     exact: bool
+    steps: int = 0
 
 
 def _exact_ok(demand: NDArray[np.float64], capacity: NDArray[np.float64]) -> bool:
+    return knapsack_cells(demand, capacity) is not None
+
+
+def knapsack_cells(
+    demand: NDArray[np.float64], capacity: NDArray[np.float64]
+) -> float | None:
+    """Cells of one round of exact knapsacks, None when they are fractional.
+
+    Exact (dynamic programming over ``n * m * (C + 1)`` cells) when demand
+    and capacity are whole and the cells are at most ``DP_CELLS``.
+    """
     integral = np.all(np.mod(demand, 1) == 0) and np.all(np.mod(capacity, 1) == 0)
-    cells = len(demand) * len(capacity) * (capacity.max() + 1)
-    return bool(integral and cells <= DP_CELLS)
+    cells = float(len(demand) * len(capacity) * (capacity.max() + 1))
+    return cells if integral and cells <= DP_CELLS else None
 
 
 def knapsack_values(
@@ -191,7 +205,8 @@ def lagrangian_bound(
     u = np.sort(finite, axis=1)[:, min(p, finite.shape[1] - 1)].astype(float)
     step, best, stall = 2.0, None, 0
     tried: set[tuple[int, ...]] = set()
-    for _ in range(iterations):
+    steps = 0
+    for steps in range(1, iterations + 1):  # noqa: B007 (read after the loop)
         values, take, tail = knapsack_values(
             finite - u[:, None], demand, capacity, exact
         )
@@ -219,7 +234,7 @@ def lagrangian_bound(
             break
         u = u + step * (target - bound) / norm * grad
     assert best is not None
-    return best
+    return replace(best, steps=steps)
 
 
 def reduced_cost_fixing(

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from spmopt.territory.allocate import allocate, locate_allocate, relocate
+from spmopt.territory.allocate import allocate, locate_allocate, relocate, shift_swap
 
 
 def brute_allocate(cost, demand, capacity, centres) -> float:
@@ -62,3 +62,62 @@ def test_locate_allocate_never_worsens_its_start() -> None:
     assert best is not None and first is not None
     rows = np.arange(12)
     assert cost[rows, best].sum() <= cost[rows, first].sum() + 1e-9
+
+
+def _feasible_start(rng, n, m, centres, demand, capacity):
+    """A random assignment to ``centres`` within capacity (retry until one fits)."""
+    while True:
+        a = rng.choice(centres, n)
+        if (np.bincount(a, demand, m) <= capacity + 1e-9).all():
+            return a
+
+
+def _no_saving_move_or_swap(cost, allowed, demand, capacity, a) -> bool:
+    rows = np.arange(len(a))
+    value = cost[rows, a].sum()
+    neighbours = []
+    for i, j in itertools.product(range(len(a)), np.unique(a)):
+        b = a.copy()
+        b[i] = j
+        neighbours.append(b)
+    for i, k in itertools.combinations(range(len(a)), 2):
+        b = a.copy()
+        b[i], b[k] = a[k], a[i]
+        neighbours.append(b)
+    for b in neighbours:
+        fits = (np.bincount(b, demand, len(capacity)) <= capacity).all()
+        if fits and allowed[rows, b].all() and cost[rows, b].sum() < value - 1e-9:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shift_swap_ends_at_a_local_optimum_within_capacity(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m = 9, 5
+    cost = rng.integers(0, 40, (n, m)).astype(float)
+    demand = rng.integers(1, 5, n).astype(float)
+    capacity = np.full(m, demand.sum() / 2.5)
+    allowed = rng.random((n, m)) < 0.8
+    centres = np.array([0, 2, 4])
+    allowed[:, centres] = True
+    start = _feasible_start(rng, n, m, centres, demand, capacity)
+    found, evaluated = shift_swap(cost, allowed, demand, capacity, start)
+    rows = np.arange(n)
+    assert evaluated > 0
+    assert set(found) <= set(centres) and allowed[rows, found].all()
+    assert (np.bincount(found, demand, m) <= capacity + 1e-9).all()
+    assert cost[rows, found].sum() <= cost[rows, start].sum()
+    assert _no_saving_move_or_swap(cost, allowed, demand, capacity, found)
+    assert brute_allocate(cost, demand, capacity, centres) <= cost[rows, found].sum()
+
+
+def test_shift_swap_swaps_when_no_single_move_fits() -> None:
+    # Both centres full: only exchanging the two units saves cost.
+    cost = np.array([[10.0, 0.0], [0.0, 10.0]])
+    demand = np.array([1.0, 1.0])
+    capacity = np.array([1.0, 1.0])
+    found, _ = shift_swap(
+        cost, np.ones((2, 2), bool), demand, capacity, np.array([0, 1])
+    )
+    assert found.tolist() == [1, 0]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from spmopt.errors import TimeLimitWarning
-from spmopt.territory.design import PMedianModel
+from spmopt.territory.design import REGION_NEAREST, PMedianModel
 from spmopt.territory.geometry import euclidean
 from spmopt.territory.lagrange import lagrangian_bound, reduced_cost_fixing
 from spmopt.territory.model import SolverSettings
@@ -214,3 +215,49 @@ def test_large_models_take_the_dive_even_where_branch_and_price_applies(
     assert result.method == "lp-dive"
     assert result.has_solution
     assert result.objective >= brute_force(cost, demand, capacity, 2) - 1e-6
+
+
+def _fractional_model(seed: int, n: int = 30, p: int = 4) -> PMedianModel:
+    """A model off the branch-and-price path (workloads not whole)."""
+    cost, demand, _ = instance(seed, n)
+    demand = demand + 0.5
+    return PMedianModel(cost, demand, np.full(n, demand.sum() / p * 1.3), p)
+
+
+def test_lagrangian_phase_is_counted_as_work() -> None:
+    model = _fractional_model(0)
+    assert not model.uses_branch_and_price
+    settings = SolverSettings(
+        time_limit_seconds=30, deterministic_time=5.0, workers=1, deterministic=True
+    )
+    result = model._solve_small(settings)
+    assert result.has_solution
+    assert model._fix_work > 0
+    assert result.work_seconds >= model._fix_work
+
+
+def test_lagrangian_phase_keeps_to_its_share_of_the_work_limit() -> None:
+    model = _fractional_model(1)
+    per_step, per_call = model._step_work()
+    tiny = SolverSettings(
+        time_limit_seconds=30, deterministic_time=1e-9, workers=1, deterministic=True
+    )
+    model._solve_small(tiny)
+    assert 0 < model._fix_work <= per_step + per_call
+    model._solve_small(replace(tiny, deterministic_time=None))
+    assert model._fix_work > per_step + per_call  # many steps without a limit
+
+
+def test_region_costs_keep_the_group_centres_and_the_nearest_sites() -> None:
+    rng = np.random.default_rng(3)
+    n = 120
+    x, y = rng.random(n) * 100, rng.random(n) * 100
+    model = PMedianModel(euclidean(x, y, x, y), np.ones(n), np.full(n, 40.0), 4)
+    units, sites = np.arange(0, n, 2), np.arange(n)
+    group = np.array([5, 17, 60, 99])
+    cost = model._region_costs(units, sites, group)
+    allowed = np.isfinite(cost)
+    assert allowed[:, group].all()
+    assert (allowed.sum(axis=1) <= REGION_NEAREST + len(group)).all()
+    nearest = np.argsort(model.cost[np.ix_(units, sites)], axis=1)[:, :REGION_NEAREST]
+    assert np.take_along_axis(allowed, nearest, 1).all()
