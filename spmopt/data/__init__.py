@@ -20,6 +20,7 @@ from spmopt.data.tables import (
     check_schema,
     read_table,
     require_nonnegative,
+    require_once_per_rep,
     require_unique,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "load_us_zips",
     "read_table",
     "require_nonnegative",
+    "require_once_per_rep",
     "require_unique",
 ]

@@ -278,3 +278,55 @@ def require_unique(frame: pd.DataFrame, column: str, table: str) -> None:
             f"more than once (data rows {where}; {dup.nunique()} duplicated "
             "value(s) in all)"
         )
+
+
+REPEATS_SHOWN = 3
+"""Repeated (deal, rep) pairs named in a message, at most."""
+
+
+def require_once_per_rep(
+    ids: pd.Series | np.ndarray,
+    reps: pd.Series | np.ndarray,
+    column: str,
+    rep_column: str,
+    table: str,
+) -> None:
+    """Raise if a deal id is given twice for the same rep (blank ids aside).
+
+    Across reps an id may repeat: a deal split between reps has one row per
+    rep with its share.
+
+    Parameters
+    ----------
+    ids, reps : array-like of shape (n_rows,)
+        Deal id and rep id of every data row.
+    column, rep_column : str
+        Their column names, for the message.
+    table : str
+        Table name, for the message.
+    """
+    pairs = pd.DataFrame(
+        {
+            "id": pd.Series(np.asarray(ids, dtype=object), dtype="string").str.strip(),
+            "rep": np.asarray(reps).astype(str),
+        }
+    )  # labels are data rows - 1
+    pairs = pairs[pairs["id"].notna() & (pairs["id"] != "")]
+    groups = pairs[pairs.duplicated(keep=False)].groupby(["id", "rep"], sort=False)
+    found = list(groups.groups.items())
+    if not found:
+        return
+    named = [
+        f"{show(deal)} for {rep_column} {show(rep)} (data rows "
+        f"{', '.join(str(int(i) + 1) for i in rows)})"
+        for (deal, rep), rows in found[:REPEATS_SHOWN]
+    ]
+    more = (
+        f" and {len(found) - REPEATS_SHOWN} more" if len(found) > REPEATS_SHOWN else ""
+    )
+    raise DataError(
+        f"{table}: column '{column}' must not repeat a deal id for the same rep: "
+        f"{'; '.join(named)}{more}; each row would be won and counted again. "
+        "Give a deal once per rep (a deal split between reps: one row per rep "
+        "with its share of the amount)"
+    )

@@ -15,10 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from spmopt.data import require_once_per_rep
 from spmopt.errors import DataError, show
-
-SHOWN = 3
-"""Repeated deal ids named in a message, at most."""
 
 
 def deal_index(
@@ -62,7 +60,7 @@ def deal_index(
     ids = frame[column].astype("string").str.strip()
     own = ids.isna() | (ids == "")
     keys = ids.where(~own, pd.Series([f"\0row {i}" for i in range(n)], index=ids.index))
-    _refuse_same_rep(keys, frame[rep_column], column, rep_column, table)
+    require_once_per_rep(keys, frame[rep_column], column, rep_column, table)
     codes, _ = pd.factorize(keys)
     for name, values in agree.items():
         _refuse_disagreeing(codes, keys, values, name, column, table)
@@ -71,28 +69,6 @@ def deal_index(
 
 def _rows(positions: np.ndarray) -> str:
     return ", ".join(str(int(i) + 1) for i in positions)
-
-
-def _refuse_same_rep(
-    keys: pd.Series, reps: pd.Series, column: str, rep_column: str, table: str
-) -> None:
-    pairs = pd.DataFrame({"id": keys.to_numpy(), "rep": reps.astype(str).to_numpy()})
-    repeated = pairs.duplicated(keep=False).to_numpy()
-    if not repeated.any():
-        return
-    groups = pairs[repeated].groupby(["id", "rep"], sort=False).groups  # labels
-    named = [
-        f"{show(deal)} for {rep_column} {show(rep)} (data rows "
-        f"{_rows(np.asarray(rows))})"
-        for (deal, rep), rows in list(groups.items())[:SHOWN]
-    ]
-    more = f" and {len(groups) - SHOWN} more" if len(groups) > SHOWN else ""
-    raise DataError(
-        f"{table}: column '{column}' must not repeat a deal id for the same rep: "
-        f"{'; '.join(named)}{more}; each row would be won and counted again. "
-        "Give a deal once per rep (a deal split between reps: one row per rep "
-        "with its share of the amount)"
-    )
 
 
 def _refuse_disagreeing(

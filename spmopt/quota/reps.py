@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
+from spmopt.data import (
+    check_schema,
+    load_table,
+    require_nonnegative,
+    require_once_per_rep,
+    require_unique,
+)
 from spmopt.errors import DataError, show
 from spmopt.quota.attainment import OpenDeals
 from spmopt.quota.config import QuotaConfig
@@ -181,40 +187,13 @@ def read_open_deals(cfg: QuotaConfig, book: RepBook) -> OpenDeals | None:
             f"is not in the reps table ({unknown.size} deal(s) affected)"
         )
     if spec.deal_id_column in frame.columns:
-        _refuse_repeated_deals(frame, spec.deal_id_column, spec.rep_id_column, name)
+        require_once_per_rep(
+            frame[spec.deal_id_column],
+            frame[spec.rep_id_column],
+            spec.deal_id_column,
+            spec.rep_id_column,
+            name,
+        )
     rep = owners.map(rows).to_numpy(dtype=np.int64)
     amount = frame[spec.amount_column].to_numpy(dtype=float)
     return OpenDeals(rep, amount, p_win)
-
-
-_SHOWN = 3
-"""Repeated deal ids named in a message, at most."""
-
-
-def _refuse_repeated_deals(
-    frame: pd.DataFrame, column: str, rep_column: str, table: str
-) -> None:
-    """Refuse a deal id given twice for the same rep (blank ids aside).
-
-    Across reps an id may repeat (a split deal: each rep's row is its
-    share); each rep's simulated bookings then hold its own share.
-    """
-    ids = frame[column].astype("string").str.strip().to_numpy()
-    reps = frame[rep_column].astype(str).to_numpy()
-    pairs = pd.DataFrame({"id": ids, "rep": reps})  # labels are data rows - 1
-    pairs = pairs[pairs["id"].notna() & (pairs["id"] != "")]
-    groups = pairs[pairs.duplicated(keep=False)].groupby(["id", "rep"]).groups
-    if not groups:
-        return
-    named = [
-        f"{show(deal)} for {rep_column} {show(rep)} (data rows "
-        f"{', '.join(str(int(i) + 1) for i in rows)})"
-        for (deal, rep), rows in list(groups.items())[:_SHOWN]
-    ]
-    more = f" and {len(groups) - _SHOWN} more" if len(groups) > _SHOWN else ""
-    raise DataError(
-        f"{table}: column '{column}' must not repeat a deal id for the same rep: "
-        f"{'; '.join(named)}{more}; each row would be won and counted again. "
-        "Give a deal once per rep (a deal split between reps: one row per rep "
-        "with its share of the amount)"
-    )
