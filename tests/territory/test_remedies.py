@@ -188,8 +188,9 @@ def test_auto_takes_the_mildest_single_fix_found_by_brute_force(
         return
     fixes = exact_candidates(p, cfg, moves=False)
     first = next(((f, what) for f, what, _ in fixes if _feasible(f, cfg)), None)
-    if first is None:
-        pytest.skip("no single fix makes this instance feasible")
+    if first is None:  # no shortcut: the flagged bases are fixed round by round
+        assert not any("the mildest single fix" in line for line in done[:1])
+        return
     fixed, what = first
     assert done == [done[0]] and done[0].startswith(f"{what}: the mildest")
     for field in ("rep_lat", "rep_lon", "target_share", "locked"):
