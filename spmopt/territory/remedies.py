@@ -22,8 +22,10 @@ Where potential is unserved
 from __future__ import annotations
 
 import itertools
+import logging
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -681,10 +683,24 @@ def solvable(problem: TerritoryProblem, cfg: TerritoryConfig) -> bool:
         workers=1,
         relative_gap=0.99,
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _without_info():
         warnings.simplefilter("ignore", SpmoptWarning)
         model = build_model(problem, cfg, method="cpsat")
         return bool(model.solve(settings).has_solution)
+
+
+@contextmanager
+def _without_info() -> Iterator[None]:
+    """Drop the package's INFO lines meanwhile (a check is not a user's solve)."""
+
+    def warnings_only(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+    logger.addFilter(warnings_only)
+    try:
+        yield
+    finally:
+        logger.removeFilter(warnings_only)
 
 
 PAIR_REPS = 6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import pytest
@@ -221,3 +222,11 @@ def test_auto_never_drops_the_last_banded_rep() -> None:
     assert np.isfinite(q.target_share).all() and q.target_share.sum() == 1
     assert done[-1].startswith("no wider band (up to ±50% for one or two reps)")
     assert not _feasible(q, cfg)
+
+
+def test_exact_checks_log_no_solve_lines(caplog: pytest.LogCaptureFixture) -> None:
+    p, cfg = tiny_problem(9, 6, 3), _tiny_cfg(0.05, 1)
+    with caplog.at_level(logging.INFO, logger="spmopt"):
+        _, done = auto_remedies(p, cfg)
+    assert len(done) >= 2  # many exact checks ran
+    assert not [r for r in caplog.records if "territory solve" in r.getMessage()]
