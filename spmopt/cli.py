@@ -47,6 +47,7 @@ def _terminate(signum: int, frame: object) -> None:
 
     Inside a solve the exit is held until the (stopped) solve returns.
     """
+    runs.run_signal_callbacks()
     exit_ = SystemExit(128 + signum)
     if not _stoppable.hold(exit_):
         raise exit_
@@ -58,6 +59,7 @@ def _interrupt(signum: int, frame: object) -> None:
     Inside a solve the interrupt is held until the (stopped) solve returns.
     """
     runs.note_interrupt()
+    runs.run_signal_callbacks()
     if not _stoppable.hold(KeyboardInterrupt()):
         raise KeyboardInterrupt
 
@@ -71,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     code = 130
     try:
         _raise_early()
-        code = _run(argv)
+        with runs.signal_scope():
+            code = _run(argv)
     except BaseException as exc:
         if not _is_signal(exc, runs.interrupts() > before):
             raise  # a bug: keep its traceback

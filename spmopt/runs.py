@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
@@ -84,6 +84,48 @@ def interrupts() -> int:
     return _INTERRUPTS[0]
 
 
+_ON_SIGNAL: list[list[Callable[[], None]]] = [[]]
+"""Callbacks of the open :func:`on_signal` blocks, one list per scope."""
+
+
+@contextmanager
+def on_signal(callback: Callable[[], None]) -> Iterator[None]:
+    """Have the command's Ctrl-C or SIGTERM call ``callback`` first, at once.
+
+    For work that must stop before the command unwinds, e.g. the worker
+    processes of a local cluster, which would otherwise go on (and log)
+    while the job's own clean-up runs. The callback runs in the signal
+    handler: it must be quick and must not raise. Only the callbacks of
+    the innermost :func:`signal_scope` (one command) are called.
+    """
+    scope = _ON_SIGNAL[-1]
+    scope.append(callback)
+    try:
+        yield
+    finally:
+        scope.remove(callback)
+
+
+@contextmanager
+def signal_scope() -> Iterator[None]:
+    """A scope (one command) whose signals call only its own callbacks.
+
+    A cluster opened before the command (say, by a notebook or a test
+    session) is not stopped by the command's Ctrl-C.
+    """
+    _ON_SIGNAL.append([])
+    try:
+        yield
+    finally:
+        _ON_SIGNAL.pop()
+
+
+def run_signal_callbacks() -> None:
+    """Call the current scope's :func:`on_signal` callbacks, newest first."""
+    for callback in reversed(list(_ON_SIGNAL[-1])):
+        callback()
+
+
 _PUBLISHED: list[Path] = []
 """Run folders this process has published, oldest first."""
 
@@ -98,22 +140,30 @@ def published() -> list[Path]:
 
 _HELD: list[int] = []
 _DEFERRING = [0]
+_HOOKS: list[Callable[[], None] | None] = [None]
+_SECOND_RAISES = [False]
 
 
 @contextmanager
-def deferred_signals() -> Iterator[None]:
+def deferred_signals(
+    second_raises: bool = False, on_signal: Callable[[], None] | None = None
+) -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back while the block runs; deliver them after.
 
     Clean-up and publishing must not stop half-way: a signal arriving in
     the block is counted (Ctrl-C via :func:`note_interrupt`) and re-raised
     as ``KeyboardInterrupt`` (or ``SystemExit``) once the outermost such
-    block is done. Outside the main thread, where handlers cannot change,
-    this does nothing.
+    block is done, also when the block fails (the signal then replaces its
+    error). ``on_signal`` is called at the first signal, e.g. to cut short
+    a step that would otherwise run on; with ``second_raises`` (for a step
+    that may hang, such as starting a cluster) a second signal is raised at
+    once. Outside the main thread, where handlers cannot change, this does
+    nothing.
     """
     if _DEFERRING[0] or threading.current_thread() is not threading.main_thread():
         yield
         return
-    _DEFERRING[0] = 1
+    _DEFERRING[0], _SECOND_RAISES[0], _HOOKS[0] = 1, second_raises, on_signal
     try:
         previous = {s: signal.signal(s, _hold) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -122,16 +172,26 @@ def deferred_signals() -> Iterator[None]:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
     finally:
-        _DEFERRING[0] = 0
-    held, _HELD[:] = list(_HELD), []
-    _deliver(held)
+        _DEFERRING[0], _SECOND_RAISES[0], _HOOKS[0] = 0, False, None
+        held, _HELD[:] = list(_HELD), []
+        _deliver(held)
 
 
 def _hold(signum: int, frame: object) -> None:
-    """Signal handler of :func:`deferred_signals`: remember, do not raise."""
+    """Signal handler of :func:`deferred_signals`: remember, do not raise.
+
+    The first signal calls the block's ``on_signal``; the second signal of
+    a ``second_raises`` block is raised here.
+    """
     if signum == signal.SIGINT:
         note_interrupt()
     _HELD.append(signum)
+    hook, _HOOKS[0] = _HOOKS[0], None
+    if hook is not None:
+        hook()
+    if _SECOND_RAISES[0] and len(_HELD) > 1:
+        held, _HELD[:] = list(_HELD), []
+        _deliver(held)
 
 
 def _deliver(held: list[int]) -> None:

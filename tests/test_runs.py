@@ -14,11 +14,15 @@ from spmopt.runs import (
     SEED_MAX,
     RunDir,
     check_seed,
+    deferred_signals,
     discard_open_runs,
     format_money,
     neutralise_for_spreadsheet,
     note_interrupt,
+    on_signal,
     published,
+    run_signal_callbacks,
+    signal_scope,
 )
 
 
@@ -359,3 +363,34 @@ def test_an_unwritable_out_folder_is_one_error_and_leaves_nothing(
         f"--out {out}: cannot write in {out.parent} (operation not permitted)"
     )
     assert not (tmp_path / "new").exists()  # the parents it made are gone
+
+
+def test_a_held_signal_replaces_the_error_of_its_block() -> None:
+    with pytest.raises(KeyboardInterrupt), deferred_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        raise ValueError("the block failed after Ctrl-C")
+    with deferred_signals():  # nothing held over from the block before
+        pass
+
+
+def test_the_first_held_signal_calls_on_signal_and_a_second_raises() -> None:
+    called: list[str] = []
+    with (
+        pytest.raises(KeyboardInterrupt),
+        deferred_signals(second_raises=True, on_signal=lambda: called.append("x")),
+    ):
+        os.kill(os.getpid(), signal.SIGINT)
+        assert called == ["x"]  # held, not raised
+        os.kill(os.getpid(), signal.SIGINT)
+        called.append("not reached")
+    assert called == ["x"]
+
+
+def test_signal_callbacks_belong_to_the_scope_they_were_opened_in() -> None:
+    called: list[str] = []
+    with on_signal(lambda: called.append("outer")):
+        with signal_scope(), on_signal(lambda: called.append("inner")):
+            run_signal_callbacks()
+        run_signal_callbacks()
+    run_signal_callbacks()
+    assert called == ["inner", "outer"]

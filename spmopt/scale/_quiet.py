@@ -15,13 +15,20 @@ there (LightGBM's network set-up, "Trying to bind port ..."), before any
 Python log setting applies. :class:`MuteStdout` points each worker's file
 descriptor 1 at the null device; worker logs go to standard error as
 before.
+
+Ctrl-C in a terminal reaches every process of the command, workers too,
+which would each log their cancelled tasks while the command stops them.
+:class:`IgnoreCtrlC` has each worker (and the processes it starts later)
+ignore SIGINT; the command stops its cluster itself.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 from distributed.core import Status
@@ -74,3 +81,14 @@ class MuteStdout(WorkerPlugin):
             os.dup2(null, 1)
         finally:
             os.close(null)
+
+
+class IgnoreCtrlC(WorkerPlugin):
+    """Worker plugin making the worker process ignore SIGINT (Ctrl-C)."""
+
+    name = "spmopt-ignore-ctrl-c"
+
+    def setup(self, worker: Any) -> None:
+        """Ignore SIGINT (set from the worker's main thread only)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)

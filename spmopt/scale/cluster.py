@@ -9,12 +9,15 @@ scheduler at a configured address, which it leaves running.
 
 from __future__ import annotations
 
+import gc
+import logging
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from spmopt._logging import logger
 from spmopt.errors import ConfigError
+from spmopt.runs import deferred_signals, on_signal
 from spmopt.scale.config import SchedulerConfig
 
 LOOPBACK = "127.0.0.1"
@@ -73,9 +76,49 @@ def _local_client(cfg: SchedulerConfig) -> Iterator[Any]:
 
 @contextmanager
 def _started_cluster(cfg: SchedulerConfig) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
+    """A client of a new local cluster; stopped at once if the block fails.
 
-    cluster = LocalCluster(
+    Ctrl-C or SIGTERM while the cluster starts kills the worker processes
+    started so far, so the start fails at once and the cluster closes
+    itself; the signal is then raised (a second one is raised at once).
+    After a failure or a signal in the block, see :func:`_stop_now`.
+    """
+    from distributed import Client
+
+    before, mute = _child_pids(), _DaskLogMute()
+    cluster = None
+
+    def halt() -> None:  # at the signal itself, before the job unwinds
+        mute.on()
+        _halt_workers(cluster, before)
+
+    try:
+        with deferred_signals(second_raises=True, on_signal=halt):
+            cluster = _new_cluster(cfg)
+        with on_signal(halt), Client(cluster) as client:
+            _quiet_workers(client)
+            logger.info(
+                "dask: local cluster of %d workers x %d threads at %s",
+                cfg.n_workers,
+                cfg.threads_per_worker,
+                cluster.scheduler_address,
+            )
+            yield client
+    except BaseException:
+        mute.on()
+        _stop_now(cluster, before)
+        raise
+    finally:
+        mute.off()
+    with deferred_signals():
+        cluster.close()
+
+
+def _new_cluster(cfg: SchedulerConfig) -> Any:
+    """Start a ``LocalCluster`` of worker processes on the loopback address."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
         n_workers=cfg.n_workers,
         threads_per_worker=cfg.threads_per_worker,
         processes=True,
@@ -88,32 +131,119 @@ def _started_cluster(cfg: SchedulerConfig) -> Iterator[Any]:
         },
         memory_limit=cfg.memory_limit,
     )
-    try:
-        with Client(cluster) as client:
-            _quiet_workers(client)
-            logger.info(
-                "dask: local cluster of %d workers x %d threads at %s",
-                cfg.n_workers,
-                cfg.threads_per_worker,
-                cluster.scheduler_address,
-            )
-            yield client
-    finally:
-        cluster.close()
+
+
+def _stop_now(cluster: Any, before: set[int]) -> None:
+    """Stop a local cluster after Ctrl-C, SIGTERM or an error, without waiting.
+
+    A graceful close waits for running tasks (the nanny kills a busy worker
+    only after 4 s) and logs each cancelled task and lost result. Here the
+    nannies are told not to restart their workers, the worker processes
+    started since ``before`` are killed with their children (a sweep task's
+    process), and the cluster is then closed. Mute Dask's log first (see
+    :class:`_DaskLogMute`). A signal arriving meanwhile is held until the
+    stop is done.
+    """
+    with deferred_signals():
+        _halt_workers(cluster, before)
+        if cluster is not None:
+            with suppress(Exception):
+                cluster.close(timeout=STOP_TIMEOUT_SECONDS)
+        _kill_children(before)  # any worker a nanny was still starting
+
+
+def _halt_workers(cluster: Any, before: set[int]) -> None:
+    """Kill the cluster's worker processes; their nannies do not restart them.
+
+    ``cluster`` is None while it starts: killing its first workers makes
+    the start fail at once (the cluster then closes itself).
+    """
+    if cluster is not None:
+        for nanny in list(cluster.workers.values()):
+            nanny.close_gracefully(reason="spmopt-stop")
+    _kill_children(before)
+
+
+STOP_TIMEOUT_SECONDS = 10.0
+"""Longest wait for a local cluster to close once its workers are killed."""
+
+
+def _child_pids() -> set[int]:
+    """Process ids of the child processes this process started and still has."""
+    import multiprocessing
+
+    return {int(child.pid) for child in multiprocessing.active_children() if child.pid}
+
+
+def _kill_children(before: set[int]) -> None:
+    """Kill (SIGKILL) the child processes not in ``before``, and their children."""
+    import psutil  # a dependency of distributed
+
+    doomed = []
+    for pid in _child_pids() - before:
+        with suppress(psutil.Error):
+            child = psutil.Process(pid)
+            doomed += [child, *child.children(recursive=True)]
+    for process in doomed:
+        with suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(doomed, timeout=STOP_TIMEOUT_SECONDS)
+    _child_pids()  # reaps the killed children
+
+
+class _DaskLogMute(logging.Filter):
+    """Drops what Dask logs in this process (scheduler, nannies, client).
+
+    Switched on once a cluster is being stopped after a signal or an
+    error, when Dask would report each killed worker, cancelled task and
+    lost result; switched off once the cluster is closed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handlers: set[logging.Handler] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop every record."""
+        return False
+
+    def on(self) -> None:
+        """Mute the ``distributed`` and ``tornado`` handlers and ``asyncio``.
+
+        asyncio reports a failed message to a killed worker ("Future
+        exception was never retrieved") through its own logger.
+        """
+        for name in ("distributed", "tornado"):
+            self._handlers.update(logging.getLogger(name).handlers)
+        for handler in self._handlers:
+            handler.addFilter(self)
+        logging.getLogger("asyncio").addFilter(self)
+
+    def off(self) -> None:
+        """Unmute what :meth:`on` muted, once the dead futures are collected."""
+        if not self._handlers:
+            return
+        gc.collect()  # asyncio reports an unread failure when it is collected
+        for handler in self._handlers:
+            handler.removeFilter(self)
+        self._handlers.clear()
+        logging.getLogger("asyncio").removeFilter(self)
 
 
 def _quiet_workers(client: Any) -> None:
     """Keep this local cluster's workers off the command's output.
 
     Drops the heartbeat race they log at shutdown (narrow on purpose: one
-    message, one logger, only while a worker closes) and sends their
-    standard output, where native libraries print, to the null device
-    (see :mod:`spmopt.scale._quiet`).
+    message, one logger, only while a worker closes), sends their
+    standard output, where native libraries print, to the null device, and
+    has them ignore Ctrl-C, which a terminal sends to every process of the
+    command: this process stops them (see :mod:`spmopt.scale._quiet`).
     """
-    from spmopt.scale._quiet import MuteStdout, QuietShutdown
+    from spmopt.scale._quiet import IgnoreCtrlC, MuteStdout, QuietShutdown
 
     client.register_plugin(QuietShutdown())
     client.register_plugin(MuteStdout())
+    client.register_plugin(IgnoreCtrlC())
 
 
 @contextmanager

@@ -1,9 +1,16 @@
+import os
+import signal
 import socket
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from spmopt.cli import main
 from spmopt.errors import ConfigError
+from spmopt.runs import RunDir
 from spmopt.scale import SchedulerConfig, dask_client, worker_count
 
 
@@ -72,3 +79,95 @@ def test_local_workers_may_have_children_and_keep_default_malloc(
     client_1: Any,
 ) -> None:
     assert set(client_1.run(_worker_settings).values()) == {(False, None)}
+
+
+def _ctrl_c_the_command_then_sleep(sig: int) -> None:
+    """A task: signal the command (the worker's parent), then run on."""
+    import os
+    import time
+
+    os.kill(os.getppid(), sig)
+    time.sleep(60)
+
+
+def _children() -> set[int]:
+    """This process's descendants (the resource tracker, which lives on, first)."""
+    from multiprocessing import resource_tracker
+
+    import psutil
+
+    resource_tracker.ensure_running()
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def _only_error_line(err: str, line: str) -> None:
+    """``err`` holds the one error line besides spmopt's own INFO lines."""
+    lines = [text for text in err.splitlines() if not text.startswith("INFO spmopt:")]
+    assert lines == [f"error: {line}; unfinished output removed"], err
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [
+        (signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    ],
+)
+def test_a_signal_while_tasks_run_stops_the_cluster_at_once_and_quietly(
+    sig: int,
+    code: int,
+    line: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    before = _children()
+    out = tmp_path / "runs" / "r"
+
+    def job(**kwargs: object) -> None:
+        cfg = SchedulerConfig(mode="local", n_workers=1)
+        with RunDir(out, "job") as run, dask_client(cfg) as client:
+            run.write_text("a.txt", "half")
+            client.submit(_ctrl_c_the_command_then_sleep, sig).result()
+
+    monkeypatch.setattr("spmopt.cli.app", job)
+    assert main(["job"]) == code
+    _only_error_line(capfd.readouterr().err, line)  # workers said nothing
+    assert _children() == before  # the sleeping worker was killed
+    assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_while_the_cluster_starts_stops_it_and_leaves_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import multiprocessing
+
+    from spmopt.scale import cluster as module
+
+    before, real = _children(), module._new_cluster
+    others = set(multiprocessing.active_children())  # e.g. shared test clusters
+
+    def ctrl_c_once_a_worker_boots() -> None:
+        while not set(multiprocessing.active_children()) - others:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def starting(cfg: SchedulerConfig) -> Any:
+        threading.Thread(target=ctrl_c_once_a_worker_boots, daemon=True).start()
+        return real(cfg)
+
+    monkeypatch.setattr(module, "_new_cluster", starting)
+    config = tmp_path / "price.yaml"
+    payout = Path(__file__).resolve().parents[2] / "configs" / "payout"
+    config.write_text(
+        f"plan: {payout / 'plan_accelerator.yaml'}\n"
+        f"quotas: {payout / 'quotas_small.csv'}\nmlflow: {{enabled: false}}\n"
+    )
+    out = tmp_path / "runs" / "p"
+    argv = ["scale", "price", str(config), "--scheduler", "local:2", "--out", str(out)]
+    assert main(["--quiet", *argv]) == 130
+    _only_error_line(capfd.readouterr().err, "interrupted (Ctrl-C)")
+    assert _children() == before
+    assert not (tmp_path / "runs").exists()

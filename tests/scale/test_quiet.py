@@ -43,3 +43,14 @@ def test_local_cluster_workers_print_nothing_on_the_commands_output(
 ) -> None:
     # native libraries (LightGBM's network set-up) write to fd 1 directly
     assert set(client_2.run(_stdout_is_null).values()) == {True}
+
+
+def _ignores_ctrl_c() -> bool:
+    import signal
+
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_local_cluster_workers_leave_ctrl_c_to_the_command(client_2: Any) -> None:
+    # a terminal sends Ctrl-C to every process; the command stops the workers
+    assert set(client_2.run(_ignores_ctrl_c).values()) == {True}
