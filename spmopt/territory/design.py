@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +24,7 @@ from ortools.sat.python import cp_model
 
 from spmopt._logging import logger
 from spmopt._stoppable import solve_cp_sat
+from spmopt.errors import SpmoptWarning
 from spmopt.territory.branchprice import (
     WORK_PER_SECOND,
     BranchAndPrice,
@@ -380,7 +382,22 @@ class PMedianModel:
             return self._from_incumbent(incumbent, lower, start)
         if restricted and result.has_solution:
             return self._with_lagrange_bound(result, lower)
+        if restricted and result.status == "infeasible":
+            return self._none_nearby(result)
         return result
+
+    def _none_nearby(self, result: DesignResult) -> DesignResult:
+        """A restricted model proven empty: say so; the full model may not be."""
+        warnings.warn(
+            f"no balanced design exists among each unit's {NEAREST_LARGE} "
+            f"nearest centres, the only ones searched when a balance band "
+            f"meets more than {LARGE_PAIRS:,} unit-centre pairs; one with "
+            "farther centres may exist: with design.k_nearest at most "
+            f"{LARGE_PAIRS // len(self.demand)} every allowed pair is searched",
+            SpmoptWarning,
+            stacklevel=4,
+        )
+        return replace(result, status="unknown")
 
     def _large(self, settings: SolverSettings, start: float) -> DesignResult:
         """Sparse Lagrangian bound, LP dive, locate-allocate, group re-solves.

@@ -69,6 +69,7 @@ def solve_design(
     assert cfg.design is not None
     _precheck(problem, cfg)
     model = design_model(problem, cfg)
+    _check_reach(model, cfg)
     result = model.solve(settings, use_bounds=cfg.design.use_bounds)
     if not result.has_solution:
         _raise_no_design(cfg, result.status)
@@ -123,6 +124,27 @@ def _precheck(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
         raise InfeasibleError(
             "no design satisfies the constraints: " + "; ".join(causes[:5])
         )
+
+
+def _check_reach(model: PMedianModel, cfg: TerritoryConfig) -> None:
+    """Refuse when no ``p`` centres can be among every unit's allowed ones.
+
+    A candidate can serve only the units that allow it (their
+    ``design.k_nearest`` nearest); if the ``p`` candidates allowed by the
+    most units together reach fewer than all units, no design exists.
+    """
+    assert cfg.design is not None
+    p, n = model.p, len(model.demand)
+    reach = np.sort(model.allowed.sum(axis=0))[::-1][:p]
+    if int(reach.sum()) >= n:
+        return
+    raise InfeasibleError(
+        f"no design satisfies the constraints: with design.k_nearest "
+        f"{cfg.design.k_nearest} the {p} candidates nearest to the most units "
+        f"reach only {int(reach.sum()):,} of {n:,} units, so some unit has no "
+        f"centre among its nearest; raise design.k_nearest (to at least about "
+        f"{-(-n // p)}, the units per territory) or design.territories"
+    )
 
 
 def named_territories(

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spmopt.errors import TimeLimitWarning
+from spmopt.errors import SpmoptWarning, TimeLimitWarning
+from spmopt.territory import design
 from spmopt.territory.design import REGION_NEAREST, PMedianModel
 from spmopt.territory.geometry import euclidean
 from spmopt.territory.lagrange import lagrangian_bound, reduced_cost_fixing
@@ -261,3 +262,19 @@ def test_region_costs_keep_the_group_centres_and_the_nearest_sites() -> None:
     assert (allowed.sum(axis=1) <= REGION_NEAREST + len(group)).all()
     nearest = np.argsort(model.cost[np.ix_(units, sites)], axis=1)[:, :REGION_NEAREST]
     assert np.take_along_axis(allowed, nearest, 1).all()
+
+
+def test_restricted_model_without_a_design_is_not_called_infeasible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each unit sees only its nearest centre (itself): no design with p < n
+    # exists in that restriction, yet the full model has one.
+    monkeypatch.setattr(design, "LARGE_PAIRS", 10)
+    monkeypatch.setattr(design, "NEAREST_LARGE", 1)
+    monkeypatch.setattr(PMedianModel, "_regret_assign", lambda self, c: None)
+    cost, demand, cap = instance(4, n=7)
+    model = PMedianModel(cost, demand, np.full(7, cap), 3).add_balance(demand, 0, 1e9)
+    with pytest.warns(SpmoptWarning, match="1 nearest centres"):
+        result = model.solve(FAST)
+    assert result.status == "unknown"
+    assert brute_force(cost, demand, cap, 3) < np.inf

@@ -239,3 +239,23 @@ def test_latlon_run_keeps_lat_lon_and_km(tmp_path: Path) -> None:
     assert summary["objective_unit"] == "km"
     figure = (out / "map.html").read_text().split("Plotly.newPlot(")[-1]
     assert '"lat":' in figure and '"scope":"usa"' in figure
+
+
+def test_design_whose_centres_cannot_reach_every_unit_is_refused(
+    tmp_path: Path,
+) -> None:
+    # Two far-apart rows of 10 units; with k_nearest 2 a candidate is among
+    # the nearest of at most 3 units, so 2 centres reach at most 6 of 20.
+    rows = [f"u{i},{30 + (i // 10) * 5},{-100 + (i % 10) * 2},1" for i in range(20)]
+    (tmp_path / "units.csv").write_text("unit_id,lat,lon,sales\n" + "\n".join(rows))
+    data = {
+        "mode": "design",
+        "units": {"table": "units.csv", "potential": {"column": "sales"}},
+        "design": {"territories": 2, "capacity": 20, "k_nearest": 2},
+        "solver": {"workers": 1, "time_limit_seconds": 20},
+        "track": False,
+    }
+    cfg = parse_config(TerritoryConfig, data, base_dir=tmp_path)
+    with pytest.raises(InfeasibleError, match=r"reach only \d of 20 units.*k_nearest"):
+        run_solve(cfg, RunWriter(tmp_path / "d"), seed=0)
+    assert not (tmp_path / "d").exists()
