@@ -176,18 +176,23 @@ def _child_pids() -> set[int]:
 
 
 def _kill_children(before: set[int]) -> None:
-    """Kill (SIGKILL) the child processes not in ``before``, and their children."""
+    """Kill (SIGKILL) the child processes not in ``before``, and their children.
+
+    Only this process's own children are waited for (and reaped); their
+    children die at once but are left to the system to reap.
+    """
     import psutil  # a dependency of distributed
 
-    doomed = []
+    children, doomed = [], []
     for pid in _child_pids() - before:
         with suppress(psutil.Error):
             child = psutil.Process(pid)
+            children.append(child)
             doomed += [child, *child.children(recursive=True)]
     for process in doomed:
         with suppress(psutil.Error):
             process.kill()
-    psutil.wait_procs(doomed, timeout=STOP_TIMEOUT_SECONDS)
+    psutil.wait_procs(children, timeout=STOP_TIMEOUT_SECONDS)
     _child_pids()  # reaps the killed children
 
 

@@ -81,13 +81,26 @@ def test_local_workers_may_have_children_and_keep_default_malloc(
     assert set(client_1.run(_worker_settings).values()) == {(False, None)}
 
 
-def _ctrl_c_the_command_then_sleep(sig: int) -> None:
-    """A task: signal the command (the worker's parent), then run on."""
+def _ctrl_c_the_command_then_sleep(sig: int, pid_file: str) -> None:
+    """A task: start a process of its own, signal the command, then run on."""
     import os
+    import subprocess
+    import sys
     import time
 
-    os.kill(os.getppid(), sig)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    Path(pid_file).write_text(str(child.pid))
+    os.kill(os.getppid(), sig)  # the worker's parent: the command
     time.sleep(60)
+
+
+def _gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _children() -> set[int]:
@@ -122,18 +135,20 @@ def test_a_signal_while_tasks_run_stops_the_cluster_at_once_and_quietly(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     before = _children()
-    out = tmp_path / "runs" / "r"
+    out, pid_file = tmp_path / "runs" / "r", tmp_path / "task_child.pid"
 
     def job(**kwargs: object) -> None:
         cfg = SchedulerConfig(mode="local", n_workers=1)
         with RunDir(out, "job") as run, dask_client(cfg) as client:
             run.write_text("a.txt", "half")
-            client.submit(_ctrl_c_the_command_then_sleep, sig).result()
+            task = _ctrl_c_the_command_then_sleep
+            client.submit(task, sig, str(pid_file)).result()
 
     monkeypatch.setattr("spmopt.cli.app", job)
     assert main(["job"]) == code
     _only_error_line(capfd.readouterr().err, line)  # workers said nothing
     assert _children() == before  # the sleeping worker was killed
+    assert _gone(int(pid_file.read_text()))  # and the process its task started
     assert not (tmp_path / "runs").exists()
 
 
