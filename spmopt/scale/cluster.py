@@ -140,9 +140,9 @@ def _stop_now(cluster: Any, before: set[int]) -> None:
     only after 4 s) and logs each cancelled task and lost result. Here the
     nannies are told not to restart their workers, the worker processes
     started since ``before`` are killed with their children (a sweep task's
-    process), and the cluster is then closed. Mute Dask's log first (see
-    :class:`_DaskLogMute`). A signal arriving meanwhile is held until the
-    stop is done.
+    process), and the cluster is then closed. The caller mutes Dask's log
+    first (see :class:`_DaskLogMute`). A signal arriving meanwhile is held
+    until the stop is done.
     """
     with deferred_signals():
         _halt_workers(cluster, before)
@@ -207,6 +207,7 @@ class _DaskLogMute(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self._handlers: set[logging.Handler] = set()
+        self._on = False
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Drop every record."""
@@ -223,11 +224,13 @@ class _DaskLogMute(logging.Filter):
         for handler in self._handlers:
             handler.addFilter(self)
         logging.getLogger("asyncio").addFilter(self)
+        self._on = True
 
     def off(self) -> None:
         """Unmute what :meth:`on` muted, once the dead futures are collected."""
-        if not self._handlers:
+        if not self._on:
             return
+        self._on = False
         gc.collect()  # asyncio reports an unread failure when it is collected
         for handler in self._handlers:
             handler.removeFilter(self)

@@ -186,3 +186,25 @@ def test_ctrl_c_while_the_cluster_starts_stops_it_and_leaves_nothing(
     _only_error_line(capfd.readouterr().err, "interrupted (Ctrl-C)")
     assert _children() == before
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_stop_mutes_dask_and_asyncio_only_while_it_runs() -> None:
+    import logging
+
+    from spmopt.scale.cluster import _DaskLogMute
+
+    handler = logging.NullHandler()  # as Dask's own handler of its loggers
+    logging.getLogger("distributed").addHandler(handler)
+    asyncio_log = logging.getLogger("asyncio")
+    record = logging.LogRecord(
+        "distributed.nanny", logging.WARNING, "", 1, "x", (), None
+    )
+    mute = _DaskLogMute()
+    mute.off()  # before on(): nothing to undo
+    mute.on()
+    mute.on()  # twice: still one filter each
+    assert not handler.filter(record) and not asyncio_log.filter(record)
+    mute.off()
+    assert handler.filter(record) and asyncio_log.filter(record)
+    assert mute not in handler.filters and mute not in asyncio_log.filters
+    logging.getLogger("distributed").removeHandler(handler)
