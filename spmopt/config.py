@@ -213,8 +213,38 @@ def parse_config(
     try:
         return cls.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        lines = [_describe_error(cls, err) for err in exc.errors()]
+        lines = _describe_errors(cls, exc.errors())
         raise ConfigError(f"{source}: " + "; ".join(lines)) from None
+
+
+def _describe_errors(cls: type[BaseModel], errors: list[Any]) -> list[str]:
+    """One phrase per error; unknown fields of one section share one phrase."""
+    lines: list[Any] = []
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for err in errors:
+        if err["type"] != "extra_forbidden":
+            lines.append(_describe_error(cls, err))
+            continue
+        section = tuple(err["loc"][:-1])
+        if section not in unknown:
+            unknown[section] = []
+            lines.append(section)  # the section's phrase goes here
+        unknown[section].append(_loc(cls, err))
+    return [
+        _unknown_fields(cls, line, unknown[line]) if isinstance(line, tuple) else line
+        for line in lines
+    ]
+
+
+def _unknown_fields(
+    cls: type[BaseModel], section: tuple[Any, ...], locs: list[str]
+) -> str:
+    """``unknown field 'a'`` (or ``fields 'a', 'b'``) with the allowed ones."""
+    names = ", ".join(f"'{loc}'" for loc in locs)
+    kind = "field" if len(locs) == 1 else "fields"
+    return (
+        f"unknown {kind} {names}; allowed fields here: {_allowed_fields(cls, section)}"
+    )
 
 
 def load_config(cls: type[C], path: str | Path) -> C:
@@ -279,15 +309,19 @@ def _literals(annotation: Any) -> tuple[Any, ...]:
     return tuple(v for arg in get_args(annotation) for v in _literals(arg))
 
 
-def _describe_error(cls: type[BaseModel], err: Any) -> str:
+def _loc(cls: type[BaseModel], err: Any) -> str:
+    """The dotted field path an error names, e.g. ``inner.capacity``."""
     parts = [str(p) for p in _field_path(cls, err["loc"])]
     blamed = (err.get("ctx") or {}).get("error")
     if isinstance(blamed, FieldValueError):
         parts.append(blamed.field)
-    loc = ".".join(parts) or "(top level)"
+    return ".".join(parts) or "(top level)"
+
+
+def _describe_error(cls: type[BaseModel], err: Any) -> str:
+    loc = _loc(cls, err)
     if err["type"] == "extra_forbidden":
-        allowed = _allowed_fields(cls, err["loc"][:-1])
-        return f"unknown field '{loc}'; allowed fields here: {allowed}"
+        return _unknown_fields(cls, tuple(err["loc"][:-1]), [loc])
     if err["type"] == "missing":
         return f"field '{loc}' is required"
     msg = str(err["msg"])

@@ -261,3 +261,14 @@ def test_an_unreadable_config_file_is_one_error(
     assert (
         str(caught.value) == f"{path}: cannot read the config file (permission denied)"
     )
+
+
+def test_unknown_fields_of_one_section_are_listed_once(tmp_path: Path) -> None:
+    text = "table: t.csv\nmood: x\ncolour: y\ninner: {capacity: 1, size: 2}\n"
+    with pytest.raises(ConfigError) as caught:
+        load_config(Outer, write(tmp_path, text))
+    assert str(caught.value) == (
+        f"{tmp_path / 'c.yaml'}: unknown field 'inner.size'; allowed fields here: "
+        "capacity; unknown fields 'mood', 'colour'; allowed fields here: inner, "
+        "mode, table"
+    )
