@@ -181,7 +181,7 @@ def test_ctrl_c_while_the_cluster_starts_stops_it_and_leaves_nothing(
         f"quotas: {payout / 'quotas_small.csv'}\nmlflow: {{enabled: false}}\n"
     )
     out = tmp_path / "runs" / "p"
-    argv = ["scale", "price", str(config), "--scheduler", "local:2", "--out", str(out)]
+    argv = ["scale", "price", str(config), "--scheduler", "local:1", "--out", str(out)]
     assert main(["--quiet", *argv]) == 130
     _only_error_line(capfd.readouterr().err, "interrupted (Ctrl-C)")
     assert _children() == before
