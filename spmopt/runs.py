@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from importlib import metadata
@@ -121,9 +121,14 @@ def signal_scope() -> Iterator[None]:
 
 
 def run_signal_callbacks() -> None:
-    """Call the current scope's :func:`on_signal` callbacks, newest first."""
+    """Call the current scope's :func:`on_signal` callbacks, newest first.
+
+    A callback that fails is passed over: the signal must still end the
+    command with its one line.
+    """
     for callback in reversed(list(_ON_SIGNAL[-1])):
-        callback()
+        with suppress(Exception):
+            callback()
 
 
 _PUBLISHED: list[Path] = []

@@ -394,3 +394,14 @@ def test_signal_callbacks_belong_to_the_scope_they_were_opened_in() -> None:
         run_signal_callbacks()
     run_signal_callbacks()
     assert called == ["inner", "outer"]
+
+
+def test_a_failing_signal_callback_does_not_stop_the_others() -> None:
+    called: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a callback's own failure")
+
+    with on_signal(lambda: called.append("first")), on_signal(broken):
+        run_signal_callbacks()
+    assert called == ["first"]
