@@ -618,6 +618,18 @@ WIDEN_MAX = 0.5
 WIDEN_STEPS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 """Tolerances tried in turn when widening one rep's band (up to WIDEN_MAX)."""
 
+WIDEN_PAIRS = 200_000
+"""Most allowed unit-rep pairs for which auto tries a wider band first. Each
+try re-checks every base, with a relaxation when a base may fall short: on
+the counties (25,000-63,000 pairs) about 1 s, on all ZIPs (518,000 pairs)
+40 s, where two Hawaii bases took 650 s of widening checks; above this,
+bases are moved or dropped at once, as before."""
+
+
+def _pairs(problem: TerritoryProblem, cfg: TerritoryConfig) -> int:
+    """Allowed unit-rep pairs of ``problem``."""
+    return int(allowed_pairs(problem, cfg.solver.k_nearest).sum())
+
 
 def fix_base(
     problem: TerritoryProblem,
@@ -665,7 +677,7 @@ EXACT_WORK = 2.0
 
 def is_small(problem: TerritoryProblem, cfg: TerritoryConfig) -> bool:
     """True when fixes are checked exactly (at most :data:`EXACT_PAIRS` pairs)."""
-    return int(allowed_pairs(problem, cfg.solver.k_nearest).sum()) <= EXACT_PAIRS
+    return _pairs(problem, cfg) <= EXACT_PAIRS
 
 
 def solvable(problem: TerritoryProblem, cfg: TerritoryConfig) -> bool:
@@ -874,10 +886,13 @@ def widen_to_clear(
     and every base then flagged was flagged before. The widest step is
     checked first (a hopeless case costs one check), then the narrowest
     step that does is found by bisection. Returns the problem unchanged and
-    None when no step up to :data:`WIDEN_MAX` does.
+    None when no step up to :data:`WIDEN_MAX` does, or when the model has
+    more than :data:`WIDEN_PAIRS` allowed pairs (not tried).
     """
     steps = _widen_steps(problem, cfg, rep)
-    if not steps or not _clears(problem, cfg, rep, steps[-1], flagged):
+    if not steps or _pairs(problem, cfg) > WIDEN_PAIRS:
+        return problem, None
+    if not _clears(problem, cfg, rep, steps[-1], flagged):
         return problem, None
     low, high = -1, len(steps) - 1  # steps[high] does; steps[low] is unknown
     while high - low > 1:
