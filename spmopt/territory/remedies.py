@@ -942,9 +942,8 @@ def move_to_unserved(
         return problem, None
     i, taken = site
     why = base_reason(problem, cfg, k)
-    origin = _nearest_unit(problem, *_base(problem, k))
     line = (
-        f"moved base {rep} from {unit_label(problem, origin)} to "
+        f"moved base {rep} from {base_position(problem, k)} to "
         f"{unit_label(problem, i)}: {why}; there it takes "
         f"{taken / _share(problem):.1f} territories' unserved potential (make it "
         f"permanent with remedies.move_base: {{{rep}: {problem.unit_ids[i]}}})"
@@ -971,7 +970,7 @@ def base_reason(problem: TerritoryProblem, cfg: TerritoryConfig, k: int) -> str:
     radius = float(np.ceil(radius / 10) * 10)
     group = np.flatnonzero((base_d <= radius) & ~problem.is_dedicated)
     held = float(problem.potential[np.isin(nearest_bases(problem), group)].sum())
-    origin = problem.unit_ids[_nearest_unit(problem, *_base(problem, k))]
+    origin = base_position(problem, k)
     bases = "1 base" if group.size == 1 else f"{group.size} bases"
     verb = "holds" if group.size == 1 else "share"
     return (
@@ -1001,10 +1000,21 @@ def _base(problem: TerritoryProblem, k: int) -> tuple[float, float]:
     return float(problem.rep_lat[k]), float(problem.rep_lon[k])
 
 
-def _nearest_unit(problem: TerritoryProblem, lat: float, lon: float) -> int:
-    """Index of the unit nearest to the point ``(lat, lon)``."""
-    d = coordinate_distance(problem, np.array([lat]), np.array([lon]))
-    return int(np.argmin(d[:, 0]))
+def base_position(problem: TerritoryProblem, k: int) -> str:
+    """Where rep ``k``'s base is, in words.
+
+    x/y: its coordinates, ``(x, y)``. lat/lon: the unit nearest to it when
+    the base is within 0.5 km of that unit, else ``a point <d> km from
+    <unit>`` (km, rounded).
+    """
+    lat, lon = _base(problem, k)
+    if problem.coords == "xy":
+        return f"({lat:g}, {lon:g})"
+    d = coordinate_distance(problem, np.array([lat]), np.array([lon]))[:, 0]
+    i = int(np.argmin(d))
+    if d[i] < 0.5:
+        return unit_label(problem, i)
+    return f"a point {d[i]:,.0f} km from {unit_label(problem, i)}"
 
 
 def short_reps(problem: TerritoryProblem, cfg: TerritoryConfig) -> NDArray[np.bool_]:

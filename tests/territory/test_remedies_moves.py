@@ -71,7 +71,7 @@ def test_stranded_base_is_moved_and_becomes_feasible(tmp_path: Path) -> None:
     problem, result = solve_config(cfg_at(tmp_path, {"auto": True}))
     assert problem.n_reps == 2
     (line,) = problem.remedies
-    assert line.startswith("moved base S from e5 to e")  # e5 nearest (1000, 1000)
+    assert line.startswith("moved base S from (1000, 1000) to e")
     assert "remedies.move_base: {S: e" in line
     assert problem.rep_lat[1] >= 100  # now in the east cluster
     east = np.char.startswith(problem.unit_ids.astype(str), "e")
@@ -303,7 +303,7 @@ def test_reason_for_a_crowded_base_counts_shares_nearby() -> None:
     problem = two_clusters(bases, west=10, east=10)
     # W1 and W2 share the west (60 of 120, a share is 40); W1 reaches 40
     assert base_reason(problem, cfg_for(), 0) == (
-        "2 bases within 50 distance units of w0 share 1.5 territories' potential"
+        "2 bases within 50 distance units of (0, 0.5) share 1.5 territories' potential"
     )
     far = two_clusters({**bases, "W2": (1000.0, 0.5)}, west=10, east=10)
     assert base_reason(far, cfg_for(), 1).startswith("it can reach only 0.00")
@@ -322,3 +322,33 @@ def test_short_area_moves_its_cheapest_base() -> None:
     (k, area), *_ = short_areas(problem, cfg, cheapest=True).items()
     assert k == 1
     assert area is not None and area.all()  # every unit reaches one of them
+
+
+def test_base_position_names_coordinates_or_nearest_unit(
+    make_problem: MakeProblem,
+) -> None:
+    from dataclasses import replace
+
+    from spmopt.territory.remedies import base_position
+
+    planar = make_problem(0)
+    planar = replace(
+        planar, rep_lat=np.array([100.0, 1.5, 0.0]), rep_lon=np.array([100, 0, 0.0])
+    )
+    assert base_position(planar, 0) == "(100, 100)"  # not the nearest unit
+    assert base_position(planar, 1) == "(1.5, 0)"
+    # lat/lon: one degree of latitude north of u2 is about 111 km
+    ulat, ulon = np.zeros(3), np.array([0.0, 10.0, 20.0])
+    sphere = replace(
+        planar,
+        unit_ids=np.array(["u0", "u1", "u2"], dtype=object),
+        unit_lat=ulat,
+        unit_lon=ulon,
+        rep_lat=np.array([1.0]),
+        rep_lon=np.array([20.0]),
+        coords="latlon",
+        extra=pd.DataFrame({"name": ["A", "B", "C"]}),
+    )
+    assert base_position(sphere, 0) == "a point 111 km from u2 (C)"
+    on_unit = replace(sphere, rep_lat=np.array([0.001]), rep_lon=np.array([10.0]))
+    assert base_position(on_unit, 0) == "u1 (B)"
