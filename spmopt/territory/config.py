@@ -84,8 +84,10 @@ class UnitsSpec(Config):
     @model_validator(mode="before")
     @classmethod
     def _planar_names(cls, data: object) -> object:
-        planar = isinstance(data, dict) and data.get("coords", "latlon") == "xy"
-        if isinstance(data, dict) and {"x", "y"} & set(data) and not planar:
+        coords = data.get("coords", "latlon") if isinstance(data, dict) else None
+        if coords not in ("latlon", "xy"):
+            return planar_aliases(data, "units")  # the coords field error alone
+        if isinstance(data, dict) and {"x", "y"} & set(data) and coords != "xy":
             raise ValueError(
                 "'x' and 'y' name planar coordinate columns; set coords: xy "
                 "(or name latitude and longitude columns with 'lat' and 'lon')"

@@ -89,3 +89,14 @@ def test_planar_names_are_refused_where_ambiguous(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(says)):
         _planar(units, row)
+
+
+@pytest.mark.parametrize("coords", ["polar", "XY"])
+def test_unknown_coords_are_named_before_planar_names(coords: str) -> None:
+    for units in ({"x": "e", "y": "n"}, {"lat": "e", "lon": "n"}):
+        with pytest.raises(ConfigError) as info:
+            _planar({"coords": coords, **units}, {"lat": 1, "lon": 2})
+        assert str(info.value) == (
+            f"territory.yaml: field 'units.coords' must be 'latlon' or 'xy', "
+            f"got {coords!r}"
+        )
