@@ -175,13 +175,21 @@ def moved_share(
 def max_balance_deviation(
     problem: TerritoryProblem, assignment: NDArray[np.int64], measure: str
 ) -> float:
-    """Largest relative deviation of a rep's ``measure`` from its target."""
+    """Largest relative deviation of a banded rep's ``measure`` from its target.
+
+    A target of 0 (everything of ``measure`` is in dedicated territories) is
+    met exactly by holding 0, deviation 0; holding more reads ``inf``. With
+    every rep dedicated there is no band to deviate from: 0.
+    """
     totals = rep_totals(problem, assignment)
     column = "units" if measure == "units" else measure
-    target = problem.targets(measure)
     banded = ~problem.is_dedicated
-    held = totals[column].to_numpy()[banded]
-    return float(np.max(np.abs(held / target[banded] - 1.0)))
+    target = problem.targets(measure)[banded]
+    gap = np.abs(totals[column].to_numpy()[banded] - target)
+    if gap.size == 0:
+        return 0.0
+    unmet = np.where(gap > 0, np.inf, 0.0)
+    return float(np.divide(gap, target, out=unmet, where=target > 0).max())
 
 
 def summary_dict(

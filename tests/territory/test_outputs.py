@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from spmopt.territory.geometry import haversine_km
 from spmopt.territory.outputs import (
     assignments_frame,
     distance_column,
+    max_balance_deviation,
     output_units,
     territories_frame,
 )
@@ -64,3 +66,26 @@ def test_distance_table_values_are_not_called_km(make_problem: MakeProblem) -> N
     assert "distance table's unit (column 'minutes'" in units["distance"]
     assert units["objective"] == "distance table units"
     assert output_units(p, config())["objective"] == "km"
+
+
+def test_zero_targets_give_zero_deviation_without_warnings(
+    make_problem: MakeProblem,
+) -> None:
+    p = make_problem(0, n_units=1, n_reps=3)
+    # the one unit is dedicated to r0: r1 and r2 have targets of 0 and hold 0
+    p = replace(p, locked=np.array([0]), dedicated=np.array([True, False, False]))
+    assert p.targets("potential")[1:].tolist() == [0.0, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for measure in ("potential", "workload", "units"):
+            assert max_balance_deviation(p, np.array([0]), measure) == 0.0
+    every = replace(p, dedicated=np.array([True, True, True]))
+    assert max_balance_deviation(every, np.array([0]), "potential") == 0.0
+
+
+def test_deviation_is_relative_to_each_target(make_problem: MakeProblem) -> None:
+    p = make_problem(1, n_units=4, n_reps=2)
+    p = replace(p, potential=np.array([10.0, 30.0, 20.0, 20.0]))
+    # targets 40 and 40; r0 holds 10, r1 holds 70: deviations 0.75 and 0.75
+    assert max_balance_deviation(p, np.array([0, 1, 1, 1]), "potential") == 0.75
+    assert max_balance_deviation(p, np.array([0, 1, 0, 1]), "potential") == 0.25
