@@ -213,7 +213,12 @@ class AlignmentModel:
         lows, highs = balance_band(p, measure, tolerance, low, high)
         for k in range(p.n_reps):
             lo, hi = band_to_int(lows[k], highs[k], factor)
-            row = self.model.add_linear_constraint(self._rep_sum(k, coef), lo, hi)
+            if self.allowed[:, k].any():
+                row = self.model.add_linear_constraint(self._rep_sum(k, coef), lo, hi)
+            elif lo <= 0 <= hi:
+                continue  # no unit may join rep k, and an empty band holds
+            else:  # CP-SAT would drop a band over no variables: state it false
+                row = self.model.add_bool_or([])
             self._guard(row, f"balance:{measure}")
         self.families.append(f"balance:{measure}")
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -196,3 +197,36 @@ def test_an_early_stop_counts_as_ctrl_c_only_well_before_the_limit(
         assert _interrupted(_Stopped(), code, seconds, settings) is expected
     finally:
         _stoppable.watching(False)
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.05, 0.5])
+def test_a_band_of_a_rep_no_unit_may_join_still_holds(
+    make_problem: MakeProblem, tolerance: float
+) -> None:
+    # k_nearest 1: the farthest rep is nobody's nearest, so no unit may join it
+    # and its band (target above 0) cannot hold: no alignment exists.
+    p = make_problem(0, n_units=5, n_reps=3)
+    allowed_to = np.bincount(np.argmin(p.distance, axis=1), minlength=3)
+    assert (allowed_to == 0).any()
+    # The other reps may hold anything up to six times their target, and a
+    # target of 50 / 3 leaves an exact band with no whole sum inside.
+    p = replace(
+        p,
+        potential=np.full(5, 10.0),
+        rep_tolerance=np.where(allowed_to == 0, np.nan, 5.0),
+    )
+    model = AlignmentModel.from_problem(p, k_nearest=1).add_balance(
+        "potential", tolerance
+    )
+    result = model.solve(FAST)
+    assert result.status == "infeasible"
+
+
+def test_an_empty_band_of_a_rep_no_unit_may_join_is_no_constraint(
+    make_problem: MakeProblem,
+) -> None:
+    p = make_problem(0, n_units=5, n_reps=3)
+    model = AlignmentModel.from_problem(p, k_nearest=1).add_balance(
+        "potential", None, low=0.0, high=1e9
+    )
+    assert model.solve(FAST).status == "optimal"
