@@ -9,8 +9,12 @@ Only MLflow's public API is used.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import re
+import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +32,11 @@ QUICK_HTTP = {
 }
 """MLflow HTTP settings for the store check, unless the user set them."""
 _SQLITE_HEADER = b"SQLite format 3\x00"
+CREATE_LOCK_SECONDS = 120.0
+"""How long a command waits for another one to create the same SQLite store."""
+_NOT_SQLITE = "the file is not an SQLite database"
+_NOISY_LOGGERS = ("mlflow.store.db.utils", "alembic")
+"""MLflow's first-use INFO lines ("Creating initial MLflow database tables...")."""
 
 
 def resolve_tracking_uri(configured: str | None = None) -> str:
@@ -56,7 +65,13 @@ def ensure_experiment(experiment: str, tracking_uri: str) -> str:
     if found is not None:
         return str(found.experiment_id)
     location = _artifact_location(tracking_uri, experiment)
-    return str(client.create_experiment(experiment, artifact_location=location))
+    try:
+        return str(client.create_experiment(experiment, artifact_location=location))
+    except Exception:
+        found = client.get_experiment_by_name(experiment)  # another command
+        if found is None:  # created it meanwhile, or the error is real
+            raise
+        return str(found.experiment_id)
 
 
 def check_store(uri: str) -> None:
@@ -76,11 +91,93 @@ def check_store(uri: str) -> None:
     _check_sqlite_file(uri)
     import mlflow
 
-    with _quick_http():
+    _quiet_store_setup()
+    with _quick_http(), _creation_lock(uri):
         try:
             mlflow.MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
         except Exception as exc:
             raise _store_error(uri, exc) from None
+
+
+def _quiet_store_setup() -> None:
+    """Hide MLflow's INFO lines about creating or upgrading its tables."""
+    for name in _NOISY_LOGGERS:
+        named = logging.getLogger(name)
+        if named.getEffectiveLevel() < logging.WARNING:
+            named.setLevel(logging.WARNING)
+
+
+def creation_lock_path(uri: str) -> Path | None:
+    """The lock file guarding creation of the SQLite store ``uri``.
+
+    It lives in the temporary folder, named by a hash of the database's
+    absolute path, so commands started together in one folder create the
+    store one after the other. ``None`` for stores that are not local files.
+    """
+    if not uri.startswith("sqlite:///"):
+        return None
+    db_path = Path(uri[len("sqlite:///") :]).resolve()
+    digest = hashlib.sha256(str(db_path).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"spmopt-store-{digest}.lock"
+
+
+@contextmanager
+def _creation_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on :func:`creation_lock_path` while the block runs.
+
+    MLflow creates and migrates a new SQLite store on first use; two
+    commands doing it at once fail with "table ... already exists". The
+    wait is bounded by :data:`CREATE_LOCK_SECONDS`; after that (or where
+    file locks are not available) the block runs unguarded.
+    """
+    path = creation_lock_path(uri)
+    handle = None if path is None else _open_lock(path)
+    if path is None or handle is None:
+        yield
+        return
+    with handle:
+        locked = _acquire(handle.fileno(), CREATE_LOCK_SECONDS, path)
+        try:
+            yield
+        finally:
+            if locked:
+                _release(handle.fileno())
+
+
+def _open_lock(path: Path) -> Any:
+    """The opened lock file, or ``None`` if locking is not possible here."""
+    try:
+        import fcntl  # noqa: F401  (POSIX only)
+
+        return open(path, "a+b")
+    except (ImportError, OSError):
+        return None
+
+
+def _release(fd: int) -> None:
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _acquire(fd: int, seconds: float, path: Path) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, polling for up to ``seconds``."""
+    import fcntl
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                logger.warning(
+                    "another command held %s for %.0f s; going on without it",
+                    path,
+                    seconds,
+                )
+                return False
+            time.sleep(0.05)
 
 
 def _check_sqlite_file(uri: str) -> None:
@@ -96,7 +193,7 @@ def _check_sqlite_file(uri: str) -> None:
     except OSError as exc:
         raise _store_error(uri, exc) from None
     if head and head != _SQLITE_HEADER:
-        raise _store_error(uri, ValueError("the file is not an SQLite database"))
+        raise _store_error(uri, ValueError(_NOT_SQLITE))
 
 
 def _store_error(uri: str, exc: BaseException) -> ConfigError:
@@ -106,11 +203,17 @@ def _store_error(uri: str, exc: BaseException) -> ConfigError:
     reason = errno.group(0) if errno else (text.splitlines() or [""])[0]
     reason = f"{type(exc).__name__}: {reason}"
     reason = reason if len(reason) <= 200 else reason[:197] + "..."
-    if uri.startswith("sqlite:///"):
+    if uri.startswith("sqlite:///") and _NOT_SQLITE in reason:
         return ConfigError(
             f"tracking store {uri} is not a usable MLflow database ({reason}); "
             "move the file away or choose another store (MLFLOW_TRACKING_URI "
             "or the config's tracking URI)"
+        )
+    if uri.startswith("sqlite:///"):
+        return ConfigError(
+            f"cannot use tracking store {uri} ({reason}); if another program "
+            "was writing to it, run the command again, otherwise choose another "
+            "store (MLFLOW_TRACKING_URI or the config's tracking URI)"
         )
     if uri.startswith(("http://", "https://")):
         return ConfigError(
@@ -243,6 +346,7 @@ def _param(value: Any) -> str:
 
 __all__ = [
     "check_store",
+    "creation_lock_path",
     "ensure_experiment",
     "log_metrics",
     "resolve_tracking_uri",

@@ -7,6 +7,7 @@ import pytest
 from spmopt.errors import ConfigError
 from spmopt.tracking import (
     check_store,
+    creation_lock_path,
     log_metrics,
     resolve_tracking_uri,
     tracked_run,
@@ -103,3 +104,72 @@ def test_an_unreachable_server_is_one_clear_error(
 
 def test_a_fresh_sqlite_store_passes_the_check(tmp_path: Path) -> None:
     check_store(f"sqlite:///{tmp_path / 'new.db'}")
+
+
+def _locked_by_someone(path: Path) -> bool:
+    """Whether an exclusive ``flock`` on ``path`` is held (by another handle)."""
+    import fcntl
+
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+def test_a_new_sqlite_store_is_created_under_an_exclusive_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow.store.db.utils as db_utils
+
+    uri = f"sqlite:///{tmp_path / 'new.db'}"
+    lock = creation_lock_path(uri)
+    assert lock is not None
+    seen: list[bool] = []
+    real = db_utils._initialize_tables
+
+    def spy(engine: object) -> None:
+        seen.append(_locked_by_someone(lock))
+        real(engine)
+
+    monkeypatch.setattr(db_utils, "_initialize_tables", spy)
+    check_store(uri)
+    assert seen == [True]  # created while the lock was held
+    assert not _locked_by_someone(lock)  # and released afterwards
+
+
+_CHECK = (
+    "import sys; from spmopt.tracking import check_store, ensure_experiment; "
+    "check_store(sys.argv[1]); print(ensure_experiment('race', sys.argv[1]))"
+)
+
+
+def test_commands_started_together_share_one_new_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CHECK, uri],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    assert len({out for _, out, _ in results}) == 1  # one experiment id
+    assert all("Creating initial" not in err for _, _, err in results)
+
+
+def test_a_locked_store_error_does_not_advise_moving_it(tmp_path: Path) -> None:
+    from spmopt.tracking import _store_error
+
+    uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
+    error = _store_error(uri, RuntimeError("table latest_metrics already exists"))
+    assert "move the file away" not in str(error)
+    assert "run the command again" in str(error)
