@@ -22,6 +22,7 @@ from spmopt.territory.model import (
 from spmopt.territory.outputs import (
     assignments_frame,
     distance_column,
+    round_figure,
     summary_dict,
     territories_frame,
 )
@@ -167,7 +168,7 @@ def _run_design(
     with _tracking(cfg, problem) as run:
         named, result, centre_ids = solve_design(problem, cfg, settings_from(cfg, seed))
         summary = _summary(cfg, named, result, run)
-        summary["lagrange_bound"] = result.lagrange_bound
+        summary["lagrange_bound"] = round_figure(result.lagrange_bound)
         summary["pairs_kept"] = result.pairs_kept
     _write(
         out, cfg, named, result.assignment, summary, centre_table(centre_ids, problem)

@@ -201,13 +201,17 @@ def summary_dict(
     measure = cfg.disruption.measure if cfg.disruption else "potential"
     summary: dict[str, Any] = {
         "status": result.status,
-        "objective": _r(result.objective),
-        "best_bound": _r(result.bound),
-        "gap": _r(result.gap),
+        "objective": round_figure(result.objective),
+        "best_bound": round_figure(result.bound),
+        "gap": round_figure(result.gap),
         "wall_seconds": round(result.seconds, 3),
-        "max_balance_deviation": _r(max_balance_deviation(problem, a, "potential")),
-        "max_workload_deviation": _r(max_balance_deviation(problem, a, "workload")),
-        "moved_share": _r(moved_share(problem, a, measure))
+        "max_balance_deviation": round_figure(
+            max_balance_deviation(problem, a, "potential")
+        ),
+        "max_workload_deviation": round_figure(
+            max_balance_deviation(problem, a, "workload")
+        ),
+        "moved_share": round_figure(moved_share(problem, a, measure))
         if problem.has_current
         else None,
         "moved_units": int(
@@ -226,7 +230,9 @@ def summary_dict(
         current = problem.current
         full = bool((current != NO_REP).all())
         summary["max_balance_deviation_before"] = (
-            _r(max_balance_deviation(problem, current, "potential")) if full else None
+            round_figure(max_balance_deviation(problem, current, "potential"))
+            if full
+            else None
         )
     return summary
 
@@ -262,7 +268,8 @@ def band_status(
     return notes
 
 
-def _r(value: float) -> float:
+def round_figure(value: float) -> float:
+    """``value`` rounded to 9 decimal places for a summary; NaN if not finite."""
     return float(round(value, 9)) if np.isfinite(value) else float("nan")
 
 

@@ -112,6 +112,10 @@ def test_design_mode_names_territories(tmp_path: Path) -> None:
     assert set(territories["centre_unit_id"]) <= {f"u{i}" for i in range(10)}
     assert (territories["units"] <= 6).all()
     assert (territories["share_of_target"].between(0.7, 1.3)).all()
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    figures = {k: v for k, v in summary.items() if isinstance(v, float)}
+    assert "lagrange_bound" in figures
+    assert all(round(v, 9) == v for v in figures.values()), figures
 
 
 @pytest.mark.slow
