@@ -91,6 +91,7 @@ def load_deals(cfg: ForecastConfig, frame: pd.DataFrame | None = None) -> DealTa
     )
     if cols.amount is not None:
         _require_not_negative(typed[cols.amount], cols.amount, cfg.table)
+    _require_close_not_before_prediction(typed, cols, cfg.table)
     label = outcome_labels(typed[cols.outcome], cols, cfg.table)
     deals = DealTable(typed, label, categorical, numeric, dropped)
     refuse_outcome_copies(deals, cfg.table)
@@ -174,6 +175,35 @@ def _require_not_negative(values: pd.Series, column: str, table: str) -> None:
             f"{table}: column '{column}' (amount) must be >= 0 or empty, got "
             f"{show(values.iloc[row])} in data row {row + 1}"
         )
+
+
+def _require_close_not_before_prediction(
+    frame: pd.DataFrame, cols: ColumnMap, table: str
+) -> None:
+    """Refuse rows whose close date is before their prediction date.
+
+    A deal cannot close before it is engaged (or snapshotted); such a row
+    is a data error. Rows missing either date pass.
+    """
+    if cols.prediction_date is None or cols.close_date is None:
+        return
+    made, closed = frame[cols.prediction_date], frame[cols.close_date]
+    rows = np.flatnonzero((closed < made).fillna(False).to_numpy(dtype=bool))
+    if rows.size == 0:
+        return
+    row = int(rows[0])
+    listed = ", ".join(str(r + 1) for r in rows[:10])
+    more = f" and {rows.size - 10} more" if rows.size > 10 else ""
+    which = "the only such row" if rows.size == 1 else f"{rows.size} such rows"
+    which += "" if rows.size == 1 else f", data rows {listed}{more}"
+    raise DataError(
+        f"{table}: column '{cols.close_date}' (close date) must not be before "
+        f"column '{cols.prediction_date}' (prediction date), a deal cannot "
+        f"close before it is dated; deal {show(frame[cols.deal_id].iloc[row])} "
+        f"in data row {row + 1} has {cols.close_date} "
+        f"{closed.iloc[row]:%Y-%m-%d} and {cols.prediction_date} "
+        f"{made.iloc[row]:%Y-%m-%d} ({which})"
+    )
 
 
 def outcome_labels(outcome: pd.Series, cols: ColumnMap, table: str) -> np.ndarray:

@@ -48,6 +48,9 @@ def _broken(make_config, deals_factory, tmp_path: Path, case: str) -> Path:
         frame = frame.head(0)
     elif case == "one class":
         frame["stage"] = "Closed Lost"
+    elif case == "close before engage":
+        data["columns"]["close_date"] = "closed"
+        frame.loc[6, "closed"] = "2023-01-01"
     frame.to_csv(tmp_path / "deals.csv", index=False)
     return _config(tmp_path, data)
 
@@ -62,6 +65,7 @@ def _broken(make_config, deals_factory, tmp_path: Path, case: str) -> Path:
         ("unknown field", "unknown field 'modle'"),
         ("empty table", "has no rows"),
         ("one class", "no won rows"),
+        ("close before engage", "deal 'D00006' in data row 7 has closed 2023-01-01"),
     ],
 )
 def test_broken_inputs_give_one_message_and_no_folder(

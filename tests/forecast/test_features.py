@@ -149,3 +149,23 @@ def test_a_mistyped_outcome_value_warns_and_open_stages_do_not() -> None:
     assert any("'Wonn'" in m and "looks like 'Won'" in m for m in messages)
     assert any("'lost'" in m and "looks like 'Lost'" in m for m in messages)
     assert np.isnan(labels[2:]).all()  # still open deals, as documented
+
+
+def test_a_close_date_before_the_prediction_date_is_refused(
+    make_config, deals_factory, tmp_path: Path
+) -> None:
+    frame = deals_factory()
+    load_deals(_cfg(make_config, _write(frame, tmp_path), close_date="closed"))
+    frame.loc[[3, 8], "closed"] = "2023-12-31"  # before every created date
+    frame.loc[5, "closed"] = frame.loc[5, "created"]  # same day is fine
+    cfg = _cfg(make_config, _write(frame, tmp_path), close_date="closed")
+    with pytest.raises(DataError) as info:
+        load_deals(cfg)
+    message = str(info.value)
+    assert "column 'closed' (close date) must not be before column 'created'" in (
+        message
+    )
+    assert "deal 'D00003' in data row 4 has closed 2023-12-31 and created " in (
+        message
+    )
+    assert message.endswith("(2 such rows, data rows 4, 9)")
