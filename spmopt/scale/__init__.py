@@ -22,6 +22,7 @@ from spmopt.scale.config import (
     SCHEDULER_ENV,
     SCHEDULER_HELP,
     SchedulerConfig,
+    address_problem,
     parse_scheduler,
     resolve_scheduler,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "SweepResult",
     "SweepTask",
     "TaskOutcome",
+    "address_problem",
     "batch_seed_sequence",
     "dask_client",
     "distinct_values_frame",

@@ -21,6 +21,7 @@ The command-line and environment forms are one string:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Literal
 
@@ -46,6 +47,13 @@ small machine."""
 
 _ADDRESS_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://")
 _MAX_LOCAL_WORKERS = 64
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>[^/]*)$")
+"""``host:port`` after the scheme; an IPv6 host is written in brackets."""
+_ADDRESS_FORMS = (
+    "'none', 'local', 'local:N' (N from 1 to 64) or a scheduler address "
+    "SCHEME://HOST:PORT (SCHEME tcp, tls or ucx; PORT from 1 to 65535; "
+    "e.g. 'tcp://127.0.0.1:8786') or inproc://NAME"
+)
 
 
 class SchedulerConfig(Config):
@@ -107,6 +115,9 @@ class SchedulerConfig(Config):
                     f"mode 'address' needs an address starting with {allowed}, "
                     f"got {self.address!r}"
                 )
+            problem = address_problem(self.address)
+            if problem:
+                raise ValueError(f"address {self.address!r}: {problem}")
         elif self.address is not None:
             raise ValueError(
                 f"address {self.address!r} is only used with mode 'address', "
@@ -144,12 +155,30 @@ def parse_scheduler(text: str, source: str = "--scheduler") -> SchedulerConfig:
         return SchedulerConfig(mode="local")
     if lowered.startswith("local:"):
         return SchedulerConfig(mode="local", n_workers=_worker_count(value, source))
-    if value.startswith(_ADDRESS_SCHEMES):
+    problem = address_problem(value) if value.startswith(_ADDRESS_SCHEMES) else ""
+    if value.startswith(_ADDRESS_SCHEMES) and not problem:
         return SchedulerConfig(mode="address", address=value)
-    raise ConfigError(
-        f"{source} must be 'none', 'local', 'local:N' or a scheduler address "
-        f"like 'tcp://host:8786', got {text!r}"
-    )
+    if problem:
+        raise ConfigError(f"{source} {text!r}: {problem}; allowed: {_ADDRESS_FORMS}")
+    raise ConfigError(f"{source} must be {_ADDRESS_FORMS}, got {text!r}")
+
+
+def address_problem(address: str) -> str:
+    """What is wrong with a scheduler ``address``; ``""`` when it is usable.
+
+    Only the form is checked (``SCHEME://HOST:PORT``, or ``inproc://NAME``);
+    nothing is contacted.
+    """
+    scheme, _, rest = address.partition("://")
+    if scheme == "inproc":
+        return "" if rest else "inproc:// needs a name after it"
+    match = _HOST_PORT.match(rest)
+    if match is None:
+        return f"{scheme}:// needs HOST:PORT after it"
+    port = match.group("port")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"port {port!r} is not a whole number from 1 to 65535"
+    return ""
 
 
 def _worker_count(value: str, source: str) -> int:

@@ -260,3 +260,25 @@ def test_sweep_disruption_refuses_a_design_run(
     code, _, err = run([*argv, "--out", str(target)], capsys)
     assert code == 2 and "mode 'rebalance'" in err and "'design'" in err
     assert "Traceback" not in err and not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("tcp://", "tcp:// needs HOST:PORT"),
+        ("tcp://127.0.0.1:notaport", "port 'notaport' is not a whole number"),
+        ("tcp://127.0.0.1", "tcp:// needs HOST:PORT"),
+        ("tcp://:8786", "tcp:// needs HOST:PORT"),
+    ],
+)
+def test_a_malformed_scheduler_address_is_one_line_before_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, reason: str
+) -> None:
+    target = tmp_path / "out"
+    cfg = price_config(tmp_path)
+    argv = ["scale", "price", str(cfg), "--scheduler", value, "--out", str(target)]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith(f"error: --scheduler {value!r}")
+    assert reason in err and "tcp://127.0.0.1:8786" in err  # the allowed form
+    assert not target.exists()

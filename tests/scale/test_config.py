@@ -7,6 +7,7 @@ from spmopt.errors import ConfigError
 from spmopt.scale import (
     SCHEDULER_ENV,
     SchedulerConfig,
+    address_problem,
     parse_scheduler,
     resolve_scheduler,
 )
@@ -104,3 +105,28 @@ def test_large_job_with_no_setting_gets_a_local_cluster() -> None:
     explicit = SchedulerConfig(mode="none")
     assert resolve_scheduler(explicit, None, {}, size=10**9).mode == "none"
     assert resolve_scheduler(None, "none", {}, size=10**9).mode == "none"
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("tcp://127.0.0.1:8786", ""),
+        ("tcp://[::1]:8786", ""),
+        ("inproc://abc", ""),
+        ("tcp://", "needs HOST:PORT"),
+        ("tls://127.0.0.1", "needs HOST:PORT"),
+        ("tcp://127.0.0.1:0", "port '0'"),
+        ("tcp://127.0.0.1:65536", "port '65536'"),
+        ("tcp://127.0.0.1:x", "port 'x'"),
+        ("inproc://", "needs a name"),
+    ],
+)
+def test_address_problem(address: str, problem: str) -> None:
+    found = address_problem(address)
+    assert (problem in found) if problem else found == ""
+
+
+def test_a_malformed_address_in_a_config_fails_at_load(tmp_path: Path) -> None:
+    text = "scheduler: {mode: address, address: 'tcp://127.0.0.1:port'}\n"
+    with pytest.raises(ConfigError, match=r"scheduler.*port 'port'"):
+        load(tmp_path, text)
