@@ -49,6 +49,14 @@ STRONG_GAP = 0.02
 WORK_PER_SECOND = 200
 """Work units per deterministic second (about one wall second here)."""
 
+MASTER_UNIT = 1.5e6
+"""Simplex iterations times master nonzeros counted as one work unit: a
+master solve counts at least one unit, and a larger one in proportion.
+Master solves of the OR-Library instances take 0.6-1.6 million (1.4-3.7
+ms); on 120 planar units into 6 with 260,000 master nonzeros they took 25
+million (28 ms), and counted as one unit each, 2 deterministic seconds
+ran 15-30 s."""
+
 FRACTIONAL_GROUP = 0.1
 """Least distance of a group's open count to an integer to branch on it."""
 
@@ -177,7 +185,7 @@ class BranchAndPrice:
         self.best = math.inf
         self.best_assignment: NDArray[np.int64] | None = None
         self.work_limit = work_limit
-        self.work = 0
+        self.work = 0.0
 
     def solve(
         self,
@@ -279,7 +287,7 @@ class BranchAndPrice:
         bound, centre, best = node.bound, None, -math.inf
         for _ in itertools.count() if rounds is None else range(rounds):
             lp = self.master.solve()
-            self.work += 1
+            self.work += max(1.0, self.master.effort() / MASTER_UNIT)
             adj, const = self._group_terms(node, lp)
             for u in _price_points(lp.u, centre):
                 values, take = knapsack_columns(

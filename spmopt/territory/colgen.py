@@ -280,6 +280,11 @@ class SetPartitionMaster:
             self.highs.changeRowBounds(self.n + 1 + self.m + g, lo, hi)
         self.highs.setOptionValue("simplex_strategy", 1)
 
+    def effort(self) -> float:
+        """Simplex iterations of the last solve times the LP's nonzeros."""
+        iterations = max(self.highs.getInfo().simplex_iteration_count, 0)
+        return float(iterations) * self.highs.getNumNz()
+
     def solve(self) -> MasterSolution:
         """Re-optimise the LP from its last basis."""
         run_highs(self.highs)

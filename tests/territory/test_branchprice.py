@@ -105,3 +105,32 @@ def test_work_limit_stops_the_same_way_every_time() -> None:
     full, _ = run(None)
     assert full.status == "optimal"
     assert first.bound <= full.objective <= first.objective
+
+
+def _master_solves(monkeypatch: pytest.MonkeyPatch, unit: float) -> tuple[int, float]:
+    """Master solves and work of one search with 40 work units, each
+    ``unit`` iterations x nonzeros."""
+    from spmopt.territory import branchprice, colgen
+
+    calls = [0]
+    real = colgen.SetPartitionMaster.solve
+
+    def counted(self: colgen.SetPartitionMaster) -> colgen.MasterSolution:
+        calls[0] += 1
+        return real(self)
+
+    monkeypatch.setattr(colgen.SetPartitionMaster, "solve", counted)
+    monkeypatch.setattr(branchprice, "MASTER_UNIT", unit)
+    cost, demand, capacity = tiny(5, n=40)
+    allowed = np.ones(cost.shape, dtype=bool)
+    solver = BranchAndPrice(cost, allowed, demand, capacity // 3, 6, work_limit=40)
+    solver.solve(60)
+    return calls[0], solver.work
+
+
+def test_larger_master_solves_count_more_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    solves_at_one_unit, work = _master_solves(monkeypatch, 1e18)
+    assert work == pytest.approx(solves_at_one_unit, abs=5)  # one unit per solve
+    solves_by_size, work = _master_solves(monkeypatch, 100.0)
+    assert solves_by_size < solves_at_one_unit
+    assert work >= 40
