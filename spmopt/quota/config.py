@@ -8,20 +8,15 @@ simulated. Everything is validated when the YAML is loaded.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from spmopt.config import Config, FieldValueError, TablePath
 from spmopt.data.tables import MAX_ABS
 
-
-def check_ramp(ramp: list[float]) -> list[float]:
-    """Raise ValueError unless every ramp share is in (0, 1]."""
-    bad = [share for share in ramp if not 0.0 < share <= 1.0]
-    if bad:
-        raise ValueError(f"ramp shares must be in (0, 1], got {bad[0]}")
-    return ramp
+RampShare = Annotated[float, Field(gt=0.0, le=1.0)]
+"""One month's ramp share, in (0, 1]; a bad one is named as ``ramp.<i>``."""
 
 
 class BoundsConfig(Config):
@@ -191,7 +186,7 @@ class QuotaConfig(Config):
     history_column: str | None = None
     blend_weight: float = Field(0.5, ge=0.0, le=1.0)
     bounds: BoundsConfig = BoundsConfig()
-    ramp: list[float] = Field(default_factory=list, max_length=60)
+    ramp: list[RampShare] = Field(default_factory=list, max_length=60)
     period_months: int = Field(12, ge=1, le=60)
     rounding_decimals: int = Field(2, ge=-9, le=2)
     attainment: AttainmentConfig = AttainmentConfig()
@@ -200,11 +195,6 @@ class QuotaConfig(Config):
     track: bool = False
     tracking_uri: str | None = None
     experiment: str = Field("spmopt-quota", min_length=1)
-
-    @field_validator("ramp")
-    @classmethod
-    def _ramp_shares(cls, ramp: list[float]) -> list[float]:
-        return check_ramp(ramp)
 
     @model_validator(mode="after")
     def _columns(self) -> QuotaConfig:
@@ -303,7 +293,7 @@ class CapacityConfig(Config):
     hires: list[int] | None = None
     quota_per_rep: float = Field(gt=0.0)
     expected_attainment: float = Field(1.0, gt=0.0, le=5.0)
-    ramp: list[float] = Field(default_factory=list, max_length=60)
+    ramp: list[RampShare] = Field(default_factory=list, max_length=60)
     attrition_annual: float = Field(0.2, ge=0.0, lt=1.0)
     hiring_lag_months: int = Field(3, ge=0, le=24)
     reps_in_seat: list[CohortConfig] = Field(default_factory=list)
@@ -316,11 +306,6 @@ class CapacityConfig(Config):
     simulation: SimulationConfig = SimulationConfig()
     solver: Literal["highs", "cbc"] = "highs"
     time_limit_seconds: float = Field(60.0, gt=0.0)
-
-    @field_validator("ramp")
-    @classmethod
-    def _ramp_shares(cls, ramp: list[float]) -> list[float]:
-        return check_ramp(ramp)
 
     @field_validator("seasonality")
     @classmethod

@@ -65,7 +65,7 @@ BROKEN = [
     ({"team": 3}, "unknown field 'team'"),
     ({"max_hires_per_month": 1, "hiring_lag_months": 6}, "too low"),
     ({"seasonality": [1, 2]}, "field 'seasonality'"),
-    ({"ramp": [0.0]}, "ramp shares must be in (0, 1]"),
+    ({"ramp": [0.0]}, "field 'ramp.0' must be greater than 0, got 0.0"),
     ({"hires": [1], "target": None, "confidence": 0.9}, "confidence applies"),
 ]
 

@@ -24,7 +24,7 @@ def test_relative_table_resolves_against_the_config_folder(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"ramp": [0.5, 1.5]}, "ramp shares must be in (0, 1], got 1.5"),
+        ({"ramp": [0.5, 1.5]}, "field 'ramp.1' must be less than or equal to 1"),
         ({"p10_column": "p10"}, "must be given together"),
         ({"method": "historical"}, "needs history_column"),
         ({"attainment": {"cv": 0}}, "attainment.cv"),
@@ -43,3 +43,23 @@ def test_rounding_to_thousands_needs_a_round_target() -> None:
     assert parse_config(QuotaConfig, cfg).target == 5_000_000
     with pytest.raises(ConfigError, match="rounding units"):
         parse_config(QuotaConfig, {**cfg, "target": 5_000_500})
+
+
+@pytest.mark.parametrize(
+    ("ramp", "message"),
+    [
+        ([2, 0.5], "field 'ramp.0' must be less than or equal to 1, got 2"),
+        ([0.5, 0], "field 'ramp.1' must be greater than 0, got 0"),
+    ],
+)
+def test_a_bad_ramp_share_is_named_once(ramp: list[float], message: str) -> None:
+    from spmopt.quota.config import CapacityConfig
+
+    configs = (
+        (QuotaConfig, {"reps": "r.csv", "target": 100.0}),
+        (CapacityConfig, {"quota_per_rep": 100.0}),
+    )
+    for cls, fields in configs:
+        with pytest.raises(ConfigError) as info:
+            parse_config(cls, {**fields, "ramp": ramp}, source="q.yaml")
+        assert str(info.value) == f"q.yaml: {message}"
