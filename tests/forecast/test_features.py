@@ -165,7 +165,5 @@ def test_a_close_date_before_the_prediction_date_is_refused(
     assert "column 'closed' (close date) must not be before column 'created'" in (
         message
     )
-    assert "deal 'D00003' in data row 4 has closed 2023-12-31 and created " in (
-        message
-    )
+    assert "deal 'D00003' in data row 4 has closed 2023-12-31 and created " in (message)
     assert message.endswith("(2 such rows, data rows 4, 9)")
