@@ -103,12 +103,12 @@ POLISH_MARGIN = 0.25
 """Wall seconds before the time limit at which re-solves stop (no work limit),
 left for the steps after them."""
 
-REGION_WORK_SCALE = {"branch-and-price": 5.0, "cp-sat": 2.0}
+REGION_WORK_SCALE = {"branch-and-price": 1.5, "cp-sat": 2.0}
 """Deterministic seconds of the large path per deterministic second a
 re-solve reports, so that either is about a wall second here: measured on
-the synthetic 1000x50 and 2000x100 designs, branch-and-price's work unit
-(calibrated on whole models) runs about five times slower on these groups
-(41 s for 7.7 and 32 s for 6.1 deterministic seconds); CP-SAT's about twice."""
+the synthetic 1000x50 and 2000x100 designs, where 60 deterministic seconds
+took 51 and 58 s with branch-and-price groups counted at 1.5 (16 and 29 s
+at 5, before master LPs were counted by size); CP-SAT's at about twice."""
 
 
 @dataclass(frozen=True)
