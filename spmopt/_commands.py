@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from typer.core import TyperOption
 
 from spmopt.analytics.cli import app as analytics_app
 from spmopt.clikit import OUT_HELP, SEED_HELP, package_version, setup_logging
@@ -14,6 +16,18 @@ from spmopt.quota.cli import app as quota_app
 from spmopt.report.cli import report as report_command
 from spmopt.scale.cli import app as scale_app
 from spmopt.territory.cli import app as territory_app
+
+_value_type = TyperOption.display_type_rich
+
+
+def _flag_type(option: TyperOption, ctx: Any) -> str | None:
+    """The type shown in help: none for an on/off flag (not ``<bool>``)."""
+    if option.is_flag:
+        return None
+    return _value_type(option, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="spmopt",
@@ -56,8 +70,8 @@ def _root(
 
 @app.command()
 def version() -> None:
-    """Print the spmopt version."""
-    typer.echo(package_version())
+    """Print the spmopt version (as ``--version`` does)."""
+    typer.echo(f"spmopt {package_version()}")
 
 
 @app.command()

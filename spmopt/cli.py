@@ -188,6 +188,8 @@ def _usage_error(exc: Any) -> int:
     ctx = getattr(exc, "ctx", None)
     if type(exc).__name__ == "NoArgsIsHelpError":
         return int(exc.exit_code)
+    if _bad_ranged_value(exc):
+        return int(exc.exit_code)
     if ctx is not None:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"{ctx.get_usage()}\n")
@@ -199,6 +201,20 @@ def _usage_error(exc: Any) -> int:
 
 _ALLOWED = {"seed": f"a whole number from 0 to {runs.SEED_MAX}"}
 """What an option whose value the parser rejected allows, by option name."""
+
+
+def _bad_ranged_value(exc: Any) -> bool:
+    """Show a rejected value of an option in _ALLOWED as one line, as for -1.
+
+    ``error: --seed must be a whole number from 0 to ..., got 'abc'``, the
+    same line a number out of range gives. Returns whether it was shown.
+    """
+    name = getattr(getattr(exc, "param", None), "name", None) or ""
+    given = _rejected_input(exc)
+    if name not in _ALLOWED or given is None:
+        return False
+    _echo_error(f"--{name} must be {_ALLOWED[name]}, got {given!r}")
+    return True
 
 
 def _allowed_values(exc: Any) -> str:
@@ -221,14 +237,20 @@ def _commands_of(exc: Any) -> str:
 
 def _given_value(exc: Any) -> str:
     """``" (got 'abc')"`` when the parser rejected a value it can name."""
+    given = _rejected_input(exc)
+    return "" if given is None else f" (got {given!r})"
+
+
+def _rejected_input(exc: Any) -> str | None:
+    """The text the parser rejected, when its exception names it."""
     errors = getattr(exc.__cause__, "errors", None)
     if not callable(errors):
-        return ""
+        return None
     with contextlib.suppress(Exception):
         given = errors()[0]["input"]
         if isinstance(given, str):
-            return f" (got {given!r})"
-    return ""
+            return given
+    return None
 
 
 def _install(handlers: dict[int, Any]) -> dict[int, Any]:
