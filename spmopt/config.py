@@ -165,7 +165,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
             f"line {exc.first}); keep one"
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}{_yaml_problem(exc)}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except ValueError as exc:  # PyYAML building an impossible date, e.g. 2027-13-01
@@ -176,6 +176,23 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         kind = type(data).__name__
         raise ConfigError(f"{path}: top level must be a mapping of fields, got {kind}")
     return data
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """`` line L, column C: not valid YAML: <what the parser expected>``.
+
+    One line: PyYAML's own text spans several, with the source shown as
+    ``"<unicode string>"`` and the offending line quoted.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = "" if mark is None else f" line {mark.line + 1}, column {mark.column + 1}"
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None:
+        problem += f" ({context} that starts on line {start.line + 1})"
+    elif context:
+        problem += f" ({context})"
+    return f"{where}: not valid YAML: {problem}"
 
 
 def _read_text(path: Path) -> str:

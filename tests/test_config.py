@@ -272,3 +272,23 @@ def test_unknown_fields_of_one_section_are_listed_once(tmp_path: Path) -> None:
         "capacity; unknown fields 'mood', 'colour'; allowed fields here: inner, "
         "mode, table"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "expected"),
+    [
+        ("name: x\n  bad: [\n", "line 2, column 6", "mapping values are not allowed"),
+        ("a: [1, 2\nb: 3\n", "line 2, column 2", "expected ',' or ']'"),
+        ('a: "x\n', "line 2, column 1", "quoted scalar that starts on line 1"),
+    ],
+)
+def test_a_yaml_syntax_error_is_one_line_with_its_place(
+    tmp_path: Path, text: str, where: str, expected: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        read_yaml(path)
+    message = str(info.value)
+    assert message.startswith(f"{path} {where}: not valid YAML: ")
+    assert expected in message
+    assert "\n" not in message and "<unicode string>" not in message
