@@ -53,6 +53,8 @@ class _FileRef(str):
 def _resolve_table_path(value: str, info: ValidationInfo) -> str:
     if value.startswith(BUNDLED_PREFIX):
         return value
+    if not value.strip():
+        raise ValueError("must be a file path or bundled:<name>, not empty")
     path = Path(value).expanduser()
     base = (info.context or {}).get("base_dir")
     if not path.is_absolute() and base is not None:
@@ -291,12 +293,52 @@ def check_files(cfg: BaseModel, source: str = "config") -> None:
     for loc, path, keywords in _file_refs(cfg, "", ()):
         if keywords:
             continue
-        if Path(path).is_dir():
+        problem = _file_problem(Path(path))
+        if problem:
+            raise ConfigError(f"{source}: field '{loc}': {problem}")
+    for loc, ref in _bundled_refs(cfg, ""):
+        allowed = _bundled_names()
+        if ref[len(BUNDLED_PREFIX) :] not in allowed:
+            names = ", ".join(BUNDLED_PREFIX + name for name in allowed)
             raise ConfigError(
-                f"{source}: field '{loc}': {path} is a folder, not a file"
+                f"{source}: field '{loc}': unknown bundled table {ref!r}; "
+                f"allowed: {names}"
             )
-        if not Path(path).exists():
-            raise ConfigError(f"{source}: field '{loc}': file not found: {path}")
+
+
+def _file_problem(path: Path) -> str:
+    """Why ``path`` cannot be read as a file; ``""`` when it can."""
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    if not path.exists():
+        return f"file not found: {path}"
+    if not path.is_file():
+        return f"{path} is not a regular file (a device, pipe or socket)"
+    return ""
+
+
+def _bundled_names() -> list[str]:
+    """Names of the bundled tables, sorted (loaded on first use)."""
+    from spmopt.data.bundled import LOADERS
+
+    return sorted(LOADERS)
+
+
+def _bundled_refs(value: Any, loc: str) -> Iterator[tuple[str, str]]:
+    """``(field path, reference)`` for every ``bundled:`` string in ``value``."""
+    if isinstance(value, str):
+        if value.startswith(BUNDLED_PREFIX):
+            yield loc, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            inner = f"{loc}.{name}" if loc else name
+            yield from _bundled_refs(getattr(value, name), inner)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _bundled_refs(item, f"{loc}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _bundled_refs(item, f"{loc}.{i}")
 
 
 def _file_refs(

@@ -292,3 +292,30 @@ def test_a_yaml_syntax_error_is_one_line_with_its_place(
     assert message.startswith(f"{path} {where}: not valid YAML: ")
     assert expected in message
     assert "\n" not in message and "<unicode string>" not in message
+
+
+def test_an_empty_table_path_is_refused_at_load(tmp_path: Path) -> None:
+    path = write(tmp_path, 'table: ""\ninner: {capacity: 1}\n')
+    with pytest.raises(ConfigError, match=r"field 'table'.*file path or bundled"):
+        load_config(Outer, path)
+
+
+def test_an_unknown_bundled_table_names_its_field_and_the_tables(
+    tmp_path: Path,
+) -> None:
+    cfg = load_config(
+        Outer, write(tmp_path, "table: bundled:nosuch\ninner: {capacity: 1}\n")
+    )
+    with pytest.raises(ConfigError) as info:
+        check_files(cfg, "c.yaml")
+    message = str(info.value)
+    assert message.startswith("c.yaml: field 'table': unknown bundled table ")
+    assert "bundled:us_counties" in message and "bundled:maven_pipeline" in message
+
+
+def test_a_device_named_for_a_table_is_not_called_missing(tmp_path: Path) -> None:
+    cfg = load_config(
+        Outer, write(tmp_path, "table: /dev/null\ninner: {capacity: 1}\n")
+    )
+    with pytest.raises(ConfigError, match="/dev/null is not a regular file"):
+        check_files(cfg, "c.yaml")

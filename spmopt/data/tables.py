@@ -32,8 +32,7 @@ def read_table(
     """
     path = Path(path)
     label = name or path.name
-    if not path.is_file():
-        raise DataError(f"{label}: file not found: {path}")
+    _require_file(path, label)
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
             frame = pd.read_parquet(path)
@@ -55,6 +54,22 @@ def read_table(
         if found is not None:
             raise _malformed(path, label, "a row is shorter than the header")
     return frame
+
+
+def _require_file(path: Path, label: str) -> None:
+    """Refuse a path that is missing, a folder or not a regular file."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise DataError(
+            f"{label}: {path} is a folder, not a file; give a CSV or Parquet file"
+        )
+    if path.exists():
+        raise DataError(
+            f"{label}: {path} is not a regular file (a device, pipe or socket); "
+            "give a CSV or Parquet file"
+        )
+    raise DataError(f"{label}: file not found: {path}")
 
 
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab"}

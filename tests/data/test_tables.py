@@ -173,3 +173,12 @@ def test_a_file_named_by_its_path_is_named_once(tmp_path: Path) -> None:
     with pytest.raises(DataError) as caught:
         read_table(path, name=str(path))
     assert str(caught.value).startswith(f"{path} seems to use")
+
+
+def test_a_folder_or_a_device_is_not_called_missing(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"^credits: .* is a folder, not a file; "):
+        read_table(tmp_path, name="credits")
+    with pytest.raises(DataError, match=r"^credits: /dev/null is not a regular file"):
+        read_table("/dev/null", name="credits")
+    with pytest.raises(DataError, match=r"^credits: file not found: "):
+        read_table(tmp_path / "nope.csv", name="credits")
