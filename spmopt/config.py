@@ -144,15 +144,21 @@ _UniqueKeyLoader.add_constructor(
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping from ``path`` with user-facing errors."""
+def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a YAML mapping from ``path`` with user-facing errors.
+
+    ``what`` names the file in the errors about finding it, e.g.
+    ``"--plan file"``.
+    """
     path = Path(path)
     if path.is_dir():
-        raise ConfigError(
-            f"config file {path} is a folder, not a file; {_instead(path)}"
-        )
+        raise ConfigError(f"{what} {path} is a folder, not a file; {_instead(path)}")
+    if not path.exists():
+        raise ConfigError(f"{what} not found: {path}")
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+        raise ConfigError(
+            f"{what} {path} is not a regular file (a device, pipe or socket)"
+        )
     try:
         data = yaml.load(_read_text(path), Loader=_UniqueKeyLoader)
     except _BadDate as exc:
@@ -266,14 +272,14 @@ def _unknown_fields(
     )
 
 
-def load_config(cls: type[C], path: str | Path) -> C:
+def load_config(cls: type[C], path: str | Path, what: str = "config file") -> C:
     """Read ``path`` (YAML) and validate it into ``cls``.
 
     Files the config names are not opened here; :func:`check_files` checks
     that they exist (a chained job may name a file an earlier step writes).
     """
     path = Path(path)
-    data = read_yaml(path)
+    data = read_yaml(path, what)
     return parse_config(cls, data, source=str(path), base_dir=path.parent)
 
 

@@ -468,3 +468,16 @@ def test_a_signal_during_shutdown_still_sets_the_status(
     assert done.returncode == code  # a calling script stops, as for Ctrl-C
     assert done.stdout == "summary\n"
     assert done.stderr.strip().splitlines()[-1] == line
+
+
+def test_a_missing_plan_file_names_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payout = Path(__file__).resolve().parents[1] / "configs" / "payout"
+    plan = tmp_path / "nosuch.yaml"
+    args = ["payout", "calc", "--plan", str(plan)]
+    args += ["--credits", str(payout / "credits_small.csv")]
+    args += ["--quotas", str(payout / "quotas_small.csv")]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"error: --plan file not found: {plan}\n"
+    assert not (tmp_path / "out").exists()

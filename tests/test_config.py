@@ -319,3 +319,10 @@ def test_a_device_named_for_a_table_is_not_called_missing(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match="/dev/null is not a regular file"):
         check_files(cfg, "c.yaml")
+
+
+def test_the_file_a_reader_names_is_said_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--plan file not found: "):
+        load_config(Outer, tmp_path / "nosuch.yaml", "--plan file")
+    with pytest.raises(ConfigError, match=r"^config file /dev/null is not a regular"):
+        read_yaml("/dev/null")

@@ -50,7 +50,7 @@ class CalcInputs:
 
 def load_calc_inputs(plan: Path, quotas: Path, credits: Path) -> CalcInputs:
     """Read and validate the plan, the reps and the credits."""
-    plan_cfg = load_plan(plan)
+    plan_cfg = load_plan(plan, "--plan file")
     book = rep_book(plan_cfg, load_table(str(quotas), name="quotas"))
     frame = load_table(str(credits), name="credits")
     parsed = read_credits(frame, plan_cfg, book.rep_ids)

@@ -511,9 +511,9 @@ def _check_seasonality(shares: list[float] | None, n: int, period: str) -> None:
         )
 
 
-def load_plan(path: str | Path) -> PlanConfig:
-    """Read and validate a plan YAML file."""
-    return load_config(PlanConfig, path)
+def load_plan(path: str | Path, what: str = "config file") -> PlanConfig:
+    """Read and validate a plan YAML file (``what`` names it in errors)."""
+    return load_config(PlanConfig, path, what)
 
 
 def parse_plan(data: dict[str, Any], source: str = "plan") -> PlanConfig:
