@@ -33,6 +33,7 @@ def read_table(
     path = Path(path)
     label = name or path.name
     _require_file(path, label)
+    _refuse_spreadsheet(path, label)
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
             frame = pd.read_parquet(path)
@@ -45,6 +46,8 @@ def read_table(
         raise DataError(f"{label}: {path} is empty (not even a header row)") from None
     except pd.errors.ParserError as exc:
         raise _malformed(path, label, str(exc)) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path, label) from None
     except (ValueError, OSError) as exc:
         raise DataError(f"{label}: cannot read {path}: {exc}") from None
     if frame.empty:
@@ -70,6 +73,57 @@ def _require_file(path: Path, label: str) -> None:
             "give a CSV or Parquet file"
         )
     raise DataError(f"{label}: file not found: {path}")
+
+
+_SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}
+_SPREADSHEET_MAGIC = {
+    b"PK\x03\x04": "a zip file (an .xlsx or .ods workbook?)",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) workbook",
+}
+
+
+def _refuse_spreadsheet(path: Path, label: str) -> None:
+    """Refuse a workbook (by its extension or its first bytes): not a table.
+
+    A ``.zip`` file is left to the CSV reader, which unpacks it.
+    """
+    suffix = path.suffix.lower()
+    kind = "a spreadsheet workbook" if suffix in _SPREADSHEET_SUFFIXES else ""
+    if not kind and suffix != ".zip":
+        kind = _SPREADSHEET_MAGIC.get(_first_bytes(path, 4), "")
+    if kind:
+        raise DataError(
+            f"{_where(label, path)} is {kind}; spmopt reads only CSV and Parquet "
+            "tables: save the sheet as CSV UTF-8 (comma delimited)"
+        )
+
+
+def _first_bytes(path: Path, count: int) -> bytes:
+    """The first ``count`` bytes of a file (none if it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(count)
+    except OSError:
+        return b""  # the reader reports it
+
+
+def _not_utf8(path: Path, label: str) -> DataError:
+    """A CSV that is not UTF-8: the first bad line and byte, and the fix."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    where = ""
+    with opener(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                byte = line[exc.start]
+                where = f" (line {number}, byte {exc.start + 1}: 0x{byte:02x})"
+                break
+    return DataError(
+        f"{_where(label, path)} is not UTF-8 text{where}; save it as CSV UTF-8 "
+        "(a spreadsheet's 'CSV UTF-8' format; for Latin-1 text, "
+        "iconv -f latin1 -t utf-8)"
+    )
 
 
 _OTHER_DELIMITERS = {";": "';' (semicolon)", "\t": "a tab"}

@@ -182,3 +182,35 @@ def test_a_folder_or_a_device_is_not_called_missing(tmp_path: Path) -> None:
         read_table("/dev/null", name="credits")
     with pytest.raises(DataError, match=r"^credits: file not found: "):
         read_table(tmp_path / "nope.csv", name="credits")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("t.xlsx", b"a,b\n1,2\n", "a spreadsheet workbook"),
+        ("t.csv", b"PK\x03\x04\x14\x00rest", "a zip file"),
+        ("t.csv", b"\xd0\xcf\x11\xe0\xa1\xb1", "an old Excel (.xls) workbook"),
+    ],
+)
+def test_a_workbook_is_refused_as_not_csv_or_parquet(
+    tmp_path: Path, name: str, content: bytes, kind: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        read_table(path, name="units")
+    message = str(info.value)
+    assert message.startswith(f"units: {path} is {kind}")
+    assert "only CSV and Parquet" in message and "malformed" not in message
+
+
+def test_a_latin1_csv_names_the_line_and_byte_and_asks_for_utf8(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("store,city\nS1,Paris\nS2,Orl\u00e9ans\n".encode("latin-1"))
+    with pytest.raises(DataError) as info:
+        read_table(path, name="units")
+    message = str(info.value)
+    assert message.startswith(f"units: {path} is not UTF-8 text (line 3, byte 7: 0xe9)")
+    assert "CSV UTF-8" in message and "codec" not in message
