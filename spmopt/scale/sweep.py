@@ -32,7 +32,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from spmopt._logging import logger
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, SpmoptError
 from spmopt.scale.cluster import release, worker_count
 
 Status = Literal["ok", "error", "timeout"]
@@ -87,7 +87,8 @@ class TaskOutcome:
     value : object
         The task's return value when ``status == "ok"``, else None.
     error : str
-        ``"<ExceptionType>: <message>"`` for an error, a note for a
+        The message of a user error (:class:`~spmopt.errors.SpmoptError`),
+        ``"<ExceptionType>: <message>"`` for any other error, a note for a
         timeout, empty when ok.
     wall_seconds : float
         Time on the worker; varies from run to run.
@@ -228,7 +229,7 @@ def _child_main(payload: bytes, send: Any) -> None:
         func, kwargs = cloudpickle.loads(payload)
         message = ("ok", func(**kwargs))
     except BaseException as exc:  # reported to the parent, not raised
-        message = ("error", f"{type(exc).__name__}: {exc}")
+        message = ("error", describe_error(exc))
     try:
         data = cloudpickle.dumps(message)
     except Exception as exc:
@@ -241,8 +242,20 @@ def _call_into(func: Callable[..., Any], kwargs: dict[str, Any], box: dict) -> N
     try:
         box["value"] = func(**kwargs)
     except BaseException as exc:  # reported, not raised: one task's failure
-        box["error"] = f"{type(exc).__name__}: {exc}"
+        box["error"] = describe_error(exc)
         box["traceback"] = traceback.format_exc()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A task's error as written to its row.
+
+    The message alone for a user error (infeasible model, bad data: a
+    :class:`~spmopt.errors.SpmoptError`), else ``"<ExceptionType>: <message>"``
+    (an unexpected error, whose type helps to find it).
+    """
+    if isinstance(exc, SpmoptError) and str(exc):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _accepts_limit(func: Callable[..., Any]) -> bool:
@@ -350,7 +363,7 @@ def _collect(task: SweepTask, pending: Any) -> TaskOutcome:
 
 
 def _error(task: SweepTask, exc: Exception) -> TaskOutcome:
-    return TaskOutcome(task.key, "error", error=f"{type(exc).__name__}: {exc}")
+    return TaskOutcome(task.key, "error", error=describe_error(exc))
 
 
 def _check_keys(tasks: Sequence[SweepTask]) -> None:

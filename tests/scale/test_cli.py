@@ -248,6 +248,7 @@ def test_sweep_disruption_with_no_feasible_budget_fails_and_keeps_the_folder(
     designs = (target / "designs.csv").read_text().splitlines()
     assert designs[1].startswith("budget=0,error,")
     assert designs[2].startswith("budget=0.01,error,")
+    assert "InfeasibleError" not in "\n".join(designs) + err  # messages only
     assert json.loads((target / "summary.json").read_text())["n_ok"] == 0
 
 

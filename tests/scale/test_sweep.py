@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, InfeasibleError
 from spmopt.scale import SweepTask, run_sweep
 from spmopt.scale.sweep import run_task
 
@@ -139,3 +139,17 @@ def test_a_task_whose_process_dies_is_an_error() -> None:
         SweepTask("exit", os._exit, {"status": 3}, time_limit_seconds=30)
     )
     assert outcome.status == "error" and "exit code 3" in outcome.error
+
+
+def infeasible(x: float) -> float:
+    raise InfeasibleError(f"no alignment at budget {x}: at least 15% must move")
+
+
+def test_a_user_error_is_its_message_and_a_bug_keeps_its_type() -> None:
+    tasks = [
+        SweepTask("tight", infeasible, {"x": 0.05}),
+        SweepTask("zero", divide, {"a": 1.0, "b": 0.0}),
+    ]
+    errors = {o.key: o.error for o in run_sweep(tasks).failures}
+    assert errors["tight"] == "no alignment at budget 0.05: at least 15% must move"
+    assert errors["zero"].startswith("ZeroDivisionError: ")
