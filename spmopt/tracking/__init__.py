@@ -9,6 +9,7 @@ Only MLflow's public API is used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -128,43 +129,65 @@ def _creation_lock(uri: str) -> Iterator[None]:
     MLflow creates and migrates a new SQLite store on first use; two
     commands doing it at once fail with "table ... already exists". The
     wait is bounded by :data:`CREATE_LOCK_SECONDS`; after that (or where
-    file locks are not available) the block runs unguarded.
+    file locks are not available) the block runs unguarded. The lock file
+    is removed when the block ends, so none is left behind.
     """
     path = creation_lock_path(uri)
-    handle = None if path is None else _open_lock(path)
-    if path is None or handle is None:
-        yield
-        return
-    with handle:
-        locked = _acquire(handle.fileno(), CREATE_LOCK_SECONDS, path)
-        try:
-            yield
-        finally:
-            if locked:
-                _release(handle.fileno())
-
-
-def _open_lock(path: Path) -> Any:
-    """The opened lock file, or ``None`` if locking is not possible here."""
+    handle = None if path is None else _lock(path, CREATE_LOCK_SECONDS)
     try:
-        import fcntl  # noqa: F401  (POSIX only)
-
-        return open(path, "a+b")
-    except (ImportError, OSError):
-        return None
-
-
-def _release(fd: int) -> None:
-    import fcntl
-
-    fcntl.flock(fd, fcntl.LOCK_UN)
+        yield
+    finally:
+        if handle is not None and path is not None:
+            _unlock(handle, path)
 
 
-def _acquire(fd: int, seconds: float, path: Path) -> bool:
-    """Take an exclusive ``flock`` on ``fd``, polling for up to ``seconds``."""
-    import fcntl
+def _lock(path: Path, seconds: float) -> Any:
+    """The lock file opened and exclusively locked, or ``None``.
 
+    ``None`` when locking is not possible here or the wait ran out. A
+    holder removes the file before it lets go, so a waiter that then gets
+    the lock on the removed file opens the path again.
+    """
     deadline = time.monotonic() + seconds
+    while True:
+        try:
+            import fcntl  # noqa: F401  (POSIX only)
+
+            handle = open(path, "a+b")  # noqa: SIM115  (held past here)
+        except (ImportError, OSError):
+            return None
+        if not _acquire(handle.fileno(), deadline, path):
+            handle.close()
+            return None
+        if _is_current(handle.fileno(), path):
+            return handle
+        handle.close()
+
+
+def _is_current(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the open file ``fd`` (not removed since)."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _unlock(handle: Any, path: Path) -> None:
+    """Remove the lock file, then release the lock and close it."""
+    import fcntl
+
+    with contextlib.suppress(OSError):
+        path.unlink()
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    handle.close()
+
+
+def _acquire(fd: int, deadline: float, path: Path) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, polling until ``deadline``."""
+    import fcntl
+
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -174,7 +197,7 @@ def _acquire(fd: int, seconds: float, path: Path) -> bool:
                 logger.warning(
                     "another command held %s for %.0f s; going on without it",
                     path,
-                    seconds,
+                    CREATE_LOCK_SECONDS,
                 )
                 return False
             time.sleep(0.05)

@@ -137,7 +137,9 @@ def test_a_new_sqlite_store_is_created_under_an_exclusive_lock(
     monkeypatch.setattr(db_utils, "_initialize_tables", spy)
     check_store(uri)
     assert seen == [True]  # created while the lock was held
-    assert not _locked_by_someone(lock)  # and released afterwards
+    assert not lock.exists()  # released and removed afterwards
+    check_store(uri)  # a store that exists: checked again under a new lock
+    assert not lock.exists()
 
 
 _CHECK = (
