@@ -196,7 +196,9 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     where = "" if mark is None else f" line {mark.line + 1}, column {mark.column + 1}"
     context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if context and start is not None:
+    if context and context.startswith("expected") and problem.startswith("but"):
+        problem = f"{context}, {problem}"  # e.g. a second document ('---')
+    elif context and start is not None:
         problem += f" ({context} that starts on line {start.line + 1})"
     elif context:
         problem += f" ({context})"

@@ -280,6 +280,7 @@ def test_unknown_fields_of_one_section_are_listed_once(tmp_path: Path) -> None:
         ("name: x\n  bad: [\n", "line 2, column 6", "mapping values are not allowed"),
         ("a: [1, 2\nb: 3\n", "line 2, column 2", "expected ',' or ']'"),
         ('a: "x\n', "line 2, column 1", "quoted scalar that starts on line 1"),
+        ("a: 1\n---\nb: 2\n", "line 2, column 1", "single document in the stream, but"),
     ],
 )
 def test_a_yaml_syntax_error_is_one_line_with_its_place(
