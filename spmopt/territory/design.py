@@ -25,6 +25,7 @@ from ortools.sat.python import cp_model
 from spmopt._logging import logger
 from spmopt._stoppable import solve_cp_sat
 from spmopt.errors import SpmoptWarning
+from spmopt.territory.allocate import shift_swap
 from spmopt.territory.branchprice import (
     WORK_PER_SECOND,
     BranchAndPrice,
@@ -40,6 +41,7 @@ from spmopt.territory.designlp import (
     assign_nearest,
     lagrangian,
     locate_allocate_nearest,
+    rounded_assignment,
     sparse_pairs,
     subgradient,
 )
@@ -52,6 +54,10 @@ from spmopt.territory.lagrange import (
 )
 from spmopt.territory.model import SolverSettings, _apply, _warn_limit
 from spmopt.territory.scaling import band_to_int, cost_scale, row_scale, to_int
+
+GREEDY_SECONDS = 5.0
+"""Longest run of the transportation LP of the start of branch-and-price, s
+(a guard only: it solves in milliseconds on the OR-Library instances)."""
 
 BOUND_SHARE = 0.4
 """Share of the time limit the Lagrangian phase of the CP-SAT path may use."""
@@ -314,8 +320,37 @@ class PMedianModel:
             work_limit=_work_units(settings),
         )
         left = max(settings.time_limit_seconds - (time.perf_counter() - start), 0.1)
-        found = self._from_branch(solver.solve(left), start)
+        found = self._from_branch(solver.solve(left, self._greedy_start()), start)
         return replace(found, work_seconds=solver.work / WORK_PER_SECOND)
+
+    def _greedy_start(self) -> NDArray[np.int64] | None:
+        """A quick design to start branch-and-price from, or None.
+
+        Centres added one at a time, each the candidate that most lowers the
+        total cost of every unit to its nearest open centre (capacity
+        aside), then units assigned by the rounded transportation relaxation
+        and improved by moves and swaps. So a search stopped early still
+        returns a design.
+        """
+        cost = np.where(self.allowed, self.cost, np.inf)
+        nearest = np.full(len(cost), np.inf)
+        centres: list[int] = []
+        for _ in range(self.p):
+            total = np.minimum(nearest[:, None], cost).sum(axis=0)
+            total[centres] = np.inf
+            if not np.isfinite(total).any() and centres:
+                total = np.where(np.isin(np.arange(len(total)), centres), np.inf, 0.0)
+            j = int(np.argmin(total))
+            centres.append(j)
+            nearest = np.minimum(nearest, cost[:, j])
+        chosen = np.sort(np.array(centres, dtype=np.int64))
+        mask = self.allowed & np.isin(np.arange(cost.shape[1]), chosen)[None, :]
+        found = rounded_assignment(
+            cost, mask, self.demand, self.capacity, chosen, Budget.wall(GREEDY_SECONDS)
+        )
+        if found is None:
+            return None
+        return shift_swap(cost, mask, self.demand, self.capacity, found)[0]
 
     def _from_branch(self, found: BranchPriceResult, start: float) -> DesignResult:
         seconds = time.perf_counter() - start

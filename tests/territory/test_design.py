@@ -278,3 +278,30 @@ def test_restricted_model_without_a_design_is_not_called_infeasible(
         result = model.solve(FAST)
     assert result.status == "unknown"
     assert brute_force(cost, demand, cap, 3) < np.inf
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_greedy_start_is_a_design_within_capacity(seed: int) -> None:
+    cost, demand, cap = instance(seed, n=12)
+    model = PMedianModel(cost, demand, np.full(12, cap), 3)
+    start = model._greedy_start()
+    assert start is not None
+    assert len(np.unique(start)) <= 3
+    assert (np.bincount(start, demand, 12) <= cap + 1e-9).all()
+
+
+def test_branch_and_price_stopped_at_once_still_returns_a_design() -> None:
+    rng = np.random.default_rng(7)
+    n = 60
+    x, y = rng.integers(0, 100, n), rng.integers(0, 100, n)
+    demand = rng.integers(1, 6, n).astype(float)
+    model = PMedianModel(
+        np.floor(euclidean(x, y, x, y)), demand, np.full(n, demand.sum() / 4), 5
+    )
+    assert model.uses_branch_and_price
+    tiny = SolverSettings(
+        time_limit_seconds=30, deterministic_time=1e-6, workers=1, deterministic=True
+    )
+    with pytest.warns(TimeLimitWarning):
+        result = model.solve(tiny)
+    assert result.has_solution and result.gap >= 0
