@@ -723,18 +723,33 @@ class RunDir:
         }
         atomic_write_bytes(tmp / "manifest.json", to_json_text(manifest).encode())
         os.chmod(tmp, 0o777 & ~_umask())
+        earlier = None if self.unique else _earlier_job(self.out)
         with deferred_signals():
             self._publish(tmp)
             _OPEN.pop(tmp, None)
             self._tmp = None
             _PUBLISHED.append(self.out)
             _remove_stale(self._asked)
+        if earlier is not None and earlier != self.job:
+            logger.warning(
+                "%s: replaced an earlier %s run in %s", self.job, earlier, self.out
+            )
         logger.info("%s: wrote %d files to %s", self.job, len(files) + 1, self.out)
         return self.out
 
     def _publish(self, tmp: Path) -> None:
         """Move the finished folder ``tmp`` into place (sets :attr:`out`)."""
         self.out = _claim(self.out, tmp) if self.unique else _replace(self.out, tmp)
+
+
+def _earlier_job(out: Path) -> str | None:
+    """Job named in the manifest of an earlier run in ``out``, if readable."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    job = manifest.get("job") if isinstance(manifest, dict) else None
+    return job if isinstance(job, str) else None
 
 
 def _claim(out: Path, tmp: Path) -> Path:

@@ -405,3 +405,18 @@ def test_a_failing_signal_callback_does_not_stop_the_others() -> None:
     with on_signal(lambda: called.append("first")), on_signal(broken):
         run_signal_callbacks()
     assert called == ["first"]
+
+
+def test_replacing_a_run_of_another_job_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "run"
+    with RunDir(out, "quota-set") as run:
+        run.write_text("a.txt", "quotas")
+    with caplog.at_level("INFO", logger="spmopt"), RunDir(out, "quota-set") as run:
+        run.write_text("a.txt", "quotas again")
+    assert "replaced an earlier" not in caplog.text  # same job: the usual rerun
+    with RunDir(out, "territory-solve") as run:
+        run.write_text("b.txt", "alignment")
+    assert "territory-solve: replaced an earlier quota-set run in" in caplog.text
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt", "manifest.json"]
