@@ -44,7 +44,7 @@ def adjacency_from_table(
 
     Pairs whose units were filtered out (``units.keep``) are skipped.
     """
-    table = "adjacency table"
+    table = "contiguity.adjacency table"
     frame = check_schema(load_table(ref, name=table), {a: "str", b: "str"}, table)
     index = {u: i for i, u in enumerate(unit_ids)}
     known = frame[a].isin(index) & frame[b].isin(index)

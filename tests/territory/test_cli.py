@@ -83,7 +83,7 @@ BROKEN = {
     "bad adjacency": (
         None,
         CONFIG + "contiguity: {adjacency: adj.csv}\n",
-        "adjacency table: file not found",
+        "contiguity.adjacency table: file not found",
     ),
     "unknown remedy rep": (
         None,
