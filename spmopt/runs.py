@@ -499,12 +499,9 @@ def _temporary_folder(out: Path, made: list[Path]) -> Path:
 
 def _refuse_added_files(out: Path) -> None:
     """Refuse an earlier run's folder holding files its manifest does not list."""
-    try:
-        files = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # a manifest without a file list: nothing to compare with
+    files = _manifest(out).get("files")
     if not isinstance(files, dict):
-        return
+        return  # a manifest without a file list: nothing to compare with
     known = set(files) | {"manifest.json"}
     added = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     added = [name for name in added if name not in known]
@@ -742,13 +739,18 @@ class RunDir:
         self.out = _claim(self.out, tmp) if self.unique else _replace(self.out, tmp)
 
 
-def _earlier_job(out: Path) -> str | None:
-    """Job named in the manifest of an earlier run in ``out``, if readable."""
+def _manifest(out: Path) -> dict[str, Any]:
+    """The manifest of the run in ``out``; empty when missing or unreadable."""
     try:
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    job = manifest.get("job") if isinstance(manifest, dict) else None
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _earlier_job(out: Path) -> str | None:
+    """Job named in the manifest of an earlier run in ``out``, if readable."""
+    job = _manifest(out).get("job")
     return job if isinstance(job, str) else None
 
 

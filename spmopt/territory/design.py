@@ -25,7 +25,6 @@ from ortools.sat.python import cp_model
 from spmopt._logging import logger
 from spmopt._stoppable import solve_cp_sat
 from spmopt.errors import SpmoptWarning
-from spmopt.territory.allocate import shift_swap
 from spmopt.territory.branchprice import (
     WORK_PER_SECOND,
     BranchAndPrice,
@@ -41,7 +40,6 @@ from spmopt.territory.designlp import (
     assign_nearest,
     lagrangian,
     locate_allocate_nearest,
-    rounded_assignment,
     sparse_pairs,
     subgradient,
 )
@@ -344,13 +342,10 @@ class PMedianModel:
             centres.append(j)
             nearest = np.minimum(nearest, cost[:, j])
         chosen = np.sort(np.array(centres, dtype=np.int64))
-        mask = self.allowed & np.isin(np.arange(cost.shape[1]), chosen)[None, :]
-        found = rounded_assignment(
-            cost, mask, self.demand, self.capacity, chosen, Budget.wall(GREEDY_SECONDS)
+        budget = Budget.wall(GREEDY_SECONDS)
+        return assign_nearest(
+            cost, self.demand, self.capacity, chosen, budget, self.p, exact=False
         )
-        if found is None:
-            return None
-        return shift_swap(cost, mask, self.demand, self.capacity, found)[0]
 
     def _from_branch(self, found: BranchPriceResult, start: float) -> DesignResult:
         seconds = time.perf_counter() - start

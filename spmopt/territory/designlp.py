@@ -92,12 +92,12 @@ NODE_NONZEROS_PER_SECOND = 1.2e5
 21 to 24 s; the root takes most of it)."""
 
 NODES_PER_MIP = 100
+"""Most nodes of one assignment MIP under a work limit."""
 
 SWAPS_PER_SECOND = 6.0e6
 """Moves and swaps :func:`~spmopt.territory.allocate.shift_swap` evaluates
 per deterministic second (measured on the counties into 50: 5.7 million in
 0.9 s on a loaded machine)."""
-"""Most nodes of one assignment MIP under a work limit."""
 
 
 @dataclass
