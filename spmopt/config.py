@@ -21,6 +21,7 @@ from pydantic import (
     ValidationInfo,
 )
 
+from spmopt._paths import path_problem
 from spmopt.errors import ConfigError
 
 BUNDLED_PREFIX = "bundled:"
@@ -47,7 +48,12 @@ class FieldValueError(ValueError):
 
 
 class _FileRef(str):
-    """A file path a config names (resolved); :func:`check_files` finds it."""
+    """A file path a config names (resolved); :func:`check_files` finds it.
+
+    ``source`` is the config file that names it (see :func:`named_in`).
+    """
+
+    source = "config"
 
 
 def _resolve_table_path(value: str, info: ValidationInfo) -> str:
@@ -59,7 +65,9 @@ def _resolve_table_path(value: str, info: ValidationInfo) -> str:
     base = (info.context or {}).get("base_dir")
     if not path.is_absolute() and base is not None:
         path = Path(base) / path
-    return _FileRef(path)
+    ref = _FileRef(path)
+    ref.source = str((info.context or {}).get("source", "config"))
+    return ref
 
 
 TablePath = Annotated[str, AfterValidator(_resolve_table_path)]
@@ -151,16 +159,9 @@ def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
     ``"--plan file"``.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{what} {path} is a folder, not a file; {_instead(path)}")
-    if not path.exists():
-        raise ConfigError(f"{what} not found: {path}")
-    if not path.is_file():
-        raise ConfigError(
-            f"{what} {path} is not a regular file (a device, pipe or socket)"
-        )
+    _refuse_unreadable(path, what)
     try:
-        data = yaml.load(_read_text(path), Loader=_UniqueKeyLoader)
+        data = yaml.load(_read_text(path, what), Loader=_UniqueKeyLoader)
     except _BadDate as exc:
         field = ".".join(exc.path) or "(top level)"
         raise ConfigError(
@@ -205,7 +206,20 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{where}: not valid YAML: {problem}"
 
 
-def _read_text(path: Path) -> str:
+def _refuse_unreadable(path: Path, what: str) -> None:
+    """Refuse a config file that is missing, a folder, a device or unreadable."""
+    problem = path_problem(path)
+    if problem is None:
+        return
+    if problem.kind == "missing":
+        raise ConfigError(f"{what} not found: {path}")
+    if problem.kind == "unreadable":
+        raise ConfigError(f"{path}: cannot read the {what} ({problem.reason})")
+    instead = f"; {_instead(path)}" if problem.kind == "folder" else ""
+    raise ConfigError(f"{what} {problem}{instead}")
+
+
+def _read_text(path: Path, what: str) -> str:
     """The text of a config file; an unreadable file is a ConfigError."""
     try:
         return path.read_text(encoding="utf-8")
@@ -213,7 +227,7 @@ def _read_text(path: Path) -> str:
         raise
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
-        raise ConfigError(f"{path}: cannot read the config file ({reason})") from None
+        raise ConfigError(f"{path}: cannot read the {what} ({reason})") from None
 
 
 def _instead(folder: Path) -> str:
@@ -238,7 +252,8 @@ def parse_config(
 ) -> C:
     """Validate ``data`` into ``cls``; raise one readable ConfigError."""
     try:
-        return cls.model_validate(data, context={"base_dir": base_dir})
+        context = {"base_dir": base_dir, "source": source}
+        return cls.model_validate(data, context=context)
     except ValidationError as exc:
         lines = _describe_errors(cls, exc.errors())
         raise ConfigError(f"{source}: " + "; ".join(lines)) from None
@@ -286,11 +301,11 @@ def load_config(cls: type[C], path: str | Path, what: str = "config file") -> C:
 
 
 def check_files(cfg: BaseModel, source: str = "config") -> None:
-    """Refuse a file named in ``cfg`` that is missing or a folder.
+    """Refuse a file named in ``cfg`` that cannot be read, or a bundled name.
 
-    Every :data:`TablePath` of ``cfg`` read from a YAML file is checked. A
-    field that also takes keywords (``current: nearest`` or a table) is
-    left to the job, which names the keywords in its message.
+    Every :data:`TablePath` of ``cfg`` read from a YAML file is checked
+    with :func:`check_file`; a field that also takes keywords (``current:
+    nearest`` or a table) names its keywords in the message.
 
     Raises
     ------
@@ -299,11 +314,7 @@ def check_files(cfg: BaseModel, source: str = "config") -> None:
         is a folder, not a file``) for the first such field.
     """
     for loc, path, keywords in _file_refs(cfg, "", ()):
-        if keywords:
-            continue
-        problem = _file_problem(Path(path))
-        if problem:
-            raise ConfigError(f"{source}: field '{loc}': {problem}")
+        check_file(path, loc, keywords, source)
     for loc, ref in _bundled_refs(cfg, ""):
         allowed = _bundled_names()
         if ref[len(BUNDLED_PREFIX) :] not in allowed:
@@ -314,15 +325,57 @@ def check_files(cfg: BaseModel, source: str = "config") -> None:
             )
 
 
-def _file_problem(path: Path) -> str:
-    """Why ``path`` cannot be read as a file; ``""`` when it can."""
-    if path.is_dir():
-        return f"{path} is a folder, not a file"
-    if not path.exists():
-        return f"file not found: {path}"
-    if not path.is_file():
-        return f"{path} is not a regular file (a device, pipe or socket)"
-    return ""
+def check_file(
+    ref: str,
+    field: str,
+    keywords: tuple[Any, ...] = (),
+    source: str | None = None,
+) -> None:
+    """Refuse the file ``ref`` that config field ``field`` names, if unreadable.
+
+    Parameters
+    ----------
+    ref : str
+        The (resolved) path; a ``bundled:`` reference or one of ``keywords``
+        passes.
+    field : str
+        Dotted field path for the message, e.g. ``contiguity.adjacency``.
+    keywords : tuple
+        Keywords the field also takes, e.g. ``("nearest",)``.
+    source : str, optional
+        The config file named in the message; default :func:`named_in`.
+
+    Raises
+    ------
+    ConfigError
+        ``<source>: field '<field>': file not found: <path>`` (or a folder, a
+        device, unreadable); with keywords, ``'<path>' is neither the keyword
+        'nearest' nor an existing table file``.
+    """
+    if ref.startswith(BUNDLED_PREFIX) or ref in keywords:
+        return
+    problem = path_problem(ref)
+    if problem is None:
+        return
+    where = f"{source or named_in(ref)}: field '{field}'"
+    if not keywords:
+        raise ConfigError(f"{where}: {problem}")
+    words = ", ".join(repr(word) for word in keywords)
+    words = f"the keyword{'s' if len(keywords) > 1 else ''} {words}"
+    if problem.kind == "missing":
+        raise ConfigError(
+            f"{where}: {ref!r} is neither {words} nor an existing table file"
+        )
+    raise ConfigError(f"{where}: {problem}; give a table file or {words}")
+
+
+def named_in(ref: str) -> str:
+    """The config file that names the file ``ref``, for messages.
+
+    ``"config"`` when the config was not read through :func:`parse_config`
+    with a source (e.g. built in code), or ``ref`` is a plain string.
+    """
+    return getattr(ref, "source", "config")
 
 
 def _bundled_names() -> list[str]:

@@ -208,13 +208,28 @@ def test_a_missing_file_names_its_field_and_the_config_file(
     )
 
 
-def test_a_folder_named_for_a_file_is_called_a_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "field", "instead"),
+    [
+        ("plan: plans\n", "plan", ""),
+        (
+            "plan: t.csv\ncurrent: plans\n",
+            "current",
+            "; give a table file or the keyword 'nearest'",
+        ),
+    ],
+)
+def test_a_folder_named_for_a_file_is_called_a_folder(
+    tmp_path: Path, text: str, field: str, instead: str
+) -> None:
     (tmp_path / "plans").mkdir()
-    path = write(tmp_path, "plan: plans\n")
+    (tmp_path / "t.csv").write_text("a\n1\n")
+    path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         check_files(load_config(Nested, path), str(path))
     assert str(caught.value) == (
-        f"{path}: field 'plan': {tmp_path / 'plans'} is a folder, not a file"
+        f"{path}: field '{field}': {tmp_path / 'plans'} is a folder, not a file"
+        + instead
     )
 
 
@@ -227,10 +242,17 @@ def test_existing_files_bundled_tables_and_keywords_pass(tmp_path: Path) -> None
     assert cfg.tables == {"a": "bundled:us_zips", "b": str(tmp_path / "t.csv")}
 
 
-def test_a_keyword_or_file_field_is_left_to_its_job(tmp_path: Path) -> None:
-    cfg = load_config(Nested, write(tmp_path, "plan: t.csv\ncurrent: nearst\n"))
-    check_files(cfg)
-    assert cfg.current == str(tmp_path / "nearst")  # the job names the keyword
+def test_a_keyword_or_file_field_names_its_keyword(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a\n1\n")
+    path = write(tmp_path, "plan: t.csv\ncurrent: nearst\n")
+    cfg = load_config(Nested, path)
+    assert cfg.current == str(tmp_path / "nearst")
+    with pytest.raises(ConfigError) as caught:
+        check_files(cfg, str(path))
+    assert str(caught.value) == (
+        f"{path}: field 'current': '{tmp_path / 'nearst'}' is neither the keyword "
+        "'nearest' nor an existing table file"
+    )
 
 
 def test_a_folder_given_as_config_file_is_called_a_folder(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spmopt._paths import path_problem
 from spmopt.errors import DataError, show
 
 KINDS = ("str", "float", "int", "date", "bool", "category")
@@ -60,19 +61,16 @@ def read_table(
 
 
 def _require_file(path: Path, label: str) -> None:
-    """Refuse a path that is missing, a folder or not a regular file."""
-    if path.is_file():
+    """Refuse a path that is missing, a folder, a device or unreadable."""
+    problem = path_problem(path)
+    if problem is None:
         return
-    if path.is_dir():
-        raise DataError(
-            f"{label}: {path} is a folder, not a file; give a CSV or Parquet file"
-        )
-    if path.exists():
-        raise DataError(
-            f"{label}: {path} is not a regular file (a device, pipe or socket); "
-            "give a CSV or Parquet file"
-        )
-    raise DataError(f"{label}: file not found: {path}")
+    hint = "; give a CSV or Parquet file" if problem.kind in _NOT_FILES else ""
+    raise DataError(f"{label}: {problem}{hint}")
+
+
+_NOT_FILES = ("folder", "special")
+"""Path problems whose message says what to give instead."""
 
 
 _SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".numbers"}

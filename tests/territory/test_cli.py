@@ -83,7 +83,7 @@ BROKEN = {
     "bad adjacency": (
         None,
         CONFIG + "contiguity: {adjacency: adj.csv}\n",
-        "contiguity.adjacency table: file not found",
+        "adj.csv' is neither the keyword 'delaunay' nor an existing table file",
     ),
     "unknown remedy rep": (
         None,
