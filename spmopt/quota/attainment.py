@@ -21,42 +21,65 @@ Z90 = float(stats.norm.ppf(0.9))
 """Standard-normal 90th percentile (about 1.2816)."""
 
 _CHUNK_CELLS = 2_000_000
-"""Scenario x rep cells drawn at once, to bound memory (about 16 MB)."""
+"""Scenario x rep (or deal row) cells drawn at once, to bound memory (about
+16 MB); scenarios are drawn in blocks of this many cells."""
 
 
 @dataclass(frozen=True)
 class OpenDeals:
     """Open deals to add to simulated bookings.
 
+    A deal split between reps has one row per rep (that rep's share of the
+    amount) and one deal number: it is won or lost once per scenario, for
+    every rep holding a share of it.
+
     Attributes
     ----------
-    rep : ndarray of int, shape (n_deals,)
+    rep : ndarray of int, shape (n_rows,)
         Row of the owning rep in the quota arrays.
-    amount : ndarray of float, shape (n_deals,)
-        Deal value if won, currency >= 0.
-    p_win : ndarray of float, shape (n_deals,)
-        Win probability within the period, in [0, 1].
+    amount : ndarray of float, shape (n_rows,)
+        The rep's share of the deal value if won, currency >= 0.
+    p_win : ndarray of float, shape (n_rows,)
+        Win probability within the period, in [0, 1]; the same on every
+        row of a deal.
+    deal : ndarray of int, shape (n_rows,), optional
+        Deal number of each row, ``0 .. n_deals - 1``; rows sharing a number
+        are one deal. By default every row is a deal of its own.
     """
 
     rep: NDArray[np.int64]
     amount: NDArray[np.float64]
     p_win: NDArray[np.float64]
+    deal: NDArray[np.int64] | None = None
 
     @property
     def expected_value(self) -> float:
         """Sum of amount x p_win, currency."""
         return float(np.dot(self.amount, self.p_win))
 
-    def add_wins(
-        self, draws: NDArray[np.float64], part: slice, rng: np.random.Generator
-    ) -> None:
-        """Add won amounts to ``draws`` (n_scenarios, reps in ``part``)."""
-        mine = (self.rep >= part.start) & (self.rep < part.stop)
-        if not mine.any():
+    @property
+    def n_deals(self) -> int:
+        """Number of deals (a split deal counts once)."""
+        if self.deal is None:
+            return int(self.rep.size)
+        return int(self.deal.max(initial=-1)) + 1
+
+    def add_wins(self, draws: NDArray[np.float64], rng: np.random.Generator) -> None:
+        """Add won amounts to ``draws`` (n_scenarios, n_reps), currency.
+
+        Each deal is drawn once per scenario (row of ``draws``); a split
+        deal adds every rep's share when it is won and none when it is lost.
+        """
+        if self.rep.size == 0:
             return
-        won = rng.random((draws.shape[0], int(mine.sum()))) < self.p_win[mine]
-        columns = self.rep[mine] - part.start
-        np.add.at(draws.T, columns, (won * self.amount[mine]).T)
+        deal = np.arange(self.rep.size) if self.deal is None else self.deal
+        p_deal = np.zeros(self.n_deals)
+        p_deal[deal] = self.p_win
+        won = rng.random((draws.shape[0], self.n_deals)) < p_deal
+        order = np.argsort(self.rep, kind="stable")
+        reps, starts = np.unique(self.rep[order], return_index=True)
+        gained = won[:, deal[order]] * self.amount[order]
+        draws[:, reps] += np.add.reduceat(gained, starts, axis=1)
 
 
 @dataclass(frozen=True)
@@ -220,8 +243,9 @@ def simulate_attainment(
         Source of randomness; the same seed gives the same result.
     deals : OpenDeals, optional
         Open pipeline: each deal adds its amount to its rep's bookings with
-        its win probability (independently). The potential then describes
-        the bookings not yet in the pipeline.
+        its win probability, independently of the other deals; a deal split
+        between reps is drawn once and won or lost for all of them. The
+        potential then describes the bookings not yet in the pipeline.
     market_correlation : float, default 0
         Correlation in [0, 1) of the reps' normal scores through one
         market factor per scenario. Each rep's chance of attaining is
@@ -239,43 +263,54 @@ def simulate_attainment(
     q = np.asarray(quota, dtype=float)
     never = None if never_attain is None else np.asarray(never_attain, dtype=bool)
     rng = np.random.default_rng(seed)
-    market = rng.standard_normal(n_scenarios) if market_correlation > 0 else None
     hits, booked = np.zeros(q.size), np.zeros(q.size)
     per_scenario = np.zeros(n_scenarios)
-    step = max(1, _CHUNK_CELLS // max(1, n_scenarios))
-    for start in range(0, q.size, step):
-        part = slice(start, min(q.size, start + step))
-        z = rng.standard_normal((n_scenarios, part.stop - part.start))
-        if market is not None:
-            rho = market_correlation
-            z = np.sqrt(rho) * market[:, None] + np.sqrt(1 - rho) * z
-        draws = _draw(z, part, mean, cv, distribution, quantiles)
+    width = max(1, q.size, 0 if deals is None else deals.rep.size)
+    step = max(1, _CHUNK_CELLS // width)
+    for start in range(0, n_scenarios, step):
+        block = slice(start, min(n_scenarios, start + step))
+        z = _normal_scores(rng, block.stop - block.start, q.size, market_correlation)
+        draws = _draw(z, mean, cv, distribution, quantiles)
         if deals is not None:
-            deals.add_wins(draws, part, rng)
-        attained = draws >= q[part]
+            deals.add_wins(draws, rng)
+        attained = draws >= q
         if never is not None:
-            attained &= ~never[part]
-        hits[part] = attained.sum(axis=0)
-        per_scenario += attained.sum(axis=1)
-        booked[part] = draws.mean(axis=0)
+            attained &= ~never
+        hits += attained.sum(axis=0)
+        per_scenario[block] = attained.sum(axis=1)
+        booked += draws.sum(axis=0)
+    booked /= max(1, n_scenarios)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_att = np.where(q > 0, booked / q, np.nan)
     share = per_scenario / max(1, q.size)
     return AttainmentResult(hits / n_scenarios, mean_att, booked, n_scenarios, share)
 
 
+def _normal_scores(
+    rng: np.random.Generator, n_scenarios: int, n_reps: int, rho: float
+) -> NDArray[np.float64]:
+    """Standard-normal scores (n_scenarios, n_reps), correlated ``rho``.
+
+    With ``rho > 0`` the reps share one market factor per scenario.
+    """
+    z = rng.standard_normal((n_scenarios, n_reps))
+    if rho > 0:
+        market = rng.standard_normal(n_scenarios)
+        z = np.sqrt(rho) * market[:, None] + np.sqrt(1 - rho) * z
+    return z
+
+
 def _draw(
     z: NDArray[np.float64],
-    part: slice,
     mean: ArrayLike | None,
     cv: float,
     distribution: str,
     quantiles: tuple[ArrayLike, ArrayLike, ArrayLike] | None,
 ) -> NDArray[np.float64]:
     if quantiles is not None:
-        p10, p50, p90 = (np.asarray(a, dtype=float)[part] for a in quantiles)
+        p10, p50, p90 = (np.asarray(a, dtype=float) for a in quantiles)
         return bookings_from_quantiles(z, p10, p50, p90)
     if mean is None:
         raise ValueError("simulate_attainment needs mean or quantiles")
-    m = np.asarray(mean, dtype=float)[part]
+    m = np.asarray(mean, dtype=float)
     return bookings_from_z(z, m, cv, distribution)

@@ -328,7 +328,8 @@ def run_set(cfg: QuotaConfig, out: RunWriter, seed: int) -> dict[str, Any]:
     info = summary(book, result, sim, cfg, target)
     if deals is not None:
         info["open_deals"] = {
-            "n_deals": int(deals.amount.size),
+            "n_deals": deals.n_deals,
+            "n_rows": int(deals.rep.size),
             "expected_value": round(deals.expected_value, 2),
         }
     if cfg.phasing is not None:

@@ -11,10 +11,10 @@ from spmopt.data import (
     check_schema,
     load_table,
     require_nonnegative,
-    require_once_per_rep,
     require_unique,
 )
 from spmopt.errors import DataError, show
+from spmopt.payout.deals import deal_index
 from spmopt.quota.attainment import OpenDeals
 from spmopt.quota.config import QuotaConfig
 from spmopt.quota.ramp import ramp_factor
@@ -161,7 +161,9 @@ def read_open_deals(cfg: QuotaConfig, book: RepBook) -> OpenDeals | None:
     ------
     DataError
         For a missing column, a negative amount, a win probability outside
-        [0, 1] or a deal owned by a rep not in the reps table.
+        [0, 1], a deal owned by a rep not in the reps table, a deal id given
+        twice for one rep, or the rows of a split deal giving different
+        win probabilities (a deal is won or lost as a whole).
     """
     spec = cfg.open_deals
     if spec is None:
@@ -186,14 +188,8 @@ def read_open_deals(cfg: QuotaConfig, book: RepBook) -> OpenDeals | None:
             f"{name}: rep {show(unknown.iloc[0])} in column '{spec.rep_id_column}' "
             f"is not in the reps table ({unknown.size} deal(s) affected)"
         )
-    if spec.deal_id_column in frame.columns:
-        require_once_per_rep(
-            frame[spec.deal_id_column],
-            frame[spec.rep_id_column],
-            spec.deal_id_column,
-            spec.rep_id_column,
-            name,
-        )
+    agree = {f"'{spec.p_win_column}'": p_win}
+    deal = deal_index(frame, spec.deal_id_column, spec.rep_id_column, agree, name)
     rep = owners.map(rows).to_numpy(dtype=np.int64)
     amount = frame[spec.amount_column].to_numpy(dtype=float)
-    return OpenDeals(rep, amount, p_win)
+    return OpenDeals(rep, amount, p_win, deal)

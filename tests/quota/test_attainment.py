@@ -127,3 +127,66 @@ def test_reps_marked_never_attain_do_not_count_as_attaining() -> None:
     assert sim.p_attain[0] == 0.0 and sim.p_attain[1] == plain.p_attain[1]
     assert sim.share_expected_to_attain == pytest.approx(sim.p_attain[1] / 2)
     assert (sim.share_by_scenario <= 0.5).all()
+
+
+def _split_deal() -> OpenDeals:
+    """One deal split 50/50 between reps 0 and 1, one deal of rep 1 alone."""
+    return OpenDeals(
+        rep=np.array([0, 1, 1]),
+        amount=np.array([50.0, 50.0, 30.0]),
+        p_win=np.array([0.5, 0.5, 0.4]),
+        deal=np.array([0, 0, 1]),
+    )
+
+
+def test_a_split_deal_is_won_or_lost_for_both_reps_in_every_draw() -> None:
+    draws = np.zeros((5000, 2))
+    _split_deal().add_wins(draws, np.random.default_rng(7))
+    from_split = draws[:, 0]  # rep 0 holds only its share of the split deal
+    assert set(np.unique(from_split)) == {0.0, 50.0}
+    rep1_split = np.where(draws[:, 1] >= 50.0, 50.0, 0.0)
+    np.testing.assert_array_equal(from_split, rep1_split)
+    assert np.mean(from_split > 0) == pytest.approx(0.5, abs=0.03)
+    # Drawn per row (the old behaviour) the two shares would be independent
+    # and their correlation about 0; drawn once per deal it is 1.
+    assert np.corrcoef(from_split, rep1_split)[0, 1] == pytest.approx(1.0)
+
+
+def test_split_deal_makes_the_reps_attain_together() -> None:
+    # Each rep reaches quota 40 only through its share of the split deal:
+    # both attain or neither does, never just one (share 0.5), which an
+    # independent draw per rep would give in half the scenarios.
+    deals = OpenDeals(
+        rep=np.array([0, 1]),
+        amount=np.array([50.0, 50.0]),
+        p_win=np.array([0.5, 0.5]),
+        deal=np.array([0, 0]),
+    )
+    sim = simulate_attainment(
+        [40.0, 40.0], [1e-12, 1e-12], cv=0.1, deals=deals, n_scenarios=4000, seed=3
+    )
+    assert set(np.unique(sim.share_by_scenario)) == {0.0, 1.0}
+    assert sim.p_attain[0] == sim.p_attain[1]
+    assert abs(sim.p_attain[0] - 0.5) <= _tolerance(np.array([0.5]), 4000)[0]
+
+
+def test_split_deal_draws_are_the_same_for_the_same_seed() -> None:
+    a, b = np.zeros((100, 2)), np.zeros((100, 2))
+    _split_deal().add_wins(a, np.random.default_rng(11))
+    _split_deal().add_wins(b, np.random.default_rng(11))
+    np.testing.assert_array_equal(a, b)
+    assert _split_deal().n_deals == 2
+    assert _split_deal().expected_value == pytest.approx(62.0)
+
+
+def test_scenario_blocks_keep_deals_and_closed_forms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Blocks of 100 scenarios (3 deal rows each) change nothing in the law.
+    monkeypatch.setattr("spmopt.quota.attainment._CHUNK_CELLS", 300)
+    deals = _split_deal()
+    sim = simulate_attainment(
+        [45.0, 75.0], [1e-12, 1e-12], cv=0.1, deals=deals, n_scenarios=N, seed=5
+    )
+    exact = np.array([0.5, 0.5 * 0.4])  # rep 1 needs both deals
+    assert np.all(np.abs(sim.p_attain - exact) <= _tolerance(exact))

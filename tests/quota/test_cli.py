@@ -175,7 +175,11 @@ def test_open_deals_raise_the_chance_of_attaining(tmp_path: Path) -> None:
     after = pd.read_csv(tmp_path / "b" / "quotas.csv")["p_attain"]
     assert after[0] > before[0] + 0.2 and after[1] == before[1]
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
-    assert summary["open_deals"] == {"n_deals": 2, "expected_value": 280.0}
+    assert summary["open_deals"] == {
+        "n_deals": 2,
+        "n_rows": 2,
+        "expected_value": 280.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -189,6 +193,11 @@ def test_open_deals_raise_the_chance_of_attaining(tmp_path: Path) -> None:
             "open deals: column 'deal_id' must not repeat a deal id for the same "
             "rep: 'D1' for rep_id 'A' (data rows 1, 3); each row would be won and "
             "counted again",
+        ),
+        (
+            "deal_id,rep_id,amount,p_win\nD1,A,5,0.5\nD1,B,5,0.7\n",
+            "open deals: rows of deal id 'D1' in column 'deal_id' (data rows 1, 2) "
+            "split the deal between reps but give different 'p_win' (0.5, 0.7)",
         ),
     ],
 )
@@ -210,7 +219,12 @@ def test_open_deals_may_split_a_deal_between_reps(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD, target=1400.0, open_deals={"table": "deals.csv"})
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "b")]) == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
-    assert summary["open_deals"] == {"n_deals": 4, "expected_value": 380.0}
+    # D1 is one deal on two rows (won or lost for A and B together)
+    assert summary["open_deals"] == {
+        "n_deals": 3,
+        "n_rows": 4,
+        "expected_value": 380.0,
+    }
 
 
 def test_chain_from_the_potential_model_uses_its_quantiles(tmp_path: Path) -> None:
