@@ -357,7 +357,7 @@ def check_file(
     problem = path_problem(ref)
     if problem is None:
         return
-    where = f"{source or named_in(ref)}: field '{field}'"
+    where = f"{source}: field '{field}'" if source else named_field(ref, field)
     if not keywords:
         raise ConfigError(f"{where}: {problem}")
     words = ", ".join(repr(word) for word in keywords)
@@ -376,6 +376,15 @@ def named_in(ref: str) -> str:
     with a source (e.g. built in code), or ``ref`` is a plain string.
     """
     return getattr(ref, "source", "config")
+
+
+def named_field(ref: str, field: str) -> str:
+    """``<config file>: field '<field>'``: where the file ``ref`` was named.
+
+    Messages about a file a config names start with it, e.g.
+    ``territory.yaml: field 'current': <path>: missing column(s) ...``.
+    """
+    return f"{named_in(ref)}: field '{field}'"
 
 
 def _bundled_names() -> list[str]:

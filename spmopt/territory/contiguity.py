@@ -8,11 +8,13 @@ locations (an approximation of shared borders).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import Delaunay
 
+from spmopt.config import named_field
 from spmopt.data import check_schema, load_table
-from spmopt.errors import DataError
+from spmopt.errors import DataError, show
 
 
 def delaunay_edges(
@@ -37,20 +39,78 @@ def delaunay_edges(
     return np.unique(pairs, axis=0).astype(np.int64)
 
 
+ADJACENCY_FIELD = "contiguity.adjacency"
+"""The config field naming the adjacency table, for messages."""
+KNOWN_SHOWN = 5
+"""Unit ids given as examples when an adjacency table names an unknown one."""
+
+
+def read_adjacency(ref: str, a: str, b: str) -> pd.DataFrame:
+    """The table of neighbour pairs named by ``contiguity.adjacency``.
+
+    Errors name the config file, the field and the table's path.
+    """
+    where = named_field(ref, ADJACENCY_FIELD)
+    frame = load_table(ref, name=where)
+    return check_schema(frame, {a: "str", b: "str"}, f"{where}: {ref}")
+
+
+def check_adjacency(
+    ref: str, unit_ids: pd.Series, a: str, b: str, id_column: str
+) -> None:
+    """Refuse a pair naming a unit that is not in the units table.
+
+    Parameters
+    ----------
+    ref : str
+        The adjacency table (path or ``bundled:`` reference).
+    unit_ids : Series
+        Every id of the units table, rows ``units.keep`` leaves out included.
+    a, b : str
+        The two id columns of the adjacency table.
+    id_column : str
+        The id column of the units table, for the message.
+
+    Raises
+    ------
+    DataError
+        Naming the config, the field, the column, the first unknown id and
+        its data row, how many there are and a few known ids.
+    """
+    frame = read_adjacency(ref, a, b)
+    bad = {column: ~frame[column].isin(set(unit_ids)) for column in (a, b)}
+    rows = np.flatnonzero((bad[a] | bad[b]).to_numpy())
+    if rows.size == 0:
+        return
+    column = a if bad[a].iloc[rows[0]] else b
+    unknown = pd.concat([frame.loc[bad[c], c] for c in (a, b)])
+    examples = ", ".join(map(str, list(unit_ids)[:KNOWN_SHOWN]))
+    raise DataError(
+        f"{named_field(ref, ADJACENCY_FIELD)}: {ref}: column {column!r} names unit "
+        f"{show(frame[column].iloc[rows[0]])} in data row {rows[0] + 1}, which is "
+        f"not in the units table ({unknown.nunique(dropna=False)} unknown id(s) in "
+        f"all); give ids of the units table's column {id_column!r}, e.g. {examples}"
+    )
+
+
 def adjacency_from_table(
     ref: str, unit_ids: NDArray[np.object_], a: str = "unit_id", b: str = "neighbor_id"
 ) -> NDArray[np.int64]:
-    """Edges from a table of neighbour pairs (unknown ids are an error).
+    """Edges from a table of neighbour pairs among ``unit_ids``.
 
-    Pairs whose units were filtered out (``units.keep``) are skipped.
+    Pairs naming a unit outside ``unit_ids`` (filtered out by
+    ``units.keep``) are skipped; :func:`check_adjacency` refuses ids that
+    are not in the units table at all.
     """
-    table = "contiguity.adjacency table"
-    frame = check_schema(load_table(ref, name=table), {a: "str", b: "str"}, table)
+    frame = read_adjacency(ref, a, b)
     index = {u: i for i, u in enumerate(unit_ids)}
     known = frame[a].isin(index) & frame[b].isin(index)
     frame = frame[known & (frame[a] != frame[b])]
     if frame.empty:
-        raise DataError(f"{table}: no pair of known units; check columns {a}, {b}")
+        raise DataError(
+            f"{named_field(ref, ADJACENCY_FIELD)}: {ref}: no pair of two different "
+            f"aligned units; check columns {a!r} and {b!r} and units.keep"
+        )
     pairs = np.array(
         [[index[u], index[v]] for u, v in zip(frame[a], frame[b], strict=True)]
     )

@@ -7,16 +7,17 @@ everything downstream works on the validated :class:`TerritoryProblem`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt._logging import logger
+from spmopt.config import check_file, named_field
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
 from spmopt.errors import DataError, show
 from spmopt.territory.config import Measure, RepsSpec, TerritoryConfig, UnitsSpec
+from spmopt.territory.contiguity import ADJACENCY_FIELD, check_adjacency
 from spmopt.territory.geometry import euclidean, haversine_km
 
 NO_REP = -1
@@ -151,6 +152,7 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
     lat, lon = units[cfg.units.lat].to_numpy(), units[cfg.units.lon].to_numpy()
     distance = _distance(cfg.units.coords, lat, lon, reps)
     current = _current_owners(cfg, units, rep_index, distance)
+    _check_adjacency(cfg, units)
     locked = _owner_column(units, cfg.units.locked_owner, rep_index, "locked owner")
     if cfg.distances is not None:
         table = _distance_table(cfg, units[cfg.units.id], rep_index)
@@ -395,14 +397,11 @@ def _current_owners(
 def _current_from_table(
     ref: str, unit_ids: pd.Series, rep_index: dict[str, int]
 ) -> NDArray[np.int64]:
-    table = "current alignment table"
-    if not ref.startswith("bundled:") and not Path(ref).is_file():
-        raise DataError(
-            f"current: {ref!r} is neither the keyword 'nearest' nor an existing "
-            "table file (columns unit_id, rep_id)"
-        )
+    check_file(ref, "current", ("nearest",))
+    where = named_field(ref, "current")
+    table = f"{where}: {ref}"
     frame = check_schema(
-        load_table(ref, name=table), {"unit_id": "str", "rep_id": "str"}, table
+        load_table(ref, name=where), {"unit_id": "str", "rep_id": "str"}, table
     )
     require_unique(frame, "unit_id", table)
     _check_known(frame["rep_id"].dropna(), rep_index, table, "rep_id")
@@ -418,6 +417,23 @@ def _current_from_table(
     return np.array(
         [rep_index.get(str(owner.get(u)), NO_REP) for u in unit_ids], dtype=np.int64
     )
+
+
+def _check_adjacency(cfg: TerritoryConfig, units: pd.DataFrame) -> None:
+    """Refuse an adjacency table that is unreadable or names an unknown unit."""
+    spec = cfg.contiguity
+    if spec is None or spec.adjacency == "delaunay":
+        return
+    check_file(spec.adjacency, ADJACENCY_FIELD, ("delaunay",))
+    ids = _all_unit_ids(cfg.units) if cfg.units.keep else units[cfg.units.id]
+    check_adjacency(spec.adjacency, ids, spec.unit_a, spec.unit_b, cfg.units.id)
+
+
+def _all_unit_ids(spec: UnitsSpec) -> pd.Series:
+    """Every unit id of the units table, rows ``keep`` leaves out included."""
+    table = "units table"
+    frame = load_table(spec.table, name=table)
+    return check_schema(frame, {spec.id: "str"}, table)[spec.id]
 
 
 def _owner_column(

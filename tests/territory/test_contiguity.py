@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from spmopt.territory.contiguity import components, delaunay_edges
+from spmopt.errors import DataError
+from spmopt.territory.contiguity import (
+    adjacency_from_table,
+    check_adjacency,
+    components,
+    delaunay_edges,
+)
 from spmopt.territory.model import AlignmentModel, SolverSettings, balance_band
 from tests.territory.conftest import MakeProblem
 
@@ -55,3 +63,26 @@ def test_contiguous_optimum_equals_brute_force(
         assert result.objective == pytest.approx(best)
         for k in range(p.n_reps):
             assert components(p.n_units, edges, result.assignment == k) == 1
+
+
+def test_adjacency_table_pairs_among_aligned_units(tmp_path: Path) -> None:
+    table = tmp_path / "adj.csv"
+    table.write_text("unit_id,neighbor_id\nb,a\na,b\nb,c\nc,x\nc,c\n")
+    ids = np.array(["a", "b", "c"], dtype=object)
+    edges = adjacency_from_table(str(table), ids)
+    assert edges.tolist() == [[0, 1], [1, 2]]  # repeats, self pairs, others gone
+    with pytest.raises(DataError) as caught:
+        adjacency_from_table(str(table), np.array(["x", "y"], dtype=object))
+    assert str(caught.value) == (
+        f"config: field 'contiguity.adjacency': {table}: no pair of two different "
+        "aligned units; check columns 'unit_id' and 'neighbor_id' and units.keep"
+    )
+
+
+def test_a_blank_id_in_an_adjacency_table_is_refused(tmp_path: Path) -> None:
+    table = tmp_path / "adj.csv"
+    table.write_text("a,b\nu1,u2\nu2,\n")
+    ids = pd.Series(["u1", "u2"])
+    check_adjacency(str(table), ids, "a", "a", "unit_id")
+    with pytest.raises(DataError, match="column 'b' names unit a blank cell in data"):
+        check_adjacency(str(table), ids, "a", "b", "unit_id")

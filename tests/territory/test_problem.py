@@ -160,3 +160,115 @@ def test_latitude_out_of_range_named(tmp_path: Path) -> None:
     bad = UNITS.replace("25.8,-80.2", "133.1,-80.2")
     with pytest.raises(DataError, match=r"units: latitude must be in \[-90, 90\]"):
         build_problem(config(tmp_path, bad))
+
+
+CLI_CONFIG = """units:
+  table: units.csv
+  potential: {column: sales}
+reps:
+  rows:
+    - {rep_id: ATL, lat: 33.75, lon: -84.39}
+    - {rep_id: MIA, lat: 25.76, lon: -80.19}
+track: false
+"""
+CURRENT = ("current: now.csv\n", "now.csv", "field 'current'")
+ADJACENCY = (
+    "contiguity: {adjacency: adj.csv}\n",
+    "adj.csv",
+    "field 'contiguity.adjacency'",
+)
+BROKEN_FILES = {
+    "current missing": (
+        CURRENT,
+        None,
+        "{field}: '{path}' is neither the keyword 'nearest' nor an existing table file",
+    ),
+    "current folder": (
+        CURRENT,
+        "",
+        "{field}: {path} is a folder, not a file; give a table file or the keyword "
+        "'nearest'",
+    ),
+    "current missing column": (
+        CURRENT,
+        "unit,rep\na,ATL\n",
+        "{field}: {path}: missing column(s) ['unit_id', 'rep_id']; columns present: "
+        "unit, rep",
+    ),
+    "current unknown rep": (
+        CURRENT,
+        "unit_id,rep_id\na,ATL\nb,BOS\n",
+        "{field}: {path}: column 'rep_id' names unknown rep 'BOS' (1 unknown in all); "
+        "reps are: ATL, MIA",
+    ),
+    "adjacency missing": (
+        ADJACENCY,
+        None,
+        "{field}: '{path}' is neither the keyword 'delaunay' nor an existing table "
+        "file",
+    ),
+    "adjacency folder": (
+        ADJACENCY,
+        "",
+        "{field}: {path} is a folder, not a file; give a table file or the keyword "
+        "'delaunay'",
+    ),
+    "adjacency missing column": (
+        ADJACENCY,
+        "unit_id,next\na,b\n",
+        "{field}: {path}: missing column(s) ['neighbor_id']; columns present: "
+        "unit_id, next",
+    ),
+    "adjacency unknown unit": (
+        ADJACENCY,
+        "unit_id,neighbor_id\na,b\nc,zz\nzz,yy\n",
+        "{field}: {path}: column 'neighbor_id' names unit 'zz' in data row 2, which is "
+        "not in the units table (2 unknown id(s) in all); give ids of the units "
+        "table's column 'unit_id', e.g. a, b, c, d",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_FILES))
+def test_a_broken_file_of_a_config_names_the_config_and_field(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spmopt.cli import main
+
+    (line, name, field), text, expected = BROKEN_FILES[case]
+    (tmp_path / "units.csv").write_text(UNITS)
+    cfg = tmp_path / "territory.yaml"
+    cfg.write_text(CLI_CONFIG + line)
+    if text == "":
+        (tmp_path / name).mkdir()
+    elif text is not None:
+        (tmp_path / name).write_text(text)
+    code = main(["territory", "solve", str(cfg), "--out", str(tmp_path / "run")])
+    captured = capsys.readouterr()
+    message = expected.format(field=f"{cfg}: {field}", path=tmp_path / name)
+    assert code == 2
+    assert captured.err == f"error: {message}\n"
+    assert "Traceback" not in captured.out + captured.err
+    assert not (tmp_path / "run").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+
+
+def test_a_config_built_in_code_is_named_config(tmp_path: Path) -> None:
+    (tmp_path / "now.csv").write_text("unit_id,rep_id\na,BOS\n")
+    with pytest.raises(DataError) as caught:
+        build_problem(config(tmp_path, current="now.csv"))
+    assert str(caught.value).startswith(
+        f"config: field 'current': {tmp_path / 'now.csv'}: column 'rep_id' names "
+        "unknown rep 'BOS'"
+    )
+
+
+def test_adjacency_may_name_units_keep_leaves_out(tmp_path: Path) -> None:
+    (tmp_path / "adj.csv").write_text("unit_id,neighbor_id\nc,d\na,b\n")
+    cfg = config(tmp_path, contiguity={"adjacency": "adj.csv"})
+    units = cfg.units.model_copy(update={"keep": {"owner": ["MIA", ""]}})
+    p = build_problem(cfg.model_copy(update={"units": units}))
+    assert p.unit_ids.tolist() == ["c", "d"]
+    (tmp_path / "adj.csv").write_text("unit_id,neighbor_id\nc,d\na,e\n")
+    with pytest.raises(DataError, match="names unit 'e' in data row 2, which is not"):
+        build_problem(cfg.model_copy(update={"units": units}))
