@@ -3,11 +3,14 @@
 Rule (largest remainder, also called Hamilton's method): each value is
 rounded down to a whole number of units; the units still missing to reach
 the total go one each to the values with the largest remainders, ties to
-the earlier row. Quotas (:mod:`spmopt.quota.rounding`) and the per-rep
-means of a payout simulation are rounded this way (:func:`round_to_total`);
-statement lines (to three places beyond the currency's) and the components
-of ``payouts.csv`` (to the currency's places) are rounded to what is paid
-the same way in exact decimal arithmetic (:func:`round_exact_to_total`).
+the earlier row (units in excess are taken back from the smallest
+remainders, ties to the earlier row too). Quotas
+(:mod:`spmopt.quota.rounding`) are rounded this way in whole units within
+their floors and caps (:func:`largest_remainder`). Money is rounded by one
+exact decimal implementation, :func:`round_exact_to_total`: statement lines
+(to three places beyond the currency's) and the components of
+``payouts.csv`` (to the currency's places) directly, and the per-rep means
+of a payout simulation through its float form, :func:`round_to_total`.
 """
 
 from __future__ import annotations
@@ -96,6 +99,11 @@ def round_to_total(
 ) -> NDArray[np.float64]:
     """``values`` rounded to ``decimals`` places, adding up to ``total`` rounded.
 
+    The float form of :func:`round_exact_to_total` (one rule for both):
+    each value is taken as the decimal it prints as (``0.1``, not the
+    binary fraction just below it) and ``total`` is rounded to a whole
+    number of units as ``round(total * 10**decimals)``.
+
     Parameters
     ----------
     values : array_like of float, shape (n,)
@@ -108,14 +116,14 @@ def round_to_total(
     Returns
     -------
     ndarray of float, shape (n,)
-        Rounded by :func:`largest_remainder`; their sum, written to
-        ``decimals`` places, is ``total`` written to ``decimals`` places.
+        Each within one unit of the last place of its value; their sum,
+        written to ``decimals`` places, is ``total`` written to ``decimals``
+        places.
     """
-    unit = 10.0**decimals
-    units = largest_remainder(
-        np.asarray(values, dtype=float) * unit, round(total * unit)
-    )
-    return units / unit
+    exact = [Decimal(repr(float(v))) for v in np.asarray(values, dtype=float)]
+    whole = Decimal(round(total * 10.0**decimals)).scaleb(-decimals)
+    rounded = round_exact_to_total(exact, whole, decimals)
+    return np.array([float(x) for x in rounded], dtype=float)
 
 
 _PRECISION = 60
@@ -128,10 +136,12 @@ def round_exact_to_total(
     """``values`` rounded to ``places`` decimals, summing exactly to ``total``.
 
     The rule of :func:`largest_remainder` in exact decimal arithmetic, so
-    that amounts up to 1e15 keep every cent; units still missing go one
-    each to the largest remainders, ties to the earlier amount. Amounts
-    already exact at ``places`` keep their value whenever the exact amounts
-    add up to ``total``.
+    that amounts up to 1e15 keep every cent: each value is rounded down to
+    the unit (``10**-places``); units still missing go one each to the
+    largest remainders, units in excess are taken one each from the
+    smallest, ties to the earlier amount either way. Amounts already exact
+    at ``places`` keep their value whenever the exact amounts add up to
+    ``total``.
 
     Parameters
     ----------
@@ -162,11 +172,9 @@ def round_exact_to_total(
         unit = Decimal(1).scaleb(-places)
         floors = [v.quantize(unit, rounding=ROUND_FLOOR) for v in values]
         missing = int((total - sum(floors, Decimal(0))) / unit)
-        remainders = [v - f for v, f in zip(values, floors, strict=True)]
+        sign = 1 if missing >= 0 else -1
+        remainders = [sign * (v - f) for v, f in zip(values, floors, strict=True)]
         order = sorted(range(len(values)), key=lambda i: (-remainders[i], i))
-        if missing < 0:
-            order = order[::-1]
-        step = unit if missing > 0 else -unit
         for k in range(abs(missing)):
-            floors[order[k % len(order)]] += step
+            floors[order[k % len(order)]] += sign * unit
         return [f + 0 for f in floors]

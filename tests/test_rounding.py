@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spmopt.rounding import largest_remainder, round_exact_to_total, round_to_total
 
@@ -88,3 +90,67 @@ def test_money_cells_are_written_exactly_and_without_a_trailing_dot() -> None:
         "12345678901234.57",
         "-4800.00",
     ]
+
+
+_AMOUNTS = st.lists(
+    st.decimals(
+        min_value=Decimal("-1e15"),
+        max_value=Decimal("1e15"),
+        places=5,
+        allow_nan=False,
+        allow_infinity=False,
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=_AMOUNTS, places=st.integers(0, 4))
+def test_largest_remainder_property(values: list[Decimal], places: int) -> None:
+    # The sum is the rounded exact total to the unit; each value moves by
+    # less than one unit; each rounded value has ``places`` decimals.
+    unit = Decimal(1).scaleb(-places)
+    total = sum(values, Decimal(0)).quantize(unit)
+    shown = round_exact_to_total(values, total, places)
+    assert sum(shown, Decimal(0)) == total
+    for s, v in zip(shown, values, strict=True):
+        assert abs(s - v) < unit
+        assert s == s.quantize(unit)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=_AMOUNTS, shift=st.integers(-3, 3))
+def test_units_given_or_taken_follow_the_remainders(
+    values: list[Decimal], shift: int
+) -> None:
+    # A total ``shift`` units away from the sum of the floors: the units go
+    # to (or come from) the largest (smallest) remainders, ties earlier first.
+    floors = [v.quantize(Decimal("0.01"), rounding="ROUND_FLOOR") for v in values]
+    missing = shift % (len(values) + 1) if shift >= 0 else -(-shift % len(values))
+    total = sum(floors, Decimal(0)) + Decimal(missing) / 100
+    shown = round_exact_to_total(values, total, 2)
+    moved = [int((s - f) * 100) for s, f in zip(shown, floors, strict=True)]
+    sign = 1 if missing >= 0 else -1
+    key = sorted(range(len(values)), key=lambda i: (-sign * (values[i] - floors[i]), i))
+    expected = [0] * len(values)
+    for i in key[: abs(missing)]:
+        expected[i] = sign
+    assert moved == expected
+
+
+def test_ties_go_to_the_earlier_row_both_ways() -> None:
+    halves = [Decimal("0.5")] * 4
+    assert round_exact_to_total(halves, Decimal(2), 0) == [1, 1, 0, 0]
+    assert round_exact_to_total(halves, Decimal(-2), 0) == [-1, -1, 0, 0]
+    assert round_to_total([0.5] * 4, 2.0, 0).tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_float_form_is_the_exact_rule_on_printed_values() -> None:
+    # 0.1 + 0.2 prints as 0.30000000000000004: its cents are 0.30.
+    values = [0.1 + 0.2, 0.1, 1 / 3, 2 / 3]
+    rounded = round_to_total(values, sum(values), 2)
+    exact = round_exact_to_total(
+        [Decimal(repr(v)) for v in values], Decimal(round(sum(values) * 100)) / 100, 2
+    )
+    assert rounded.tolist() == [float(x) for x in exact] == [0.3, 0.1, 0.33, 0.67]
