@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from spmopt.config import parse_config
 from spmopt.errors import ConfigError, DataError
@@ -20,9 +21,9 @@ d,26.1,-80.1,40,,
 """
 
 
-def config(tmp_path: Path, units: str = UNITS, **extra: object) -> TerritoryConfig:
-    (tmp_path / "units.csv").write_text(units)
-    data = {
+def settings(**extra: object) -> dict[str, object]:
+    """A territory config over ``units.csv`` (as read from YAML)."""
+    return {
         "units": {
             "table": "units.csv",
             "potential": {"column": "sales"},
@@ -38,7 +39,11 @@ def config(tmp_path: Path, units: str = UNITS, **extra: object) -> TerritoryConf
         "track": False,
         **extra,
     }
-    return parse_config(TerritoryConfig, data, base_dir=tmp_path)
+
+
+def config(tmp_path: Path, units: str = UNITS, **extra: object) -> TerritoryConfig:
+    (tmp_path / "units.csv").write_text(units)
+    return parse_config(TerritoryConfig, settings(**extra), base_dir=tmp_path)
 
 
 def test_arrays_from_tables(tmp_path: Path) -> None:
@@ -162,22 +167,15 @@ def test_latitude_out_of_range_named(tmp_path: Path) -> None:
         build_problem(config(tmp_path, bad))
 
 
-CLI_CONFIG = """units:
-  table: units.csv
-  potential: {column: sales}
-reps:
-  rows:
-    - {rep_id: ATL, lat: 33.75, lon: -84.39}
-    - {rep_id: MIA, lat: 25.76, lon: -80.19}
-track: false
-"""
-CURRENT = ("current: now.csv\n", "now.csv", "field 'current'")
-ADJACENCY = (
-    "contiguity: {adjacency: adj.csv}\n",
+FileField = tuple[dict[str, object], str, str]
+"""Config settings naming the file, the file's name and the field naming it."""
+CURRENT: FileField = ({"current": "now.csv"}, "now.csv", "field 'current'")
+ADJACENCY: FileField = (
+    {"contiguity": {"adjacency": "adj.csv"}},
     "adj.csv",
     "field 'contiguity.adjacency'",
 )
-BROKEN_FILES = {
+BROKEN_FILES: dict[str, tuple[FileField, str | None, str]] = {
     "current missing": (
         CURRENT,
         None,
@@ -235,10 +233,10 @@ def test_a_broken_file_of_a_config_names_the_config_and_field(
 ) -> None:
     from spmopt.cli import main
 
-    (line, name, field), text, expected = BROKEN_FILES[case]
+    (extra, name, field), text, expected = BROKEN_FILES[case]
     (tmp_path / "units.csv").write_text(UNITS)
     cfg = tmp_path / "territory.yaml"
-    cfg.write_text(CLI_CONFIG + line)
+    cfg.write_text(yaml.safe_dump(settings(**extra)))
     if text == "":
         (tmp_path / name).mkdir()
     elif text is not None:
