@@ -9,6 +9,7 @@ allowed. Relative table paths resolve against the config file's folder.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
@@ -150,6 +151,33 @@ _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence
 )
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+class WrittenFloat(float):
+    """A YAML float that keeps the digits it was written with.
+
+    It is a float everywhere; :meth:`exact` gives the number as written
+    (``123456789012345.01``, which no float holds), for money fields.
+    """
+
+    text = ""
+
+    def exact(self) -> Decimal:
+        """The decimal as written (the float's shortest form if unusual)."""
+        try:
+            value = Decimal(self.text.replace("_", ""))
+        except InvalidOperation:  # e.g. sexagesimal 1:30.5
+            value = Decimal(repr(float(self)))
+        return value if value.is_finite() else Decimal(repr(float(self)))
+
+
+def _written_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    value = WrittenFloat(loader.construct_yaml_float(node))
+    value.text = str(node.value)
+    return value
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _written_float)
 
 
 def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
