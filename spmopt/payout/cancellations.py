@@ -62,7 +62,7 @@ def recovery_share(
     if rule.mode == "full":
         return np.ones_like(months)
     if rule.mode == "fixed_share":
-        return np.full_like(months, rule.share)
+        return np.full_like(months, float(rule.share))
     served = np.asarray(contract_months, dtype=float)
     return np.maximum(served - months, 0.0) / served
 

@@ -5,8 +5,9 @@ A credits table has one row per deal and rep: ``credit_id``, ``rep_id``,
 (default: the plan's revenue measure), ``units``, ``split`` (the rep's
 share of a deal credited to several reps; shares of one ``credit_id`` sum
 to 1), ``tag`` (for SPIFs), ``cancel_date``, ``contract_months`` and
-``contract_start`` (for clawbacks). Amounts written as text (CSV) are read
-exactly, digit for digit (up to the accepted 1e15); split amounts are
+``contract_start`` (for clawbacks). Amounts, units and split shares
+written as text (CSV) are read exactly, digit for digit (up to the accepted
+1e15), never through a float; split amounts are
 rounded to the plan's cents so that the parts add up to the deal amount
 exactly. A ``credit_id`` and measure credit each rep at most once: a second
 row for the same rep (a row exported twice) is refused.
@@ -28,6 +29,8 @@ from spmopt.errors import DataError, show
 from spmopt.payout.plan import PlanConfig
 
 REQUIRED = {"credit_id": "str", "rep_id": "str", "date": "date", "amount": "float"}
+EXACT = ("amount", "units", "split")
+"""Numeric columns read exactly as written (every digit of a text cell)."""
 OPTIONAL = {
     "measure": "str",
     "units": "float",
@@ -76,17 +79,25 @@ class Credit:
 
 
 def to_decimal(value: float) -> Decimal:
-    """The decimal a table or YAML number was written as (shortest repr)."""
+    """The shortest decimal of a float (``0.1`` for the float nearest 0.1).
+
+    Only for numbers that are floats by nature (shares of a period,
+    Parquet float cells); money written as text is read by
+    :func:`exact_amount` instead, every digit kept.
+    """
     return Decimal(repr(float(value)))
 
 
 def exact_amount(written: object, parsed: Decimal) -> Decimal:
-    """The amount exactly as written in a table cell.
+    """The number exactly as written in a table cell.
 
     A text cell (CSV) is read digit for digit, so ``123456789012345.67``
-    keeps its cents (a float would not); a number cell (Parquet) or a text
-    that is not a plain decimal number gives ``parsed``.
+    keeps its cents (a float would not); a decimal cell (a Parquet decimal
+    column) is taken as it is; a float cell (Parquet) or a text that is not
+    a plain decimal number gives ``parsed``.
     """
+    if isinstance(written, Decimal):
+        return written + 0 if written.is_finite() else parsed
     if not isinstance(written, str) or "_" in written:  # "1_000" is not a table number
         return parsed
     try:
@@ -94,6 +105,18 @@ def exact_amount(written: object, parsed: Decimal) -> Decimal:
     except ArithmeticError:
         return parsed
     return exact + 0 if exact.is_finite() else parsed
+
+
+def exact_column(written: pd.Series, parsed: pd.Series) -> list[Decimal | None]:
+    """A numeric column exactly as written, cell by cell (None when blank).
+
+    ``written`` is the column as read (text for a CSV), ``parsed`` the same
+    column after :func:`~spmopt.data.check_schema` (floats, checked).
+    """
+    return [
+        None if pd.isna(value) else exact_amount(cell, to_decimal(value))
+        for cell, value in zip(written, parsed, strict=True)
+    ]
 
 
 def quantize(value: Decimal, decimals: int, mode: str = "half_up") -> Decimal:
@@ -151,17 +174,17 @@ def read_credits(
     ``rows`` gives each frame row's data row number in the file (1-based,
     for messages and statements); by default the frame's own order.
     """
-    written = frame["amount"] if "amount" in frame.columns else None
+    written = frame
     frame = check_schema(frame, REQUIRED, table, optional=OPTIONAL)
     numbers = list(range(1, len(frame) + 1)) if rows is None else list(rows)
     _check_values(frame, table, numbers)
+    exact = {
+        column: exact_column(written[column], frame[column])
+        for column in EXACT
+        if column in frame.columns
+    }
     known, measures = set(reps), [m.name for m in plan.measures]
-    credits = [_credit(frame, i, plan, numbers[i]) for i in range(len(frame))]
-    if written is not None:
-        credits = [
-            replace(c, amount=exact_amount(text, c.amount))
-            for c, text in zip(credits, written, strict=True)
-        ]
+    credits = [_credit(frame, exact, i, plan, numbers[i]) for i in range(len(frame))]
     for credit in credits:
         if credit.rep_id not in known:
             raise DataError(
@@ -198,14 +221,23 @@ def _check_values(frame: pd.DataFrame, table: str, rows: list[int]) -> None:
             )
 
 
-def _credit(frame: pd.DataFrame, i: int, plan: PlanConfig, row_number: int) -> Credit:
+def _credit(
+    frame: pd.DataFrame,
+    exact: dict[str, list[Decimal | None]],
+    i: int,
+    plan: PlanConfig,
+    row_number: int,
+) -> Credit:
     row = frame.iloc[i]
 
     def get(column: str) -> object:
         value = row.get(column) if column in frame.columns else None
         return None if value is None or pd.isna(value) else value  # type: ignore[call-overload]
 
-    split = get("split")
+    def number(column: str, default: Decimal) -> Decimal:
+        value = exact[column][i] if column in exact else None
+        return default if value is None else value
+
     months = get("contract_months")
     return Credit(
         row=row_number,
@@ -213,9 +245,9 @@ def _credit(frame: pd.DataFrame, i: int, plan: PlanConfig, row_number: int) -> C
         rep_id=str(row["rep_id"]),
         date=pd.Timestamp(row["date"]).date(),
         measure=str(get("measure") or plan.revenue),
-        amount=to_decimal(float(row["amount"])),
-        units=to_decimal(float(get("units") or 0.0)),  # type: ignore[arg-type]
-        share=to_decimal(float(split)) if split is not None else Decimal(1),  # type: ignore[arg-type]
+        amount=number("amount", Decimal(0)),
+        units=number("units", Decimal(0)),
+        share=number("split", Decimal(1)),
         tag=None if get("tag") is None else str(get("tag")),
         cancel_date=_date(get("cancel_date")),
         contract_months=None if months is None else int(months),  # type: ignore[call-overload]

@@ -75,12 +75,12 @@ class Segments(Generic[N]):
         return self.bases[j] + self.slopes[j] * (x - self.anchors[j])
 
 
-def _dec(value: float) -> Decimal:
-    return Decimal(repr(float(value)))
+def build_segments(curve: Curve, num: Callable[[Decimal], N]) -> Segments[N]:
+    """Segments of ``curve`` with numbers made by ``num`` (float or exact).
 
-
-def build_segments(curve: Curve, num: Callable[[float], N]) -> Segments[N]:
-    """Segments of ``curve`` with numbers made by ``num`` (float or exact)."""
+    The plan's edges, rates and points are exact decimals as written;
+    ``num`` turns them into the segments' number type.
+    """
     if curve.tiers is not None:
         return _from_tiers(curve, num)
     return _from_points(curve, num)
@@ -88,7 +88,7 @@ def build_segments(curve: Curve, num: Callable[[float], N]) -> Segments[N]:
 
 def exact_segments(curve: Curve) -> Segments[Decimal]:
     """Segments with exact decimal coefficients (for the reference)."""
-    return build_segments(curve, _dec)
+    return build_segments(curve, Decimal)
 
 
 def float_segments(curve: Curve) -> Segments[float]:
@@ -96,9 +96,9 @@ def float_segments(curve: Curve) -> Segments[float]:
     return build_segments(curve, float)
 
 
-def _from_tiers(curve: Curve, num: Callable[[float], N]) -> Segments[N]:
+def _from_tiers(curve: Curve, num: Callable[[Decimal], N]) -> Segments[N]:
     assert curve.tiers is not None
-    zero = num(0.0)
+    zero = num(Decimal(0))
     starts: list[N] = []
     bases: list[N] = []
     anchors: list[N] = []
@@ -131,12 +131,12 @@ def _from_tiers(curve: Curve, num: Callable[[float], N]) -> Segments[N]:
     )
 
 
-def _from_points(curve: Curve, num: Callable[[float], N]) -> Segments[N]:
+def _from_points(curve: Curve, num: Callable[[Decimal], N]) -> Segments[N]:
     assert curve.points is not None
     xs = [num(x) for x, _ in curve.points]
     ys = [num(y) for _, y in curve.points]
     slopes = [(ys[k + 1] - ys[k]) / (xs[k + 1] - xs[k]) for k in range(len(xs) - 1)]
-    last = slopes[-1] if curve.beyond_last_point == "extend" else num(0.0)
+    last = slopes[-1] if curve.beyond_last_point == "extend" else num(Decimal(0))
     slopes.append(last)
     return Segments(
         tuple(xs),

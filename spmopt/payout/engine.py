@@ -56,6 +56,10 @@ class RepBook:
         ``target_incentive`` and ``opening_draw`` exactly as written in the
         quotas table (every digit of a text cell, e.g. 123456789012345.67),
         for the reference calculator; by default the floats' decimals.
+    exact_quotas : tuple of tuple of Decimal, optional
+        ``quotas`` exactly as written, per measure then rep (a quota column's
+        text cells, or the plan's ``quota``); by default the floats'
+        decimals.
     """
 
     rep_ids: tuple[str, ...]
@@ -66,6 +70,13 @@ class RepBook:
     opening_draw: np.ndarray | None = None
     exact_incentive: tuple[Decimal, ...] | None = None
     exact_opening: tuple[Decimal, ...] | None = None
+    exact_quotas: tuple[tuple[Decimal, ...], ...] | None = None
+
+    def quota_of(self, r: int, m: int) -> Decimal:
+        """Annual quota of rep ``r`` on measure ``m``, exact (credit unit)."""
+        if self.exact_quotas is not None:
+            return self.exact_quotas[m][r]
+        return to_decimal(self.quotas[r, m])
 
     def incentive_of(self, r: int) -> Decimal:
         """Annual target incentive of rep ``r``, exact (plan currency)."""
@@ -116,11 +127,13 @@ def rep_book(
     ``start_date`` / ``end_date`` (partial periods are prorated by days
     when ``plan.proration`` is ``days``) and ``draw_balance`` (recoverable
     draw carried in from last year, used when the draw carries forward).
-    ``target_incentive`` and ``draw_balance`` cells written as text (CSV)
-    are also kept exactly, digit for digit, for the reference calculator.
+    Quota, ``target_incentive`` and ``draw_balance`` cells written as text
+    (CSV) are also kept exactly, digit for digit, for the reference
+    calculator.
     """
-    written = {c: frame[c] for c in _EXACT if c in frame.columns}
     columns = {m.quota_column for m in plan.measures if m.quota is None}
+    exact_columns = (*_EXACT, *sorted(columns))
+    written = {c: frame[c] for c in exact_columns if c in frame.columns}
     schema = {rep_column: "str", **dict.fromkeys(sorted(columns), "float")}
     optional = {
         "target_incentive": "float",
@@ -144,6 +157,12 @@ def rep_book(
     exact_opening = None
     if opening is not None:
         exact_opening = _exact(written.get("draw_balance"), opening)
+    exact_quotas = tuple(
+        (measure.quota,) * len(frame)
+        if measure.quota is not None
+        else _exact(written[measure.quota_column], quotas[:, k])
+        for k, measure in enumerate(plan.measures)
+    )
     return RepBook(
         reps,
         quotas,
@@ -153,6 +172,7 @@ def rep_book(
         opening,
         exact_incentive,
         exact_opening,
+        exact_quotas,
     )
 
 
@@ -237,7 +257,7 @@ def _require_positive(frame: pd.DataFrame, column: str, table: str) -> None:
 
 def _quota(measure: Measure, frame: pd.DataFrame) -> np.ndarray:
     if measure.quota is not None:
-        return np.full(len(frame), measure.quota)
+        return np.full(len(frame), float(measure.quota))
     return frame[measure.quota_column].to_numpy(dtype=float)
 
 
@@ -245,7 +265,7 @@ def _target_incentive(plan: PlanConfig, frame: pd.DataFrame, table: str) -> np.n
     if "target_incentive" in frame.columns:
         values = frame["target_incentive"]
         if plan.target_incentive is not None:
-            values = values.fillna(plan.target_incentive)
+            values = values.fillna(float(plan.target_incentive))
         bad = values.isna() | (values < 0)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -260,7 +280,7 @@ def _target_incentive(plan: PlanConfig, frame: pd.DataFrame, table: str) -> np.n
             "plan.target_incentive is required (or a 'target_incentive' column "
             f"in {table}) because a measure has rate_of: target_incentive"
         )
-    return np.full(len(frame), plan.target_incentive or 0.0)
+    return np.full(len(frame), float(plan.target_incentive or 0))
 
 
 def _managers(frame: pd.DataFrame) -> tuple[str | None, ...]:
@@ -634,7 +654,9 @@ class PayoutEngine:
     def _gate(self, value: np.ndarray, attainment: np.ndarray, gate: Gate) -> None:
         """Zero ``value`` where ``attainment`` is below the gate, in place."""
         met = np.greater_equal(
-            attainment, gate.min_attainment, out=self.buffers.take(value.shape, bool)
+            attainment,
+            float(gate.min_attainment),
+            out=self.buffers.take(value.shape, bool),
         )
         value *= met
         self.buffers.give(met)
@@ -810,9 +832,9 @@ def _limit(
     hit = None
     caps = []
     if spec.cap_share is not None:
-        caps.append(spec.cap_share * incentive)
+        caps.append(float(spec.cap_share) * incentive)
     if spec.cap_amount is not None:
-        caps.append(np.asarray(spec.cap_amount))
+        caps.append(np.asarray(float(spec.cap_amount)))
     for cap in caps:
         if hit is None:
             hit = np.greater(value, cap, out=buffers.take(value.shape, bool))
@@ -820,7 +842,7 @@ def _limit(
             hit |= value > cap
         np.minimum(value, cap, out=value)
     if spec.floor_amount is not None:
-        np.maximum(value, spec.floor_amount, out=value)
+        np.maximum(value, float(spec.floor_amount), out=value)
     return value, hit
 
 
@@ -910,7 +932,7 @@ def _draw_period_major(
     if draw is None:
         return earned, balance
     balance += opening
-    amount = draw.amount * active
+    amount = float(draw.amount) * active
     if not draw.recoverable:
         return np.maximum(earned, amount, out=buffers.take(earned.shape)), balance
     paid = buffers.take(earned.shape)

@@ -19,15 +19,30 @@ Conventions stated once
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
-from spmopt.config import Config, FieldValueError, load_config, parse_config
+from spmopt.config import (
+    Config,
+    FieldValueError,
+    WrittenFloat,
+    load_config,
+    parse_config,
+)
 from spmopt.errors import SpmoptWarning
 
 ApplyMode = Literal["marginal", "retroactive"]
@@ -38,6 +53,40 @@ PeriodKind = Literal["month", "quarter", "year"]
 
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _as_written(value: Any) -> Any:
+    """A number as written in the plan: ``1000.10`` keeps every digit.
+
+    A YAML float gives the digits it was written with, a Python float its
+    shortest decimal (``0.1``, not the binary fraction below it); text and
+    integers are read by ``Decimal`` itself, exactly.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return float(value)  # refused by the field, shown as written (inf)
+    if isinstance(value, WrittenFloat):
+        return value.exact()
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def _json_number(value: Decimal) -> float | str:
+    """A JSON number when a float prints it as written, else its text."""
+    number = float(value)
+    return number if Decimal(repr(number)) == value else str(value)
+
+
+Exact = Annotated[
+    Decimal,
+    BeforeValidator(_as_written),
+    PlainSerializer(_json_number, when_used="json"),
+]
+"""A plan number read exactly as written (money, edges, rates, shares).
+
+The reference calculator and statements use it as it is; the vectorised
+engine and the simulator take its float.
+"""
 
 
 class Tier(Config):
@@ -51,9 +100,9 @@ class Tier(Config):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    start: float = Field(alias="from", ge=0)
-    end: float | None = Field(default=None, alias="to")
-    rate: float
+    start: Exact = Field(alias="from", ge=0)
+    end: Exact | None = Field(default=None, alias="to")
+    rate: Exact
     application: ApplyMode | None = None
 
 
@@ -84,7 +133,7 @@ class Curve(Config):
     application: ApplyMode = "marginal"
     edges: EdgeRule = "lower_inclusive"
     tiers: list[Tier] | None = None
-    points: list[tuple[float, float]] | None = None
+    points: list[tuple[Exact, Exact]] | None = None
     beyond_last_point: Literal["flat", "extend"] = "flat"
     allow_negative_rates: bool = False
     allow_decreasing: bool = False
@@ -99,7 +148,7 @@ class Curve(Config):
             _check_points(self.points, self.allow_negative_rates)
         return self
 
-    def drops(self) -> list[tuple[float, float, float]]:
+    def drops(self) -> list[tuple[Decimal, Decimal, Decimal]]:
         """Where the payout falls as the basis rises.
 
         Returns
@@ -124,19 +173,19 @@ class Curve(Config):
 
 def _tier_drops(
     tiers: list[Tier], application: ApplyMode
-) -> list[tuple[float, float, float]]:
+) -> list[tuple[Decimal, Decimal, Decimal]]:
     """Edges where a tier starts below the value the tier before reached."""
     drops = []
-    base = anchor = slope = 0.0
+    base = anchor = slope = Decimal(0)
     for tier in tiers:
         before = base + slope * (tier.start - anchor)
         if (tier.application or application) == "retroactive":
-            base, anchor = 0.0, 0.0
+            base, anchor = Decimal(0), Decimal(0)
         else:
             base, anchor = before, tier.start
         slope = tier.rate
         after = base + slope * (tier.start - anchor)
-        if after < before - 1e-12 * max(abs(before), 1.0):
+        if after < before:
             drops.append((tier.start, before, after))
     return drops
 
@@ -184,7 +233,9 @@ def _check_joint(tiers: list[Tier], i: int) -> None:
         )
 
 
-def _check_points(points: list[tuple[float, float]], allow_negative: bool) -> None:
+def _check_points(
+    points: list[tuple[Decimal, Decimal]], allow_negative: bool
+) -> None:
     if len(points) < 2:
         raise ValueError("'points' needs at least two [x, y] pairs")
     if points[0][0] != 0:
@@ -208,7 +259,7 @@ class Gate(Config):
     """
 
     measure: str | None = None
-    min_attainment: float = Field(ge=0)
+    min_attainment: Exact = Field(ge=0)
 
 
 class Measure(Config):
@@ -263,7 +314,7 @@ class Measure(Config):
     weight: float = Field(default=1.0, ge=0)
     credit: CreditKind = "amount"
     quota_column: str = "quota"
-    quota: float | None = Field(default=None, gt=0)
+    quota: Exact | None = Field(default=None, gt=0)
     curve: Curve
     rate_of: Literal["target_incentive", "credit"] = "target_incentive"
     tiers_apply_to: Literal["period_total", "each_credit"] = "period_total"
@@ -271,9 +322,9 @@ class Measure(Config):
     negative_true_up: Literal["hold", "recover"] = "hold"
     team_of: str | None = None
     gates: list[Gate] = Field(default_factory=list)
-    cap_share: float | None = Field(default=None, gt=0)
-    cap_amount: float | None = Field(default=None, ge=0)
-    floor_amount: float | None = Field(default=None, ge=0)
+    cap_share: Exact | None = Field(default=None, gt=0)
+    cap_amount: Exact | None = Field(default=None, ge=0)
+    floor_amount: Exact | None = Field(default=None, ge=0)
     payout_tiers: Curve | None = None
 
     @field_validator("name")
@@ -314,7 +365,7 @@ class Draw(Config):
     non-recoverable draw is a guaranteed minimum.
     """
 
-    amount: float = Field(gt=0)
+    amount: Exact = Field(gt=0)
     recoverable: bool = True
     carry_forward: bool = True
 
@@ -351,7 +402,7 @@ class Clawback(Config):
     """
 
     mode: Literal["full", "fixed_share", "prorated"] = "full"
-    share: float = Field(default=1.0, gt=0, le=1)
+    share: Exact = Field(default=Decimal(1), gt=0, le=1)
     window_months: int = Field(gt=0)
     anchor: Literal["credit_date", "contract_start"] = "credit_date"
 
@@ -379,13 +430,13 @@ class PlanConfig(Config):
     period: PeriodKind = "year"
     year_start: date | None = None
     seasonality: list[float] | None = None
-    target_incentive: float | None = Field(default=None, ge=0)
+    target_incentive: Exact | None = Field(default=None, ge=0)
     measures: list[Measure] = Field(min_length=1)
     revenue_measure: str | None = None
     gates: list[Gate] = Field(default_factory=list)
-    cap_share: float | None = Field(default=None, gt=0)
-    cap_amount: float | None = Field(default=None, ge=0)
-    floor_amount: float | None = Field(default=None, ge=0)
+    cap_share: Exact | None = Field(default=None, gt=0)
+    cap_amount: Exact | None = Field(default=None, ge=0)
+    floor_amount: Exact | None = Field(default=None, ge=0)
     draw: Draw | None = None
     spifs: list[Spif] = Field(default_factory=list)
     clawback: Clawback | None = None

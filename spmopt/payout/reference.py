@@ -368,7 +368,7 @@ class _RepContext:
 
     def base(self, m: int, p: int, ytd: bool) -> Decimal:
         """Annual quota times the period weight (summed to ``p`` if ytd)."""
-        quota = to_decimal(self.calc.book.quotas[self.r, m])
+        quota = self.calc.book.quota_of(self.r, m)
         periods = range(p + 1) if ytd else (p,)
         return sum((quota * self.weighted[k] for k in periods), ZERO)
 
@@ -523,7 +523,7 @@ class _RepContext:
         target = self.plan.measure(name)
         k = self.plan.measures.index(target)
         att = self.attainment(k, self.total(target, p, ytd), p, ytd)
-        return att >= to_decimal(gate.min_attainment)
+        return att >= gate.min_attainment
 
     def _gate_note(self, gate: Gate, default: str) -> str:
         return (
@@ -563,18 +563,18 @@ class _RepContext:
         if spec.cap_share is not None:
             caps.append(
                 (
-                    to_decimal(spec.cap_share) * incentive,
+                    spec.cap_share * incentive,
                     f"cap {spec.cap_share:g} x target incentive",
                 )
             )
         if spec.cap_amount is not None:
-            caps.append((to_decimal(spec.cap_amount), "cap amount"))
+            caps.append((spec.cap_amount, "cap amount"))
         for cap, note in caps:
             if value > cap:
                 lines.append(self.line(p, section, "cap", cap - value, note=note))
                 value = cap
-        if spec.floor_amount is not None and value < to_decimal(spec.floor_amount):
-            floor = to_decimal(spec.floor_amount)
+        if spec.floor_amount is not None and value < spec.floor_amount:
+            floor = spec.floor_amount
             lines.append(self.line(p, section, "floor", floor - value, note="floor"))
             value = floor
         return value
@@ -709,7 +709,7 @@ class _RepContext:
         if rule.mode == "full":
             return Decimal(1)
         if rule.mode == "fixed_share":
-            return to_decimal(rule.share)
+            return rule.share
         months = credit.contract_months
         if not months:
             raise DataError(
@@ -724,7 +724,7 @@ class _RepContext:
         draw = self.plan.draw
         if draw is None:
             return earned, balance
-        amount = to_decimal(draw.amount) * self.active[p]
+        amount = draw.amount * self.active[p]
         if draw.recoverable:
             paid = max(amount, earned - balance)
             balance = balance + paid - earned

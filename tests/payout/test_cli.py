@@ -516,3 +516,70 @@ def test_huge_target_incentive_and_draw_balance_are_read_exactly(  # type: ignor
     header = (out / "statements" / "R01.txt").read_text().splitlines()[2]
     assert f"target incentive {shown}; draw balance carried in {shown}" in header
     assert _check_printed_money(out) == 4
+
+
+def _calc(tmp_path: Path, plan: str, quotas: str, credits: str) -> Path:
+    (tmp_path / "plan.yaml").write_text(plan)
+    (tmp_path / "q.csv").write_text(quotas)
+    (tmp_path / "c.csv").write_text(credits)
+    out = tmp_path / "calc"
+    args = ["payout", "calc", "--plan", str(tmp_path / "plan.yaml")]
+    args += ["--quotas", str(tmp_path / "q.csv"), "--credits", str(tmp_path / "c.csv")]
+    assert main([*args, "--out", str(out)]) == 0
+    return out
+
+
+EXACT_PLAN = (
+    "name: exact\nperiod: year\nyear_start: 2027-01-01\nmeasures:\n"
+    "  - name: revenue\n    rate_of: credit\n    gates: [{min_attainment: 1}]\n"
+    "    cap_amount: 123456789012345.01\n"
+    "    curve: {basis: amount, tiers: [{from: 0, rate: 0.1}]}\n"
+)
+
+
+def test_quota_column_is_read_exactly_so_quota_is_reached_exactly(
+    tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    # R01 books exactly its quota: the gate at 100 % is met. Read as a float
+    # the quota would be 98765432109876.55, one cent more: attainment just
+    # below 1 and nothing paid.
+    quota = "98765432109876.54"
+    out = _calc(
+        tmp_path,
+        EXACT_PLAN,
+        f"rep_id,quota\nR01,{quota}\n",
+        f"credit_id,rep_id,date,amount\nD1,R01,2027-03-01,{quota}\n",
+    )
+    payouts = pd.read_csv(out / "payouts.csv", dtype=str)
+    assert payouts["paid"].tolist() == ["9876543210987.65"]
+
+
+def test_plan_cap_is_read_exactly_from_the_yaml(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 10 % of 1.5e15 earns 150e12 > the cap; read through a float the cap
+    # would pay 123456789012345.02.
+    credits = "credit_id,rep_id,date,amount\n"
+    credits += "".join(f"D{i},R01,2027-03-01,500000000000000\n" for i in range(3))
+    out = _calc(tmp_path, EXACT_PLAN, "rep_id,quota\nR01,1000\n", credits)
+    payouts = pd.read_csv(out / "payouts.csv", dtype=str)
+    assert payouts["paid"].tolist() == ["123456789012345.01"]
+    lines = pd.read_csv(out / "statement_lines.csv", dtype=str)
+    cap = lines[lines["kind"] == "cap"]
+    assert Decimal(cap["amount"].iloc[0]) == Decimal("123456789012345.01") - Decimal(
+        "150000000000000"
+    )
+
+
+def test_many_credits_sum_to_the_cent(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 2,000 credits of 0.10, 0.20 and 12345678.91: summed as floats they
+    # drift (0.1 + 0.2 != 0.3); read and summed exactly, the commission at
+    # a rate of 1 is their exact total.
+    amounts = ["0.10", "0.20", "12345678.91", "0.01"] * 500
+    credits = "credit_id,rep_id,date,amount\n" + "".join(
+        f"D{i},R01,2027-0{1 + i % 9}-01,{a}\n" for i, a in enumerate(amounts)
+    )
+    plan = EXACT_PLAN.replace("rate: 0.1", "rate: 1")
+    plan = plan.replace("    gates: [{min_attainment: 1}]\n", "")
+    out = _calc(tmp_path, plan, "rep_id,quota\nR01,1000\n", credits)
+    payouts = pd.read_csv(out / "payouts.csv", dtype=str)
+    total = sum((Decimal(a) for a in amounts), Decimal(0))
+    assert payouts["paid"].tolist() == [str(total)] == ["6172839610.00"]

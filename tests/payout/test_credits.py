@@ -80,3 +80,64 @@ def test_one_deal_may_credit_several_reps_and_several_measures() -> None:
         ("R3", "revenue", Decimal("45.00")),
         ("R2", "logos", Decimal("1")),
     ]
+
+
+def test_units_and_split_shares_are_read_exactly_as_written() -> None:
+    # Through a float, 12345678901234.567 units read as ...234.566 and the
+    # share 0.12345678901234567891 as 0.12345678901234568.
+    plan = parse_plan(
+        {"measures": [{"name": "revenue", "curve": {"points": [[0, 0], [1, 1]]}}]}
+    )
+    share, rest = "0.12345678901234567891", "0.87654321098765432109"
+    frame = pd.DataFrame(
+        {
+            "credit_id": ["D1", "D2", "D2"],
+            "rep_id": ["R1", "R1", "R2"],
+            "date": ["2027-01-02"] * 3,
+            "amount": ["98765432109876.54", "100", "100"],
+            "units": ["12345678901234.567", "", "8"],
+            "split": ["", share, rest],
+        }
+    )
+    credits = read_credits(frame, plan, ("R1", "R2"))
+    assert credits[0].amount == Decimal("98765432109876.54")
+    assert credits[0].units == Decimal("12345678901234.567")
+    assert credits[0].share == 1
+    assert [c.share for c in credits[1:]] == [Decimal(share), Decimal(rest)]
+    assert credits[1].units == 0 and credits[2].units == 8 * Decimal(rest)
+    assert [c.amount for c in credits[1:]] == [Decimal("12.35"), Decimal("87.65")]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("amount", "12.3.4", "credits: column 'amount' must be a number, got '12.3.4'"),
+        (
+            "amount",
+            "-0.01",
+            "credits: column 'amount' must be a number >= 0, got -0.01",
+        ),
+        ("units", "ten", "credits: column 'units' must be a number, got 'ten'"),
+        ("split", "1.5", "credits: column 'split' must be a share in (0, 1], got 1.5"),
+    ],
+)
+def test_bad_numbers_name_table_column_and_row(
+    column: str, value: str, message: str
+) -> None:
+    plan = parse_plan(
+        {"measures": [{"name": "revenue", "curve": {"points": [[0, 0], [1, 1]]}}]}
+    )
+    frame = pd.DataFrame(
+        {
+            "credit_id": ["D1", "D2"],
+            "rep_id": ["R1", "R1"],
+            "date": ["2027-01-02"] * 2,
+            "amount": ["1", "2"],
+            "units": ["1", "2"],
+            "split": ["", ""],
+        }
+    )
+    frame.loc[1, column] = value
+    with pytest.raises(DataError) as info:
+        read_credits(frame, plan, ("R1",))
+    assert str(info.value).startswith(message) and "data row 2" in str(info.value)

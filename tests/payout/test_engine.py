@@ -374,3 +374,26 @@ def test_rep_book_keeps_target_incentive_and_draw_balance_as_written() -> None:
     book = rep_book(plan, numbers)  # no text (Parquet): the floats' decimals
     assert book.incentive_of(0) == Decimal("2.5")
     assert book.opening_of(1) == Decimal("0.1")
+
+
+def test_quotas_are_kept_exactly_as_written_for_the_reference() -> None:
+    plan = parse_plan(
+        {
+            "target_incentive": 1,
+            "measures": [
+                {"name": "revenue", "curve": {"points": [[0, 0], [1, 1]]}},
+                {
+                    "name": "logos",
+                    "credit": "deals",
+                    "quota": "12.5",
+                    "curve": {"points": [[0, 0], [1, 1]]},
+                },
+            ],
+        }
+    )
+    frame = pd.DataFrame({"rep_id": ["a", "b"], "quota": ["98765432109876.54", "3"]})
+    rb = rep_book(plan, frame)
+    assert rb.quota_of(0, 0) == Decimal("98765432109876.54")  # a float: ...876.55
+    assert rb.quota_of(1, 0) == 3 and rb.quota_of(1, 1) == Decimal("12.5")
+    assert rb.quotas[0, 0] == 98765432109876.54  # the engine's float
+    assert book([7.25]).quota_of(0, 0) == Decimal("7.25")  # built from floats

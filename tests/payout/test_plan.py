@@ -165,3 +165,64 @@ def test_falling_spif_curve_warns_naming_the_spif() -> None:
     plan = plan_with_tiers([{"from": 0, "rate": 1}])
     with pytest.warns(SpmoptWarning, match=r"spif 'logos' .* at deals 5 from 500"):
         parse_plan({**plan, "spifs": [spif]})
+
+
+def test_plan_numbers_are_read_exactly_as_written(tmp_path: Path) -> None:
+    # 123456789012345.01 is 123456789012345.02 once read as a float.
+    (tmp_path / "plan.yaml").write_text(
+        "target_incentive: 1000.10\n"
+        "floor_amount: 0.30\n"
+        "draw: {amount: 98765432109876.54}\n"
+        "measures:\n  - name: revenue\n    cap_amount: 123456789012345.01\n"
+        "    gates: [{min_attainment: 0.95}]\n"
+        "    curve: {tiers: [{from: 0, to: 1.05, rate: 0.1}, {from: 1.05, rate: 2}]}\n"
+    )
+    plan = load_plan(tmp_path / "plan.yaml")
+    measure = plan.measures[0]
+    assert str(measure.cap_amount) == "123456789012345.01"
+    assert str(plan.target_incentive) == "1000.10"
+    assert str(plan.floor_amount) == "0.30"
+    assert plan.draw is not None and str(plan.draw.amount) == "98765432109876.54"
+    assert str(measure.gates[0].min_attainment) == "0.95"
+    tiers = measure.curve.tiers
+    assert tiers is not None and [str(t.start) for t in tiers] == ["0", "1.05"]
+    # JSON (manifests): a number when a float prints it so, else its text
+    dumped = plan.model_dump(mode="json")
+    assert dumped["target_incentive"] == 1000.1
+    assert dumped["measures"][0]["cap_amount"] == "123456789012345.01"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1000.1, "1000.1"), ("1000.10", "1000.10"), (1000, "1000"), (0.1 + 0.2, None)],
+)
+def test_plan_numbers_given_in_python(value: object, expected: str | None) -> None:
+    plan = parse_plan(
+        {
+            "cap_amount": value,
+            "measures": [{"name": "r", "curve": {"points": [[0, 0], [1, 1]]}}],
+        }
+    )
+    # a Python float is the decimal it prints as: 0.30000000000000004
+    assert str(plan.cap_amount) == (expected or repr(0.1 + 0.2))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "pattern"),
+    [
+        ("cap_amount", "abc", r"cap_amount.*decimal"),
+        ("cap_amount", -5, r"cap_amount.*greater than or equal to 0"),
+        ("floor_amount", ".inf", r"floor_amount.*finite"),
+        ("target_incentive", "1,000.10", r"target_incentive.*decimal"),
+    ],
+)
+def test_bad_plan_amounts_name_the_field(
+    tmp_path: Path, field: str, value: object, pattern: str
+) -> None:
+    (tmp_path / "plan.yaml").write_text(
+        f"{field}: {value}\n"
+        "measures:\n  - name: revenue\n    curve: {points: [[0, 0], [1, 1]]}\n"
+    )
+    with pytest.raises(ConfigError, match=pattern) as info:
+        load_plan(tmp_path / "plan.yaml")
+    assert "\n" not in str(info.value)
