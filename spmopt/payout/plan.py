@@ -233,9 +233,7 @@ def _check_joint(tiers: list[Tier], i: int) -> None:
         )
 
 
-def _check_points(
-    points: list[tuple[Decimal, Decimal]], allow_negative: bool
-) -> None:
+def _check_points(points: list[tuple[Decimal, Decimal]], allow_negative: bool) -> None:
     if len(points) < 2:
         raise ValueError("'points' needs at least two [x, y] pairs")
     if points[0][0] != 0:
