@@ -99,6 +99,24 @@ def relocate(
 
     Returns the new centres, one per territory, all distinct.
     """
+    return np.sort(relocation(cost, allowed, demand, capacity, assignment))
+
+
+def relocation(
+    cost: NDArray[np.float64],
+    allowed: NDArray[np.bool_],
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    assignment: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """New centre of each territory of ``assignment``, in the order of its centre.
+
+    Each territory (centres ``np.unique(assignment)`` in turn) moves to the
+    candidate every one of its units may join (``allowed``) that serves
+    them most cheaply, can carry their workload and no other territory
+    holds; staying is always possible. Returns one candidate per territory,
+    all distinct.
+    """
     centres = np.unique(assignment)
     taken = np.zeros(cost.shape[1], dtype=bool)
     taken[centres] = True
@@ -111,7 +129,7 @@ def relocate(
         best = int(np.argmin(np.where(ok, total, np.inf)))
         taken[j], taken[best] = False, True
         out.append(best)
-    return np.array(sorted(out), dtype=np.int64)
+    return np.array(out, dtype=np.int64)
 
 
 def locate_allocate(

@@ -31,13 +31,16 @@ from spmopt.territory.branchprice import (
     BranchPriceResult,
 )
 from spmopt.territory.designlp import (
+    BAND_NEIGHBOURS,
     CANDIDATES_PER_CENTRE,
     PAIRS_PER_CENTRE,
+    BandLocateAllocate,
     Budget,
     CentreDive,
     SparseBound,
     SparsePairs,
     assign_nearest,
+    band_measures,
     lagrangian,
     locate_allocate_nearest,
     sparse_pairs,
@@ -75,7 +78,12 @@ REGRET_CELLS_PER_SECOND = 8.0e6
 
 LARGE_PAIRS = 200_000
 """Above this many allowed pairs: the :mod:`designlp` path without a band;
-with one, CP-SAT only sees each unit's nearest centres."""
+above this many finite pairs with one (whatever ``k_nearest``), its banded
+locate-allocate (:class:`~spmopt.territory.designlp.BandLocateAllocate`)."""
+
+BAND_BOUND_SHARE = 0.3
+"""Share of the time limit the Lagrangian bounds of a large banded design
+may use."""
 
 NEAREST_LARGE = 10
 """Centres per unit CP-SAT sees on large models (plus the incumbent's)."""
@@ -134,7 +142,7 @@ class DesignResult:
     pairs_kept : int
         Pairs left after reduced-cost fixing (all allowed pairs under
         branch-and-price).
-    method : {"branch-and-price", "cp-sat", "lp-dive"}
+    method : {"branch-and-price", "cp-sat", "lp-dive", "band-locate-allocate"}
     nodes : int
         Branch-and-price nodes solved (0 for CP-SAT).
     work_seconds : float
@@ -195,6 +203,22 @@ class PMedianModel:
     CP-SAT over each unit's nearest centres for the time left
     (:mod:`spmopt.territory.designlp`).
 
+    With a band (6) and above ``LARGE_PAIRS`` finite pairs, the design
+    comes from :class:`~spmopt.territory.designlp.BandLocateAllocate`:
+    territories of equal value by recursive bisection, then allocation
+    with the centres fixed (a rebalance by
+    :class:`~spmopt.territory.lpround.LPRoundModel`, each unit to its
+    ``k_nearest`` nearest *open* centres, ``BAND_NEIGHBOURS`` when None)
+    alternating with moving each centre to its territory's cheapest site.
+    There ``k_nearest`` limits the open centres a unit may join, not the
+    candidates: every candidate may become a centre. The bound is the
+    Lagrangian dual of (1) without (6): over fractional knapsacks of
+    workload within capacity and of each band's values within its maximum,
+    the larger of the two. It holds for the banded model, of which it is a
+    relaxation, but is weaker than the linear relaxation of (1-6): it does
+    not see the band minimum, nor both rows at once, so part of the
+    reported gap is the bound's.
+
     Parameters
     ----------
     cost : ndarray of shape (n, m)
@@ -206,7 +230,8 @@ class PMedianModel:
     p : int
         Number of centres to open.
     k_nearest : int, optional
-        Keep only each unit's k nearest candidates (heuristic for scale).
+        Keep only each unit's k nearest candidates (heuristic for scale;
+        on the large banded path, its k nearest open centres).
     """
 
     def __init__(
@@ -221,8 +246,10 @@ class PMedianModel:
         self.demand = np.asarray(demand, dtype=float)
         self.capacity = np.asarray(capacity, dtype=float)
         self.p = int(p)
+        self.k_nearest = k_nearest
         self.allowed = np.isfinite(self.cost) & nearest_mask(self.cost, k_nearest)
         self.bands: list[tuple[NDArray[np.float64], float, float]] = []
+        self.sites: tuple[NDArray[np.float64], NDArray[np.float64], str] | None = None
         self.factor = cost_scale(np.where(self.allowed, self.cost, 0.0))
         self._fix_work = 0.0  # deterministic s of the last Lagrangian phase
         self.icost = to_int(np.where(self.allowed, self.cost, 0.0), self.factor)
@@ -233,6 +260,36 @@ class PMedianModel:
         """Constraint 6: each open centre's sum of ``values`` within [low, high]."""
         self.bands.append((np.asarray(values, dtype=float), low, high))
         return self
+
+    def locate_sites(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], coords: str
+    ) -> PMedianModel:
+        """Candidate locations (degrees, or x/y with ``coords="xy"``), shape (m,).
+
+        Optional: the large banded path uses them to find the centres
+        nearest a territory whose band it mends.
+        """
+        self.sites = (
+            np.asarray(lat, dtype=float),
+            np.asarray(lon, dtype=float),
+            coords,
+        )
+        return self
+
+    @property
+    def takes_band_path(self) -> bool:
+        """True when :meth:`solve` designs by banded locate-allocate (a band,
+        more than ``LARGE_PAIRS`` finite pairs, at most one banded measure
+        besides workload and unit count)."""
+        if not self.bands or np.isfinite(self.cost).sum() <= LARGE_PAIRS:
+            return False
+        return band_measures(self.bands, self.demand) is not None
+
+    @property
+    def reach(self) -> NDArray[np.bool_]:
+        """Pairs a design may use: the allowed ones, or every finite pair on
+        the large banded path (where ``k_nearest`` counts open centres)."""
+        return np.isfinite(self.cost) if self.takes_band_path else self.allowed
 
     def solve(
         self,
@@ -389,6 +446,8 @@ class PMedianModel:
         """
         if large and use_bounds and not self.bands and self._is_large:
             return self._large(settings, start)
+        if large and use_bounds and self.takes_band_path:
+            return self._large_banded(settings, start)
         keep, centre, lower, incumbent = self.allowed, None, -math.inf, None
         self._fix_work = 0.0
         if use_bounds:
@@ -462,6 +521,56 @@ class PMedianModel:
             return self._large_result(None, lower, budget.exhausted(), budget)
         return self._polish(found, lower, settings, budget)
 
+    def _large_banded(self, settings: SolverSettings, start: float) -> DesignResult:
+        """Lagrangian bounds, then banded locate-allocate (see class notes).
+
+        Each step stops at its share of the time limit, or of
+        ``settings.deterministic_time`` when set (the time limit then only
+        guards).
+        """
+        budget = Budget.of(
+            start, settings.time_limit_seconds, settings.deterministic_time
+        )
+        k = self.k_nearest or BAND_NEIGHBOURS
+        search = BandLocateAllocate(
+            self.cost, self.demand, self.capacity, self.bands, self.p, k, self.sites
+        )
+        first = search.start(budget)
+        share = budget.share(BAND_BOUND_SHARE)
+        lower = self._band_bound(share, search.value(first))
+        _log_step("bound", budget, start, lower.iterations)
+        found = search.solve(settings, budget, first)
+        _log_step("banded locate-allocate", budget, start)
+        hit = budget.exhausted()
+        within = found is not None and (
+            self._large_gap(found, lower) <= settings.relative_gap
+        )
+        result = self._large_result(found, lower, hit and not within, budget, within)
+        kept = int(np.isfinite(self.cost).sum())
+        return replace(result, method="band-locate-allocate", pairs_kept=kept)
+
+    def _band_bound(self, budget: Budget, upper: float) -> SparseBound:
+        """Best Lagrangian bound without the band minimum (see class notes).
+
+        One knapsack family per finite row: workload within capacity, each
+        band's values within its maximum (workload within capacity when
+        neither is finite); each gets an equal part of ``budget``. ``upper``
+        (the cost of a design, cost units) is the subgradient's target.
+        """
+        n, m = self.cost.shape
+        pairs = sparse_pairs(self.cost, PAIRS_PER_CENTRE * math.ceil(n / self.p))
+        sacks = [(v, np.full(m, high)) for v, _, high in self.bands if high < np.inf]
+        if np.isfinite(self.capacity).any() or not sacks:
+            sacks.insert(0, (self.demand, self.capacity))
+        best: SparseBound | None = None
+        for index, (weight, room) in enumerate(sacks):
+            part = budget.share((index + 1) / len(sacks))
+            found = subgradient(pairs, weight, room, self.p, part, upper=upper)
+            if best is None or found.bound > best.bound:
+                best = found
+        assert best is not None
+        return best
+
     def _dive(
         self,
         cost: NDArray[np.float64],
@@ -527,9 +636,10 @@ class PMedianModel:
 
     @functools.cached_property
     def _whole_costs(self) -> bool:
-        """True when every allowed cost is a whole number (checked once: on
-        3,109 counties the check takes a tenth of a second)."""
-        return bool(np.all(np.mod(self.cost[self.allowed], 1) == 0))
+        """True when every finite cost is a whole number (checked once: on
+        3,109 counties the check takes a tenth of a second); the bound holds
+        with every finite pair allowed."""
+        return bool(np.all(np.mod(self.cost[np.isfinite(self.cost)], 1) == 0))
 
     def _large_gap(self, assignment: NDArray[np.int64], lower: SparseBound) -> float:
         objective = float(self.cost[np.arange(len(assignment)), assignment].sum())

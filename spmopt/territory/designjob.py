@@ -46,6 +46,7 @@ def design_model(problem: TerritoryProblem, cfg: TerritoryConfig) -> PMedianMode
         p,
         cfg.design.k_nearest,
     )
+    model.locate_sites(problem.rep_lat, problem.rep_lon, problem.coords)
     for spec in cfg.balance:
         values = problem.measure(spec.measure)
         model.add_balance(values, *design_band(values, p, spec))
@@ -72,16 +73,29 @@ def solve_design(
     _check_reach(model, cfg)
     result = model.solve(settings, use_bounds=cfg.design.use_bounds)
     if not result.has_solution:
-        _raise_no_design(cfg, result.status)
+        ended = result.method == "band-locate-allocate" and not result.hit_limit
+        _raise_no_design(cfg, result.status, ended)
     named, assignment, centre_ids = named_territories(problem, result)
     return named, replace(result, assignment=assignment), centre_ids
 
 
-def _raise_no_design(cfg: TerritoryConfig, status: str) -> NoReturn:
-    """Say whether the design is proven impossible or was not found in time."""
+def _raise_no_design(
+    cfg: TerritoryConfig, status: str, search_ended: bool = False
+) -> NoReturn:
+    """Say whether the design is proven impossible, was not found in time, or
+    was not found by the large banded search before it ended (``search_ended``).
+    """
     assert cfg.design is not None
     p = cfg.design.territories
     band = "widen the balance band, " if cfg.balance else ""
+    if search_ended:
+        raise InfeasibleError(
+            f"no design with {p} territories found: every allocation of the "
+            f"search for large balanced designs left a territory outside a "
+            f"balance band or over capacity, and that search cannot prove that no "
+            f"design exists; widen the balance band, raise design.capacity or "
+            f"design.k_nearest, or change design.territories"
+        )
     if status == "infeasible":
         raise InfeasibleError(
             f"no design with {p} territories satisfies the constraints: {band}"
@@ -113,6 +127,7 @@ def _precheck(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
         )
     for spec in cfg.balance:
         values = problem.measure(spec.measure)
+        causes += _band_total_causes(values, p, spec)
         _, high = design_band(values, p, spec)
         for i in np.flatnonzero(values > high):
             causes.append(
@@ -126,18 +141,46 @@ def _precheck(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
         )
 
 
+def _band_total_causes(
+    values: NDArray[np.float64], p: int, spec: BalanceSpec
+) -> list[str]:
+    """The total of a banded measure cannot fill ``p`` bands, or overflows them."""
+    low, high = design_band(values, p, spec)
+    total, name = float(values.sum()), spec.measure
+    if total < p * low * (1 - 1e-9):
+        return [
+            f"total {name} {total:,.1f} is below {p} territories x the band min "
+            f"{low:,.1f} (balance min of {name}): lower that min or design.territories"
+        ]
+    if total > p * high * (1 + 1e-9):
+        return [
+            f"total {name} {total:,.1f} exceeds {p} territories x the band max "
+            f"{high:,.1f} (balance max of {name}): raise that max or design.territories"
+        ]
+    return []
+
+
 def _check_reach(model: PMedianModel, cfg: TerritoryConfig) -> None:
     """Refuse when no ``p`` centres can be among every unit's allowed ones.
 
     A candidate can serve only the units that allow it (their
-    ``design.k_nearest`` nearest); if the ``p`` candidates allowed by the
-    most units together reach fewer than all units, no design exists.
+    ``design.k_nearest`` nearest, or, on the large banded path where
+    ``k_nearest`` counts open centres, every candidate at a finite
+    distance); if the ``p`` candidates allowed by the most units together
+    reach fewer than all units, no design exists.
     """
     assert cfg.design is not None
     p, n = model.p, len(model.demand)
-    reach = np.sort(model.allowed.sum(axis=0))[::-1][:p]
+    reach = np.sort(model.reach.sum(axis=0))[::-1][:p]
     if int(reach.sum()) >= n:
         return
+    if model.takes_band_path:
+        raise InfeasibleError(
+            f"no design satisfies the constraints: the {p} candidates at a known "
+            f"distance from the most units reach only {int(reach.sum()):,} of "
+            f"{n:,} units, so some unit has no centre it can join; add its "
+            f"distances to the distance table or raise design.territories"
+        )
     raise InfeasibleError(
         f"no design satisfies the constraints: with design.k_nearest "
         f"{cfg.design.k_nearest} the {p} candidates nearest to the most units "

@@ -35,10 +35,15 @@ exactly; the deadline then only guards against a far slower run.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import math
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import highspy
 import numpy as np
@@ -46,8 +51,13 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from spmopt._highs import INF, quiet_highs
+from spmopt._logging import logger
 from spmopt._stoppable import run_highs
-from spmopt.territory.allocate import allocate, relocate, shift_swap
+from spmopt.errors import TimeLimitWarning
+from spmopt.territory.allocate import allocate, relocate, relocation, shift_swap
+from spmopt.territory.lpround import LPRoundModel
+from spmopt.territory.model import SolverSettings
+from spmopt.territory.problem import NO_REP, TerritoryProblem
 
 PAIRS_PER_CENTRE = 3
 """Pairs kept per unit in the bound, as a multiple of ``n / p``."""
@@ -351,10 +361,14 @@ def subgradient(
     p: int,
     budget: Budget,
     iterations: int = 5000,
+    upper: float | None = None,
 ) -> SparseBound:
     """Maximise ``L(u)`` by subgradient steps towards a moving target.
 
-    The target starts 5% above the best bound and the step length halves
+    The target is 5% above the best bound, or ``upper`` (the cost of a
+    known design, cost units) when given and higher: from a start far
+    below zero the 5% alone creeps up by a few percent a step. The step
+    length halves
     after 20 steps without a better bound; the search stops when
     ``budget`` is spent (each step costs its pairs over
     ``PAIR_STEPS_PER_SECOND`` deterministic seconds), after ``iterations``
@@ -382,6 +396,8 @@ def subgradient(
         if norm < 1e-12 or step < 1e-4 or budget.exhausted():
             break
         target = best.bound + 0.05 * abs(best.bound) + 1.0
+        if upper is not None:
+            target = max(target, upper)
         u = np.minimum(u + step * (target - found.value) / norm * grad, pairs.ceiling)
     assert best is not None
     return SparseBound(best.bound, best.multipliers, best.values, it)
@@ -714,3 +730,425 @@ def locate_allocate_nearest(
     if final is not None and float(cost[rows, final].sum()) < best_cost:
         return final
     return best
+
+
+BAND_NEIGHBOURS = 10
+"""Open centres each unit may join in a banded allocation (besides its
+territory's own) when ``design.k_nearest`` does not say fewer."""
+
+FIRST_ALLOCATION_SHARE = 0.15
+"""Share of the limit the first banded allocation may use."""
+
+NEXT_ALLOCATION_SHARE = 0.05
+"""Share of the limit every later banded allocation may use."""
+
+SPLIT_CELLS_PER_SECOND = 5.0e7
+"""Unit-candidate cells :func:`balanced_split` and :func:`region_centres`
+visit per deterministic second (each level of the bisection visits every
+cell once)."""
+
+Band = tuple[NDArray[np.float64], float, float]
+"""A balance band of a design: per-unit values, and the least and most
+one territory may hold (user units)."""
+
+
+def balanced_split(
+    cost: NDArray[np.float64], values: NDArray[np.float64], p: int
+) -> NDArray[np.int64]:
+    """Territory (0 to ``p - 1``) of every unit, by recursive bisection.
+
+    A group of units to be cut into q territories is ordered along the axis
+    between two far-apart candidates a and b, by ``(c_ia - c_ib) / (c_ia +
+    c_ib)`` (which a per-unit weight of the costs leaves unchanged), and cut
+    where the first ``floor(q / 2) / q`` of its ``values`` ends; each side is
+    cut again. Every territory so holds about ``1 / p`` of the total, in one
+    stretch of the map.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (n, m)
+        Unit-to-candidate costs (``inf`` counts as far); ``n >= p``.
+    values : ndarray of shape (n,)
+        Per-unit amount to share equally (unit counts when all are 0).
+    p : int
+        Territories.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+    """
+    far = _finite(cost)
+    weights = values if values.sum() > 0 else np.ones(len(values))
+    out = np.zeros(len(values), dtype=np.int64)
+    stack = [(np.arange(len(values)), p, 0)]
+    while stack:
+        units, q, first = stack.pop()
+        if q == 1:
+            out[units] = first
+            continue
+        left, right = _bisect(far[units], weights[units], q)
+        half = q // 2
+        stack += [(units[left], half, first), (units[right], q - half, first + half)]
+    return out
+
+
+def _bisect(
+    far: NDArray[np.float64], weights: NDArray[np.float64], q: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Rows of ``far`` on either side of the cut (each keeps enough units)."""
+    a, b = _poles(far)
+    near, away = far[:, a], far[:, b]
+    order = np.argsort((near - away) / np.maximum(near + away, 1e-12), kind="stable")
+    total = np.cumsum(weights[order])
+    half = q // 2
+    target = total[-1] * half / q
+    k = int(np.searchsorted(total, target))
+    below = total[k - 1] if k > 0 else 0.0
+    cut = k + 1 if k < len(total) and total[k] - target < target - below else k
+    cut = min(max(cut, half), len(order) - (q - half))
+    return order[:cut], order[cut:]
+
+
+def _poles(far: NDArray[np.float64]) -> tuple[int, int]:
+    """Two candidates near opposite ends of the units of ``far`` (rows).
+
+    The unit farthest from the cheapest candidate overall picks its nearest
+    candidate a; the unit farthest from a picks b (its second nearest when
+    that is a).
+    """
+    middle = int(np.argmin(far.sum(axis=0)))
+    a = int(np.argmin(far[int(np.argmax(far[:, middle]))]))
+    row = far[int(np.argmax(far[:, a]))]
+    b = int(np.argmin(row))
+    if b == a:
+        b = int(np.argsort(row, kind="stable")[1])
+    return a, b
+
+
+def region_centres(
+    cost: NDArray[np.float64],
+    demand: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    labels: NDArray[np.int64],
+    p: int,
+) -> NDArray[np.int64]:
+    """Centre of each territory of ``labels``: its units' cheapest candidate.
+
+    Territories in turn take the candidate no other holds with the least
+    total cost to their units, among those whose capacity carries their
+    workload (any free one when none does).
+
+    Returns
+    -------
+    ndarray of int, shape (p,)
+        Candidate of territory 0, 1, ...
+    """
+    far = _finite(cost)
+    taken = np.zeros(cost.shape[1], dtype=bool)
+    out = np.zeros(p, dtype=np.int64)
+    for t in range(p):
+        members = labels == t
+        total = np.where(taken, np.inf, far[members].sum(axis=0))
+        fits = capacity >= demand[members].sum() - 1e-9
+        if np.isfinite(total[fits]).any():
+            total = np.where(fits, total, np.inf)
+        out[t] = int(np.argmin(total))
+        taken[out[t]] = True
+    return out
+
+
+def _finite(cost: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``cost`` with every ``inf`` replaced by ten times the largest finite."""
+    finite = np.isfinite(cost)
+    top = float(cost[finite].max()) if finite.any() else 1.0
+    return np.where(finite, cost, 10 * max(top, 1.0))
+
+
+def band_measures(bands: list[Band], demand: NDArray[np.float64]) -> list[str] | None:
+    """Measure of each band as a rebalance sees it, or None when none fits.
+
+    Values equal to ``demand`` are the workload, all ones the unit count, and
+    any other values the potential (one array of them at most).
+    """
+    names, potential = [], None
+    for values, _, _ in bands:
+        if np.array_equal(values, demand):
+            names.append("workload")
+        elif np.all(values == 1):
+            names.append("units")
+        elif potential is None or np.array_equal(values, potential):
+            potential = values
+            names.append("potential")
+        else:
+            return None
+    return names
+
+
+class _HintedRound(LPRoundModel):
+    """:class:`LPRoundModel` whose rounding start is a given alignment when
+    that one meets every band and capacity and costs less (or the rounded
+    one does not)."""
+
+    def __init__(
+        self,
+        problem: TerritoryProblem,
+        k_nearest: int | None,
+        hint: NDArray[np.int64] | None,
+        fits: Any,
+    ) -> None:
+        super().__init__(problem, k_nearest)
+        self.start = hint
+        self.fits = fits
+
+    def _first_alignment(self, *args: Any, **kwargs: Any) -> NDArray[np.int64]:
+        rounded = super()._first_alignment(*args, **kwargs)
+        if self.start is None or not self.fits(self.start):
+            return rounded
+        if self.fits(rounded) and self.objective_of(rounded) <= self.objective_of(
+            self.start
+        ):
+            return rounded
+        return self.start
+
+
+class BandLocateAllocate:
+    """Balanced designs of many units: allocate, then move the centres; repeat.
+
+    For a design with balance bands (constraint 6 of
+    :class:`~spmopt.territory.design.PMedianModel`) too large for CP-SAT.
+
+    1. **Start.** The units are split into ``p`` territories of about equal
+       value of the first band by :func:`balanced_split`; each gets the
+       candidate cheapest for its units as centre (:func:`region_centres`).
+    2. **Allocate.** With the centres fixed the design is a rebalance with
+       the centres as bases: every unit to one of its ``neighbours`` nearest
+       centres (or its territory's), within capacity and every band. It is
+       solved by :class:`~spmopt.territory.lpround.LPRoundModel` (relaxation,
+       rounding, band repair, neighbourhood MIPs), started from the current
+       design, within a share of the limit: ``FIRST_ALLOCATION_SHARE`` the
+       first time, ``NEXT_ALLOCATION_SHARE`` after.
+    3. **Locate.** Every territory's centre moves to the candidate that
+       serves its units most cheaply (:func:`~spmopt.territory.allocate.relocation`):
+       the territories, so the bands, stay as they are and the design only
+       gets cheaper. Step 2 then runs from the moved centres, and its design
+       is kept when cheaper still.
+
+    Steps 2 and 3 repeat until the centres stop moving or the budget is
+    spent; what is left goes to a last allocation. Every step counts its
+    work on the :class:`Budget` (the allocations their deterministic
+    seconds), so under a work limit the design repeats exactly.
+
+    Parameters
+    ----------
+    cost : ndarray of shape (n, m)
+        Unit-to-candidate costs; ``inf`` forbids a pair.
+    demand : ndarray of shape (n,)
+        Workload per unit.
+    capacity : ndarray of shape (m,)
+        Workload capacity per candidate (``inf``: none).
+    bands : list of (values, low, high)
+        Balance bands; :func:`band_measures` must accept them.
+    p : int
+        Territories.
+    neighbours : int
+        Open centres each unit may join in an allocation.
+    sites : tuple (lat, lon, coords), optional
+        Candidate locations (``coords`` ``"latlon"`` or ``"xy"``), which
+        the allocation uses to find neighbouring centres when it mends a
+        band; all at one point when not given.
+    """
+
+    def __init__(
+        self,
+        cost: NDArray[np.float64],
+        demand: NDArray[np.float64],
+        capacity: NDArray[np.float64],
+        bands: list[Band],
+        p: int,
+        neighbours: int = BAND_NEIGHBOURS,
+        sites: tuple[NDArray[np.float64], NDArray[np.float64], str] | None = None,
+    ) -> None:
+        names = band_measures(bands, demand)
+        if names is None:
+            raise ValueError("a design balances at most one measure besides workload")
+        self.cost, self.demand, self.capacity = cost, demand, capacity
+        self.bands, self.names, self.p = bands, names, int(p)
+        self.neighbours = int(min(neighbours, p))
+        m = cost.shape[1]
+        self.sites = sites or (np.zeros(m), np.zeros(m), "xy")
+        potential = [
+            v
+            for (v, _, _), name in zip(bands, names, strict=True)
+            if name == "potential"
+        ]
+        self.potential = potential[0] if potential else np.zeros(len(demand))
+        self.rows = np.arange(len(demand))
+
+    def solve(
+        self,
+        settings: SolverSettings,
+        budget: Budget,
+        start: NDArray[np.int64] | None = None,
+    ) -> NDArray[np.int64] | None:
+        """The cheapest design found within ``budget`` (candidate of each
+        unit), or None when none meets every band.
+
+        ``start`` is the design of step 1 when already made (:meth:`start`).
+        """
+        start = self.start(budget) if start is None else start
+        found = self._allocate(start, settings, budget, FIRST_ALLOCATION_SHARE)
+        best = self._cheaper(found, start)
+        while best is not None and not budget.exhausted():
+            moved = self._relocated(best)
+            if np.array_equal(moved, best):
+                break
+            best = self._cheaper(moved, best)
+            found = self._allocate(moved, settings, budget, NEXT_ALLOCATION_SHARE)
+            best = self._cheaper(found, best)
+        if best is not None and not budget.exhausted():
+            best = self._cheaper(self._allocate(best, settings, budget, 1.0), best)
+        return best if best is not None and self.fits(best) else None
+
+    def start(self, budget: Budget) -> NDArray[np.int64]:
+        """Step 1: the bisected territories, each with its cheapest centre
+        (candidate of each unit; it may miss a band by a unit or so)."""
+        values = self.bands[0][0]
+        labels = balanced_split(self.cost, values, self.p)
+        centres = region_centres(self.cost, self.demand, self.capacity, labels, self.p)
+        levels = max(math.ceil(math.log2(max(self.p, 2))), 1) + 1
+        budget.charge(levels * self.cost.size / SPLIT_CELLS_PER_SECOND)
+        return centres[labels]
+
+    def _relocated(self, design: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Step 3: ``design`` with every territory at its cheapest centre."""
+        allowed = np.isfinite(self.cost)
+        moved = relocation(self.cost, allowed, self.demand, self.capacity, design)
+        index = np.searchsorted(np.unique(design), design)
+        return moved[index]
+
+    def _cheaper(
+        self, found: NDArray[np.int64] | None, best: NDArray[np.int64] | None
+    ) -> NDArray[np.int64] | None:
+        """The cheaper of two designs, preferring one that meets every row."""
+        if found is None or not self.fits(found):
+            return best
+        if best is None or not self.fits(best):
+            return found
+        return found if self.value(found) < self.value(best) - 1e-9 else best
+
+    def value(self, design: NDArray[np.int64]) -> float:
+        """Total cost of ``design`` (cost units)."""
+        return float(self.cost[self.rows, design].sum())
+
+    def fits(self, design: NDArray[np.int64]) -> bool:
+        """True when ``design`` opens ``p`` centres within capacity and bands."""
+        centres = np.unique(design)
+        if (
+            len(centres) != self.p
+            or not np.isfinite(self.cost[self.rows, design]).all()
+        ):
+            return False
+        m = self.cost.shape[1]
+        load = np.bincount(design, self.demand, m)[centres]
+        if (load > self.capacity[centres] * (1 + 1e-9) + 1e-9).any():
+            return False
+        for values, low, high in self.bands:
+            sums = np.bincount(design, values, m)[centres]
+            slack = 1e-9 * max(abs(high) if np.isfinite(high) else abs(low), 1.0)
+            if (sums < low - slack).any() or (sums > high + slack).any():
+                return False
+        return True
+
+    def _allocate(
+        self,
+        start: NDArray[np.int64],
+        settings: SolverSettings,
+        budget: Budget,
+        share: float,
+    ) -> NDArray[np.int64] | None:
+        """Step 2: the cheapest design found with the centres of ``start``."""
+        if budget.exhausted():
+            return None
+        centres = np.unique(start)
+        model = _HintedRound(
+            self._problem(centres, start), self.neighbours,
+            np.searchsorted(centres, start), self._fits_slots(centres),
+        )  # fmt: skip
+        if np.isfinite(self.capacity[centres]).any():
+            model.add_capacity()
+        for (_, low, high), name in zip(self.bands, self.names, strict=True):
+            model.add_balance(name, None, low, high)
+        model.set_objective()
+        with _quiet():
+            found = model.solve(_share_settings(settings, budget, share))
+        budget.charge(found.deterministic_seconds)
+        logger.debug("banded allocation: %s, %.6g", found.status, found.objective)
+        return centres[found.assignment] if found.has_solution else None
+
+    def _fits_slots(self, centres: NDArray[np.int64]) -> Any:
+        """:meth:`fits` of an alignment given by territory index."""
+        return lambda slots: self.fits(centres[slots])
+
+    def _problem(
+        self, centres: NDArray[np.int64], start: NDArray[np.int64]
+    ) -> TerritoryProblem:
+        """The rebalance of the units over ``centres``, from ``start``."""
+        n, p = len(self.demand), len(centres)
+        lat, lon, coords = self.sites
+        return TerritoryProblem(
+            unit_ids=np.arange(n).astype(str).astype(object),
+            rep_ids=np.asarray(centres).astype(str).astype(object),
+            unit_lat=np.zeros(n),
+            unit_lon=np.zeros(n),
+            rep_lat=np.asarray(lat, dtype=float)[centres],
+            rep_lon=np.asarray(lon, dtype=float)[centres],
+            potential=self.potential,
+            workload=self.demand,
+            capacity=self.capacity[centres],
+            target_share=np.full(p, 1.0 / p),
+            distance=self.cost[:, centres],
+            current=np.searchsorted(centres, start).astype(np.int64),
+            locked=np.full(n, NO_REP, dtype=np.int64),
+            coords=coords,
+        )
+
+
+def _share_settings(
+    settings: SolverSettings, budget: Budget, share: float
+) -> SolverSettings:
+    """Settings of one allocation: ``share`` of the whole limit, at most what
+    is left (of work under a work limit, the clock then only a guard)."""
+    if budget.counts_work:
+        assert budget.work_end is not None
+        work = min(share * budget.work_end, budget.work_left())
+        return replace(
+            settings,
+            time_limit_seconds=budget.seconds_left(),
+            deterministic_time=max(work, 1e-3),
+        )
+    seconds = min(share * (budget.deadline - budget.begin), budget.seconds_left())
+    return replace(settings, time_limit_seconds=seconds, deterministic_time=None)
+
+
+class _InnerSolveLine(logging.Filter):
+    """Drops the INFO line of each allocation's own solve."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.levelno == logging.INFO
+            and str(record.msg).startswith("territory solve (lp_round)")
+        )
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """No INFO line and no time-limit warning from an allocation's solve
+    (the design reports its own)."""
+    inner = _InnerSolveLine()
+    logger.addFilter(inner)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TimeLimitWarning)
+            yield
+    finally:
+        logger.removeFilter(inner)

@@ -7,7 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
-from spmopt.territory.allocate import allocate, locate_allocate, relocate, shift_swap
+from spmopt.territory.allocate import (
+    allocate,
+    locate_allocate,
+    relocate,
+    relocation,
+    shift_swap,
+)
 
 
 def brute_allocate(cost, demand, capacity, centres) -> float:
@@ -121,3 +127,22 @@ def test_shift_swap_swaps_when_no_single_move_fits() -> None:
         cost, np.ones((2, 2), bool), demand, capacity, np.array([0, 1])
     )
     assert found.tolist() == [1, 0]
+
+
+def test_relocation_maps_each_territory_and_never_costs_more() -> None:
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(0, 50, 20), rng.uniform(0, 50, 20)
+    cost = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    demand, capacity = np.ones(20), np.full(20, 20.0)
+    assignment = np.where(x < 25, 3, 11)
+    moved = relocation(cost, np.ones_like(cost, bool), demand, capacity, assignment)
+    assert len(set(moved.tolist())) == 2
+    design = moved[np.searchsorted([3, 11], assignment)]
+    rows = np.arange(20)
+    assert cost[rows, design].sum() <= cost[rows, assignment].sum() + 1e-9
+    for old, new in zip([3, 11], moved, strict=True):
+        total = cost[assignment == old].sum(axis=0)
+        assert total[new] <= total[old] + 1e-9
+    first = cost[assignment == 3].sum(axis=0)
+    first[11] = np.inf  # held by the other territory when the first moves
+    assert moved[0] == int(np.argmin(first))

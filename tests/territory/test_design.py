@@ -13,6 +13,7 @@ import pytest
 from spmopt.errors import SpmoptWarning, TimeLimitWarning
 from spmopt.territory import design
 from spmopt.territory.design import REGION_NEAREST, PMedianModel
+from spmopt.territory.designlp import Budget
 from spmopt.territory.geometry import euclidean
 from spmopt.territory.lagrange import lagrangian_bound, reduced_cost_fixing
 from spmopt.territory.model import SolverSettings
@@ -275,7 +276,7 @@ def test_restricted_model_without_a_design_is_not_called_infeasible(
     cost, demand, cap = instance(4, n=7)
     model = PMedianModel(cost, demand, np.full(7, cap), 3).add_balance(demand, 0, 1e9)
     with pytest.warns(SpmoptWarning, match="1 nearest centres"):
-        result = model.solve(FAST)
+        result = model.solve(FAST, large=False)
     assert result.status == "unknown"
     assert brute_force(cost, demand, cap, 3) < np.inf
 
@@ -305,3 +306,118 @@ def test_branch_and_price_stopped_at_once_still_returns_a_design() -> None:
     with pytest.warns(TimeLimitWarning):
         result = model.solve(tiny)
     assert result.has_solution and result.gap >= 0
+
+
+def banded_brute_force(
+    cost: np.ndarray, values: np.ndarray, low: float, high: float, p: int
+) -> float:
+    """Cheapest design of ``p`` centres with every territory's ``values``
+    within [low, high], every assignment enumerated."""
+    n, best = len(values), np.inf
+    for centres in itertools.combinations(range(cost.shape[1]), p):
+        for combo in itertools.product(centres, repeat=n):
+            a = np.array(combo)
+            sums = np.bincount(a, values, cost.shape[1])[list(centres)]
+            if (sums >= low - 1e-9).all() and (sums <= high + 1e-9).all():
+                best = min(best, float(cost[np.arange(n), a].sum()))
+    return best
+
+
+def banded_planar(seed: int, n: int, p: int, tol: float = 0.1):
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0, 100, n), rng.uniform(0, 100, n)
+    values = rng.integers(1, 10, n).astype(float)
+    target = values.sum() / p
+    return euclidean(x, y, x, y), values, target * (1 - tol), target * (1 + tol)
+
+
+def assert_band_design(
+    result, values: np.ndarray, low: float, high: float, p: int
+) -> None:
+    assert result.method == "band-locate-allocate" and result.has_solution
+    assert len(result.centres) == p
+    sums = np.bincount(result.assignment, values, len(values))[result.centres]
+    assert (sums >= low - 1e-6).all() and (sums <= high + 1e-6).all()
+    assert result.bound <= result.objective + 1e-6
+    gap = (result.objective - result.bound) / result.objective
+    assert result.gap == pytest.approx(gap)
+
+
+def test_large_banded_design_keeps_every_band(monkeypatch) -> None:
+    cost, values, low, high = banded_planar(0, 60, 4, tol=0.05)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 100)
+    model = PMedianModel(cost, np.ones(60), np.full(60, 18.0), 4)
+    model.add_balance(values, low, high)
+    assert model.takes_band_path
+    settings = replace(FAST, deterministic_time=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        result = model.solve(settings)
+    assert_band_design(result, values, low, high, 4)
+    assert np.bincount(result.assignment, minlength=60).max() <= 18
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_large_banded_bound_is_below_the_enumerated_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cost, values, low, high = banded_planar(seed, 8, 2, tol=0.15)
+    optimum = banded_brute_force(cost, values, low, high, 2)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 10)
+    model = PMedianModel(cost, np.ones(8), np.full(8, np.inf), 2)
+    result = model.add_balance(values, low, high).solve(FAST)
+    assert_band_design(result, values, low, high, 2)
+    assert result.bound <= optimum + 1e-6 <= result.objective + 1e-6
+
+
+def test_large_banded_design_repeats_under_a_work_limit(monkeypatch) -> None:
+    cost, values, low, high = banded_planar(3, 80, 5)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 100)
+    settings = SolverSettings(
+        time_limit_seconds=60, deterministic_time=2.0, workers=2, seed=4
+    )
+    found = []
+    for _ in range(2):
+        model = PMedianModel(cost, np.ones(80), np.full(80, np.inf), 5, 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TimeLimitWarning)
+            found.append(model.add_balance(values, low, high).solve(settings))
+    assert_band_design(found[0], values, low, high, 5)
+    assert np.array_equal(found[0].assignment, found[1].assignment)
+    assert found[0].bound == found[1].bound
+    assert found[0].work_seconds == found[1].work_seconds
+
+
+def test_large_banded_k_nearest_counts_open_centres(monkeypatch) -> None:
+    # k_nearest 1 leaves each unit one candidate (itself): no design over
+    # the candidates, but each unit may still join one of the open centres.
+    cost, values, low, high = banded_planar(5, 30, 3)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 20)
+    model = PMedianModel(cost, np.ones(30), np.full(30, np.inf), 3, k_nearest=1)
+    model.add_balance(values, low, high)
+    assert model.reach.all() and model.allowed.sum() == 30
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)
+        result = model.solve(replace(FAST, deterministic_time=2.0))
+    assert_band_design(result, values, low, high, 3)
+
+
+def test_band_bound_holds_for_each_knapsack_family(monkeypatch) -> None:
+    # Capacity and the band maximum each bound the model; the larger holds.
+    cost, values, low, high = banded_planar(6, 8, 2, tol=0.2)
+    demand = np.arange(1.0, 9.0)
+    cap = float(demand.sum() / 2 + 3)
+    monkeypatch.setattr(design, "LARGE_PAIRS", 10)
+    model = PMedianModel(cost, demand, np.full(8, cap), 2)
+    model.add_balance(values, low, high)
+    lower = model._band_bound(Budget.wall(10), upper=float(cost.sum()))
+    n = len(values)
+    best = np.inf
+    for centres in itertools.combinations(range(n), 2):
+        for combo in itertools.product(centres, repeat=n):
+            a = np.array(combo)
+            sums = np.bincount(a, values, n)[list(centres)]
+            loads = np.bincount(a, demand, n)[list(centres)]
+            if (sums >= low).all() and (sums <= high).all() and (loads <= cap).all():
+                best = min(best, float(cost[np.arange(n), a].sum()))
+    assert lower.bound <= best + 1e-6

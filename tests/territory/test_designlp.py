@@ -24,9 +24,12 @@ from spmopt.territory.designlp import (
     Budget,
     CentreDive,
     assign_nearest,
+    balanced_split,
+    band_measures,
     highs_work,
     lagrangian,
     locate_allocate_nearest,
+    region_centres,
     rounded_assignment,
     sparse_pairs,
     subgradient,
@@ -362,3 +365,43 @@ def test_budget_caps_a_mip_by_nodes_of_the_work_left() -> None:
         assert found is None or (np.bincount(found, demand, 60) <= cap + 1e-9).all()
     assert seen[0] == 1 and 1 <= seen[1] <= NODES_PER_MIP and seen[2] > 10**9
     assert tiny.meter.spent > 0 and ample.meter.spent > 0
+
+
+@pytest.mark.parametrize(("n", "p"), [(200, 8), (121, 5), (40, 3)])
+def test_balanced_split_gives_each_territory_about_its_share(n: int, p: int) -> None:
+    rng = np.random.default_rng(n)
+    x, y = rng.uniform(0, 100, n), rng.uniform(0, 100, n)
+    values = rng.uniform(1, 3, n)
+    weight = rng.uniform(0.5, 2, n)  # costs weighted per unit (distance_weight)
+    labels = balanced_split(euclidean(x, y, x, y) * weight[:, None], values, p)
+    assert sorted(np.unique(labels)) == list(range(p))
+    sums = np.bincount(labels, values, p)
+    # each cut misses its share by at most half a unit's value, per level
+    levels = int(np.ceil(np.log2(p)))
+    assert np.abs(sums - values.sum() / p).max() <= levels * values.max()
+
+
+def test_balanced_split_keeps_a_unit_in_every_territory() -> None:
+    values = np.array([100.0, 1, 1, 1, 1])  # one unit holds nearly everything
+    x = np.arange(5.0)
+    labels = balanced_split(euclidean(x, x * 0, x, x * 0), values, 4)
+    assert sorted(np.unique(labels)) == [0, 1, 2, 3]
+
+
+def test_region_centres_are_distinct_and_cheapest_where_free() -> None:
+    cost, demand, caps = planar(2, 30, 3)
+    labels = np.repeat(np.arange(3), 10)
+    centres = region_centres(cost, demand, caps * 10, labels, 3)
+    assert len(set(centres.tolist())) == 3
+    first = labels == 0
+    assert centres[0] == int(np.argmin(cost[first].sum(axis=0)))
+
+
+def test_band_measures_names_each_band_as_a_rebalance_sees_it() -> None:
+    demand, values = np.array([1.0, 2.0]), np.array([3.0, 5.0])
+    ones = np.ones(2)
+    bands = [(values, 0, 9), (demand, 0, 9), (ones, 0, 9), (values, 1, 8)]
+    assert band_measures(bands, demand) == [
+        "potential", "workload", "units", "potential"
+    ]  # fmt: skip
+    assert band_measures([(values, 0, 9), (values + 1, 0, 9)], demand) is None
