@@ -7,6 +7,8 @@ locations (an approximation of shared borders).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -100,21 +102,44 @@ def adjacency_from_table(
 
     Pairs naming a unit outside ``unit_ids`` (filtered out by
     ``units.keep``) are skipped; :func:`check_adjacency` refuses ids that
-    are not in the units table at all.
+    are not in the units table at all. The parts of a unit split by
+    ``remedies.split`` (``<id>#1``, ``<id>#2``, ...) take its neighbours and
+    neighbour each other.
     """
     frame = read_adjacency(ref, a, b)
-    index = {u: i for i, u in enumerate(unit_ids)}
-    known = frame[a].isin(index) & frame[b].isin(index)
+    rows = unit_rows(unit_ids)
+    known = frame[a].isin(rows) & frame[b].isin(rows)
     frame = frame[known & (frame[a] != frame[b])]
     if frame.empty:
         raise DataError(
             f"{named_field(ref, ADJACENCY_FIELD)}: {ref}: no pair of two different "
             f"aligned units; check columns {a!r} and {b!r} and units.keep"
         )
-    pairs = np.array(
-        [[index[u], index[v]] for u, v in zip(frame[a], frame[b], strict=True)]
-    )
-    return np.unique(np.sort(pairs, axis=1), axis=0).astype(np.int64)
+    pairs = [
+        [i, j]
+        for u, v in zip(frame[a], frame[b], strict=True)
+        for i in rows[u]
+        for j in rows[v]
+    ]
+    for parts in rows.values():  # a split unit's parts in a chain
+        pairs += [[i, j] for i, j in itertools.pairwise(parts)]
+    return np.unique(np.sort(np.array(pairs), axis=1), axis=0).astype(np.int64)
+
+
+def unit_rows(unit_ids: NDArray[np.object_]) -> dict[str, list[int]]:
+    """Row of each unit id; a split unit's parts under its own id too.
+
+    ``remedies.split`` replaces unit ``<id>`` by parts ``<id>#1``, ``<id>#2``,
+    ...; a table naming ``<id>`` means all of them.
+    """
+    ids = [str(u) for u in unit_ids]
+    rows = {unit: [i] for i, unit in enumerate(ids)}
+    for i, unit in enumerate(ids):
+        base, mark, part = unit.rpartition("#")
+        split = base not in ids and f"{base}#1" in rows
+        if mark and part.isdigit() and split:
+            rows.setdefault(base, []).append(i)
+    return rows
 
 
 def components(n: int, edges: NDArray[np.int64], members: NDArray[np.bool_]) -> int:

@@ -15,6 +15,7 @@ from spmopt.territory.contiguity import (
     check_adjacency,
     components,
     delaunay_edges,
+    unit_rows,
 )
 from spmopt.territory.model import AlignmentModel, SolverSettings, balance_band
 from tests.territory.conftest import MakeProblem
@@ -86,3 +87,48 @@ def test_a_blank_id_in_an_adjacency_table_is_refused(tmp_path: Path) -> None:
     check_adjacency(str(table), ids, "a", "a", "unit_id")
     with pytest.raises(DataError, match="column 'b' names unit a blank cell in data"):
         check_adjacency(str(table), ids, "a", "b", "unit_id")
+
+
+def test_the_parts_of_a_split_unit_take_its_neighbours(tmp_path: Path) -> None:
+    table = tmp_path / "adj.csv"
+    table.write_text("unit_id,neighbor_id\na,b\nb,c\n")
+    ids = np.array(["a", "b#1", "c", "b#2"], dtype=object)
+    edges = adjacency_from_table(str(table), ids)
+    assert edges.tolist() == [[0, 1], [0, 3], [1, 2], [1, 3], [2, 3]]
+    assert components(4, edges, np.array([True, False, True, False])) == 2
+
+
+def test_an_id_with_a_hash_of_its_own_is_not_a_part() -> None:
+    ids = np.array(["a", "a#1", "b#1", "b#2", "c#x"], dtype=object)
+    rows = unit_rows(ids)
+    assert rows["a"] == [0] and rows["a#1"] == [1]  # a is a unit of its own
+    assert rows["b"] == [2, 3]
+    assert "c" not in rows
+
+
+def test_a_split_unit_keeps_a_chain_of_units_solvable(tmp_path: Path) -> None:
+    from spmopt.config import parse_config
+    from spmopt.territory.config import TerritoryConfig
+    from spmopt.territory.job import contiguity_edges, solve_config
+
+    rows = [f"u{i},{30 + i * 0.1},-85,{10 + i}" for i in range(8)]
+    (tmp_path / "units.csv").write_text("unit_id,lat,lon,sales\n" + "\n".join(rows))
+    chain = [f"u{i},u{i + 1}" for i in range(7)]
+    (tmp_path / "adj.csv").write_text("unit_id,neighbor_id\n" + "\n".join(chain))
+    reps = [("A", 30.0), ("B", 30.7)]
+    data = {
+        "units": {"table": "units.csv", "potential": {"column": "sales"}},
+        "reps": {"rows": [{"rep_id": r, "lat": y, "lon": -85} for r, y in reps]},
+        "balance": [{"tolerance": 0.3}],
+        "contiguity": {"adjacency": "adj.csv"},
+        "remedies": {"split": {"u3": 2}},
+        "solver": {"workers": 1, "time_limit_seconds": 10},
+        "track": False,
+    }
+    cfg = parse_config(TerritoryConfig, data, base_dir=tmp_path)
+    problem, result = solve_config(cfg)
+    edges = contiguity_edges(problem, cfg)
+    assert problem.n_units == 9 and result.has_solution
+    for rep in range(problem.n_reps):
+        members = result.assignment == rep
+        assert components(problem.n_units, edges, members) == 1
