@@ -80,7 +80,8 @@ def check_adjacency(
         its data row, how many there are and a few known ids.
     """
     frame = read_adjacency(ref, a, b)
-    bad = {column: ~frame[column].isin(set(unit_ids)) for column in (a, b)}
+    known = set(unit_ids)
+    bad = {column: ~frame[column].isin(known) for column in (a, b)}
     rows = np.flatnonzero((bad[a] | bad[b]).to_numpy())
     if rows.size == 0:
         return
@@ -134,12 +135,12 @@ def unit_rows(unit_ids: NDArray[np.object_]) -> dict[str, list[int]]:
     """
     ids = [str(u) for u in unit_ids]
     rows = {unit: [i] for i, unit in enumerate(ids)}
+    parts: dict[str, list[int]] = {}
     for i, unit in enumerate(ids):
         base, mark, part = unit.rpartition("#")
-        split = base not in ids and f"{base}#1" in rows
-        if mark and part.isdigit() and split:
-            rows.setdefault(base, []).append(i)
-    return rows
+        if mark and part.isdigit() and base not in rows and f"{base}#1" in rows:
+            parts.setdefault(base, []).append(i)
+    return rows | parts
 
 
 def components(n: int, edges: NDArray[np.int64], members: NDArray[np.bool_]) -> int:
