@@ -54,6 +54,13 @@ def read_adjacency(ref: str, a: str, b: str) -> pd.DataFrame:
     """
     where = named_field(ref, ADJACENCY_FIELD)
     frame = load_table(ref, name=where)
+    missing = [column for column in (a, b) if column not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{where}: {ref}: missing column(s) {missing}; columns present: "
+            f"{', '.join(map(str, frame.columns))}; contiguity.unit_a and "
+            "contiguity.unit_b name the two columns of a pair"
+        )
     return check_schema(frame, {a: "str", b: "str"}, f"{where}: {ref}")
 
 

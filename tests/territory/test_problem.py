@@ -215,7 +215,8 @@ BROKEN_FILES: dict[str, tuple[FileField, str | None, str]] = {
         ADJACENCY,
         "unit_id,next\na,b\n",
         "{field}: {path}: missing column(s) ['neighbor_id']; columns present: "
-        "unit_id, next",
+        "unit_id, next; contiguity.unit_a and contiguity.unit_b name the two "
+        "columns of a pair",
     ),
     "adjacency unknown unit": (
         ADJACENCY,
