@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from spmopt._highs import quiet_highs
+from spmopt._stoppable import run_highs
 from spmopt.config import parse_config
 from spmopt.errors import ConfigError
 from spmopt.runs import RunWriter
 from spmopt.territory import TerritoryConfig, run_solve
 from spmopt.territory.job import solver_method
-from spmopt.territory.lpround import LPRoundModel
+from spmopt.territory.lpround import (
+    ITERATIONS_PER_SECOND,
+    NONZEROS_PER_SECOND,
+    LPRoundModel,
+    _Budget,
+    _highs_lp,
+    _Incumbent,
+    _run_highs,
+    _stop_after,
+)
 from spmopt.territory.model import SolverSettings, balance_band
 from spmopt.territory.problem import NO_REP, build_problem
 from tests.territory.conftest import MakeProblem
@@ -210,3 +222,51 @@ def test_neighbours_rank_reps_by_movable_units(make_problem: MakeProblem) -> Non
         assert order[k, 0] == k
         counts = shared[k, order[k, 1:]]
         assert np.all(np.diff(counts) <= 0)  # most shared units first
+
+
+def _sc_tight() -> LPRoundModel:
+    data = dict(SOUTH_CAROLINA)
+    data["balance"] = [{"measure": "potential", "tolerance": 0.02}]
+    data["solver"] = {"method": "lp_round", "k_nearest": 4, "relative_gap": 0.0}
+    problem = build_problem(parse_config(TerritoryConfig, data))
+    model = LPRoundModel(problem, k_nearest=4).add_balance("potential", 0.02)
+    return model.set_objective()
+
+
+def test_cut_rounds_lift_the_bound_and_keep_it_below_the_optimum() -> None:
+    model = _sc_tight()
+    optimum = model.solve(SolverSettings(time_limit_seconds=120, relative_gap=0.0))
+    assert optimum.status == "optimal"
+    lp = model._assemble()
+    settings = SolverSettings(deterministic_time=5.0, relative_gap=0.0)
+    relax = _run_highs(lp, None, settings, _Budget.of(settings, time.perf_counter()))
+    assert relax.objective < optimum.objective - 1e-6  # the relaxation has a gap
+    bounds = []
+    for _ in range(2):
+        best = _Incumbent(relax.objective, optimum.objective, optimum.assignment)
+        budget = _Budget.of(settings, time.perf_counter())
+        model._cut_bound(lp, best, settings, budget)
+        assert budget.used > 0
+        bounds.append(best.bound)
+    assert relax.objective < bounds[0] <= optimum.objective + 1e-6
+    assert bounds[0] == bounds[1]  # counted in rounds, so it repeats
+
+
+def test_cut_rounds_stop_at_the_count_and_are_charged() -> None:
+    model = _sc_tight()
+    lp = model._assemble()
+    settings = SolverSettings(deterministic_time=5.0, relative_gap=0.0)
+    budget = _Budget.of(settings, time.perf_counter())
+    assert budget.rounds_left(lp.matrix.nnz, 7) == 7
+    integral = np.ones(model.n_pairs, dtype=bool)
+    h = quiet_highs(threads=1)
+    reported = _stop_after(h, 4)
+    h.passModel(_highs_lp(lp, integral))
+    run_highs(h)
+    assert len(reported) == 4
+    spent = budget.spent
+    budget.charge_rounds(4, lp.matrix.nnz)
+    expected = 4 * lp.matrix.nnz / NONZEROS_PER_SECOND * ITERATIONS_PER_SECOND
+    assert budget.spent - spent == pytest.approx(expected)
+    budget.spent = budget.work_limit or 0.0
+    assert budget.rounds_left(lp.matrix.nnz, 7) == 0
