@@ -109,10 +109,10 @@ def loop_plan(plan: PlanConfig, book: RepBook):  # type: ignore[no-untyped-def]
                 for gate in measure.gates:
                     k = names.index(gate.measure or measure.name)
                     ga = _gate_att(att, k, p, measure.ytd, weights)
-                    if ga < gate.min_attainment:
+                    if ga < float(gate.min_attainment):
                         value = 0.0
                 if measure.cap_share is not None:
-                    value = min(value, measure.cap_share * incentive * share)
+                    value = min(value, float(measure.cap_share) * incentive * share)
                 if measure.ytd:
                     paid = max(paid_before, value)
                     earned[p] += paid - paid_before
@@ -134,7 +134,7 @@ def _gate_att(att, k, p, ytd, weights):  # type: ignore[no-untyped-def]
 def _draw(plan: PlanConfig, earned: list[float]) -> float:
     if plan.draw is None:
         return sum(earned)
-    amount, balance, paid = plan.draw.amount, 0.0, 0.0
+    amount, balance, paid = float(plan.draw.amount), 0.0, 0.0
     for value in earned:
         if plan.draw.recoverable:
             pay = max(amount, value - balance)

@@ -153,7 +153,9 @@ def rep_book(
     reps = tuple(str(r) for r in frame[rep_column])
     active = _active(plan, frame)
     opening = _opening(plan, frame)
-    exact_incentive = _exact(written.get("target_incentive"), incentive)
+    exact_incentive = _exact(
+        written.get("target_incentive"), incentive, plan.target_incentive
+    )
     exact_opening = None
     if opening is not None:
         exact_opening = _exact(written.get("draw_balance"), opening)
@@ -180,17 +182,29 @@ _EXACT = ("target_incentive", "draw_balance")
 """Money columns of the quotas table read exactly as written."""
 
 
-def _exact(written: pd.Series | None, values: np.ndarray) -> tuple[Decimal, ...]:
+def _exact(
+    written: pd.Series | None, values: np.ndarray, blank: Decimal | None = None
+) -> tuple[Decimal, ...]:
     """Each value as written in its cell (a text cell digit for digit).
 
-    A missing, blank or non-text cell (Parquet, or filled from the plan)
-    gives the decimal of its float ``values`` entry.
+    A missing or blank cell gives ``blank`` (the plan's own value, exact)
+    when there is one; such a cell without ``blank``, or a non-text cell
+    (Parquet), gives the decimal of its float ``values`` entry.
     """
     cells = [None] * len(values) if written is None else list(written)
     return tuple(
-        exact_amount(cell, to_decimal(value))
+        blank
+        if blank is not None and _is_blank(cell)
+        else exact_amount(cell, to_decimal(value))
         for cell, value in zip(cells, values, strict=True)
     )
+
+
+def _is_blank(cell: object) -> bool:
+    """Whether a table cell is missing or empty text."""
+    if isinstance(cell, str):
+        return not cell.strip()
+    return cell is None or bool(pd.isna(cell))  # type: ignore[call-overload]
 
 
 def _opening(plan: PlanConfig, frame: pd.DataFrame) -> np.ndarray | None:

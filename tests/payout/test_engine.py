@@ -397,3 +397,24 @@ def test_quotas_are_kept_exactly_as_written_for_the_reference() -> None:
     assert rb.quota_of(1, 0) == 3 and rb.quota_of(1, 1) == Decimal("12.5")
     assert rb.quotas[0, 0] == 98765432109876.54  # the engine's float
     assert book([7.25]).quota_of(0, 0) == Decimal("7.25")  # built from floats
+
+
+def test_target_incentive_from_the_plan_stays_exact() -> None:
+    # Through a float, 98765432109876.54 becomes 98765432109876.55; blank
+    # target_incentive cells take the plan's value as written too.
+    plan = parse_plan(
+        {
+            "target_incentive": "98765432109876.54",
+            "measures": [{"name": "revenue", "curve": {"points": [[0, 0], [1, 1]]}}],
+        }
+    )
+    plain = pd.DataFrame({"rep_id": ["a"], "quota": ["1"]})
+    assert rep_book(plan, plain).incentive_of(0) == Decimal("98765432109876.54")
+    mixed = pd.DataFrame(
+        {"rep_id": ["a", "b"], "quota": ["1", "1"], "target_incentive": ["", "5.05"]}
+    )
+    rb = rep_book(plan, mixed)
+    assert [rb.incentive_of(0), rb.incentive_of(1)] == [
+        Decimal("98765432109876.54"),
+        Decimal("5.05"),
+    ]
