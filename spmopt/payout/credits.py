@@ -20,13 +20,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
 from spmopt.data import check_schema
 from spmopt.errors import DataError, show
 from spmopt.payout.plan import PlanConfig
+from spmopt.rounding import round_exact_to_total
 
 REQUIRED = {"credit_id": "str", "rep_id": "str", "date": "date", "amount": "float"}
 EXACT = ("amount", "units", "split")
@@ -135,7 +136,8 @@ def split_amount(
 
     ``largest_remainder`` rounds every part down and gives the cents left
     one by one to the parts with the largest remainders (earlier parts
-    first on ties, remainders equal to a millionth of a cent tie);
+    first on ties, remainders equal to a millionth of a cent tie), by
+    :func:`spmopt.rounding.round_exact_to_total`;
     ``first_takes_remainder`` rounds every part but the first half up and
     gives the first what is left. Either way the parts sum to ``total``
     rounded to ``decimals``.
@@ -145,21 +147,13 @@ def split_amount(
     >>> [str(x) for x in split_amount(Decimal("1.25"), [Decimal("0.5")] * 2)]
     ['0.63', '0.62']
     """
-    unit = Decimal(1).scaleb(-decimals)
     target = quantize(total, decimals)
     raw = [target * s for s in shares]
     if rule == "first_takes_remainder":
         rest = [quantize(x, decimals) for x in raw[1:]]
         return [target - sum(rest, Decimal(0)), *rest]
-    parts = [x.quantize(unit, rounding=ROUND_DOWN) for x in raw]
-    left = int((target - sum(parts, Decimal(0))) / unit)
-    tie = Decimal("1e-6")  # shares written as 0.3333... still tie
-    order = sorted(
-        range(len(raw)), key=lambda i: (-((raw[i] - parts[i]) / unit).quantize(tie), i)
-    )
-    for i in order[:left]:
-        parts[i] += unit
-    return parts
+    tie = Decimal(1).scaleb(-decimals - 6)  # shares written as 0.3333... still tie
+    return round_exact_to_total([x.quantize(tie) for x in raw], target, decimals)
 
 
 def read_credits(

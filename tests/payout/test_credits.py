@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from spmopt.errors import DataError
-from spmopt.payout.credits import Credit, exact_amount, read_credits
+from spmopt.payout.credits import Credit, exact_amount, read_credits, split_amount
 from spmopt.payout.plan import parse_plan
 
 
@@ -141,3 +141,24 @@ def test_bad_numbers_name_table_column_and_row(
     with pytest.raises(DataError) as info:
         read_credits(frame, plan, ("R1",))
     assert str(info.value).startswith(message) and "data row 2" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("total", "parts"),
+    [
+        ("900000000000000.00", ["300000000000000.00"] * 3),
+        ("123456789012345.67", ["41152263004115.23", *["41152263004115.22"] * 2]),
+        ("1.00", ["0.34", "0.33", "0.33"]),
+    ],
+)
+def test_split_parts_add_up_even_when_shares_fall_short_of_one(
+    total: str, parts: list[str]
+) -> None:
+    # Thirds written as 0.3333333333333333 sum to 0.9999999999999999: on
+    # 900e12 the parts rounded down fall 9 cents short, more than a cent per
+    # part, and every cent must still be handed out (largest remainder,
+    # earlier part first); one cent each left the deal 6 cents short.
+    third = Decimal("0.3333333333333333")
+    got = split_amount(Decimal(total), [third] * 3)
+    assert got == [Decimal(p) for p in parts]
+    assert sum(got, Decimal(0)) == Decimal(total)
