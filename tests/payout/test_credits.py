@@ -20,6 +20,8 @@ from spmopt.payout.plan import parse_plan
         ("1_000", "-1"),  # not read: the parsed value is kept
         ("abc", "-1"),
         (1234.5, "-1"),  # a number cell (Parquet): the parsed value
+        (Decimal("98765432109876.54"), "98765432109876.54"),  # Parquet decimal
+        (Decimal("NaN"), "-1"),
     ],
 )
 def test_exact_amount_keeps_every_written_digit(written: object, expected: str) -> None:
