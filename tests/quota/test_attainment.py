@@ -190,3 +190,25 @@ def test_scenario_blocks_keep_deals_and_closed_forms(
     )
     exact = np.array([0.5, 0.5 * 0.4])  # rep 1 needs both deals
     assert np.all(np.abs(sim.p_attain - exact) <= _tolerance(exact))
+
+
+def test_split_deal_correlates_the_reps_attainment() -> None:
+    # Bookings of each rep: lognormal potential (mean 30, independent across
+    # reps) plus its 50 share of one deal won half the time; quota 60. Drawn
+    # per row, the reps' attaining would be independent (covariance about
+    # 0); drawn once per deal both mostly attain together: P(both) is about
+    # 0.5 * P(potential >= 10)^2, far above P(A) * P(B).
+    deals = OpenDeals(
+        rep=np.array([0, 1]),
+        amount=np.array([50.0, 50.0]),
+        p_win=np.array([0.5, 0.5]),
+        deal=np.array([0, 0]),
+    )
+    sim = simulate_attainment(
+        [60.0, 60.0], [30.0, 30.0], cv=0.3, deals=deals, n_scenarios=N, seed=8
+    )
+    both = float(np.mean(sim.share_by_scenario == 1.0))
+    cov = both - sim.p_attain[0] * sim.p_attain[1]
+    assert cov > 0.2  # about 0.5 - 0.25 = 0.25
+    var = sim.p_attain * (1 - sim.p_attain)
+    assert cov / np.sqrt(var[0] * var[1]) > 0.9  # correlation of the indicators
