@@ -311,8 +311,8 @@ class LPRoundModel:
             ``optimal`` when the gap to the relaxation bound is at most
             ``settings.relative_gap``; ``feasible`` when time ran out first
             (a :class:`TimeLimitWarning` says so); ``infeasible`` when the
-            relaxation is infeasible (a proof); ``unknown`` when no alignment
-            was found in time.
+            relaxation, or a MIP over the whole instance, has no solution (a
+            proof); ``unknown`` when no alignment was found in time.
         """
         settings = settings or SolverSettings()
         start = time.perf_counter()
@@ -489,6 +489,7 @@ class LPRoundModel:
 
         The ring of nearest reps (by base distance) doubles until the MIP
         finds an alignment, the whole instance is free, or time runs out.
+        Only a MIP over the whole instance proves that no alignment exists.
         """
         p = self.problem
         bad = np.zeros(p.n_reps, dtype=bool)
@@ -509,6 +510,8 @@ class LPRoundModel:
             )
             if found.x.size:
                 self._offer(lp, _argmax_rep(self, found.x), best)
+            if ring >= p.n_reps:
+                best.infeasible = found.status == "infeasible"
             if ring >= p.n_reps or found.status not in ("optimal", "infeasible"):
                 return
             ring *= 2
@@ -684,8 +687,8 @@ class LPRoundModel:
         seconds = time.perf_counter() - start
         if best.assignment is None:
             empty = np.empty(0, dtype=np.int64)
-            hit = budget.exhausted()
-            status = "unknown" if hit else "infeasible"
+            status = "infeasible" if best.infeasible else "unknown"
+            hit = not best.infeasible
             return SolveResult(
                 status, np.nan, best.bound, np.nan, seconds, empty, hit, budget.used
             )
@@ -814,6 +817,8 @@ class _Incumbent:
     bound: float
     objective: float = np.inf
     assignment: NDArray[np.int64] | None = None
+    infeasible: bool = False
+    """Proven: a MIP over the whole instance found no alignment."""
 
     def gap(self) -> float:
         """``(objective - bound) / |objective|``; inf without an alignment."""

@@ -13,7 +13,7 @@ import pytest
 from spmopt._highs import quiet_highs
 from spmopt._stoppable import run_highs
 from spmopt.config import parse_config
-from spmopt.errors import ConfigError
+from spmopt.errors import ConfigError, TimeLimitWarning
 from spmopt.runs import RunWriter
 from spmopt.territory import TerritoryConfig, run_solve
 from spmopt.territory.job import solver_method
@@ -23,6 +23,7 @@ from spmopt.territory.lpround import (
     LPRoundModel,
     _Budget,
     _highs_lp,
+    _HighsOutcome,
     _Incumbent,
     _run_highs,
     _stop_after,
@@ -270,3 +271,31 @@ def test_cut_rounds_stop_at_the_count_and_are_charged() -> None:
     assert budget.spent - spent == pytest.approx(expected)
     budget.spent = budget.work_limit or 0.0
     assert budget.rounds_left(lp.matrix.nnz, 7) == 0
+
+
+def _lumpy(make_problem: MakeProblem) -> LPRoundModel:
+    """Three equal units, two reps each owed half: only a relaxation fits."""
+    p = make_problem(0, n_units=3, n_reps=2)
+    p.potential[:] = 1.0
+    return LPRoundModel(p, k_nearest=None).add_balance("potential", 0.1)
+
+
+def test_no_alignment_over_the_whole_instance_is_a_proof(
+    make_problem: MakeProblem,
+) -> None:
+    result = _lumpy(make_problem).set_objective().solve(EXACT)
+    assert result.status == "infeasible"
+    assert not result.hit_limit
+
+
+def test_a_mend_stopped_short_is_unknown_not_infeasible(
+    make_problem: MakeProblem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stopped(*args: object, **kwargs: object) -> object:
+        return _HighsOutcome("unknown", np.nan, np.nan, np.empty(0), np.empty(0))
+
+    monkeypatch.setattr(LPRoundModel, "_round", stopped)
+    with pytest.warns(TimeLimitWarning):
+        result = _lumpy(make_problem).set_objective().solve(EXACT)
+    assert result.status == "unknown"
+    assert result.hit_limit
