@@ -48,26 +48,33 @@ class FieldValueError(ValueError):
         self.field = field
 
 
-class _FileRef(str):
-    """A file path a config names (resolved); :func:`check_files` finds it.
+class _NamedRef(str):
+    """A table reference a config names: ``source`` is that config file.
 
-    ``source`` is the config file that names it (see :func:`named_in`).
+    See :func:`named_in`; a ``bundled:`` reference is one of these.
     """
 
     source = "config"
 
 
+class _FileRef(_NamedRef):
+    """A file path a config names (resolved); :func:`check_files` finds it."""
+
+
 def _resolve_table_path(value: str, info: ValidationInfo) -> str:
+    context = info.context or {}
+    ref: _NamedRef
     if value.startswith(BUNDLED_PREFIX):
-        return value
-    if not value.strip():
+        ref = _NamedRef(value)
+    elif not value.strip():
         raise ValueError("must be a file path or bundled:<name>, not empty")
-    path = Path(value).expanduser()
-    base = (info.context or {}).get("base_dir")
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    ref = _FileRef(path)
-    ref.source = str((info.context or {}).get("source", "config"))
+    else:
+        path = Path(value).expanduser()
+        base = context.get("base_dir")
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        ref = _FileRef(path)
+    ref.source = str(context.get("source", "config"))
     return ref
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt._logging import logger
-from spmopt.config import check_file, named_field
+from spmopt.config import BUNDLED_PREFIX, check_file, named_field
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
 from spmopt.errors import DataError, show
 from spmopt.territory.config import Measure, RepsSpec, TerritoryConfig, UnitsSpec
@@ -22,6 +22,11 @@ from spmopt.territory.geometry import euclidean, haversine_km
 
 NO_REP = -1
 """Index used for 'no current / locked owner'."""
+UNITS_FIELD = "units.table"
+"""Config fields naming the tables, for messages."""
+REPS_FIELD = "reps.table"
+REP_ROWS_FIELD = "reps.rows"
+DISTANCES_FIELD = "distances.table"
 
 
 @dataclass(frozen=True)
@@ -147,17 +152,18 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
     In design mode the "reps" are the candidate centres (unit rows).
     """
     units = _read_units(cfg.units)
-    reps = _candidate_reps(units, cfg) if cfg.reps is None else _read_reps(cfg.reps)
+    reps = _candidate_reps(units, cfg) if cfg.reps is None else _read_reps(cfg)
     rep_index = {rep: k for k, rep in enumerate(reps["rep_id"])}
     lat, lon = units[cfg.units.lat].to_numpy(), units[cfg.units.lon].to_numpy()
-    distance = _distance(cfg.units.coords, lat, lon, reps)
+    distance = _distance(cfg, lat, lon, reps)
     current = _current_owners(cfg, units, rep_index, distance)
     _check_adjacency(cfg, units)
-    locked = _owner_column(units, cfg.units.locked_owner, rep_index, "locked owner")
+    locked = _owner_column(units, cfg.units, cfg.units.locked_owner, rep_index)
     if cfg.distances is not None:
         table = _distance_table(cfg, units[cfg.units.id], rep_index)
+        name = table_name(cfg.distances.table, DISTANCES_FIELD)
         distance = _merge_distances(
-            table, distance, current, locked, units[cfg.units.id]
+            table, distance, current, locked, units[cfg.units.id], name
         )
     problem = TerritoryProblem(
         unit_ids=units[cfg.units.id].to_numpy(dtype=object),
@@ -196,16 +202,41 @@ def _check_balanced_measures(problem: TerritoryProblem, cfg: TerritoryConfig) ->
             )
 
 
+def table_name(ref: str, field: str) -> str:
+    """How messages name the table ``ref`` that config field ``field`` gives.
+
+    ``<config file>: field '<field>': <path>``, e.g. ``territory.yaml: field
+    'units.table': /data/units.csv``; a bundled table reads ``bundled table
+    us_counties`` in place of the path. Errors about the table's content
+    start with it.
+    """
+    if ref.startswith(BUNDLED_PREFIX):
+        shown = f"bundled table {ref[len(BUNDLED_PREFIX) :]}"
+    else:
+        shown = str(ref)
+    return f"{named_field(ref, field)}: {shown}"
+
+
+def _reps_name(cfg: TerritoryConfig) -> str:
+    """:func:`table_name` of the reps: their table, or their inline rows."""
+    assert cfg.reps is not None
+    if cfg.reps.table is not None:
+        return table_name(cfg.reps.table, REPS_FIELD)
+    return f"{named_field(cfg.units.table, REP_ROWS_FIELD)}: inline rows"
+
+
 def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:
     spec, design = cfg.units, cfg.design
     assert design is not None
     rows = units
     if design.candidates is not None:
+        table = table_name(spec.table, UNITS_FIELD)
         if design.candidates not in units.columns:
             raise DataError(
-                f"units table: missing column {design.candidates!r} (design.candidates)"
+                f"{table}: missing column {design.candidates!r} named by "
+                "design.candidates"
             )
-        flags = check_schema(units, {design.candidates: "bool"}, "units table")
+        flags = check_schema(units, {design.candidates: "bool"}, table)
         rows = units[flags[design.candidates].fillna(False).astype(bool)]
     if len(rows) < design.territories:
         raise DataError(
@@ -225,22 +256,23 @@ def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:
 
 
 def _read_units(spec: UnitsSpec) -> pd.DataFrame:
-    table = "units table"
-    frame = load_table(spec.table, name=table)
+    table = table_name(spec.table, UNITS_FIELD)
+    frame = load_table(spec.table, name=named_field(spec.table, UNITS_FIELD))
     for column, allowed in spec.keep.items():
         if column not in frame.columns:
-            raise DataError(f"{table}: 'keep' names missing column {column!r}")
+            raise DataError(f"{table}: 'units.keep' names missing column {column!r}")
         frame = frame[frame[column].astype(str).isin(allowed)]
     if frame.empty:
-        raise DataError(f"{table}: no rows left after 'keep' {spec.keep}")
+        raise DataError(f"{table}: no rows left after 'units.keep' {spec.keep}")
     schema = {spec.id: "str", spec.lat: "float", spec.lon: "float"}
     for measure in (spec.potential, spec.workload):
         if measure.column is not None:
             schema[measure.column] = "float"
-    optional = {c: "str" for c in (spec.current_owner, spec.locked_owner) if c}
-    for column in optional:
-        if column not in frame.columns:
-            raise DataError(f"{table}: missing column {column!r} named in config")
+    owners = {"current_owner": spec.current_owner, "locked_owner": spec.locked_owner}
+    for name, owner in owners.items():
+        if owner is not None and owner not in frame.columns:
+            raise DataError(f"{table}: missing column {owner!r} named by units.{name}")
+    optional = {owner: "str" for owner in owners.values() if owner}
     frame = check_schema(frame, schema, table, optional=optional)
     _check_units(frame, spec, table)
     return frame.reset_index(drop=True)
@@ -248,33 +280,26 @@ def _read_units(spec: UnitsSpec) -> pd.DataFrame:
 
 def _check_units(frame: pd.DataFrame, spec: UnitsSpec, table: str) -> None:
     require_unique(frame, spec.id, table)
-    for column in (spec.lat, spec.lon):
-        if frame[column].isna().any():
-            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
-            raise DataError(
-                f"{table}: column {column!r} is empty in data row {row + 1}"
-            )
+    _require_filled(frame, (spec.lat, spec.lon), table)
     for measure in (spec.potential, spec.workload):
         if measure.column is not None:
             require_nonnegative(frame, measure.column, table)
 
 
-def _read_reps(spec: RepsSpec) -> pd.DataFrame:
-    table = "reps table"
-    if spec.rows is not None:
+def _read_reps(cfg: TerritoryConfig) -> pd.DataFrame:
+    spec, table = cfg.reps, _reps_name(cfg)
+    assert spec is not None
+    if spec.rows is not None:  # values checked at load (RepRow)
         frame = pd.DataFrame([row.model_dump() for row in spec.rows])
+        require_unique(frame, "rep_id", table)
     else:
         assert spec.table is not None
-        frame = _rename_reps(load_table(spec.table, name=table), spec, table)
+        loaded = load_table(spec.table, name=named_field(spec.table, REPS_FIELD))
+        frame = _rename_reps(loaded, spec, table)
     frame["capacity"] = frame["capacity"].astype(float)
     if spec.default_capacity is not None:
         frame["capacity"] = frame["capacity"].fillna(spec.default_capacity)
     frame["capacity"] = frame["capacity"].fillna(np.inf)
-    require_unique(frame, "rep_id", table)
-    for column in ("capacity", "target_share"):
-        if (frame[column] <= 0).any():
-            bad = frame.loc[frame[column] <= 0, "rep_id"].iloc[0]
-            raise DataError(f"{table}: {column} of rep {bad!r} must be > 0")
     return frame.reset_index(drop=True)
 
 
@@ -282,7 +307,12 @@ def _rename_reps(frame: pd.DataFrame, spec: RepsSpec, table: str) -> pd.DataFram
     schema = {spec.id: "str", spec.lat: "float", spec.lon: "float"}
     optional = {c: "float" for c in (spec.capacity, spec.target_share) if c}
     frame = check_schema(frame, schema, table, optional=optional)
-    out = pd.DataFrame(
+    require_unique(frame, spec.id, table)
+    _require_filled(frame, (spec.lat, spec.lon), table)
+    for column in optional:
+        if column in frame.columns:
+            _require_positive(frame, column, table)
+    return pd.DataFrame(
         {
             "rep_id": frame[spec.id],
             "lat": frame[spec.lat],
@@ -291,10 +321,27 @@ def _rename_reps(frame: pd.DataFrame, spec: RepsSpec, table: str) -> pd.DataFram
             "target_share": _column_or_nan(frame, spec.target_share),
         }
     )
-    for column in ("lat", "lon"):
-        if out[column].isna().any():
-            raise DataError(f"{table}: column {column!r} has an empty value")
-    return out
+
+
+def _require_filled(frame: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:
+    """Refuse an empty cell in ``columns`` (e.g. a coordinate)."""
+    for column in columns:
+        if frame[column].isna().any():
+            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
+            raise DataError(
+                f"{table}: column {column!r} is empty in data row {row + 1}"
+            )
+
+
+def _require_positive(frame: pd.DataFrame, column: str, table: str) -> None:
+    """Refuse a value <= 0 in ``column`` (an empty cell passes)."""
+    values = frame[column]
+    bad = np.flatnonzero((values <= 0).to_numpy())
+    if bad.size:
+        raise DataError(
+            f"{table}: column {column!r} must be a number > 0 or empty, got "
+            f"{show(values.iloc[bad[0]])} in data row {bad[0] + 1}"
+        )
 
 
 def _column_or_nan(frame: pd.DataFrame, column: str | None) -> pd.Series:
@@ -316,26 +363,47 @@ def _shares(raw: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _distance(
-    coords: str, lat: NDArray[np.float64], lon: NDArray[np.float64], reps: pd.DataFrame
+    cfg: TerritoryConfig,
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    reps: pd.DataFrame,
 ) -> NDArray[np.float64]:
-    if coords == "xy":
+    if cfg.units.coords == "xy":
         return euclidean(lat, lon, reps["lat"], reps["lon"])
-    _check_degrees("units", lat, lon)
-    _check_degrees("reps", reps["lat"].to_numpy(), reps["lon"].to_numpy())
+    units = cfg.units
+    _check_degrees(
+        table_name(units.table, UNITS_FIELD), (units.lat, lat), (units.lon, lon)
+    )
+    if cfg.reps is not None:  # design mode: the candidates are units
+        spec = cfg.reps
+        columns = ("lat", "lon") if spec.table is None else (spec.lat, spec.lon)
+        _check_degrees(
+            _reps_name(cfg),
+            (columns[0], reps["lat"].to_numpy()),
+            (columns[1], reps["lon"].to_numpy()),
+        )
     return haversine_km(lat, lon, reps["lat"], reps["lon"])
 
 
 def _check_degrees(
-    table: str, lat: NDArray[np.float64], lon: NDArray[np.float64]
+    table: str,
+    lat: tuple[str, NDArray[np.float64]],
+    lon: tuple[str, NDArray[np.float64]],
 ) -> None:
-    """Latitudes must lie in [-90, 90] and longitudes in [-180, 180] degrees."""
-    for name, values, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
+    """Latitudes must lie in [-90, 90] and longitudes in [-180, 180] degrees.
+
+    ``lat`` and ``lon`` are (column name, values) pairs.
+    """
+    for name, (column, values), limit in (
+        ("latitude", lat, 90.0),
+        ("longitude", lon, 180.0),
+    ):
         bad = np.flatnonzero(np.abs(values.astype(float)) > limit)
         if bad.size:
             raise DataError(
-                f"{table}: {name} must be in [-{limit:g}, {limit:g}] degrees, got "
-                f"{float(values[bad[0]])} in row {bad[0] + 1} (for x/y coordinates "
-                "set units.coords: xy)"
+                f"{table}: column {column!r} must be a {name} in [-{limit:g}, "
+                f"{limit:g}] degrees, got {show(values[bad[0]])} in data row "
+                f"{bad[0] + 1} (for x/y coordinates set units.coords: xy)"
             )
 
 
@@ -344,11 +412,13 @@ def _distance_table(
 ) -> NDArray[np.float64]:
     spec = cfg.distances
     assert spec is not None
-    table = "distance table"
+    table = table_name(spec.table, DISTANCES_FIELD)
     schema = {spec.unit_id: "str", spec.rep_id: "str", spec.value: "float"}
-    frame = check_schema(load_table(spec.table, name=table), schema, table)
+    loaded = load_table(spec.table, name=named_field(spec.table, DISTANCES_FIELD))
+    frame = check_schema(loaded, schema, table)
     require_nonnegative(frame, spec.value, table)
     _check_known(frame[spec.rep_id], rep_index, table, spec.rep_id)
+    _check_pairs_once(frame, spec.unit_id, spec.rep_id, table)
     unit_index = {u: i for i, u in enumerate(unit_ids)}
     frame = frame[frame[spec.unit_id].isin(unit_index)]
     out = np.full((len(unit_ids), len(rep_index)), np.inf)
@@ -358,12 +428,28 @@ def _distance_table(
     return out
 
 
+def _check_pairs_once(frame: pd.DataFrame, unit: str, rep: str, table: str) -> None:
+    """Refuse a (unit, rep) pair given in two rows (which distance holds?)."""
+    pairs = frame[[unit, rep]].dropna()
+    repeated = np.flatnonzero(pairs.duplicated(keep=False).to_numpy())
+    if repeated.size == 0:
+        return
+    first = pairs.iloc[repeated[0]]
+    same = (pairs[unit] == first[unit]) & (pairs[rep] == first[rep])
+    rows = ", ".join(str(pairs.index[i] + 1) for i in np.flatnonzero(same)[:5])
+    raise DataError(
+        f"{table}: the pair {unit} {show(first[unit])}, {rep} {show(first[rep])} "
+        f"is given more than once (data rows {rows}); give each pair one distance"
+    )
+
+
 def _merge_distances(
     table: NDArray[np.float64],
     coords: NDArray[np.float64],
     current: NDArray[np.int64],
     locked: NDArray[np.int64],
     unit_ids: pd.Series,
+    name: str,
 ) -> NDArray[np.float64]:
     out = table.copy()
     for owners in (current, locked):
@@ -375,8 +461,8 @@ def _merge_distances(
     orphan = np.flatnonzero(~np.isfinite(out).any(axis=1))
     if orphan.size:
         raise DataError(
-            f"distance table: unit {show(unit_ids.iloc[orphan[0]])} has no distance to "
-            f"any rep ({orphan.size} such unit(s))"
+            f"{name}: unit {show(unit_ids.iloc[orphan[0]])} has no distance to any "
+            f"rep ({orphan.size} such unit(s))"
         )
     return out
 
@@ -391,7 +477,7 @@ def _current_owners(
         return np.argmin(distance, axis=1).astype(np.int64)
     if cfg.current is not None:
         return _current_from_table(cfg.current, units[cfg.units.id], rep_index)
-    return _owner_column(units, cfg.units.current_owner, rep_index, "current owner")
+    return _owner_column(units, cfg.units, cfg.units.current_owner, rep_index)
 
 
 def _current_from_table(
@@ -431,18 +517,23 @@ def _check_adjacency(cfg: TerritoryConfig, units: pd.DataFrame) -> None:
 
 def _all_unit_ids(spec: UnitsSpec) -> pd.Series:
     """Every unit id of the units table, rows ``keep`` leaves out included."""
-    table = "units table"
-    frame = load_table(spec.table, name=table)
+    table = table_name(spec.table, UNITS_FIELD)
+    frame = load_table(spec.table, name=named_field(spec.table, UNITS_FIELD))
     return check_schema(frame, {spec.id: "str"}, table)[spec.id]
 
 
 def _owner_column(
-    units: pd.DataFrame, column: str | None, rep_index: dict[str, int], what: str
+    units: pd.DataFrame,
+    spec: UnitsSpec,
+    column: str | None,
+    rep_index: dict[str, int],
 ) -> NDArray[np.int64]:
+    """Rep index per unit from an owner column of the units table."""
     if column is None:
         return np.full(len(units), NO_REP, dtype=np.int64)
     values = units[column]
-    _check_known(values.dropna(), rep_index, "units table", column)
+    table = table_name(spec.table, UNITS_FIELD)
+    _check_known(values.dropna(), rep_index, table, column)
     return np.array(
         [NO_REP if pd.isna(v) else rep_index[v] for v in values], dtype=np.int64
     )

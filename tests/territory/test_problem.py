@@ -163,7 +163,7 @@ def test_mode_needs_its_section() -> None:
 
 def test_latitude_out_of_range_named(tmp_path: Path) -> None:
     bad = UNITS.replace("25.8,-80.2", "133.1,-80.2")
-    with pytest.raises(DataError, match=r"units: latitude must be in \[-90, 90\]"):
+    with pytest.raises(DataError, match=r"units.csv: column 'lat' must be a latitude "):
         build_problem(config(tmp_path, bad))
 
 
@@ -228,28 +228,178 @@ BROKEN_FILES: dict[str, tuple[FileField, str | None, str]] = {
 }
 
 
+def solve_fails(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    settings: dict[str, object],
+    files: dict[str, str | None],
+) -> tuple[Path, str]:
+    """Run ``territory solve`` on ``settings`` and ``files`` (text, ``""`` for a
+    folder, None for none); check it fails cleanly; return (config, message).
+    """
+    from spmopt.cli import main
+
+    for name, text in files.items():
+        if text == "":
+            (tmp_path / name).mkdir()
+        elif text is not None:
+            (tmp_path / name).write_text(text)
+    cfg = tmp_path / "territory.yaml"
+    cfg.write_text(yaml.safe_dump(settings))
+    code = main(["territory", "solve", str(cfg), "--out", str(tmp_path / "run")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert "Traceback" not in captured.out + captured.err
+    assert not (tmp_path / "run").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+    return cfg, captured.err.removeprefix("error: ").rstrip("\n")
+
+
 @pytest.mark.parametrize("case", list(BROKEN_FILES))
 def test_a_broken_file_of_a_config_names_the_config_and_field(
     case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from spmopt.cli import main
-
     (extra, name, field), text, expected = BROKEN_FILES[case]
-    (tmp_path / "units.csv").write_text(UNITS)
-    cfg = tmp_path / "territory.yaml"
-    cfg.write_text(yaml.safe_dump(settings(**extra)))
-    if text == "":
-        (tmp_path / name).mkdir()
-    elif text is not None:
-        (tmp_path / name).write_text(text)
-    code = main(["territory", "solve", str(cfg), "--out", str(tmp_path / "run")])
-    captured = capsys.readouterr()
-    message = expected.format(field=f"{cfg}: {field}", path=tmp_path / name)
-    assert code == 2
-    assert captured.err == f"error: {message}\n"
-    assert "Traceback" not in captured.out + captured.err
-    assert not (tmp_path / "run").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]
+    files = {"units.csv": UNITS, name: text}
+    cfg, message = solve_fails(tmp_path, capsys, settings(**extra), files)
+    assert message == expected.format(field=f"{cfg}: {field}", path=tmp_path / name)
+
+
+REPS = "rep_id,lat,lon,capacity\nATL,33.75,-84.39,3\nMIA,25.76,-80.19,\n"
+DRIVE = "unit_id,rep_id,distance\na,ATL,5\nb,ATL,7\nc,MIA,9\nd,MIA,12\n"
+TABLES: dict[str, tuple[str, dict[str, object]]] = {
+    "units.csv": ("units.table", {}),
+    "reps.csv": ("reps.table", {"reps": {"table": "reps.csv"}}),
+    "drive.csv": ("distances.table", {"distances": {"table": "drive.csv"}}),
+}
+"""Per table file: the field naming it and the settings that name it."""
+BROKEN_TABLES: dict[str, tuple[str, str, str]] = {
+    "units missing column": (
+        "units.csv",
+        UNITS.replace(",sales,", ",revenue,"),
+        "missing column(s) ['sales']; columns present: unit_id, lat, lon, revenue, "
+        "owner, lock",
+    ),
+    "units text in a number": (
+        "units.csv",
+        UNITS.replace(",30,", ",lots,"),
+        "column 'sales' must be a number, got 'lots' in data row 3 (1 bad value(s) "
+        "in all)",
+    ),
+    "units negative potential": (
+        "units.csv",
+        UNITS.replace(",30,", ",-30,"),
+        "column 'sales' must be a number >= 0, got -30 in data row 3",
+    ),
+    "units duplicate id": (
+        "units.csv",
+        UNITS.replace("\nc,", "\na,"),
+        "column 'unit_id' must be unique, 'a' appears more than once (data rows 1, "
+        "3; 1 duplicated value(s) in all)",
+    ),
+    "units latitude": (
+        "units.csv",
+        UNITS.replace("25.8,", "125.8,"),
+        "column 'lat' must be a latitude in [-90, 90] degrees, got 125.8 in data "
+        "row 3 (for x/y coordinates set units.coords: xy)",
+    ),
+    "units owner column missing": (
+        "units.csv",
+        UNITS.replace(",owner,", ",holder,"),
+        "missing column 'owner' named by units.current_owner",
+    ),
+    "units unknown owner": (
+        "units.csv",
+        UNITS.replace(",MIA,", ",BOS,"),
+        "column 'owner' names unknown rep 'BOS' (1 unknown in all); reps are: ATL, MIA",
+    ),
+    "reps missing column": (
+        "reps.csv",
+        REPS.replace(",lon,", ",long,"),
+        "missing column(s) ['lon']; columns present: rep_id, lat, long, capacity",
+    ),
+    "reps text in a number": (
+        "reps.csv",
+        REPS.replace(",3\n", ",three\n"),
+        "column 'capacity' must be a number, got 'three' in data row 1 (1 bad "
+        "value(s) in all)",
+    ),
+    "reps negative capacity": (
+        "reps.csv",
+        REPS.replace(",3\n", ",-3\n"),
+        "column 'capacity' must be a number > 0 or empty, got -3 in data row 1",
+    ),
+    "reps duplicate id": (
+        "reps.csv",
+        REPS.replace("MIA,", "ATL,"),
+        "column 'rep_id' must be unique, 'ATL' appears more than once (data rows "
+        "1, 2; 1 duplicated value(s) in all)",
+    ),
+    "reps empty longitude": (
+        "reps.csv",
+        REPS.replace("-80.19", ""),
+        "column 'lon' is empty in data row 2",
+    ),
+    "distances missing column": (
+        "drive.csv",
+        DRIVE.replace(",distance", ",km"),
+        "missing column(s) ['distance']; columns present: unit_id, rep_id, km",
+    ),
+    "distances text in a number": (
+        "drive.csv",
+        DRIVE.replace(",7\n", ",far\n"),
+        "column 'distance' must be a number, got 'far' in data row 2 (1 bad "
+        "value(s) in all)",
+    ),
+    "distances negative": (
+        "drive.csv",
+        DRIVE.replace(",7\n", ",-7\n"),
+        "column 'distance' must be a number >= 0, got -7 in data row 2",
+    ),
+    "distances pair twice": (
+        "drive.csv",
+        DRIVE + "a,ATL,6\n",
+        "the pair unit_id 'a', rep_id 'ATL' is given more than once (data rows 1, "
+        "5); give each pair one distance",
+    ),
+    "distances unknown rep": (
+        "drive.csv",
+        DRIVE + "a,BOS,6\n",
+        "column 'rep_id' names unknown rep 'BOS' (1 unknown in all); reps are: "
+        "ATL, MIA",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_TABLES))
+def test_a_bad_table_names_the_config_field_column_and_value(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, text, expected = BROKEN_TABLES[case]
+    field, extra = TABLES[name]
+    files = {"units.csv": UNITS, "reps.csv": REPS, "drive.csv": DRIVE, name: text}
+    cfg, message = solve_fails(tmp_path, capsys, settings(**extra), files)
+    assert message == f"{cfg}: field '{field}': {tmp_path / name}: {expected}"
+
+
+def test_inline_reps_and_bundled_tables_are_named_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [{"rep_id": "ATL", "lat": 33.7, "lon": -84.4}] * 2
+    cfg, message = solve_fails(
+        tmp_path, capsys, settings(reps={"rows": rows}), {"units.csv": UNITS}
+    )
+    assert message == (
+        f"{cfg}: field 'reps.rows': inline rows: column 'rep_id' must be unique, "
+        "'ATL' appears more than once (data rows 1, 2; 1 duplicated value(s) in all)"
+    )
+    units = {"table": "bundled:us_counties", "potential": {"column": "sales"}}
+    cfg, message = solve_fails(tmp_path, capsys, settings(units=units), {})
+    assert message.startswith(
+        f"{cfg}: field 'units.table': bundled table us_counties: missing column(s) "
+        "['unit_id', 'sales']; columns present: geoid, state, "
+    )
 
 
 def test_a_config_built_in_code_is_named_config(tmp_path: Path) -> None:
