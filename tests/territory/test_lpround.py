@@ -18,7 +18,10 @@ from spmopt.runs import RunWriter
 from spmopt.territory import TerritoryConfig, run_solve
 from spmopt.territory.job import solver_method
 from spmopt.territory.lpround import (
+    CUT_ROUNDS,
+    CUT_SHARE,
     ITERATIONS_PER_SECOND,
+    MIN_CUT_ROUNDS,
     NONZEROS_PER_SECOND,
     LPRoundModel,
     _Budget,
@@ -246,7 +249,7 @@ def test_cut_rounds_lift_the_bound_and_keep_it_below_the_optimum() -> None:
     for _ in range(2):
         best = _Incumbent(relax.objective, optimum.objective, optimum.assignment)
         budget = _Budget.of(settings, time.perf_counter())
-        model._cut_bound(lp, best, settings, budget)
+        model._cut_bound(lp, best, settings, budget, CUT_ROUNDS)
         assert budget.used > 0
         bounds.append(best.bound)
     assert relax.objective < bounds[0] <= optimum.objective + 1e-6
@@ -299,3 +302,16 @@ def test_a_mend_stopped_short_is_unknown_not_infeasible(
         result = _lumpy(make_problem).set_objective().solve(EXACT)
     assert result.status == "unknown"
     assert result.hit_limit
+
+
+def test_cut_rounds_are_planned_within_their_share_or_skipped() -> None:
+    settings = SolverSettings(time_limit_seconds=600, deterministic_time=60.0)
+    small = _Budget.of(settings, time.perf_counter())
+    assert small.plan_rounds(50_000) == CUT_ROUNDS
+    assert 0 < small.held <= CUT_SHARE
+    per_round = CUT_SHARE * 60.0 * NONZEROS_PER_SECOND / (MIN_CUT_ROUNDS - 1)
+    big = _Budget.of(settings, time.perf_counter())
+    assert big.plan_rounds(int(per_round)) == 0
+    assert big.held == 0.0
+    wall = _Budget.of(SolverSettings(time_limit_seconds=6.0), time.perf_counter())
+    assert wall.plan_rounds(50_000) == 0  # 0.9 s pays for under 20 rounds
