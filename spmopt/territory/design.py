@@ -441,8 +441,8 @@ class PMedianModel:
     ) -> DesignResult:
         """Incumbent, Lagrangian fixing, then the exact CP-SAT model.
 
-        Large models without a band go to :meth:`_large` unless ``large`` is
-        False.
+        Large models without a band go to :meth:`_large`, large banded ones
+        to :meth:`_large_banded`, unless ``large`` is False.
         """
         if large and use_bounds and not self.bands and self._is_large:
             return self._large(settings, start)
