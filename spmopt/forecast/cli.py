@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from spmopt._paths import path_problem
 from spmopt.clikit import OUT_HELP, SEED_HELP, run_job
 from spmopt.errors import ConfigError
 from spmopt.scale.config import SCHEDULER_HELP
@@ -66,9 +67,28 @@ def compare(
     from spmopt.forecast.compare import format_runs, list_runs
     from spmopt.runs import RunWriter
 
-    if csv is not None and csv.is_dir():
-        raise ConfigError(f"--csv {csv} is a folder; give a file name")
+    if csv is not None:
+        _check_csv(csv)
     table = list_runs(experiment, tracking_uri)
     typer.echo(format_runs(table) if len(table) else "no runs recorded yet")
-    if csv is not None:
+    if csv is None:
+        return
+    try:
         RunWriter(csv.parent).write_csv(csv.name, table)
+    except OSError as exc:  # e.g. a file where its folder should be
+        reason = (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"--csv {csv}: cannot write it ({reason})") from None
+
+
+NOT_WRITABLE = ("folder", "special")
+"""Path problems (see :func:`~spmopt._paths.path_problem`) refusing --csv.
+
+A missing file is written; an existing unreadable one is replaced.
+"""
+
+
+def _check_csv(csv: Path) -> None:
+    """Refuse a ``--csv`` path that is a folder or a device, before any work."""
+    problem = path_problem(csv)
+    if problem is not None and problem.kind in NOT_WRITABLE:
+        raise ConfigError(f"--csv {problem}; give a file name")

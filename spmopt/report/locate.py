@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from spmopt._paths import path_problem
 from spmopt.errors import DataError
 
 
@@ -51,11 +52,28 @@ def find_folders(run_dir: Path, spec: SectionSpec) -> list[Path]:
     found = [
         run_dir / sub
         for sub in spec.folders
-        if sub and (run_dir / sub / spec.marker).is_file()
+        if sub and written(run_dir / sub / spec.marker)
     ]
-    if not found and "" in spec.folders and (run_dir / spec.marker).is_file():
+    if not found and "" in spec.folders and written(run_dir / spec.marker):
         found = [run_dir]
     return found
+
+
+def written(path: Path) -> bool:
+    """True when a job wrote the file ``path``, False when it is absent.
+
+    Raises
+    ------
+    DataError
+        When something is there that cannot be read as a file (a folder, a
+        device, a file without read permission).
+    """
+    problem = path_problem(path)
+    if problem is None:
+        return True
+    if problem.kind == "missing":
+        return False
+    raise DataError(f"run folder: {problem}")
 
 
 def expected_paths(spec: SectionSpec) -> str:
@@ -66,7 +84,7 @@ def expected_paths(spec: SectionSpec) -> str:
 
 def read_json(path: Path) -> dict[str, Any]:
     """Read a JSON object; missing file gives an empty dict."""
-    if not path.is_file():
+    if not written(path):
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -77,7 +95,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def read_csv(path: Path) -> pd.DataFrame | None:
     """Read a CSV written by a job, or None when it is absent or empty."""
-    if not path.is_file():
+    if not written(path):
         return None
     try:
         frame = pd.read_csv(path)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from spmopt._paths import path_problem
 from spmopt.errors import DataError
 from spmopt.territory.geometry import euclidean
 
@@ -153,13 +154,15 @@ def read_pmedcap(path: str | Path) -> list[PMedCapInstance]:
     Raises
     ------
     DataError
-        When the file is missing or empty, or a line is not what the format
-        expects there (the message names the file, the line and what was
-        expected).
+        When the file is missing, a folder, a device, unreadable or empty,
+        or a line is not what the format expects there (the message names
+        the file, the line and what was expected).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"pmedcap file not found: {path}")
+    problem = path_problem(path)
+    if problem is not None:
+        said = "pmedcap " if problem.kind == "missing" else "pmedcap file: "
+        raise DataError(f"{said}{problem}")
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,6 +1,7 @@
 """Training runs recorded in one MLflow store shared by this module."""
 
 import json
+import os
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -196,6 +197,13 @@ def test_compare_lists_every_run(store, capsys) -> None:
     assert (
         main(["forecast", "compare", "--tracking-uri", uri, "--experiment", "x"]) == 2
     )
+    capsys.readouterr()
+    inside_a_file = csv / "runs.csv"  # runs.csv is a file, not a folder
+    compare = ["forecast", "compare", "--tracking-uri", uri]
+    assert main([*compare, "--csv", str(inside_a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --csv {inside_a_file}: cannot write it (")
+    assert "Traceback" not in err and err.count("\n") == 1
 
 
 def test_forecaster_from_an_older_version_is_refused_clearly() -> None:
@@ -224,7 +232,15 @@ def test_compare_bad_store_and_csv_folder(tmp_path: Path, capsys) -> None:  # ty
     assert main(["forecast", "compare", "--tracking-uri", "bogus://x"]) == 2
     assert "cannot read tracking store" in capsys.readouterr().err
     assert main(["forecast", "compare", "--csv", str(tmp_path)]) == 2
-    assert "is a folder" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"error: --csv {tmp_path} is a folder, not a file; give a file name\n"
+    )
+    os.mkfifo(tmp_path / "pipe.csv")  # a pipe would block (or a device be replaced)
+    assert main(["forecast", "compare", "--csv", str(tmp_path / "pipe.csv")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --csv {tmp_path / 'pipe.csv'} is not a regular file (a device, "
+        "pipe or socket); give a file name\n"
+    )
 
 
 def test_train_cli_output_is_ours_and_mlflow_notices_go_to_debug(

@@ -82,8 +82,12 @@ def test_malformed_file_names_file_line_and_expectation(
 
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError) as info:
         read_pmedcap(tmp_path / "absent.txt")
+    assert str(info.value) == f"pmedcap file not found: {tmp_path / 'absent.txt'}"
+    with pytest.raises(DataError) as info:
+        read_pmedcap(tmp_path)
+    assert str(info.value) == f"pmedcap file: {tmp_path} is a folder, not a file"
     with pytest.raises(DataError, match="empty"):
         read_pmedcap(write(tmp_path, "\n \n"))
 
