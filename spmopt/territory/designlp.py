@@ -887,7 +887,8 @@ def band_measures(bands: list[Band], demand: NDArray[np.float64]) -> list[str] |
 class _HintedRound(LPRoundModel):
     """:class:`LPRoundModel` whose rounding start is a given alignment when
     that one meets every band and capacity and costs less (or the rounded
-    one does not)."""
+    one does not), and which spends no work lifting its own bound (a
+    design's bound comes from elsewhere)."""
 
     def __init__(
         self,
@@ -909,6 +910,9 @@ class _HintedRound(LPRoundModel):
         ):
             return rounded
         return self.start
+
+    def _cut_bound(self, *args: Any, **kwargs: Any) -> None:
+        """No root cuts: the allocation's bound does not bound the design."""
 
 
 # TODO(#3): on all US counties into 40 within ±5% the design ends 14-17% above
