@@ -19,6 +19,29 @@ MAX_ABS = 1e15
 """Largest magnitude of a number in a table: beyond it cents cannot be kept."""
 Kind = str
 """One of :data:`KINDS`."""
+DATA_ROW = "data_row"
+"""Index name of a frame whose labels are its rows' data row numbers.
+
+Messages say ``data row N`` counting from 1 below the header. A frame with
+rows filtered out (e.g. ``frame[keep]``) would give positions in what is
+left; label it first (:func:`number_rows`) and messages give the row of
+the table as read.
+"""
+
+
+def number_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its data row numbers (1, 2, ...) as a :data:`DATA_ROW` index.
+
+    Filter it afterwards and errors still name the rows of the table as read.
+    """
+    return frame.set_axis(pd.RangeIndex(1, len(frame) + 1, name=DATA_ROW))
+
+
+def data_rows(values: pd.Series | pd.DataFrame, positions: np.ndarray) -> list[int]:
+    """Data row numbers of ``positions`` (0-based) in ``values`` (see DATA_ROW)."""
+    if values.index.name == DATA_ROW:
+        return [int(values.index[i]) for i in positions]
+    return [int(i) + 1 for i in positions]
 
 
 def read_table(
@@ -309,11 +332,12 @@ def _report_bad(
 ) -> None:
     if not bad.any():
         return
-    position = int(np.flatnonzero(bad.to_numpy())[0])
-    value = series.iloc[position]
+    position = np.flatnonzero(bad.to_numpy())[:1]
+    value = series.iloc[position[0]]
     raise DataError(
         f"{table}: column '{column}' must be {what}, got {show(value)} "
-        f"in data row {position + 1} ({int(bad.sum())} bad value(s) in all)"
+        f"in data row {data_rows(series, position)[0]} ({int(bad.sum())} bad "
+        "value(s) in all)"
     )
 
 
@@ -322,10 +346,10 @@ def require_nonnegative(frame: pd.DataFrame, column: str, table: str) -> None:
     values = frame[column]
     bad = values.isna() | (values < 0)
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        row = np.flatnonzero(bad.to_numpy())[:1]
         raise DataError(
             f"{table}: column '{column}' must be a number >= 0, "
-            f"got {show(values.iloc[row])} in data row {row + 1}"
+            f"got {show(values.iloc[row[0]])} in data row {data_rows(values, row)[0]}"
         )
 
 
@@ -333,12 +357,12 @@ def require_unique(frame: pd.DataFrame, column: str, table: str) -> None:
     """Raise if ``column`` has duplicate or missing values."""
     values = frame[column]
     if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0])
-        raise DataError(f"{table}: column '{column}' is empty in data row {row + 1}")
+        (row,) = data_rows(values, np.flatnonzero(values.isna().to_numpy())[:1])
+        raise DataError(f"{table}: column '{column}' is empty in data row {row}")
     dup = values[values.duplicated()]
     if not dup.empty:
         first = dup.iloc[0]
-        rows = np.flatnonzero((values == first).to_numpy())[:5] + 1
+        rows = data_rows(values, np.flatnonzero((values == first).to_numpy())[:5])
         where = ", ".join(str(row) for row in rows)
         raise DataError(
             f"{table}: column '{column}' must be unique, {show(first)} appears "

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from spmopt._logging import logger
 from spmopt.config import BUNDLED_PREFIX, check_file, named_field
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
+from spmopt.data.tables import data_rows, number_rows
 from spmopt.errors import DataError, show
 from spmopt.territory.config import Measure, RepsSpec, TerritoryConfig, UnitsSpec
 from spmopt.territory.contiguity import ADJACENCY_FIELD, check_adjacency
@@ -217,6 +218,15 @@ def table_name(ref: str, field: str) -> str:
     return f"{named_field(ref, field)}: {shown}"
 
 
+def _load(ref: str, field: str) -> tuple[pd.DataFrame, str]:
+    """The table ``ref`` that config field ``field`` names, and its name.
+
+    Errors reading it (empty, not UTF-8, ...) start with the config and
+    field; the name (:func:`table_name`) starts errors about its content.
+    """
+    return load_table(ref, name=named_field(ref, field)), table_name(ref, field)
+
+
 def _reps_name(cfg: TerritoryConfig) -> str:
     """:func:`table_name` of the reps: their table, or their inline rows."""
     assert cfg.reps is not None
@@ -256,8 +266,8 @@ def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:
 
 
 def _read_units(spec: UnitsSpec) -> pd.DataFrame:
-    table = table_name(spec.table, UNITS_FIELD)
-    frame = load_table(spec.table, name=named_field(spec.table, UNITS_FIELD))
+    loaded, table = _load(spec.table, UNITS_FIELD)
+    frame = number_rows(loaded)  # data rows of the table, whatever keep drops
     for column, allowed in spec.keep.items():
         if column not in frame.columns:
             raise DataError(f"{table}: 'units.keep' names missing column {column!r}")
@@ -281,21 +291,22 @@ def _read_units(spec: UnitsSpec) -> pd.DataFrame:
 def _check_units(frame: pd.DataFrame, spec: UnitsSpec, table: str) -> None:
     require_unique(frame, spec.id, table)
     _require_filled(frame, (spec.lat, spec.lon), table)
+    if spec.coords == "latlon":
+        _check_degrees(table, frame[spec.lat], frame[spec.lon])
     for measure in (spec.potential, spec.workload):
         if measure.column is not None:
             require_nonnegative(frame, measure.column, table)
 
 
 def _read_reps(cfg: TerritoryConfig) -> pd.DataFrame:
-    spec, table = cfg.reps, _reps_name(cfg)
+    spec = cfg.reps
     assert spec is not None
     if spec.rows is not None:  # values checked at load (RepRow)
         frame = pd.DataFrame([row.model_dump() for row in spec.rows])
-        require_unique(frame, "rep_id", table)
+        require_unique(frame, "rep_id", _reps_name(cfg))
     else:
         assert spec.table is not None
-        loaded = load_table(spec.table, name=named_field(spec.table, REPS_FIELD))
-        frame = _rename_reps(loaded, spec, table)
+        frame = _rename_reps(*_load(spec.table, REPS_FIELD), spec)
     frame["capacity"] = frame["capacity"].astype(float)
     if spec.default_capacity is not None:
         frame["capacity"] = frame["capacity"].fillna(spec.default_capacity)
@@ -303,7 +314,7 @@ def _read_reps(cfg: TerritoryConfig) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _rename_reps(frame: pd.DataFrame, spec: RepsSpec, table: str) -> pd.DataFrame:
+def _rename_reps(frame: pd.DataFrame, table: str, spec: RepsSpec) -> pd.DataFrame:
     schema = {spec.id: "str", spec.lat: "float", spec.lon: "float"}
     optional = {c: "float" for c in (spec.capacity, spec.target_share) if c}
     frame = check_schema(frame, schema, table, optional=optional)
@@ -327,20 +338,21 @@ def _require_filled(frame: pd.DataFrame, columns: tuple[str, ...], table: str) -
     """Refuse an empty cell in ``columns`` (e.g. a coordinate)."""
     for column in columns:
         if frame[column].isna().any():
-            row = int(np.flatnonzero(frame[column].isna().to_numpy())[0])
+            empty = np.flatnonzero(frame[column].isna().to_numpy())[:1]
             raise DataError(
-                f"{table}: column {column!r} is empty in data row {row + 1}"
+                f"{table}: column {column!r} is empty in data row "
+                f"{data_rows(frame, empty)[0]}"
             )
 
 
 def _require_positive(frame: pd.DataFrame, column: str, table: str) -> None:
     """Refuse a value <= 0 in ``column`` (an empty cell passes)."""
     values = frame[column]
-    bad = np.flatnonzero((values <= 0).to_numpy())
+    bad = np.flatnonzero((values <= 0).to_numpy())[:1]
     if bad.size:
         raise DataError(
             f"{table}: column {column!r} must be a number > 0 or empty, got "
-            f"{show(values.iloc[bad[0]])} in data row {bad[0] + 1}"
+            f"{show(values.iloc[bad[0]])} in data row {data_rows(values, bad)[0]}"
         )
 
 
@@ -370,40 +382,30 @@ def _distance(
 ) -> NDArray[np.float64]:
     if cfg.units.coords == "xy":
         return euclidean(lat, lon, reps["lat"], reps["lon"])
-    units = cfg.units
-    _check_degrees(
-        table_name(units.table, UNITS_FIELD), (units.lat, lat), (units.lon, lon)
-    )
     if cfg.reps is not None:  # design mode: the candidates are units
         spec = cfg.reps
         columns = ("lat", "lon") if spec.table is None else (spec.lat, spec.lon)
         _check_degrees(
             _reps_name(cfg),
-            (columns[0], reps["lat"].to_numpy()),
-            (columns[1], reps["lon"].to_numpy()),
+            reps["lat"].rename(columns[0]),
+            reps["lon"].rename(columns[1]),
         )
     return haversine_km(lat, lon, reps["lat"], reps["lon"])
 
 
-def _check_degrees(
-    table: str,
-    lat: tuple[str, NDArray[np.float64]],
-    lon: tuple[str, NDArray[np.float64]],
-) -> None:
+def _check_degrees(table: str, lat: pd.Series, lon: pd.Series) -> None:
     """Latitudes must lie in [-90, 90] and longitudes in [-180, 180] degrees.
 
-    ``lat`` and ``lon`` are (column name, values) pairs.
+    ``lat`` and ``lon`` are named after their columns.
     """
-    for name, (column, values), limit in (
-        ("latitude", lat, 90.0),
-        ("longitude", lon, 180.0),
-    ):
-        bad = np.flatnonzero(np.abs(values.astype(float)) > limit)
+    for name, values, limit in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
+        bad = np.flatnonzero((values.astype(float).abs() > limit).to_numpy())[:1]
         if bad.size:
             raise DataError(
-                f"{table}: column {column!r} must be a {name} in [-{limit:g}, "
-                f"{limit:g}] degrees, got {show(values[bad[0]])} in data row "
-                f"{bad[0] + 1} (for x/y coordinates set units.coords: xy)"
+                f"{table}: column {values.name!r} must be a {name} in [-{limit:g}, "
+                f"{limit:g}] degrees, got {show(values.iloc[bad[0]])} in data row "
+                f"{data_rows(values, bad)[0]} (for x/y coordinates set "
+                "units.coords: xy)"
             )
 
 
@@ -412,9 +414,8 @@ def _distance_table(
 ) -> NDArray[np.float64]:
     spec = cfg.distances
     assert spec is not None
-    table = table_name(spec.table, DISTANCES_FIELD)
+    loaded, table = _load(spec.table, DISTANCES_FIELD)
     schema = {spec.unit_id: "str", spec.rep_id: "str", spec.value: "float"}
-    loaded = load_table(spec.table, name=named_field(spec.table, DISTANCES_FIELD))
     frame = check_schema(loaded, schema, table)
     require_nonnegative(frame, spec.value, table)
     _check_known(frame[spec.rep_id], rep_index, table, spec.rep_id)
@@ -484,11 +485,8 @@ def _current_from_table(
     ref: str, unit_ids: pd.Series, rep_index: dict[str, int]
 ) -> NDArray[np.int64]:
     check_file(ref, "current", ("nearest",))
-    where = named_field(ref, "current")
-    table = f"{where}: {ref}"
-    frame = check_schema(
-        load_table(ref, name=where), {"unit_id": "str", "rep_id": "str"}, table
-    )
+    loaded, table = _load(ref, "current")
+    frame = check_schema(loaded, {"unit_id": "str", "rep_id": "str"}, table)
     require_unique(frame, "unit_id", table)
     _check_known(frame["rep_id"].dropna(), rep_index, table, "rep_id")
     owner = dict(zip(frame["unit_id"], frame["rep_id"], strict=True))
@@ -517,8 +515,7 @@ def _check_adjacency(cfg: TerritoryConfig, units: pd.DataFrame) -> None:
 
 def _all_unit_ids(spec: UnitsSpec) -> pd.Series:
     """Every unit id of the units table, rows ``keep`` leaves out included."""
-    table = table_name(spec.table, UNITS_FIELD)
-    frame = load_table(spec.table, name=named_field(spec.table, UNITS_FIELD))
+    frame, table = _load(spec.table, UNITS_FIELD)
     return check_schema(frame, {spec.id: "str"}, table)[spec.id]
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spmopt.data import check_schema, read_table, require_nonnegative
+from spmopt.data import check_schema, read_table, require_nonnegative, require_unique
+from spmopt.data.tables import number_rows
 from spmopt.errors import DataError
 
 
@@ -214,3 +215,24 @@ def test_a_latin1_csv_names_the_line_and_byte_and_asks_for_utf8(
     message = str(info.value)
     assert message.startswith(f"units: {path} is not UTF-8 text (line 3, byte 7: 0xe9)")
     assert "CSV UTF-8" in message and "codec" not in message
+
+
+def test_numbered_rows_keep_their_data_row_after_a_filter() -> None:
+    raw = pd.DataFrame(
+        {"id": ["a", "b", "c", "c", "e"], "v": ["1", "2", "x", "-4", ""]}
+    )
+    kept = number_rows(raw)[lambda f: f["id"] != "b"]
+    with pytest.raises(DataError, match=r"got 'x' in data row 3 \(1 bad"):
+        check_schema(kept, {"v": "float"}, "t")
+    frame = check_schema(kept[kept["v"] != "x"], {"v": "float"}, "t")
+    with pytest.raises(DataError, match=r"got -4 in data row 4$"):
+        require_nonnegative(frame, "v", "t")
+    with pytest.raises(
+        DataError, match=r"'c' appears more than once \(data rows 3, 4;"
+    ):
+        require_unique(kept, "id", "t")
+    with pytest.raises(DataError, match=r"column 'v' is empty in data row 5$"):
+        require_unique(frame.iloc[1:], "v", "t")
+    plain = raw[raw["id"] != "b"]  # not numbered: positions in what is left
+    with pytest.raises(DataError, match="in data row 2 "):
+        check_schema(plain, {"v": "float"}, "t")

@@ -421,3 +421,27 @@ def test_adjacency_may_name_units_keep_leaves_out(tmp_path: Path) -> None:
     (tmp_path / "adj.csv").write_text("unit_id,neighbor_id\nc,d\na,e\n")
     with pytest.raises(DataError, match="names unit 'e' in data row 2, which is not"):
         build_problem(cfg.model_copy(update={"units": units}))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        (
+            ",40,",
+            ",-40,",
+            "column 'sales' must be a number >= 0, got -40 in data row 4",
+        ),
+        ("25.8,", "x,", "column 'lat' must be a number, got 'x' in data row 3"),
+        ("26.1,", "126.1,", "column 'lat' must be a latitude in [-90, 90] degrees, "),
+        ("\nd,", "\nc,", "'c' appears more than once (data rows 3, 4; "),
+    ],
+)
+def test_rows_are_counted_in_the_table_as_read_when_keep_drops_some(
+    tmp_path: Path, old: str, new: str, says: str
+) -> None:
+    cfg = config(tmp_path, UNITS.replace(old, new))
+    units = cfg.units.model_copy(update={"keep": {"owner": ["MIA", ""]}})
+    with pytest.raises(DataError) as caught:
+        build_problem(cfg.model_copy(update={"units": units}))
+    assert says in str(caught.value)
+    assert "degrees" not in says or "got 126.1 in data row 4" in str(caught.value)
