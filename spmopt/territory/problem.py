@@ -382,7 +382,7 @@ def _distance(
 ) -> NDArray[np.float64]:
     if cfg.units.coords == "xy":
         return euclidean(lat, lon, reps["lat"], reps["lon"])
-    if cfg.reps is not None:  # design mode: the candidates are units
+    if cfg.reps is not None:  # None in design mode: the candidates are units
         spec = cfg.reps
         columns = ("lat", "lon") if spec.table is None else (spec.lat, spec.lon)
         _check_degrees(
@@ -416,7 +416,7 @@ def _distance_table(
     assert spec is not None
     loaded, table = _load(spec.table, DISTANCES_FIELD)
     schema = {spec.unit_id: "str", spec.rep_id: "str", spec.value: "float"}
-    frame = check_schema(loaded, schema, table)
+    frame = check_schema(number_rows(loaded), schema, table)
     require_nonnegative(frame, spec.value, table)
     _check_known(frame[spec.rep_id], rep_index, table, spec.rep_id)
     _check_pairs_once(frame, spec.unit_id, spec.rep_id, table)
@@ -437,7 +437,7 @@ def _check_pairs_once(frame: pd.DataFrame, unit: str, rep: str, table: str) -> N
         return
     first = pairs.iloc[repeated[0]]
     same = (pairs[unit] == first[unit]) & (pairs[rep] == first[rep])
-    rows = ", ".join(str(pairs.index[i] + 1) for i in np.flatnonzero(same)[:5])
+    rows = ", ".join(map(str, data_rows(pairs, np.flatnonzero(same)[:5])))
     raise DataError(
         f"{table}: the pair {unit} {show(first[unit])}, {rep} {show(first[rep])} "
         f"is given more than once (data rows {rows}); give each pair one distance"
