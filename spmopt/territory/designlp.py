@@ -1005,17 +1005,20 @@ class BandLocateAllocate:
         """
         start = self.start(budget) if start is None else start
         found = self._allocate(start, settings, budget, FIRST_ALLOCATION_SHARE)
-        best = self._cheaper(found, start)
-        while best is not None and not budget.exhausted():
+        fitting = [d for d in (found, start) if d is not None and self.fits(d)]
+        if not fitting:
+            return None
+        best = min(fitting, key=self.value)
+        while not budget.exhausted():
             moved = self._relocated(best)
             if np.array_equal(moved, best):
                 break
             best = self._cheaper(moved, best)
             found = self._allocate(moved, settings, budget, NEXT_ALLOCATION_SHARE)
             best = self._cheaper(found, best)
-        if best is not None and not budget.exhausted():
+        if not budget.exhausted():
             best = self._cheaper(self._allocate(best, settings, budget, 1.0), best)
-        return best if best is not None and self.fits(best) else None
+        return best
 
     def start(self, budget: Budget) -> NDArray[np.int64]:
         """Step 1: the bisected territories, each with its cheapest centre
@@ -1035,13 +1038,12 @@ class BandLocateAllocate:
         return moved[index]
 
     def _cheaper(
-        self, found: NDArray[np.int64] | None, best: NDArray[np.int64] | None
-    ) -> NDArray[np.int64] | None:
-        """The cheaper of two designs, preferring one that meets every row."""
+        self, found: NDArray[np.int64] | None, best: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """``found`` when it meets every row and costs less than ``best``
+        (which does), else ``best``."""
         if found is None or not self.fits(found):
             return best
-        if best is None or not self.fits(best):
-            return found
         return found if self.value(found) < self.value(best) - 1e-9 else best
 
     def value(self, design: NDArray[np.int64]) -> float:

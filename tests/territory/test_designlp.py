@@ -405,3 +405,33 @@ def test_band_measures_names_each_band_as_a_rebalance_sees_it() -> None:
         "potential", "workload", "units", "potential"
     ]  # fmt: skip
     assert band_measures([(values, 0, 9), (values + 1, 0, 9)], demand) is None
+
+
+def test_band_search_without_a_fitting_allocation_stops_at_once() -> None:
+    # No subset of 10, 10, 10, 1 sums to 14-17, so no allocation meets the
+    # band: the search says so without spending its budget.
+    x = np.array([0.0, 1.0, 5.0, 6.0])
+    cost = euclidean(x, x * 0, x, x * 0)
+    values = np.array([10.0, 10.0, 10.0, 1.0])
+    search = designlp.BandLocateAllocate(
+        cost, np.ones(4), np.full(4, np.inf), [(values, 14.0, 17.0)], 2
+    )
+    budget = Budget.wall(60)
+    settings = SolverSettings(time_limit_seconds=60, workers=1)
+    assert search.solve(settings, budget, np.array([0, 0, 2, 2])) is None
+    assert not budget.exhausted()
+
+
+def test_band_search_keeps_the_start_when_it_is_best() -> None:
+    cost, demand, caps = planar(4, 24, 3)
+    values = np.ones(24)
+    search = designlp.BandLocateAllocate(
+        cost, demand, caps * 10, [(values, 8.0, 8.0)], 3
+    )
+    budget = Budget.of(time.perf_counter(), 60, 2.0)
+    settings = SolverSettings(time_limit_seconds=60, workers=1)
+    start = search.start(budget)
+    found = search.solve(settings, budget, start)
+    assert found is not None and search.fits(found)
+    assert search.value(found) <= search.value(start) + 1e-9 or not search.fits(start)
+    assert np.array_equal(np.bincount(found, minlength=24)[np.unique(found)], [8] * 3)
