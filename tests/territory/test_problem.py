@@ -445,3 +445,25 @@ def test_rows_are_counted_in_the_table_as_read_when_keep_drops_some(
         build_problem(cfg.model_copy(update={"units": units}))
     assert says in str(caught.value)
     assert "degrees" not in says or "got 126.1 in data row 4" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("units", "says"),
+    [
+        (UNITS, "missing column 'centre' named by design.candidates"),
+        (
+            "unit_id,lat,lon,sales,centre\na,33.7,-84.4,10,maybe\nb,33.9,-84.2,20,"
+            "yes\nc,25.8,-80.2,30,no\n",
+            "column 'centre' must be a yes/no, got 'maybe' in data row 1 (1 bad "
+            "value(s) in all)",
+        ),
+    ],
+)
+def test_a_bad_candidates_column_names_the_units_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], units: str, says: str
+) -> None:
+    data = settings(mode="design", design={"territories": 2, "candidates": "centre"})
+    del data["reps"]
+    data["units"] = {"table": "units.csv", "potential": {"column": "sales"}}
+    cfg, message = solve_fails(tmp_path, capsys, data, {"units.csv": units})
+    assert message == f"{cfg}: field 'units.table': {tmp_path / 'units.csv'}: {says}"
