@@ -152,7 +152,8 @@ def build_problem(cfg: TerritoryConfig) -> TerritoryProblem:
 
     In design mode the "reps" are the candidate centres (unit rows).
     """
-    units = _read_units(cfg.units)
+    design = cfg.design if cfg.reps is None else None
+    units = _read_units(cfg.units, None if design is None else design.candidates)
     reps = _candidate_reps(units, cfg) if cfg.reps is None else _read_reps(cfg)
     rep_index = {rep: k for k, rep in enumerate(reps["rep_id"])}
     lat, lon = units[cfg.units.lat].to_numpy(), units[cfg.units.lon].to_numpy()
@@ -239,15 +240,8 @@ def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:
     spec, design = cfg.units, cfg.design
     assert design is not None
     rows = units
-    if design.candidates is not None:
-        table = table_name(spec.table, UNITS_FIELD)
-        if design.candidates not in units.columns:
-            raise DataError(
-                f"{table}: missing column {design.candidates!r} named by "
-                "design.candidates"
-            )
-        flags = check_schema(units, {design.candidates: "bool"}, table)
-        rows = units[flags[design.candidates].fillna(False).astype(bool)]
+    if design.candidates is not None:  # read as yes/no by _read_units
+        rows = units[units[design.candidates].fillna(False).astype(bool)]
     if len(rows) < design.territories:
         raise DataError(
             f"design.territories={design.territories} but only {len(rows)} "
@@ -265,7 +259,10 @@ def _candidate_reps(units: pd.DataFrame, cfg: TerritoryConfig) -> pd.DataFrame:
     )
 
 
-def _read_units(spec: UnitsSpec) -> pd.DataFrame:
+def _read_units(spec: UnitsSpec, candidates: str | None = None) -> pd.DataFrame:
+    """The units table, checked; ``candidates`` names its yes/no column
+    of design centres (``design.candidates``), if any.
+    """
     loaded, table = _load(spec.table, UNITS_FIELD)
     frame = number_rows(loaded)  # data rows of the table, whatever keep drops
     for column, allowed in spec.keep.items():
@@ -278,14 +275,25 @@ def _read_units(spec: UnitsSpec) -> pd.DataFrame:
     for measure in (spec.potential, spec.workload):
         if measure.column is not None:
             schema[measure.column] = "float"
-    owners = {"current_owner": spec.current_owner, "locked_owner": spec.locked_owner}
-    for name, owner in owners.items():
-        if owner is not None and owner not in frame.columns:
-            raise DataError(f"{table}: missing column {owner!r} named by units.{name}")
-    optional = {owner: "str" for owner in owners.values() if owner}
+    optional = _optional_columns(frame, spec, candidates, table)
     frame = check_schema(frame, schema, table, optional=optional)
     _check_units(frame, spec, table)
     return frame.reset_index(drop=True)
+
+
+def _optional_columns(
+    frame: pd.DataFrame, spec: UnitsSpec, candidates: str | None, table: str
+) -> dict[str, str]:
+    """Kinds of the columns other settings name; refuse one that is missing."""
+    named = {
+        "units.current_owner": (spec.current_owner, "str"),
+        "units.locked_owner": (spec.locked_owner, "str"),
+        "design.candidates": (candidates, "bool"),
+    }
+    for setting, (name, _) in named.items():
+        if name is not None and name not in frame.columns:
+            raise DataError(f"{table}: missing column {name!r} named by {setting}")
+    return {name: kind for name, kind in named.values() if name}
 
 
 def _check_units(frame: pd.DataFrame, spec: UnitsSpec, table: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -232,7 +233,7 @@ def solve_fails(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     settings: dict[str, object],
-    files: dict[str, str | None],
+    files: Mapping[str, str | None],
 ) -> tuple[Path, str]:
     """Run ``territory solve`` on ``settings`` and ``files`` (text, ``""`` for a
     folder, None for none); check it fails cleanly; return (config, message).
@@ -447,23 +448,40 @@ def test_rows_are_counted_in_the_table_as_read_when_keep_drops_some(
     assert "degrees" not in says or "got 126.1 in data row 4" in str(caught.value)
 
 
+CANDIDATES = "unit_id,lat,lon,sales,centre\na,33.7,-84.4,10,yes\nb,33.9,-84.2,20,"
+
+
 @pytest.mark.parametrize(
-    ("units", "says"),
+    ("units", "keep", "says"),
     [
-        (UNITS, "missing column 'centre' named by design.candidates"),
+        (UNITS, {}, "missing column 'centre' named by design.candidates"),
         (
-            "unit_id,lat,lon,sales,centre\na,33.7,-84.4,10,maybe\nb,33.9,-84.2,20,"
-            "yes\nc,25.8,-80.2,30,no\n",
-            "column 'centre' must be a yes/no, got 'maybe' in data row 1 (1 bad "
+            CANDIDATES + "maybe\nc,25.8,-80.2,30,no\n",
+            {},
+            "column 'centre' must be a yes/no, got 'maybe' in data row 2 (1 bad "
+            "value(s) in all)",
+        ),
+        (
+            CANDIDATES + "yes\nc,25.8,-80.2,30,perhaps\n",
+            {"unit_id": ["b", "c"]},
+            "column 'centre' must be a yes/no, got 'perhaps' in data row 3 (1 bad "
             "value(s) in all)",
         ),
     ],
 )
 def test_a_bad_candidates_column_names_the_units_table(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], units: str, says: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    units: str,
+    keep: dict[str, list[str]],
+    says: str,
 ) -> None:
     data = settings(mode="design", design={"territories": 2, "candidates": "centre"})
     del data["reps"]
-    data["units"] = {"table": "units.csv", "potential": {"column": "sales"}}
+    data["units"] = {
+        "table": "units.csv",
+        "potential": {"column": "sales"},
+        "keep": keep,
+    }
     cfg, message = solve_fails(tmp_path, capsys, data, {"units.csv": units})
     assert message == f"{cfg}: field 'units.table': {tmp_path / 'units.csv'}: {says}"
