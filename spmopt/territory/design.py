@@ -536,7 +536,7 @@ class PMedianModel:
             self.cost, self.demand, self.capacity, self.bands, self.p, k, self.sites
         )
         first = search.start(budget)
-        share = budget.share(BAND_BOUND_SHARE)
+        share = budget.part(BAND_BOUND_SHARE)
         lower = self._band_bound(share, search.value(first))
         _log_step("bound", budget, start, lower.iterations)
         found = search.solve(settings, budget, first)
@@ -564,7 +564,7 @@ class PMedianModel:
             sacks.insert(0, (self.demand, self.capacity))
         best: SparseBound | None = None
         for index, (weight, room) in enumerate(sacks):
-            part = budget.share((index + 1) / len(sacks))
+            part = budget.part((index + 1) / len(sacks))
             found = subgradient(pairs, weight, room, self.p, part, upper=upper)
             if best is None or found.bound > best.bound:
                 best = found

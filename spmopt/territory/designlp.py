@@ -159,6 +159,17 @@ class Budget:
         work = None if self.work_end is None else fraction * self.work_end
         return replace(self, deadline=deadline, work_end=work)
 
+    def part(self, fraction: float) -> Budget:
+        """The first ``fraction`` of the work limit, the deadline unchanged (a
+        guard only); without a work limit, :meth:`share`.
+
+        So a step's share of the work, not the clock, stops it, and a busy
+        machine does not change what it finds.
+        """
+        if self.work_end is None:
+            return self.share(fraction)
+        return replace(self, work_end=fraction * self.work_end)
+
     def exhausted(self) -> bool:
         """True once the work limit or the deadline is reached."""
         if self.work_end is not None and self.meter.spent >= self.work_end:

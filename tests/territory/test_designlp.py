@@ -435,3 +435,12 @@ def test_band_search_keeps_the_start_when_it_is_best() -> None:
     assert found is not None and search.fits(found)
     assert search.value(found) <= search.value(start) + 1e-9 or not search.fits(start)
     assert np.array_equal(np.bincount(found, minlength=24)[np.unique(found)], [8] * 3)
+
+
+def test_budget_part_keeps_the_deadline_under_a_work_limit() -> None:
+    work = Budget.of(100.0, 50.0, 20.0)
+    part = work.part(0.25)
+    assert part.work_end == pytest.approx(5.0) and part.deadline == 150.0
+    assert part.meter is work.meter
+    clock = Budget.of(100.0, 50.0)
+    assert clock.part(0.25).deadline == pytest.approx(112.5)
