@@ -422,6 +422,21 @@ def named_field(ref: str, field: str) -> str:
     return f"{named_in(ref)}: field '{field}'"
 
 
+def table_name(ref: str, field: str) -> str:
+    """How messages name the table ``ref`` that config field ``field`` gives.
+
+    ``<config file>: field '<field>': <path>``, e.g. ``territory.yaml: field
+    'units.table': /data/units.csv``; a bundled table reads ``bundled table
+    us_counties`` in place of the path. Errors about the table's content
+    start with it.
+    """
+    if ref.startswith(BUNDLED_PREFIX):
+        shown = f"bundled table {ref[len(BUNDLED_PREFIX) :]}"
+    else:
+        shown = str(ref)
+    return f"{named_field(ref, field)}: {shown}"
+
+
 def _bundled_names() -> list[str]:
     """Names of the bundled tables, sorted (loaded on first use)."""
     from spmopt.data.bundled import LOADERS

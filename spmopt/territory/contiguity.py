@@ -14,7 +14,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial import Delaunay
 
-from spmopt.config import named_field
+from spmopt.config import named_field, table_name
 from spmopt.data import check_schema, load_table
 from spmopt.errors import DataError, show
 
@@ -52,16 +52,16 @@ def read_adjacency(ref: str, a: str, b: str) -> pd.DataFrame:
 
     Errors name the config file, the field and the table's path.
     """
-    where = named_field(ref, ADJACENCY_FIELD)
-    frame = load_table(ref, name=where)
+    frame = load_table(ref, name=named_field(ref, ADJACENCY_FIELD))
+    where = table_name(ref, ADJACENCY_FIELD)
     missing = [column for column in (a, b) if column not in frame.columns]
     if missing:
         raise DataError(
-            f"{where}: {ref}: missing column(s) {missing}; columns present: "
+            f"{where}: missing column(s) {missing}; columns present: "
             f"{', '.join(map(str, frame.columns))}; contiguity.unit_a and "
             "contiguity.unit_b name the two columns of a pair"
         )
-    return check_schema(frame, {a: "str", b: "str"}, f"{where}: {ref}")
+    return check_schema(frame, {a: "str", b: "str"}, where)
 
 
 def check_adjacency(
@@ -96,7 +96,7 @@ def check_adjacency(
     unknown = pd.concat([frame.loc[bad[c], c] for c in (a, b)])
     examples = ", ".join(map(str, list(unit_ids)[:KNOWN_SHOWN]))
     raise DataError(
-        f"{named_field(ref, ADJACENCY_FIELD)}: {ref}: column {column!r} names unit "
+        f"{table_name(ref, ADJACENCY_FIELD)}: column {column!r} names unit "
         f"{show(frame[column].iloc[rows[0]])} in data row {rows[0] + 1}, which is "
         f"not in the units table ({unknown.nunique(dropna=False)} unknown id(s) in "
         f"all); give ids of the units table's column {id_column!r}, e.g. {examples}"
@@ -120,7 +120,7 @@ def adjacency_from_table(
     frame = frame[known & (frame[a] != frame[b])]
     if frame.empty:
         raise DataError(
-            f"{named_field(ref, ADJACENCY_FIELD)}: {ref}: no pair of two different "
+            f"{table_name(ref, ADJACENCY_FIELD)}: no pair of two different "
             f"aligned units; check columns {a!r} and {b!r} and units.keep"
         )
     pairs = [

@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt._logging import logger
-from spmopt.config import BUNDLED_PREFIX, check_file, named_field
+from spmopt.config import check_file, named_field, table_name
 from spmopt.data import check_schema, load_table, require_nonnegative, require_unique
 from spmopt.data.tables import data_rows, number_rows
 from spmopt.errors import DataError, show
@@ -202,21 +202,6 @@ def _check_balanced_measures(problem: TerritoryProblem, cfg: TerritoryConfig) ->
                 "so there is nothing to balance; check the units table's "
                 f"{spec.measure} column or remove this balance entry"
             )
-
-
-def table_name(ref: str, field: str) -> str:
-    """How messages name the table ``ref`` that config field ``field`` gives.
-
-    ``<config file>: field '<field>': <path>``, e.g. ``territory.yaml: field
-    'units.table': /data/units.csv``; a bundled table reads ``bundled table
-    us_counties`` in place of the path. Errors about the table's content
-    start with it.
-    """
-    if ref.startswith(BUNDLED_PREFIX):
-        shown = f"bundled table {ref[len(BUNDLED_PREFIX) :]}"
-    else:
-        shown = str(ref)
-    return f"{named_field(ref, field)}: {shown}"
 
 
 def _load(ref: str, field: str) -> tuple[pd.DataFrame, str]:
