@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
+from spmopt._paths import path_problem
 from spmopt.errors import ConfigError
 from spmopt.tracking import check_store, resolve_tracking_uri
 
@@ -63,11 +62,17 @@ def list_runs(
 def _check_local_store(uri: str) -> None:
     """Listing must not create a SQLite store: refuse one that does not exist."""
     prefix = "sqlite:///"
-    if uri.startswith(prefix) and not Path(uri[len(prefix) :]).is_file():
+    if not uri.startswith(prefix):
+        return
+    problem = path_problem(uri[len(prefix) :])
+    if problem is None:
+        return
+    if problem.kind == "missing":
         raise ConfigError(
             f"tracking store {uri} does not exist; train a model first or pass "
             "--tracking-uri"
         )
+    raise ConfigError(f"tracking store {uri}: {problem}; pass --tracking-uri")
 
 
 def _column(runs: pd.DataFrame, name: str) -> pd.Series:

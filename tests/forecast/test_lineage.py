@@ -229,6 +229,9 @@ def test_compare_bad_store_and_csv_folder(tmp_path: Path, capsys) -> None:  # ty
     assert main(["forecast", "compare", "--tracking-uri", missing]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "nodir").exists()
+    folder = f"sqlite:///{tmp_path}"
+    assert main(["forecast", "compare", "--tracking-uri", folder]) == 2
+    assert "is a folder, not a file; pass --tracking-uri" in capsys.readouterr().err
     assert main(["forecast", "compare", "--tracking-uri", "bogus://x"]) == 2
     assert "cannot read tracking store" in capsys.readouterr().err
     assert main(["forecast", "compare", "--csv", str(tmp_path)]) == 2
