@@ -4,9 +4,12 @@ The capacitated p-median. With integral workloads and capacities and no
 balance band it is solved by branch-and-price over a set-partitioning
 model (:mod:`spmopt.territory.branchprice`). Larger models without a band
 get a sparse Lagrangian bound, centres from a dived linear relaxation and
-locate-allocate (:mod:`spmopt.territory.designlp`). Otherwise CP-SAT runs
-after a Lagrangian bound has removed every centre and pair that cannot
-improve on a quickly found incumbent (see :mod:`spmopt.territory.lagrange`).
+locate-allocate (:mod:`spmopt.territory.designlp`); larger models with a
+band, by banded locate-allocate (allocation by
+:class:`~spmopt.territory.lpround.LPRoundModel` with the centres fixed,
+alternating with moving the centres). Otherwise CP-SAT runs after a
+Lagrangian bound has removed every centre and pair that cannot improve on
+a quickly found incumbent (see :mod:`spmopt.territory.lagrange`).
 """
 
 from __future__ import annotations

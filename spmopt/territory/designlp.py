@@ -24,6 +24,11 @@ Above the size branch-and-price handles, design mode works in three steps.
    single-source assignment to each unit's nearest open centres (a HiGHS
    MIP), then each centre moved to its territory's cheapest site.
 
+With a balance band, :class:`BandLocateAllocate` designs instead: equal-value
+territories by bisection, then allocation with the centres fixed (a
+rebalance by :class:`~spmopt.territory.lpround.LPRoundModel`) alternating
+with moving each centre to its territory's cheapest site.
+
 Every step stops on a :class:`Budget`: a wall-clock deadline and,
 optionally, a work limit in deterministic seconds, counted from
 subgradient steps (pairs visited), HiGHS simplex and interior-point
