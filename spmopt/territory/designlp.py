@@ -752,10 +752,10 @@ BAND_NEIGHBOURS = 10
 """Open centres each unit may join in a banded allocation (besides its
 territory's own) when ``design.k_nearest`` does not say fewer."""
 
-FIRST_ALLOCATION_SHARE = 0.15
+FIRST_ALLOCATION_SHARE = 0.1
 """Share of the limit the first banded allocation may use."""
 
-NEXT_ALLOCATION_SHARE = 0.05
+NEXT_ALLOCATION_SHARE = 0.02
 """Share of the limit every later banded allocation may use."""
 
 SPLIT_CELLS_PER_SECOND = 5.0e7
