@@ -48,7 +48,6 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import highspy
 import numpy as np
@@ -900,37 +899,6 @@ def band_measures(bands: list[Band], demand: NDArray[np.float64]) -> list[str] |
     return names
 
 
-class _HintedRound(LPRoundModel):
-    """:class:`LPRoundModel` whose rounding start is a given alignment when
-    that one meets every band and capacity and costs less (or the rounded
-    one does not), and which spends no work lifting its own bound (a
-    design's bound comes from elsewhere)."""
-
-    def __init__(
-        self,
-        problem: TerritoryProblem,
-        k_nearest: int | None,
-        hint: NDArray[np.int64] | None,
-        fits: Any,
-    ) -> None:
-        super().__init__(problem, k_nearest)
-        self.start = hint
-        self.fits = fits
-
-    def _first_alignment(self, *args: Any, **kwargs: Any) -> NDArray[np.int64]:
-        rounded = super()._first_alignment(*args, **kwargs)
-        if self.start is None or not self.fits(self.start):
-            return rounded
-        if self.fits(rounded) and self.objective_of(rounded) <= self.objective_of(
-            self.start
-        ):
-            return rounded
-        return self.start
-
-    def _cut_bound(self, *args: Any, **kwargs: Any) -> None:
-        """No root cuts: the allocation's bound does not bound the design."""
-
-
 # TODO(#3): on all US counties into 40 within ±5% the design ends 14-17% above
 # its bound at 60-120 deterministic s. The bound (no band minimum, one row
 # per knapsack) is likely most of it; a bound that sees the band minimum
@@ -1096,10 +1064,10 @@ class BandLocateAllocate:
         if budget.exhausted():
             return None
         centres = np.unique(start)
-        model = _HintedRound(
-            self._problem(centres, start), self.neighbours,
-            np.searchsorted(centres, start), self._fits_slots(centres),
-        )  # fmt: skip
+        # the allocation's own bound does not bound the design: no root cuts
+        model = LPRoundModel(
+            self._problem(centres, start), self.neighbours, root_cuts=False
+        ).add_hint(np.searchsorted(centres, start))
         if np.isfinite(self.capacity[centres]).any():
             model.add_capacity()
         for (_, low, high), name in zip(self.bands, self.names, strict=True):
@@ -1110,10 +1078,6 @@ class BandLocateAllocate:
         budget.charge(found.deterministic_seconds)
         logger.debug("banded allocation: %s, %.6g", found.status, found.objective)
         return centres[found.assignment] if found.has_solution else None
-
-    def _fits_slots(self, centres: NDArray[np.int64]) -> Any:
-        """:meth:`fits` of an alignment given by territory index."""
-        return lambda slots: self.fits(centres[slots])
 
     def _problem(
         self, centres: NDArray[np.int64], start: NDArray[np.int64]

@@ -186,11 +186,20 @@ class LPRoundModel:
         The validated instance.
     k_nearest : int, optional
         Sparsification of constraint 2; None keeps every pair.
+    root_cuts : bool
+        Run step (e); False where the bound is not wanted (e.g. an
+        allocation inside a design, whose bound comes from elsewhere).
     """
 
-    def __init__(self, problem: TerritoryProblem, k_nearest: int | None = 5) -> None:
+    def __init__(
+        self,
+        problem: TerritoryProblem,
+        k_nearest: int | None = 5,
+        root_cuts: bool = True,
+    ) -> None:
         self.problem = problem
         self.k_nearest = k_nearest
+        self.root_cuts = root_cuts
         self.allowed = allowed_pairs(problem, k_nearest)
         units, reps = np.nonzero(self.allowed)
         self.pair_unit = units.astype(np.int64)
@@ -309,7 +318,12 @@ class LPRoundModel:
         return self
 
     def add_hint(self, assignment: NDArray[np.int64]) -> LPRoundModel:
-        """Accepted for the common interface; the relaxation guides the start."""
+        """Offer ``assignment`` beside the rounded alignment (step (c)).
+
+        The cheaper of the two that meets every row is kept; a hint with a
+        unit left without a rep, or on a pair that is not allowed, is
+        ignored.
+        """
         self._hint = np.asarray(assignment, dtype=np.int64)
         return self
 
@@ -347,9 +361,10 @@ class LPRoundModel:
         best = _Incumbent(bound=relax.objective)
         first = self._first_alignment(lp, relax, settings, budget)
         self._offer(lp, first, best)
+        self._offer_hint(lp, best)
         if best.assignment is None:
             self._mend(lp, first, best, settings, budget)
-        rounds = budget.plan_rounds(lp.matrix.nnz)
+        rounds = budget.plan_rounds(lp.matrix.nnz) if self.root_cuts else 0
         self._descend(lp, best, budget)
         self._lns(lp, best, settings, budget)
         self._improve(lp, relax, best, settings, budget)
@@ -477,6 +492,17 @@ class LPRoundModel:
             if best.objective >= value - 1e-9 * abs(value):
                 break
         logger.debug("lp_round: descent %.6g -> %.6g", before, best.objective)
+
+    def _offer_hint(self, lp: _Lp, best: _Incumbent) -> None:
+        """Offer the hint of :meth:`add_hint` when every unit has an allowed rep."""
+        hint = self._hint
+        n_units, n_reps = self.problem.n_units, self.problem.n_reps
+        if hint is None or hint.shape != (n_units,):
+            return
+        if hint.min(initial=0) < 0 or hint.max(initial=0) >= n_reps:
+            return
+        if self.allowed[np.arange(n_units), hint].all():
+            self._offer(lp, hint, best)
 
     def _narrowed(self, lp: _Lp) -> _Lp:
         """``lp`` with every band narrowed by :data:`NARROW` of its width."""
@@ -665,7 +691,9 @@ class LPRoundModel:
         planned: int,
     ) -> None:
         """Step (e): a higher bound from HiGHS's cuts at the whole MIP's root."""
-        if best.assignment is None or best.done(settings) or budget.exhausted():
+        if best.assignment is None or best.done(settings) or planned == 0:
+            return
+        if budget.exhausted():
             return
         rounds = budget.rounds_left(lp.matrix.nnz, planned)
         if rounds == 0:

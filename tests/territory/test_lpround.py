@@ -315,3 +315,19 @@ def test_cut_rounds_are_planned_within_their_share_or_skipped() -> None:
     assert big.held == 0.0
     wall = _Budget.of(SolverSettings(time_limit_seconds=6.0), time.perf_counter())
     assert wall.plan_rounds(50_000) == 0  # 0.9 s pays for under 20 rounds
+
+
+def test_a_hint_is_kept_when_it_is_cheaper_and_ignored_when_unusable(
+    make_problem: MakeProblem,
+) -> None:
+    p = make_problem(2, n_units=6, n_reps=2)
+    model = LPRoundModel(p, k_nearest=1).set_objective()
+    lp = model._assemble()
+    nearest = np.argmin(p.distance, axis=1)
+    far = 1 - nearest
+    usable = (far, np.where(np.arange(6) == 0, NO_REP, nearest), nearest)
+    for hint, kept in zip(usable, (False, False, True), strict=True):
+        best = _Incumbent(0.0, np.inf, None)
+        model.add_hint(hint)._offer_hint(lp, best)
+        assert (best.assignment is not None) is kept
+    assert best.objective == pytest.approx(model.objective_of(nearest))
