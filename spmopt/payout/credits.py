@@ -6,8 +6,9 @@ A credits table has one row per deal and rep: ``credit_id``, ``rep_id``,
 share of a deal credited to several reps; shares of one ``credit_id`` sum
 to 1), ``tag`` (for SPIFs), ``cancel_date``, ``contract_months`` and
 ``contract_start`` (for clawbacks). Amounts, units and split shares
-written as text (CSV) are read exactly, digit for digit (up to the accepted
-1e15), never through a float; split amounts are
+written as text (CSV) are read exactly, digit for digit, never through a
+float, and must be at most 1,000,000,000,000,000 in absolute value (checked
+on the exact digits); split amounts are
 rounded to the plan's cents so that the parts add up to the deal amount
 exactly. A ``credit_id`` and measure credit each rep at most once: a second
 row for the same rep (a row exported twice) is refused.
@@ -20,12 +21,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
 
 from spmopt.data import check_schema
 from spmopt.errors import DataError, show
+from spmopt.payout.limits import check_amount_cells, check_written_amounts
 from spmopt.payout.plan import PlanConfig
 from spmopt.rounding import round_exact_to_total
 
@@ -121,9 +123,26 @@ def exact_column(written: pd.Series, parsed: pd.Series) -> list[Decimal | None]:
 
 
 def quantize(value: Decimal, decimals: int, mode: str = "half_up") -> Decimal:
-    """Round ``value`` to ``decimals`` places (``half_up`` or ``half_even``)."""
+    """Round ``value`` to ``decimals`` places (``half_up`` or ``half_even``).
+
+    Raises
+    ------
+    DataError
+        When ``value`` has too many digits to be rounded exactly (a payout
+        grown far beyond 1e15 from rates, quotas and credits that are each
+        in range).
+    """
     rounding = ROUND_HALF_UP if mode == "half_up" else ROUND_HALF_EVEN
-    return value.quantize(Decimal(1).scaleb(-decimals), rounding=rounding)
+    try:
+        return value.quantize(Decimal(1).scaleb(-decimals), rounding=rounding)
+    except InvalidOperation:
+        raise DataError(
+            f"a computed amount of {value:.6e} is too large to pay: it cannot be "
+            f"rounded exactly to {decimals} decimal place(s); amounts must stay "
+            f"within ±1,000,000,000,000,000, so check the plan's rates against "
+            "its quotas and target incentive (a small quota with a high rate "
+            "multiplies the credits)"
+        ) from None
 
 
 def split_amount(
@@ -169,6 +188,7 @@ def read_credits(
     for messages and statements); by default the frame's own order.
     """
     written = frame
+    check_written_amounts(frame, ("amount", "units"), table)
     frame = check_schema(frame, REQUIRED, table, optional=OPTIONAL)
     numbers = list(range(1, len(frame) + 1)) if rows is None else list(rows)
     _check_values(frame, table, numbers)
@@ -177,6 +197,8 @@ def read_credits(
         for column in EXACT
         if column in frame.columns
     }
+    for column, values in exact.items():
+        check_amount_cells(values, table, column, numbers)
     known, measures = set(reps), [m.name for m in plan.measures]
     credits = [_credit(frame, exact, i, plan, numbers[i]) for i in range(len(frame))]
     for credit in credits:

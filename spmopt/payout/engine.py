@@ -27,9 +27,11 @@ import numpy as np
 import pandas as pd
 
 from spmopt.data import check_schema, require_unique
+from spmopt.data.tables import data_rows
 from spmopt.errors import ConfigError, DataError, show
 from spmopt.payout.credits import exact_amount, to_decimal
 from spmopt.payout.curves import CurveArrays
+from spmopt.payout.limits import check_amount_cells, check_written_amounts
 from spmopt.payout.plan import Gate, Measure, PlanConfig
 
 
@@ -142,6 +144,7 @@ def rep_book(
         "end_date": "date",
         "draw_balance": "float",
     }
+    check_written_amounts(frame, written, table)
     frame = check_schema(frame, schema, table, optional=optional)
     require_unique(frame, rep_column, table)
     _require_dates_in_order(frame, rep_column, table)
@@ -165,6 +168,7 @@ def rep_book(
         else _exact(written[measure.quota_column], quotas[:, k])
         for k, measure in enumerate(plan.measures)
     )
+    _check_exact_amounts(frame, written, table)
     return RepBook(
         reps,
         quotas,
@@ -180,6 +184,24 @@ def rep_book(
 
 _EXACT = ("target_incentive", "draw_balance")
 """Money columns of the quotas table read exactly as written."""
+
+
+def _check_exact_amounts(
+    frame: pd.DataFrame, written: Mapping[str, pd.Series], table: str
+) -> None:
+    """Refuse a quota, target incentive or draw balance cell beyond 1e15.
+
+    Checked on the digits as written, so ``1000000000000000.01`` is refused
+    although its float is 1e15.
+    """
+    rows = data_rows(frame, np.arange(len(frame)))
+    for column, cells in written.items():
+        values = frame[column].to_numpy(dtype=float)
+        exact = [
+            None if _is_blank(cell) else exact_amount(cell, to_decimal(value))
+            for cell, value in zip(cells, values, strict=True)
+        ]
+        check_amount_cells(exact, table, column, rows)
 
 
 def _exact(

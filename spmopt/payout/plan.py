@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -44,6 +45,14 @@ from spmopt.config import (
     parse_config,
 )
 from spmopt.errors import SpmoptWarning
+from spmopt.payout.limits import (
+    MAX_AMOUNT,
+    MAX_RATE,
+    limit_text,
+    range_text,
+    show_number,
+    within,
+)
 
 ApplyMode = Literal["marginal", "retroactive"]
 EdgeRule = Literal["lower_inclusive", "upper_inclusive"]
@@ -89,6 +98,27 @@ engine and the simulator take its float.
 """
 
 
+def _bounded(limit: Decimal, what: str) -> AfterValidator:
+    """A check that a plan number is at most ``limit`` in absolute value."""
+
+    def check(value: Decimal) -> Decimal:
+        if within(value, limit):
+            return value
+        exact = value.is_finite() and Decimal(repr(float(value))) == value
+        written = "" if exact else f" (written {show_number(value)})"
+        raise ValueError(f"{what} must be {range_text(limit)}{written}")
+
+    return AfterValidator(check)
+
+
+Amount = Annotated[Exact, _bounded(MAX_AMOUNT, "an amount")]
+"""A plan number in currency (or a tier edge): within ±1e15, exact."""
+Rate = Annotated[Exact, _bounded(MAX_RATE, "a rate or multiplier")]
+"""A rate, share or multiplier of the plan: within ±1e6, exact."""
+RATE_FLOAT = float(MAX_RATE)
+"""The bound of float multipliers (weights), as a float."""
+
+
 class Tier(Config):
     """One tier of a rate table: ``rate`` applies from ``from`` to ``to``.
 
@@ -100,9 +130,9 @@ class Tier(Config):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    start: Exact = Field(alias="from", ge=0)
-    end: Exact | None = Field(default=None, alias="to")
-    rate: Exact
+    start: Amount = Field(alias="from", ge=0)
+    end: Amount | None = Field(default=None, alias="to")
+    rate: Rate
     application: ApplyMode | None = None
 
 
@@ -133,7 +163,7 @@ class Curve(Config):
     application: ApplyMode = "marginal"
     edges: EdgeRule = "lower_inclusive"
     tiers: list[Tier] | None = None
-    points: list[tuple[Exact, Exact]] | None = None
+    points: list[tuple[Amount, Amount]] | None = None
     beyond_last_point: Literal["flat", "extend"] = "flat"
     allow_negative_rates: bool = False
     allow_decreasing: bool = False
@@ -257,7 +287,7 @@ class Gate(Config):
     """
 
     measure: str | None = None
-    min_attainment: Exact = Field(ge=0)
+    min_attainment: Rate = Field(ge=0)
 
 
 class Measure(Config):
@@ -309,10 +339,10 @@ class Measure(Config):
     """
 
     name: str
-    weight: float = Field(default=1.0, ge=0)
+    weight: float = Field(default=1.0, ge=0, le=RATE_FLOAT)
     credit: CreditKind = "amount"
     quota_column: str = "quota"
-    quota: Exact | None = Field(default=None, gt=0)
+    quota: Amount | None = Field(default=None, gt=0)
     curve: Curve
     rate_of: Literal["target_incentive", "credit"] = "target_incentive"
     tiers_apply_to: Literal["period_total", "each_credit"] = "period_total"
@@ -320,9 +350,9 @@ class Measure(Config):
     negative_true_up: Literal["hold", "recover"] = "hold"
     team_of: str | None = None
     gates: list[Gate] = Field(default_factory=list)
-    cap_share: Exact | None = Field(default=None, gt=0)
-    cap_amount: Exact | None = Field(default=None, ge=0)
-    floor_amount: Exact | None = Field(default=None, ge=0)
+    cap_share: Rate | None = Field(default=None, gt=0)
+    cap_amount: Amount | None = Field(default=None, ge=0)
+    floor_amount: Amount | None = Field(default=None, ge=0)
     payout_tiers: Curve | None = None
 
     @field_validator("name")
@@ -363,7 +393,7 @@ class Draw(Config):
     non-recoverable draw is a guaranteed minimum.
     """
 
-    amount: Exact = Field(gt=0)
+    amount: Amount = Field(gt=0)
     recoverable: bool = True
     carry_forward: bool = True
 
@@ -428,13 +458,13 @@ class PlanConfig(Config):
     period: PeriodKind = "year"
     year_start: date | None = None
     seasonality: list[float] | None = None
-    target_incentive: Exact | None = Field(default=None, ge=0)
+    target_incentive: Amount | None = Field(default=None, ge=0)
     measures: list[Measure] = Field(min_length=1)
     revenue_measure: str | None = None
     gates: list[Gate] = Field(default_factory=list)
-    cap_share: Exact | None = Field(default=None, gt=0)
-    cap_amount: Exact | None = Field(default=None, ge=0)
-    floor_amount: Exact | None = Field(default=None, ge=0)
+    cap_share: Rate | None = Field(default=None, gt=0)
+    cap_amount: Amount | None = Field(default=None, ge=0)
+    floor_amount: Amount | None = Field(default=None, ge=0)
     draw: Draw | None = None
     spifs: list[Spif] = Field(default_factory=list)
     clawback: Clawback | None = None
@@ -554,9 +584,10 @@ def _check_seasonality(shares: list[float] | None, n: int, period: str) -> None:
         raise ValueError(
             f"seasonality needs {n} weights for period {period!r}, got {len(shares)}"
         )
-    if any(s < 0 for s in shares) or sum(shares) <= 0:
+    if any(not 0 <= s <= RATE_FLOAT for s in shares) or sum(shares) <= 0:
         raise ValueError(
-            f"seasonality weights must be >= 0 with a positive sum, got {shares}"
+            f"seasonality weights must be >= 0 and at most {limit_text(MAX_RATE)}, "
+            f"with a positive sum, got {shares}"
         )
 
 
