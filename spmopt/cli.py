@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -188,7 +189,7 @@ def _usage_error(exc: Any) -> int:
     ctx = getattr(exc, "ctx", None)
     if type(exc).__name__ == "NoArgsIsHelpError":
         return int(exc.exit_code)
-    if _bad_ranged_value(exc):
+    if _bad_ranged_value(exc) or _bad_path(exc):
         return int(exc.exit_code)
     if ctx is not None:
         with contextlib.suppress(OSError, ValueError):
@@ -214,6 +215,33 @@ def _bad_ranged_value(exc: Any) -> bool:
     if name not in _ALLOWED or given is None:
         return False
     _echo_error(f"--{name} must be {_ALLOWED[name]}, got {given!r}")
+    return True
+
+
+_PATH_REFUSED = re.compile(
+    r"(path|file|directory) '.*' (is not readable|is not writable|does not exist"
+    r"|is a file|is a directory)\.$",
+    re.DOTALL,
+)
+"""How the parser words a path it refuses (see :func:`_bad_path`)."""
+
+
+def _bad_path(exc: Any) -> bool:
+    """Show a path the parser refused (e.g. not readable) as one line.
+
+    ``error: 'CONFIG': path 'base.yaml' is not readable``, like the one line
+    spmopt's own readers give for a file they cannot read, with no usage.
+    Commands mostly leave files to those readers (``readable=False``); this
+    covers any that do not. Returns whether it was shown.
+    """
+    from typer import BadParameter
+
+    param = getattr(exc, "param", None)
+    if not isinstance(exc, BadParameter) or param is None:
+        return False
+    if not _PATH_REFUSED.fullmatch(exc.message):
+        return False
+    _echo_error(f"{param.get_error_hint()}: {exc.message.rstrip('.')}")
     return True
 
 

@@ -154,6 +154,51 @@ def test_a_folder_given_as_the_config_is_called_a_folder(
     assert "inside it: capacity_plan.yaml, " in err and len(err.splitlines()) == 1
 
 
+UNREADABLE_CASES = [
+    ["territory", "solve", "{f}"],
+    ["territory", "pareto", "{f}"],
+    ["forecast", "train", "{f}"],
+    ["forecast", "score", "{f}", "--model", "m@champion", "--input", "{f}"],
+    ["quota", "set", "{f}"],
+    ["quota", "capacity", "{f}"],
+    ["quota", "potential", "{f}"],
+    ["payout", "simulate", "{f}"],
+    ["payout", "calc", "--plan", "{f}", "--credits", "{f}", "--quotas", "{f}"],
+    ["analytics", "kpis", "{f}"],
+    ["scale", "price", "{f}"],
+    ["scale", "sweep-plans", "{f}"],
+    ["scale", "sweep-disruption", "{f}", "--budgets", "0.1"],
+]
+
+
+@pytest.mark.parametrize("args", UNREADABLE_CASES, ids=lambda a: " ".join(a[:2]))
+def test_an_unreadable_file_argument_is_one_error_line(
+    args: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    locked = tmp_path / "locked.yaml"
+    locked.write_text("{}\n")
+    real_access = os.access
+
+    def access(path: Any, mode: int, *rest: Any, **kw: Any) -> bool:
+        if Path(path).name == locked.name:  # as chmod 000 would for a non-root user
+            return False
+        return real_access(path, mode, *rest, **kw)
+
+    monkeypatch.setattr(os, "access", access)
+    out = tmp_path / "o"
+    argv = [a.format(f=locked) for a in args] + ["--out", str(out)]
+    if args[:2] == ["payout", "calc"]:
+        argv = argv[:-2]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    assert "locked.yaml" in err and "Usage" not in err
+    assert not out.exists()
+
+
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["nope"]) == 2
     assert "No such command" in capsys.readouterr().err

@@ -15,8 +15,10 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def kpis(
-    config: Path = typer.Argument(..., metavar="CONFIG", help="Analytics config YAML."),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Analytics config YAML.", readable=False
+    ),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int | None = typer.Option(None, help=SEED_HELP),
 ) -> None:
     """KPIs per rep, team and period, and rep scorecards with flags."""

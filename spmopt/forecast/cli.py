@@ -17,8 +17,10 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def train(
-    config: Path = typer.Argument(..., metavar="CONFIG", help="Forecast config YAML."),
-    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Forecast config YAML.", readable=False
+    ),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
     scheduler: str | None = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
 ) -> None:
@@ -38,8 +40,10 @@ def score(
     model: str = typer.Option(
         ..., "--model", help="NAME@ALIAS (e.g. spmopt-forecast-ibm@champion)."
     ),
-    input: Path = typer.Option(..., "--input", help="CSV/Parquet of open deals."),
-    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
+    input: Path = typer.Option(
+        ..., "--input", help="CSV/Parquet of open deals.", readable=False
+    ),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, "--seed", help=SEED_HELP),
     samples: int = typer.Option(
         10_000, "--samples", min=100, help="Simulated pipelines for P10/P50/P90."
@@ -50,6 +54,7 @@ def score(
     from spmopt.forecast.score import run_score
     from spmopt.scale.dispatch import ScheduledForecastConfig, on_scheduler
 
+    _check_input(input)
     runner = partial(run_score, model=model, input_path=input, n_samples=samples)
     scheduled = on_scheduler(runner, scheduler)
     run_job("forecast.score", ScheduledForecastConfig, config, out, seed, scheduled)
@@ -61,7 +66,9 @@ def compare(
     tracking_uri: str | None = typer.Option(
         None, help="Tracking store (default: MLFLOW_TRACKING_URI or local SQLite)."
     ),
-    csv: Path | None = typer.Option(None, "--csv", help="Also write the table here."),
+    csv: Path | None = typer.Option(
+        None, "--csv", help="Also write the table here.", readable=False
+    ),
 ) -> None:
     """List training runs with their metrics, newest first."""
     from spmopt.forecast.compare import format_runs, list_runs
@@ -85,6 +92,19 @@ NOT_WRITABLE = ("folder", "special")
 
 A missing file is written; an existing unreadable one is replaced.
 """
+
+
+def _check_input(path: Path) -> None:
+    """Refuse an ``--input`` that cannot be read, naming the option once.
+
+    Raises
+    ------
+    ConfigError
+        ``--input: file not found: <path>`` (or a folder, a device, unreadable).
+    """
+    problem = path_problem(path)
+    if problem is not None:
+        raise ConfigError(f"--input: {problem}")
 
 
 def _check_csv(csv: Path) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.config import named_field, table_name
 from spmopt.data import check_schema, load_table, require_nonnegative
 from spmopt.errors import InfeasibleError
 from spmopt.quota.capacity import (
@@ -70,11 +71,12 @@ def existing_reps(cfg: CapacityConfig) -> np.ndarray:
 
 
 def _tenures_from_table(ref: str, column: str) -> list[int]:
-    frame = load_table(ref, name="reps")
-    frame = check_schema(frame, {}, "reps", optional={column: "float"})
+    frame = load_table(ref, name=named_field(ref, "reps"))
+    table = table_name(ref, "reps")
+    frame = check_schema(frame, {}, table, optional={column: "float"})
     if column not in frame:
         return [_RAMPED] * len(frame)
-    require_nonnegative(frame, column, "reps")
+    require_nonnegative(frame, column, table)
     return [int(m) for m in np.floor(frame[column].to_numpy(dtype=float))]
 
 

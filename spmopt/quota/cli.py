@@ -15,8 +15,10 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("set")
 def set_quotas(
-    config: Path = typer.Argument(..., metavar="CONFIG", help="Quota config YAML."),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Quota config YAML.", readable=False
+    ),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:
@@ -30,8 +32,10 @@ def set_quotas(
 
 @app.command("capacity")
 def capacity(
-    config: Path = typer.Argument(..., metavar="CONFIG", help="Capacity config YAML."),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Capacity config YAML.", readable=False
+    ),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
     """Headcount plan by month for a target, or the bookings a plan supports."""
@@ -43,9 +47,9 @@ def capacity(
 @app.command("potential")
 def potential(
     config: Path = typer.Argument(
-        ..., metavar="CONFIG", help="Potential model config YAML."
+        ..., metavar="CONFIG", help="Potential model config YAML.", readable=False
     ),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.config import named_field, table_name
 from spmopt.data import check_schema, load_table
 from spmopt.errors import InfeasibleError, SpmoptWarning
 from spmopt.quota.allocation import (
@@ -386,8 +387,10 @@ def phase_weights(cfg: QuotaConfig) -> tuple[np.ndarray, list[str], dict[str, An
     assert phasing is not None
     observed: list[bool] = []
     if phasing.history is not None:
-        deals = load_table(phasing.history, name="phasing history")
-        deals = check_schema(deals, HISTORY_SCHEMA, "phasing history")
+        field = "phasing.history"
+        deals = load_table(phasing.history, name=named_field(phasing.history, field))
+        table = table_name(phasing.history, field)
+        deals = check_schema(deals, HISTORY_SCHEMA, table)
         monthly, observed = monthly_weights(deals)
         weights, labels = period_weights(monthly, phasing.periods, phasing.start_month)
     else:

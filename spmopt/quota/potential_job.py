@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.config import named_field, table_name
 from spmopt.data import check_schema, load_table, require_unique
 from spmopt.errors import DataError
 from spmopt.quota.config import PotentialConfig
@@ -56,16 +57,18 @@ class Split:
 
 def read_inputs(cfg: PotentialConfig) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Load and check the pipeline and the entity attribute table."""
-    pipeline = load_table(cfg.pipeline, name="pipeline")
+    pipeline = load_table(cfg.pipeline, name=named_field(cfg.pipeline, "pipeline"))
+    where = table_name(cfg.pipeline, "pipeline")
     schema = {cfg.entity: "str", **PIPELINE_SCHEMA}
-    pipeline = check_schema(pipeline, schema, "pipeline")
+    pipeline = check_schema(pipeline, schema, where)
     if not (pipeline["deal_stage"] == "Won").any():
-        raise DataError("pipeline: no row has deal_stage 'Won'; nothing to learn")
+        raise DataError(f"{where}: no row has deal_stage 'Won'; nothing to learn")
     ref = cfg.accounts if cfg.entity == "account" else cfg.teams
     if ref is None:
         return pipeline, None
-    name = "accounts" if cfg.entity == "account" else "teams"
-    table = load_table(ref, name=name)
+    field = "accounts" if cfg.entity == "account" else "teams"
+    name = table_name(ref, field)
+    table = load_table(ref, name=named_field(ref, field))
     wanted = {cfg.entity: "str", **ATTRIBUTES[cfg.entity]}
     table = check_schema(table, wanted, name)
     require_unique(table, cfg.entity, name)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from spmopt.config import named_field, table_name
 from spmopt.data import (
     check_schema,
     load_table,
@@ -19,7 +20,10 @@ from spmopt.quota.attainment import OpenDeals
 from spmopt.quota.config import QuotaConfig
 from spmopt.quota.ramp import ramp_factor
 
-_TABLE = "reps"
+REPS_FIELD = "reps"
+"""The config field naming the reps table, for messages."""
+OPEN_DEALS_FIELD = "open_deals.table"
+"""The config field naming the open deals table, for messages."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ def read_reps(cfg: QuotaConfig) -> RepBook:
         For a missing file or column, a non-numeric or negative potential,
         a duplicate rep id, or P10/P50/P90 out of order.
     """
-    frame = load_table(cfg.reps, name=_TABLE)
+    frame = load_table(cfg.reps, name=named_field(cfg.reps, REPS_FIELD))
+    table = table_name(cfg.reps, REPS_FIELD)
     schema = {cfg.rep_id_column: "str", cfg.potential_column: "float"}
     optional = {cfg.months_in_seat_column: "float"}
     numeric = [*_quantile_columns(cfg)]
@@ -76,16 +81,16 @@ def read_reps(cfg: QuotaConfig) -> RepBook:
     if cfg.ytd is not None:
         numeric.append(cfg.ytd.bookings_column)
     schema |= {c: "float" for c in numeric}
-    frame = check_schema(frame, schema, _TABLE, optional=optional)
-    require_unique(frame, cfg.rep_id_column, _TABLE)
+    frame = check_schema(frame, schema, table, optional=optional)
+    require_unique(frame, cfg.rep_id_column, table)
     for column in [cfg.potential_column, *numeric]:
-        require_nonnegative(frame, column, _TABLE)
+        require_nonnegative(frame, column, table)
     if not (frame[cfg.potential_column] > 0).any():
         raise DataError(
-            f"{_TABLE}: column '{cfg.potential_column}' is 0 for every rep; quotas "
+            f"{table}: column '{cfg.potential_column}' is 0 for every rep; quotas "
             "are set relative to potential, so at least one rep needs potential > 0"
         )
-    months = _months_in_seat(frame, cfg)
+    months = _months_in_seat(frame, cfg, table)
     elapsed = 0 if cfg.ytd is None else cfg.ytd.months_elapsed
     left = cfg.period_months - elapsed
     return RepBook(
@@ -93,7 +98,7 @@ def read_reps(cfg: QuotaConfig) -> RepBook:
         potential=frame[cfg.potential_column].to_numpy(dtype=float),
         ramp=ramp_factor(cfg.ramp, months + elapsed, left),
         months_in_seat=months if cfg.months_in_seat_column in frame else None,
-        quantiles=_quantiles(frame, cfg),
+        quantiles=_quantiles(frame, cfg, table),
         history=_column(frame, cfg.history_column),
         ytd=_column(frame, None if cfg.ytd is None else cfg.ytd.bookings_column),
         period_share=left / cfg.period_months,
@@ -109,16 +114,16 @@ def _quantile_columns(cfg: QuotaConfig) -> list[str]:
     return [c for c in columns if c is not None]
 
 
-def _months_in_seat(frame: pd.DataFrame, cfg: QuotaConfig) -> np.ndarray:
+def _months_in_seat(frame: pd.DataFrame, cfg: QuotaConfig, table: str) -> np.ndarray:
     column = cfg.months_in_seat_column
     if column not in frame:
         return np.full(len(frame), 1000.0)
-    require_nonnegative(frame, column, _TABLE)
+    require_nonnegative(frame, column, table)
     return frame[column].to_numpy(dtype=float)
 
 
 def _quantiles(
-    frame: pd.DataFrame, cfg: QuotaConfig
+    frame: pd.DataFrame, cfg: QuotaConfig, table: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     if not cfg.has_quantiles:
         return None
@@ -127,7 +132,7 @@ def _quantiles(
     if bad.size:
         i = int(bad[0])
         raise DataError(
-            f"{_TABLE}: potential quantiles must satisfy 0 <= P10 <= P50 <= P90, "
+            f"{table}: potential quantiles must satisfy 0 <= P10 <= P50 <= P90, "
             f"got {p10[i]:g}, {p50[i]:g}, {p90[i]:g} in data row {i + 1}"
         )
     return p10, p50, p90
@@ -168,10 +173,11 @@ def read_open_deals(cfg: QuotaConfig, book: RepBook) -> OpenDeals | None:
     spec = cfg.open_deals
     if spec is None:
         return None
-    name = "open deals"
+    name = table_name(spec.table, OPEN_DEALS_FIELD)
     columns = (spec.rep_id_column, spec.amount_column, spec.p_win_column)
     schema = dict(zip(columns, ("str", "float", "float"), strict=True))
-    frame = check_schema(load_table(spec.table, name=name), schema, name)
+    read = load_table(spec.table, name=named_field(spec.table, OPEN_DEALS_FIELD))
+    frame = check_schema(read, schema, name)
     require_nonnegative(frame, spec.amount_column, name)
     p_win = frame[spec.p_win_column].to_numpy(dtype=float)
     bad = np.flatnonzero(~((p_win >= 0) & (p_win <= 1)))

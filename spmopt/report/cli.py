@@ -11,7 +11,9 @@ from spmopt.report.build import SECTION_KEYS, build_report
 
 
 def report(
-    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run folder."),
+    run_dir: Path = typer.Argument(
+        ..., metavar="RUN_DIR", help="A run folder.", readable=False
+    ),
     mlflow_links: bool = typer.Option(
         False, help="Show MLflow run ids (the report then differs between runs)."
     ),

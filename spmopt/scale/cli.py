@@ -18,10 +18,10 @@ TIME_LIMIT_HELP = "Time limit of each design, seconds (default: none)."
 @app.command()
 def price(
     config: Path = typer.Argument(
-        ..., metavar="CONFIG", help="Payout simulate config YAML."
+        ..., metavar="CONFIG", help="Payout simulate config YAML.", readable=False
     ),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
     """Price a plan by Monte-Carlo in seeded batches on Dask."""
@@ -43,10 +43,13 @@ def price(
 @app.command("sweep-plans")
 def sweep_plans(
     config: Path = typer.Argument(
-        ..., metavar="CONFIG", help="Plan sweep YAML (designs: {name: path})."
+        ...,
+        metavar="CONFIG",
+        help="Plan sweep YAML (designs: {name: path}).",
+        readable=False,
     ),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
     """Price many plan designs in parallel; one failure keeps the others."""
@@ -67,13 +70,15 @@ def sweep_plans(
 
 @app.command("sweep-disruption")
 def sweep_disruption(
-    config: Path = typer.Argument(..., metavar="CONFIG", help="Territory config YAML."),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Territory config YAML.", readable=False
+    ),
     budgets: str = typer.Option(
         ..., help="Comma-separated disruption budgets in [0, 1], e.g. 0.05,0.1,0.2."
     ),
     time_limit: float | None = typer.Option(None, help=TIME_LIMIT_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
     """Solve one territory alignment per disruption budget, in parallel.

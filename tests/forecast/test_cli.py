@@ -79,3 +79,16 @@ def test_broken_inputs_give_one_message_and_no_folder(
     assert "Traceback" not in err
     assert not out.exists()
     assert not list(tmp_path.glob(".run*"))
+
+
+def test_score_with_a_missing_input_names_the_option_once(
+    make_config, deals_csv, tmp_path, capsys
+) -> None:
+    config = _config(tmp_path, make_config(deals_csv.name))
+    out = tmp_path / "run"
+    missing = tmp_path / "nope.csv"
+    argv = ["forecast", "score", str(config), "--model", "m@champion"]
+    assert main([*argv, "--input", str(missing), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --input: file not found: {missing}\n"
+    assert not out.exists()

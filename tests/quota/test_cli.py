@@ -122,6 +122,17 @@ def test_broken_inputs_give_one_clear_message(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
+def test_reps_table_errors_name_the_config_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "rep_id,potential\nA,600\nB,-5\n")
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    reps = tmp_path / "reps.csv"
+    assert err.startswith(f"error: {path}: field 'reps': {reps}: ")
+    assert "'potential'" in err and len(err.splitlines()) == 1
+
+
 def test_missing_config_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -190,13 +201,13 @@ def test_open_deals_raise_the_chance_of_attaining(tmp_path: Path) -> None:
         ("rep_id,amount\nA,1\n", "missing column(s) ['p_win']"),
         (
             "deal_id,rep_id,amount,p_win\nD1,A,5,0.5\nD2,A,1,0.5\nD1,A,5,0.5\n",
-            "open deals: column 'deal_id' must not repeat a deal id for the same "
+            "deals.csv: column 'deal_id' must not repeat a deal id for the same "
             "rep: 'D1' for rep_id 'A' (data rows 1, 3); each row would be won and "
             "counted again",
         ),
         (
             "deal_id,rep_id,amount,p_win\nD1,A,5,0.5\nD1,B,5,0.7\n",
-            "open deals: rows of deal id 'D1' in column 'deal_id' (data rows 1, 2) "
+            "deals.csv: rows of deal id 'D1' in column 'deal_id' (data rows 1, 2) "
             "split the deal between reps but give different 'p_win' (0.5, 0.7)",
         ),
     ],
@@ -207,7 +218,9 @@ def test_broken_open_deals(
     (tmp_path / "deals.csv").write_text(deals)
     path = _write(tmp_path, GOOD, open_deals={"table": "deals.csv"})
     assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith(f"error: {path}: field 'open_deals.table': ")
     assert not (tmp_path / "o").exists()
 
 
