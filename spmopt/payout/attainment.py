@@ -165,7 +165,7 @@ class LognormalAttainment(Config):
     Parameters
     ----------
     mean : float
-        Expected attainment per period (1.0 = quota), > 0.
+        Expected attainment per period (1.0 = quota), > 0 and at most 1e6.
     sigma : float
         Standard deviation of log-attainment, > 0 (0.3 gives roughly a
         30 % coefficient of variation).
@@ -187,7 +187,7 @@ class LognormalAttainment(Config):
     """
 
     kind: Literal["lognormal"] = "lognormal"
-    mean: float = Field(default=1.0, gt=0)
+    mean: float = Field(default=1.0, gt=0, le=1e6)
     sigma: float = Field(default=0.3, gt=0, le=3)
     market_correlation: float = Field(default=0.2, ge=0, le=1)
     period_correlation: float = Field(default=0.5, ge=0, le=1)

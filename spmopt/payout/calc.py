@@ -24,6 +24,7 @@ from spmopt.data import load_table
 from spmopt.errors import ConfigError, DataError
 from spmopt.payout.credits import Credit, quantize, read_credits
 from spmopt.payout.engine import RepBook, rep_book
+from spmopt.payout.limits import MAX_AMOUNT, limit_text
 from spmopt.payout.plan import PlanConfig, load_plan
 from spmopt.payout.reference import CalcResult, ReferenceCalculator
 from spmopt.payout.statements import (
@@ -276,13 +277,11 @@ def apply_change(frame: pd.DataFrame, change: str) -> pd.DataFrame:
 
 def _check_change_value(kind: str, value: str, change: str) -> None:
     if kind == "amount":
-        try:
-            amount = float(value)
-        except ValueError:
-            amount = float("nan")
-        if not amount >= 0:
+        amount = _change_number(value)
+        if amount is None or not 0 <= amount <= MAX_AMOUNT:
             raise ConfigError(
-                f"--change {change!r}: the amount must be a number >= 0, got {value!r}"
+                f"--change {change!r}: the amount must be a number from 0 to "
+                f"{limit_text(MAX_AMOUNT)}, got {value!r}"
             )
     if kind == "date":
         _check_change_date(value, change)
@@ -340,13 +339,98 @@ def whatif(inputs: CalcInputs, changes: list[str]) -> tuple[pd.DataFrame, pd.Dat
     """
     frame = inputs.credits_frame.reset_index(drop=True)
     for change in changes:
+        check_change(change, inputs.book.rep_ids)
         frame = apply_change(frame, change)
-    credits = read_credits(
-        frame, inputs.plan, inputs.book.rep_ids, rows=file_rows(frame)
-    )
-    changed = CalcInputs(inputs.plan, inputs.book, frame, credits)
-    before, after = compute(inputs), compute(changed)
+    try:
+        changed = _changed_inputs(inputs, frame)
+        after = compute(changed)
+    except DataError as exc:
+        raise _blame_change(inputs, changes, exc) from None
+    before = compute(inputs)
     return line_diff(before, after), payout_diff(before, after)
+
+
+def _changed_inputs(inputs: CalcInputs, frame: pd.DataFrame) -> CalcInputs:
+    """Inputs with a changed credits table, validated as the file was."""
+    rows = file_rows(frame)
+    credits = read_credits(frame, inputs.plan, inputs.book.rep_ids, rows=rows)
+    return CalcInputs(inputs.plan, inputs.book, frame, credits)
+
+
+def _blame_change(
+    inputs: CalcInputs, changes: list[str], error: DataError
+) -> ConfigError:
+    """The error of the changed credits, naming the first change that fails.
+
+    The changes are applied one by one until the credits fail to validate
+    or compute; data rows in the message are the credits file's rows, as
+    changed.
+    """
+    frame = inputs.credits_frame.reset_index(drop=True)
+    for change in changes:
+        frame = apply_change(frame, change)
+        try:
+            compute(_changed_inputs(inputs, frame))
+        except DataError as exc:
+            return ConfigError(f"--change {change!r}: {exc} (after the change)")
+    listed = ", ".join(repr(c) for c in changes)
+    return ConfigError(f"--change {listed}: {error} (after the changes)")
+
+
+def check_change(change: str, reps: tuple[str, ...]) -> None:
+    """Refuse a ``--change`` whose value cannot be applied, naming it.
+
+    A ``recredit`` or ``split`` must name reps of the quotas table, split
+    shares must be numbers in (0, 1] that sum to 1, an amount a number
+    from 0 to 1,000,000,000,000,000 (read exactly) and a date a real
+    ``YYYY-MM-DD``.
+    """
+    kind, _, value = parse_change(change)
+    if kind == "recredit":
+        _check_change_reps([value.strip()], reps, change)
+    elif kind == "split":
+        _check_change_split(value, reps, change)
+    else:
+        _check_change_value(kind, value, change)
+
+
+def _check_change_reps(names: list[str], reps: tuple[str, ...], change: str) -> None:
+    known = set(reps)
+    for name in names:
+        if name not in known:
+            shown = ", ".join(reps[:10]) + (", ..." if len(reps) > 10 else "")
+            raise ConfigError(
+                f"--change {change!r}: rep {name!r} is not in the quotas table; "
+                f"reps: {shown}"
+            )
+
+
+def _check_change_split(value: str, reps: tuple[str, ...], change: str) -> None:
+    parts = [p.split(":") for p in value.split(",")]
+    if any(len(p) != 2 for p in parts):
+        raise ConfigError(f"--change {change!r}: split value must be REP:SHARE,...")
+    _check_change_reps([r.strip() for r, _ in parts], reps, change)
+    shares = [_change_number(s) for _, s in parts]
+    for (rep, text), share in zip(parts, shares, strict=True):
+        if share is None or not 0 < share <= 1:
+            raise ConfigError(
+                f"--change {change!r}: the share of rep {rep.strip()!r} must be a "
+                f"number in (0, 1], got {text.strip()!r}"
+            )
+    total = sum((s for s in shares if s is not None), Decimal(0))
+    if abs(total - 1) > Decimal("1e-9"):
+        raise ConfigError(
+            f"--change {change!r}: the split shares sum to {total}, must sum to 1"
+        )
+
+
+def _change_number(text: str) -> Decimal | None:
+    """A number written in a ``--change`` (None when it is not one)."""
+    try:
+        number = Decimal(text.strip())
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None
 
 
 _KEY = ["rep_id", "period", "section", "kind", "credit_id", "tier", "rate"]

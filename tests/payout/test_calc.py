@@ -275,8 +275,17 @@ def test_whatif_resplit_rows_keep_their_place_and_row_number(inputs) -> None:  #
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("amount:D001=abc", "amount must be a number >= 0, got 'abc'"),
-        ("amount:D001=-5", "amount must be a number >= 0"),
+        ("amount:D001=abc", "amount must be a number from 0 to .*, got 'abc'"),
+        ("amount:D001=-5", "amount must be a number from 0 to"),
+        ("amount:D001=1e400", "from 0 to 1,000,000,000,000,000, got '1e400'"),
+        ("amount:D001=1000000000000000.01", "got '1000000000000000.01'"),
+        ("recredit:D001=R9", "^--change 'recredit:D001=R9': rep 'R9' is not in the"),
+        ("split:D001=R01:0.6,R02:0.6", "^--change 'split:D001=R01:0.6,R02:0.6': the "),
+        ("split:D001=R01:0.6,R02:0.6", "split shares sum to 1.2, must sum to 1"),
+        ("split:D001=R01:x,R02:0.5", "share of rep 'R01' must be a number in"),
+        ("split:D001=R01:1.5,R02:-0.5", r"share of rep 'R01' must be .* got '1.5'"),
+        ("split:D001=R99:0.5,R02:0.5", "rep 'R99' is not in the quotas table"),
+        ("date:D001=2031-01-01", "^--change 'date:D001=2031-01-01': credits: date"),
         ("date:D001=someday", "date must be YYYY-MM-DD, got 'someday'"),
         ("date:D001=2027-02-30", "'2027-02-30' is not a real date .*YYYY-MM-DD"),
         ("split:D001=R01:0.5,R01:0.5", r"rep\(s\) \['R01'\] given more than once"),
@@ -285,6 +294,12 @@ def test_whatif_resplit_rows_keep_their_place_and_row_number(inputs) -> None:  #
 def test_whatif_bad_change_values_name_the_change(inputs, change, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=message):
         whatif(inputs, [change])
+
+
+def test_whatif_blames_the_first_change_that_breaks_the_credits(inputs) -> None:  # type: ignore[no-untyped-def]
+    changes = ["date:D001=2027-03-01", "date:D002=2031-01-01", "amount:D003=5"]
+    with pytest.raises(ConfigError, match=r"^--change 'date:D002=2031-01-01': cred"):
+        whatif(inputs, changes)
 
 
 def test_whatif_text_shows_blank_rates_and_statement_amounts() -> None:
