@@ -11,12 +11,18 @@ import os
 import warnings
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from spmopt.config import Config, TablePath
-from spmopt.errors import SpmoptWarning
+from spmopt.config import Config, FieldValueError, TablePath
+from spmopt.errors import ConfigError, SpmoptWarning
 
 MeasureName = Literal["potential", "workload", "units"]
+
+MAX_SPLIT_PARTS = 1000
+"""Most parts ``remedies.split`` may cut one unit into."""
+
+KEYWORD_TABLE_FIELDS = {"current": "nearest", "contiguity.adjacency": "delaunay"}
+"""Fields that take a keyword or a table file, with their keyword."""
 
 
 class Measure(Config):
@@ -36,6 +42,13 @@ class Measure(Config):
         if self.column is None and self.per_unit == 0:
             raise ValueError("give a column or a per_unit value > 0")
         return self
+
+
+def part_ids(unit: str, parts: int) -> str:
+    """The ids ``remedies.split`` gives the parts of a unit, e.g. ``B2#1, B2#2``."""
+    if parts <= 3:
+        return ", ".join(f"{unit}#{j}" for j in range(1, parts + 1))
+    return f"{unit}#1, {unit}#2, ..., {unit}#{parts}"
 
 
 def planar_aliases(data: object, where: str) -> object:
@@ -176,11 +189,12 @@ class DistanceTableSpec(Config):
 
 
 class ContiguitySpec(Config):
-    """Keep every territory connected.
+    """Keep every territory connected (rebalance mode, ``cpsat`` method).
 
-    ``adjacency`` is a table of neighbouring pairs (columns ``unit_a`` and
-    ``unit_b``) or ``delaunay`` to join units whose locations are
-    neighbours in a Delaunay triangulation (for centroid data).
+    ``adjacency`` is a table of neighbouring pairs (the columns named by
+    ``unit_a`` and ``unit_b``, default ``unit_id`` and ``neighbor_id``) or
+    ``delaunay`` to join units whose locations are neighbours in a Delaunay
+    triangulation (for centroid data).
     """
 
     adjacency: Literal["delaunay"] | TablePath = "delaunay"
@@ -330,14 +344,29 @@ class RemediesSpec(Config):
     @model_validator(mode="after")
     def _ranges(self) -> RemediesSpec:
         for unit, parts in self.split.items():
-            if parts < 2:
-                raise ValueError(
-                    f"split: unit {unit!r} needs 2 or more parts, got {parts}"
+            if not 2 <= parts <= MAX_SPLIT_PARTS:
+                raise FieldValueError(
+                    "split",
+                    f"unit {unit!r} is cut into {parts} parts; give 2 to "
+                    f"{MAX_SPLIT_PARTS} parts",
                 )
         for rep, tol in self.wider_band.items():
             if not 0 <= tol <= 10:
                 raise ValueError(
                     f"wider_band: rep {rep!r} tolerance must be in [0, 10], got {tol}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _split_not_dedicated(self) -> RemediesSpec:
+        for unit in self.dedicated:
+            if unit in self.split:
+                parts = self.split[unit]
+                raise FieldValueError(
+                    "dedicated",
+                    f"unit {unit!r} is also in remedies.split, which cuts it into "
+                    f"{parts} parts ({part_ids(unit, parts)}); dedicate a part by "
+                    f"its id, or remove {unit} from one of the two",
                 )
         return self
 
@@ -386,6 +415,40 @@ class TerritoryConfig(Config):
     remedies: RemediesSpec = RemediesSpec()
     tracking_uri: str | None = None
     track: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_empty_keyword_table(cls, data: object, info: ValidationInfo) -> object:
+        """Refuse ``''`` where a keyword or a table file goes (one plain line)."""
+        for field, keyword in KEYWORD_TABLE_FIELDS.items():
+            value: object = data
+            for part in field.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, str) and not value.strip():
+                source = (info.context or {}).get("source", "config")
+                raise ConfigError(
+                    f"{source}: field '{field}': {value!r} is neither the keyword "
+                    f"{keyword!r} nor a table file"
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _design_ignores_nothing(self, info: ValidationInfo) -> TerritoryConfig:
+        """Refuse contiguity and remedies in design mode, which cannot use them."""
+        if self.mode != "design":
+            return self
+        used = ["contiguity"] if self.contiguity is not None else []
+        used += [f"remedies.{name}" for name in sorted(self.remedies.model_fields_set)]
+        if used:
+            source = (info.context or {}).get("source", "config")
+            names = ", ".join(f"'{name}'" for name in used)
+            verb = f"field {names} is" if len(used) == 1 else f"fields {names} are"
+            raise ConfigError(
+                f"{source}: {verb} not supported in design mode (mode: design); "
+                f"remove {'it' if len(used) == 1 else 'them'}, or run mode: "
+                "rebalance with the designed centres as reps"
+            )
+        return self
 
     @model_validator(mode="after")
     def _mode_inputs(self) -> TerritoryConfig:

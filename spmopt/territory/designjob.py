@@ -132,8 +132,10 @@ def _precheck(problem: TerritoryProblem, cfg: TerritoryConfig) -> None:
         for i in np.flatnonzero(values > high):
             causes.append(
                 f"unit {problem.unit_ids[i]} alone holds {spec.measure} "
-                f"{values[i]:,.0f}, above a territory's band max {high:,.0f}: give "
-                f"it its own territory outside the design, split it, or widen the band"
+                f"{values[i]:,.0f}, above a territory's band max {high:,.0f}: leave "
+                f"it out of the units table (a territory of its own), split it into "
+                f"several rows of the units table, or widen the band (balance "
+                f"tolerance)"
             )
     if causes:
         raise InfeasibleError(

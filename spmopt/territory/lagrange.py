@@ -66,8 +66,11 @@ def knapsack_cells(
     """Cells of one round of exact knapsacks, None when they are fractional.
 
     Exact (dynamic programming over ``n * m * (C + 1)`` cells) when demand
-    and capacity are whole and the cells are at most ``DP_CELLS``.
+    and capacity are whole and the cells are at most ``DP_CELLS``; an
+    unlimited (infinite) capacity is never exact.
     """
+    if not (np.isfinite(demand).all() and np.isfinite(capacity).all()):
+        return None  # np.mod of inf is nan (and warns)
     integral = np.all(np.mod(demand, 1) == 0) and np.all(np.mod(capacity, 1) == 0)
     cells = float(len(demand) * len(capacity) * (capacity.max() + 1))
     return cells if integral and cells <= DP_CELLS else None

@@ -261,6 +261,7 @@ def _read_units(spec: UnitsSpec, candidates: str | None = None) -> pd.DataFrame:
         if measure.column is not None:
             schema[measure.column] = "float"
     optional = _optional_columns(frame, spec, candidates, table)
+    _require_coordinates(frame, (spec.lat, spec.lon), spec.coords, table, "units")
     frame = check_schema(frame, schema, table, optional=optional)
     _check_units(frame, spec, table)
     return frame.reset_index(drop=True)
@@ -299,12 +300,38 @@ def _read_reps(cfg: TerritoryConfig) -> pd.DataFrame:
         require_unique(frame, "rep_id", _reps_name(cfg))
     else:
         assert spec.table is not None
-        frame = _rename_reps(*_load(spec.table, REPS_FIELD), spec)
+        loaded, table = _load(spec.table, REPS_FIELD)
+        coords = (spec.lat, spec.lon)
+        _require_coordinates(loaded, coords, cfg.units.coords, table, "reps")
+        frame = _rename_reps(loaded, table, spec)
     frame["capacity"] = frame["capacity"].astype(float)
     if spec.default_capacity is not None:
         frame["capacity"] = frame["capacity"].fillna(spec.default_capacity)
     frame["capacity"] = frame["capacity"].fillna(np.inf)
     return frame.reset_index(drop=True)
+
+
+def _require_coordinates(
+    frame: pd.DataFrame,
+    columns: tuple[str, str],
+    coords: str,
+    table: str,
+    section: str,
+) -> None:
+    """Refuse missing coordinate columns, naming the settings that name them.
+
+    With ``coords: xy`` the columns are set by ``<section>.x`` and
+    ``<section>.y`` (default ``lat`` and ``lon``, the latitude names).
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if not missing or coords != "xy":
+        return  # check_schema names missing lat/lon columns
+    present = ", ".join(map(str, frame.columns))
+    raise DataError(
+        f"{table}: missing coordinate column(s) {missing}; columns present: "
+        f"{present}; with coords: xy name the columns with {section}.x and "
+        f"{section}.y (e.g. {section}.x: x, {section}.y: y)"
+    )
 
 
 def _rename_reps(frame: pd.DataFrame, table: str, spec: RepsSpec) -> pd.DataFrame:

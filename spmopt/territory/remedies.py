@@ -33,8 +33,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from spmopt._logging import logger
+from spmopt.config import named_in
 from spmopt.errors import DataError, SpmoptWarning
-from spmopt.territory.config import RemediesSpec, TerritoryConfig
+from spmopt.territory.config import RemediesSpec, TerritoryConfig, part_ids
 from spmopt.territory.geometry import euclidean, haversine_km
 from spmopt.territory.model import SolverSettings, allowed_pairs, balance_band
 from spmopt.territory.problem import NO_REP, TerritoryProblem
@@ -69,11 +70,23 @@ def apply_remedies(
     applied : list of str
         One line per remedy in words (also logged at WARNING for ``auto``).
     """
+    try:
+        return _apply(problem, cfg)
+    except DataError as exc:  # name the config file, like other table errors
+        raise DataError(f"{named_in(cfg.units.table)}: {exc}") from None
+
+
+def _apply(
+    problem: TerritoryProblem, cfg: TerritoryConfig
+) -> tuple[TerritoryProblem, list[str]]:
+    """:func:`apply_remedies` without the config file in its errors."""
     spec = cfg.remedies
     applied: list[str] = []
     for unit, parts in sorted(spec.split.items()):
         problem = split_unit(problem, unit, parts)
-        applied.append(f"split unit {unit} into {parts} parts")
+        applied.append(
+            f"split unit {unit} into {parts} parts ({part_ids(unit, parts)})"
+        )
     problem = drop_reps(problem, spec.drop_reps)
     applied += [f"dropped base {rep}" for rep in spec.drop_reps]
     problem = move_bases(problem, spec.move_base)
@@ -97,16 +110,24 @@ def apply_remedies(
 
 def _unit_index(problem: TerritoryProblem, unit: str, where: str) -> int:
     hits = np.flatnonzero(problem.unit_ids == unit)
-    if hits.size == 0:
-        raise DataError(f"{where} names unit {unit!r}, which is not in the units table")
-    return int(hits[0])
+    if hits.size > 0:
+        return int(hits[0])
+    if np.any(problem.unit_ids == f"{unit}#1"):  # cut by remedies.split
+        n = sum(str(u).startswith(f"{unit}#") for u in problem.unit_ids)
+        raise DataError(
+            f"field '{where}' names unit {unit!r}, which remedies.split cut into "
+            f"{n} parts ({part_ids(unit, n)}); name one of the parts"
+        )
+    raise DataError(
+        f"field '{where}' names unit {unit!r}, which is not in the units table"
+    )
 
 
 def _rep_index(problem: TerritoryProblem, rep: str, where: str) -> int:
     hits = np.flatnonzero(problem.rep_ids == rep)
     if hits.size == 0:
         known = ", ".join(map(str, problem.rep_ids[:10]))
-        raise DataError(f"{where} names unknown rep {rep!r}; reps are: {known}")
+        raise DataError(f"field '{where}' names unknown rep {rep!r}; reps are: {known}")
     return int(hits[0])
 
 
@@ -141,11 +162,13 @@ def drop_reps(problem: TerritoryProblem, reps: list[str]) -> TerritoryProblem:
     for rep in reps:
         gone[_rep_index(problem, rep, "remedies.drop_reps")] = True
     if gone.all():
-        raise DataError("remedies.drop_reps removes every rep")
+        raise DataError("field 'remedies.drop_reps' removes every rep")
     bad = (problem.locked != NO_REP) & gone[np.maximum(problem.locked, 0)]
     if bad.any():
         unit = problem.unit_ids[np.flatnonzero(bad)[0]]
-        raise DataError(f"remedies.drop_reps removes the locked owner of unit {unit!r}")
+        raise DataError(
+            f"field 'remedies.drop_reps' removes the locked owner of unit {unit!r}"
+        )
     return _keep_reps(problem, ~gone)
 
 
@@ -188,8 +211,8 @@ def dedicate(problem: TerritoryProblem, units: list[str]) -> TerritoryProblem:
         ]
         if len(free) <= 1:
             raise DataError(
-                f"remedies.dedicated: no rep left for unit {unit!r} (each dedicated "
-                f"unit takes a rep of its own and one rep must remain)"
+                f"field 'remedies.dedicated': no rep left for unit {unit!r} (each "
+                "dedicated unit takes a rep of its own and one rep must remain)"
             )
         dedicated[free[0]] = True
         locked[i] = free[0]
@@ -253,7 +276,7 @@ def add_reps(
         return problem, done
     if request > problem.n_units:
         raise DataError(
-            f"remedies.add_reps={request} but the units table has only "
+            f"field 'remedies.add_reps' is {request} but the units table has only "
             f"{problem.n_units} units; give at most {problem.n_units}"
         )
     done = []

@@ -88,12 +88,13 @@ BROKEN = {
     "unknown remedy rep": (
         None,
         CONFIG + "remedies: {drop_reps: [ZZ]}\n",
-        "remedies.drop_reps names unknown rep 'ZZ'",
+        "territory.yaml: field 'remedies.drop_reps' names unknown rep 'ZZ'",
     ),
     "bad split": (
         None,
         CONFIG + "remedies: {split: {a: 1}}\n",
-        "needs 2 or more parts",
+        "field 'remedies.split' is invalid: unit 'a' is cut into 1 parts; give 2 to "
+        "1000 parts",
     ),
     "lp_round with contiguity": (
         None,

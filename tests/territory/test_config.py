@@ -100,3 +100,103 @@ def test_unknown_coords_are_named_before_planar_names(coords: str) -> None:
             f"territory.yaml: field 'units.coords' must be 'latlon' or 'xy', "
             f"got {coords!r}"
         )
+
+
+DESIGN = {
+    "mode": "design",
+    "units": {"table": "bundled:us_counties", "potential": {"column": "x"}},
+    "design": {"territories": 3},
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"contiguity": {"adjacency": "delaunay"}}, "field 'contiguity' is"),
+        ({"remedies": {"split": {"B2": 2}}}, "field 'remedies.split' is"),
+        ({"remedies": {"dedicated": ["B2"]}}, "field 'remedies.dedicated' is"),
+        (
+            {"contiguity": {}, "remedies": {"auto": True}},
+            "fields 'contiguity', 'remedies.auto' are",
+        ),
+    ],
+)
+def test_design_mode_refuses_what_it_cannot_enforce(
+    changes: dict[str, object], fields: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(TerritoryConfig, {**DESIGN, **changes}, source="t.yaml")
+    assert str(caught.value) == (
+        f"t.yaml: {fields} not supported in design mode (mode: design); remove "
+        f"{'it' if 'field ' in fields else 'them'}, or run mode: rebalance with the "
+        "designed centres as reps"
+    )
+
+
+def test_design_mode_with_default_remedies_loads() -> None:
+    cfg = parse_config(TerritoryConfig, {**DESIGN, "remedies": {}})
+    assert cfg.contiguity is None and not cfg.remedies.model_fields_set
+
+
+REBALANCE = {
+    "units": {"table": "bundled:us_counties", "potential": {"column": "x"}},
+    "reps": {"rows": [{"rep_id": "A", "lat": 1, "lon": 2}]},
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        (
+            {"contiguity": {"adjacency": ""}},
+            "t.yaml: field 'contiguity.adjacency': '' is neither the keyword "
+            "'delaunay' nor a table file",
+        ),
+        (
+            {"current": "  "},
+            "t.yaml: field 'current': '  ' is neither the keyword 'nearest' nor a "
+            "table file",
+        ),
+    ],
+)
+def test_empty_keyword_or_table_is_one_plain_line(
+    changes: dict[str, object], line: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(TerritoryConfig, {**REBALANCE, **changes}, source="t.yaml")
+    assert str(caught.value) == line
+
+
+@pytest.mark.parametrize("parts", [1, 1001, 1_000_000_000])
+def test_split_parts_are_bounded(parts: int) -> None:
+    data = {**REBALANCE, "remedies": {"split": {"B2": parts}}}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(TerritoryConfig, data, source="t.yaml")
+    assert str(caught.value) == (
+        f"t.yaml: field 'remedies.split' is invalid: unit 'B2' is cut into {parts} "
+        "parts; give 2 to 1000 parts"
+    )
+
+
+def test_largest_split_loads() -> None:
+    data = {**REBALANCE, "remedies": {"split": {"B2": 1000}}}
+    assert parse_config(TerritoryConfig, data).remedies.split == {"B2": 1000}
+
+
+@pytest.mark.parametrize(
+    ("parts", "names"), [(2, "B2#1, B2#2"), (5, "B2#1, B2#2, ..., B2#5)")]
+)
+def test_dedicating_a_split_unit_names_its_parts(parts: int, names: str) -> None:
+    remedies = {"split": {"B2": parts}, "dedicated": ["B2"]}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(TerritoryConfig, {**REBALANCE, "remedies": remedies}, "t.yaml")
+    message = str(caught.value)
+    assert message.startswith("t.yaml: field 'remedies.dedicated' is invalid: unit")
+    assert f"cuts it into {parts} parts ({names}" in message
+    assert "dedicate a part by its id" in message
+
+
+def test_a_split_unit_may_be_dedicated_by_part() -> None:
+    remedies = {"split": {"B2": 2}, "dedicated": ["B2#1"]}
+    cfg = parse_config(TerritoryConfig, {**REBALANCE, "remedies": remedies})
+    assert cfg.remedies.dedicated == ["B2#1"]

@@ -485,3 +485,30 @@ def test_a_bad_candidates_column_names_the_units_table(
     }
     cfg, message = solve_fails(tmp_path, capsys, data, {"units.csv": units})
     assert message == f"{cfg}: field 'units.table': {tmp_path / 'units.csv'}: {says}"
+
+
+@pytest.mark.parametrize("section", ["units", "reps"])
+def test_planar_tables_without_lat_lon_name_the_x_y_settings(
+    tmp_path: Path, section: str
+) -> None:
+    (tmp_path / "units.csv").write_text("unit_id,x,y,sales\na,0,0,1\nb,1,1,2\n")
+    (tmp_path / "reps.csv").write_text("rep_id,x,y\nR1,0,0\n")
+    units: dict[str, object] = {
+        "table": "units.csv",
+        "coords": "xy",
+        "potential": {"column": "sales"},
+    }
+    if section == "reps":
+        units.update(x="x", y="y")
+    data = {"units": units, "reps": {"table": "reps.csv"}, "track": False}
+    cfg = parse_config(TerritoryConfig, data, source="t.yaml", base_dir=tmp_path)
+    with pytest.raises(DataError) as caught:
+        build_problem(cfg)
+    message = str(caught.value)
+    assert message.startswith(f"t.yaml: field '{section}.table': ")
+    assert message.endswith(
+        f"missing coordinate column(s) ['lat', 'lon']; columns present: "
+        f"{section[:-1]}_id, x, y{', sales' if section == 'units' else ''}; with "
+        f"coords: xy name the columns with {section}.x and {section}.y (e.g. "
+        f"{section}.x: x, {section}.y: y)"
+    )

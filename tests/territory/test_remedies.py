@@ -113,11 +113,12 @@ def test_auto_dedicates_an_oversized_unit_and_solves() -> None:
 
 
 def test_bad_remedies_are_refused() -> None:
-    with pytest.raises(DataError, match=r"remedies\.dedicated names unit 'nope'"):
+    pattern = r"^config: field 'remedies\.dedicated' names unit 'nope', which is not"
+    with pytest.raises(DataError, match=pattern):
         build_problem(_cfg(remedies={"dedicated": ["nope"]}))
     from spmopt.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="2 or more parts"):
+    with pytest.raises(ConfigError, match="give 2 to 1000 parts"):
         _cfg(remedies={"split": {"45045": 1}})
 
 
@@ -230,3 +231,20 @@ def test_exact_checks_log_no_solve_lines(caplog: pytest.LogCaptureFixture) -> No
         _, done = auto_remedies(p, cfg)
     assert len(done) >= 2  # many exact checks ran
     assert not [r for r in caplog.records if "territory solve" in r.getMessage()]
+
+
+def test_naming_a_split_unit_names_its_parts() -> None:
+    cfg = _cfg(remedies={"split": {"45045": 4}, "move_base": {"CAE": "45045"}})
+    with pytest.raises(DataError) as caught:
+        build_problem(cfg)
+    assert str(caught.value) == (
+        "config: field 'remedies.move_base' names unit '45045', which "
+        "remedies.split cut into 4 parts (45045#1, 45045#2, ..., 45045#4); name one "
+        "of the parts"
+    )
+
+
+def test_split_lists_its_parts() -> None:
+    cfg = _cfg(remedies={"split": {"45045": 2}})
+    problem = build_problem(cfg)
+    assert "split unit 45045 into 2 parts (45045#1, 45045#2)" in problem.remedies

@@ -162,11 +162,11 @@ def test_added_base_lands_where_potential_is_unserved(tmp_path: Path) -> None:
 BAD = {
     "unknown rep": (
         "remedies: {move_base: {Z: e1}}\n",
-        "remedies.move_base names unknown rep 'Z'",
+        "field 'remedies.move_base' names unknown rep 'Z'",
     ),
     "unknown unit": (
         "remedies: {move_base: {S: nope}}\n",
-        "remedies.move_base names unit 'nope', which is not in the units table",
+        "field 'remedies.move_base' names unit 'nope', which is not in the units table",
     ),
     "negative count": (
         "remedies: {add_reps: -2}\n",
@@ -174,11 +174,11 @@ BAD = {
     ),
     "count above units": (
         "remedies: {add_reps: 13}\n",
-        "remedies.add_reps=13 but the units table has only 12 units",
+        "field 'remedies.add_reps' is 13 but the units table has only 12 units",
     ),
     "unknown added unit": (
         "remedies: {add_reps: [e1, zz]}\n",
-        "remedies.add_reps names unit 'zz'",
+        "field 'remedies.add_reps' names unit 'zz'",
     ),
     "bad capacity": (
         "remedies: {add_reps: 1, new_rep_capacity: -3}\n",
