@@ -271,7 +271,8 @@ class DesignSpec(Config):
     ``candidates`` names a yes/no column of the units table (None: every
     unit may be a centre); ``k_nearest`` limits each unit to its nearest
     candidates (None keeps all: exact, slower); ``use_bounds`` turns on the
-    Lagrangian bound and reduced-cost fixing.
+    Lagrangian bound and reduced-cost fixing. Design mode refuses
+    ``contiguity`` and ``remedies``, which its solvers cannot enforce.
     """
 
     territories: int = Field(ge=1)
@@ -319,8 +320,9 @@ class RemediesSpec(Config):
     median rep's) and ``new_rep_share`` times the median rep's target share.
     ``dedicated`` gives each named unit a territory of its own: its nearest
     remaining rep takes it alone, outside every band, and the other reps
-    share the rest. ``split`` cuts a unit into that many equal parts at the
-    same place (ids ``<id>#1``...). ``wider_band`` sets a rep's balance
+    share the rest. ``split`` cuts a unit into that many equal parts (2 to
+    :data:`MAX_SPLIT_PARTS`) at the same place (ids ``<id>#1``...); other
+    remedies name a part, not the split unit. ``wider_band`` sets a rep's balance
     tolerance. ``auto`` dedicates oversized units, then gives each crowded
     or stranded base the least drastic fix that clears it: a wider band for
     its rep (up to ±50%), else its base moved to where potential is

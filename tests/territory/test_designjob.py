@@ -99,3 +99,38 @@ def test_impossible_band_on_the_banded_path_is_not_silent(
     ):
         solve(tmp_path, data)
     assert not (tmp_path / "run").exists()
+
+
+def test_an_oversized_unit_names_fixes_that_design_mode_takes(tmp_path: Path) -> None:
+    write_units(tmp_path, [5.0, 5.0, 5.0, 70.0])
+    data = design_config(tmp_path, 3, balance=[{"tolerance": 0.2}])
+    with pytest.raises(InfeasibleError) as caught:
+        solve(tmp_path, data)
+    message = str(caught.value)
+    assert "unit u3 alone holds potential 70, above a territory's band max 34" in (
+        message
+    )
+    assert "split it into several rows of the units table" in message
+    assert "remedies" not in message  # design mode refuses remedies
+
+
+def test_design_mode_with_contiguity_exits_2_before_any_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    from spmopt.cli import main
+
+    write_units(tmp_path, [5.0] * 6)
+    data = design_config(tmp_path, 2, contiguity={"adjacency": "delaunay"})
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code = main(["-q", "territory", "solve", str(path), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        f"error: {path}: field 'contiguity' is not supported in design mode (mode: "
+        "design); remove it, or run mode: rebalance with the designed centres as "
+        "reps\n"
+    )
+    assert not (tmp_path / "o").exists()
