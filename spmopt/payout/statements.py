@@ -109,28 +109,38 @@ def _line_row(result: CalcResult, line: Line, amount: str) -> dict[str, object]:
 
 
 def render_statement(result: CalcResult, rep_id: str) -> str:
-    """A rep's statement as plain text, period by period."""
+    """A rep's statement as plain text, period by period.
+
+    Amounts are printed in full (thousands separators, never an exponent)
+    in one column whose decimal points line up, lines and totals alike,
+    however many digits the largest amount has.
+    """
     rep = result.reps[rep_id]
     plan, cal = result.plan, result.calendar
     decimals = plan.rounding.decimals
-    out = [
+    head = [
         f"Statement for {rep_id} - plan {plan.name} ({plan.currency})",
         f"Plan year {cal.start} to {cal.end}; line amounts to at most "
         f"{decimals + EXACT_PLACES} decimals, rounded so that they add up to what "
         f"is paid; paid and draw balances rounded to {decimals} decimals",
         _terms(result, rep_id),
     ]
+    rows: list[tuple[object, str | None]] = []  # a line or text, and its amount
     for p in range(cal.n_periods):
         first, last = cal.bounds(p)
-        out += ["", f"Period {cal.label(p)} ({first} to {last})"]
+        rows += [("", None), (f"Period {cal.label(p)} ({first} to {last})", None)]
         lines = [x for x in rep.lines if x.period == p]
-        out += _period_lines(lines, shown_amounts(lines, rep.paid[p], decimals))
-        out.append(_total("Paid this period", rep.paid[p], decimals))
+        amounts = shown_amounts(lines, rep.paid[p], decimals)
+        rows += [(_HEADER, None)] if lines else [("  (no credits)", None)]
+        rows += list(zip(lines, amounts, strict=True))
+        rows.append(("Paid this period", show_amount(rep.paid[p], decimals)))
         if plan.draw is not None and plan.draw.recoverable:
-            owed = draw_balance_owed(result, rep_id, p)
-            out.append(_total("Draw balance owed", owed, decimals))
-    out += ["", _total("Paid in the year", sum(rep.paid, Decimal(0)), decimals)]
-    return "\n".join(out) + "\n"
+            owed = show_amount(draw_balance_owed(result, rep_id, p), decimals)
+            rows.append(("Draw balance owed", owed))
+    total = show_amount(sum(rep.paid, Decimal(0)), decimals)
+    rows += [("", None), ("Paid in the year", total)]
+    column = _AmountColumn([a for _, a in rows if isinstance(a, str)], decimals)
+    return "\n".join(head + [column.render(*row) for row in rows]) + "\n"
 
 
 def draw_balance_owed(result: CalcResult, rep_id: str, p: int) -> Decimal:
@@ -154,28 +164,73 @@ def draw_balance_owed(result: CalcResult, rep_id: str, p: int) -> Decimal:
 
 
 def _terms(result: CalcResult, rep_id: str) -> str:
-    """Annual quotas and target incentive of the rep, one line."""
+    """Annual quotas and target incentive of the rep, one line, in full."""
     book = result.book
     r = book.rep_ids.index(rep_id)
+    decimals = result.plan.rounding.decimals
     quotas = ", ".join(
-        f"{m.name} {book.quotas[r, i]:,.10g}"
+        f"{m.name} {_full(book.quota_of(r, i).normalize())}"
         for i, m in enumerate(result.plan.measures)
     )
-    text = f"Annual quota: {quotas}; target incentive {book.incentive_of(r):,.2f}"
+    incentive = _full(book.incentive_of(r), decimals)
+    text = f"Annual quota: {quotas}; target incentive {incentive}"
     if book.opening_of(r):
-        text += f"; draw balance carried in {book.opening_of(r):,.2f}"
+        text += f"; draw balance carried in {_full(book.opening_of(r), decimals)}"
     return text
 
 
-def _period_lines(lines: list[Line], amounts: list[str]) -> list[str]:
-    if not lines:
-        return ["  (no credits)"]
-    header = (
-        f"  {'date':<10}  {'credit':<10}  {'section':<16}  {'what':<12}  "
-        f"{'tier':>4}  {'rate':>9}  {'basis':<23}  {'amount':>14}  note"
-    )
-    pairs = zip(lines, amounts, strict=True)
-    return [header] + [_text_line(line, amount) for line, amount in pairs]
+def _full(value: Decimal, decimals: int = 0) -> str:
+    """Every digit of ``value`` with thousands separators, no exponent.
+
+    At least ``decimals`` places are shown (``40,000.00``); more when the
+    value has them (``1,000.105`` stays as written).
+    """
+    if value.as_tuple().exponent > -decimals:  # type: ignore[operator]
+        value = value.quantize(Decimal(1).scaleb(-decimals))
+    return f"{value:,f}"
+
+
+_LEFT = (
+    f"  {'date':<10}  {'credit':<10}  {'section':<16}  {'what':<12}  "
+    f"{'tier':>4}  {'rate':>9}  {'basis':<23}  "
+)
+"""Columns of a statement line before the amount (their header)."""
+_HEADER = "<header>"
+"""Placeholder of a period's column header among the statement rows."""
+
+
+class _AmountColumn:
+    """The amount column of a statement: one width, decimal points aligned.
+
+    Parameters
+    ----------
+    amounts : list of str
+        Every amount the statement prints (lines and totals).
+    decimals : int
+        The plan's rounding decimals; lines show up to ``decimals +
+        EXACT_PLACES`` places.
+    """
+
+    def __init__(self, amounts: list[str], decimals: int) -> None:
+        self.places = decimals + EXACT_PLACES
+        self.whole = max([len(a.partition(".")[0]) for a in amounts] + [1])
+        self.width = max(len("amount"), self.whole + 1 + self.places)
+
+    def cell(self, amount: str) -> str:
+        """``amount`` padded so its decimal point sits in the column's place."""
+        whole, point, fraction = amount.partition(".")
+        return f"{whole:>{self.whole}}{point or ' '}{fraction:<{self.places}}"
+
+    def render(self, first: object, amount: object) -> str:
+        """One statement row: a line, a column header, a total or plain text."""
+        if isinstance(first, Line):
+            return _text_line(first, self.cell(str(amount)))
+        if first == _HEADER:
+            return f"{_LEFT}{'amount':>{self.width}}  note"
+        if isinstance(amount, str):
+            label = f"  {first}"
+            return f"{label:<{len(_LEFT)}}{self.cell(amount):>{self.width}}".rstrip()
+        return str(first)
 
 
 def _text_line(line: Line, amount: str) -> str:
@@ -189,9 +244,5 @@ def _text_line(line: Line, amount: str) -> str:
     return (
         f"  {day:<10}  {line.credit_id:<10}  {line.section:<16}  {what:<12}  "
         f"{tier:>4}  {_num(line.rate, 4):>9}  {basis:<23}  "
-        f"{amount:>14}  {line.note}"
+        f"{amount}  {line.note}"
     ).rstrip()
-
-
-def _total(label: str, value: Decimal, decimals: int) -> str:
-    return f"  {label:<40}{show_amount(value, decimals):>61}"

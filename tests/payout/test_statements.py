@@ -156,3 +156,34 @@ def test_shown_amounts_add_up_to_the_payment_for_any_decimals(
     shown = shown_amounts(lines, Decimal(paid), decimals)
     assert shown == expected
     assert sum(map(Decimal, shown), Decimal(0)) == Decimal(paid)
+
+
+def test_header_prints_big_amounts_in_full_and_columns_stay_aligned() -> None:
+    from .test_reference import calc
+
+    plan = {
+        "period": "quarter",
+        "target_incentive": "123456789012345.67",
+        "draw": {"amount": 1000},
+        "measures": [{"name": "revenue", "quota_column": "quota", "curve": FLAT}],
+    }
+    reps = [{"rep_id": "A", "quota": "123456789012345.67"}]
+    credits = [
+        {"credit_id": "D1", "rep_id": "A", "date": "2027-01-10", "amount": "3.3333"},
+        {"credit_id": "D2", "rep_id": "A", "date": "2027-02-10", "amount": "9e13"},
+    ]
+    text = render_statement(calc(plan, reps, credits), "A")
+    header = text.splitlines()[2]
+    assert header == (
+        "Annual quota: revenue 123,456,789,012,345.67; "
+        "target incentive 123,456,789,012,345.67"
+    )
+    assert "e+" not in text and "E+" not in text
+    rows = [line for line in text.splitlines() if line.startswith("  ")]
+    amounts = [r for r in rows if "in tier" in r or "Paid" in r or "owed" in r]
+    points = {r.rstrip().rindex(".") for r in amounts if "in tier" not in r}
+    points |= {r.index(".", 100) for r in amounts if "in tier" in r}
+    assert len(amounts) >= 10 and len(points) == 1, "\n".join(amounts)
+    q1 = next(r for r in rows if r.startswith("  Paid this period"))
+    # 9e13 of a quarter's quota 30,864,197,253,086.4175 pays about 2.916 x TI/4
+    assert Decimal(q1.split()[-1]) > Decimal("9e13")
