@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from spmopt.config import Config, FieldValueError, TablePath
 from spmopt.data.tables import MAX_ABS
@@ -106,6 +107,14 @@ class OpenDealsConfig(Config):
     deal_id_column: str = "deal_id"
 
 
+OPEN_DEALS_SHAPE = (
+    "Input should be a mapping with 'table: <file>' (optional: rep_id_column, "
+    "amount_column, p_win_column, deal_id_column), e.g. "
+    "'open_deals: {table: deals.csv}'"
+)
+"""What ``open_deals`` takes, said when it is given a plain value."""
+
+
 class YtdConfig(Config):
     """Re-set quotas for the rest of the period from bookings to date.
 
@@ -195,6 +204,14 @@ class QuotaConfig(Config):
     track: bool = False
     tracking_uri: str | None = None
     experiment: str = Field("spmopt-quota", min_length=1)
+
+    @field_validator("open_deals", mode="before")
+    @classmethod
+    def _open_deals_is_a_mapping(cls, value: object) -> object:
+        """Refuse ``open_deals: deals.csv``: the table goes under ``table:``."""
+        if value is None or isinstance(value, dict | OpenDealsConfig):
+            return value
+        raise PydanticCustomError("open_deals_mapping", OPEN_DEALS_SHAPE)
 
     @model_validator(mode="after")
     def _columns(self) -> QuotaConfig:

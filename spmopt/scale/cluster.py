@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from spmopt._logging import logger
 from spmopt.errors import ConfigError
 from spmopt.runs import deferred_signals, on_signal
-from spmopt.scale.config import SchedulerConfig
+from spmopt.scale.config import _HOST_PORT, SchedulerConfig
 
 LOOPBACK = "127.0.0.1"
 
@@ -258,6 +259,7 @@ def _quiet_workers(client: Any) -> None:
 def _remote_client(cfg: SchedulerConfig) -> Iterator[Any]:
     from distributed import Client
 
+    _probe(cfg)
     try:
         client = Client(cfg.address, timeout=cfg.connect_timeout_seconds)
     except (OSError, TimeoutError) as exc:
@@ -270,6 +272,43 @@ def _remote_client(cfg: SchedulerConfig) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+def _probe(cfg: SchedulerConfig) -> None:
+    """Fail at once when nothing listens at a ``tcp://`` or ``tls://`` address.
+
+    One plain connection to the scheduler's port (closed straight away):
+    a refused one is said in one line now, where Dask's client would keep
+    retrying for ``connect_timeout_seconds``. Other schemes go to Dask.
+
+    Raises
+    ------
+    ConfigError
+        ``scheduler.address 'tcp://127.0.0.1:1' could not be reached
+        (connection refused); ...``.
+    """
+    assert cfg.address is not None
+    scheme, _, rest = cfg.address.partition("://")
+    match = _HOST_PORT.match(rest)
+    if scheme not in ("tcp", "tls") or match is None or not match["port"].isdigit():
+        return
+    where = (match["host"].strip("[]"), int(match["port"]))
+    try:
+        with socket.create_connection(where, timeout=cfg.connect_timeout_seconds):
+            pass
+    except OSError as exc:
+        reason = _reason(exc, cfg.connect_timeout_seconds)
+        raise ConfigError(
+            f"scheduler.address {cfg.address!r} could not be reached ({reason}); "
+            "start the scheduler there or give another address"
+        ) from None
+
+
+def _reason(exc: OSError, timeout: float) -> str:
+    """Why a connection failed, lower case, e.g. ``connection refused``."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
 
 
 def release(futures: Iterable[Any]) -> None:

@@ -224,6 +224,21 @@ def test_broken_open_deals(
     assert not (tmp_path / "o").exists()
 
 
+def test_open_deals_given_as_a_file_name_says_what_it_takes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "deals.csv").write_text("rep_id,amount,p_win\nA,1,0.5\n")
+    path = _write(tmp_path, GOOD, open_deals="deals.csv")
+    assert main(["quota", "set", str(path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {path}: field 'open_deals' must be a mapping with 'table: <file>' "
+        "(optional: rep_id_column, amount_column, p_win_column, deal_id_column), "
+        "e.g. 'open_deals: {table: deals.csv}', got 'deals.csv'\n"
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_open_deals_may_split_a_deal_between_reps(tmp_path: Path) -> None:
     (tmp_path / "deals.csv").write_text(
         "deal_id,rep_id,amount,p_win\nD1,A,300,0.9\nD1,B,100,0.9\n,A,50,0.2\n"

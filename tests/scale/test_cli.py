@@ -1,5 +1,6 @@
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -282,4 +283,22 @@ def test_a_malformed_scheduler_address_is_one_line_before_work(
     assert code == 2 and "Traceback" not in err
     assert err.count("\n") == 1 and err.startswith(f"error: --scheduler {value!r}")
     assert reason in err and "tcp://127.0.0.1:8786" in err  # the allowed form
+    assert not target.exists()
+
+
+def test_a_scheduler_nothing_listens_at_is_one_line_without_waiting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as sock:  # a loopback port nothing listens at
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    target = tmp_path / "out"
+    cfg = price_config(tmp_path)
+    argv = ["scale", "price", str(cfg), "--scheduler", address, "--out", str(target)]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err == (
+        f"error: scheduler.address {address!r} could not be reached (connection "
+        "refused); start the scheduler there or give another address\n"
+    )
     assert not target.exists()

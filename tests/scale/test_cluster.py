@@ -208,3 +208,10 @@ def test_the_stop_mutes_dask_and_asyncio_only_while_it_runs() -> None:
     assert handler.filter(record) and asyncio_log.filter(record)
     assert mute not in handler.filters and mute not in asyncio_log.filters
     logging.getLogger("distributed").removeHandler(handler)
+
+
+def test_a_refused_address_fails_at_once_not_after_the_timeout() -> None:
+    address = f"tcp://127.0.0.1:{free_loopback_port()}"
+    cfg = SchedulerConfig(mode="address", address=address, connect_timeout_seconds=600)
+    with pytest.raises(ConfigError, match=r"\(connection refused\)"), dask_client(cfg):
+        pass
