@@ -104,8 +104,9 @@ def _bounded(limit: Decimal, what: str) -> AfterValidator:
     def check(value: Decimal) -> Decimal:
         if within(value, limit):
             return value
-        exact = value.is_finite() and Decimal(repr(float(value))) == value
-        written = "" if exact else f" (written {show_number(value)})"
+        number = float(value)  # as the message's "got" shows it
+        shown = not math.isfinite(number) or Decimal(repr(number)) == value
+        written = "" if shown else f" (written {show_number(value)})"
         raise ValueError(f"{what} must be {range_text(limit)}{written}")
 
     return AfterValidator(check)
