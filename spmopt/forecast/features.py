@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from spmopt._logging import logger
+from spmopt.config import named_field, table_name
 from spmopt.data import IBM_LEAKY_COLUMNS, check_schema, load_table
 from spmopt.data.tables import MAX_ABS
 from spmopt.errors import DataError, LeakageWarning, SpmoptWarning, show
@@ -63,6 +64,15 @@ class DealTable:
         return ~np.isnan(self.label)
 
 
+TABLE_FIELD = "table"
+"""The config field naming the deal table, for messages."""
+
+
+def deals_table_name(cfg: ForecastConfig) -> str:
+    """How messages name the deal table: ``<config>: field 'table': <path>``."""
+    return table_name(cfg.table, TABLE_FIELD)
+
+
 def load_deals(cfg: ForecastConfig, frame: pd.DataFrame | None = None) -> DealTable:
     """Read ``cfg.table`` (or ``frame``) and apply the column map.
 
@@ -80,21 +90,24 @@ def load_deals(cfg: ForecastConfig, frame: pd.DataFrame | None = None) -> DealTa
         labelled rows or only one outcome class.
     """
     cols = cfg.columns
-    raw = load_table(cfg.table) if frame is None else frame
+    name = deals_table_name(cfg)
+    raw = frame
+    if raw is None:
+        raw = load_table(cfg.table, name=named_field(cfg.table, TABLE_FIELD))
     raw = apply_joins(cfg, raw)
-    categorical, numeric, dropped = _choose_features(raw, cols, cfg.table)
-    typed = check_schema(raw, _role_schema(cols), cfg.table, optional=None)
+    categorical, numeric, dropped = _choose_features(raw, cols, name)
+    typed = check_schema(raw, _role_schema(cols), name, optional=None)
     typed = check_schema(
         typed,
         {c: "str" for c in categorical} | {c: "float" for c in numeric},
-        cfg.table,
+        name,
     )
     if cols.amount is not None:
-        _require_not_negative(typed[cols.amount], cols.amount, cfg.table)
-    _require_close_not_before_prediction(typed, cols, cfg.table)
-    label = outcome_labels(typed[cols.outcome], cols, cfg.table)
+        _require_not_negative(typed[cols.amount], cols.amount, name)
+    _require_close_not_before_prediction(typed, cols, name)
+    label = outcome_labels(typed[cols.outcome], cols, name)
     deals = DealTable(typed, label, categorical, numeric, dropped)
-    refuse_outcome_copies(deals, cfg.table)
+    refuse_outcome_copies(deals, name)
     return deals
 
 
@@ -133,17 +146,19 @@ def apply_joins(
         lookup table, or a requested column does not exist.
     """
     own = [str(c) for c in frame.columns]
-    for join in cfg.joins:
-        lookup = load_table(join.table)
+    for i, join in enumerate(cfg.joins):
+        field = f"joins.{i}.table"
+        lookup = load_table(join.table, name=named_field(join.table, field))
+        where = table_name(join.table, field)
         why = f"(join key of {join.table})"
-        _require_columns(frame, [join.key], table or cfg.table, why, own)
+        _require_columns(frame, [join.key], table or deals_table_name(cfg), why, own)
         wanted = join.columns or [c for c in lookup.columns if c != join.key]
-        _require_columns(lookup, [join.key, *wanted], join.table)
+        _require_columns(lookup, [join.key, *wanted], where)
         lookup = lookup[[join.key, *wanted]].dropna(subset=[join.key])
         key = lookup[join.key].astype(str).str.strip()
         if key.duplicated().any():
             raise DataError(
-                f"{join.table}: join key '{join.key}' must be unique, "
+                f"{where}: join key '{join.key}' must be unique, "
                 f"{show(key[key.duplicated()].iloc[0])} appears more than once"
             )
         lookup = lookup.assign(**{join.key: key}).set_index(join.key)

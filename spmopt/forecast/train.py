@@ -24,7 +24,12 @@ from spmopt._logging import logger
 from spmopt.errors import DataError, NoSignalWarning
 from spmopt.forecast.amounts import AmountPatterns
 from spmopt.forecast.config import ForecastConfig
-from spmopt.forecast.features import DealTable, load_deals, with_history
+from spmopt.forecast.features import (
+    DealTable,
+    deals_table_name,
+    load_deals,
+    with_history,
+)
 from spmopt.forecast.forecaster import WinForecaster
 from spmopt.forecast.history import HistoryEncoder
 from spmopt.forecast.metrics import (
@@ -84,8 +89,8 @@ def prepare(
     y = deals.label[deals.labelled]
     if len(closed) < cfg.split.min_rows:
         raise DataError(
-            f"{cfg.table}: {len(closed)} closed (won or lost) deals, need at least "
-            f"split.min_rows={cfg.split.min_rows}"
+            f"{deals_table_name(cfg)}: {len(closed)} closed (won or lost) deals, "
+            f"need at least split.min_rows={cfg.split.min_rows}"
         )
     split = _split(cfg, closed, y, seed)
     frames = {part: closed.loc[split.mask(part)] for part in PARTS}
@@ -118,9 +123,9 @@ def _split(
     if dates.isna().any():
         row = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise DataError(
-            f"{cfg.table}: column '{date_col}' (prediction date) is empty for "
-            f"{int(dates.isna().sum())} closed deal(s), first in closed row {row + 1}; "
-            "a time split needs a date on every closed deal"
+            f"{deals_table_name(cfg)}: column '{date_col}' (prediction date) is "
+            f"empty for {int(dates.isna().sum())} closed deal(s), first in closed "
+            f"row {row + 1}; a time split needs a date on every closed deal"
         )
     return time_split(dates, groups, *shares)
 
@@ -133,9 +138,9 @@ def _check_parts(
         won, lost = int((y == 1).sum()), int((y == 0).sum())
         if min(won, lost) < need:
             raise DataError(
-                f"{cfg.table}: the {part} split ({split.kind}) has {won} won and "
-                f"{lost} lost deals, need at least split.min_per_class={need} of "
-                "each; add data or change split shares"
+                f"{deals_table_name(cfg)}: the {part} split ({split.kind}) has "
+                f"{won} won and {lost} lost deals, need at least "
+                f"split.min_per_class={need} of each; add data or change split shares"
             )
 
 

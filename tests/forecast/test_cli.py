@@ -78,6 +78,8 @@ def test_broken_inputs_give_one_message_and_no_folder(
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
     assert not out.exists()
+    if case not in ("missing file", "unknown field"):  # the table's content
+        assert err.startswith(f"error: {config}: field 'table': ")
     assert not list(tmp_path.glob(".run*"))
 
 
