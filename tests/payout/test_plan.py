@@ -226,3 +226,71 @@ def test_bad_plan_amounts_name_the_field(
     with pytest.raises(ConfigError, match=pattern) as info:
         load_plan(tmp_path / "plan.yaml")
     assert "\n" not in str(info.value)
+
+
+BIG = "at most 1,000,000,000,000,000 in absolute value"
+RATE = "at most 1,000,000 in absolute value"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "allowed"),
+    [
+        ({"cap_amount": "1e16"}, "measures.0.cap_amount", BIG),
+        ({"floor_amount": "1000000000000000.01"}, "measures.0.floor_amount", BIG),
+        ({"cap_share": "1e7"}, "measures.0.cap_share", RATE),
+        ({"gates": [{"min_attainment": "2e6"}]}, "measures.0.gates.0.min", RATE),
+        ({"weight": 2e6}, "measures.0.weight", "less than or equal to 1000000"),
+        (
+            {"curve": {"points": [[0, 0], [1, "1e16"]]}},
+            "measures.0.curve.points.1.1",
+            BIG,
+        ),
+        (
+            {
+                "curve": {
+                    "tiers": [
+                        {"from": 0, "to": "1e16", "rate": 1},
+                        {"from": "1e16", "rate": 1},
+                    ]
+                }
+            },
+            "measures.0.curve.tiers.0.to",
+            BIG,
+        ),
+    ],
+)
+def test_plan_numbers_out_of_range_name_the_field(
+    change: dict, field: str, allowed: str
+) -> None:
+    measure = {"name": "revenue", "curve": {"tiers": [{"from": 0, "rate": 1.0}]}}
+    plan = {"target_incentive": 1000, "measures": [{**measure, **change}]}
+    with pytest.raises(ConfigError) as caught:
+        parse_plan(plan)
+    message = str(caught.value)
+    assert f"field '{field}" in message and allowed in message, message
+
+
+def test_plan_numbers_at_the_limits_are_accepted() -> None:
+    measure = {
+        "name": "revenue",
+        "quota": "1e15",
+        "cap_amount": "1000000000000000.00",
+        "curve": {"tiers": [{"from": 0, "rate": "-1e6"}], "allow_negative_rates": True},
+    }
+    plan = parse_plan({"target_incentive": "1e15", "measures": [measure]})
+    assert plan.measures[0].curve.tiers is not None
+    assert plan.measures[0].curve.tiers[0].rate == -(10**6)
+
+
+def test_draw_and_seasonality_are_bounded() -> None:
+    measure = {"name": "revenue", "curve": {"tiers": [{"from": 0, "rate": 1.0}]}}
+    with pytest.raises(ConfigError, match=r"field 'draw.amount'.*" + BIG):
+        parse_plan({"measures": [measure], "draw": {"amount": "1e16"}})
+    with pytest.raises(ConfigError, match="at most 1,000,000, with a positive sum"):
+        parse_plan(
+            {
+                "measures": [measure],
+                "seasonality": [1.0, 2e6, 1, 1],
+                "period": "quarter",
+            }
+        )
