@@ -31,6 +31,7 @@ from spmopt.errors import DataError, show
 from spmopt.payout.cancellations import Cancellations, DealClawbacks
 from spmopt.payout.deals import deal_index, first_rows
 from spmopt.payout.engine import period_last
+from spmopt.payout.limits import check_written_amounts
 
 
 class SpifCounts(Config):
@@ -445,6 +446,7 @@ class DealAttainment(Config):
         optional.update(units="float", cancel_probability="float")
         optional.update(contract_months="int", contract_start="date")
         optional[self.deal_column] = "str"
+        check_written_amounts(frame, (self.amount_column, "units"), "pipeline")
         frame = check_schema(frame, schema, "pipeline", optional=optional)
         require_nonnegative(frame, self.amount_column, "pipeline")
         p = frame[self.probability_column]

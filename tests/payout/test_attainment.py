@@ -105,6 +105,11 @@ def test_deals_win_at_their_probability(tmp_path: Path) -> None:
         ("R0,10,1.5,1\n", "probability in \\[0, 1\\]"),
         ("R0,10,0.5,9\n", "period 1..4"),
         ("R0,-1,0.5,1\n", ">= 0"),
+        (
+            "R0,10,0.5,1\nR0,1000000000000000.01,0.5,1\n",
+            "pipeline: column 'amount' must be at most 1,000,000,000,000,000 in "
+            "absolute value, got 1000000000000000.01 in data row 2",
+        ),
     ],
 )
 def test_deals_bad_pipeline(tmp_path: Path, rows: str, pattern: str) -> None:
