@@ -131,4 +131,6 @@ def test_negative_tenure_in_the_reps_table(
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({**BASE, "reps": "reps.csv"}))
     assert main(["quota", "capacity", str(path), "--out", str(tmp_path / "o")]) == 2
-    assert "'months_in_seat' must be a number >= 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "'months_in_seat' must be a number >= 0" in err
+    assert err.startswith(f"error: {path}: field 'reps': {tmp_path / 'reps.csv'}: ")

@@ -101,6 +101,8 @@ def test_broken_inputs(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+    if not fields and "no rows" not in message:  # the table's content
+        assert err.startswith(f"error: {path}: field 'pipeline': ")
 
 
 def test_same_seed_gives_identical_forecasts(tmp_path: Path) -> None:
