@@ -16,9 +16,9 @@ app = typer.Typer(no_args_is_help=True)
 @app.command()
 def simulate(
     config: Path = typer.Argument(
-        ..., metavar="CONFIG", help="Simulation config YAML."
+        ..., metavar="CONFIG", help="Simulation config YAML.", readable=False
     ),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
     scheduler: str | None = typer.Option(None, help=SCHEDULER_HELP),
 ) -> None:
@@ -37,10 +37,10 @@ CREDITS_HELP = "Credits table (CSV/Parquet): credit_id, rep_id, date, amount, ..
 
 @app.command()
 def calc(
-    plan: Path = typer.Option(..., help=PLAN_HELP),
-    credits: Path = typer.Option(..., help=CREDITS_HELP),
-    quotas: Path = typer.Option(..., help=QUOTAS_HELP),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    plan: Path = typer.Option(..., help=PLAN_HELP, readable=False),
+    credits: Path = typer.Option(..., help=CREDITS_HELP, readable=False),
+    quotas: Path = typer.Option(..., help=QUOTAS_HELP, readable=False),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
 ) -> None:
     """Exact payouts per rep and period, with one statement per rep."""
     from spmopt.clikit import echo_headline
@@ -63,11 +63,13 @@ def explain(
         ..., metavar="REP", help="Rep id whose statement to print."
     ),
     run: Path | None = typer.Option(
-        None, help="A folder written by 'payout calc': print its statement."
+        None,
+        help="A folder written by 'payout calc': print its statement.",
+        readable=False,
     ),
-    plan: Path | None = typer.Option(None, help=PLAN_HELP),
-    credits: Path | None = typer.Option(None, help=CREDITS_HELP),
-    quotas: Path | None = typer.Option(None, help=QUOTAS_HELP),
+    plan: Path | None = typer.Option(None, help=PLAN_HELP, readable=False),
+    credits: Path | None = typer.Option(None, help=CREDITS_HELP, readable=False),
+    quotas: Path | None = typer.Option(None, help=QUOTAS_HELP, readable=False),
 ) -> None:
     """Print a rep's statement: every credit, tier, rate, gate, cap and draw.
 
@@ -102,10 +104,12 @@ def whatif(
         help="KIND:CREDIT_ID=VALUE, KIND one of recredit (rep id), split "
         "(REP:SHARE,...), date (YYYY-MM-DD), amount. Repeat for several.",
     ),
-    plan: Path = typer.Option(..., help=PLAN_HELP),
-    credits: Path = typer.Option(..., help=CREDITS_HELP),
-    quotas: Path = typer.Option(..., help=QUOTAS_HELP),
-    out: Path | None = typer.Option(None, help="Also write the differences here."),
+    plan: Path = typer.Option(..., help=PLAN_HELP, readable=False),
+    credits: Path = typer.Option(..., help=CREDITS_HELP, readable=False),
+    quotas: Path = typer.Option(..., help=QUOTAS_HELP, readable=False),
+    out: Path | None = typer.Option(
+        None, help="Also write the differences here.", readable=False
+    ),
 ) -> None:
     """Dispute what-if: rerun with proposed changes, show differences per line."""
     from spmopt.payout.calc import (
@@ -144,9 +148,11 @@ def compare(
         ..., metavar="PLAN", help="Two or more plan YAML files."
     ),
     config: Path = typer.Option(
-        ..., help="Simulation config (reps, attainment model); its plan is replaced."
+        ...,
+        help="Simulation config (reps, attainment model); its plan is replaced.",
+        readable=False,
     ),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
     """Price several plan designs side by side on the same simulated years."""

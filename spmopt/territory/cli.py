@@ -13,8 +13,10 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command()
 def solve(
-    config: Path = typer.Argument(..., metavar="CONFIG", help="Territory config YAML."),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    config: Path = typer.Argument(
+        ..., metavar="CONFIG", help="Territory config YAML.", readable=False
+    ),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
     """Align units to reps: balanced, within capacity, compact."""
@@ -27,9 +29,9 @@ def solve(
 @app.command()
 def pareto(
     config: Path = typer.Argument(
-        ..., metavar="CONFIG", help="Territory config YAML (rebalance)."
+        ..., metavar="CONFIG", help="Territory config YAML (rebalance).", readable=False
     ),
-    out: Path | None = typer.Option(None, help=OUT_HELP),
+    out: Path | None = typer.Option(None, help=OUT_HELP, readable=False),
     seed: int = typer.Option(0, help=SEED_HELP),
 ) -> None:
     """Sweep the disruption budget: balance and compactness versus disruption."""
