@@ -52,9 +52,10 @@ class CalcInputs:
 def load_calc_inputs(plan: Path, quotas: Path, credits: Path) -> CalcInputs:
     """Read and validate the plan, the reps and the credits."""
     plan_cfg = load_plan(plan, "--plan file")
-    book = rep_book(plan_cfg, load_table(str(quotas), name="quotas"))
-    frame = load_table(str(credits), name="credits")
-    parsed = read_credits(frame, plan_cfg, book.rep_ids)
+    quotas_name, credits_name = f"--quotas {quotas}", f"--credits {credits}"
+    book = rep_book(plan_cfg, load_table(str(quotas), name=quotas_name), quotas_name)
+    frame = load_table(str(credits), name=credits_name)
+    parsed = read_credits(frame, plan_cfg, book.rep_ids, credits_name)
     ReferenceCalculator(plan_cfg, book)  # checks the plan calendar
     return CalcInputs(plan_cfg, book, frame, parsed)
 

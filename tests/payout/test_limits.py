@@ -102,8 +102,8 @@ def test_credit_amounts_are_range_checked_on_their_exact_digits(  # type: ignore
 ) -> None:
     args = command(tmp_path, kind, plan_text(), amount)
     assert main([*args, "--out", str(tmp_path / "run")]) == 2
-    where = "credits: column 'amount'"
-    assert_one_error(capsys, tmp_path, where, AMOUNTS, amount, "data row 2")
+    where = "c.csv: column 'amount'"
+    assert_one_error(capsys, tmp_path, "--credits ", where, AMOUNTS, amount, "row 2")
 
 
 def test_a_credit_of_exactly_1e15_is_accepted(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +120,12 @@ def test_quota_cells_are_range_checked_on_their_exact_digits(  # type: ignore[no
     (tmp_path / "q.csv").write_text("rep_id,quota\nR1,4000\nR2,1000000000000000.01\n")
     assert main([*args, "--out", str(tmp_path / "run")]) == 2
     assert_one_error(
-        capsys, tmp_path, "quotas: column 'quota'", AMOUNTS, "1000000000000000.01"
+        capsys,
+        tmp_path,
+        "--quotas ",
+        "q.csv: column 'quota'",
+        AMOUNTS,
+        "1000000000000000.01",
     )
 
 
@@ -148,4 +153,4 @@ def test_huge_written_credits_get_the_same_message(  # type: ignore[no-untyped-d
 ) -> None:
     args = command(tmp_path, "calc", plan_text(), amount)
     assert main([*args, "--out", str(tmp_path / "run")]) == 2
-    assert_one_error(capsys, tmp_path, "credits: column 'amount'", AMOUNTS, "row 2")
+    assert_one_error(capsys, tmp_path, "c.csv: column 'amount'", AMOUNTS, "row 2")
