@@ -94,7 +94,7 @@ BROKEN = {
         None,
         CONFIG + "remedies: {split: {a: 1}}\n",
         "field 'remedies.split' is invalid: unit 'a' is cut into 1 parts; give 2 to "
-        "1000 parts",
+        "100 parts",
     ),
     "lp_round with contiguity": (
         None,

@@ -118,7 +118,7 @@ def test_bad_remedies_are_refused() -> None:
         build_problem(_cfg(remedies={"dedicated": ["nope"]}))
     from spmopt.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="give 2 to 1000 parts"):
+    with pytest.raises(ConfigError, match="give 2 to 100 parts"):
         _cfg(remedies={"split": {"45045": 1}})
 
 
