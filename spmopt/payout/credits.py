@@ -27,7 +27,11 @@ import pandas as pd
 
 from spmopt.data import check_schema
 from spmopt.errors import DataError, show
-from spmopt.payout.limits import check_amount_cells, check_written_amounts
+from spmopt.payout.limits import (
+    check_amount_cells,
+    check_written_amounts,
+    too_large,
+)
 from spmopt.payout.plan import PlanConfig
 from spmopt.rounding import round_exact_to_total
 
@@ -136,13 +140,8 @@ def quantize(value: Decimal, decimals: int, mode: str = "half_up") -> Decimal:
     try:
         return value.quantize(Decimal(1).scaleb(-decimals), rounding=rounding)
     except InvalidOperation:
-        raise DataError(
-            f"a computed amount of {value:.6e} is too large to pay: it cannot be "
-            f"rounded exactly to {decimals} decimal place(s); amounts must stay "
-            f"within ±1,000,000,000,000,000, so check the plan's rates against "
-            "its quotas and target incentive (a small quota with a high rate "
-            "multiplies the credits)"
-        ) from None
+        why = f"it cannot be rounded exactly to {decimals} decimal place(s)"
+        raise too_large(value, why) from None
 
 
 def split_amount(

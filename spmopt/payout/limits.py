@@ -6,9 +6,11 @@ tier edge or point; a credit's amount; a quotas cell) is at most
 digits as written. Every rate or multiplier (a tier rate, a cap share, a
 gate's attainment, a measure weight, a seasonality weight) is at most
 1,000,000 (1e6). Within these ranges the exact arithmetic keeps every cent
-and the float engine never overflows; a payout computed from numbers in
-range that still grows beyond what can be rounded exactly is refused with
-a :class:`~spmopt.errors.DataError` rather than a traceback.
+and the float engine never overflows. Computed amounts obey the money
+limit too: a payout line, payment or total computed from numbers in range
+that still grows beyond 1e15 is refused with one
+:class:`~spmopt.errors.DataError` (:func:`too_large`) rather than paid,
+spun on or shown as a traceback.
 """
 
 from __future__ import annotations
@@ -50,6 +52,65 @@ def within(value: Decimal | float, limit: Decimal) -> bool:
     """Whether ``value`` is finite and at most ``limit`` in absolute value."""
     number = Decimal(repr(value)) if isinstance(value, float) else value
     return number.is_finite() and abs(number) <= limit
+
+
+def too_large(value: Decimal | float, why: str = "") -> DataError:
+    """The one error for a computed payout amount beyond :data:`MAX_AMOUNT`.
+
+    Parameters
+    ----------
+    value : Decimal or float
+        The amount (currency), shown to 6 significant digits.
+    why : str
+        What could not be done with it, e.g. ``"it cannot be rounded
+        exactly to 2 decimal place(s)"``; blank for the plain limit.
+    """
+    shown = f"{Decimal(repr(value)) if isinstance(value, float) else value:.6e}"
+    reason = f"{why}; " if why else ""
+    return DataError(
+        f"a computed amount of {shown} is too large to pay: {reason}amounts "
+        f"must stay within ±{limit_text(MAX_AMOUNT)}, so check the plan's rates "
+        "against its quotas and target incentive (a small quota with a high "
+        "rate multiplies the credits)"
+    )
+
+
+def check_computed(values: Iterable[Decimal | float], what: str = "") -> None:
+    """Refuse the first computed amount beyond :data:`MAX_AMOUNT` (or not finite).
+
+    Parameters
+    ----------
+    values : iterable of Decimal or float
+        Computed payout amounts (currency): lines, per-period figures,
+        totals or simulated costs.
+    what : str
+        What the amounts are, for the message (e.g. ``"total paid"``).
+
+    Raises
+    ------
+    DataError
+        From :func:`too_large`, naming the amount and the limit.
+    """
+    for value in values:
+        if not within(value, MAX_AMOUNT):
+            raise too_large(value, f"the {what} is beyond the limit" if what else "")
+
+
+def check_computed_array(values: np.ndarray, what: str) -> None:
+    """:func:`check_computed` for a float array, vectorised.
+
+    Parameters
+    ----------
+    values : ndarray of float
+        Computed amounts (currency), any shape; NaN and infinities are
+        refused too.
+    what : str
+        What the amounts are, for the message.
+    """
+    flat = np.asarray(values, dtype=float).ravel()
+    bad = ~(np.abs(flat) <= float(MAX_AMOUNT))
+    if bad.any():
+        raise too_large(float(flat[np.argmax(bad)]), f"the {what} is beyond the limit")
 
 
 def check_amount_cells(

@@ -36,6 +36,7 @@ from spmopt.errors import DataError
 from spmopt.payout.credits import Credit, quantize, to_decimal
 from spmopt.payout.curves import Segments, exact_segments
 from spmopt.payout.engine import RepBook
+from spmopt.payout.limits import check_computed
 from spmopt.payout.periods import PlanCalendar, months_between
 from spmopt.payout.plan import Clawback, Gate, Measure, PlanConfig
 from spmopt.rounding import round_exact_to_total
@@ -206,6 +207,29 @@ class CalcResult:
         }
 
 
+def check_amounts(reps: list[RepPeriods]) -> None:
+    """Refuse results with any computed amount beyond the amount limit.
+
+    Every statement line, every period's figure and payment, every draw
+    balance and the totals paid and clawed back must be within
+    :data:`~spmopt.payout.limits.MAX_AMOUNT`.
+
+    Raises
+    ------
+    DataError
+        ``a computed amount of ... is too large to pay``, naming what it is.
+    """
+    for rep in reps:
+        check_computed((line.amount for line in rep.lines), "statement line")
+        figures = (rep.earned_plan, rep.earned, rep.spif, rep.clawback)
+        check_computed((x for f in figures for x in f), "period figure")
+        check_computed([*rep.paid_exact, *rep.paid], "period payment")
+        check_computed(rep.draw_balance, "draw balance")
+    for name in ("paid", "clawback"):
+        total = sum((x for r in reps for x in getattr(r, name)), ZERO)
+        check_computed([total], f"total {name}")
+
+
 class ReferenceCalculator:
     """Exact payouts and statements from dated credits.
 
@@ -233,6 +257,7 @@ class ReferenceCalculator:
         reps = {
             rep_id: self._rep(i, by_rep) for i, rep_id in enumerate(self.book.rep_ids)
         }
+        check_amounts(list(reps.values()))
         total = sum((sum(r.paid, ZERO) for r in reps.values()), ZERO)
         logger.info(
             "payout calc: %d reps, %d credits, %d periods, total paid %s %s",

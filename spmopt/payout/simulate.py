@@ -37,6 +37,7 @@ from spmopt.payout.engine import (
     rep_book,
     sum_periods,
 )
+from spmopt.payout.limits import check_computed_array
 from spmopt.payout.plan import PlanConfig, load_plan
 from spmopt.rounding import round_to_total
 from spmopt.runs import RunWriter
@@ -187,7 +188,29 @@ def simulate(
     result = totals.result()
     result.cost_at_mean_attainment = cost_at_attainment(engine, model.mean, model)
     result.seconds = time.perf_counter() - start
+    check_result(result)
     return result
+
+
+def check_result(result: SimulationResult) -> None:
+    """Refuse a simulation with a payout or cost beyond the amount limit.
+
+    Every kept rep-year payout, every scenario's cost and clawback and the
+    cost at mean attainment must be within
+    :data:`~spmopt.payout.limits.MAX_AMOUNT` (currency), as in
+    ``payout calc``; beyond it the amounts cannot be paid or rounded.
+
+    Raises
+    ------
+    DataError
+        ``a computed amount of ... is too large to pay``.
+    """
+    check_computed_array(result.rep_sample, "simulated yearly payout of a rep")
+    check_computed_array(result.cost, "simulated cost of a scenario")
+    if result.clawback is not None:
+        check_computed_array(result.clawback, "simulated clawback of a scenario")
+    at_mean = np.array([result.cost_at_mean_attainment])
+    check_computed_array(at_mean, "cost at mean attainment")
 
 
 def _price_chunk(
@@ -234,7 +257,9 @@ def _price_chunk(
     m = [x.name for x in plan.measures].index(plan.revenue)
     revenue = _credited_total(attainment[plan.revenue], quotas[:, m, :], engine)
     one = plan.n_periods == 1  # the only period is a contiguous (S, R) block
+    check_computed_array(out.paid, "simulated payment of a rep in a period")
     yearly = out.paid[..., 0] if one else sum_periods(out.paid)
+    check_computed_array(yearly.sum(axis=1), "simulated cost of a scenario")
     totals.add(yearly, revenue, out.cap_hit, clawback)
     engine.release(out)
     engine.release_arrays(*attainment.values())

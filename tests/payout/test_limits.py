@@ -3,11 +3,19 @@
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spmopt.cli import main
 from spmopt.errors import DataError
-from spmopt.payout.limits import MAX_AMOUNT, check_amount_cells, range_text, within
+from spmopt.payout.limits import (
+    MAX_AMOUNT,
+    check_amount_cells,
+    check_computed,
+    check_computed_array,
+    range_text,
+    within,
+)
 
 AMOUNTS = "at most 1,000,000,000,000,000 in absolute value"
 RATES = "at most 1,000,000 in absolute value"
@@ -154,3 +162,87 @@ def test_huge_written_credits_get_the_same_message(  # type: ignore[no-untyped-d
     args = command(tmp_path, "calc", plan_text(), amount)
     assert main([*args, "--out", str(tmp_path / "run")]) == 2
     assert_one_error(capsys, tmp_path, "c.csv: column 'amount'", AMOUNTS, "row 2")
+
+
+def one_tier_plan(ti: str, rate: str) -> str:
+    return (
+        "name: t\nperiod: quarter\nyear_start: 2027-01-01\n"
+        f"target_incentive: {ti}\nmeasures:\n  - name: revenue\n"
+        "    quota: 4000\n    curve:\n      basis: attainment\n"
+        f"      tiers:\n        - {{from: 0, rate: {rate}}}\n"
+    )
+
+
+@pytest.mark.parametrize(("rate", "shown"), [("20", "5.000000e+15"), ("1e6", "")])
+def test_calc_refuses_a_payout_beyond_the_amount_limit(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, rate: str, shown: str
+) -> None:
+    # 1000 of a 4000 quota at rate 20 on a 1e15 incentive pays 5e15.
+    args = command(tmp_path, "calc", one_tier_plan("1e15", rate))
+    (tmp_path / "q.csv").write_text("rep_id,quota\nR1,4000\nR2,4000\n")
+    (tmp_path / "c.csv").write_text(
+        "credit_id,rep_id,date,amount\nD1,R1,2027-01-10,1000\n"
+    )
+    assert main([*args, "--out", str(tmp_path / "run")]) == 2
+    assert_one_error(
+        capsys, tmp_path, "too large to pay", shown, "1,000,000,000,000,000"
+    )
+
+
+def test_calc_pays_exactly_the_amount_limit(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # 1000 of 4000 at rate 4 on 1e15 pays exactly 1e15: accepted.
+    args = command(tmp_path, "calc", one_tier_plan("1e15", "4"))
+    (tmp_path / "c.csv").write_text(
+        "credit_id,rep_id,date,amount\nD1,R1,2027-01-10,1000\n"
+    )
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    assert "total_paid: 1000000000000000.00" in capsys.readouterr().out
+
+
+def test_calc_refuses_a_total_beyond_the_limit_when_each_rep_is_within(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
+    # Two reps paid 6e14 each: every line is in range, the total is not.
+    args = command(tmp_path, "calc", one_tier_plan("1e15", "2.4"))
+    (tmp_path / "c.csv").write_text(
+        "credit_id,rep_id,date,amount\nD1,R1,2027-01-10,1000\nD2,R2,2027-01-10,1000\n"
+    )
+    assert main([*args, "--out", str(tmp_path / "run")]) == 2
+    assert_one_error(capsys, tmp_path, "too large to pay", "total paid", "1.200000e+15")
+
+
+@pytest.mark.parametrize("sigma", ["0.35", "0.01"])
+def test_simulate_refuses_huge_payouts_instead_of_spinning(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, sigma: str
+) -> None:
+    plan = plan_text(ti="1e15", rate="1e6").replace("    quota: 4000\n", "")
+    args = simulate_args(tmp_path, plan)
+    (tmp_path / "q.csv").write_text("rep_id,quota\nR01,1e15\n")
+    (tmp_path / "sim.yaml").write_text(
+        "plan: plan.yaml\nquotas: q.csv\nn_scenarios: 20\n"
+        f"attainment: {{kind: lognormal, mean: 1000, sigma: {sigma}}}\n"
+        "mlflow: {enabled: false}\n"
+    )
+    assert main([*args, "--out", str(tmp_path / "run")]) == 2
+    assert_one_error(capsys, tmp_path, "too large to pay", "1,000,000,000,000,000")
+
+
+def test_simulate_refuses_a_mean_cost_beyond_the_limit(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
+    # At attainment about 1, rate 20 pays about 20 target incentives of 1e15.
+    args = simulate_args(tmp_path, one_tier_plan("1e15", "20"))
+    assert main([*args, "--out", str(tmp_path / "run")]) == 2
+    assert_one_error(capsys, tmp_path, "too large to pay", "simulated")
+
+
+def test_check_computed_refuses_the_first_amount_beyond_the_limit() -> None:
+    check_computed([MAX_AMOUNT, -MAX_AMOUNT, 1e15], "line")
+    check_computed_array(np.array([[1e15, -1e15]]), "line")
+    with pytest.raises(DataError, match="too large to pay: the line is beyond"):
+        check_computed([Decimal("1000000000000000.01")], "line")
+    for bad in (float("nan"), -2e15, float("inf")):
+        with pytest.raises(DataError, match="too large to pay: the line is beyond"):
+            check_computed([1.0, bad], "line")
+        with pytest.raises(DataError, match="too large to pay: the line is beyond"):
+            check_computed_array(np.array([[1.0, bad]]), "line")
