@@ -257,21 +257,72 @@ def _quiet_workers(client: Any) -> None:
 
 @contextmanager
 def _remote_client(cfg: SchedulerConfig) -> Iterator[Any]:
-    from distributed import Client
-
     _probe(cfg)
-    try:
-        client = Client(cfg.address, timeout=cfg.connect_timeout_seconds)
-    except (OSError, TimeoutError) as exc:
-        raise ConfigError(
-            f"scheduler.address {cfg.address!r} could not be reached "
-            f"within {cfg.connect_timeout_seconds:g} s: {exc}"
-        ) from None
+    client = _connect(cfg)
     try:
         logger.info("dask: connected to scheduler at %s", cfg.address)
         yield client
     finally:
         client.close()
+
+
+def _connect(cfg: SchedulerConfig) -> Any:
+    """A client of the scheduler at ``cfg.address``, started within the timeout.
+
+    Dask's ``timeout`` bounds only opening the connection: the scheduler's
+    handshake is then read with no deadline, so a port that accepts and
+    never answers would hold the command forever. The whole start,
+    handshake included, is given ``connect_timeout_seconds`` (see
+    :func:`_bounded_client_class`).
+
+    Raises
+    ------
+    ConfigError
+        ``scheduler.address 'tcp://127.0.0.1:8786' could not be reached
+        within 20 s: ...`` or ``... gave no Dask handshake within 20 s ...``.
+    """
+    timeout = cfg.connect_timeout_seconds
+    try:
+        return _bounded_client_class()(cfg.address, timeout=timeout)
+    except _NoHandshakeError:
+        raise ConfigError(
+            f"scheduler.address {cfg.address!r} accepted the connection but gave "
+            f"no Dask handshake within {timeout:g} s (connect_timeout_seconds); "
+            "check that a Dask scheduler listens there or give another address"
+        ) from None
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"scheduler.address {cfg.address!r} could not be reached "
+            f"within {timeout:g} s: {exc}"
+        ) from None
+
+
+class _NoHandshakeError(Exception):
+    """The client's start ran out of time (handshake included)."""
+
+
+def _bounded_client_class() -> type:
+    """``distributed.Client`` whose start, handshake included, has a deadline.
+
+    ``Client.start`` hands its keywords to ``distributed.utils.sync``,
+    whose ``callback_timeout`` bounds the whole start; on expiry the
+    half-started client is closed (its event-loop thread stopped) and
+    :class:`_NoHandshakeError` is raised. A connection Dask gave up opening is
+    its own ``OSError`` and passes through.
+    """
+    from distributed import Client
+
+    class BoundedClient(Client):  # type: ignore[misc]
+        def start(self, **kwargs: Any) -> None:
+            deadline = kwargs.get("timeout")
+            try:
+                super().start(callback_timeout=deadline, **kwargs)
+            except TimeoutError:  # refused or unreachable is another OSError
+                with suppress(Exception):
+                    self.close(timeout=STOP_TIMEOUT_SECONDS)
+                raise _NoHandshakeError from None
+
+    return BoundedClient
 
 
 def _probe(cfg: SchedulerConfig) -> None:

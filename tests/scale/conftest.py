@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Any
 
 import cloudpickle
@@ -52,3 +55,26 @@ def client_2(_cluster_2: Any) -> Any:
     """A local cluster of two worker processes, both connected."""
     _cluster_2.wait_for_workers(2, timeout=60)
     return _cluster_2
+
+
+@pytest.fixture
+def silent_scheduler() -> Iterator[str]:
+    """A ``tcp://127.0.0.1:PORT`` that accepts connections and never answers.
+
+    A thread accepts and holds every connection; all are closed at teardown.
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with suppress(OSError):  # the server is closed at teardown
+            while True:
+                held.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+    thread.join(timeout=5)
+    for conn in held:
+        conn.close()

@@ -302,3 +302,28 @@ def test_a_scheduler_nothing_listens_at_is_one_line_without_waiting(
         "refused); start the scheduler there or give another address\n"
     )
     assert not target.exists()
+
+
+def test_a_scheduler_that_accepts_and_never_answers_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    silent_scheduler: str,
+) -> None:
+    from spmopt.scale import config
+
+    parse = config.parse_scheduler
+
+    def one_second(text: str, source: str = "--scheduler") -> Any:
+        update = {"connect_timeout_seconds": 1.0}  # default 20 s: keep tests fast
+        return parse(text, source).model_copy(update=update)
+
+    monkeypatch.setattr(config, "parse_scheduler", one_second)
+    target = tmp_path / "out"
+    cfg = price_config(tmp_path)
+    argv = ["scale", "price", str(cfg), "--scheduler", silent_scheduler]
+    code, _, err = run([*argv, "--out", str(target)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: scheduler.address {silent_scheduler!r} accepted")
+    assert "no Dask handshake within 1 s" in err
+    assert not target.exists()

@@ -215,3 +215,22 @@ def test_a_refused_address_fails_at_once_not_after_the_timeout() -> None:
     cfg = SchedulerConfig(mode="address", address=address, connect_timeout_seconds=600)
     with pytest.raises(ConfigError, match=r"\(connection refused\)"), dask_client(cfg):
         pass
+
+
+def test_a_port_that_accepts_and_never_answers_fails_after_the_timeout(
+    silent_scheduler: str,
+) -> None:
+    cfg = SchedulerConfig(
+        mode="address", address=silent_scheduler, connect_timeout_seconds=1
+    )
+    expected = (
+        f"scheduler.address {silent_scheduler!r} accepted the connection but gave "
+        "no Dask handshake within 1 s (connect_timeout_seconds); check that a "
+        "Dask scheduler listens there or give another address"
+    )
+    before = set(threading.enumerate())
+    with pytest.raises(ConfigError) as caught, dask_client(cfg):
+        pass
+    assert str(caught.value) == expected
+    started = set(threading.enumerate()) - before
+    assert not [t for t in started if t.name == "IO loop"]  # the client was closed
