@@ -60,9 +60,10 @@ def load_calc_inputs(plan: Path, quotas: Path, credits: Path) -> CalcInputs:
     return CalcInputs(plan_cfg, book, frame, parsed)
 
 
-def compute(inputs: CalcInputs) -> CalcResult:
-    """Run the reference calculator on validated inputs."""
-    return ReferenceCalculator(inputs.plan, inputs.book).compute(inputs.credits)
+def compute(inputs: CalcInputs, log: bool = True) -> CalcResult:
+    """Run the reference calculator on validated inputs (``log``: INFO line)."""
+    calculator = ReferenceCalculator(inputs.plan, inputs.book)
+    return calculator.compute(inputs.credits, log)
 
 
 def statement_name(rep_id: str, hashed: bool = False) -> str:
@@ -336,18 +337,21 @@ def file_rows(frame: pd.DataFrame) -> list[int]:
 def whatif(inputs: CalcInputs, changes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rerun with ``changes``; differences per line and per rep and period.
 
-    Messages about the changed credits name the rows of the credits file.
+    Messages about the changed credits name the rows of the credits file;
+    the unchanged inputs are checked before the changed ones, so that an
+    error they share (such as a payout too large to pay) is not blamed on
+    a change.
     """
     frame = inputs.credits_frame.reset_index(drop=True)
     for change in changes:
         check_change(change, inputs.book.rep_ids)
         frame = apply_change(frame, change)
+    before = compute(inputs, log=False)  # its own errors are not the changes'
     try:
         changed = _changed_inputs(inputs, frame)
         after = compute(changed)
     except DataError as exc:
         raise _blame_change(inputs, changes, exc) from None
-    before = compute(inputs)
     return line_diff(before, after), payout_diff(before, after)
 
 
@@ -371,7 +375,7 @@ def _blame_change(
     for change in changes:
         frame = apply_change(frame, change)
         try:
-            compute(_changed_inputs(inputs, frame))
+            compute(_changed_inputs(inputs, frame), log=False)
         except DataError as exc:
             return ConfigError(f"--change {change!r}: {exc} (after the change)")
     listed = ", ".join(repr(c) for c in changes)

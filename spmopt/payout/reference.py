@@ -251,23 +251,33 @@ class ReferenceCalculator:
         """Exact curve segments of ``measure``."""
         return self._segments[measure]
 
-    def compute(self, credits: list[Credit]) -> CalcResult:
-        """Payouts and statement lines of every rep of the book."""
+    def compute(self, credits: list[Credit], log: bool = True) -> CalcResult:
+        """Payouts and statement lines of every rep of the book.
+
+        Logs one INFO line with the total paid unless ``log`` is false.
+        """
         by_rep = self._place(credits)
         reps = {
             rep_id: self._rep(i, by_rep) for i, rep_id in enumerate(self.book.rep_ids)
         }
         check_amounts(list(reps.values()))
+        result = CalcResult(self.plan, reps, self.calendar, self.book)
+        if log:
+            self._log(result, len(credits))
+        return result
+
+    def _log(self, result: CalcResult, n_credits: int) -> None:
+        """The INFO line of a calculation."""
+        reps = result.reps
         total = sum((sum(r.paid, ZERO) for r in reps.values()), ZERO)
         logger.info(
             "payout calc: %d reps, %d credits, %d periods, total paid %s %s",
             len(reps),
-            len(credits),
+            n_credits,
             self.calendar.n_periods,
             f"{total:,.2f}",
             self.plan.currency,
         )
-        return CalcResult(self.plan, reps, self.calendar, self.book)
 
     def _place(
         self, credits: list[Credit]

@@ -246,3 +246,24 @@ def test_check_computed_refuses_the_first_amount_beyond_the_limit() -> None:
             check_computed([1.0, bad], "line")
         with pytest.raises(DataError, match="too large to pay: the line is beyond"):
             check_computed_array(np.array([[1.0, bad]]), "line")
+
+
+@pytest.mark.parametrize(
+    ("rate", "amount", "blamed"), [("20", "900", False), ("2", "9000", True)]
+)
+def test_whatif_blames_a_too_large_payout_on_a_change_only_when_it_causes_it(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys, rate: str, amount: str, blamed: bool
+) -> None:
+    # Rate 20 is too large on the credit as filed; rate 2 only once D1 is 9000.
+    args = command(tmp_path, "calc", one_tier_plan("1e15", rate))[2:]
+    (tmp_path / "c.csv").write_text(
+        "credit_id,rep_id,date,amount\nD1,R1,2027-01-10,1000\n"
+    )
+    change = ["--change", f"amount:D1={amount}"]
+    out = ["--out", str(tmp_path / "run")]
+    assert main(["payout", "whatif", *change, *args, *out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "too large to pay" in err and "1,000,000,000,000,000" in err
+    assert err.startswith(f"error: --change 'amount:D1={amount}'") is blamed, err
+    assert list(tmp_path.glob("run*")) == []
