@@ -300,7 +300,12 @@ def _describe_errors(cls: type[BaseModel], errors: list[Any]) -> list[str]:
     unknown: dict[tuple[Any, ...], list[str]] = {}
     for err in errors:
         if err["type"] != "extra_forbidden":
-            lines.append(_describe_error(cls, err))
+            line = _describe_error(cls, err)
+            if lines and isinstance(lines[-1], str):
+                line = _either(lines[-1], line) or line
+                if line != _describe_error(cls, err):
+                    lines.pop()
+            lines.append(line)
             continue
         section = tuple(err["loc"][:-1])
         if section not in unknown:
@@ -311,6 +316,18 @@ def _describe_errors(cls: type[BaseModel], errors: list[Any]) -> list[str]:
         _unknown_fields(cls, line, unknown[line]) if isinstance(line, tuple) else line
         for line in lines
     ]
+
+
+def _either(first: str, second: str) -> str | None:
+    """Two phrases for one field and value, e.g. from the members of a union,
+    as one: ``field 'a' must be 'x' or must be a valid string, got 5``."""
+    head_a, _, tail_a = first.partition(" must ")
+    head_b, _, tail_b = second.partition(" must ")
+    rest_a, _, got_a = tail_a.rpartition(", got ")
+    rest_b, _, got_b = tail_b.rpartition(", got ")
+    if not (tail_a and tail_b and head_a == head_b and got_a == got_b):
+        return None
+    return f"{head_a} must {rest_a} or {rest_b}, got {got_a}"
 
 
 def _unknown_fields(
@@ -489,12 +506,23 @@ def _literals(annotation: Any) -> tuple[Any, ...]:
 
 
 def _loc(cls: type[BaseModel], err: Any) -> str:
-    """The dotted field path an error names, e.g. ``inner.capacity``."""
-    parts = [str(p) for p in _field_path(cls, err["loc"])]
+    """The dotted field path an error names, e.g. ``inner.capacity``.
+
+    Pydantic's names for the members of a plain union (``literal['x']``,
+    ``function-after[...]``, ``str``) are left out: they are not fields.
+    """
+    parts = [str(p) for p in _field_path(cls, err["loc"]) if not _union_member(p)]
     blamed = (err.get("ctx") or {}).get("error")
     if isinstance(blamed, FieldValueError):
         parts.append(blamed.field)
     return ".".join(parts) or "(top level)"
+
+
+def _union_member(part: Any) -> bool:
+    """True for pydantic's name of a union member in an error's location."""
+    return isinstance(part, str) and (
+        "[" in part or part in ("str", "int", "float", "bool", "none")
+    )
 
 
 def _describe_error(cls: type[BaseModel], err: Any) -> str:
@@ -503,7 +531,11 @@ def _describe_error(cls: type[BaseModel], err: Any) -> str:
         return _unknown_fields(cls, tuple(err["loc"][:-1]), [loc])
     if err["type"] == "missing":
         return f"field '{loc}' is required"
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        return f"field '{loc}' must be a section of fields, got {err.get('input')!r}"
     msg = str(err["msg"])
+    if err["type"] not in ("value_error", "assertion_error"):
+        msg = msg.split(", got ")[0]  # pydantic's own: the value is added below
     msg = msg[0].lower() + msg[1:] if msg else msg
     value = err.get("input")
     if isinstance(value, dict):  # a whole section: its own message says enough

@@ -200,3 +200,26 @@ def test_a_split_unit_may_be_dedicated_by_part() -> None:
     remedies = {"split": {"B2": 2}, "dedicated": ["B2#1"]}
     cfg = parse_config(TerritoryConfig, {**REBALANCE, "remedies": remedies})
     assert cfg.remedies.dedicated == ["B2#1"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"remedies": None}, "field 'remedies' must be a section of fields, got None"),
+        (
+            {"remedies": {"split": {"B2": 2.5}}},
+            "field 'remedies.split.B2' must be a valid integer, got 2.5",
+        ),
+        (
+            {"contiguity": {"adjacency": 5}},
+            "field 'contiguity.adjacency' must be 'delaunay' or be a valid string, "
+            "got 5",
+        ),
+    ],
+)
+def test_messages_name_fields_not_validator_internals(
+    extra: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(TerritoryConfig, {**REBALANCE, **extra}, source="t.yaml")
+    assert str(caught.value) == f"t.yaml: {message}"
