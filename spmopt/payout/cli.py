@@ -145,7 +145,7 @@ def whatif(
 @app.command()
 def compare(
     plans: list[Path] = typer.Argument(
-        ..., metavar="PLAN", help="Two or more plan YAML files."
+        ..., metavar="PLAN", help="Two or more plan YAML files.", readable=False
     ),
     config: Path = typer.Option(
         ...,

@@ -259,6 +259,7 @@ def _price_chunk(
     one = plan.n_periods == 1  # the only period is a contiguous (S, R) block
     check_computed_array(out.paid, "simulated payment of a rep in a period")
     yearly = out.paid[..., 0] if one else sum_periods(out.paid)
+    check_computed_array(yearly, "simulated yearly payout of a rep")
     check_computed_array(yearly.sum(axis=1), "simulated cost of a scenario")
     totals.add(yearly, revenue, out.cap_hit, clawback)
     engine.release(out)
