@@ -164,6 +164,7 @@ UNREADABLE_CASES = [
     ["quota", "potential", "{f}"],
     ["payout", "simulate", "{f}"],
     ["payout", "calc", "--plan", "{f}", "--credits", "{f}", "--quotas", "{f}"],
+    ["payout", "compare", "{f}", "{f}", "--config", "{f}"],
     ["analytics", "kpis", "{f}"],
     ["scale", "price", "{f}"],
     ["scale", "sweep-plans", "{f}"],

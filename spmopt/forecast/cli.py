@@ -35,7 +35,10 @@ def train(
 @app.command()
 def score(
     config: Path = typer.Argument(
-        ..., metavar="CONFIG", help="Forecast config YAML (column map)."
+        ...,
+        metavar="CONFIG",
+        help="Forecast config YAML (column map).",
+        readable=False,
     ),
     model: str = typer.Option(
         ..., "--model", help="NAME@ALIAS (e.g. spmopt-forecast-ibm@champion)."
