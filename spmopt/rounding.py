@@ -175,6 +175,7 @@ def round_exact_to_total(
         sign = 1 if missing >= 0 else -1
         remainders = [sign * (v - f) for v, f in zip(values, floors, strict=True)]
         order = sorted(range(len(values)), key=lambda i: (-remainders[i], i))
-        for k in range(abs(missing)):
-            floors[order[k % len(order)]] += sign * unit
+        rounds, extra = divmod(abs(missing), len(order))  # in bulk, not one by one
+        for rank, i in enumerate(order):
+            floors[i] += sign * unit * (rounds + (rank < extra))
         return [f + 0 for f in floors]

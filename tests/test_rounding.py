@@ -154,3 +154,19 @@ def test_float_form_is_the_exact_rule_on_printed_values() -> None:
         [Decimal(repr(v)) for v in values], Decimal(round(sum(values) * 100)) / 100, 2
     )
     assert rounded.tolist() == [float(x) for x in exact] == [0.3, 0.1, 0.33, 0.67]
+
+
+def test_a_total_far_from_the_values_is_reached_at_once() -> None:
+    # 10**12 units to hand out: one by one this would not finish
+    values = [Decimal("1.00"), Decimal("2.00"), Decimal("3.00")]
+    total = Decimal("10000000000.02")
+    out = round_exact_to_total(values, total, 2)
+    assert sum(out) == total
+    expected = ["3333333332.34", "3333333333.34", "3333333334.34"]
+    assert out == [Decimal(x) for x in expected]
+    uneven = round_exact_to_total(values, Decimal("10000000000.03"), 2)
+    assert [str(x) for x in uneven] == [
+        "3333333332.35",
+        "3333333333.34",
+        "3333333334.34",
+    ]
