@@ -339,6 +339,12 @@ class LPRoundModel:
         ]
         return (starts + offsets - 1).astype(np.int64)
 
+    def indicator(self, assignment: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Pair values of ``assignment``: 1 on each unit's pair, 0 elsewhere."""
+        x = np.zeros(self.n_pairs)
+        x[self.columns_of(assignment)] = 1.0
+        return x
+
     def solve(self, settings: SolverSettings | None = None) -> SolveResult:
         """Bound by the relaxation, then round within the limits of ``settings``.
 
@@ -485,7 +491,7 @@ class LPRoundModel:
             if budget.exhausted():
                 break
             a, evaluated = exchange(a, self.bands, moves, n_reps, passes=1)
-            budget.spent += evaluated / SWAPS_PER_SECOND * ITERATIONS_PER_SECOND
+            budget.charge_seconds(evaluated / SWAPS_PER_SECOND)
             a = descend(a, self.bands, moves, n_reps)
             value = best.objective
             self._offer(lp, a, best)
@@ -518,9 +524,7 @@ class LPRoundModel:
 
     def _offer(self, lp: _Lp, assignment: NDArray[np.int64], best: _Incumbent) -> None:
         """Keep ``assignment`` when it meets every row and beats ``best``."""
-        x = np.zeros(self.n_pairs)
-        x[self.columns_of(assignment)] = 1.0
-        if not _feasible(lp, x):
+        if not _feasible(lp, self.indicator(assignment)):
             return
         value = self.objective_of(assignment)
         if best.assignment is None or value < best.objective - 1e-9:
@@ -645,8 +649,7 @@ class LPRoundModel:
             & in_group[self.pair_rep]
             & (lp.upper > 0)
         )
-        x = np.zeros(self.n_pairs)
-        x[self.columns_of(best.assignment)] = 1.0
+        x = self.indicator(best.assignment)
         sub = _restricted(lp, cols, x)
         integral = np.ones(len(cols), dtype=bool)
         found = _run_highs(
@@ -700,8 +703,7 @@ class LPRoundModel:
         rounds = budget.rounds_left(lp.matrix.nnz, planned)
         if rounds == 0:
             return
-        x0 = np.zeros(self.n_pairs)
-        x0[self.columns_of(best.assignment)] = 1.0
+        x0 = self.indicator(best.assignment)
         everything = np.ones(self.n_pairs, dtype=bool)
         found = _run_highs(lp, everything, settings, budget, x0, rounds=rounds)
         if found.x.size:
@@ -735,10 +737,7 @@ class LPRoundModel:
         lower[fixed_pair & chosen] = 1.0
         upper[fixed_pair & ~chosen] = 0.0
         sub = _Lp(lp.cost, lower, upper, lp.matrix, lp.row_lower, lp.row_upper)
-        x0 = None
-        if start is not None:
-            x0 = np.zeros(self.n_pairs)
-            x0[self.columns_of(start)] = 1.0
+        x0 = None if start is None else self.indicator(start)
         everything = np.ones(self.n_pairs, dtype=bool)
         found = _run_highs(sub, everything, settings, budget, x0, first_only)
         logger.debug(
@@ -880,7 +879,10 @@ class _Budget:
 
     def charge_rounds(self, rounds: int, nonzeros: int) -> None:
         """Count ``rounds`` cut rounds over ``nonzeros`` as work."""
-        seconds = rounds * nonzeros / NONZEROS_PER_SECOND
+        self.charge_seconds(rounds * nonzeros / NONZEROS_PER_SECOND)
+
+    def charge_seconds(self, seconds: float) -> None:
+        """Count work measured in deterministic seconds."""
         self.spent += seconds * ITERATIONS_PER_SECOND
 
     def charge(self, highs: Any) -> None:
