@@ -301,11 +301,12 @@ def _describe_errors(cls: type[BaseModel], errors: list[Any]) -> list[str]:
     for err in errors:
         if err["type"] != "extra_forbidden":
             line = _describe_error(cls, err)
-            if lines and isinstance(lines[-1], str):
-                line = _either(lines[-1], line) or line
-                if line != _describe_error(cls, err):
-                    lines.pop()
-            lines.append(line)
+            last = lines[-1] if lines and isinstance(lines[-1], str) else None
+            merged = _either(last, line) if last is not None else None
+            if merged is not None:
+                lines[-1] = merged
+            else:
+                lines.append(line)
             continue
         section = tuple(err["loc"][:-1])
         if section not in unknown:
